@@ -1,0 +1,18 @@
+/// What a worker does in the organisation. A worker may hold several roles.
+public enum Role: String, Sendable, Codable, CaseIterable {
+    case practitioner, coordinator, supervisor, admin
+}
+
+/// A worker's part in a family's life; only `allocatedWorker` counts towards "same worker over time".
+public enum AllocationRole: String, Sendable, Codable, CaseIterable {
+    case allocatedWorker, coordinator, familySupport
+}
+
+public enum Audience: String, Sendable, Codable, CaseIterable {
+    /// Written for professionals.
+    case professional
+    /// Written so the family can read it.
+    case family
+    /// Third-party or safety-sensitive: the allocated worker, supervisors and break-glass only; flagged for redaction.
+    case restricted
+}

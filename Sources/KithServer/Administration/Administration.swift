@@ -1,0 +1,41 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Runs `body` with a started database pool, for one-shot commands (`migrate`, `create-admin`, `demo-data`).
+public func withDatabase<Result: Sendable>(
+    _ config: AppConfig, logger: Logger, _ body: @Sendable @escaping (PostgresClient) async throws -> Result
+) async throws -> Result {
+    let client = try PostgresClient.kith(config, logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await client.run() }
+        defer { group.cancelAll() }
+        return try await body(client)
+    }
+}
+
+/// Setting up an organisation from the command line, before anyone can sign in.
+public struct Administration: Sendable {
+    let db: PostgresClient
+    let logger: Logger
+
+    public init(db: PostgresClient, logger: Logger) {
+        self.db = db
+        self.logger = logger
+    }
+
+    public func createOrganisation(name: String, adminName: String, adminEmail: String, adminPassword: String) async throws -> UUID {
+        let organisation = UUID()
+        let hash = try await Passwords.hash(adminPassword)
+        try await db.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                "INSERT INTO organisations (id, name) VALUES (\(organisation), \(name))", logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO workers (organisation_id, id, name, email, password_hash, roles)
+                VALUES (\(organisation), \(UUID()), \(adminName), \(adminEmail), \(hash), ARRAY['admin'])
+                """, logger: logger)
+        }
+        return organisation
+    }
+}

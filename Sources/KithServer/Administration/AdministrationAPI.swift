@@ -1,0 +1,160 @@
+import Foundation
+import KithAPI
+import KithCore
+import Logging
+import PostgresNIO
+
+/// Teams and workers: managed by administrators; names and roles are visible to everyone in the organisation
+/// (so a supervisor can allocate and a practitioner can record who was on a joint visit).
+extension KithService {
+    func listTeams(_ input: Operations.ListTeams.Input) async throws -> Operations.ListTeams.Output {
+        let principal = try Principal.required()
+        let teams = try await db.withConnection { try await $0.teams(principal.organisationId, ids: nil, logger: logger) }
+        return .ok(.init(body: .json(.init(items: teams))))
+    }
+
+    func createTeam(_ input: Operations.CreateTeam.Input) async throws -> Operations.CreateTeam.Output {
+        let principal = try Principal.required()
+        try principal.require(.admin, "administrators")
+        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        var check = Validation()
+        check.requiredText("name", body.name, max: 500)
+        try check.orThrow()
+        let id = UUID()
+        try await db.query(
+            "INSERT INTO teams (organisation_id, id, name) VALUES (\(principal.organisationId), \(id), \(body.name))",
+            logger: logger)
+        return .created(.init(body: .json(.init(id: id.text, name: body.name))))
+    }
+
+    func listWorkers(_ input: Operations.ListWorkers.Input) async throws -> Operations.ListWorkers.Output {
+        let principal = try Principal.required()
+        let workers = try await db.withConnection { try await $0.workers(principal.organisationId, logger: logger) }
+        return .ok(.init(body: .json(.init(items: workers))))
+    }
+
+    func createWorker(_ input: Operations.CreateWorker.Input) async throws -> Operations.CreateWorker.Output {
+        let principal = try Principal.required()
+        try principal.require(.admin, "administrators")
+        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        var check = Validation()
+        check.requiredText("name", body.name, max: 500)
+        check.text("email", body.email, min: 3, max: 320)
+        if !body.email.contains("@") { check.add("email", "must be an email address") }
+        check.text("password", body.password, min: 12, max: 200)
+        if body.roles.isEmpty { check.add("roles", "must name at least one role") }
+        let teamIds = check.uuids("teamIds", body.teamIds, max: 50)
+        try check.orThrow()
+
+        let hash = try await Passwords.hash(body.password)
+        let id = UUID()
+        let worker = try await transaction { connection in
+            try await connection.query(
+                """
+                INSERT INTO workers (organisation_id, id, name, email, password_hash, roles)
+                VALUES (\(principal.organisationId), \(id), \(body.name), \(body.email.trimmingWhitespace()), \(hash),
+                        \(Set(body.roles.map(\.rawValue)).sorted()))
+                """, logger: logger)
+            try await connection.setTeams(of: id, to: teamIds, organisation: principal.organisationId, logger: logger)
+            return try await connection.worker(id, organisation: principal.organisationId, logger: logger)
+        }
+        return .created(.init(body: .json(worker)))
+    }
+
+    func updateWorker(_ input: Operations.UpdateWorker.Input) async throws -> Operations.UpdateWorker.Output {
+        let principal = try Principal.required()
+        try principal.require(.admin, "administrators")
+        let workerId = try UUID(path: input.path.workerId)
+        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        var check = Validation()
+        if let roles = body.roles, roles.isEmpty { check.add("roles", "must name at least one role") }
+        let teamIds = body.teamIds.map { check.uuids("teamIds", $0, max: 50) }
+        let leftOn = check.day("leftOn", body.leftOn)
+        try check.orThrow()
+
+        let worker = try await transaction { connection in
+            let roles = body.roles.map { Set($0.map(\.rawValue)).sorted() }
+            let updated = try await connection.query(
+                """
+                UPDATE workers SET roles = coalesce(\(roles), roles),
+                                   left_on = coalesce(\(leftOn?.description)::date, left_on)
+                WHERE organisation_id = \(principal.organisationId) AND id = \(workerId)
+                RETURNING id
+                """, logger: logger
+            ).decode(UUID.self).first { _ in true }
+            guard updated != nil else { throw KithError.notFound }
+            if let teamIds {
+                try await connection.setTeams(of: workerId, to: teamIds, organisation: principal.organisationId, logger: logger)
+            }
+            if leftOn != nil {
+                // A worker who leaves loses every session and device at once.
+                try await connection.query(
+                    """
+                    UPDATE sessions SET revoked_at = now()
+                    WHERE organisation_id = \(principal.organisationId) AND worker_id = \(workerId) AND revoked_at IS NULL
+                    """, logger: logger)
+                try await connection.query(
+                    """
+                    UPDATE devices SET revoked_at = now()
+                    WHERE organisation_id = \(principal.organisationId) AND worker_id = \(workerId) AND revoked_at IS NULL
+                    """, logger: logger)
+            }
+            return try await connection.worker(workerId, organisation: principal.organisationId, logger: logger)
+        }
+        return .ok(.init(body: .json(worker)))
+    }
+}
+
+extension PostgresConnection {
+    func worker(_ id: UUID, organisation: UUID, logger: Logger) async throws -> Components.Schemas.Worker {
+        guard let worker = try await workers(organisation, only: id, logger: logger).first else { throw KithError.notFound }
+        return worker
+    }
+
+    /// The organisation's workers, or just one of them.
+    func workers(_ organisation: UUID, only id: UUID? = nil, logger: Logger) async throws -> [Components.Schemas.Worker] {
+        let rows = try await query(
+            """
+            SELECT w.id, w.name, w.email, w.roles, w.left_on::text,
+                   coalesce(array_agg(tm.team_id ORDER BY tm.team_id) FILTER (WHERE tm.team_id IS NOT NULL), '{}')
+            FROM workers w
+            LEFT JOIN team_members tm ON tm.organisation_id = w.organisation_id AND tm.worker_id = w.id
+            WHERE w.organisation_id = \(organisation) AND (\(id)::uuid IS NULL OR w.id = \(id))
+            GROUP BY w.id, w.name, w.email, w.roles, w.left_on
+            ORDER BY w.name, w.id
+            """, logger: logger)
+        var workers: [Components.Schemas.Worker] = []
+        for try await (id, name, email, roles, leftOn, teams) in rows.decode((UUID, String, String, [String], String?, [UUID]).self) {
+            workers.append(.init(
+                id: id.text, name: name, email: email, roles: roles.compactMap(Components.Schemas.Role.init(rawValue:)),
+                teamIds: teams.map(\.text), leftOn: leftOn))
+        }
+        return workers
+    }
+
+    func teams(_ organisation: UUID, ids: [UUID]?, logger: Logger) async throws -> [Components.Schemas.Team] {
+        let rows = try await query(
+            """
+            SELECT id, name FROM teams
+            WHERE organisation_id = \(organisation) AND (\(ids == nil) OR id = ANY(\(ids ?? [])))
+            ORDER BY name, id
+            """, logger: logger)
+        var teams: [Components.Schemas.Team] = []
+        for try await (id, name) in rows.decode((UUID, String).self) { teams.append(.init(id: id.text, name: name)) }
+        return teams
+    }
+
+    func setTeams(of worker: UUID, to teamIds: [UUID], organisation: UUID, logger: Logger) async throws {
+        let known = try await query(
+            "SELECT count(*) FROM teams WHERE organisation_id = \(organisation) AND id = ANY(\(teamIds))", logger: logger
+        ).decode(Int.self).first { _ in true } ?? 0
+        guard known == Set(teamIds).count else { throw KithError.invalidField("teamIds", "names a team that does not exist") }
+        try await query(
+            "DELETE FROM team_members WHERE organisation_id = \(organisation) AND worker_id = \(worker)", logger: logger)
+        try await query(
+            """
+            INSERT INTO team_members (organisation_id, team_id, worker_id)
+            SELECT \(organisation), t, \(worker) FROM unnest(\(Array(Set(teamIds)))::uuid[]) AS t
+            """, logger: logger)
+    }
+}

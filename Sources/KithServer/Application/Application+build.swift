@@ -1,0 +1,88 @@
+import Foundation
+import Hummingbird
+import KithAPI
+import Logging
+import OpenAPIHummingbird
+import PostgresNIO
+import Prometheus
+
+/// Builds the whole server: database pool, routes, middleware. `kith-server serve` runs it; tests drive the
+/// same application through HummingbirdTesting.
+public func buildApplication(
+    _ config: AppConfig, logger: Logger, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+) throws -> some ApplicationProtocol {
+    let db = try PostgresClient.kith(config, logger: logger)
+    let router = try buildRouter(config, db: db, logger: logger, metrics: metrics)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kith"),
+        logger: logger)
+    app.addServices(db)
+    return app
+}
+
+func buildRouter(
+    _ config: AppConfig, db: PostgresClient, logger: Logger, metrics: PrometheusCollectorRegistry
+) throws -> Router<KithRequestContext> {
+    let router = Router(context: KithRequestContext.self)
+    router.addMiddleware {
+        ProblemMiddleware()
+        MetricsMiddleware()
+        BodyLimitMiddleware(maxBytes: config.maxRequestBodyBytes)
+        AuthMiddleware(db: db)
+    }
+
+    router.get("/healthz") { _, _ in HTTPResponse.Status.ok }
+    router.get("/readyz") { _, context -> Response in
+        let current = (try? await Migrator(client: db, logger: context.logger).isCurrent()) ?? false
+        return Response(
+            status: current ? .ok : .serviceUnavailable,
+            headers: [.contentType: "text/plain"],
+            body: .init(byteBuffer: ByteBuffer(string: current ? "ready\n" : "database unreachable or not migrated\n")))
+    }
+    router.get("/metrics") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
+    }
+    let document = try APIDocument.yaml()
+    router.get("/openapi.yaml") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "application/yaml"],
+            body: .init(byteBuffer: ByteBuffer(bytes: document)))
+    }
+
+    let service = KithService(db: db, config: config, logger: logger, throttle: LoginThrottle())
+    try service.registerHandlers(on: router)
+    return router
+}
+
+extension PostgresClient {
+    static func kith(_ config: AppConfig, logger: Logger) throws -> PostgresClient {
+        guard let url = DatabaseURL(config.databaseURL) else {
+            throw AppConfig.Invalid(problems: ["DATABASE_URL is not a postgres:// URL"])
+        }
+        var configuration = PostgresClient.Configuration(
+            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: .disable)
+        configuration.options.maximumConnections = 20
+        return PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+}
+
+/// Every size a client controls has a limit: request bodies are read up to `maxBytes` and refused beyond.
+struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
+    let maxBytes: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var request = request
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBytes {
+            throw KithError(status: .contentTooLarge, code: "too_large", detail: "The request body is larger than \(maxBytes) bytes.")
+        }
+        do {
+            _ = try await request.collectBody(upTo: maxBytes)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw KithError(status: .contentTooLarge, code: "too_large", detail: "The request body is larger than \(maxBytes) bytes.")
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import KithCore
+
+/// Reading the generated types' strings into values, collecting every problem for one 400 answer.
+extension Validation {
+    /// A required or optional UUID in a request body.
+    mutating func uuid(_ field: String, _ value: String?) -> UUID? {
+        guard let value else { return nil }
+        guard let id = UUID(uuidString: value) else {
+            add(field, "must be a UUID")
+            return nil
+        }
+        return id
+    }
+
+    mutating func uuids(_ field: String, _ values: [String]?, max: Int) -> [UUID] {
+        guard let values else { return [] }
+        count(field, values.count, max: max)
+        return values.enumerated().compactMap { uuid("\(field)[\($0.offset)]", $0.element) }
+    }
+
+    mutating func day(_ field: String, _ value: String?) -> CalendarDay? {
+        guard let value else { return nil }
+        guard let day = CalendarDay(value) else {
+            add(field, "must be a date, YYYY-MM-DD")
+            return nil
+        }
+        return day
+    }
+
+    /// A point in time a person entered: not before 1900, and not more than a day ahead of the server's clock.
+    mutating func moment(_ field: String, _ value: Date?) {
+        guard let value else { return }
+        if value < Date(timeIntervalSince1970: -2_208_988_800) || value > Date().addingTimeInterval(86_400) {
+            add(field, "must be a real time, not in the future")
+        }
+    }
+
+    func orThrow() throws {
+        guard isValid else {
+            throw KithError.malformed(
+                "The request has fields that are not valid.",
+                fields: problems.map { KithError.FieldError(field: $0.field, message: $0.message) })
+        }
+    }
+}
+
+extension UUID {
+    /// Lower-case, as the contract writes ids.
+    var text: String { uuidString.lowercased() }
+
+    /// An id in a path: one that is not a UUID names nothing, so it answers like any unknown id.
+    init(path: String) throws {
+        guard let id = UUID(uuidString: path) else { throw KithError.notFound }
+        self = id
+    }
+}
+
+/// Page sizes a client may ask for.
+enum PageSize {
+    static func resolve(_ requested: Int?) throws -> Int {
+        let limit = requested ?? 50
+        guard (1...200).contains(limit) else { throw KithError.invalidField("limit", "must be between 1 and 200") }
+        return limit
+    }
+}
+
+extension PageCursor {
+    /// Reads `?after=`; a cursor this server did not make is a client error.
+    static func after(_ value: String?, keys: Int) throws -> PageCursor? {
+        guard let value else { return nil }
+        guard let cursor = PageCursor(encoded: value, count: keys) else {
+            throw KithError.invalidField("after", "is not a cursor from this list")
+        }
+        return cursor
+    }
+}

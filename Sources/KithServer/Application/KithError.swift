@@ -1,0 +1,49 @@
+import HTTPTypes
+
+/// An error a client can act on; mapped to RFC 9457 problem+json in one place (`ProblemMiddleware`).
+public struct KithError: Error, Sendable {
+    public struct FieldError: Sendable, Codable, Equatable {
+        public var field: String
+        public var message: String
+    }
+
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var detail: String
+    public var fieldErrors: [FieldError] = []
+    public var retryAfterSeconds: Int?
+
+    static func malformed(_ detail: String, fields: [FieldError] = []) -> KithError {
+        KithError(status: .badRequest, code: "malformed_request", detail: detail, fieldErrors: fields)
+    }
+
+    static func invalidField(_ field: String, _ message: String) -> KithError {
+        .malformed("The request has a field that is not valid.", fields: [FieldError(field: field, message: message)])
+    }
+
+    /// Also what a caller gets for a record that exists but is outside their relationships.
+    static let notFound = KithError(status: .notFound, code: "not_found", detail: "No such record.")
+
+    static let unauthorized = KithError(
+        status: .unauthorized, code: "unauthorized", detail: "Sign in: the bearer token is missing, expired or revoked.")
+
+    static func forbidden(_ detail: String) -> KithError {
+        KithError(status: .forbidden, code: "forbidden", detail: detail)
+    }
+
+    static func conflict(_ code: String, _ detail: String) -> KithError {
+        KithError(status: .conflict, code: code, detail: detail)
+    }
+
+    static func tooManyRequests(retryAfter seconds: Int) -> KithError {
+        KithError(
+            status: .tooManyRequests, code: "too_many_requests",
+            detail: "Too many failed sign-ins; wait before trying again.", retryAfterSeconds: seconds)
+    }
+
+    static func notImplemented(_ feature: String) -> KithError {
+        KithError(
+            status: .notImplemented, code: "not_implemented",
+            detail: "\(feature) is part of the published contract but this server does not offer it yet.")
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import OpenAPIRuntime
+import PostgresNIO
+
+/// The one place errors become RFC 9457 `application/problem+json` responses.
+///
+/// Our own `KithError`s carry their status and code. Errors the generated code raises while decoding a request
+/// (bad JSON, a wrong type, an unknown enum value) are the client's: 400 `malformed_request`. Database
+/// constraint violations that validation should have caught are mapped to the client error they represent; any
+/// other failure is a 500 whose details stay in the log, never in the response.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let problem = Self.problem(for: error, logger: context.logger)
+            return problem.response()
+        }
+    }
+
+    static func problem(for error: any Error, logger: Logger) -> KithError {
+        switch error {
+        case let error as KithError:
+            return error
+        case let error as ServerError:
+            if error.underlyingError is KithError || error.underlyingError is PSQLError {
+                return problem(for: error.underlyingError, logger: logger)
+            }
+            if let decoding = error.underlyingError as? DecodingError {
+                return .malformed("The request body does not match the contract: \(describe(decoding))")
+            }
+            return .malformed("The request does not match the contract: \(error.causeDescription)")
+        case let error as PSQLError:
+            switch error.serverInfo?[.sqlState] {
+            case "23505":
+                return .conflict("conflict", "A record with this id or reference already exists.")
+            case "23503":
+                return .malformed("The request refers to a record that does not exist.")
+            case let state? where state.hasPrefix("22") || state.hasPrefix("23"):
+                return .malformed("The request has a value the database cannot store.")
+            default:
+                logger.error("database error", metadata: ["sqlState": .string(error.serverInfo?[.sqlState] ?? "none"), "code": .string("\(error.code)")])
+                return KithError(status: .internalServerError, code: "internal_error", detail: "Something went wrong on the server.")
+            }
+        case let error as HTTPError:
+            let code = switch error.status.code {
+            case 404: "not_found"
+            case 405: "method_not_allowed"
+            case 413: "too_large"
+            case 400: "malformed_request"
+            default: "http_\(error.status.code)"
+            }
+            return KithError(status: error.status, code: code, detail: error.body ?? error.status.reasonPhrase)
+        default:
+            logger.error("unhandled error", metadata: ["type": .string(String(describing: type(of: error)))])
+            return KithError(status: .internalServerError, code: "internal_error", detail: "Something went wrong on the server.")
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let keys = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }
+            return keys.isEmpty ? "the body" : keys.joined(separator: ".")
+        }
+        return switch error {
+        case .keyNotFound(let key, let context): "\(path(context)).\(key.stringValue) is missing"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context): "\(path(context)) has the wrong type"
+        case .dataCorrupted(let context): "\(path(context)) is not valid"
+        @unknown default: "it cannot be read"
+        }
+    }
+}
+
+extension KithError {
+    struct Body: Encodable {
+        var type: String
+        var title: String
+        var status: Int
+        var detail: String
+        var code: String
+        var errors: [FieldError]?
+    }
+
+    func response() -> Response {
+        let body = Body(
+            type: "urn:kith:problem:\(code)", title: status.reasonPhrase, status: status.code, detail: detail,
+            code: code, errors: fieldErrors.isEmpty ? nil : fieldErrors)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(body)) ?? Data()
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

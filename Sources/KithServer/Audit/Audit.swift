@@ -1,0 +1,23 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Every read and write of a family's record leaves an audit event: who, when, which family, what, and whether
+/// the access came through break-glass. Writes record theirs in the same transaction as the write.
+enum AuditAction: String {
+    case read, write, export, breakGlass
+}
+
+extension PostgresConnection {
+    func audit(
+        _ action: AuditAction, _ entity: String, recordId: UUID? = nil, access: FamilyAccess,
+        principal: Principal, reason: String? = nil, logger: Logger
+    ) async throws {
+        try await query(
+            """
+            INSERT INTO audit_events (organisation_id, worker_id, family_id, action, entity, record_id, reason, break_glass)
+            VALUES (\(principal.organisationId), \(principal.workerId), \(access.familyId), \(action.rawValue),
+                    \(entity), \(recordId), \(reason), \(access.onlyThroughBreakGlass || action == .breakGlass))
+            """, logger: logger)
+    }
+}

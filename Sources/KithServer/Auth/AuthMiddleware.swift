@@ -1,0 +1,58 @@
+import Foundation
+import Hummingbird
+import KithCore
+import Logging
+import PostgresNIO
+
+/// Establishes the principal for everything under `/v1` from the bearer token, checked against the database on
+/// every request (so logout, a worker leaving or a revoked device take effect at once).
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = KithRequestContext
+    static let publicPaths: Set<String> = ["/v1/auth/login"]
+
+    let db: PostgresClient
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        guard path.hasPrefix("/v1/"), !Self.publicPaths.contains(path) else {
+            return try await Principal.$clientAddress.withValue(context.remoteAddress) {
+                try await next(request, context)
+            }
+        }
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+            throw KithError.unauthorized
+        }
+        let token = String(header.dropFirst("bearer ".count)).trimmingWhitespace()
+        guard !token.isEmpty, token.count <= 200 else { throw KithError.unauthorized }
+        let principal = try await authenticate(tokenHash: Tokens.hash(token), logger: context.logger)
+        return try await Principal.$current.withValue(principal) {
+            try await next(request, context)
+        }
+    }
+
+    private func authenticate(tokenHash: [UInt8], logger: Logger) async throws -> Principal {
+        let rows = try await db.query(
+            """
+            SELECT s.organisation_id, s.id, s.worker_id, s.device_id, w.roles, d.revoked_at IS NOT NULL,
+                   coalesce(array_agg(tm.team_id) FILTER (WHERE tm.team_id IS NOT NULL), '{}')
+            FROM sessions s
+            JOIN workers w ON w.organisation_id = s.organisation_id AND w.id = s.worker_id
+            LEFT JOIN devices d ON d.organisation_id = s.organisation_id AND d.id = s.device_id
+            LEFT JOIN team_members tm ON tm.organisation_id = s.organisation_id AND tm.worker_id = s.worker_id
+            WHERE s.token_hash = \(tokenHash) AND s.revoked_at IS NULL AND s.expires_at > now()
+              AND (w.left_on IS NULL OR w.left_on > current_date)
+            GROUP BY s.organisation_id, s.id, s.worker_id, s.device_id, w.roles, d.revoked_at
+            """, logger: logger)
+        for try await (organisation, session, worker, device, roles, deviceRevoked, teams) in rows.decode(
+            (UUID, UUID, UUID, UUID?, [String], Bool, [UUID]).self)
+        {
+            if deviceRevoked {
+                throw KithError(status: .forbidden, code: "device_revoked", detail: "This device has been revoked.")
+            }
+            return Principal(
+                organisationId: organisation, workerId: worker, sessionId: session, deviceId: device,
+                roles: Set(roles.compactMap(Role.init(rawValue:))), teamIds: teams)
+        }
+        throw KithError.unauthorized
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import KithCore
+import KithSchema
+import Logging
+import PostgresNIO
+
+/// Applies `db/migrations/NNNN_name.sql` in order, each in its own transaction, recording each in
+/// `schema_migrations`. An advisory lock lets several processes start at once without racing.
+public struct Migrator: Sendable {
+    public struct Migration: Sendable {
+        public var version: String
+        public var sql: String
+    }
+
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// The migrations shipped with this build, in order.
+    public static func bundled() throws -> [Migration] {
+        guard let folder = Schema.migrationsFolder else {
+            throw CocoaError(.fileNoSuchFile)
+        }
+        let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "sql" }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        return try files.map {
+            Migration(version: $0.deletingPathExtension().lastPathComponent, sql: try String(contentsOf: $0, encoding: .utf8))
+        }
+    }
+
+    /// Returns the versions it applied.
+    @discardableResult
+    public func migrate() async throws -> [String] {
+        let migrations = try Self.bundled()
+        return try await client.withConnection { connection in
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
+                """, logger: logger)
+            try await connection.query("SELECT pg_advisory_lock(7244100001)", logger: logger)
+            do {
+                var applied: [String] = []
+                let done = try await self.appliedVersions(connection)
+                for migration in migrations where !done.contains(migration.version) {
+                    try await connection.withTransaction(logger: logger) { transaction in
+                        for statement in SQLScript.statements(in: migration.sql) {
+                            try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                        }
+                        try await transaction.query(
+                            "INSERT INTO schema_migrations (version) VALUES (\(migration.version))", logger: logger)
+                    }
+                    logger.info("applied migration", metadata: ["version": .string(migration.version)])
+                    applied.append(migration.version)
+                }
+                try await connection.query("SELECT pg_advisory_unlock(7244100001)", logger: logger)
+                return applied
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(7244100001)", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    /// True when every bundled migration has been applied: what `/readyz` reports.
+    public func isCurrent() async throws -> Bool {
+        let wanted = Set(try Self.bundled().map(\.version))
+        let done = try await client.withConnection { try await self.appliedVersions($0) }
+        return wanted.isSubset(of: done)
+    }
+
+    private func appliedVersions(_ connection: PostgresConnection) async throws -> Set<String> {
+        let exists = try await connection.query(
+            "SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger
+        ).collect().first?.decode(Bool.self) ?? false
+        guard exists else { return [] }
+        var versions = Set<String>()
+        for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger)
+            .decode(String.self)
+        {
+            versions.insert(version)
+        }
+        return versions
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import KithAPI
+import KithCore
+import Logging
+import PostgresNIO
+
+extension KithService {
+    /// The caller's caseload (`mine`: current allocations) or, for supervisors, their teams' families.
+    func listFamilies(_ input: Operations.ListFamilies.Input) async throws -> Operations.ListFamilies.Output {
+        let principal = try Principal.required()
+        let limit = try PageSize.resolve(input.query.limit)
+        let after = try PageCursor.after(input.query.after, keys: 2)
+        let teamScope = input.query.scope == .team
+        if teamScope { try principal.require(.supervisor, "supervisors (a team's caseload)") }
+        let afterId = after.map { UUID(uuidString: $0.keys[1]) }
+        if afterId == .some(nil) { throw KithError.invalidField("after", "is not a cursor from this list") }
+
+        let rows = try await db.query(
+            """
+            SELECT \(unescaped: FamilyRow.columns) FROM families f
+            WHERE f.organisation_id = \(principal.organisationId)
+              AND (\(input.query.status?.rawValue)::text IS NULL OR f.status = \(input.query.status?.rawValue))
+              AND CASE WHEN \(teamScope) THEN f.team_id = ANY(\(principal.teamIds))
+                  ELSE EXISTS (SELECT 1 FROM current_allocations a
+                               WHERE a.organisation_id = f.organisation_id AND a.family_id = f.id
+                                 AND a.worker_id = \(principal.workerId)) END
+              AND (\(after?.keys[0])::text IS NULL OR (f.display_name, f.id) > (\(after?.keys[0]), \(afterId ?? nil)))
+            ORDER BY f.display_name, f.id
+            LIMIT \(limit + 1)
+            """, logger: logger)
+        var families = try await FamilyRow.decode(rows)
+        var next: String?
+        if families.count > limit {
+            families.removeLast()
+            next = families.last.map { PageCursor([$0.displayName, $0.id]).encoded }
+        }
+        return .ok(.init(body: .json(.init(items: families, next: next))))
+    }
+
+    func createFamily(_ input: Operations.CreateFamily.Input) async throws -> Operations.CreateFamily.Output {
+        let principal = try Principal.required()
+        guard !principal.isAdminOnly else {
+            throw KithError.forbidden("Administrators manage the organisation; families are opened by practitioners, coordinators and supervisors.")
+        }
+        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        var check = Validation()
+        let id = check.uuid("id", body.id) ?? UUID()
+        let requestedTeam = check.uuid("teamId", body.teamId)
+        check.requiredText("displayName", body.displayName, max: 500)
+        check.text("reference", body.reference, max: 100)
+        check.text("reasonForInvolvement", body.reasonForInvolvement, max: 10_000)
+        let openedOn = check.day("openedOn", body.openedOn)
+        let teamId = requestedTeam ?? principal.teamIds.first
+        if let teamId, !principal.teamIds.contains(teamId) { check.add("teamId", "must be one of your teams") }
+        if teamId == nil { check.add("teamId", "is needed: you belong to no team") }
+        try check.orThrow()
+
+        // A practitioner or coordinator who opens a family is its worker from today; a supervisor allocates.
+        let ownRole: AllocationRole? =
+            principal.has(.practitioner) ? .allocatedWorker : principal.has(.coordinator) ? .coordinator : nil
+
+        let family = try await transaction { connection in
+            let inserted = try await connection.query(
+                """
+                INSERT INTO families (organisation_id, id, team_id, display_name, reference, reason_for_involvement,
+                                      opened_on, created_by)
+                VALUES (\(principal.organisationId), \(id), \(teamId!), \(body.displayName), \(body.reference.nilIfBlank),
+                        \(body.reasonForInvolvement), coalesce(\(openedOn?.description)::date, current_date), \(principal.workerId))
+                ON CONFLICT DO NOTHING
+                RETURNING id
+                """, logger: logger
+            ).decode(UUID.self).first { _ in true }
+            guard inserted != nil else {
+                throw KithError.conflict("conflict", "A family with this id or reference already exists.")
+            }
+            if let ownRole {
+                try await connection.query(
+                    """
+                    INSERT INTO allocations (organisation_id, id, family_id, worker_id, role, started_on, created_by)
+                    VALUES (\(principal.organisationId), \(UUID()), \(id), \(principal.workerId), \(ownRole.rawValue),
+                            current_date, \(principal.workerId))
+                    """, logger: logger)
+            }
+            let access = try await connection.familyAccess(id, for: principal, logger: logger)
+            try await connection.audit(.write, "family", recordId: id, access: access, principal: principal, logger: logger)
+            return try await connection.family(id, principal: principal, logger: logger)
+        }
+        return .created(.init(body: .json(family)))
+    }
+
+    func getFamily(_ input: Operations.GetFamily.Input) async throws -> Operations.GetFamily.Output {
+        let principal = try Principal.required()
+        let id = try UUID(path: input.path.familyId)
+        let family = try await transaction { connection in
+            let access = try await connection.familyAccess(id, for: principal, logger: logger)
+            try await connection.audit(.read, "family", recordId: id, access: access, principal: principal, logger: logger)
+            return try await connection.family(id, principal: principal, logger: logger)
+        }
+        return .ok(.init(body: .json(family)))
+    }
+
+    func updateFamily(_ input: Operations.UpdateFamily.Input) async throws -> Operations.UpdateFamily.Output {
+        let principal = try Principal.required()
+        let id = try UUID(path: input.path.familyId)
+        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        var check = Validation()
+        if let name = body.displayName { check.requiredText("displayName", name, max: 500) }
+        check.text("reference", body.reference, max: 100)
+        check.text("reasonForInvolvement", body.reasonForInvolvement, max: 10_000)
+        let closedOn = check.day("closedOn", body.closedOn)
+        try check.orThrow()
+
+        let family = try await transaction { connection in
+            let access = try await connection.familyAccess(id, for: principal, logger: logger)
+            let status = body.status?.rawValue
+            try await connection.query(
+                """
+                UPDATE families SET
+                    display_name = coalesce(\(body.displayName), display_name),
+                    reference = CASE WHEN \(body.reference)::text IS NULL THEN reference ELSE \(body.reference.nilIfBlank) END,
+                    reason_for_involvement = coalesce(\(body.reasonForInvolvement), reason_for_involvement),
+                    status = coalesce(\(status), status),
+                    closed_on = CASE
+                        WHEN coalesce(\(status), status) = 'open' THEN NULL
+                        ELSE coalesce(\(closedOn?.description)::date, closed_on, current_date) END
+                WHERE organisation_id = \(principal.organisationId) AND id = \(id)
+                """, logger: logger)
+            try await connection.audit(.write, "family", recordId: id, access: access, principal: principal, logger: logger)
+            return try await connection.family(id, principal: principal, logger: logger)
+        }
+        return .ok(.init(body: .json(family)))
+    }
+}
+
+enum FamilyRow {
+    static let columns = """
+        f.id, f.team_id, f.display_name, f.reference, f.reason_for_involvement, f.status,
+        f.opened_on::text, f.closed_on::text, f.created_at
+        """
+
+    static func decode(_ rows: PostgresRowSequence) async throws -> [Components.Schemas.Family] {
+        var families: [Components.Schemas.Family] = []
+        for try await (id, team, name, reference, reason, status, openedOn, closedOn, createdAt) in rows.decode(
+            (UUID, UUID, String, String?, String?, String, String, String?, Date).self)
+        {
+            families.append(.init(
+                id: id.text, teamId: team.text, displayName: name, reference: reference, reasonForInvolvement: reason,
+                status: .init(rawValue: status) ?? .open, openedOn: openedOn, closedOn: closedOn, createdAt: createdAt))
+        }
+        return families
+    }
+}
+
+extension PostgresConnection {
+    func family(_ id: UUID, principal: Principal, logger: Logger) async throws -> Components.Schemas.Family {
+        let rows = try await query(
+            """
+            SELECT \(unescaped: FamilyRow.columns) FROM families f
+            WHERE f.organisation_id = \(principal.organisationId) AND f.id = \(id)
+            """, logger: logger)
+        guard let family = try await FamilyRow.decode(rows).first else { throw KithError.notFound }
+        return family
+    }
+}
+
+extension Optional where Wrapped == String {
+    /// Blank text means "none" for optional free-text fields.
+    var nilIfBlank: String? {
+        guard let self, !self.allSatisfy(\.isWhitespace) else { return nil }
+        return self
+    }
+}

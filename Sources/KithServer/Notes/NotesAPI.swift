@@ -1,0 +1,187 @@
+import Foundation
+import KithAPI
+import KithCore
+import Logging
+import PostgresNIO
+
+/// Judgment notes are append-only: an amendment is a new revision naming the revision it supersedes and why.
+/// Two amendments of the same revision are both kept and flagged concurrent, for a person to reconcile.
+/// There is no delete: a retraction is an amendment.
+extension KithService {
+    func createNote(_ input: Operations.CreateNote.Input) async throws -> Operations.CreateNote.Output {
+        let principal = try Principal.required()
+        let familyId = try UUID(path: input.path.familyId)
+        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        var check = Validation()
+        let id = check.uuid("id", body.id) ?? UUID()
+        let contactId = check.uuid("contactId", body.contactId)
+        check.text("body", body.body, max: 65_536)
+        check.sections(body.sections)
+        try check.orThrow()
+
+        let note = try await transaction { connection in
+            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
+            if let contactId {
+                let found = try await connection.query(
+                    """
+                    SELECT count(*) FROM contacts
+                    WHERE organisation_id = \(principal.organisationId) AND family_id = \(familyId) AND id = \(contactId)
+                    """, logger: logger
+                ).decode(Int.self).first { _ in true }
+                guard found == 1 else { throw KithError.invalidField("contactId", "is not a contact with this family") }
+            }
+            let inserted = try await connection.query(
+                """
+                INSERT INTO notes (organisation_id, id, family_id, contact_id, audience, written_with_family, author_id,
+                                   source_device_id)
+                VALUES (\(principal.organisationId), \(id), \(familyId), \(contactId), \(body.audience.rawValue),
+                        \(body.writtenWithFamily ?? false), \(principal.workerId), \(principal.deviceId))
+                ON CONFLICT DO NOTHING
+                RETURNING id
+                """, logger: logger
+            ).decode(UUID.self).first { _ in true }
+            guard inserted != nil else { throw KithError.conflict("conflict", "A note with this id already exists.") }
+            try await connection.insertRevision(
+                id: UUID(), noteId: id, familyId: familyId, number: 1, supersedes: nil, body: body.body,
+                sections: body.sections, reason: nil, principal: principal, logger: logger)
+            try await connection.audit(.write, "note", recordId: id, access: access, principal: principal, logger: logger)
+            return try await connection.notes(familyId: familyId, only: id, access: access, principal: principal, logger: logger)[0]
+        }
+        return .created(.init(body: .json(note)))
+    }
+
+    func amendNote(_ input: Operations.AmendNote.Input) async throws -> Operations.AmendNote.Output {
+        let principal = try Principal.required()
+        let noteId = try UUID(path: input.path.noteId)
+        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        var check = Validation()
+        let id = check.uuid("id", body.id) ?? UUID()
+        let supersedes = check.uuid("supersedes", body.supersedes)
+        check.text("body", body.body, max: 65_536)
+        check.sections(body.sections)
+        check.requiredText("reason", body.reason, max: 500)
+        try check.orThrow()
+
+        let note = try await transaction { connection in
+            let familyId = try await connection.familyOf(.notes, id: noteId, principal: principal, logger: logger)
+            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
+            let existing = try await connection.notes(familyId: familyId, only: noteId, access: access, principal: principal, logger: logger)
+            guard let current = existing.first else { throw KithError.notFound }
+            guard current.revisions.contains(where: { $0.id == supersedes!.text }) else {
+                throw KithError.invalidField("supersedes", "is not a revision of this note")
+            }
+            // Serialise amendments of one note so revision numbers stay dense; concurrency is still recorded,
+            // because both amendments name the revision they saw.
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtextextended(\(noteId.text), 0))", logger: logger)
+            let number = try await connection.query(
+                """
+                SELECT coalesce(max(number), 0) + 1 FROM note_revisions
+                WHERE organisation_id = \(principal.organisationId) AND note_id = \(noteId)
+                """, logger: logger
+            ).decode(Int.self).first { _ in true } ?? 1
+            try await connection.insertRevision(
+                id: id, noteId: noteId, familyId: familyId, number: number, supersedes: supersedes, body: body.body,
+                sections: body.sections, reason: body.reason, principal: principal, logger: logger)
+            try await connection.audit(.write, "note", recordId: noteId, access: access, principal: principal, logger: logger)
+            return try await connection.notes(familyId: familyId, only: noteId, access: access, principal: principal, logger: logger)[0]
+        }
+        return .created(.init(body: .json(note)))
+    }
+
+    func getNote(_ input: Operations.GetNote.Input) async throws -> Operations.GetNote.Output {
+        let principal = try Principal.required()
+        let noteId = try UUID(path: input.path.noteId)
+        let note = try await transaction { connection in
+            let familyId = try await connection.familyOf(.notes, id: noteId, principal: principal, logger: logger)
+            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
+            guard let note = try await connection.notes(familyId: familyId, only: noteId, access: access, principal: principal, logger: logger).first
+            else { throw KithError.notFound }
+            try await connection.audit(.read, "note", recordId: noteId, access: access, principal: principal, logger: logger)
+            return note
+        }
+        return .ok(.init(body: .json(note)))
+    }
+}
+
+extension Validation {
+    mutating func sections(_ sections: Components.Schemas.NoteSections?) {
+        guard let sections else { return }
+        text("sections.observed", sections.observed, max: 65_536)
+        text("sections.analysis", sections.analysis, max: 65_536)
+        text("sections.decision", sections.decision, max: 65_536)
+        text("sections.familyWords", sections.familyWords, max: 65_536)
+        text("sections.nextSteps", sections.nextSteps, max: 65_536)
+    }
+}
+
+extension PostgresConnection {
+    func insertRevision(
+        id: UUID, noteId: UUID, familyId: UUID, number: Int, supersedes: UUID?, body: String,
+        sections: Components.Schemas.NoteSections?, reason: String?, principal: Principal, logger: Logger
+    ) async throws {
+        let inserted = try await query(
+            """
+            INSERT INTO note_revisions (organisation_id, id, note_id, family_id, number, supersedes, body, observed,
+                                        analysis, decision, family_words, next_steps, reason, author_id)
+            VALUES (\(principal.organisationId), \(id), \(noteId), \(familyId), \(number), \(supersedes), \(body),
+                    \(sections?.observed.nilIfBlank), \(sections?.analysis.nilIfBlank), \(sections?.decision.nilIfBlank),
+                    \(sections?.familyWords.nilIfBlank), \(sections?.nextSteps.nilIfBlank), \(reason), \(principal.workerId))
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            """, logger: logger
+        ).decode(UUID.self).first { _ in true }
+        guard inserted != nil else { throw KithError.conflict("conflict", "A revision with this id already exists.") }
+    }
+
+    /// A family's notes with every revision; restricted notes only for those who may see them.
+    func notes(
+        familyId: UUID, only noteId: UUID? = nil, access: FamilyAccess, principal: Principal, logger: Logger
+    ) async throws -> [Components.Schemas.JudgmentNote] {
+        var revisions: [UUID: [Components.Schemas.NoteRevision]] = [:]
+        let revisionRows = try await query(
+            """
+            SELECT r.note_id, r.id, r.number, r.supersedes, r.body, r.observed, r.analysis, r.decision, r.family_words,
+                   r.next_steps, r.reason, r.author_id, r.created_at,
+                   r.supersedes IS NOT NULL AND EXISTS (
+                       SELECT 1 FROM note_revisions o
+                       WHERE o.organisation_id = r.organisation_id AND o.note_id = r.note_id
+                         AND o.supersedes = r.supersedes AND o.id <> r.id)
+            FROM note_revisions r
+            WHERE r.organisation_id = \(principal.organisationId) AND r.family_id = \(familyId)
+              AND (\(noteId)::uuid IS NULL OR r.note_id = \(noteId))
+            ORDER BY r.note_id, r.number
+            """, logger: logger)
+        for try await (note, id, number, supersedes, body, observed, analysis, decision, familyWords, nextSteps, reason, author,
+                       createdAt, concurrent) in revisionRows.decode(
+            (UUID, UUID, Int, UUID?, String, String?, String?, String?, String?, String?, String?, UUID, Date, Bool).self)
+        {
+            revisions[note, default: []].append(.init(
+                id: id.text, number: number, supersedes: supersedes?.text, body: body,
+                sections: .init(observed: observed, analysis: analysis, decision: decision, familyWords: familyWords, nextSteps: nextSteps),
+                reason: reason, authorId: author.text, createdAt: createdAt, concurrent: concurrent))
+        }
+
+        let rows = try await query(
+            """
+            SELECT n.id, n.family_id, n.contact_id, n.audience, n.written_with_family, n.author_id, n.created_at,
+                   n.late_after_reallocation
+            FROM notes n
+            WHERE n.organisation_id = \(principal.organisationId) AND n.family_id = \(familyId)
+              AND (\(noteId)::uuid IS NULL OR n.id = \(noteId))
+              AND (n.audience <> 'restricted' OR \(access.seesRestricted))
+            ORDER BY n.created_at, n.id
+            """, logger: logger)
+        var notes: [Components.Schemas.JudgmentNote] = []
+        for try await (id, family, contact, audience, withFamily, author, createdAt, late) in rows.decode(
+            (UUID, UUID, UUID?, String, Bool, UUID, Date, Bool).self)
+        {
+            guard let history = revisions[id], let current = history.last else { continue }
+            notes.append(.init(
+                id: id.text, familyId: family.text, contactId: contact?.text, audience: .init(rawValue: audience) ?? .professional,
+                writtenWithFamily: withFamily, authorId: author.text, createdAt: createdAt, current: current,
+                revisions: history, concurrent: history.contains(where: \.concurrent), lateAfterReallocation: late))
+        }
+        return notes
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import KithAPI
+import KithCore
+import Logging
+import PostgresNIO
+
+/// The family plan belongs to named people in the network: each item says who does what. Plans are versioned
+/// (a change is a new version) and progress is appended, in the family's and the worker's words.
+extension KithService {
+    func listPlans(_ input: Operations.ListPlans.Input) async throws -> Operations.ListPlans.Output {
+        let principal = try Principal.required()
+        let conferenceId = try UUID(path: input.path.conferenceId)
+        let plans = try await transaction { connection in
+            let (access, _) = try await connection.conference(conferenceId, principal: principal, logger: logger)
+            try await connection.audit(.read, "plans", recordId: conferenceId, access: access, principal: principal, logger: logger)
+            return try await connection.plans(familyId: access.familyId, conferenceId: conferenceId, principal: principal, logger: logger)
+        }
+        return .ok(.init(body: .json(.init(items: plans))))
+    }
+
+    func createPlan(_ input: Operations.CreatePlan.Input) async throws -> Operations.CreatePlan.Output {
+        let principal = try Principal.required()
+        let conferenceId = try UUID(path: input.path.conferenceId)
+        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        var check = Validation()
+        let id = check.uuid("id", body.id) ?? UUID()
+        check.count("items", body.items.count, max: 200)
+        let items = body.items.enumerated().map { index, item in
+            let itemId = check.uuid("items[\(index)].id", item.id) ?? UUID()
+            let who = check.uuid("items[\(index)].who", item.who)
+            check.requiredText("items[\(index)].what", item.what, max: 10_000)
+            let byWhen = check.day("items[\(index)].byWhen", item.byWhen)
+            return (id: itemId, who: who, what: item.what, byWhen: byWhen)
+        }
+        check.text("contingency", body.contingency, max: 65_536)
+        let reviewOn = check.day("reviewOn", body.reviewOn)
+        check.text("referrerReasoning", body.referrerReasoning, max: 65_536)
+        try check.orThrow()
+
+        let plan = try await transaction { connection in
+            let (access, _) = try await connection.conference(conferenceId, principal: principal, logger: logger)
+            let whos = Array(Set(items.compactMap(\.who)))
+            var people = Set<UUID>()
+            for try await person in try await connection.query(
+                "SELECT id FROM people WHERE organisation_id = \(principal.organisationId) AND family_id = \(access.familyId) AND id = ANY(\(whos))",
+                logger: logger
+            ).decode(UUID.self) { people.insert(person) }
+            var workers = Set<UUID>()
+            for try await worker in try await connection.query(
+                "SELECT id FROM workers WHERE organisation_id = \(principal.organisationId) AND id = ANY(\(whos))", logger: logger
+            ).decode(UUID.self) { workers.insert(worker) }
+            var whoCheck = Validation()
+            for (index, item) in items.enumerated() where !people.contains(item.who!) && !workers.contains(item.who!) {
+                whoCheck.add("items[\(index)].who", "is neither someone in this family's network nor a worker here")
+            }
+            try whoCheck.orThrow()
+
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtextextended(\(conferenceId.text), 1))", logger: logger)
+            let inserted = try await connection.query(
+                """
+                INSERT INTO family_plans (organisation_id, id, conference_id, family_id, version, contingency, review_on,
+                                          agreed_by_referrer, referrer_reasoning, created_by)
+                SELECT \(principal.organisationId), \(id), \(conferenceId), \(access.familyId), coalesce(max(version), 0) + 1,
+                       \(body.contingency.nilIfBlank), \(reviewOn?.description)::date, \(body.agreedByReferrer),
+                       \(body.referrerReasoning.nilIfBlank), \(principal.workerId)
+                FROM family_plans WHERE organisation_id = \(principal.organisationId) AND conference_id = \(conferenceId)
+                ON CONFLICT DO NOTHING
+                RETURNING id
+                """, logger: logger
+            ).decode(UUID.self).first { _ in true }
+            guard inserted != nil else { throw KithError.conflict("conflict", "A plan with this id already exists.") }
+            try await connection.query(
+                """
+                INSERT INTO plan_items (organisation_id, id, plan_id, family_id, position, person_id, worker_id, what, by_when)
+                SELECT \(principal.organisationId), i.id, \(id), \(access.familyId), i.position,
+                       CASE WHEN i.who = ANY(\(Array(people))) THEN i.who END,
+                       CASE WHEN i.who = ANY(\(Array(people))) THEN NULL ELSE i.who END,
+                       i.what, nullif(i.by_when, '')::date
+                FROM unnest(\(items.map(\.id))::uuid[], \(items.map { $0.who! })::uuid[], \(items.map(\.what))::text[],
+                            \(items.map { $0.byWhen?.description ?? "" })::text[])
+                     WITH ORDINALITY AS i (id, who, what, by_when, position)
+                """, logger: logger)
+            try await connection.audit(.write, "plan", recordId: id, access: access, principal: principal, logger: logger)
+            return try await connection.plans(familyId: access.familyId, conferenceId: conferenceId, only: id, principal: principal, logger: logger)[0]
+        }
+        return .created(.init(body: .json(plan)))
+    }
+
+    func addPlanItemUpdate(_ input: Operations.AddPlanItemUpdate.Input) async throws -> Operations.AddPlanItemUpdate.Output {
+        let principal = try Principal.required()
+        let itemId = try UUID(path: input.path.planItemId)
+        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        var check = Validation()
+        let id = check.uuid("id", body.id) ?? UUID()
+        check.requiredText("text", body.text, max: 65_536)
+        try check.orThrow()
+
+        let update = try await transaction { connection in
+            let familyId = try await connection.familyOf(.planItems, id: itemId, principal: principal, logger: logger)
+            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
+            let createdAt = try await connection.query(
+                """
+                INSERT INTO plan_item_updates (organisation_id, id, plan_item_id, family_id, text, status, author_id)
+                VALUES (\(principal.organisationId), \(id), \(itemId), \(familyId), \(body.text), \(body.status?.rawValue), \(principal.workerId))
+                ON CONFLICT DO NOTHING
+                RETURNING created_at
+                """, logger: logger
+            ).decode(Date.self).first { _ in true }
+            guard let createdAt else { throw KithError.conflict("conflict", "An update with this id already exists.") }
+            try await connection.audit(.write, "planItemUpdate", recordId: id, access: access, principal: principal, logger: logger)
+            return Components.Schemas.PlanItemUpdate(
+                id: id.text, planItemId: itemId.text, text: body.text, status: body.status, authorId: principal.workerId.text,
+                createdAt: createdAt)
+        }
+        return .created(.init(body: .json(update)))
+    }
+}
+
+extension PostgresConnection {
+    /// Plans of a family (or of one conference, or one plan), newest version first, with items and their progress.
+    func plans(
+        familyId: UUID, conferenceId: UUID? = nil, only id: UUID? = nil, principal: Principal, logger: Logger
+    ) async throws -> [Components.Schemas.FamilyPlan] {
+        let org = principal.organisationId
+        var updates: [UUID: [Components.Schemas.PlanItemUpdate]] = [:]
+        for try await (uid, item, text, status, author, at) in try await query(
+            """
+            SELECT id, plan_item_id, text, status, author_id, created_at FROM plan_item_updates
+            WHERE organisation_id = \(org) AND family_id = \(familyId) ORDER BY created_at, id
+            """, logger: logger
+        ).decode((UUID, UUID, String, String?, UUID, Date).self) {
+            updates[item, default: []].append(.init(
+                id: uid.text, planItemId: item.text, text: text, status: status.flatMap(Components.Schemas.PlanItemStatus.init(rawValue:)),
+                authorId: author.text, createdAt: at))
+        }
+        var items: [UUID: [Components.Schemas.PlanItem]] = [:]
+        for try await (iid, plan, person, worker, what, byWhen) in try await query(
+            """
+            SELECT id, plan_id, person_id, worker_id, what, by_when::text FROM plan_items
+            WHERE organisation_id = \(org) AND family_id = \(familyId) ORDER BY plan_id, position
+            """, logger: logger
+        ).decode((UUID, UUID, UUID?, UUID?, String, String?).self) {
+            let progress = updates[iid] ?? []
+            items[plan, default: []].append(.init(
+                id: iid.text, who: (person ?? worker!).text, whoKind: person != nil ? .person : .worker, what: what,
+                byWhen: byWhen, status: progress.last(where: { $0.status != nil })?.status ?? .open, updates: progress))
+        }
+        var plans: [Components.Schemas.FamilyPlan] = []
+        for try await (pid, conference, version, contingency, reviewOn, agreed, reasoning, createdBy, createdAt) in try await query(
+            """
+            SELECT id, conference_id, version, contingency, review_on::text, agreed_by_referrer, referrer_reasoning,
+                   created_by, created_at
+            FROM family_plans
+            WHERE organisation_id = \(org) AND family_id = \(familyId)
+              AND (\(conferenceId)::uuid IS NULL OR conference_id = \(conferenceId)) AND (\(id)::uuid IS NULL OR id = \(id))
+            ORDER BY created_at DESC, version DESC
+            """, logger: logger
+        ).decode((UUID, UUID, Int, String?, String?, Bool, String?, UUID, Date).self) {
+            plans.append(.init(
+                id: pid.text, conferenceId: conference.text, familyId: familyId.text, version: version, items: items[pid] ?? [],
+                contingency: contingency, reviewOn: reviewOn, agreedByReferrer: agreed, referrerReasoning: reasoning,
+                createdBy: createdBy.text, createdAt: createdAt))
+        }
+        return plans
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import KithServer
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+@main
+struct KithServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kith-server",
+        abstract: "The Kith server: records judgment, protects relationships.",
+        discussion: "Configured from the environment: DATABASE_URL, KITH_HOST, KITH_PORT, KITH_LOG_LEVEL.",
+        subcommands: [Serve.self, Migrate.self, CreateAdmin.self, DemoData.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Reads the configuration and bootstraps logging; only executables do this.
+func start() throws -> (AppConfig, Logger) {
+    let config = try AppConfig.fromEnvironment()
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = config.logLevel
+        return handler
+    }
+    return (config, Logger(label: "kith"))
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the HTTP API (run `migrate` first).")
+
+    func run() async throws {
+        let (config, logger) = try start()
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let app = try buildApplication(config, logger: logger, metrics: registry)
+        try await app.runService()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply the database migrations this build ships.")
+
+    func run() async throws {
+        let (config, logger) = try start()
+        try await withDatabase(config, logger: logger) { db in
+            let applied = try await Migrator(client: db, logger: logger).migrate()
+            print(applied.isEmpty ? "Database is up to date." : "Applied \(applied.joined(separator: ", ")).")
+        }
+    }
+}
+
+struct CreateAdmin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create an organisation with its first administrator.",
+        discussion: "The password comes from KITH_ADMIN_PASSWORD or, without it, from the first line of standard input.")
+
+    @Option(help: "The organisation's name.") var organisation: String
+    @Option(help: "The administrator's email, used to sign in.") var email: String
+    @Option(help: "The administrator's name.") var name: String = "Administrator"
+
+    func run() async throws {
+        let (config, logger) = try start()
+        let password = ProcessInfo.processInfo.environment["KITH_ADMIN_PASSWORD"] ?? readLine(strippingNewline: true) ?? ""
+        guard password.count >= 12 else { throw ValidationError("The password needs at least 12 characters.") }
+        try await withDatabase(config, logger: logger) { db in
+            let id = try await Administration(db: db, logger: logger)
+                .createOrganisation(name: organisation, adminName: name, adminEmail: email, adminPassword: password)
+            print("Created organisation \(organisation) (\(id.uuidString.lowercased())) with administrator \(email).")
+        }
+    }
+}
+
+struct DemoData: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo-data",
+        abstract: "Load a believable, deterministic demo organisation (teams, workers, families, years of history).")
+
+    @Option(help: "How many families.") var families: Int = 24
+    @Option(help: "How many years of history.") var years: Int = 3
+    @Option(help: "Seed for the generator: the same seed gives the same organisation.") var seed: UInt64 = 1
+
+    func run() async throws {
+        let (config, logger) = try start()
+        try await withDatabase(config, logger: logger) { db in
+            let summary = try await DemoOrganisation(families: families, years: years, seed: seed).load(into: db, logger: logger)
+            print(summary)
+        }
+    }
+}
