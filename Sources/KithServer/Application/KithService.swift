@@ -10,7 +10,12 @@ struct KithService: APIProtocol {
     let throttle: LoginThrottle
 
     /// Every write runs in one transaction: its records, its audit event and its change-log rows commit together.
+    /// The closure's own error (a `KithError`, say) comes out unwrapped, after the rollback.
     func transaction<Result>(_ body: (PostgresConnection) async throws -> sending Result) async throws -> sending Result {
-        try await db.withTransaction(logger: logger, body)
+        do {
+            return try await db.withTransaction(logger: logger, body)
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.commitError ?? error.beginError ?? error
+        }
     }
 }

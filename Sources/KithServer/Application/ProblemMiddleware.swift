@@ -26,13 +26,14 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as KithError:
             return error
         case let error as ServerError:
-            if error.underlyingError is KithError || error.underlyingError is PSQLError {
-                return problem(for: error.underlyingError, logger: logger)
-            }
             if let decoding = error.underlyingError as? DecodingError {
                 return .malformed("The request body does not match the contract: \(describe(decoding))")
             }
-            return .malformed("The request does not match the contract: \(error.causeDescription)")
+            // The runtime's own errors (wrong content type, missing body, a bad query value) are about the request.
+            if String(describing: type(of: error.underlyingError)) == "RuntimeError" {
+                return .malformed("The request does not match the contract: \(error.underlyingError)")
+            }
+            return problem(for: error.underlyingError, logger: logger)
         case let error as PSQLError:
             switch error.serverInfo?[.sqlState] {
             case "23505":
@@ -55,7 +56,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return KithError(status: error.status, code: code, detail: error.body ?? error.status.reasonPhrase)
         default:
-            logger.error("unhandled error", metadata: ["type": .string(String(describing: type(of: error)))])
+            logger.error("unhandled error", metadata: ["type": .string(String(reflecting: type(of: error)))])
             return KithError(status: .internalServerError, code: "internal_error", detail: "Something went wrong on the server.")
         }
     }

@@ -30,7 +30,7 @@ struct AuthMiddleware: RouterMiddleware {
         }
     }
 
-    private func authenticate(tokenHash: [UInt8], logger: Logger) async throws -> Principal {
+    private func authenticate(tokenHash: Data, logger: Logger) async throws -> Principal {
         let rows = try await db.query(
             """
             SELECT s.organisation_id, s.id, s.worker_id, s.device_id, w.roles, d.revoked_at IS NOT NULL,

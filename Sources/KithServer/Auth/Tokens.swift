@@ -12,7 +12,8 @@ enum Tokens {
             .replacingOccurrences(of: "=", with: "")
     }
 
-    static func hash(_ token: String) -> [UInt8] {
-        Array(SHA256.hash(data: Data(token.utf8)))
+    /// As `Data`, which PostgresNIO binds as `bytea`.
+    static func hash(_ token: String) -> Data {
+        Data(SHA256.hash(data: Data(token.utf8)))
     }
 }

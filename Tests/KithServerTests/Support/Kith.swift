@@ -1,0 +1,101 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import KithAPI
+import Logging
+import PostgresNIO
+import Testing
+@testable import KithServer
+
+/// A running Kith for one test: the real application on its own fresh database, a client for its router, a
+/// database handle for seeding and for checking what was stored, and the seeded organisation.
+struct Kith: Sendable {
+    let client: any TestClientProtocol
+    let db: PostgresClient
+    let fixture: Fixture
+    let databaseURL: String
+
+    static func run(
+        _ configure: @Sendable (inout AppConfig) -> Void = { _ in }, _ test: @Sendable @escaping (Kith) async throws -> Void
+    ) async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            var configuration = AppConfig(databaseURL: url)
+            configure(&configuration)
+            let config = configuration
+            let logger = TestDatabase.logger
+            try await withDatabase(config, logger: logger) { db in
+                let fixture = try await Fixture.seed(db, logger: logger)
+                let app = try buildApplication(config, logger: logger)
+                try await app.test(.router) { client in
+                    try await test(Kith(client: client, db: db, fixture: fixture, databaseURL: url))
+                }
+            }
+        }
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+
+    /// A request as a worker of the fixture (or anonymous), with a JSON body given as a value or as raw text.
+    func request(
+        _ method: HTTPRequest.Method, _ path: String, as who: Fixture.Who?, json: (any Encodable)? = nil, raw: String? = nil
+    ) async throws -> TestResponse {
+        var headers: HTTPFields = [:]
+        if let who { headers[.authorization] = "Bearer \(fixture.tokens[who]!)" }
+        var body: ByteBuffer?
+        if let json { body = ByteBuffer(bytes: try Self.encoder.encode(json)) }
+        if let raw { body = ByteBuffer(string: raw) }
+        if body != nil { headers[.contentType] = "application/json" }
+        return try await client.execute(uri: path, method: method, headers: headers, body: body)
+    }
+
+    /// A request that must answer `status`; its body decoded as `T`.
+    func send<T: Decodable>(
+        _ method: HTTPRequest.Method, _ path: String, as who: Fixture.Who, json: (any Encodable)? = nil,
+        expect status: HTTPResponse.Status = .ok, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> T {
+        let response = try await request(method, path, as: who, json: json)
+        #expect(response.status == status, "\(method) \(path): \(String(buffer: response.body))", sourceLocation: sourceLocation)
+        return try Self.decoder.decode(T.self, from: response.body)
+    }
+
+    func problem(_ response: TestResponse) throws -> Problem {
+        #expect(response.headers[.contentType] == "application/problem+json")
+        return try Self.decoder.decode(Problem.self, from: response.body)
+    }
+
+    /// A family in the North team, opened by Priya (so she is its allocated worker).
+    func openFamily(_ name: String = "The Adeyemi family", by who: Fixture.Who = .priya) async throws -> Components.Schemas.Family {
+        try await send(.post, "/v1/families", as: who, json: ["displayName": name], expect: .created)
+    }
+
+    func count(_ sql: String) async throws -> Int {
+        try await db.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).decode(Int.self).first { _ in true } ?? -1
+    }
+}
+
+struct Problem: Decodable {
+    struct FieldError: Decodable { var field: String; var message: String }
+    var type: String
+    var title: String
+    var status: Int
+    var detail: String?
+    var code: String
+    var errors: [FieldError]?
+}
+
+extension JSONDecoder {
+    func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+        try decode(type, from: Data(buffer: buffer))
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import KithServer
+import Logging
+import PostgresNIO
+
+/// Each test gets its own database, cloned from a template migrated once per run (the SwiftPackageIndex-Server
+/// way), so tests run in parallel against a real PostgreSQL and leave nothing behind.
+///
+/// The server is found through `KITH_TEST_DATABASE_URL` (any database on it; the default is the local cluster of
+/// `deploy/local-postgres.sh`). The template's name carries a hash of the migrations, so a changed migration gets
+/// a fresh template.
+enum TestDatabase {
+    /// Errors only: PostgresNIO warns when a query races a pool that is still starting, which is harmless here.
+    static let logger: Logger = {
+        var logger = Logger(label: "kith-test")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    static let serverURL: String =
+        ProcessInfo.processInfo.environment["KITH_TEST_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:54329/postgres"
+
+    static func url(database: String) -> String {
+        var components = URLComponents(string: serverURL)!
+        components.path = "/" + database
+        return components.string!
+    }
+
+    private static let template = Task<String, any Error> { try await makeTemplate() }
+
+    /// Runs `body` with the URL of a fresh, migrated database, dropped afterwards.
+    static func withFreshDatabase<Result: Sendable>(_ body: @Sendable (String) async throws -> Result) async throws -> Result {
+        let template = try await template.value
+        let name = "kith_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        try await admin { try await $0.query("CREATE DATABASE \(unescaped: name) TEMPLATE \(unescaped: template)", logger: logger) }
+        do {
+            let result = try await body(url(database: name))
+            try await drop(name)
+            return result
+        } catch {
+            try? await drop(name)
+            throw error
+        }
+    }
+
+    private static func drop(_ name: String) async throws {
+        try await admin { try await $0.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)", logger: logger) }
+    }
+
+    private static func makeTemplate() async throws -> String {
+        let fingerprint = try Migrator.bundled().reduce(into: UInt64(0xcbf2_9ce4_8422_2325)) { hash, migration in
+            for byte in (migration.version + migration.sql).utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        }
+        let name = "kith_template_" + String(fingerprint, radix: 16)
+        let exists = try await admin {
+            try await $0.query("SELECT count(*) FROM pg_database WHERE datname = \(name)", logger: logger)
+                .decode(Int.self).first { _ in true } ?? 0
+        }
+        if exists > 0 { return name }
+
+        let building = "\(name)_\(ProcessInfo.processInfo.processIdentifier)"
+        try await admin { try await $0.query("CREATE DATABASE \(unescaped: building)", logger: logger) }
+        try await withDatabase(AppConfig(databaseURL: url(database: building)), logger: logger) { db in
+            try await Migrator(client: db, logger: logger).migrate()
+        }
+        do {
+            try await admin { try await $0.query("ALTER DATABASE \(unescaped: building) RENAME TO \(unescaped: name)", logger: logger) }
+        } catch {
+            // Another test run built the same template first.
+            try await drop(building)
+        }
+        return name
+    }
+
+    static func admin<Result: Sendable>(_ body: @Sendable @escaping (PostgresClient) async throws -> Result) async throws -> Result {
+        try await withDatabase(AppConfig(databaseURL: serverURL), logger: logger, body)
+    }
+}
