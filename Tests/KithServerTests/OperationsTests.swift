@@ -1,0 +1,104 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import KithAPI
+import Logging
+import PostgresNIO
+import Testing
+@testable import KithServer
+
+@Suite struct OperationsTests {
+    @Test func healthReadinessMetricsAndTheContractAreServed() async throws {
+        try await Kith.run { kith in
+            #expect(try await kith.request(.get, "/healthz", as: nil).status == .ok)
+            let ready = try await kith.request(.get, "/readyz", as: nil)
+            #expect(ready.status == .ok)
+            let document = try await kith.request(.get, "/openapi.yaml", as: nil)
+            #expect(document.status == .ok)
+            #expect(String(buffer: document.body).hasPrefix("openapi: \"3.1.0\""))
+            #expect(String(buffer: document.body).contains("/v1/sync/push"))
+            let metrics = try await kith.request(.get, "/metrics", as: nil)
+            #expect(metrics.status == .ok)
+            #expect(metrics.headers[.contentType]?.hasPrefix("text/plain") == true)
+        }
+    }
+
+    @Test func readinessReportsAnUnmigratedDatabase() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            let config = AppConfig(databaseURL: url)
+            try await withDatabase(config, logger: TestDatabase.logger) { db in
+                try await db.query("DELETE FROM schema_migrations")
+                let app = try buildApplication(config, logger: TestDatabase.logger)
+                try await app.test(.router) { client in
+                    let ready = try await client.execute(uri: "/readyz", method: .get)
+                    #expect(ready.status == .serviceUnavailable)
+                }
+            }
+        }
+    }
+
+    @Test func migratingTwiceAppliesNothingTheSecondTime() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
+                let migrator = Migrator(client: db, logger: TestDatabase.logger)
+                let applied = try await migrator.migrate()
+                let current = try await migrator.isCurrent()
+                #expect(applied == [] && current)
+            }
+        }
+    }
+
+    @Test func demoDataIsDeterministicAndBelievable() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
+                let summary = try await DemoOrganisation(families: 6, years: 2, seed: 7).load(into: db, logger: TestDatabase.logger)
+                #expect(summary.contains("6 families"))
+                let again = try await DemoOrganisation(families: 6, years: 2, seed: 7).load(into: db, logger: TestDatabase.logger)
+                #expect(again.contains("already loaded"))
+                func count(_ sql: String) async throws -> Int {
+                    try await db.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).decode(Int.self).first { _ in true } ?? -1
+                }
+                #expect(try await count("SELECT count(*) FROM families") == 6)
+                #expect(try await count("SELECT count(*) FROM contacts") > 20)
+                #expect(try await count("SELECT count(*) FROM note_revisions WHERE number > 1") >= 0)
+                #expect(try await count("SELECT count(*) FROM people WHERE is_child_in_focus") >= 6)
+                #expect(try await count("SELECT count(DISTINCT family_id) FROM current_allocations WHERE role = 'allocatedWorker'")
+                    == count("SELECT count(*) FROM families WHERE status = 'open'"))
+                let fingerprint = try await count(
+                    "SELECT hashtext(string_agg(id::text || occurred_at::text, ',' ORDER BY id))::int8 FROM contacts")
+
+                // The same seed elsewhere gives the same organisation.
+                try await TestDatabase.withFreshDatabase { other in
+                    try await withDatabase(AppConfig(databaseURL: other), logger: TestDatabase.logger) { db2 in
+                        _ = try await DemoOrganisation(families: 6, years: 2, seed: 7).load(into: db2, logger: TestDatabase.logger)
+                        let second = try await db2.query(
+                            "SELECT hashtext(string_agg(id::text || occurred_at::text, ',' ORDER BY id))::int8 FROM contacts",
+                            logger: TestDatabase.logger
+                        ).decode(Int.self).first { _ in true }
+                        #expect(second == fingerprint)
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func theDemoPractitionerCanSignInAndSeeTheirCaseload() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            let config = AppConfig(databaseURL: url)
+            try await withDatabase(config, logger: TestDatabase.logger) { db in
+                _ = try await DemoOrganisation(families: 8, years: 1, seed: 1).load(into: db, logger: TestDatabase.logger)
+                let app = try buildApplication(config, logger: TestDatabase.logger)
+                try await app.test(.router) { client in
+                    let login = try await client.execute(
+                        uri: "/v1/auth/login", method: .post, headers: [.contentType: "application/json"],
+                        body: ByteBuffer(string: #"{"email": "priya@kith.demo", "password": "\#(DemoOrganisation.password)"}"#))
+                    #expect(login.status == .ok)
+                    let token = try Kith.decoder.decode(Components.Schemas.LoginResponse.self, from: login.body).token
+                    let families = try await client.execute(uri: "/v1/families", method: .get, headers: [.authorization: "Bearer \(token)"])
+                    let page = try Kith.decoder.decode(Components.Schemas.FamilyPage.self, from: families.body)
+                    #expect(!page.items.isEmpty)
+                }
+            }
+        }
+    }
+}
