@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # A private PostgreSQL 15 cluster for development and tests, in a git-ignored folder of the project.
 #
-#   deploy/local-postgres.sh start   # installs PostgreSQL if missing, creates and starts the cluster,
-#                                    # prints the DATABASE_URL of its `kith` database on the last line
+#   deploy/local-postgres.sh start   # installs PostgreSQL if missing, creates and starts the cluster, and prints
+#                                    # the URL of its `kith` database as the last line
 #   deploy/local-postgres.sh stop
 #
 # PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` system user.
-# Settings: KITH_PGDATA (data folder, default .data/postgres), KITH_PGPORT (default 54329).
+# Settings: KITH_PGDATA (data folder, default .data/postgres), KITH_PGPORT (default 54329),
+# KITH_PG_FSYNC (default on; the test cluster turns it off, its databases are thrown away).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,15 +16,13 @@ data=${KITH_PGDATA:-$here/.data/postgres}
 pgbin=/usr/lib/postgresql/15/bin
 
 say() { printf 'local-postgres: %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 install_postgres() {
     [ -x "$pgbin/initdb" ] && return 0
     say "installing PostgreSQL 15 with apt-get"
-    if [ "$(id -u)" -eq 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
-    else
-        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
-    fi
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-client-15 >/dev/null
 }
 
 # Runs a command as the cluster's owner: ourselves, or `postgres` when we are root.
@@ -35,33 +34,29 @@ as_owner() {
     fi
 }
 
-prepare_data_folder() {
+# As root, the postgres user must be able to reach the data folder; a checkout under a private home may not
+# allow that, and then the cluster lives under /tmp instead (the same folder every time for this checkout).
+resolve_data() {
+    [ "$(id -u)" -eq 0 ] || return 0
     mkdir -p "$(dirname "$data")"
-    if [ "$(id -u)" -eq 0 ]; then
-        mkdir -p "$data"
-        chown postgres:postgres "$data"
-        chmod 700 "$data"
-        # The postgres user must be able to reach the folder; a checkout under a private home may not allow it.
-        if ! su postgres -s /bin/bash -c "test -w '$data'"; then
-            data=${TMPDIR:-/tmp}/kith-postgres-$(printf '%s' "$here" | sha1sum | cut -c1-12)
-            say "the postgres user cannot reach the project folder; using $data"
-            mkdir -p "$data" && chown postgres:postgres "$data" && chmod 700 "$data"
-        fi
-    else
-        mkdir -p "$data" && chmod 700 "$data"
+    if ! su postgres -s /bin/bash -c "test -x '$(dirname "$data")'" 2>/dev/null; then
+        data=${TMPDIR:-/tmp}/kith-postgres-$(printf '%s' "$data" | sha1sum | cut -c1-12)
     fi
 }
 
 start() {
     install_postgres
-    prepare_data_folder
+    resolve_data
+    mkdir -p "$data"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$data"
+    chmod 700 "$data"
     if [ ! -f "$data/PG_VERSION" ]; then
         say "creating a cluster in $data"
         as_owner "$pgbin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
     fi
     if ! as_owner "$pgbin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         as_owner "$pgbin/pg_ctl" -D "$data" -l "$data/log" -w start \
-            -o "-k $data -p $port -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=${KITH_PG_FSYNC:-on}" >/dev/null
+            -o "-k $data -p $port -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=${KITH_PG_FSYNC:-on}" >/dev/null
     fi
     psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'kith'" | grep -q 1 ||
         psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc "CREATE DATABASE kith" >/dev/null
@@ -69,6 +64,7 @@ start() {
 }
 
 stop() {
+    resolve_data
     [ -f "$data/PG_VERSION" ] || return 0
     as_owner "$pgbin/pg_ctl" -D "$data" -m fast stop >/dev/null 2>&1 || true
 }
