@@ -17,9 +17,14 @@ import Testing
             #expect(document.status == .ok)
             #expect(String(buffer: document.body).hasPrefix("openapi: \"3.1.0\""))
             #expect(String(buffer: document.body).contains("/v1/sync/push"))
+            _ = try await kith.request(.get, "/v1/me", as: .priya)
             let metrics = try await kith.request(.get, "/metrics", as: nil)
             #expect(metrics.status == .ok)
             #expect(metrics.headers[.contentType]?.hasPrefix("text/plain") == true)
+            let text = String(buffer: metrics.body)
+            #expect(text.contains(#"hb_requests{http_route="/v1/me",http_request_method="GET",http_response_status_code="200"}"#))
+            #expect(text.contains("kith_db_connection_wait_count"))
+            #expect(text.contains("kith_db_connections_in_use"))
         }
     }
 

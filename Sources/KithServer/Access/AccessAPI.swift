@@ -50,7 +50,7 @@ extension KithService {
         let afterId = after.flatMap { Int64($0.keys[0]) }
         if after != nil, afterId == nil { throw KithError.invalidField("after", "is not a cursor from this list") }
 
-        let page = try await db.withConnection { connection in
+        let page = try await read { connection in
             guard let (teamId, role, breakGlass) = try await connection.familyRelationship(familyId, for: principal, logger: logger) else {
                 throw KithError.notFound
             }

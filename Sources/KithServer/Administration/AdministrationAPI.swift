@@ -9,7 +9,7 @@ import PostgresNIO
 extension KithService {
     func listTeams(_ input: Operations.ListTeams.Input) async throws -> Operations.ListTeams.Output {
         let principal = try Principal.required()
-        let teams = try await db.withConnection { try await $0.teams(principal.organisationId, ids: nil, logger: logger) }
+        let teams = try await read { try await $0.teams(principal.organisationId, ids: nil, logger: logger) }
         return .ok(.init(body: .json(.init(items: teams))))
     }
 
@@ -21,15 +21,17 @@ extension KithService {
         check.requiredText("name", body.name, max: 500)
         try check.orThrow()
         let id = UUID()
-        try await db.query(
-            "INSERT INTO teams (organisation_id, id, name) VALUES (\(principal.organisationId), \(id), \(body.name))",
-            logger: logger)
+        try await read {
+            try await $0.query(
+                "INSERT INTO teams (organisation_id, id, name) VALUES (\(principal.organisationId), \(id), \(body.name))",
+                logger: logger)
+        }
         return .created(.init(body: .json(.init(id: id.text, name: body.name))))
     }
 
     func listWorkers(_ input: Operations.ListWorkers.Input) async throws -> Operations.ListWorkers.Output {
         let principal = try Principal.required()
-        let workers = try await db.withConnection { try await $0.workers(principal.organisationId, logger: logger) }
+        let workers = try await read { try await $0.workers(principal.organisationId, logger: logger) }
         return .ok(.init(body: .json(.init(items: workers))))
     }
 

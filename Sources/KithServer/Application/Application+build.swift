@@ -22,8 +22,9 @@ public func buildApplication(
 }
 
 func buildRouter(
-    _ config: AppConfig, db: PostgresClient, logger: Logger, metrics: PrometheusCollectorRegistry
+    _ config: AppConfig, db client: PostgresClient, logger: Logger, metrics: PrometheusCollectorRegistry
 ) throws -> Router<KithRequestContext> {
+    let db = Database(client: client, logger: logger)
     let router = Router(context: KithRequestContext.self)
     router.addMiddleware {
         ProblemMiddleware()
@@ -34,7 +35,7 @@ func buildRouter(
 
     router.get("/healthz") { _, _ in HTTPResponse.Status.ok }
     router.get("/readyz") { _, context -> Response in
-        let current = (try? await Migrator(client: db, logger: context.logger).isCurrent()) ?? false
+        let current = (try? await Migrator(client: client, logger: context.logger).isCurrent()) ?? false
         return Response(
             status: current ? .ok : .serviceUnavailable,
             headers: [.contentType: "text/plain"],

@@ -16,12 +16,14 @@ extension KithService {
         let keys = ["account:\(email)", "address:\(Principal.clientAddress ?? "unknown")"]
         if let wait = await throttle.retryAfter(keys: keys) { throw KithError.tooManyRequests(retryAfter: wait) }
 
-        let account = try await db.query(
-            """
-            SELECT organisation_id, id, password_hash FROM workers
-            WHERE lower(email) = \(email) AND (left_on IS NULL OR left_on > current_date)
-            """, logger: logger
-        ).decode((UUID, UUID, String).self).first { _ in true }
+        let account = try await read { connection in
+            try await connection.query(
+                """
+                SELECT organisation_id, id, password_hash FROM workers
+                WHERE lower(email) = \(email) AND (left_on IS NULL OR left_on > current_date)
+                """, logger: logger
+            ).decode((UUID, UUID, String).self).first { _ in true }
+        }
 
         guard try await Passwords.verify(body.password, hash: account?.2), let (organisation, workerId, _) = account else {
             await throttle.recordFailure(keys: keys)
@@ -45,17 +47,19 @@ extension KithService {
 
     func logout(_ input: Operations.Logout.Input) async throws -> Operations.Logout.Output {
         let principal = try Principal.required()
-        try await db.query(
-            """
-            UPDATE sessions SET revoked_at = now()
-            WHERE organisation_id = \(principal.organisationId) AND id = \(principal.sessionId)
-            """, logger: logger)
+        try await read {
+            try await $0.query(
+                """
+                UPDATE sessions SET revoked_at = now()
+                WHERE organisation_id = \(principal.organisationId) AND id = \(principal.sessionId)
+                """, logger: logger)
+        }
         return .noContent(.init())
     }
 
     func getMe(_ input: Operations.GetMe.Input) async throws -> Operations.GetMe.Output {
         let principal = try Principal.required()
-        let (worker, organisation, teams) = try await db.withConnection { connection in
+        let (worker, organisation, teams) = try await read { connection in
             let worker = try await connection.worker(principal.workerId, organisation: principal.organisationId, logger: logger)
             let organisation = try await connection.query(
                 "SELECT id, name FROM organisations WHERE id = \(principal.organisationId)", logger: logger

@@ -10,7 +10,7 @@ struct AuthMiddleware: RouterMiddleware {
     typealias Context = KithRequestContext
     static let publicPaths: Set<String> = ["/v1/auth/login"]
 
-    let db: PostgresClient
+    let db: Database
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
@@ -31,28 +31,29 @@ struct AuthMiddleware: RouterMiddleware {
     }
 
     private func authenticate(tokenHash: Data, logger: Logger) async throws -> Principal {
-        let rows = try await db.query(
-            """
-            SELECT s.organisation_id, s.id, s.worker_id, s.device_id, w.roles, d.revoked_at IS NOT NULL,
-                   coalesce(array_agg(tm.team_id) FILTER (WHERE tm.team_id IS NOT NULL), '{}')
-            FROM sessions s
-            JOIN workers w ON w.organisation_id = s.organisation_id AND w.id = s.worker_id
-            LEFT JOIN devices d ON d.organisation_id = s.organisation_id AND d.id = s.device_id
-            LEFT JOIN team_members tm ON tm.organisation_id = s.organisation_id AND tm.worker_id = s.worker_id
-            WHERE s.token_hash = \(tokenHash) AND s.revoked_at IS NULL AND s.expires_at > now()
-              AND (w.left_on IS NULL OR w.left_on > current_date)
-            GROUP BY s.organisation_id, s.id, s.worker_id, s.device_id, w.roles, d.revoked_at
-            """, logger: logger)
-        for try await (organisation, session, worker, device, roles, deviceRevoked, teams) in rows.decode(
-            (UUID, UUID, UUID, UUID?, [String], Bool, [UUID]).self)
-        {
-            if deviceRevoked {
-                throw KithError(status: .forbidden, code: "device_revoked", detail: "This device has been revoked.")
-            }
-            return Principal(
-                organisationId: organisation, workerId: worker, sessionId: session, deviceId: device,
-                roles: Set(roles.compactMap(Role.init(rawValue:))), teamIds: teams)
+        let found = try await db.read { connection in
+            try await connection.query(
+                """
+                SELECT s.organisation_id, s.id, s.worker_id, s.device_id, w.roles, d.revoked_at IS NOT NULL,
+                       coalesce(array_agg(tm.team_id) FILTER (WHERE tm.team_id IS NOT NULL), '{}')
+                FROM sessions s
+                JOIN workers w ON w.organisation_id = s.organisation_id AND w.id = s.worker_id
+                LEFT JOIN devices d ON d.organisation_id = s.organisation_id AND d.id = s.device_id
+                LEFT JOIN team_members tm ON tm.organisation_id = s.organisation_id AND tm.worker_id = s.worker_id
+                WHERE s.token_hash = \(tokenHash) AND s.revoked_at IS NULL AND s.expires_at > now()
+                  AND (w.left_on IS NULL OR w.left_on > current_date)
+                GROUP BY s.organisation_id, s.id, s.worker_id, s.device_id, w.roles, d.revoked_at
+                """, logger: logger
+            ).decode((UUID, UUID, UUID, UUID?, [String], Bool, [UUID]).self).first { _ in true }
         }
-        throw KithError.unauthorized
+        guard let (organisation, session, worker, device, roles, deviceRevoked, teams) = found else {
+            throw KithError.unauthorized
+        }
+        if deviceRevoked {
+            throw KithError(status: .forbidden, code: "device_revoked", detail: "This device has been revoked.")
+        }
+        return Principal(
+            organisationId: organisation, workerId: worker, sessionId: session, deviceId: device,
+            roles: Set(roles.compactMap(Role.init(rawValue:))), teamIds: teams)
     }
 }

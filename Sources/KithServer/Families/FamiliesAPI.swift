@@ -15,7 +15,8 @@ extension KithService {
         let afterId = after.map { UUID(uuidString: $0.keys[1]) }
         if afterId == .some(nil) { throw KithError.invalidField("after", "is not a cursor from this list") }
 
-        let rows = try await db.query(
+        var families = try await read { connection in
+            try await FamilyRow.decode(try await connection.query(
             """
             SELECT \(unescaped: FamilyRow.columns) FROM families f
             WHERE f.organisation_id = \(principal.organisationId)
@@ -27,8 +28,8 @@ extension KithService {
               AND (\(after?.keys[0])::text IS NULL OR (f.display_name, f.id) > (\(after?.keys[0]), \(afterId ?? nil)))
             ORDER BY f.display_name, f.id
             LIMIT \(limit + 1)
-            """, logger: logger)
-        var families = try await FamilyRow.decode(rows)
+            """, logger: logger))
+        }
         var next: String?
         if families.count > limit {
             families.removeLast()

@@ -15,25 +15,28 @@ extension KithService {
         if after != nil, afterAt == nil || afterId == nil { throw KithError.invalidField("after", "is not a cursor from this list") }
         let teams = principal.has(.supervisor) ? principal.teamIds : []
 
-        let rows = try await db.query(
-            """
-            SELECT id, kind, family_id, mutation_id, device_id, summary, reason, status, created_at,
-                   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-            FROM review_items
-            WHERE organisation_id = \(principal.organisationId) AND status = 'open'
-              AND (worker_id = \(principal.workerId) OR team_id = ANY(\(teams)))
-              AND (\(afterAt)::timestamptz IS NULL OR (created_at, id) > (\(afterAt), \(afterId)))
-            ORDER BY created_at, id
-            LIMIT \(limit + 1)
-            """, logger: logger)
-        var items: [(Components.Schemas.ReviewItem, String)] = []
-        for try await (id, kind, family, mutation, device, summary, reason, status, createdAt, key) in rows.decode(
-            (UUID, String, UUID?, UUID?, UUID?, String, String?, String, Date, String).self)
-        {
-            items.append((.init(
-                id: id.text, kind: .init(rawValue: kind) ?? .rejected, familyId: family?.text, mutationId: mutation?.text,
-                deviceId: device?.text, summary: summary, reason: reason, status: .init(rawValue: status) ?? .open,
-                createdAt: createdAt), key))
+        var items = try await read { connection in
+            let rows = try await connection.query(
+                """
+                SELECT id, kind, family_id, mutation_id, device_id, summary, reason, status, created_at,
+                       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                FROM review_items
+                WHERE organisation_id = \(principal.organisationId) AND status = 'open'
+                  AND (worker_id = \(principal.workerId) OR team_id = ANY(\(teams)))
+                  AND (\(afterAt)::timestamptz IS NULL OR (created_at, id) > (\(afterAt), \(afterId)))
+                ORDER BY created_at, id
+                LIMIT \(limit + 1)
+                """, logger: logger)
+            var items: [(Components.Schemas.ReviewItem, String)] = []
+            for try await (id, kind, family, mutation, device, summary, reason, status, createdAt, key) in rows.decode(
+                (UUID, String, UUID?, UUID?, UUID?, String, String?, String, Date, String).self)
+            {
+                items.append((.init(
+                    id: id.text, kind: .init(rawValue: kind) ?? .rejected, familyId: family?.text, mutationId: mutation?.text,
+                    deviceId: device?.text, summary: summary, reason: reason, status: .init(rawValue: status) ?? .open,
+                    createdAt: createdAt), key))
+            }
+            return items
         }
         var next: String?
         if items.count > limit {

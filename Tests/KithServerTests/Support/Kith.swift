@@ -4,6 +4,8 @@ import Hummingbird
 import HummingbirdTesting
 import KithAPI
 import Logging
+import Metrics
+import Prometheus
 import PostgresNIO
 import Testing
 @testable import KithServer
@@ -26,13 +28,20 @@ struct Kith: Sendable {
             let logger = TestDatabase.logger
             try await withDatabase(config, logger: logger) { db in
                 let fixture = try await Fixture.seed(db, logger: logger)
-                let app = try buildApplication(config, logger: logger)
+                let app = try buildApplication(config, logger: logger, metrics: Self.metrics)
                 try await app.test(.router) { client in
                     try await test(Kith(client: client, db: db, fixture: fixture, databaseURL: url))
                 }
             }
         }
     }
+
+    /// Metrics are process-wide (swift-metrics is bootstrapped once), so every test app reports into one registry.
+    static let metrics: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
 
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
