@@ -10,7 +10,7 @@ extension KithService {
     func openBreakGlassAccess(_ input: Operations.OpenBreakGlassAccess.Input) async throws -> Operations.OpenBreakGlassAccess.Output {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         guard !principal.isAdminOnly else {
             throw KithError.forbidden("Administrators manage the organisation and do not open case records.")
         }

@@ -16,7 +16,7 @@ extension KithService {
     func createTeam(_ input: Operations.CreateTeam.Input) async throws -> Operations.CreateTeam.Output {
         let principal = try Principal.required()
         try principal.require(.admin, "administrators")
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         check.requiredText("name", body.name, max: 500)
         try check.orThrow()
@@ -38,7 +38,7 @@ extension KithService {
     func createWorker(_ input: Operations.CreateWorker.Input) async throws -> Operations.CreateWorker.Output {
         let principal = try Principal.required()
         try principal.require(.admin, "administrators")
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         check.requiredText("name", body.name, max: 500)
         check.text("email", body.email, min: 3, max: 320)
@@ -67,7 +67,7 @@ extension KithService {
         let principal = try Principal.required()
         try principal.require(.admin, "administrators")
         let workerId = try UUID(path: input.path.workerId)
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         if let roles = body.roles, roles.isEmpty { check.add("roles", "must name at least one role") }
         let teamIds = body.teamIds.map { check.uuids("teamIds", $0, max: 50) }

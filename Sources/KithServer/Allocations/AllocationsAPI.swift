@@ -26,7 +26,7 @@ extension KithService {
     func createAllocation(_ input: Operations.CreateAllocation.Input) async throws -> Operations.CreateAllocation.Output {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         let id = check.uuid("id", body.id) ?? UUID()
         let workerId = check.uuid("workerId", body.workerId)
@@ -42,16 +42,12 @@ extension KithService {
                 """, logger: logger
             ).decode(Int.self).first { _ in true } ?? 0
             guard activeWorker == 1 else { throw KithError.invalidField("workerId", "is not a current worker of this organisation") }
-            let inserted = try await connection.query(
+            try await connection.insertNew(
                 """
                 INSERT INTO allocations (organisation_id, id, family_id, worker_id, role, started_on, created_by)
                 VALUES (\(principal.organisationId), \(id), \(familyId), \(workerId!), \(body.role.rawValue),
                         \(startedOn!.description)::date, \(principal.workerId))
-                ON CONFLICT DO NOTHING
-                RETURNING id
-                """, logger: logger
-            ).decode(UUID.self).first { _ in true }
-            guard inserted != nil else { throw KithError.conflict("conflict", "An allocation with this id already exists.") }
+                """, record: "allocation", logger: logger)
             try await connection.audit(.write, "allocation", recordId: id, access: access, principal: principal, logger: logger)
             return try await connection.allocation(id, principal: principal, logger: logger)
         }
@@ -61,7 +57,7 @@ extension KithService {
     func endAllocation(_ input: Operations.EndAllocation.Input) async throws -> Operations.EndAllocation.Output {
         let principal = try Principal.required()
         let id = try UUID(path: input.path.allocationId)
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         let endedOn = check.day("endedOn", body.endedOn)
         check.requiredText("reason", body.reason, max: 500)

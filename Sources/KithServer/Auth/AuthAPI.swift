@@ -6,7 +6,7 @@ import PostgresNIO
 
 extension KithService {
     func login(_ input: Operations.Login.Input) async throws -> Operations.Login.Output {
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         check.text("email", body.email, min: 3, max: 320)
         check.text("password", body.password, min: 1, max: 200)

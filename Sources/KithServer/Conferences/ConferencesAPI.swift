@@ -21,7 +21,7 @@ extension KithService {
     func createConference(_ input: Operations.CreateConference.Input) async throws -> Operations.CreateConference.Output {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         let id = check.uuid("id", body.id) ?? UUID()
         let referrerId = check.uuid("referral.referrerId", body.referral.referrerId)
@@ -36,17 +36,13 @@ extension KithService {
             try await connection.requireMembers(
                 personIds: [], workerIds: [referrerId!] + (coordinatorId.map { [$0] } ?? []), familyId: familyId,
                 principal: principal, logger: logger)
-            let inserted = try await connection.query(
+            try await connection.insertNew(
                 """
                 INSERT INTO conferences (organisation_id, id, family_id, referrer_id, referral_reason, family_agreed,
                                          bottom_lines, coordinator_id, created_by)
                 VALUES (\(principal.organisationId), \(id), \(familyId), \(referrerId!), \(body.referral.reason),
                         \(body.referral.familyAgreed), \(body.referral.bottomLines), \(coordinatorId), \(principal.workerId))
-                ON CONFLICT DO NOTHING
-                RETURNING id
-                """, logger: logger
-            ).decode(UUID.self).first { _ in true }
-            guard inserted != nil else { throw KithError.conflict("conflict", "A conference with this id already exists.") }
+                """, record: "conference", logger: logger)
             try await connection.query(
                 """
                 INSERT INTO conference_stage_events (organisation_id, id, conference_id, family_id, stage, on_date, recorded_by)
@@ -72,7 +68,7 @@ extension KithService {
     func changeConferenceStage(_ input: Operations.ChangeConferenceStage.Input) async throws -> Operations.ChangeConferenceStage.Output {
         let principal = try Principal.required()
         let id = try UUID(path: input.path.conferenceId)
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         let on = check.day("on", body.on)
         check.text("note", body.note, max: 10_000)
@@ -100,7 +96,7 @@ extension KithService {
     func setConferenceParticipant(_ input: Operations.SetConferenceParticipant.Input) async throws -> Operations.SetConferenceParticipant.Output {
         let principal = try Principal.required()
         let id = try UUID(path: input.path.conferenceId)
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         let personId = check.uuid("personId", body.personId)
         let workerId = check.uuid("workerId", body.workerId)
@@ -131,7 +127,7 @@ extension KithService {
     func recordPrivateFamilyTime(_ input: Operations.RecordPrivateFamilyTime.Input) async throws -> Operations.RecordPrivateFamilyTime.Output {
         let principal = try Principal.required()
         let id = try UUID(path: input.path.conferenceId)
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         check.moment("startedAt", body.startedAt)
         check.moment("endedAt", body.endedAt)

@@ -10,7 +10,7 @@ extension KithService {
     func recordContact(_ input: Operations.RecordContact.Input) async throws -> Operations.RecordContact.Output {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         let id = check.uuid("id", body.id) ?? UUID()
         check.moment("occurredAt", body.occurredAt)
@@ -27,18 +27,14 @@ extension KithService {
         let contact = try await transaction { connection in
             let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
             try await connection.requireMembers(personIds: personIds, workerIds: workerIds, familyId: familyId, principal: principal, logger: logger)
-            let inserted = try await connection.query(
+            try await connection.insertNew(
                 """
                 INSERT INTO contacts (organisation_id, id, family_id, occurred_at, duration_minutes, kind, location,
                                       child_seen, child_seen_alone, recorded_by, source_device_id)
                 VALUES (\(principal.organisationId), \(id), \(familyId), \(body.occurredAt), \(body.durationMinutes),
                         \(body.kind.rawValue), \(body.location.nilIfBlank), \(childSeen), \(body.childSeenAlone),
                         \(principal.workerId), \(principal.deviceId))
-                ON CONFLICT DO NOTHING
-                RETURNING id
-                """, logger: logger
-            ).decode(UUID.self).first { _ in true }
-            guard inserted != nil else { throw KithError.conflict("conflict", "A contact with this id already exists.") }
+                """, record: "contact", logger: logger)
             try await connection.query(
                 """
                 INSERT INTO contact_people (organisation_id, contact_id, person_id)

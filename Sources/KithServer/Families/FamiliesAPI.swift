@@ -43,7 +43,7 @@ extension KithService {
         guard !principal.isAdminOnly else {
             throw KithError.forbidden("Administrators manage the organisation; families are opened by practitioners, coordinators and supervisors.")
         }
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         let id = check.uuid("id", body.id) ?? UUID()
         let requestedTeam = check.uuid("teamId", body.teamId)
@@ -61,19 +61,13 @@ extension KithService {
             principal.has(.practitioner) ? .allocatedWorker : principal.has(.coordinator) ? .coordinator : nil
 
         let family = try await transaction { connection in
-            let inserted = try await connection.query(
+            try await connection.insertNew(
                 """
                 INSERT INTO families (organisation_id, id, team_id, display_name, reference, reason_for_involvement,
                                       opened_on, created_by)
                 VALUES (\(principal.organisationId), \(id), \(teamId!), \(body.displayName), \(body.reference.nilIfBlank),
                         \(body.reasonForInvolvement), coalesce(\(openedOn?.description)::date, current_date), \(principal.workerId))
-                ON CONFLICT DO NOTHING
-                RETURNING id
-                """, logger: logger
-            ).decode(UUID.self).first { _ in true }
-            guard inserted != nil else {
-                throw KithError.conflict("conflict", "A family with this id or reference already exists.")
-            }
+                """, record: "family", alsoUnique: "reference", logger: logger)
             if let ownRole {
                 try await connection.query(
                     """
@@ -103,7 +97,7 @@ extension KithService {
     func updateFamily(_ input: Operations.UpdateFamily.Input) async throws -> Operations.UpdateFamily.Output {
         let principal = try Principal.required()
         let id = try UUID(path: input.path.familyId)
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         if let name = body.displayName { check.requiredText("displayName", name, max: 500) }
         check.text("reference", body.reference, max: 100)

@@ -11,7 +11,7 @@ extension KithService {
     func createNote(_ input: Operations.CreateNote.Input) async throws -> Operations.CreateNote.Output {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         let id = check.uuid("id", body.id) ?? UUID()
         let contactId = check.uuid("contactId", body.contactId)
@@ -30,17 +30,13 @@ extension KithService {
                 ).decode(Int.self).first { _ in true }
                 guard found == 1 else { throw KithError.invalidField("contactId", "is not a contact with this family") }
             }
-            let inserted = try await connection.query(
+            try await connection.insertNew(
                 """
                 INSERT INTO notes (organisation_id, id, family_id, contact_id, audience, written_with_family, author_id,
                                    source_device_id)
                 VALUES (\(principal.organisationId), \(id), \(familyId), \(contactId), \(body.audience.rawValue),
                         \(body.writtenWithFamily ?? false), \(principal.workerId), \(principal.deviceId))
-                ON CONFLICT DO NOTHING
-                RETURNING id
-                """, logger: logger
-            ).decode(UUID.self).first { _ in true }
-            guard inserted != nil else { throw KithError.conflict("conflict", "A note with this id already exists.") }
+                """, record: "note", logger: logger)
             try await connection.insertRevision(
                 id: UUID(), noteId: id, familyId: familyId, number: 1, supersedes: nil, body: body.body,
                 sections: body.sections, reason: nil, principal: principal, logger: logger)
@@ -53,7 +49,7 @@ extension KithService {
     func amendNote(_ input: Operations.AmendNote.Input) async throws -> Operations.AmendNote.Output {
         let principal = try Principal.required()
         let noteId = try UUID(path: input.path.noteId)
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         let id = check.uuid("id", body.id) ?? UUID()
         let supersedes = check.uuid("supersedes", body.supersedes)
@@ -120,18 +116,14 @@ extension PostgresConnection {
         id: UUID, noteId: UUID, familyId: UUID, number: Int, supersedes: UUID?, body: String,
         sections: Components.Schemas.NoteSections?, reason: String?, principal: Principal, logger: Logger
     ) async throws {
-        let inserted = try await query(
+        try await insertNew(
             """
             INSERT INTO note_revisions (organisation_id, id, note_id, family_id, number, supersedes, body, observed,
                                         analysis, decision, family_words, next_steps, reason, author_id)
             VALUES (\(principal.organisationId), \(id), \(noteId), \(familyId), \(number), \(supersedes), \(body),
                     \(sections?.observed.nilIfBlank), \(sections?.analysis.nilIfBlank), \(sections?.decision.nilIfBlank),
                     \(sections?.familyWords.nilIfBlank), \(sections?.nextSteps.nilIfBlank), \(reason), \(principal.workerId))
-            ON CONFLICT DO NOTHING
-            RETURNING id
-            """, logger: logger
-        ).decode(UUID.self).first { _ in true }
-        guard inserted != nil else { throw KithError.conflict("conflict", "A revision with this id already exists.") }
+            """, record: "revision", logger: logger)
     }
 
     /// A family's notes with every revision; restricted notes only for those who may see them.

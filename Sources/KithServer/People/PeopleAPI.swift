@@ -20,7 +20,7 @@ extension KithService {
     func addPerson(_ input: Operations.AddPerson.Input) async throws -> Operations.AddPerson.Output {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         let id = check.uuid("id", body.id) ?? UUID()
         check.requiredText("name", body.name, max: 500)
@@ -34,7 +34,7 @@ extension KithService {
 
         let person = try await transaction { connection in
             let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            let inserted = try await connection.query(
+            try await connection.insertNew(
                 """
                 INSERT INTO people (organisation_id, id, family_id, name, relationship_to_child, is_child_in_focus,
                                     date_of_birth, phone, email, address, language, interpreter_needed, created_by)
@@ -42,11 +42,7 @@ extension KithService {
                         \(body.isChildInFocus ?? false), \(dateOfBirth?.description)::date, \(body.contact?.phone.nilIfBlank),
                         \(body.contact?.email.nilIfBlank), \(body.contact?.address.nilIfBlank), \(body.language.nilIfBlank),
                         \(body.interpreterNeeded ?? false), \(principal.workerId))
-                ON CONFLICT DO NOTHING
-                RETURNING id
-                """, logger: logger
-            ).decode(UUID.self).first { _ in true }
-            guard inserted != nil else { throw KithError.conflict("conflict", "A person with this id already exists.") }
+                """, record: "person", logger: logger)
             try await connection.audit(.write, "person", recordId: id, access: access, principal: principal, logger: logger)
             return try await connection.person(id, principal: principal, logger: logger)
         }
@@ -58,7 +54,7 @@ extension KithService {
     func updatePerson(_ input: Operations.UpdatePerson.Input) async throws -> Operations.UpdatePerson.Output {
         let principal = try Principal.required()
         let personId = try UUID(path: input.path.personId)
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         let edits = try PersonFieldEdit.all(from: body.fields)
 
         let person = try await transaction { connection in

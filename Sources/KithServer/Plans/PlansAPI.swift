@@ -21,7 +21,7 @@ extension KithService {
     func createPlan(_ input: Operations.CreatePlan.Input) async throws -> Operations.CreatePlan.Output {
         let principal = try Principal.required()
         let conferenceId = try UUID(path: input.path.conferenceId)
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         let id = check.uuid("id", body.id) ?? UUID()
         check.count("items", body.items.count, max: 200)
@@ -57,7 +57,7 @@ extension KithService {
 
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(hashtextextended(\(conferenceId.text), 1))", logger: logger)
-            let inserted = try await connection.query(
+            try await connection.insertNew(
                 """
                 INSERT INTO family_plans (organisation_id, id, conference_id, family_id, version, contingency, review_on,
                                           agreed_by_referrer, referrer_reasoning, created_by)
@@ -65,11 +65,7 @@ extension KithService {
                        \(body.contingency.nilIfBlank), \(reviewOn?.description)::date, \(body.agreedByReferrer),
                        \(body.referrerReasoning.nilIfBlank), \(principal.workerId)
                 FROM family_plans WHERE organisation_id = \(principal.organisationId) AND conference_id = \(conferenceId)
-                ON CONFLICT DO NOTHING
-                RETURNING id
-                """, logger: logger
-            ).decode(UUID.self).first { _ in true }
-            guard inserted != nil else { throw KithError.conflict("conflict", "A plan with this id already exists.") }
+                """, record: "plan", logger: logger)
             try await connection.query(
                 """
                 INSERT INTO plan_items (organisation_id, id, plan_id, family_id, position, person_id, worker_id, what, by_when)
@@ -90,7 +86,7 @@ extension KithService {
     func addPlanItemUpdate(_ input: Operations.AddPlanItemUpdate.Input) async throws -> Operations.AddPlanItemUpdate.Output {
         let principal = try Principal.required()
         let itemId = try UUID(path: input.path.planItemId)
-        guard case .json(let body) = input.body else { throw KithError.malformed("Expected JSON.") }
+        let body = switch input.body { case .json(let body): body }
         var check = Validation()
         let id = check.uuid("id", body.id) ?? UUID()
         check.requiredText("text", body.text, max: 65_536)
