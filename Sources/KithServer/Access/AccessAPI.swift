@@ -46,9 +46,13 @@ extension KithService {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
         let limit = try PageSize.resolve(input.query.limit)
-        let after = try PageCursor.after(input.query.after, keys: 1)
-        let afterId = after.flatMap { Int64($0.keys[0]) }
-        if after != nil, afterId == nil { throw KithError.invalidField("after", "is not a cursor from this list") }
+        var afterId: Int64?
+        if let after = input.query.after {
+            guard let cursor = PageCursor(encoded: after, count: 1), let id = Int64(cursor.keys[0]) else {
+                throw KithError.invalidField("after", "is not a cursor from this list")
+            }
+            afterId = id
+        }
 
         let page = try await read { connection in
             guard let (teamId, role, breakGlass) = try await connection.familyRelationship(familyId, for: principal, logger: logger) else {

@@ -65,13 +65,20 @@ enum PageSize {
     }
 }
 
-extension PageCursor {
-    /// Reads `?after=`; a cursor this server did not make is a client error.
-    static func after(_ value: String?, keys: Int) throws -> PageCursor? {
+/// Where the previous page of a list ordered by (sort key, id) ended, read from `?after=`. The sort key is kept as
+/// PostgreSQL wrote it (a name, or a timestamp to the microsecond) and handed back to PostgreSQL as is.
+struct KeysetPosition {
+    let key: String
+    let id: UUID
+
+    init?(_ value: String?) throws {
         guard let value else { return nil }
-        guard let cursor = PageCursor(encoded: value, count: keys) else {
-            throw KithError.invalidField("after", "is not a cursor from this list")
-        }
-        return cursor
+        guard let cursor = PageCursor(encoded: value, count: 2), cursor.keys[0].count <= 1000,
+              let id = UUID(uuidString: cursor.keys[1])
+        else { throw KithError.invalidField("after", "is not a cursor from this list") }
+        self.key = cursor.keys[0]
+        self.id = id
     }
+
+    static func after(key: String, id: String) -> String { PageCursor([key, id]).encoded }
 }

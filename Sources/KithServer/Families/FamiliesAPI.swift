@@ -9,11 +9,9 @@ extension KithService {
     func listFamilies(_ input: Operations.ListFamilies.Input) async throws -> Operations.ListFamilies.Output {
         let principal = try Principal.required()
         let limit = try PageSize.resolve(input.query.limit)
-        let after = try PageCursor.after(input.query.after, keys: 2)
+        let after = try KeysetPosition(input.query.after)
         let teamScope = input.query.scope == .team
         if teamScope { try principal.require(.supervisor, "supervisors (a team's caseload)") }
-        let afterId = after.map { UUID(uuidString: $0.keys[1]) }
-        if afterId == .some(nil) { throw KithError.invalidField("after", "is not a cursor from this list") }
 
         var families = try await read { connection in
             try await FamilyRow.decode(try await connection.query(
@@ -25,7 +23,7 @@ extension KithService {
                   ELSE EXISTS (SELECT 1 FROM current_allocations a
                                WHERE a.organisation_id = f.organisation_id AND a.family_id = f.id
                                  AND a.worker_id = \(principal.workerId)) END
-              AND (\(after?.keys[0])::text IS NULL OR (f.display_name, f.id) > (\(after?.keys[0]), \(afterId ?? nil)))
+              AND (\(after?.key)::text IS NULL OR (f.display_name, f.id) > (\(after?.key), \(after?.id)))
             ORDER BY f.display_name, f.id
             LIMIT \(limit + 1)
             """, logger: logger))
@@ -33,7 +31,7 @@ extension KithService {
         var next: String?
         if families.count > limit {
             families.removeLast()
-            next = families.last.map { PageCursor([$0.displayName, $0.id]).encoded }
+            next = families.last.map { KeysetPosition.after(key: $0.displayName, id: $0.id) }
         }
         return .ok(.init(body: .json(.init(items: families, next: next))))
     }

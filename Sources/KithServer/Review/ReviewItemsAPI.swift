@@ -9,10 +9,7 @@ extension KithService {
     func listReviewItems(_ input: Operations.ListReviewItems.Input) async throws -> Operations.ListReviewItems.Output {
         let principal = try Principal.required()
         let limit = try PageSize.resolve(input.query.limit)
-        let after = try PageCursor.after(input.query.after, keys: 2)
-        let afterAt = after.flatMap { ISO8601DateFormatter.microseconds.date(from: $0.keys[0]) }
-        let afterId = after.flatMap { UUID(uuidString: $0.keys[1]) }
-        if after != nil, afterAt == nil || afterId == nil { throw KithError.invalidField("after", "is not a cursor from this list") }
+        let after = try KeysetPosition(input.query.after)
         let teams = principal.has(.supervisor) ? principal.teamIds : []
 
         var items = try await read { connection in
@@ -23,7 +20,7 @@ extension KithService {
                 FROM review_items
                 WHERE organisation_id = \(principal.organisationId) AND status = 'open'
                   AND (worker_id = \(principal.workerId) OR team_id = ANY(\(teams)))
-                  AND (\(afterAt)::timestamptz IS NULL OR (created_at, id) > (\(afterAt), \(afterId)))
+                  AND (\(after?.key)::timestamptz IS NULL OR (created_at, id) > (\(after?.key)::timestamptz, \(after?.id)))
                 ORDER BY created_at, id
                 LIMIT \(limit + 1)
                 """, logger: logger)
@@ -41,7 +38,7 @@ extension KithService {
         var next: String?
         if items.count > limit {
             items.removeLast()
-            next = items.last.map { PageCursor([$0.1, $0.0.id]).encoded }
+            next = items.last.map { KeysetPosition.after(key: $0.1, id: $0.0.id) }
         }
         return .ok(.init(body: .json(.init(items: items.map(\.0), next: next))))
     }

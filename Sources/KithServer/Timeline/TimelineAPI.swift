@@ -11,10 +11,7 @@ extension KithService {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
         let limit = try PageSize.resolve(input.query.limit)
-        let after = try PageCursor.after(input.query.after, keys: 2)
-        let afterAt = after.flatMap { ISO8601DateFormatter.microseconds.date(from: $0.keys[0]) }
-        let afterId = after.flatMap { UUID(uuidString: $0.keys[1]) }
-        if after != nil, afterAt == nil || afterId == nil { throw KithError.invalidField("after", "is not a cursor from this list") }
+        let after = try KeysetPosition(input.query.after)
 
         let page = try await transaction { connection in
             let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
@@ -59,7 +56,7 @@ extension KithService {
                 SELECT kind, at, id, worker_id, summary, detail,
                        to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
                 FROM entries
-                WHERE \(afterAt)::timestamptz IS NULL OR (at, id) < (\(afterAt), \(afterId))
+                WHERE \(after?.key)::timestamptz IS NULL OR (at, id) < (\(after?.key)::timestamptz, \(after?.id))
                 ORDER BY at DESC, id DESC
                 LIMIT \(limit + 1)
                 """, logger: logger)
@@ -74,18 +71,10 @@ extension KithService {
             var next: String?
             if items.count > limit {
                 items.removeLast()
-                next = items.last.map { PageCursor([$0.1, $0.0.id]).encoded }
+                next = items.last.map { KeysetPosition.after(key: $0.1, id: $0.0.id) }
             }
             return Components.Schemas.TimelinePage(items: items.map(\.0), next: next)
         }
         return .ok(.init(body: .json(page)))
     }
-}
-
-extension ISO8601DateFormatter {
-    nonisolated(unsafe) static let microseconds: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
 }
