@@ -98,3 +98,24 @@ import Testing
         }
     }
 }
+
+@Suite struct LoginThrottleTests {
+    @Test func anAccountIsSlowedAfterFiveFailuresAnAddressAfterThirty() async {
+        let throttle = LoginThrottle(window: .seconds(900))
+        let start = ContinuousClock.now
+        let shared = LoginThrottle.Key.address("10.0.0.1")
+        for index in 0..<29 {
+            await throttle.recordFailure([.account("person\(index)@test.kith"), shared], now: start)
+        }
+        // 29 different people mistyping behind one proxy do not lock out the 30th.
+        #expect(await throttle.retryAfter([.account("someone@test.kith"), shared], now: start) == nil)
+        await throttle.recordFailure([shared], now: start)
+        #expect(await throttle.retryAfter([.account("someone@test.kith"), shared], now: start + .seconds(60)) == 840)
+        #expect(await throttle.retryAfter([shared], now: start + .seconds(900)) == nil)
+
+        for _ in 0..<5 { await throttle.recordFailure([.account("tom@test.kith")], now: start) }
+        #expect(await throttle.retryAfter([.account("tom@test.kith")], now: start) == 900)
+        await throttle.recordSuccess(.account("tom@test.kith"))
+        #expect(await throttle.retryAfter([.account("tom@test.kith")], now: start) == nil)
+    }
+}

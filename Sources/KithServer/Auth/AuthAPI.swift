@@ -13,8 +13,8 @@ extension KithService {
         try check.orThrow()
 
         let email = body.email.trimmingWhitespace().lowercased()
-        let keys = ["account:\(email)", "address:\(Principal.clientAddress ?? "unknown")"]
-        if let wait = await throttle.retryAfter(keys: keys) { throw KithError.tooManyRequests(retryAfter: wait) }
+        let keys = [LoginThrottle.Key.account(email), .address(Principal.clientAddress)]
+        if let wait = await throttle.retryAfter(keys) { throw KithError.tooManyRequests(retryAfter: wait) }
 
         let account = try await read { connection in
             try await connection.query(
@@ -26,10 +26,10 @@ extension KithService {
         }
 
         guard try await Passwords.verify(body.password, hash: account?.2), let (organisation, workerId, _) = account else {
-            await throttle.recordFailure(keys: keys)
+            await throttle.recordFailure(keys)
             throw KithError(status: .unauthorized, code: "invalid_credentials", detail: "The email or password is not right.")
         }
-        await throttle.recordSuccess(keys: [keys[0]])
+        await throttle.recordSuccess(keys[0])
 
         let token = Tokens.generate()
         let expiresAt = Date().addingTimeInterval(TimeInterval(config.sessionLifetime.components.seconds))
