@@ -40,6 +40,10 @@ import Testing
                 .post, "/v1/families/\(family.id)/allocations", as: .sam,
                 json: ["workerId": kith.fixture.id(.tom).text, "role": "familySupport", "startedOn": "2026-01-01"], expect: .created)
             #expect(try await kith.request(.get, "/v1/families/\(family.id)", as: .tom).status == .ok)
+            let twice = try await kith.request(
+                .post, "/v1/families/\(family.id)/allocations", as: .sam,
+                json: ["workerId": kith.fixture.id(.tom).text, "role": "familySupport", "startedOn": "2026-02-01"])
+            #expect(twice.status == .conflict)
             // A practitioner cannot allocate, an administrator can (without reading the record).
             #expect(try await kith.request(
                 .post, "/v1/families/\(family.id)/allocations", as: .priya,

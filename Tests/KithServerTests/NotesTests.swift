@@ -106,6 +106,11 @@ import Testing
             let _: Components.Schemas.BreakGlassGrant = try await kith.send(
                 .post, "/v1/families/\(family.id)/access", as: .omar, json: ["reason": "Covering the duty desk tonight"], expect: .created)
             #expect(try await kith.request(.get, "/v1/notes/\(restricted.id)", as: .omar).status == .ok)
+
+            // Whoever writes a restricted note can always read it back.
+            let own = try await writeNote(kith, family: family.id, audience: "restricted", as: .tom)
+            #expect(try await kith.request(.get, "/v1/notes/\(own.id)", as: .tom).status == .ok)
+            #expect(try await kith.request(.get, "/v1/notes/\(restricted.id)", as: .tom).status == .notFound)
         }
     }
 }

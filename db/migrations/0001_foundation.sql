@@ -139,6 +139,8 @@ CREATE TABLE allocations (
 );
 CREATE INDEX allocations_family ON allocations (organisation_id, family_id, started_on);
 CREATE INDEX allocations_worker_current ON allocations (organisation_id, worker_id) WHERE ended_on IS NULL;
+-- A worker holds a role with a family once at a time; a new spell starts after the last one ended.
+CREATE UNIQUE INDEX allocations_one_open_spell ON allocations (organisation_id, family_id, worker_id, role) WHERE ended_on IS NULL;
 
 -- The one definition of a current allocation, used by access rules and caseloads alike.
 CREATE VIEW current_allocations AS

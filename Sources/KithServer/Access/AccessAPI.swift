@@ -47,8 +47,8 @@ extension KithService {
         let familyId = try UUID(path: input.path.familyId)
         let limit = try PageSize.resolve(input.query.limit)
         var afterId: Int64?
-        if let after = input.query.after {
-            guard let cursor = PageCursor(encoded: after, count: 1), let id = Int64(cursor.keys[0]) else {
+        if let cursor = input.query.after {
+            guard let keys = PageCursor(encoded: cursor, count: 1)?.keys, let id = Int64(keys[0]) else {
                 throw KithError.invalidField("after", "is not a cursor from this list")
             }
             afterId = id

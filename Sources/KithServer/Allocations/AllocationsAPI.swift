@@ -47,7 +47,7 @@ extension KithService {
                 INSERT INTO allocations (organisation_id, id, family_id, worker_id, role, started_on, created_by)
                 VALUES (\(principal.organisationId), \(id), \(familyId), \(workerId!), \(body.role.rawValue),
                         \(startedOn!.description)::date, \(principal.workerId))
-                """, record: "allocation", logger: logger)
+                """, record: "allocation", alsoUnique: "an open allocation of this worker in this role", logger: logger)
             try await connection.audit(.write, "allocation", recordId: id, access: access, principal: principal, logger: logger)
             return try await connection.allocation(id, principal: principal, logger: logger)
         }

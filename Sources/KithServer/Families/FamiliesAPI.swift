@@ -9,7 +9,14 @@ extension KithService {
     func listFamilies(_ input: Operations.ListFamilies.Input) async throws -> Operations.ListFamilies.Output {
         let principal = try Principal.required()
         let limit = try PageSize.resolve(input.query.limit)
-        let after = try KeysetPosition(input.query.after)
+        // The cursor holds the last family's id only, never its name: URLs end up in logs.
+        var after: UUID?
+        if let cursor = input.query.after {
+            guard let keys = PageCursor(encoded: cursor, count: 1)?.keys, let id = UUID(uuidString: keys[0]) else {
+                throw KithError.invalidField("after", "is not a cursor from this list")
+            }
+            after = id
+        }
         let teamScope = input.query.scope == .team
         if teamScope { try principal.require(.supervisor, "supervisors (a team's caseload)") }
 
@@ -23,7 +30,8 @@ extension KithService {
                   ELSE EXISTS (SELECT 1 FROM current_allocations a
                                WHERE a.organisation_id = f.organisation_id AND a.family_id = f.id
                                  AND a.worker_id = \(principal.workerId)) END
-              AND (\(after?.key)::text IS NULL OR (f.display_name, f.id) > (\(after?.key), \(after?.id)))
+              AND (\(after)::uuid IS NULL OR (f.display_name, f.id) > (
+                   (SELECT display_name FROM families WHERE organisation_id = \(principal.organisationId) AND id = \(after)), \(after)))
             ORDER BY f.display_name, f.id
             LIMIT \(limit + 1)
             """, logger: logger))
@@ -31,7 +39,7 @@ extension KithService {
         var next: String?
         if families.count > limit {
             families.removeLast()
-            next = families.last.map { KeysetPosition.after(key: $0.displayName, id: $0.id) }
+            next = families.last.map { PageCursor([$0.id]).encoded }
         }
         return .ok(.init(body: .json(.init(items: families, next: next))))
     }

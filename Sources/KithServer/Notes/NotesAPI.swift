@@ -126,7 +126,8 @@ extension PostgresConnection {
             """, record: "revision", logger: logger)
     }
 
-    /// A family's notes with every revision; restricted notes only for those who may see them.
+    /// A family's notes with every revision; restricted notes only for those who may see them and their author
+    /// (the same rule as the timeline's).
     func notes(
         familyId: UUID, only noteId: UUID? = nil, access: FamilyAccess, principal: Principal, logger: Logger
     ) async throws -> [Components.Schemas.JudgmentNote] {
@@ -161,7 +162,7 @@ extension PostgresConnection {
             FROM notes n
             WHERE n.organisation_id = \(principal.organisationId) AND n.family_id = \(familyId)
               AND (\(noteId)::uuid IS NULL OR n.id = \(noteId))
-              AND (n.audience <> 'restricted' OR \(access.seesRestricted))
+              AND (n.audience <> 'restricted' OR \(access.seesRestricted) OR n.author_id = \(principal.workerId))
             ORDER BY n.created_at, n.id
             """, logger: logger)
         var notes: [Components.Schemas.JudgmentNote] = []

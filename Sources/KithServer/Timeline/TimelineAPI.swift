@@ -34,7 +34,7 @@ extension KithService {
                                         WHERE r.organisation_id = n.organisation_id AND r.note_id = n.id
                                         ORDER BY r.number DESC LIMIT 1) latest
                     WHERE n.organisation_id = \(org) AND n.family_id = \(familyId)
-                      AND (n.audience <> 'restricted' OR \(access.seesRestricted))
+                      AND (n.audience <> 'restricted' OR \(access.seesRestricted) OR n.author_id = \(principal.workerId))
                     UNION ALL
                     SELECT 'allocationStarted', a.started_on::timestamptz, a.id, a.worker_id, a.role, NULL
                     FROM allocations a WHERE a.organisation_id = \(org) AND a.family_id = \(familyId)
