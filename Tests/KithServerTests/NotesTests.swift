@@ -47,6 +47,7 @@ import Testing
             }
             await #expect(throws: PSQLError.self) { try await kith.db.query("DELETE FROM notes") }
             await #expect(throws: PSQLError.self) { try await kith.db.query("UPDATE audit_events SET reason = 'x'") }
+            await #expect(throws: PSQLError.self) { try await kith.db.query("TRUNCATE note_revisions CASCADE") }
             let read: Components.Schemas.JudgmentNote = try await kith.send(.get, "/v1/notes/\(note.id)", as: .priya)
             #expect(read.current.body == "Amy was at nan's.")
         }

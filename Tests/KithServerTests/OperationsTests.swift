@@ -114,3 +114,31 @@ import Testing
         for (number, text) in expected { #expect(Day(number: number).text == text) }
     }
 }
+
+@Suite struct CreateAdminTests {
+    @Test func aNewOrganisationsAdministratorCanSignInAndManageIt() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            let config = AppConfig(databaseURL: url)
+            try await withDatabase(config, logger: TestDatabase.logger) { db in
+                let organisation = try await Administration(db: db, logger: TestDatabase.logger).createOrganisation(
+                    name: "Hillside", adminName: "Ada Admin", adminEmail: "ada@hillside.test", adminPassword: "a long admin password")
+                let app = try buildApplication(config, logger: TestDatabase.logger)
+                try await app.test(.router) { client in
+                    let login = try await client.execute(
+                        uri: "/v1/auth/login", method: .post, headers: [.contentType: "application/json"],
+                        body: ByteBuffer(string: #"{"email": "ada@hillside.test", "password": "a long admin password"}"#))
+                    let session = try Kith.decoder.decode(Components.Schemas.LoginResponse.self, from: login.body)
+                    #expect(session.worker.roles == [.admin])
+                    let team = try await client.execute(
+                        uri: "/v1/teams", method: .post,
+                        headers: [.authorization: "Bearer \(session.token)", .contentType: "application/json"],
+                        body: ByteBuffer(string: #"{"name": "East"}"#))
+                    #expect(team.status == .created)
+                    let me = try await client.execute(uri: "/v1/me", method: .get, headers: [.authorization: "Bearer \(session.token)"])
+                    let body = try Kith.decoder.decode(Components.Schemas.Me.self, from: me.body)
+                    #expect(body.organisation.id == organisation.text && body.organisation.name == "Hillside")
+                }
+            }
+        }
+    }
+}

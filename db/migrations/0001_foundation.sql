@@ -530,5 +530,13 @@ CREATE TRIGGER conference_stage_events_append_only BEFORE UPDATE OR DELETE ON co
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
 CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
-CREATE TRIGGER notes_no_truncate BEFORE TRUNCATE ON note_revisions
+CREATE TRIGGER notes_no_truncate BEFORE TRUNCATE ON notes
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER note_revisions_no_truncate BEFORE TRUNCATE ON note_revisions
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER plan_item_updates_no_truncate BEFORE TRUNCATE ON plan_item_updates
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER conference_stage_events_no_truncate BEFORE TRUNCATE ON conference_stage_events
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
