@@ -108,13 +108,6 @@ import Testing
     }
 }
 
-@Suite struct DemoCalendarTests {
-    @Test func daysCountFromTheEpochInTheCivilCalendar() {
-        let expected = [0: "1970-01-01", 19_782: "2024-02-29", 11_017: "2000-03-01", -1: "1969-12-31", 47_481: "2099-12-31"]
-        for (number, text) in expected { #expect(Day(number: number).text == text) }
-    }
-}
-
 @Suite struct CreateAdminTests {
     @Test func aNewOrganisationsAdministratorCanSignInAndManageIt() async throws {
         try await TestDatabase.withFreshDatabase { url in

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import KithAPI
+import KithCore
 import PostgresNIO
 import Testing
 @testable import KithServer
@@ -57,14 +58,14 @@ import Testing
             let ended: Components.Schemas.Allocation = try await kith.send(
                 .post, "/v1/allocations/\(priyas.id)/end", as: .sam,
                 json: Components.Schemas.EndAllocation(
-                    endedOn: Day.today.text, reason: "caseload rebalanced", handoverNote: "Amy likes visits after school.",
+                    endedOn: CalendarDay.today.text, reason: "caseload rebalanced", handoverNote: "Amy likes visits after school.",
                     jointHandoverVisit: true))
-            #expect(ended.endedOn == Day.today.text && ended.handoverNote == "Amy likes visits after school.")
-            let again = try await kith.request(.post, "/v1/allocations/\(priyas.id)/end", as: .sam, json: ["endedOn": Day.today.text, "reason": "again"])
+            #expect(ended.endedOn == CalendarDay.today.text && ended.handoverNote == "Amy likes visits after school.")
+            let again = try await kith.request(.post, "/v1/allocations/\(priyas.id)/end", as: .sam, json: ["endedOn": CalendarDay.today.text, "reason": "again"])
             #expect(again.status == .conflict)
             let _: Components.Schemas.Allocation = try await kith.send(
                 .post, "/v1/families/\(family.id)/allocations", as: .sam,
-                json: ["workerId": kith.fixture.id(.tom).text, "role": "allocatedWorker", "startedOn": Day.today.text], expect: .created)
+                json: ["workerId": kith.fixture.id(.tom).text, "role": "allocatedWorker", "startedOn": CalendarDay.today.text], expect: .created)
 
             let timeline: Components.Schemas.TimelinePage = try await kith.send(.get, "/v1/families/\(family.id)/timeline", as: .tom)
             let handover = try #require(timeline.items.first { $0.kind == .allocationEnded })

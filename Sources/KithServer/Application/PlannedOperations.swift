@@ -1,7 +1,6 @@
 import KithAPI
 
-/// Operations of the published contract that later work delivers (sync and devices, continuity, supervision,
-/// resolving review items). Until then they answer 501 `not_implemented` after authentication, so a client
+/// Operations of the published contract that later work delivers (sync and devices, resolving review items). Until then they answer 501 `not_implemented` after authentication, so a client
 /// can tell "not offered yet" from "not allowed" or "not found".
 extension KithService {
     private func planned(_ feature: String) throws -> Never {
@@ -17,26 +16,5 @@ extension KithService {
     func syncAck(_ input: Operations.SyncAck.Input) async throws -> Operations.SyncAck.Output { try planned("Sync") }
     func resolveReviewItem(_ input: Operations.ResolveReviewItem.Input) async throws -> Operations.ResolveReviewItem.Output {
         try planned("Resolving review items")
-    }
-    func getFamilyContinuity(_ input: Operations.GetFamilyContinuity.Input) async throws -> Operations.GetFamilyContinuity.Output {
-        try planned("Continuity")
-    }
-    func getWorkerContinuity(_ input: Operations.GetWorkerContinuity.Input) async throws -> Operations.GetWorkerContinuity.Output {
-        try planned("Continuity")
-    }
-    func getTeamContinuity(_ input: Operations.GetTeamContinuity.Input) async throws -> Operations.GetTeamContinuity.Output {
-        try planned("Continuity")
-    }
-    func getSignalSettings(_ input: Operations.GetSignalSettings.Input) async throws -> Operations.GetSignalSettings.Output {
-        try planned("Signal settings")
-    }
-    func putSignalSettings(_ input: Operations.PutSignalSettings.Input) async throws -> Operations.PutSignalSettings.Output {
-        try planned("Signal settings")
-    }
-    func listSupervisionSessions(_ input: Operations.ListSupervisionSessions.Input) async throws -> Operations.ListSupervisionSessions.Output {
-        try planned("Supervision sessions")
-    }
-    func createSupervisionSession(_ input: Operations.CreateSupervisionSession.Input) async throws -> Operations.CreateSupervisionSession.Output {
-        try planned("Supervision sessions")
     }
 }

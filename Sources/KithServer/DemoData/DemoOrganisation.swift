@@ -1,4 +1,5 @@
 import Foundation
+import KithCore
 import Logging
 import PostgresNIO
 
@@ -36,7 +37,7 @@ public struct DemoOrganisation: Sendable {
             try await staff.insert(into: connection, passwordHash: hash, logger: logger)
         }
 
-        let today = Day.today
+        let today = CalendarDay.today
         var written = Counts()
         var index = 0
         while index < families {
@@ -117,13 +118,13 @@ struct Staff {
             try await connection.query(
                 "INSERT INTO teams (organisation_id, id, name) VALUES (\(organisation), \(team.id), \(team.name))", logger: logger)
         }
-        let today = Day.today
+        let today = CalendarDay.today
         var rows = Table("workers", ["organisation_id": "uuid", "id": "uuid", "name": "text", "email": "text",
                                      "password_hash": "text", "roles": "text[]", "started_on": "date"])
         var members = Table("team_members", ["organisation_id": "uuid", "team_id": "uuid", "worker_id": "uuid"])
         for worker in workers {
             rows.add(["organisation_id": organisation.text, "id": worker.id.text, "name": worker.name, "email": worker.email,
-                      "password_hash": passwordHash, "roles": "{\(worker.role)}", "started_on": today.adding(-6 * 365).text])
+                      "password_hash": passwordHash, "roles": "{\(worker.role)}", "started_on": today.adding(days: -6 * 365).text])
             if let team = worker.team {
                 members.add(["organisation_id": organisation.text, "team_id": teams[team].id.text, "worker_id": worker.id.text])
             }
@@ -266,30 +267,13 @@ struct SplitMix64: RandomNumberGenerator {
     mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
 }
 
-/// Days counted from 1970-01-01 in UTC, enough calendar for generating history.
-struct Day: Comparable {
-    let number: Int
+/// Calendar days for laying out history; days are UTC days.
+extension CalendarDay {
+    static var today: CalendarDay { CalendarDay(dayNumber: Int(Date().timeIntervalSince1970 / 86_400)) }
 
-    static var today: Day { Day(number: Int(Date().timeIntervalSince1970 / 86_400)) }
-
-    func adding(_ days: Int) -> Day { Day(number: number + days) }
-    var date: Date { Date(timeIntervalSince1970: TimeInterval(number) * 86_400) }
-    /// `YYYY-MM-DD`, by the civil-from-days algorithm (fast enough for millions of rows).
-    var text: String {
-        let z = number + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(year)-\(pad(month))-\(pad(day))"
-    }
+    var text: String { description }
+    var date: Date { Date(timeIntervalSince1970: TimeInterval(dayNumber) * 86_400) }
     func at(hour: Int, minute: Int = 0) -> Date { date.addingTimeInterval(TimeInterval(hour * 3600 + minute * 60)) }
-    static func < (a: Day, b: Day) -> Bool { a.number < b.number }
 }
 
 extension Date {

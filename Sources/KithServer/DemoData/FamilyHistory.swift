@@ -1,16 +1,17 @@
 import Foundation
+import KithCore
 
 /// One demo family's history from the day it was opened: its network, its workers over time, visits and notes,
 /// and for about half of the families a conference with a plan.
 enum FamilyHistory {
-    static func generate(number: Int, years: Int, today: Day, staff: Staff, random: inout SplitMix64, into batch: inout Batch) {
+    static func generate(number: Int, years: Int, today: CalendarDay, staff: Staff, random: inout SplitMix64, into batch: inout Batch) {
         let familyId = random.uuid()
         let team = number % 2 == 1 ? 0 : 1
         let surname = Names.surnames[(number - 1) % Names.surnames.count]
         let practitioners = staff.practitioners(team: team)
-        let opened = today.adding(-random.int(30...(years * 365)))
-        let closed: Day? = random.chance(0.15) && today.number - opened.number > 240
-            ? opened.adding(random.int(180...(today.number - opened.number - 30))) : nil
+        let opened = today.adding(days: -random.int(30...(years * 365)))
+        let closed: CalendarDay? = random.chance(0.15) && today - opened > 240
+            ? opened.adding(days: random.int(180...(today - opened - 30))) : nil
         let end = closed ?? today
 
         batch.families.add([
@@ -34,7 +35,7 @@ enum FamilyHistory {
             batch.people.add([
                 "id": id.text, "family_id": familyId.text, "name": child || random.chance(0.5) ? "\(first) \(surname)" : first,
                 "relationship_to_child": relationship, "is_child_in_focus": String(child),
-                "date_of_birth": child ? today.adding(-random.int(2 * 365...15 * 365)).text : nil,
+                "date_of_birth": child ? today.adding(days: -random.int(2 * 365...15 * 365)).text : nil,
                 "phone": !child && random.chance(0.6) ? "07700 9\(random.int(10000...99999))" : nil,
                 "language": random.chance(0.15) ? random.pick(["Polish", "Urdu", "Somali", "Romanian", "Welsh"]) : nil,
                 "interpreter_needed": String(random.chance(0.08)), "created_by": staff.coordinator(team: team).id.text,
@@ -44,9 +45,9 @@ enum FamilyHistory {
 
         // Allocated workers over time: most families keep one, some see two, three or four.
         let changes = [0, 0, 0, 0, 0, 1, 1, 1, 2, 3][random.int(0...9)]
-        var boundaries = (0..<changes).map { _ in opened.adding(random.int(1...max(1, end.number - opened.number - 1))) }.sorted()
+        var boundaries = (0..<changes).map { _ in opened.adding(days: random.int(1...max(1, end - opened - 1))) }.sorted()
         boundaries.append(end)
-        var spans: [(worker: Staff.Worker, from: Day, to: Day)] = []
+        var spans: [(worker: Staff.Worker, from: CalendarDay, to: CalendarDay)] = []
         var from = opened
         var previous: Staff.Worker?
         for boundary in boundaries where boundary > from || boundary == end {
@@ -70,12 +71,12 @@ enum FamilyHistory {
                 "created_by": staff.workers.first { $0.role == "supervisor" && $0.team == team }!.id.text,
             ])
         }
-        func worker(on day: Day) -> Staff.Worker {
+        func worker(on day: CalendarDay) -> Staff.Worker {
             spans.last { $0.from <= day }?.worker ?? spans[0].worker
         }
 
         // Visits and other contacts, with judgment notes for most of them.
-        var day = opened.adding(random.int(1...7))
+        var day = opened.adding(days: random.int(1...7))
         while day <= end {
             let author = worker(on: day)
             let contactId = random.uuid()
@@ -100,7 +101,7 @@ enum FamilyHistory {
             if random.chance(0.6) {
                 addNote(family: familyId, contact: contactId, author: author, at: recorded, child: childName, random: &random, into: &batch)
             }
-            day = day.adding(random.int(5...35))
+            day = day.adding(days: random.int(5...35))
         }
 
         if random.chance(0.5) {
@@ -140,22 +141,22 @@ enum FamilyHistory {
     }
 
     static func addConference(
-        family: UUID, team: Int, opened: Day, end: Day, people: [(id: UUID, name: String, child: Bool)], staff: Staff,
+        family: UUID, team: Int, opened: CalendarDay, end: CalendarDay, people: [(id: UUID, name: String, child: Bool)], staff: Staff,
         referrer: Staff.Worker, random: inout SplitMix64, into batch: inout Batch
     ) {
         let coordinator = staff.coordinator(team: team)
         let conferenceId = random.uuid()
-        let referred = opened.adding(random.int(5...40))
+        let referred = opened.adding(days: random.int(5...40))
         guard referred <= end else { return }
-        let dates: [(String, Day)] = [
-            ("referred", referred), ("preparing", referred.adding(random.int(5...14))),
-            ("conferenceHeld", referred.adding(random.int(28...45))),
+        let dates: [(String, CalendarDay)] = [
+            ("referred", referred), ("preparing", referred.adding(days: random.int(5...14))),
+            ("conferenceHeld", referred.adding(days: random.int(28...45))),
         ]
         var reached = dates.filter { $0.1 <= end }
         let held = dates[2].1
         if held <= end {
             reached.append(("planAgreed", held))
-            if held.adding(90) <= end { reached.append(("reviewing", held.adding(90))) }
+            if held.adding(days: 90) <= end { reached.append(("reviewing", held.adding(days: 90))) }
         }
         let stage = reached.last!
         batch.conferences.add([
@@ -185,7 +186,7 @@ enum FamilyHistory {
         batch.plans.add([
             "id": planId.text, "conference_id": conferenceId.text, "family_id": family.text, "version": "1",
             "contingency": "If the plan is not working, \(people.last!.name) will call the coordinator and a review will be arranged.",
-            "review_on": held.adding(90).text, "agreed_by_referrer": "true", "created_by": coordinator.id.text,
+            "review_on": held.adding(days: 90).text, "agreed_by_referrer": "true", "created_by": coordinator.id.text,
             "created_at": held.at(hour: 15).text,
         ])
         for (position, what) in Names.planItems.shuffled(using: &random).prefix(random.int(3...5)).enumerated() {
@@ -195,16 +196,16 @@ enum FamilyHistory {
                 "id": itemId.text, "plan_id": planId.text, "family_id": family.text, "position": String(position + 1),
                 "person_id": who.id.text, "worker_id": nil,
                 "what": what.replacingOccurrences(of: "{child}", with: people[0].name),
-                "by_when": random.chance(0.5) ? held.adding(random.int(14...60)).text : nil,
+                "by_when": random.chance(0.5) ? held.adding(days: random.int(14...60)).text : nil,
             ])
-            var updateDay = held.adding(random.int(7...30))
+            var updateDay = held.adding(days: random.int(7...30))
             while updateDay <= end, random.chance(0.7) {
                 batch.planUpdates.add([
                     "id": random.uuid().text, "plan_item_id": itemId.text, "family_id": family.text,
                     "text": random.pick(Names.progress), "status": random.chance(0.3) ? "done" : nil,
                     "author_id": coordinator.id.text, "created_at": updateDay.at(hour: 14).text,
                 ])
-                updateDay = updateDay.adding(random.int(14...45))
+                updateDay = updateDay.adding(days: random.int(14...45))
             }
         }
     }

@@ -1,0 +1,142 @@
+import Foundation
+import KithAPI
+import KithCore
+import Logging
+import PostgresNIO
+
+/// A family's continuity measures on one day, computed from allocations, contacts, conference stages and plans as
+/// the record stood at the end of that day (rows recorded later are left out, so a past `asOf` shows what a
+/// supervisor would have seen then). Days are UTC days. Windows end on `asOf` and start 364 (or 89) days before it.
+struct FamilyMeasures: Sendable {
+    var familyId: UUID
+    var teamId: UUID
+    var figures: FamilyFigures
+    var currentWorkers: [Components.Schemas.CurrentWorker]
+    var handovers: Components.Schemas.Handovers
+    var daysSinceLastContact: Int?
+    var daysSinceChildSeen: Int?
+    var medianContactGapDays90: Double?
+    var medianRecordingLagHours90: Double?
+    var fgcStage: String?
+    var daysInStage: Int?
+    var daysPastPlanReview: Int?
+
+    var signalInputs: SignalInputs {
+        SignalInputs(
+            daysSinceLastContact: daysSinceLastContact, daysSinceChildSeen: daysSinceChildSeen,
+            daysPastPlanReview: daysPastPlanReview, distinctAllocatedWorkers365: figures.distinctAllocatedWorkers365)
+    }
+
+    func response(asOf: CalendarDay, settings: SignalSettings) -> Components.Schemas.FamilyContinuity {
+        .init(
+            familyId: familyId.text, asOf: asOf.description, currentWorkers: currentWorkers,
+            distinctAllocatedWorkers365: figures.distinctAllocatedWorkers365, handovers365: handovers,
+            daysSinceLastContact: daysSinceLastContact, daysSinceChildSeen: daysSinceChildSeen,
+            medianContactGapDays90: medianContactGapDays90, medianRecordingLagHours90: medianRecordingLagHours90,
+            fgcStage: fgcStage, daysInStage: daysInStage, planReviewPassed: daysPastPlanReview.map { $0 > 0 },
+            signals: signalInputs.signals(settings).map { .init(measure: $0.measure, threshold: Double($0.threshold), raised: $0.raised) })
+    }
+}
+
+extension PostgresConnection {
+    /// Measures for the given families in one query: its cost follows the number of families asked about (every
+    /// subquery is per family, through the family indexes), not the size of the organisation.
+    func familyMeasures(_ familyIds: [UUID], asOf: CalendarDay, organisation: UUID, logger: Logger) async throws -> [FamilyMeasures] {
+        let rows = try await query(
+            """
+            WITH asof AS (
+                SELECT \(asOf.description)::date AS d, (\(asOf.description)::date + 1)::timestamp AT TIME ZONE 'UTC' AS cutoff
+            ),
+            fam AS (
+                SELECT f.id, f.team_id, f.opened_on, f.closed_on
+                FROM families f
+                WHERE f.organisation_id = \(organisation) AND f.id = ANY(\(familyIds))
+            ),
+            alloc AS (
+                SELECT a.family_id, a.worker_id, a.role, a.started_on, a.ended_on
+                FROM allocations a JOIN fam ON fam.id = a.family_id, asof
+                WHERE a.organisation_id = \(organisation) AND a.created_at < asof.cutoff AND a.started_on <= asof.d
+            ),
+            contact AS (
+                SELECT c.family_id, (c.occurred_at AT TIME ZONE 'UTC')::date AS day, c.occurred_at, c.recorded_at, c.child_seen
+                FROM contacts c JOIN fam ON fam.id = c.family_id, asof
+                WHERE c.organisation_id = \(organisation) AND c.recorded_at < asof.cutoff AND c.occurred_at < asof.cutoff
+            )
+            SELECT fam.id, fam.team_id, fam.opened_on::text, fam.closed_on::text,
+                   (SELECT coalesce(json_agg(json_build_object('workerId', a.worker_id, 'role', a.role, 'tenureDays', asof.d - a.started_on)
+                                             ORDER BY a.started_on, a.worker_id), '[]')::text
+                      FROM alloc a WHERE a.family_id = fam.id AND (a.ended_on IS NULL OR a.ended_on > asof.d)),
+                   (SELECT count(DISTINCT a.worker_id)::int FROM alloc a
+                     WHERE a.family_id = fam.id AND a.role = 'allocatedWorker' AND (a.ended_on IS NULL OR a.ended_on >= asof.d - 364)),
+                   h.total, h.with_note, h.with_joint_visit,
+                   (SELECT asof.d - max(c.day) FROM contact c WHERE c.family_id = fam.id),
+                   (SELECT asof.d - max(c.day) FROM contact c WHERE c.family_id = fam.id AND c.child_seen),
+                   (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY g.gap)
+                      FROM (SELECT c.day - lag(c.day) OVER (ORDER BY c.occurred_at) AS gap
+                              FROM contact c WHERE c.family_id = fam.id AND c.day >= asof.d - 89) g
+                     WHERE g.gap IS NOT NULL),
+                   (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.recorded_at - c.occurred_at) / 3600)
+                      FROM contact c WHERE c.family_id = fam.id AND c.day >= asof.d - 89),
+                   stage.stage, asof.d - stage.on_date,
+                   asof.d - plan.review_on
+            FROM fam
+            CROSS JOIN asof
+            CROSS JOIN LATERAL (
+                SELECT count(*)::int AS total, count(*) FILTER (WHERE ho.with_note)::int AS with_note,
+                       count(*) FILTER (WHERE ho.with_joint_visit)::int AS with_joint_visit
+                FROM handovers ho
+                WHERE ho.organisation_id = \(organisation) AND ho.family_id = fam.id
+                  AND ho.ended_on BETWEEN asof.d - 364 AND asof.d AND ho.incoming_started_on <= asof.d
+                  AND ho.outgoing_created_at < asof.cutoff AND ho.incoming_created_at < asof.cutoff
+            ) h
+            LEFT JOIN LATERAL (
+                SELECT e.stage, e.on_date FROM conference_stage_events e
+                WHERE e.organisation_id = \(organisation) AND e.family_id = fam.id AND e.on_date <= asof.d AND e.recorded_at < asof.cutoff
+                ORDER BY e.on_date DESC, e.recorded_at DESC LIMIT 1
+            ) stage ON true
+            LEFT JOIN LATERAL (
+                SELECT p.review_on FROM family_plans p
+                WHERE p.organisation_id = \(organisation) AND p.family_id = fam.id AND p.created_at < asof.cutoff
+                ORDER BY p.created_at DESC LIMIT 1
+            ) plan ON true
+            ORDER BY fam.id
+            """, logger: logger)
+        var measures: [FamilyMeasures] = []
+        for try await (id, team, openedOn, closedOn, currentJSON, distinct, handovers, withNote, withJoint, sinceContact,
+                       sinceSeen, gap, lag, stage, inStage, pastReview) in rows.decode(
+            (UUID, UUID, String, String?, String, Int, Int, Int, Int, Int?, Int?, Double?, Double?, String?, Int?, Int?).self)
+        {
+            guard let opened = CalendarDay(openedOn) else { continue }
+            measures.append(FamilyMeasures(
+                familyId: id, teamId: team,
+                figures: FamilyFigures(
+                    familyId: id.text, openedOn: opened, closedOn: closedOn.flatMap(CalendarDay.init),
+                    distinctAllocatedWorkers365: distinct, handovers365: handovers),
+                currentWorkers: try JSONDecoder().decode([Components.Schemas.CurrentWorker].self, from: Data(currentJSON.utf8)),
+                handovers: .init(total: handovers, withNote: withNote, withJointVisit: withJoint),
+                daysSinceLastContact: sinceContact, daysSinceChildSeen: sinceSeen, medianContactGapDays90: gap,
+                medianRecordingLagHours90: lag, fgcStage: stage, daysInStage: inStage, daysPastPlanReview: pastReview))
+        }
+        return measures
+    }
+
+    func signalSettings(team: UUID, organisation: UUID, logger: Logger) async throws -> SignalSettings {
+        let row = try await query(
+            """
+            SELECT no_contact_days, child_not_seen_days, plan_review_overdue_days, worker_changes_365
+            FROM team_signal_settings WHERE organisation_id = \(organisation) AND team_id = \(team)
+            """, logger: logger
+        ).decode((Int, Int, Int, Int).self).first { _ in true }
+        guard let (noContact, notSeen, review, changes) = row else { return .defaults }
+        return SignalSettings(noContactDays: noContact, childNotSeenDays: notSeen, planReviewOverdueDays: review, workerChanges365: changes)
+    }
+}
+
+extension CalendarDay {
+    /// `?asOf=`, today (UTC) when absent.
+    static func asOf(_ value: String?) throws -> CalendarDay {
+        guard let value else { return .today }
+        guard let day = CalendarDay(value) else { throw KithError.invalidField("asOf", "must be a date, YYYY-MM-DD") }
+        return day
+    }
+}
