@@ -117,6 +117,22 @@ import Testing
             let raised = Dictionary(uniqueKeysWithValues: c.signals.map { ($0.measure, $0.raised) })
             #expect(raised == ["daysSinceLastContact": false, "daysSinceChildSeen": true, "planReviewPassed": true,
                                "distinctAllocatedWorkers365": true])
+
+            // Every figure traces back to records.
+            let evidence = try #require(c.evidence)
+            #expect(evidence.handovers365.map(\.outgoingWorkerId) == [kith.fixture.id(.priya).text, kith.fixture.id(.tom).text])
+            #expect(evidence.handovers365.map(\.incomingWorkerId) == [kith.fixture.id(.tom).text, kith.fixture.id(.omar).text])
+            #expect(evidence.handovers365.map(\.endedOn) == ["2025-09-30", "2026-03-31"])
+            #expect(evidence.handovers365.map(\.withNote) == [true, false])
+            #expect(evidence.handovers365.map(\.withJointVisit) == [true, false])
+            func contact(_ occurred: String) async throws -> String {
+                try await kith.db.query("SELECT id FROM contacts WHERE occurred_at = \(occurred)::timestamptz", logger: TestDatabase.logger)
+                    .decode(UUID.self).first { _ in true }!.text
+            }
+            #expect(evidence.lastContactId == (try await contact("2026-06-20T10:00:00Z")))
+            #expect(evidence.lastChildSeenContactId == (try await contact("2026-05-15T10:00:00Z")))
+            #expect(evidence.contactIds90.count == 4)
+            #expect(evidence.stageConferenceId != nil && evidence.reviewPlanId != nil)
         }
     }
 

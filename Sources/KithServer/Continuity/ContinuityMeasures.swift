@@ -12,7 +12,12 @@ struct FamilyMeasures: Sendable {
     var teamId: UUID
     var figures: FamilyFigures
     var currentWorkers: [Components.Schemas.CurrentWorker]
-    var handovers: Components.Schemas.Handovers
+    var handovers: [Components.Schemas.HandoverEvidence]
+    var lastContactId: UUID?
+    var lastChildSeenContactId: UUID?
+    var contactIds90: [UUID]
+    var stageConferenceId: UUID?
+    var reviewPlanId: UUID?
     var daysSinceLastContact: Int?
     var daysSinceChildSeen: Int?
     var medianContactGapDays90: Double?
@@ -30,11 +35,17 @@ struct FamilyMeasures: Sendable {
     func response(asOf: CalendarDay, settings: SignalSettings) -> Components.Schemas.FamilyContinuity {
         .init(
             familyId: familyId.text, asOf: asOf.description, currentWorkers: currentWorkers,
-            distinctAllocatedWorkers365: figures.distinctAllocatedWorkers365, handovers365: handovers,
+            distinctAllocatedWorkers365: figures.distinctAllocatedWorkers365,
+            handovers365: .init(
+                total: handovers.count, withNote: handovers.filter(\.withNote).count,
+                withJointVisit: handovers.filter(\.withJointVisit).count),
             daysSinceLastContact: daysSinceLastContact, daysSinceChildSeen: daysSinceChildSeen,
             medianContactGapDays90: medianContactGapDays90, medianRecordingLagHours90: medianRecordingLagHours90,
             fgcStage: fgcStage, daysInStage: daysInStage, planReviewPassed: daysPastPlanReview.map { $0 > 0 },
-            signals: signalInputs.signals(settings).map { .init(measure: $0.measure, threshold: Double($0.threshold), raised: $0.raised) })
+            signals: signalInputs.signals(settings).map { .init(measure: $0.measure, threshold: Double($0.threshold), raised: $0.raised) },
+            evidence: .init(
+                handovers365: handovers, lastContactId: lastContactId?.text, lastChildSeenContactId: lastChildSeenContactId?.text,
+                contactIds90: contactIds90.map(\.text), stageConferenceId: stageConferenceId?.text, reviewPlanId: reviewPlanId?.text))
     }
 }
 
@@ -58,7 +69,7 @@ extension PostgresConnection {
                 WHERE a.organisation_id = \(organisation) AND a.created_at < asof.cutoff AND a.started_on <= asof.d
             ),
             contact AS (
-                SELECT c.family_id, (c.occurred_at AT TIME ZONE 'UTC')::date AS day, c.occurred_at, c.recorded_at, c.child_seen
+                SELECT c.id, c.family_id, (c.occurred_at AT TIME ZONE 'UTC')::date AS day, c.occurred_at, c.recorded_at, c.child_seen
                 FROM contacts c JOIN fam ON fam.id = c.family_id, asof
                 WHERE c.organisation_id = \(organisation) AND c.recorded_at < asof.cutoff AND c.occurred_at < asof.cutoff
             )
@@ -68,52 +79,65 @@ extension PostgresConnection {
                       FROM alloc a WHERE a.family_id = fam.id AND (a.ended_on IS NULL OR a.ended_on > asof.d)),
                    (SELECT count(DISTINCT a.worker_id)::int FROM alloc a
                      WHERE a.family_id = fam.id AND a.role = 'allocatedWorker' AND (a.ended_on IS NULL OR a.ended_on >= asof.d - 364)),
-                   h.total, h.with_note, h.with_joint_visit,
-                   (SELECT asof.d - max(c.day) FROM contact c WHERE c.family_id = fam.id),
-                   (SELECT asof.d - max(c.day) FROM contact c WHERE c.family_id = fam.id AND c.child_seen),
+                   h.list,
+                   last.id, asof.d - last.day, seen.id, asof.d - seen.day,
                    (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY g.gap)
                       FROM (SELECT c.day - lag(c.day) OVER (ORDER BY c.occurred_at) AS gap
                               FROM contact c WHERE c.family_id = fam.id AND c.day >= asof.d - 89) g
                      WHERE g.gap IS NOT NULL),
                    (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.recorded_at - c.occurred_at) / 3600)
                       FROM contact c WHERE c.family_id = fam.id AND c.day >= asof.d - 89),
-                   stage.stage, asof.d - stage.on_date,
-                   asof.d - plan.review_on
+                   (SELECT coalesce(array_agg(c.id ORDER BY c.occurred_at, c.id), '{}')
+                      FROM contact c WHERE c.family_id = fam.id AND c.day >= asof.d - 89),
+                   stage.stage, asof.d - stage.on_date, stage.conference_id,
+                   plan.id, asof.d - plan.review_on
             FROM fam
             CROSS JOIN asof
             CROSS JOIN LATERAL (
-                SELECT count(*)::int AS total, count(*) FILTER (WHERE ho.with_note)::int AS with_note,
-                       count(*) FILTER (WHERE ho.with_joint_visit)::int AS with_joint_visit
+                SELECT coalesce(json_agg(json_build_object(
+                           'outgoingAllocationId', ho.outgoing_id, 'outgoingWorkerId', ho.outgoing_worker_id,
+                           'incomingAllocationId', ho.incoming_id, 'incomingWorkerId', ho.incoming_worker_id,
+                           'endedOn', ho.ended_on, 'withNote', ho.with_note, 'withJointVisit', ho.with_joint_visit)
+                         ORDER BY ho.ended_on, ho.outgoing_id), '[]')::text AS list
                 FROM handovers ho
                 WHERE ho.organisation_id = \(organisation) AND ho.family_id = fam.id
                   AND ho.ended_on BETWEEN asof.d - 364 AND asof.d AND ho.incoming_started_on <= asof.d
                   AND ho.outgoing_created_at < asof.cutoff AND ho.incoming_created_at < asof.cutoff
             ) h
             LEFT JOIN LATERAL (
-                SELECT e.stage, e.on_date FROM conference_stage_events e
+                SELECT c.id, c.day FROM contact c WHERE c.family_id = fam.id ORDER BY c.occurred_at DESC, c.id DESC LIMIT 1
+            ) last ON true
+            LEFT JOIN LATERAL (
+                SELECT c.id, c.day FROM contact c WHERE c.family_id = fam.id AND c.child_seen ORDER BY c.occurred_at DESC, c.id DESC LIMIT 1
+            ) seen ON true
+            LEFT JOIN LATERAL (
+                SELECT e.stage, e.on_date, e.conference_id FROM conference_stage_events e
                 WHERE e.organisation_id = \(organisation) AND e.family_id = fam.id AND e.on_date <= asof.d AND e.recorded_at < asof.cutoff
                 ORDER BY e.on_date DESC, e.recorded_at DESC LIMIT 1
             ) stage ON true
             LEFT JOIN LATERAL (
-                SELECT p.review_on FROM family_plans p
+                SELECT p.id, p.review_on FROM family_plans p
                 WHERE p.organisation_id = \(organisation) AND p.family_id = fam.id AND p.created_at < asof.cutoff
                 ORDER BY p.created_at DESC LIMIT 1
             ) plan ON true
             ORDER BY fam.id
             """, logger: logger)
         var measures: [FamilyMeasures] = []
-        for try await (id, team, openedOn, closedOn, currentJSON, distinct, handovers, withNote, withJoint, sinceContact,
-                       sinceSeen, gap, lag, stage, inStage, pastReview) in rows.decode(
-            (UUID, UUID, String, String?, String, Int, Int, Int, Int, Int?, Int?, Double?, Double?, String?, Int?, Int?).self)
+        for try await (id, team, openedOn, closedOn, currentJSON, distinct, handoversJSON, lastContact, sinceContact, lastSeen,
+                       sinceSeen, gap, lag, contacts90, stage, inStage, stageConference, plan, pastReview) in rows.decode(
+            (UUID, UUID, String, String?, String, Int, String, UUID?, Int?, UUID?, Int?, Double?, Double?, [UUID], String?, Int?,
+             UUID?, UUID?, Int?).self)
         {
+            let handovers = try JSONDecoder().decode([Components.Schemas.HandoverEvidence].self, from: Data(handoversJSON.utf8))
             guard let opened = CalendarDay(openedOn) else { continue }
             measures.append(FamilyMeasures(
                 familyId: id, teamId: team,
                 figures: FamilyFigures(
                     familyId: id.text, openedOn: opened, closedOn: closedOn.flatMap(CalendarDay.init),
-                    distinctAllocatedWorkers365: distinct, handovers365: handovers),
+                    distinctAllocatedWorkers365: distinct, handovers365: handovers.count),
                 currentWorkers: try JSONDecoder().decode([Components.Schemas.CurrentWorker].self, from: Data(currentJSON.utf8)),
-                handovers: .init(total: handovers, withNote: withNote, withJointVisit: withJoint),
+                handovers: handovers, lastContactId: lastContact, lastChildSeenContactId: lastSeen, contactIds90: contacts90,
+                stageConferenceId: stageConference, reviewPlanId: plan,
                 daysSinceLastContact: sinceContact, daysSinceChildSeen: sinceSeen, medianContactGapDays90: gap,
                 medianRecordingLagHours90: lag, fgcStage: stage, daysInStage: inStage, daysPastPlanReview: pastReview))
         }
