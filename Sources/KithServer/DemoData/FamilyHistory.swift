@@ -45,7 +45,11 @@ enum FamilyHistory {
 
         // Allocated workers over time: most families keep one, some see two, three or four.
         let changes = [0, 0, 0, 0, 0, 1, 1, 1, 2, 3][random.int(0...9)]
-        var boundaries = (0..<changes).map { _ in opened.adding(days: random.int(1...max(1, end - opened - 1))) }.sorted()
+        // Most changes of worker fall in the last year, where supervision looks.
+        var boundaries = (0..<changes).map { _ in
+            let earliest = random.chance(0.7) ? max(1, end - opened - 365) : 1
+            return opened.adding(days: random.int(earliest...max(earliest, end - opened - 1)))
+        }.sorted()
         boundaries.append(end)
         var spans: [(worker: Staff.Worker, from: CalendarDay, to: CalendarDay)] = []
         var from = opened
@@ -75,9 +79,11 @@ enum FamilyHistory {
             spans.last { $0.from <= day }?.worker ?? spans[0].worker
         }
 
-        // Visits and other contacts, with judgment notes for most of them.
+        // Visits and other contacts, with judgment notes for most of them. Some open families are drifting: nobody has
+        // been in touch for one to three months.
+        let lastContact = closed == nil && random.chance(0.15) ? end.adding(days: -random.int(35...90)) : end
         var day = opened.adding(days: random.int(1...7))
-        while day <= end {
+        while day <= lastContact {
             let author = worker(on: day)
             let contactId = random.uuid()
             let kind = random.pick(["homeVisit", "homeVisit", "homeVisit", "phone", "phone", "video", "school", "office"])
@@ -186,7 +192,9 @@ enum FamilyHistory {
         batch.plans.add([
             "id": planId.text, "conference_id": conferenceId.text, "family_id": family.text, "version": "1",
             "contingency": "If the plan is not working, \(people.last!.name) will call the coordinator and a review will be arranged.",
-            "review_on": held.adding(days: 90).text, "agreed_by_referrer": "true", "created_by": coordinator.id.text,
+            // Most plans were reviewed and have their next review ahead; some reviews are overdue.
+            "review_on": max(held.adding(days: 28), end.adding(days: random.chance(0.7) ? random.int(7...90) : -random.int(1...60))).text,
+            "agreed_by_referrer": "true", "created_by": coordinator.id.text,
             "created_at": held.at(hour: 15).text,
         ])
         for (position, what) in Names.planItems.shuffled(using: &random).prefix(random.int(3...5)).enumerated() {
