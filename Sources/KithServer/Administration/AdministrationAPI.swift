@@ -88,12 +88,15 @@ extension KithService {
             if let teamIds {
                 try await connection.setTeams(of: workerId, to: teamIds, organisation: principal.organisationId, logger: logger)
             }
-            if leftOn != nil {
-                // A worker who leaves loses every session and device at once.
+            // From the leaving date on, sign-in and every token stop working anyway; on or after it, end them now.
+            if let leftOn, leftOn <= .today {
+                // A worker who leaves loses every session and device at once. Device sessions stay on record so that
+                // the devices hear `device_revoked` and keep their unsent work for quarantine.
                 try await connection.query(
                     """
                     UPDATE sessions SET revoked_at = now()
                     WHERE organisation_id = \(principal.organisationId) AND worker_id = \(workerId) AND revoked_at IS NULL
+                      AND device_id IS NULL
                     """, logger: logger)
                 try await connection.query(
                     """

@@ -31,27 +31,30 @@ struct AuthMiddleware: RouterMiddleware {
     }
 
     private func authenticate(tokenHash: Data, logger: Logger) async throws -> Principal {
+        // Found before it is judged: a revoked device must hear `device_revoked` (403), whatever else has ended,
+        // so that it keeps its unsent work instead of treating the refusal as a lost sign-in.
         let found = try await db.read { connection in
             try await connection.query(
                 """
-                SELECT s.organisation_id, s.id, s.worker_id, s.device_id, w.roles, d.revoked_at IS NOT NULL,
-                       coalesce(array_agg(tm.team_id) FILTER (WHERE tm.team_id IS NOT NULL), '{}')
+                SELECT s.organisation_id, s.id, s.worker_id, s.device_id, w.roles,
+                       d.revoked_at IS NOT NULL OR (d.id IS NOT NULL AND coalesce(w.left_on <= current_date, false)),
+                       s.revoked_at IS NULL AND s.expires_at > now() AND (w.left_on IS NULL OR w.left_on > current_date),
+                       ARRAY(SELECT tm.team_id FROM team_members tm
+                             WHERE tm.organisation_id = s.organisation_id AND tm.worker_id = s.worker_id ORDER BY tm.team_id)
                 FROM sessions s
                 JOIN workers w ON w.organisation_id = s.organisation_id AND w.id = s.worker_id
                 LEFT JOIN devices d ON d.organisation_id = s.organisation_id AND d.id = s.device_id
-                LEFT JOIN team_members tm ON tm.organisation_id = s.organisation_id AND tm.worker_id = s.worker_id
-                WHERE s.token_hash = \(tokenHash) AND s.revoked_at IS NULL AND s.expires_at > now()
-                  AND (w.left_on IS NULL OR w.left_on > current_date)
-                GROUP BY s.organisation_id, s.id, s.worker_id, s.device_id, w.roles, d.revoked_at
+                WHERE s.token_hash = \(tokenHash)
                 """, logger: logger
-            ).decode((UUID, UUID, UUID, UUID?, [String], Bool, [UUID]).self).first { _ in true }
+            ).decode((UUID, UUID, UUID, UUID?, [String], Bool, Bool, [UUID]).self).first { _ in true }
         }
-        guard let (organisation, session, worker, device, roles, deviceRevoked, teams) = found else {
+        guard let (organisation, session, worker, device, roles, deviceRevoked, valid, teams) = found else {
             throw KithError.unauthorized
         }
         if deviceRevoked {
             throw KithError(status: .forbidden, code: "device_revoked", detail: "This device has been revoked.")
         }
+        guard valid else { throw KithError.unauthorized }
         return Principal(
             organisationId: organisation, workerId: worker, sessionId: session, deviceId: device,
             roles: Set(roles.compactMap(Role.init(rawValue:))), teamIds: teams)

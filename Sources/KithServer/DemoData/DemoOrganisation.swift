@@ -267,15 +267,6 @@ struct SplitMix64: RandomNumberGenerator {
     mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
 }
 
-/// Calendar days for laying out history; days are UTC days.
-extension CalendarDay {
-    static var today: CalendarDay { CalendarDay(dayNumber: Int(Date().timeIntervalSince1970 / 86_400)) }
-
-    var text: String { description }
-    var date: Date { Date(timeIntervalSince1970: TimeInterval(dayNumber) * 86_400) }
-    func at(hour: Int, minute: Int = 0) -> Date { date.addingTimeInterval(TimeInterval(hour * 3600 + minute * 60)) }
-}
-
 extension Date {
     var text: String { formatted(.iso8601) }
 }
