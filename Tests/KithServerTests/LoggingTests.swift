@@ -1,0 +1,65 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import KithAPI
+import Logging
+import PostgresNIO
+import Testing
+import NIOConcurrencyHelpers
+@testable import KithServer
+
+/// Logs are for operators: ids, routes and codes, never a name, an email, a phone number or a word of a note.
+@Suite struct LoggingTests {
+    /// Keeps every record, message and metadata, at every level.
+    final class Capture: LogHandler, @unchecked Sendable {
+        let lines = NIOLockedValueBox<[String]>([])
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            let all = metadata.merging(event.metadata ?? [:]) { $1 }
+            lines.withLockedValue { $0.append("\(event.level) \(event.message) \(all) \(event.source)") }
+        }
+    }
+
+    @Test func aDayOfCaseworkLeavesNoPersonalDataInTheLogs() async throws {
+        let capture = Capture()
+        try await TestDatabase.withFreshDatabase { url in
+            let config = AppConfig(databaseURL: url)
+            try await withDatabase(config, logger: TestDatabase.logger) { db in
+                let fixture = try await Fixture.seed(db, logger: TestDatabase.logger)
+                let app = try buildApplication(config, logger: Logger(label: "kith") { _ in capture })
+                try await app.test(.router) { client in
+                    let kith = Kith(client: client, db: db, fixture: fixture, databaseURL: url)
+                    let login = try await kith.request(
+                        .post, "/v1/auth/login", as: nil, json: ["email": "priya@test.kith", "password": Fixture.password])
+                    #expect(login.status == .ok)
+                    _ = try await kith.request(.post, "/v1/auth/login", as: nil, json: ["email": "priya@test.kith", "password": "Zanzibar-wrong"])
+                    let family = try await kith.openFamily("The Zebedee family")
+                    let person: Components.Schemas.Person = try await kith.send(
+                        .post, "/v1/families/\(family.id)/people", as: .priya,
+                        json: Components.Schemas.CreatePerson(
+                            name: "Quentin Zebedee", relationshipToChild: "grandad",
+                            contact: .init(phone: "07700 900123", email: "quentin@example.test", address: "1 Larkspur Lane")),
+                        expect: .created)
+                    let _: Components.Schemas.JudgmentNote = try await kith.send(
+                        .post, "/v1/families/\(family.id)/notes", as: .priya,
+                        json: ["body": "Quentin spoke about the marmalade incident.", "audience": "restricted"], expect: .created)
+                    _ = try await kith.request(.post, "/v1/families/\(family.id)/access", as: .tom, json: ["reason": "Covering for Priya at the marmalade meeting"])
+                    _ = try await kith.request(.patch, "/v1/people/\(person.id)", as: .priya, raw: #"{"fields": {"phone": {"value": "bad\u0000", "baseVersion": 0}}}"#)
+                    _ = try await kith.request(.get, "/v1/families/\(family.id)/export", as: .priya)
+                }
+            }
+        }
+        let logged = capture.lines.withLockedValue { $0 }.joined(separator: "\n")
+        #expect(logged.contains("signed in"))
+        #expect(logged.contains("break-glass access opened"))
+        for secret in ["Zebedee", "Quentin", "07700", "example.test", "Larkspur", "marmalade", "priya@test.kith", "Zanzibar",
+                       Fixture.password, "Priya Shah", "grandad"] {
+            #expect(!logged.contains(secret), "the log mentions \(secret)")
+        }
+    }
+}
