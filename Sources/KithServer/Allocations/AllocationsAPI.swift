@@ -10,15 +10,8 @@ extension KithService {
     func listAllocations(_ input: Operations.ListAllocations.Input) async throws -> Operations.ListAllocations.Output {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
-        let allocations = try await transaction { connection in
-            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            try await connection.audit(.read, "allocations", access: access, principal: principal, logger: logger)
-            return try await AllocationRow.decode(try await connection.query(
-                """
-                SELECT \(unescaped: AllocationRow.columns) FROM allocations a
-                WHERE a.organisation_id = \(principal.organisationId) AND a.family_id = \(familyId)
-                ORDER BY a.started_on, a.created_at
-                """, logger: logger))
+        let allocations = try await readFamily(familyId, "allocations", principal: principal) { connection, _ in
+            try await connection.allocations(familyId: familyId, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(.init(items: allocations))))
     }
@@ -109,6 +102,16 @@ enum AllocationRow {
 }
 
 extension PostgresConnection {
+    /// Every allocation of a family, current and ended, oldest first.
+    func allocations(familyId: UUID, principal: Principal, logger: Logger) async throws -> [Components.Schemas.Allocation] {
+        try await AllocationRow.decode(try await query(
+            """
+            SELECT \(unescaped: AllocationRow.columns) FROM allocations a
+            WHERE a.organisation_id = \(principal.organisationId) AND a.family_id = \(familyId)
+            ORDER BY a.started_on, a.created_at
+            """, logger: logger))
+    }
+
     func allocation(_ id: UUID, principal: Principal, logger: Logger) async throws -> Components.Schemas.Allocation {
         guard let allocation = try await AllocationRow.decode(try await query(
             "SELECT \(unescaped: AllocationRow.columns) FROM allocations a WHERE a.organisation_id = \(principal.organisationId) AND a.id = \(id)",

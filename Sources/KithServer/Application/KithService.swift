@@ -1,3 +1,4 @@
+import Foundation
 import KithAPI
 import Logging
 import PostgresNIO
@@ -15,5 +16,18 @@ struct KithService: APIProtocol {
 
     func read<Result>(_ body: (PostgresConnection) async throws -> sending Result) async throws -> sending Result {
         try await db.read(body)
+    }
+
+    /// A read of part of a family's record: the caller's access is checked (404 without it) and the read audited, in
+    /// the same transaction as the read, so no read of a family can skip either.
+    func readFamily<Result>(
+        _ familyId: UUID, _ entity: String, recordId: UUID? = nil, principal: Principal,
+        _ body: (PostgresConnection, FamilyAccess) async throws -> sending Result
+    ) async throws -> sending Result {
+        try await db.transaction { connection in
+            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
+            try await connection.audit(.read, entity, recordId: recordId, access: access, principal: principal, logger: logger)
+            return try await body(connection, access)
+        }
     }
 }

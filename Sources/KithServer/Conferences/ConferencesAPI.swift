@@ -10,10 +10,8 @@ extension KithService {
     func listConferences(_ input: Operations.ListConferences.Input) async throws -> Operations.ListConferences.Output {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
-        let conferences = try await transaction { connection in
-            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            try await connection.audit(.read, "conferences", access: access, principal: principal, logger: logger)
-            return try await connection.conferences(familyId: familyId, principal: principal, logger: logger)
+        let conferences = try await readFamily(familyId, "conferences", principal: principal) { connection, _ in
+            try await connection.conferences(familyId: familyId, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(.init(items: conferences))))
     }

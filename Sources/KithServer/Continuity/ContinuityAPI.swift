@@ -11,9 +11,7 @@ extension KithService {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
         let asOf = try CalendarDay.asOf(input.query.asOf)
-        let continuity = try await transaction { connection in
-            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            try await connection.audit(.read, "continuity", recordId: familyId, access: access, principal: principal, logger: logger)
+        let continuity = try await readFamily(familyId, "continuity", recordId: familyId, principal: principal) { connection, access in
             let settings = try await connection.signalSettings(team: access.teamId, organisation: principal.organisationId, logger: logger)
             guard let measures = try await connection.familyMeasures(
                 [familyId], asOf: asOf, organisation: principal.organisationId, logger: logger).first

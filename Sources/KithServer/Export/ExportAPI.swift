@@ -20,12 +20,7 @@ extension KithService {
                 exportedAt: Date(),
                 family: try await connection.family(familyId, principal: principal, logger: logger),
                 people: try await connection.people(familyId: familyId, principal: principal, logger: logger),
-                allocations: try await AllocationRow.decode(try await connection.query(
-                    """
-                    SELECT \(unescaped: AllocationRow.columns) FROM allocations a
-                    WHERE a.organisation_id = \(principal.organisationId) AND a.family_id = \(familyId)
-                    ORDER BY a.started_on, a.created_at
-                    """, logger: logger)),
+                allocations: try await connection.allocations(familyId: familyId, principal: principal, logger: logger),
                 contacts: try await connection.contacts(familyId: familyId, principal: principal, logger: logger),
                 notes: try await connection.notes(familyId: familyId, access: access, principal: principal, logger: logger)
                     .map { .init(note: $0, redactionSuggested: $0.audience == .restricted) },

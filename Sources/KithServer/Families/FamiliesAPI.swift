@@ -92,10 +92,8 @@ extension KithService {
     func getFamily(_ input: Operations.GetFamily.Input) async throws -> Operations.GetFamily.Output {
         let principal = try Principal.required()
         let id = try UUID(path: input.path.familyId)
-        let family = try await transaction { connection in
-            let access = try await connection.familyAccess(id, for: principal, logger: logger)
-            try await connection.audit(.read, "family", recordId: id, access: access, principal: principal, logger: logger)
-            return try await connection.family(id, principal: principal, logger: logger)
+        let family = try await readFamily(id, "family", recordId: id, principal: principal) { connection, _ in
+            try await connection.family(id, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(family)))
     }

@@ -9,10 +9,8 @@ extension KithService {
     func listPeople(_ input: Operations.ListPeople.Input) async throws -> Operations.ListPeople.Output {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
-        let people = try await transaction { connection in
-            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            try await connection.audit(.read, "people", access: access, principal: principal, logger: logger)
-            return try await connection.people(familyId: familyId, principal: principal, logger: logger)
+        let people = try await readFamily(familyId, "people", principal: principal) { connection, _ in
+            try await connection.people(familyId: familyId, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(.init(items: people))))
     }

@@ -13,9 +13,7 @@ extension KithService {
         let limit = try PageSize.resolve(input.query.limit)
         let after = try KeysetPosition(input.query.after)
 
-        let page = try await transaction { connection in
-            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            try await connection.audit(.read, "timeline", access: access, principal: principal, logger: logger)
+        let page = try await readFamily(familyId, "timeline", principal: principal) { connection, access in
             let org = principal.organisationId
             let rows = try await connection.query(
                 """
