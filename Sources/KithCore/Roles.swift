@@ -7,12 +7,3 @@ public enum Role: String, Sendable, Codable, CaseIterable {
 public enum AllocationRole: String, Sendable, Codable, CaseIterable {
     case allocatedWorker, coordinator, familySupport
 }
-
-public enum Audience: String, Sendable, Codable, CaseIterable {
-    /// Written for professionals.
-    case professional
-    /// Written so the family can read it.
-    case family
-    /// Third-party or safety-sensitive: the allocated worker, supervisors and break-glass only; flagged for redaction.
-    case restricted
-}
