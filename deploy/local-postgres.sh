@@ -55,8 +55,12 @@ start() {
         as_owner "$pgbin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
     fi
     if ! as_owner "$pgbin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        as_owner "$pgbin/pg_ctl" -D "$data" -l "$data/log" -w start \
-            -o "-k $data -p $port -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=${KITH_PG_FSYNC:-on}" >/dev/null
+        if ! as_owner "$pgbin/pg_ctl" -D "$data" -l "$data/log" -w start \
+            -o "-k $data -p $port -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=${KITH_PG_FSYNC:-on}" >/dev/null; then
+            say "PostgreSQL did not start on 127.0.0.1:$port (another server on that port? set KITH_PGPORT). Its log ends:"
+            tail -n 5 "$data/log" >&2
+            exit 1
+        fi
     fi
     psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'kith'" | grep -q 1 ||
         psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc "CREATE DATABASE kith" >/dev/null

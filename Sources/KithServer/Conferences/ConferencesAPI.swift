@@ -56,9 +56,9 @@ extension KithService {
         let principal = try Principal.required()
         let id = try UUID(path: input.path.conferenceId)
         let conference = try await transaction { connection in
-            let (access, conference) = try await connection.conference(id, principal: principal, logger: logger)
+            let access = try await connection.conferenceAccess(id, principal: principal, logger: logger)
             try await connection.audit(.read, "conference", recordId: id, access: access, principal: principal, logger: logger)
-            return conference
+            return try await connection.conference(id, access: access, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(conference)))
     }
@@ -73,7 +73,7 @@ extension KithService {
         try check.orThrow()
 
         let conference = try await transaction { connection in
-            let (access, _) = try await connection.conference(id, principal: principal, logger: logger)
+            let access = try await connection.conferenceAccess(id, principal: principal, logger: logger)
             try await connection.query(
                 """
                 INSERT INTO conference_stage_events (organisation_id, id, conference_id, family_id, stage, on_date, note, recorded_by)
@@ -86,7 +86,7 @@ extension KithService {
                 WHERE organisation_id = \(principal.organisationId) AND id = \(id)
                 """, logger: logger)
             try await connection.audit(.write, "conference", recordId: id, access: access, principal: principal, logger: logger)
-            return try await connection.conference(id, principal: principal, logger: logger).1
+            return try await connection.conference(id, access: access, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(conference)))
     }
@@ -102,7 +102,7 @@ extension KithService {
         try check.orThrow()
 
         let conference = try await transaction { connection in
-            let (access, _) = try await connection.conference(id, principal: principal, logger: logger)
+            let access = try await connection.conferenceAccess(id, principal: principal, logger: logger)
             try await connection.requireMembers(
                 personIds: personId.map { [$0] } ?? [], workerIds: workerId.map { [$0] } ?? [], familyId: access.familyId,
                 principal: principal, logger: logger)
@@ -116,7 +116,7 @@ extension KithService {
                     attended = coalesce(\(body.attended), conference_participants.attended)
                 """, logger: logger)
             try await connection.audit(.write, "conference", recordId: id, access: access, principal: principal, logger: logger)
-            return try await connection.conference(id, principal: principal, logger: logger).1
+            return try await connection.conference(id, access: access, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(conference)))
     }
@@ -133,25 +133,28 @@ extension KithService {
         try check.orThrow()
 
         let conference = try await transaction { connection in
-            let (access, _) = try await connection.conference(id, principal: principal, logger: logger)
+            let access = try await connection.conferenceAccess(id, principal: principal, logger: logger)
             try await connection.query(
                 """
                 UPDATE conferences SET private_time_started_at = \(body.startedAt), private_time_ended_at = \(body.endedAt)
                 WHERE organisation_id = \(principal.organisationId) AND id = \(id)
                 """, logger: logger)
             try await connection.audit(.write, "conference", recordId: id, access: access, principal: principal, logger: logger)
-            return try await connection.conference(id, principal: principal, logger: logger).1
+            return try await connection.conference(id, access: access, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(conference)))
     }
 }
 
 extension PostgresConnection {
-    /// A conference by id, with the caller's access to its family (404 without access).
-    func conference(_ id: UUID, principal: Principal, logger: Logger) async throws -> (FamilyAccess, Components.Schemas.Conference) {
+    /// The caller's access to a conference's family (404 without it).
+    func conferenceAccess(_ id: UUID, principal: Principal, logger: Logger) async throws -> FamilyAccess {
         let familyId = try await familyOf(.conferences, id: id, principal: principal, logger: logger)
-        let access = try await familyAccess(familyId, for: principal, logger: logger)
-        return (access, try await conferences(familyId: familyId, only: id, principal: principal, logger: logger)[0])
+        return try await familyAccess(familyId, for: principal, logger: logger)
+    }
+
+    func conference(_ id: UUID, access: FamilyAccess, principal: Principal, logger: Logger) async throws -> Components.Schemas.Conference {
+        try await conferences(familyId: access.familyId, only: id, principal: principal, logger: logger)[0]
     }
 
     func conferences(familyId: UUID, only id: UUID? = nil, principal: Principal, logger: Logger) async throws -> [Components.Schemas.Conference] {

@@ -11,7 +11,7 @@ extension KithService {
         let principal = try Principal.required()
         let conferenceId = try UUID(path: input.path.conferenceId)
         let plans = try await transaction { connection in
-            let (access, _) = try await connection.conference(conferenceId, principal: principal, logger: logger)
+            let access = try await connection.conferenceAccess(conferenceId, principal: principal, logger: logger)
             try await connection.audit(.read, "plans", recordId: conferenceId, access: access, principal: principal, logger: logger)
             return try await connection.plans(familyId: access.familyId, conferenceId: conferenceId, principal: principal, logger: logger)
         }
@@ -38,7 +38,7 @@ extension KithService {
         try check.orThrow()
 
         let plan = try await transaction { connection in
-            let (access, _) = try await connection.conference(conferenceId, principal: principal, logger: logger)
+            let access = try await connection.conferenceAccess(conferenceId, principal: principal, logger: logger)
             let whos = Array(Set(items.compactMap(\.who)))
             var people = Set<UUID>()
             for try await person in try await connection.query(
