@@ -5,7 +5,6 @@ import KithServer
 import Logging
 import Metrics
 import Prometheus
-import ServiceLifecycle
 
 @main
 struct KithServerCommand: AsyncParsableCommand {
