@@ -23,14 +23,19 @@ struct FamilyAccess: Sendable {
 
 extension PostgresConnection {
     func familyAccess(_ familyId: UUID, for principal: Principal, logger: Logger) async throws -> FamilyAccess {
+        guard let access = try await familyAccessIfAny(familyId, for: principal, logger: logger) else { throw KithError.notFound }
+        return access
+    }
+
+    /// The caller's access to the family, or nil when they have none (or there is no such family).
+    func familyAccessIfAny(_ familyId: UUID, for principal: Principal, logger: Logger) async throws -> FamilyAccess? {
         guard let (teamId, role, breakGlass) = try await familyRelationship(familyId, for: principal, logger: logger) else {
-            throw KithError.notFound
+            return nil
         }
         let access = FamilyAccess(
             familyId: familyId, teamId: teamId, allocationRole: role,
             supervisesTeam: principal.supervises(team: teamId), breakGlass: breakGlass)
-        guard access.allocationRole != nil || access.supervisesTeam || access.breakGlass else { throw KithError.notFound }
-        return access
+        return access.allocationRole != nil || access.supervisesTeam || access.breakGlass ? access : nil
     }
 
     /// The family's team, the caller's current allocation role (allocated worker first) and open break-glass.

@@ -76,13 +76,15 @@ struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var request = request
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBytes {
-            throw KithError(status: .contentTooLarge, code: "too_large", detail: "The request body is larger than \(maxBytes) bytes.")
-        }
+        // A push too large to take is refused whole, with the code sync clients split their batches on.
+        let tooLarge = KithError(
+            status: .contentTooLarge, code: request.uri.path == "/v1/sync/push" ? "batch_too_large" : "too_large",
+            detail: "The request body is larger than \(maxBytes) bytes.")
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBytes { throw tooLarge }
         do {
             _ = try await request.collectBody(upTo: maxBytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw KithError(status: .contentTooLarge, code: "too_large", detail: "The request body is larger than \(maxBytes) bytes.")
+            throw tooLarge
         }
         return try await next(request, context)
     }

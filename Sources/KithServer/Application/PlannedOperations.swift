@@ -8,10 +8,6 @@ extension KithService {
         throw KithError.notImplemented(feature)
     }
 
-    func syncPush(_ input: Operations.SyncPush.Input) async throws -> Operations.SyncPush.Output { try planned("Sync") }
     func syncPull(_ input: Operations.SyncPull.Input) async throws -> Operations.SyncPull.Output { try planned("Sync") }
     func syncAck(_ input: Operations.SyncAck.Input) async throws -> Operations.SyncAck.Output { try planned("Sync") }
-    func resolveReviewItem(_ input: Operations.ResolveReviewItem.Input) async throws -> Operations.ResolveReviewItem.Output {
-        try planned("Resolving review items")
-    }
 }

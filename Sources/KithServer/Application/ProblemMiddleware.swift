@@ -25,10 +25,9 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let error as KithError:
             return error
+        case let error as DecodingError:
+            return .malformed("The request body does not match the contract: \(describe(error))")
         case let error as ServerError:
-            if let decoding = error.underlyingError as? DecodingError {
-                return .malformed("The request body does not match the contract: \(describe(decoding))")
-            }
             // The runtime's own errors (wrong content type, missing body, a bad query value) are about the request.
             if String(describing: type(of: error.underlyingError)) == "RuntimeError" {
                 return .malformed("The request does not match the contract: \(error.underlyingError)")

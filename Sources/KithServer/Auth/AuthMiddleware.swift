@@ -24,13 +24,24 @@ struct AuthMiddleware: RouterMiddleware {
         }
         let token = String(header.dropFirst("bearer ".count)).trimmingWhitespace()
         guard !token.isEmpty, token.count <= 200 else { throw KithError.unauthorized }
-        let principal = try await authenticate(tokenHash: Tokens.hash(token), logger: context.logger)
+        let principal = try await authenticate(tokenHash: Tokens.hash(token), logger: context.logger) { revoked in
+            if request.method == .post, path == "/v1/sync/push" {
+                let body = try await request.body.collect(upTo: .max)
+                try await db.transaction { connection in
+                    try await connection.quarantine(
+                        pushBody: body, deviceId: revoked.device, organisationId: revoked.organisation, logger: context.logger)
+                }
+            }
+        }
         return try await Principal.$current.withValue(principal) {
             try await next(request, context)
         }
     }
 
-    private func authenticate(tokenHash: Data, logger: Logger) async throws -> Principal {
+    /// `onRevokedDevice` runs before a revoked device is refused (to quarantine what it was pushing).
+    private func authenticate(
+        tokenHash: Data, logger: Logger, onRevokedDevice: ((organisation: UUID, device: UUID)) async throws -> Void
+    ) async throws -> Principal {
         // Found before it is judged: a revoked device must hear `device_revoked` (403), whatever else has ended,
         // so that it keeps its unsent work instead of treating the refusal as a lost sign-in.
         let found = try await db.read { connection in
@@ -51,7 +62,8 @@ struct AuthMiddleware: RouterMiddleware {
         guard let (organisation, session, worker, device, roles, deviceRevoked, valid, teams) = found else {
             throw KithError.unauthorized
         }
-        if deviceRevoked {
+        if deviceRevoked, let device {
+            try await onRevokedDevice((organisation, device))
             throw KithError(status: .forbidden, code: "device_revoked", detail: "This device has been revoked.")
         }
         guard valid else { throw KithError.unauthorized }

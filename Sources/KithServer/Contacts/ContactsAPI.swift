@@ -9,50 +9,74 @@ import PostgresNIO
 extension KithService {
     func recordContact(_ input: Operations.RecordContact.Input) async throws -> Operations.RecordContact.Output {
         let principal = try Principal.required()
-        let familyId = try UUID(path: input.path.familyId)
         let body = switch input.body { case .json(let body): body }
-        var check = Validation()
-        let id = check.uuid("id", body.id) ?? UUID()
-        check.moment("occurredAt", body.occurredAt)
-        check.range("durationMinutes", body.durationMinutes, 0...1440)
-        check.text("location", body.location, max: 500)
-        let personIds = check.uuids("presentPersonIds", body.presentPersonIds, max: 100)
-        let workerIds = check.uuids("presentWorkerIds", body.presentWorkerIds, max: 20)
-        if body.childSeenAlone == true, body.childSeen == false {
-            check.add("childSeenAlone", "a child seen alone was seen: childSeen cannot be false")
-        }
-        try check.orThrow()
-        let childSeen = body.childSeen ?? (body.childSeenAlone == true ? true : nil)
-
+        let draft = try NewContact(familyId: try UUID(path: input.path.familyId), body)
         let contact = try await transaction { connection in
-            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            try await connection.requireMembers(personIds: personIds, workerIds: workerIds, familyId: familyId, principal: principal, logger: logger)
-            try await connection.insertNew(
-                """
-                INSERT INTO contacts (organisation_id, id, family_id, occurred_at, duration_minutes, kind, location,
-                                      child_seen, child_seen_alone, recorded_by, source_device_id)
-                VALUES (\(principal.organisationId), \(id), \(familyId), \(body.occurredAt), \(body.durationMinutes),
-                        \(body.kind.rawValue), \(body.location.nilIfBlank), \(childSeen), \(body.childSeenAlone),
-                        \(principal.workerId), \(principal.deviceId))
-                """, record: "contact", logger: logger)
-            try await connection.query(
-                """
-                INSERT INTO contact_people (organisation_id, contact_id, person_id)
-                SELECT \(principal.organisationId), \(id), p FROM unnest(\(Array(Set(personIds)))::uuid[]) AS p
-                """, logger: logger)
-            try await connection.query(
-                """
-                INSERT INTO contact_workers (organisation_id, contact_id, worker_id)
-                SELECT \(principal.organisationId), \(id), w FROM unnest(\(Array(Set(workerIds)))::uuid[]) AS w
-                """, logger: logger)
-            try await connection.audit(.write, "contact", recordId: id, access: access, principal: principal, logger: logger)
-            return try await connection.contacts(familyId: familyId, only: id, principal: principal, logger: logger)[0]
+            let access = try await connection.familyAccess(draft.familyId, for: principal, logger: logger)
+            try await connection.save(draft, access: access, principal: principal, origin: .online, logger: logger)
+            return try await connection.contacts(familyId: draft.familyId, only: draft.id, principal: principal, logger: logger)[0]
         }
         return .created(.init(body: .json(contact)))
     }
 }
 
+/// A contact, checked. A child seen alone was seen, so `childSeen` follows from `childSeenAlone` when absent.
+struct NewContact: Sendable {
+    let id: UUID
+    let familyId: UUID
+    let personIds: [UUID]
+    let workerIds: [UUID]
+    let childSeen: Bool?
+    let body: Components.Schemas.CreateContact
+
+    init(familyId: UUID, _ body: Components.Schemas.CreateContact) throws {
+        var check = Validation()
+        id = check.uuid("id", body.id) ?? UUID()
+        check.moment("occurredAt", body.occurredAt)
+        check.range("durationMinutes", body.durationMinutes, 0...1440)
+        check.text("location", body.location, max: 500)
+        personIds = Array(Set(check.uuids("presentPersonIds", body.presentPersonIds, max: 100)))
+        workerIds = Array(Set(check.uuids("presentWorkerIds", body.presentWorkerIds, max: 20)))
+        if body.childSeenAlone == true, body.childSeen == false {
+            check.add("childSeenAlone", "a child seen alone was seen: childSeen cannot be false")
+        }
+        try check.orThrow()
+        self.familyId = familyId
+        childSeen = body.childSeen ?? (body.childSeenAlone == true ? true : nil)
+        self.body = body
+    }
+}
+
 extension PostgresConnection {
+    /// Writes a contact with who was present, audited, in the caller's transaction.
+    func save(_ contact: NewContact, access: FamilyAccess, principal: Principal, origin: WriteOrigin, logger: Logger) async throws {
+        let organisation = principal.organisationId
+        try await requireMembers(
+            personIds: contact.personIds, workerIds: contact.workerIds, familyId: contact.familyId, principal: principal, logger: logger)
+        let body = contact.body
+        try await insertNew(
+            """
+            INSERT INTO contacts (organisation_id, id, family_id, occurred_at, duration_minutes, kind, location,
+                                  child_seen, child_seen_alone, recorded_by, source_device_id, device_recorded_at,
+                                  clock_suspect, late_after_reallocation)
+            VALUES (\(organisation), \(contact.id), \(contact.familyId), \(body.occurredAt), \(body.durationMinutes),
+                    \(body.kind.rawValue), \(body.location.nilIfBlank), \(contact.childSeen), \(body.childSeenAlone),
+                    \(principal.workerId), \(principal.deviceId), \(origin.deviceRecordedAt), \(origin.clockSuspect),
+                    \(origin.lateAfterReallocation))
+            """, record: "contact", logger: logger)
+        try await query(
+            """
+            INSERT INTO contact_people (organisation_id, contact_id, person_id)
+            SELECT \(organisation), \(contact.id), p FROM unnest(\(contact.personIds)::uuid[]) AS p
+            """, logger: logger)
+        try await query(
+            """
+            INSERT INTO contact_workers (organisation_id, contact_id, worker_id)
+            SELECT \(organisation), \(contact.id), w FROM unnest(\(contact.workerIds)::uuid[]) AS w
+            """, logger: logger)
+        try await audit(.write, "contact", recordId: contact.id, access: access, principal: principal, logger: logger)
+    }
+
     /// Present people must be in this family's network, present workers in this organisation.
     func requireMembers(personIds: [UUID], workerIds: [UUID], familyId: UUID, principal: Principal, logger: Logger) async throws {
         let (people, workers) = try await query(

@@ -10,77 +10,25 @@ import PostgresNIO
 extension KithService {
     func createNote(_ input: Operations.CreateNote.Input) async throws -> Operations.CreateNote.Output {
         let principal = try Principal.required()
-        let familyId = try UUID(path: input.path.familyId)
         let body = switch input.body { case .json(let body): body }
-        var check = Validation()
-        let id = check.uuid("id", body.id) ?? UUID()
-        let contactId = check.uuid("contactId", body.contactId)
-        check.text("body", body.body, max: 65_536)
-        check.sections(body.sections)
-        try check.orThrow()
-
+        let draft = try NewNote(familyId: try UUID(path: input.path.familyId), body)
         let note = try await transaction { connection in
-            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            if let contactId {
-                let found = try await connection.query(
-                    """
-                    SELECT count(*) FROM contacts
-                    WHERE organisation_id = \(principal.organisationId) AND family_id = \(familyId) AND id = \(contactId)
-                    """, logger: logger
-                ).decode(Int.self).first { _ in true }
-                guard found == 1 else { throw KithError.invalidField("contactId", "is not a contact with this family") }
-            }
-            try await connection.insertNew(
-                """
-                INSERT INTO notes (organisation_id, id, family_id, contact_id, audience, written_with_family, author_id,
-                                   source_device_id)
-                VALUES (\(principal.organisationId), \(id), \(familyId), \(contactId), \(body.audience.rawValue),
-                        \(body.writtenWithFamily ?? false), \(principal.workerId), \(principal.deviceId))
-                """, record: "note", logger: logger)
-            try await connection.insertRevision(
-                id: UUID(), noteId: id, familyId: familyId, number: 1, supersedes: nil, body: body.body,
-                sections: body.sections, reason: nil, principal: principal, logger: logger)
-            try await connection.audit(.write, "note", recordId: id, access: access, principal: principal, logger: logger)
-            return try await connection.notes(familyId: familyId, only: id, access: access, principal: principal, logger: logger)[0]
+            let access = try await connection.familyAccess(draft.familyId, for: principal, logger: logger)
+            try await connection.save(draft, access: access, principal: principal, origin: .online, logger: logger)
+            return try await connection.notes(familyId: draft.familyId, only: draft.id, access: access, principal: principal, logger: logger)[0]
         }
         return .created(.init(body: .json(note)))
     }
 
     func amendNote(_ input: Operations.AmendNote.Input) async throws -> Operations.AmendNote.Output {
         let principal = try Principal.required()
-        let noteId = try UUID(path: input.path.noteId)
         let body = switch input.body { case .json(let body): body }
-        var check = Validation()
-        let id = check.uuid("id", body.id) ?? UUID()
-        let supersedes = check.uuid("supersedes", body.supersedes)
-        check.text("body", body.body, max: 65_536)
-        check.sections(body.sections)
-        check.requiredText("reason", body.reason, max: 500)
-        try check.orThrow()
-
+        let amendment = try NoteAmendment(noteId: try UUID(path: input.path.noteId), body)
         let note = try await transaction { connection in
-            let familyId = try await connection.familyOf(.notes, id: noteId, principal: principal, logger: logger)
+            let familyId = try await connection.familyOf(.notes, id: amendment.noteId, principal: principal, logger: logger)
             let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            let existing = try await connection.notes(familyId: familyId, only: noteId, access: access, principal: principal, logger: logger)
-            guard let current = existing.first else { throw KithError.notFound }
-            guard current.revisions.contains(where: { $0.id == supersedes!.text }) else {
-                throw KithError.invalidField("supersedes", "is not a revision of this note")
-            }
-            // Serialise amendments of one note so revision numbers stay dense; concurrency is still recorded,
-            // because both amendments name the revision they saw.
-            try await connection.query(
-                "SELECT pg_advisory_xact_lock(hashtextextended(\(noteId.text), 0))", logger: logger)
-            let number = try await connection.query(
-                """
-                SELECT coalesce(max(number), 0) + 1 FROM note_revisions
-                WHERE organisation_id = \(principal.organisationId) AND note_id = \(noteId)
-                """, logger: logger
-            ).decode(Int.self).first { _ in true } ?? 1
-            try await connection.insertRevision(
-                id: id, noteId: noteId, familyId: familyId, number: number, supersedes: supersedes, body: body.body,
-                sections: body.sections, reason: body.reason, principal: principal, logger: logger)
-            try await connection.audit(.write, "note", recordId: noteId, access: access, principal: principal, logger: logger)
-            return try await connection.notes(familyId: familyId, only: noteId, access: access, principal: principal, logger: logger)[0]
+            try await connection.save(amendment, access: access, principal: principal, logger: logger)
+            return try await connection.notes(familyId: familyId, only: amendment.noteId, access: access, principal: principal, logger: logger)[0]
         }
         return .created(.init(body: .json(note)))
     }
@@ -97,6 +45,98 @@ extension KithService {
             return note
         }
         return .ok(.init(body: .json(note)))
+    }
+}
+
+/// A new note, checked: only sizes are limited and attribution comes from the writer, never from the body.
+struct NewNote: Sendable {
+    let id: UUID
+    let familyId: UUID
+    let contactId: UUID?
+    let body: Components.Schemas.CreateNote
+
+    init(familyId: UUID, _ body: Components.Schemas.CreateNote) throws {
+        var check = Validation()
+        id = check.uuid("id", body.id) ?? UUID()
+        contactId = check.uuid("contactId", body.contactId)
+        check.text("body", body.body, max: 65_536)
+        check.sections(body.sections)
+        try check.orThrow()
+        self.familyId = familyId
+        self.body = body
+    }
+}
+
+/// An amendment, checked: it names the revision its author saw and says why.
+struct NoteAmendment: Sendable {
+    let id: UUID
+    let noteId: UUID
+    let supersedes: UUID
+    let body: Components.Schemas.CreateAmendment
+
+    init(noteId: UUID, _ body: Components.Schemas.CreateAmendment) throws {
+        var check = Validation()
+        id = check.uuid("id", body.id) ?? UUID()
+        let supersedes = check.uuid("supersedes", body.supersedes)
+        check.text("body", body.body, max: 65_536)
+        check.sections(body.sections)
+        check.requiredText("reason", body.reason, max: 500)
+        try check.orThrow()
+        self.noteId = noteId
+        self.supersedes = supersedes!
+        self.body = body
+    }
+}
+
+extension PostgresConnection {
+    /// Writes a new note and its first revision, audited, in the caller's transaction.
+    func save(_ note: NewNote, access: FamilyAccess, principal: Principal, origin: WriteOrigin, logger: Logger) async throws {
+        if let contactId = note.contactId {
+            let found = try await query(
+                """
+                SELECT count(*) FROM contacts
+                WHERE organisation_id = \(principal.organisationId) AND family_id = \(note.familyId) AND id = \(contactId)
+                """, logger: logger
+            ).decode(Int.self).first { _ in true }
+            guard found == 1 else { throw KithError.invalidField("contactId", "is not a contact with this family") }
+        }
+        try await insertNew(
+            """
+            INSERT INTO notes (organisation_id, id, family_id, contact_id, audience, written_with_family, author_id,
+                               source_device_id, device_recorded_at, clock_suspect, late_after_reallocation)
+            VALUES (\(principal.organisationId), \(note.id), \(note.familyId), \(note.contactId), \(note.body.audience.rawValue),
+                    \(note.body.writtenWithFamily ?? false), \(principal.workerId), \(principal.deviceId),
+                    \(origin.deviceRecordedAt), \(origin.clockSuspect), \(origin.lateAfterReallocation))
+            """, record: "note", logger: logger)
+        try await insertRevision(
+            id: UUID(), noteId: note.id, familyId: note.familyId, number: 1, supersedes: nil, body: note.body.body,
+            sections: note.body.sections, reason: nil, principal: principal, logger: logger)
+        try await audit(.write, "note", recordId: note.id, access: access, principal: principal, logger: logger)
+    }
+
+    /// Adds a revision. Amendments of one note are serialised so revision numbers stay dense; concurrency is still
+    /// recorded, because both amendments name the revision they saw.
+    func save(_ amendment: NoteAmendment, access: FamilyAccess, principal: Principal, logger: Logger) async throws {
+        try await query("SELECT pg_advisory_xact_lock(hashtextextended(\(amendment.noteId.text), 0))", logger: logger)
+        // A restricted note the amender may not read is, to them, no note at all.
+        let revisions = try await query(
+            """
+            SELECT r.id FROM note_revisions r
+            JOIN notes n ON n.organisation_id = r.organisation_id AND n.id = r.note_id
+            WHERE r.organisation_id = \(principal.organisationId) AND r.note_id = \(amendment.noteId)
+              AND (n.audience <> 'restricted' OR \(access.seesRestricted) OR n.author_id = \(principal.workerId))
+            ORDER BY r.number
+            """, logger: logger
+        ).collect().map { try $0.decode(UUID.self) }
+        guard !revisions.isEmpty else { throw KithError.notFound }
+        guard revisions.contains(amendment.supersedes) else {
+            throw KithError.invalidField("supersedes", "is not a revision of this note")
+        }
+        try await insertRevision(
+            id: amendment.id, noteId: amendment.noteId, familyId: access.familyId, number: revisions.count + 1,
+            supersedes: amendment.supersedes, body: amendment.body.body, sections: amendment.body.sections,
+            reason: amendment.body.reason, principal: principal, logger: logger)
+        try await audit(.write, "note", recordId: amendment.noteId, access: access, principal: principal, logger: logger)
     }
 }
 
@@ -158,7 +198,7 @@ extension PostgresConnection {
         let rows = try await query(
             """
             SELECT n.id, n.family_id, n.contact_id, n.audience, n.written_with_family, n.author_id, n.created_at,
-                   n.late_after_reallocation
+                   n.late_after_reallocation, n.device_recorded_at, n.clock_suspect
             FROM notes n
             WHERE n.organisation_id = \(principal.organisationId) AND n.family_id = \(familyId)
               AND (\(noteId)::uuid IS NULL OR n.id = \(noteId))
@@ -166,14 +206,15 @@ extension PostgresConnection {
             ORDER BY n.created_at, n.id
             """, logger: logger)
         var notes: [Components.Schemas.JudgmentNote] = []
-        for try await (id, family, contact, audience, withFamily, author, createdAt, late) in rows.decode(
-            (UUID, UUID, UUID?, String, Bool, UUID, Date, Bool).self)
+        for try await (id, family, contact, audience, withFamily, author, createdAt, late, deviceRecordedAt, clockSuspect) in rows.decode(
+            (UUID, UUID, UUID?, String, Bool, UUID, Date, Bool, Date?, Bool).self)
         {
             guard let history = revisions[id], let current = history.last else { continue }
             notes.append(.init(
                 id: id.text, familyId: family.text, contactId: contact?.text, audience: .init(rawValue: audience) ?? .professional,
                 writtenWithFamily: withFamily, authorId: author.text, createdAt: createdAt, current: current,
-                revisions: history, concurrent: history.contains(where: \.concurrent), lateAfterReallocation: late))
+                revisions: history, concurrent: history.contains(where: \.concurrent), lateAfterReallocation: late,
+                deviceRecordedAt: deviceRecordedAt, clockSuspect: clockSuspect))
         }
         return notes
     }

@@ -17,75 +17,126 @@ extension KithService {
 
     func addPerson(_ input: Operations.AddPerson.Input) async throws -> Operations.AddPerson.Output {
         let principal = try Principal.required()
-        let familyId = try UUID(path: input.path.familyId)
         let body = switch input.body { case .json(let body): body }
-        var check = Validation()
-        let id = check.uuid("id", body.id) ?? UUID()
-        check.requiredText("name", body.name, max: 500)
-        check.text("relationshipToChild", body.relationshipToChild, max: 500)
-        let dateOfBirth = check.day("dateOfBirth", body.dateOfBirth)
-        check.text("contact.phone", body.contact?.phone, max: 100)
-        check.text("contact.email", body.contact?.email, max: 320)
-        check.text("contact.address", body.contact?.address, max: 1000)
-        check.text("language", body.language, max: 100)
-        try check.orThrow()
-
+        let draft = try NewPerson(familyId: try UUID(path: input.path.familyId), body)
         let person = try await transaction { connection in
-            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            try await connection.insertNew(
-                """
-                INSERT INTO people (organisation_id, id, family_id, name, relationship_to_child, is_child_in_focus,
-                                    date_of_birth, phone, email, address, language, interpreter_needed, created_by)
-                VALUES (\(principal.organisationId), \(id), \(familyId), \(body.name), \(body.relationshipToChild.nilIfBlank),
-                        \(body.isChildInFocus ?? false), \(dateOfBirth?.description)::date, \(body.contact?.phone.nilIfBlank),
-                        \(body.contact?.email.nilIfBlank), \(body.contact?.address.nilIfBlank), \(body.language.nilIfBlank),
-                        \(body.interpreterNeeded ?? false), \(principal.workerId))
-                """, record: "person", logger: logger)
-            try await connection.audit(.write, "person", recordId: id, access: access, principal: principal, logger: logger)
-            return try await connection.person(id, principal: principal, logger: logger)
+            let access = try await connection.familyAccess(draft.familyId, for: principal, logger: logger)
+            try await connection.save(draft, access: access, principal: principal, logger: logger)
+            return try await connection.person(draft.id, principal: principal, logger: logger)
         }
         return .created(.init(body: .json(person)))
     }
 
-    /// Per-field edits: each names the version it was read at. A stale version changes nothing and answers 409
-    /// with the current values, so the person editing decides; edits of different fields never conflict.
+    /// Per-field edits: each names the version it was read at. Online, a stale version changes nothing and answers
+    /// 409 with the current values, so the person editing decides; edits of different fields never conflict.
     func updatePerson(_ input: Operations.UpdatePerson.Input) async throws -> Operations.UpdatePerson.Output {
         let principal = try Principal.required()
         let personId = try UUID(path: input.path.personId)
         let body = switch input.body { case .json(let body): body }
         let edits = try PersonFieldEdit.all(from: body.fields)
-
         let person = try await transaction { connection in
             let familyId = try await connection.familyOf(.people, id: personId, principal: principal, logger: logger)
             let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            let versionsJSON = try await connection.query(
-                """
-                SELECT field_versions::text FROM people
-                WHERE organisation_id = \(principal.organisationId) AND id = \(personId) FOR UPDATE
-                """, logger: logger
-            ).decode(String.self).first { _ in true } ?? "{}"
-            let versions = try JSONDecoder().decode([String: Int].self, from: Data(versionsJSON.utf8))
-            let stale = edits.filter { versions[$0.key, default: 0] != $0.baseVersion }
-            if !stale.isEmpty {
-                var error = KithError.conflict(
-                    "version_conflict", "Someone changed these fields since you read them; nothing was saved. Read the person again and decide.")
-                error.fieldErrors = stale.map {
-                    .init(field: $0.key, message: "is at version \(versions[$0.key, default: 0]), not \($0.baseVersion)")
+            try await connection.setFields(personId, edits, access: access, principal: principal, logger: logger) { stale in
+                guard stale.isEmpty else {
+                    var error = KithError.conflict(
+                        "version_conflict",
+                        "Someone changed these fields since you read them; nothing was saved. Read the person again and decide.")
+                    error.fieldErrors = stale.map { .init(field: $0.edit.key, message: "is at version \($0.current), not \($0.edit.baseVersion)") }
+                    throw error
                 }
-                throw error
             }
-            for edit in edits {
-                try await connection.query(
-                    """
-                    UPDATE people SET \(unescaped: edit.column) = \(edit.value)\(unescaped: edit.cast),
-                        field_versions = jsonb_set(field_versions, ARRAY[\(edit.key)], to_jsonb(\(edit.baseVersion + 1)))
-                    WHERE organisation_id = \(principal.organisationId) AND id = \(personId)
-                    """, logger: logger)
-            }
-            try await connection.audit(.write, "person", recordId: personId, access: access, principal: principal, logger: logger)
             return try await connection.person(personId, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(person)))
+    }
+}
+
+/// A new person in a family's network, checked. Only a name is required.
+struct NewPerson: Sendable {
+    let id: UUID
+    let familyId: UUID
+    let dateOfBirth: CalendarDay?
+    let body: Components.Schemas.CreatePerson
+
+    init(familyId: UUID, _ body: Components.Schemas.CreatePerson) throws {
+        var check = Validation()
+        id = check.uuid("id", body.id) ?? UUID()
+        check.requiredText("name", body.name, max: 500)
+        check.text("relationshipToChild", body.relationshipToChild, max: 500)
+        dateOfBirth = check.day("dateOfBirth", body.dateOfBirth)
+        check.text("contact.phone", body.contact?.phone, max: 100)
+        check.text("contact.email", body.contact?.email, max: 320)
+        check.text("contact.address", body.contact?.address, max: 1000)
+        check.text("language", body.language, max: 100)
+        try check.orThrow()
+        self.familyId = familyId
+        self.body = body
+    }
+}
+
+/// A field edit whose base version was not the field's version when it arrived, and who had set the field.
+struct StaleFieldEdit: Sendable {
+    let edit: PersonFieldEdit
+    let current: Int
+    let currentValue: String?
+    let currentEditor: UUID?
+}
+
+extension PostgresConnection {
+    func save(_ person: NewPerson, access: FamilyAccess, principal: Principal, logger: Logger) async throws {
+        let body = person.body
+        try await insertNew(
+            """
+            INSERT INTO people (organisation_id, id, family_id, name, relationship_to_child, is_child_in_focus,
+                                date_of_birth, phone, email, address, language, interpreter_needed, created_by)
+            VALUES (\(principal.organisationId), \(person.id), \(person.familyId), \(body.name), \(body.relationshipToChild.nilIfBlank),
+                    \(body.isChildInFocus ?? false), \(person.dateOfBirth?.description)::date, \(body.contact?.phone.nilIfBlank),
+                    \(body.contact?.email.nilIfBlank), \(body.contact?.address.nilIfBlank), \(body.language.nilIfBlank),
+                    \(body.interpreterNeeded ?? false), \(principal.workerId))
+            """, record: "person", logger: logger)
+        try await audit(.write, "person", recordId: person.id, access: access, principal: principal, logger: logger)
+    }
+
+    /// Applies field edits in arrival order, each field's version going up by one and its editor recorded, once
+    /// `decide` has seen the stale ones (online it refuses them; a device's are kept as conflicts). Returns the stale ones.
+    @discardableResult
+    func setFields(
+        _ personId: UUID, _ edits: [PersonFieldEdit], access: FamilyAccess, principal: Principal, logger: Logger,
+        decide: ([StaleFieldEdit]) throws -> Void
+    ) async throws -> [StaleFieldEdit] {
+        guard let (versionsJSON, editorsJSON, valuesJSON) = try await query(
+            """
+            SELECT field_versions::text, field_editors::text,
+                   jsonb_build_object('name', name, 'relationshipToChild', relationship_to_child,
+                                      'isChildInFocus', is_child_in_focus::text, 'dateOfBirth', date_of_birth::text,
+                                      'phone', phone, 'email', email, 'address', address, 'language', language,
+                                      'interpreterNeeded', interpreter_needed::text, '', created_by::text)::text
+            FROM people
+            WHERE organisation_id = \(principal.organisationId) AND id = \(personId) FOR UPDATE
+            """, logger: logger
+        ).decode((String, String, String).self).first(where: { _ in true }) else { throw KithError.notFound }
+        let versions = try JSONDecoder().decode([String: Int].self, from: Data(versionsJSON.utf8))
+        let editors = try JSONDecoder().decode([String: String].self, from: Data(editorsJSON.utf8))
+        let values = try JSONDecoder().decode([String: String?].self, from: Data(valuesJSON.utf8))
+        let stale = edits.filter { versions[$0.key, default: 0] != $0.baseVersion }.map {
+            StaleFieldEdit(
+                edit: $0, current: versions[$0.key, default: 0], currentValue: values[$0.key] ?? nil,
+                currentEditor: UUID(uuidString: editors[$0.key] ?? values[""].flatMap { $0 } ?? ""))
+        }
+        try decide(stale)
+        for edit in edits {
+            try await query(
+                """
+                UPDATE people SET \(unescaped: edit.column) = \(edit.value)\(unescaped: edit.cast),
+                    field_versions = jsonb_set(field_versions, ARRAY[\(edit.key)],
+                                               to_jsonb(coalesce((field_versions ->> \(edit.key))::int, 0) + 1)),
+                    field_editors = jsonb_set(field_editors, ARRAY[\(edit.key)], to_jsonb(\(principal.workerId.text)))
+                WHERE organisation_id = \(principal.organisationId) AND id = \(personId)
+                """, logger: logger)
+        }
+        try await audit(.write, "person", recordId: personId, access: access, principal: principal, logger: logger)
+        return stale
     }
 }
 
@@ -133,6 +184,29 @@ struct PersonFieldEdit {
         if edits.isEmpty { check.add("fields", "must name at least one field") }
         try check.orThrow()
         return edits
+    }
+
+    /// One field set to a value given as text (a conflict's chosen value), at the field's current version.
+    static func one(_ key: String, value: String?, baseVersion: Int) throws -> PersonFieldEdit {
+        var fields = Components.Schemas.PersonFieldEdits()
+        let text = Components.Schemas.TextFieldEdit(value: value, baseVersion: baseVersion)
+        func flag() throws -> Components.Schemas.FlagFieldEdit {
+            guard let flag = value.flatMap(Bool.init) else { throw KithError.invalidField("value", "must be true or false") }
+            return .init(value: flag, baseVersion: baseVersion)
+        }
+        switch key {
+        case "name": fields.name = text
+        case "relationshipToChild": fields.relationshipToChild = text
+        case "isChildInFocus": fields.isChildInFocus = try flag()
+        case "dateOfBirth": fields.dateOfBirth = text
+        case "phone": fields.phone = text
+        case "email": fields.email = text
+        case "address": fields.address = text
+        case "language": fields.language = text
+        case "interpreterNeeded": fields.interpreterNeeded = try flag()
+        default: throw KithError.invalidField("field", "is not an editable field of a person")
+        }
+        return try all(from: fields)[0]
     }
 }
 

@@ -85,35 +85,53 @@ extension KithService {
 
     func addPlanItemUpdate(_ input: Operations.AddPlanItemUpdate.Input) async throws -> Operations.AddPlanItemUpdate.Output {
         let principal = try Principal.required()
-        let itemId = try UUID(path: input.path.planItemId)
         let body = switch input.body { case .json(let body): body }
-        var check = Validation()
-        let id = check.uuid("id", body.id) ?? UUID()
-        check.requiredText("text", body.text, max: 65_536)
-        try check.orThrow()
-
+        let draft = try NewPlanItemUpdate(planItemId: try UUID(path: input.path.planItemId), body)
         let update = try await transaction { connection in
-            let familyId = try await connection.familyOf(.planItems, id: itemId, principal: principal, logger: logger)
+            let familyId = try await connection.familyOf(.planItems, id: draft.planItemId, principal: principal, logger: logger)
             let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            let createdAt = try await connection.query(
-                """
-                INSERT INTO plan_item_updates (organisation_id, id, plan_item_id, family_id, text, status, author_id)
-                VALUES (\(principal.organisationId), \(id), \(itemId), \(familyId), \(body.text), \(body.status?.rawValue), \(principal.workerId))
-                ON CONFLICT DO NOTHING
-                RETURNING created_at
-                """, logger: logger
-            ).decode(Date.self).first { _ in true }
-            guard let createdAt else { throw KithError.conflict("conflict", "An update with this id already exists.") }
-            try await connection.audit(.write, "planItemUpdate", recordId: id, access: access, principal: principal, logger: logger)
-            return Components.Schemas.PlanItemUpdate(
-                id: id.text, planItemId: itemId.text, text: body.text, status: body.status, authorId: principal.workerId.text,
-                createdAt: createdAt)
+            return try await connection.save(draft, access: access, principal: principal, logger: logger)
         }
         return .created(.init(body: .json(update)))
     }
 }
 
+/// Progress on a plan item, in the family's and worker's words.
+struct NewPlanItemUpdate: Sendable {
+    let id: UUID
+    let planItemId: UUID
+    let body: Components.Schemas.CreatePlanItemUpdate
+
+    init(planItemId: UUID, _ body: Components.Schemas.CreatePlanItemUpdate) throws {
+        var check = Validation()
+        id = check.uuid("id", body.id) ?? UUID()
+        check.requiredText("text", body.text, max: 65_536)
+        try check.orThrow()
+        self.planItemId = planItemId
+        self.body = body
+    }
+}
+
 extension PostgresConnection {
+    func save(
+        _ update: NewPlanItemUpdate, access: FamilyAccess, principal: Principal, logger: Logger
+    ) async throws -> Components.Schemas.PlanItemUpdate {
+        let createdAt = try await query(
+            """
+            INSERT INTO plan_item_updates (organisation_id, id, plan_item_id, family_id, text, status, author_id)
+            VALUES (\(principal.organisationId), \(update.id), \(update.planItemId), \(access.familyId), \(update.body.text),
+                    \(update.body.status?.rawValue), \(principal.workerId))
+            ON CONFLICT DO NOTHING
+            RETURNING created_at
+            """, logger: logger
+        ).decode(Date.self).first { _ in true }
+        guard let createdAt else { throw KithError.conflict("conflict", "An update with this id already exists.") }
+        try await audit(.write, "planItemUpdate", recordId: update.id, access: access, principal: principal, logger: logger)
+        return .init(
+            id: update.id.text, planItemId: update.planItemId.text, text: update.body.text, status: update.body.status,
+            authorId: principal.workerId.text, createdAt: createdAt)
+    }
+
     /// Plans of a family (or of one conference, or one plan), newest version first, with items and their progress.
     func plans(
         familyId: UUID, conferenceId: UUID? = nil, only id: UUID? = nil, principal: Principal, logger: Logger

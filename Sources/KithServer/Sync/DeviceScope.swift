@@ -1,0 +1,53 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Which families a device may hold offline: those its worker is currently allocated to, in any role. (Supervisors
+/// read their teams' families online; a device holds a caseload, not a team.)
+///
+/// Grants are brought up to date at the start of every push and pull, under the device's row lock, so a device's
+/// grants change one request at a time.
+extension PostgresConnection {
+    /// Locks the device for this transaction and returns its `lastAppliedSeq`.
+    func lockDevice(_ device: SyncDevice, logger: Logger) async throws -> Int64 {
+        guard let seq = try await query(
+            """
+            SELECT last_applied_seq FROM devices
+            WHERE organisation_id = \(device.organisationId) AND id = \(device.id) FOR UPDATE
+            """, logger: logger
+        ).decode(Int64.self).first(where: { _ in true }) else { throw KithError.notFound }
+        return seq
+    }
+
+    /// Starts a grant for every family newly allocated to the device's worker and ends the grants of families they
+    /// no longer hold (a leaver holds none).
+    func reconcileGrants(_ device: SyncDevice, logger: Logger) async throws {
+        try await query(
+            """
+            WITH held AS (
+                SELECT DISTINCT a.family_id
+                FROM current_allocations a
+                JOIN workers w ON w.organisation_id = a.organisation_id AND w.id = a.worker_id
+                WHERE a.organisation_id = \(device.organisationId) AND a.worker_id = \(device.workerId)
+                  AND (w.left_on IS NULL OR w.left_on > current_date)
+            ), ended AS (
+                UPDATE device_grants g SET ended_at = now(), end_reason = 'reallocated'
+                WHERE g.organisation_id = \(device.organisationId) AND g.device_id = \(device.id) AND g.ended_at IS NULL
+                  AND g.family_id NOT IN (SELECT family_id FROM held)
+                RETURNING g.family_id
+            ), numbered AS (
+                SELECT h.family_id,
+                       (SELECT coalesce(max(number), 0) FROM device_grants
+                         WHERE organisation_id = \(device.organisationId) AND device_id = \(device.id))
+                       + row_number() OVER (ORDER BY h.family_id) AS number
+                FROM held h
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM device_grants g
+                    WHERE g.organisation_id = \(device.organisationId) AND g.device_id = \(device.id)
+                      AND g.family_id = h.family_id AND g.ended_at IS NULL)
+            )
+            INSERT INTO device_grants (organisation_id, id, device_id, family_id, number)
+            SELECT \(device.organisationId), gen_random_uuid(), \(device.id), family_id, number FROM numbered
+            """, logger: logger)
+    }
+}

@@ -1,0 +1,303 @@
+import Crypto
+import Foundation
+import KithAPI
+import KithCore
+import Logging
+import OpenAPIRuntime
+import PostgresNIO
+
+/// `POST /v1/sync/push`: a device's mutations, applied exactly once in its sequence order.
+///
+/// One transaction per push holds the device's row lock (so pushes from one device are serialised); each mutation runs
+/// in a savepoint, so a rejected one is rolled back alone and kept whole as a review item, and the mutations' effects,
+/// their stored results and the device's new `lastAppliedSeq` commit together or not at all.
+extension KithService {
+    func syncPush(_ input: Operations.SyncPush.Input) async throws -> Operations.SyncPush.Output {
+        let principal = try Principal.required()
+        let body = switch input.body { case .json(let body): body }
+        let device = try SyncDevice(principal, claimed: body.deviceId)
+        try SyncProtocol.check(body._protocol, oldest: SyncProtocol.oldestPushed)
+        guard body.mutations.count <= SyncProtocol.maxMutationsPerPush else {
+            throw KithError(
+                status: .contentTooLarge, code: "batch_too_large",
+                detail: "A push carries at most \(SyncProtocol.maxMutationsPerPush) mutations; nothing was applied. Send them in smaller batches.")
+        }
+        var check = Validation()
+        for (index, mutation) in body.mutations.enumerated() {
+            _ = check.uuid("mutations.\(index).id", mutation.id)
+            _ = check.uuid("mutations.\(index).grantId", mutation.grantId)
+        }
+        try check.orThrow()
+        let response = try await transaction { connection in
+            try await connection.push(body.mutations, device: device, logger: logger)
+        }
+        return .ok(.init(body: .json(response)))
+    }
+}
+
+extension PostgresConnection {
+    func push(
+        _ mutations: [Components.Schemas.Mutation], device: SyncDevice, logger: Logger
+    ) async throws -> Components.Schemas.PushResponse {
+        var last = try await lockDevice(device, logger: logger)
+        try await reconcileGrants(device, logger: logger)
+        var results: [Components.Schemas.MutationResult] = []
+        for mutation in mutations.sorted(by: { $0.seq < $1.seq }) {
+            let hash = try Self.payloadHash(mutation)
+            if mutation.seq <= last {
+                results.append(try await resent(mutation, hash: hash, device: device, logger: logger))
+                continue
+            }
+            guard mutation.seq == last + 1 else { break }
+            let result: Components.Schemas.MutationResult
+            if let earlier = try await storedResult(ofMutation: mutation.id, device: device, logger: logger) {
+                result = earlier.asDuplicate(seq: mutation.seq)
+            } else {
+                result = try await applyInSavepoint(mutation, device: device, logger: logger)
+            }
+            try await query(
+                """
+                INSERT INTO sync_mutations (organisation_id, device_id, seq, mutation_id, payload_hash, status, result)
+                VALUES (\(device.organisationId), \(device.id), \(mutation.seq), \(mutation.id)::uuid, \(hash),
+                        \(result.status.rawValue), \(try Self.json(result))::jsonb)
+                """, logger: logger)
+            last = mutation.seq
+        }
+        try await query(
+            """
+            UPDATE devices SET last_applied_seq = \(last), last_synced_at = now()
+            WHERE organisation_id = \(device.organisationId) AND id = \(device.id)
+            """, logger: logger)
+        return .init(lastAppliedSeq: last, expectedSeq: last + 1, results: results)
+    }
+
+    /// A sequence number the device has used before: the same mutation again gets its stored result; anything else
+    /// under a used number is refused and logged (by ids only).
+    private func resent(
+        _ mutation: Components.Schemas.Mutation, hash: Data, device: SyncDevice, logger: Logger
+    ) async throws -> Components.Schemas.MutationResult {
+        let stored = try await query(
+            """
+            SELECT mutation_id, payload_hash, result::text FROM sync_mutations
+            WHERE organisation_id = \(device.organisationId) AND device_id = \(device.id) AND seq = \(mutation.seq)
+            """, logger: logger
+        ).decode((UUID, Data, String).self).first { _ in true }
+        if let (id, storedHash, result) = stored, id.text == mutation.id.lowercased(), storedHash == hash {
+            return try Self.result(result).asDuplicate(seq: mutation.seq)
+        }
+        logger.warning(
+            "sync sequence number reused for another mutation",
+            metadata: ["device": "\(device.id)", "seq": "\(mutation.seq)", "mutation": "\(mutation.id)"])
+        return .init(seq: mutation.seq, id: mutation.id, status: .seqConflict, reason: "sequence number already used by another mutation")
+    }
+
+    private func storedResult(
+        ofMutation id: String, device: SyncDevice, logger: Logger
+    ) async throws -> Components.Schemas.MutationResult? {
+        guard let uuid = UUID(uuidString: id) else { return nil }
+        let stored = try await query(
+            """
+            SELECT result::text FROM sync_mutations
+            WHERE organisation_id = \(device.organisationId) AND mutation_id = \(uuid) AND status <> 'duplicate'
+            """, logger: logger
+        ).decode(String.self).first { _ in true }
+        return try stored.map(Self.result)
+    }
+
+    private func applyInSavepoint(
+        _ mutation: Components.Schemas.Mutation, device: SyncDevice, logger: Logger
+    ) async throws -> Components.Schemas.MutationResult {
+        try await query("SAVEPOINT mutation", logger: logger)
+        do {
+            let result = try await apply(mutation, device: device, logger: logger)
+            try await query("RELEASE SAVEPOINT mutation", logger: logger)
+            return result
+        } catch let error where Self.isRejection(error) {
+            try await query("ROLLBACK TO SAVEPOINT mutation", logger: logger)
+            let reason = Self.reason(for: error)
+            let reviewItemId = try await addReviewItem(
+                .rejected, familyId: nil, teamId: device.principal.teamIds.first, deviceId: device.id,
+                mutationId: UUID(uuidString: mutation.id),
+                summary: "A \(mutation._type.prefix(50)) from a device could not be applied", reason: reason,
+                payload: try Self.json(mutation), recipients: [device.workerId], organisationId: device.organisationId, logger: logger)
+            return .init(seq: mutation.seq, id: mutation.id, status: .rejected, reviewItemId: reviewItemId.text, reason: reason)
+        }
+    }
+
+    /// One mutation, checked and applied as its device's worker, under the grant it was made under.
+    private func apply(
+        _ mutation: Components.Schemas.Mutation, device: SyncDevice, logger: Logger
+    ) async throws -> Components.Schemas.MutationResult {
+        let write = try DeviceWrite(type: mutation._type, args: mutation.args.additionalProperties)
+        let principal = device.principal
+        if case .resolveConflict(let conflictId, let value) = write {
+            try await resolveConflict(conflictId, value: value, principal: principal, logger: logger)
+            return .init(seq: mutation.seq, id: mutation.id, status: .applied)
+        }
+        guard let familyId = try await write.familyId(on: self, principal: principal, logger: logger) else { throw KithError.notFound }
+        let standing = try await standing(in: familyId, grantId: mutation.grantId, device: device, logger: logger)
+        var late = false
+        let access: FamilyAccess
+        switch standing {
+        case .holds(let held):
+            access = held
+        case .endedGrant(let teamId) where write.recordsPractice:
+            late = true
+            access = FamilyAccess(familyId: familyId, teamId: teamId, allocationRole: nil, supervisesTeam: false, breakGlass: false)
+        case .endedGrant(let teamId):
+            let proposal = try await addReviewItem(
+                .proposal, familyId: familyId, teamId: teamId, deviceId: device.id, mutationId: UUID(uuidString: mutation.id),
+                summary: "An edit made offline after the family was reallocated, proposed for the family's worker to decide",
+                reason: "family_reallocated", payload: try Self.json(mutation),
+                recipients: try await currentWorkers(of: familyId, organisationId: device.organisationId, logger: logger),
+                organisationId: device.organisationId, logger: logger)
+            return .init(seq: mutation.seq, id: mutation.id, status: .rejected, reviewItemId: proposal.text, reason: "proposal: the family was reallocated")
+        case .none:
+            throw KithError.notFound
+        }
+
+        let origin = WriteOrigin.device(recordedAt: mutation.recordedAt, late: late)
+        var conflictIds: [UUID] = []
+        switch write {
+        case .contact(let contact): try await save(contact, access: access, principal: principal, origin: origin, logger: logger)
+        case .note(let note): try await save(note, access: access, principal: principal, origin: origin, logger: logger)
+        case .amendment(let amendment): try await save(amendment, access: access, principal: principal, logger: logger)
+        case .person(let person): try await save(person, access: access, principal: principal, logger: logger)
+        case .planItemUpdate(let update): _ = try await save(update, access: access, principal: principal, logger: logger)
+        case .fields(let personId, let edits):
+            let stale = try await setFields(personId, edits, access: access, principal: principal, logger: logger) { _ in }
+            for conflict in stale {
+                conflictIds.append(try await addConflict(conflict, personId: personId, access: access, device: device, logger: logger))
+            }
+        case .resolveConflict: break
+        }
+        if late {
+            let item = try await addReviewItem(
+                .late, familyId: familyId, teamId: access.teamId, deviceId: device.id, mutationId: UUID(uuidString: mutation.id),
+                summary: "Recorded offline by the family's previous worker and received after the family was reallocated",
+                reason: "late_after_reallocation", payload: try Self.json(mutation),
+                recipients: try await currentWorkers(of: familyId, organisationId: device.organisationId, logger: logger),
+                organisationId: device.organisationId, logger: logger)
+            return .init(seq: mutation.seq, id: mutation.id, status: .applied, reviewItemId: item.text, reason: "late_after_reallocation")
+        }
+        if let first = conflictIds.first {
+            return .init(
+                seq: mutation.seq, id: mutation.id, status: .appliedWithConflict, conflictId: first.text,
+                conflictIds: conflictIds.map(\.text))
+        }
+        return .init(seq: mutation.seq, id: mutation.id, status: .applied)
+    }
+
+    /// A stale field edit was applied in arrival order; both values are kept for the two editors and the supervisor.
+    private func addConflict(
+        _ stale: StaleFieldEdit, personId: UUID, access: FamilyAccess, device: SyncDevice, logger: Logger
+    ) async throws -> UUID {
+        let payload: [String: Any] = [
+            "personId": personId.text, "field": stale.edit.key,
+            "values": [
+                ["value": stale.currentValue as Any, "workerId": stale.currentEditor?.text as Any, "version": stale.current],
+                ["value": stale.edit.value as Any, "workerId": device.workerId.text, "version": stale.current + 1],
+            ],
+        ]
+        let recipients = [device.workerId] + (stale.currentEditor.map { [$0] } ?? [])
+        return try await addReviewItem(
+            .conflict, familyId: access.familyId, teamId: access.teamId, deviceId: device.id, mutationId: nil,
+            summary: "Two edits of the same field of a person in the network; the later one is showing",
+            reason: "field \(stale.edit.key) edited from version \(stale.edit.baseVersion), now \(stale.current)",
+            payload: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]).utf8Text,
+            recipients: recipients, organisationId: device.organisationId, logger: logger)
+    }
+
+    enum Standing {
+        case holds(FamilyAccess)
+        case endedGrant(teamId: UUID)
+        case none
+    }
+
+    /// Whether the device's worker may write to the family now, or held it under a grant that has since ended.
+    private func standing(in familyId: UUID, grantId: String?, device: SyncDevice, logger: Logger) async throws -> Standing {
+        if let access = try await familyAccessIfAny(familyId, for: device.principal, logger: logger) {
+            return .holds(access)
+        }
+        guard let grantId, let grant = UUID(uuidString: grantId) else { return .none }
+        let team = try await query(
+            """
+            SELECT f.team_id FROM device_grants g
+            JOIN families f ON f.organisation_id = g.organisation_id AND f.id = g.family_id
+            WHERE g.organisation_id = \(device.organisationId) AND g.id = \(grant) AND g.device_id = \(device.id)
+              AND g.family_id = \(familyId) AND g.ended_at IS NOT NULL
+            """, logger: logger
+        ).decode(UUID.self).first { _ in true }
+        return team.map { .endedGrant(teamId: $0) } ?? .none
+    }
+
+    func currentWorkers(of familyId: UUID, organisationId: UUID, logger: Logger) async throws -> [UUID] {
+        try await query(
+            """
+            SELECT DISTINCT worker_id FROM current_allocations
+            WHERE organisation_id = \(organisationId) AND family_id = \(familyId)
+            """, logger: logger
+        ).collect().map { try $0.decode(UUID.self) }
+    }
+
+    /// What a re-sent mutation is compared by: everything the device sent for it but its sequence number.
+    static func payloadHash(_ mutation: Components.Schemas.Mutation) throws -> Data {
+        struct Payload: Encodable {
+            let id: String
+            let type: String
+            let recordedAt: Date
+            let grantId: String?
+            let args: Components.Schemas.Mutation.ArgsPayload
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        let payload = Payload(
+            id: mutation.id.lowercased(), type: mutation._type, recordedAt: mutation.recordedAt, grantId: mutation.grantId,
+            args: mutation.args)
+        return Data(SHA256.hash(data: try encoder.encode(payload)))
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return try encoder.encode(value).utf8Text
+    }
+
+    private static func result(_ json: String) throws -> Components.Schemas.MutationResult {
+        try JSONDecoder().decode(Components.Schemas.MutationResult.self, from: Data(json.utf8))
+    }
+
+    /// Errors that are about the mutation itself (its shape, its values, what it refers to): it is rejected and kept.
+    /// Anything else (the database going away, say) fails the whole push, which the device retries.
+    static func isRejection(_ error: any Error) -> Bool {
+        switch error {
+        case let error as KithError: error.status.code < 500
+        case is DecodingError: true
+        case let error as PSQLError:
+            error.serverInfo?[.sqlState].map { $0.hasPrefix("22") || $0.hasPrefix("23") } ?? false
+        default: false
+        }
+    }
+
+    static func reason(for error: any Error) -> String {
+        let problem = ProblemMiddleware<KithRequestContext>.problem(for: error, logger: Logger(label: "kith.sync"))
+        let fields = problem.fieldErrors.map { "\($0.field) \($0.message)" }
+        return ([problem.code == "not_found" ? "not allowed, or no such record" : problem.detail] + fields).joined(separator: "; ")
+    }
+}
+
+extension Components.Schemas.MutationResult {
+    /// The stored outcome of a mutation, returned again for a re-send.
+    func asDuplicate(seq: Int64) -> Self {
+        var result = self
+        result.seq = seq
+        result.status = .duplicate
+        return result
+    }
+}
+
+extension Data {
+    var utf8Text: String { String(decoding: self, as: UTF8.self) }
+}
