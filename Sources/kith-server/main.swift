@@ -12,7 +12,7 @@ struct KithServerCommand: AsyncParsableCommand {
         commandName: "kith-server",
         abstract: "The Kith server: records judgment, protects relationships.",
         discussion: "Configured from the environment: DATABASE_URL, KITH_HOST, KITH_PORT, KITH_LOG_LEVEL.",
-        subcommands: [Serve.self, Migrate.self, CreateAdmin.self, DemoData.self],
+        subcommands: [Serve.self, Migrate.self, CreateAdmin.self, DemoData.self, NewSyncGeneration.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -47,6 +47,20 @@ struct Migrate: AsyncParsableCommand {
         try await withDatabase(config, logger: logger) { db in
             let applied = try await Migrator(client: db, logger: logger).migrate()
             print(applied.isEmpty ? "Database is up to date." : "Applied \(applied.joined(separator: ", ")).")
+        }
+    }
+}
+
+struct NewSyncGeneration: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "new-sync-generation",
+        abstract: "Run after restoring a backup: devices start their sync feeds again (their cursors get 409 reset_required).")
+
+    func run() async throws {
+        let (config, logger) = try start()
+        try await withDatabase(config, logger: logger) { db in
+            try await Administration(db: db, logger: logger).startNewSyncGeneration()
+            print("Started a new sync generation: every device will push, then pull from an empty cursor.")
         }
     }
 }

@@ -93,12 +93,12 @@ import Testing
         }
     }
 
-    @Test func operationsOfLaterWorkSayTheyAreNotOfferedYet() async throws {
+    @Test func syncNeedsADeviceToken() async throws {
         try await Kith.run { kith in
             let pull = #"{"protocol": 1, "deviceId": "\#(UUID().text)"}"#
             let response = try await kith.request(.post, "/v1/sync/pull", as: .priya, raw: pull)
-            #expect(response.status == .notImplemented)
-            #expect(try kith.problem(response).code == "not_implemented")
+            #expect(response.status == .forbidden)
+            #expect(try kith.problem(response).code == "forbidden")
             #expect(try await kith.request(.post, "/v1/sync/pull", as: nil, raw: pull).status == .unauthorized)
             let items: Components.Schemas.ReviewItemPage = try await kith.send(.get, "/v1/review-items", as: .sam)
             #expect(items.items.isEmpty && items.next == nil)

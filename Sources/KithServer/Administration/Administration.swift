@@ -38,4 +38,12 @@ public struct Administration: Sendable {
         }
         return organisation
     }
+
+    /// After restoring a backup: devices must not trust their pull cursors, which may point past what the restored
+    /// data holds. Their cursors answer 409 `reset_required` from now on and they start their feeds again.
+    public func startNewSyncGeneration() async throws {
+        try await db.withConnection { connection in
+            try await connection.startNewSyncGeneration(logger: logger)
+        }
+    }
 }

@@ -40,10 +40,4 @@ public struct KithError: Error, Sendable {
             status: .tooManyRequests, code: "too_many_requests",
             detail: "Too many failed sign-ins; wait before trying again.", retryAfterSeconds: seconds)
     }
-
-    static func notImplemented(_ feature: String) -> KithError {
-        KithError(
-            status: .notImplemented, code: "not_implemented",
-            detail: "\(feature) is part of the published contract but this server does not offer it yet.")
-    }
 }

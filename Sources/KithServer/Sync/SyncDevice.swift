@@ -32,15 +32,19 @@ struct SyncDevice: Sendable {
     var organisationId: UUID { principal.organisationId }
     var workerId: UUID { principal.workerId }
 
-    init(_ principal: Principal, claimed deviceId: String) throws {
+    init(_ principal: Principal) throws {
         guard let id = principal.deviceId else {
             throw KithError.forbidden("Sync needs a device token: register this device with `POST /v1/devices` first.")
         }
+        self.id = id
+        self.principal = principal
+    }
+
+    init(_ principal: Principal, claimed deviceId: String) throws {
+        try self.init(principal)
         guard UUID(uuidString: deviceId) == id else {
             throw KithError(status: .forbidden, code: "device_mismatch", detail: "This token belongs to another device.")
         }
-        self.id = id
-        self.principal = principal
     }
 }
 

@@ -1,0 +1,262 @@
+import Foundation
+import KithAPI
+import KithCore
+import Logging
+import Metrics
+import OpenAPIRuntime
+import PostgresNIO
+
+/// `POST /v1/sync/pull`: a page of the device's change feed, limited to its scope.
+///
+/// Grants are brought up to date first, in their own transaction under the device's lock; the page is then read in
+/// one REPEATABLE READ snapshot. A family newly in scope is delivered whole before the feed goes on; a family out of
+/// scope gets `purge_family` until the device acknowledges it. Records arrive in their REST shape, current as of the
+/// snapshot, so a change delivered again is harmless; plan items and their progress arrive as the plan holding them.
+extension KithService {
+    func syncPull(_ input: Operations.SyncPull.Input) async throws -> Operations.SyncPull.Output {
+        let principal = try Principal.required()
+        let body = switch input.body { case .json(let body): body }
+        let device = try SyncDevice(principal, claimed: body.deviceId)
+        try SyncProtocol.check(body._protocol, oldest: SyncProtocol.oldestPulled)
+        var check = Validation()
+        check.range("limit", body.limit, 1...5000)
+        try check.orThrow()
+        let limit = body.limit ?? 1000
+
+        let epoch = try await transaction { connection in
+            _ = try await connection.lockDevice(device, logger: logger)
+            try await connection.reconcileGrants(device, logger: logger)
+            return try await connection.syncEpoch(device.organisationId, logger: logger)
+        }
+        let cursor = try body.cursor.map { try PullCursor.open($0, epoch: epoch, deviceId: device.id) }
+            ?? PullCursor.start(epoch, deviceId: device.id)
+        let response = try await transaction { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", logger: logger)
+            return try await connection.pull(after: cursor, limit: limit, device: device, epoch: epoch, logger: logger)
+        }
+        return .ok(.init(body: .json(response)))
+    }
+
+    func syncAck(_ input: Operations.SyncAck.Input) async throws -> Operations.SyncAck.Output {
+        let principal = try Principal.required()
+        let device = try SyncDevice(principal)
+        let body = switch input.body { case .json(let body): body }
+        var check = Validation()
+        let purged = body.purged.enumerated().compactMap { index, grant in
+            check.uuid("purged[\(index)].grantId", grant.grantId).flatMap { id in
+                check.uuid("purged[\(index)].familyId", grant.familyId).map { (id, $0) }
+            }
+        }
+        try check.orThrow()
+        try await transaction { connection in
+            let acknowledged = try await connection.query(
+                """
+                UPDATE device_grants SET purge_acked_at = now()
+                WHERE organisation_id = \(principal.organisationId) AND device_id = \(device.id)
+                  AND id = ANY(\(purged.map(\.0))) AND ended_at IS NOT NULL AND purge_acked_at IS NULL
+                RETURNING family_id
+                """, logger: logger
+            ).collect().map { try $0.decode(UUID.self) }
+            for familyId in acknowledged where purged.contains(where: { $0.1 == familyId }) {
+                try await connection.audit(
+                    .write, "devicePurge", recordId: device.id, familyIds: [familyId], principal: principal,
+                    reason: "the device removed its copy of the family's record", logger: logger)
+            }
+        }
+        return .noContent(.init())
+    }
+}
+
+extension PostgresConnection {
+    func pull(
+        after cursor: PullCursor, limit: Int, device: SyncDevice, epoch: SyncEpoch, logger: Logger
+    ) async throws -> Components.Schemas.PullResponse {
+        let organisation = device.organisationId
+        var next = cursor
+        next.issuedAt = Date()
+        let horizon: UInt64
+        if let windowEnd = cursor.windowEnd {
+            horizon = windowEnd
+        } else {
+            let (xmin, lag) = try await query(
+                """
+                SELECT pg_snapshot_xmin(pg_current_snapshot())::text,
+                       coalesce(extract(epoch FROM now() - min(xact_start)), 0)::float8
+                FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+                """, logger: logger
+            ).decode((String, Double).self).first { _ in true } ?? ("0", 0)
+            horizon = UInt64(xmin) ?? 0
+            // How far behind the present a pull can see: as old as the oldest transaction still writing.
+            Gauge(label: "sync_horizon_lag_seconds").record(lag)
+        }
+
+        var grants: [(id: UUID, familyId: UUID, number: Int64)] = []
+        var removals: [Components.Schemas.ScopeRemoval] = []
+        for try await (id, familyId, number, ended, reason) in try await query(
+            """
+            SELECT id, family_id, number, ended_at IS NOT NULL, coalesce(end_reason, '')
+            FROM device_grants
+            WHERE organisation_id = \(organisation) AND device_id = \(device.id)
+              AND (ended_at IS NULL OR purge_acked_at IS NULL)
+            ORDER BY number
+            """, logger: logger
+        ).decode((UUID, UUID, Int64, Bool, String).self) {
+            if ended {
+                removals.append(.init(familyId: familyId.text, grantId: id.text, reason: reason))
+            } else {
+                grants.append((id, familyId, number))
+            }
+        }
+
+        var changes: [Components.Schemas.Change] = []
+        var hasMore: Bool
+        let newlyGranted = grants.filter { $0.number > cursor.grantsThrough }
+        if !newlyGranted.isEmpty {
+            // Whole families, at least one a page, each with every record however old.
+            for grant in newlyGranted {
+                guard changes.isEmpty || changes.count < limit else { break }
+                changes += try await records(of: grant.familyId, only: nil, device: device, logger: logger)
+                next.grantsThrough = grant.number
+            }
+            hasMore = true
+            // A first sync needs no history beyond the families delivered whole: its feed starts at this snapshot.
+            if cursor.afterXid == 0, cursor.windowEnd == nil { next.afterXid = horizon }
+        } else {
+            let scope = grants.map(\.familyId)
+            var rows: [(xid: String, seq: Int64, familyId: UUID, entity: String, id: UUID)] = []
+            for try await row in try await query(
+                """
+                SELECT xid::text, seq, family_id, entity, entity_id
+                FROM sync_changes
+                WHERE organisation_id = \(organisation) AND family_id = ANY(\(scope))
+                  AND entity <> 'reviewItem'
+                  AND (xid, seq) > (\(String(cursor.afterXid))::xid8, \(cursor.afterSeq))
+                  AND xid < \(String(horizon))::xid8
+                ORDER BY xid, seq
+                LIMIT \(limit + 1)
+                """, logger: logger
+            ).decode((String, Int64, UUID, String, UUID).self) {
+                rows.append(row)
+            }
+            hasMore = rows.count > limit
+            let page = rows.prefix(limit)
+            if hasMore, let last = page.last {
+                next.afterXid = UInt64(last.xid) ?? 0
+                next.afterSeq = last.seq
+                next.windowEnd = horizon
+            } else {
+                next.afterXid = horizon
+                next.afterSeq = 0
+                next.windowEnd = nil
+            }
+            var changed: [UUID: [String: Set<UUID>]] = [:]
+            for row in page {
+                changed[row.familyId, default: [:]][row.entity, default: []].insert(row.id)
+            }
+            for (familyId, entities) in changed.sorted(by: { $0.key.text < $1.key.text }) {
+                changes += try await records(of: familyId, only: entities, device: device, logger: logger)
+            }
+        }
+
+        let delivered = Set(changes.compactMap { $0.familyId.flatMap(UUID.init(uuidString:)) })
+        if !delivered.isEmpty {
+            try await audit(
+                .read, "sync", recordId: device.id, familyIds: delivered.sorted { $0.text < $1.text }, principal: device.principal,
+                logger: logger)
+        }
+        let lastAppliedSeq = try await query(
+            "SELECT last_applied_seq FROM devices WHERE organisation_id = \(organisation) AND id = \(device.id)", logger: logger
+        ).decode(Int64.self).first { _ in true } ?? 0
+
+        return .init(
+            cursor: try next.sealed(with: epoch.cursorKey), hasMore: hasMore, lastAppliedSeq: lastAppliedSeq, changes: changes,
+            scope: .init(grants: grants.map { .init(familyId: $0.familyId.text, grantId: $0.id.text) }, removals: removals),
+            instructions: removals.map { .init(_type: .purgeFamily, familyId: $0.familyId, grantId: $0.grantId) },
+            reviewItems: try await pulledReviewItems(for: device, logger: logger))
+    }
+
+    /// A family's records in their REST shape: all of them (`only` nil), or those named per entity. A record named but
+    /// gone is a delete; a restricted note the worker may not read is left out.
+    private func records(
+        of familyId: UUID, only: [String: Set<UUID>]?, device: SyncDevice, logger: Logger
+    ) async throws -> [Components.Schemas.Change] {
+        let principal = device.principal
+        guard let access = try await familyAccessIfAny(familyId, for: principal, logger: logger) else { return [] }
+        var changes: [Components.Schemas.Change] = []
+        func wanted(_ entity: String) -> Bool { only == nil || only?[entity] != nil }
+        func add<Record: Encodable>(_ entity: Components.Schemas.Change.EntityPayload, _ records: [Record], id: (Record) -> String) throws {
+            var missing = only?[entity.rawValue] ?? []
+            for record in records {
+                guard let uuid = UUID(uuidString: id(record)) else { continue }
+                guard only == nil || missing.remove(uuid) != nil else { continue }
+                changes.append(.init(
+                    entity: entity, op: .upsert, id: uuid.text, familyId: familyId.text,
+                    data: .init(additionalProperties: try OpenAPIObjectContainer(encoding: record))))
+            }
+            for gone in missing.sorted(by: { $0.text < $1.text }) where entity != .note {
+                changes.append(.init(entity: entity, op: .delete, id: gone.text, familyId: familyId.text))
+            }
+        }
+        if wanted("family") { try add(.family, [try await family(familyId, principal: principal, logger: logger)], id: \.id) }
+        if wanted("person") { try add(.person, try await people(familyId: familyId, principal: principal, logger: logger), id: \.id) }
+        if wanted("allocation") {
+            try add(.allocation, try await allocations(familyId: familyId, principal: principal, logger: logger), id: \.id)
+        }
+        if wanted("contact") { try add(.contact, try await contacts(familyId: familyId, principal: principal, logger: logger), id: \.id) }
+        if wanted("note") {
+            try add(.note, try await notes(familyId: familyId, access: access, principal: principal, logger: logger), id: \.id)
+        }
+        if wanted("conference") {
+            try add(.conference, try await conferences(familyId: familyId, principal: principal, logger: logger), id: \.id)
+        }
+        if wanted("plan") || wanted("planItem") || wanted("planItemUpdate") {
+            let plans = try await plans(familyId: familyId, principal: principal, logger: logger)
+            let touched = only.map { only in
+                plans.filter { plan in
+                    only["plan"]?.contains { $0.text == plan.id } == true
+                        || plan.items.contains { item in
+                            only["planItem"]?.contains { $0.text == item.id } == true
+                                || item.updates.contains { update in only["planItemUpdate"]?.contains { $0.text == update.id } == true }
+                        }
+                }
+            } ?? plans
+            for plan in touched {
+                changes.append(.init(
+                    entity: .plan, op: .upsert, id: plan.id, familyId: familyId.text,
+                    data: .init(additionalProperties: try OpenAPIObjectContainer(encoding: plan))))
+            }
+        }
+        return changes
+    }
+
+    /// Open review items addressed to the device's worker: sent whole on every pull, so the device's list is simply
+    /// replaced (a resolved item drops out).
+    private func pulledReviewItems(for device: SyncDevice, logger: Logger) async throws -> [Components.Schemas.PulledReviewItem] {
+        var items: [Components.Schemas.PulledReviewItem] = []
+        for try await (id, kind, familyId, mutationId, summary, reason, payload) in try await query(
+            """
+            SELECT i.id, i.kind, i.family_id, i.mutation_id, i.summary, i.reason, i.payload::text
+            FROM review_items i
+            JOIN review_item_recipients r ON r.organisation_id = i.organisation_id AND r.review_item_id = i.id
+            WHERE i.organisation_id = \(device.organisationId) AND r.worker_id = \(device.workerId)
+              AND i.status = 'open' AND i.kind <> 'quarantined'
+            ORDER BY i.created_at, i.id
+            LIMIT 500
+            """, logger: logger
+        ).decode((UUID, String, UUID?, UUID?, String, String?, String?).self) {
+            items.append(.init(
+                id: id.text, kind: .init(rawValue: kind) ?? .rejected, familyId: familyId?.text, mutationId: mutationId?.text,
+                summary: summary, reason: reason, payload: try ReviewItemKind.container(payload).map { .init(additionalProperties: $0) }))
+        }
+        return items
+    }
+}
+
+extension OpenAPIObjectContainer {
+    /// A record as the free-form object a change carries, encoded exactly as the REST API encodes it.
+    init(encoding record: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        self = try JSONDecoder().decode(OpenAPIObjectContainer.self, from: try encoder.encode(record))
+    }
+}

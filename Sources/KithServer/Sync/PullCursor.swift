@@ -1,0 +1,113 @@
+import Crypto
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Where a device is in its change feed, opaque to it and signed so it cannot be forged or altered.
+///
+/// The feed is read in windows: a window ends at `pg_snapshot_xmin` of the pull that opened it (every transaction with
+/// a lower id has finished), and later pages of the window keep that bound, so they neither repeat nor skip. Between
+/// windows the position is the previous window's bound. `grantsThrough` is the highest grant number whose family was
+/// delivered whole. The epoch (cluster system identifier and the organisation's sync generation) tells a cursor from
+/// before a restore.
+struct PullCursor: Codable, Equatable, Sendable {
+    var systemId: String
+    var generation: UUID
+    var deviceId: UUID
+    var afterXid: UInt64
+    var afterSeq: Int64
+    var windowEnd: UInt64?
+    var grantsThrough: Int64
+    var issuedAt: Date
+
+    /// Change-log rows are kept at least this long; an older cursor may point at rows no longer there.
+    static let retention: TimeInterval = 180 * 86_400
+
+    static func start(_ epoch: SyncEpoch, deviceId: UUID) -> PullCursor {
+        PullCursor(
+            systemId: epoch.systemId, generation: epoch.generation, deviceId: deviceId, afterXid: 0, afterSeq: 0,
+            windowEnd: nil, grantsThrough: 0, issuedAt: Date())
+    }
+
+    func sealed(with key: Data) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        let payload = try encoder.encode(self)
+        let mac = Data(HMAC<SHA256>.authenticationCode(for: payload, using: SymmetricKey(data: key)))
+        return payload.base64URL + "." + mac.base64URL
+    }
+
+    /// Reads a cursor this server issued to this device, or says why it cannot be used.
+    static func open(_ text: String, epoch: SyncEpoch, deviceId: UUID, now: Date = Date()) throws -> PullCursor {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        guard parts.count == 2, let payload = Data(base64URL: parts[0]), let mac = Data(base64URL: parts[1]),
+              let cursor = try? decoder.decode(PullCursor.self, from: payload)
+        else { throw KithError.invalidField("cursor", "is not a cursor this server issued") }
+        // The epoch is read before the signature: a cursor from before a restore was signed with a key since replaced.
+        guard cursor.systemId == epoch.systemId, cursor.generation == epoch.generation else {
+            throw KithError.conflict(
+                "reset_required", "The server's data was restored since this cursor was issued; push, then pull from an empty cursor.")
+        }
+        guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: SymmetricKey(data: epoch.cursorKey)) else {
+            throw KithError.invalidField("cursor", "has been altered")
+        }
+        guard cursor.deviceId == deviceId else { throw KithError.invalidField("cursor", "belongs to another device") }
+        guard now.timeIntervalSince(cursor.issuedAt) <= retention else {
+            throw KithError(
+                status: .gone, code: "cursor_expired",
+                detail: "This cursor is older than the change log's 180 days; push, then pull from an empty cursor.")
+        }
+        return cursor
+    }
+}
+
+/// What makes cursors of one database generation: the cluster, the organisation's generation and its signing key.
+struct SyncEpoch: Sendable {
+    let systemId: String
+    let generation: UUID
+    let cursorKey: Data
+}
+
+extension PostgresConnection {
+    /// The organisation's sync epoch, created with a fresh random key the first time it is needed.
+    func syncEpoch(_ organisationId: UUID, logger: Logger) async throws -> SyncEpoch {
+        var key = Data(count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for index in key.indices { key[index] = UInt8.random(in: .min ... .max, using: &generator) }
+        try await query(
+            """
+            INSERT INTO sync_generations (organisation_id, cursor_key) VALUES (\(organisationId), \(key))
+            ON CONFLICT (organisation_id) DO NOTHING
+            """, logger: logger)
+        let rows = try await query(
+            """
+            SELECT (SELECT system_identifier::text FROM pg_control_system()), generation, cursor_key
+            FROM sync_generations WHERE organisation_id = \(organisationId)
+            """, logger: logger)
+        for try await (system, generation, cursorKey) in rows.decode((String, UUID, Data).self) {
+            return SyncEpoch(systemId: system, generation: generation, cursorKey: cursorKey)
+        }
+        throw KithError.notFound
+    }
+
+    /// After restoring a backup: every organisation gets a new generation and key when it next syncs, so every
+    /// device's cursor answers 409 `reset_required` and devices start their feeds again (pushing what they hold first).
+    func startNewSyncGeneration(logger: Logger) async throws {
+        try await query("DELETE FROM sync_generations", logger: logger)
+    }
+}
+
+extension Data {
+    var base64URL: String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    init?(base64URL text: Substring) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        self.init(base64Encoded: base64)
+    }
+}
