@@ -31,4 +31,15 @@ extension PostgresConnection {
             FROM unnest(\(familyIds)::uuid[]) AS family
             """, logger: logger)
     }
+
+    /// A decision about work that belongs to no family yet (a quarantined push, a rejected mutation).
+    func auditWithoutFamily(
+        _ action: AuditAction, _ entity: String, recordId: UUID, principal: Principal, reason: String, logger: Logger
+    ) async throws {
+        try await query(
+            """
+            INSERT INTO audit_events (organisation_id, worker_id, action, entity, record_id, reason)
+            VALUES (\(principal.organisationId), \(principal.workerId), \(action.rawValue), \(entity), \(recordId), \(reason))
+            """, logger: logger)
+    }
 }

@@ -20,7 +20,7 @@ extension KithService {
                        to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
                 FROM review_items
                 WHERE organisation_id = \(principal.organisationId) AND status = 'open'
-                  AND (team_id = ANY(\(teams)) OR EXISTS (
+                  AND (worker_id = \(principal.workerId) OR team_id = ANY(\(teams)) OR EXISTS (
                       SELECT 1 FROM review_item_recipients r
                       WHERE r.organisation_id = review_items.organisation_id AND r.review_item_id = review_items.id
                         AND r.worker_id = \(principal.workerId)))
@@ -139,7 +139,7 @@ extension PostgresConnection {
             SELECT i.kind, i.family_id, i.team_id, i.device_id, i.payload::text, i.status = 'open'
             FROM review_items i
             WHERE i.organisation_id = \(principal.organisationId) AND i.id = \(id)
-              AND (i.team_id = ANY(\(teams)) OR EXISTS (
+              AND (i.worker_id = \(principal.workerId) OR i.team_id = ANY(\(teams)) OR EXISTS (
                   SELECT 1 FROM review_item_recipients r
                   WHERE r.organisation_id = i.organisation_id AND r.review_item_id = i.id AND r.worker_id = \(principal.workerId)))
             FOR UPDATE OF i
@@ -165,9 +165,12 @@ extension PostgresConnection {
                 resolution = jsonb_build_object('action', \(action.rawValue)::text, 'value', \(resolution)::text)
             WHERE organisation_id = \(principal.organisationId) AND id = \(item.id)
             """, logger: logger)
-        try await audit(
-            .write, "reviewItem", recordId: item.id, familyIds: item.familyId.map { [$0] } ?? [], principal: principal,
-            reason: "\(action.rawValue) \(item.kind.rawValue) review item", logger: logger)
+        let reason = "\(action.rawValue) \(item.kind.rawValue) review item"
+        if let familyId = item.familyId {
+            try await audit(.write, "reviewItem", recordId: item.id, familyIds: [familyId], principal: principal, reason: reason, logger: logger)
+        } else {
+            try await auditWithoutFamily(.write, "reviewItem", recordId: item.id, principal: principal, reason: reason, logger: logger)
+        }
     }
 
     /// Settles a field conflict: sets the chosen value as a new version of the field, or keeps what is showing.

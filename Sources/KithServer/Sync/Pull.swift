@@ -237,9 +237,10 @@ extension PostgresConnection {
             """
             SELECT i.id, i.kind, i.family_id, i.mutation_id, i.summary, i.reason, i.payload::text
             FROM review_items i
-            JOIN review_item_recipients r ON r.organisation_id = i.organisation_id AND r.review_item_id = i.id
-            WHERE i.organisation_id = \(device.organisationId) AND r.worker_id = \(device.workerId)
-              AND i.status = 'open' AND i.kind <> 'quarantined'
+            WHERE i.organisation_id = \(device.organisationId) AND i.status = 'open' AND i.kind <> 'quarantined'
+              AND (i.worker_id = \(device.workerId) OR EXISTS (
+                  SELECT 1 FROM review_item_recipients r
+                  WHERE r.organisation_id = i.organisation_id AND r.review_item_id = i.id AND r.worker_id = \(device.workerId)))
             ORDER BY i.created_at, i.id
             LIMIT 500
             """, logger: logger

@@ -61,6 +61,7 @@ extension PostgresConnection {
                 VALUES (\(device.organisationId), \(device.id), \(mutation.seq), \(mutation.id)::uuid, \(hash),
                         \(result.status.rawValue), \(try Self.json(result))::jsonb)
                 """, logger: logger)
+            results.append(result)
             last = mutation.seq
         }
         try await query(
