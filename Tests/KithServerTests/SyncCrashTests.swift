@@ -1,0 +1,149 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import KithAPI
+import PostgresNIO
+import Testing
+@testable import KithServer
+
+/// The real `kith-server` process, killed with SIGKILL while it applies a push: nothing of the push survives, and the
+/// push re-sent to the restarted server takes effect exactly once.
+@Suite struct SyncCrashTests {
+    /// `kith-server` serving one database on a loopback port, as a separate process.
+    final class ServerProcess {
+        let process: Process
+        let base: String
+
+        init(databaseURL: String) async throws {
+            let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kith-server")
+            guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+                throw KithError.invalidField("kith-server", "was not built next to the tests at \(binary.path)")
+            }
+            let port = Int.random(in: 20_000...40_000)
+            let process = Process()
+            process.executableURL = binary
+            process.arguments = ["serve"]
+            process.environment = [
+                "DATABASE_URL": databaseURL, "KITH_HOST": "127.0.0.1", "KITH_PORT": String(port), "KITH_LOG_LEVEL": "error",
+            ]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            self.process = process
+            self.base = "http://127.0.0.1:\(port)"
+            for _ in 0..<200 {
+                if (try? await Self.call(.init(url: URL(string: base + "/healthz")!)).0) == 200 { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            process.terminate()
+            throw KithError.invalidField("kith-server", "did not answer on \(base)")
+        }
+
+        func kill() {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        func post(_ path: String, token: String, json: Data) async throws -> (Int, Data) {
+            try await Self.post(base + path, token: token, json: json)
+        }
+
+        static func post(_ url: String, token: String, json: Data) async throws -> (Int, Data) {
+            var request = URLRequest(url: URL(string: url)!)
+            request.httpMethod = "POST"
+            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = json
+            request.timeoutInterval = 60
+            return try await Self.call(request)
+        }
+
+        static func call(_ request: URLRequest) async throws -> (Int, Data) {
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        }
+    }
+
+    @Test func aServerKilledMidPushLosesNothingAndAppliesTheResendOnce() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
+                let fixture = try await Fixture.seed(db, logger: TestDatabase.logger)
+                let token = fixture.tokens[.priya]!
+                var server = try await ServerProcess(databaseURL: url)
+
+                func json(_ value: Any) throws -> Data { try JSONSerialization.data(withJSONObject: value) }
+                var families: [String] = []
+                for name in ["The Ahmed family", "The Brennan family"] {
+                    let (status, body) = try await server.post("/v1/families", token: token, json: try json(["displayName": name]))
+                    #expect(status == 201)
+                    families.append(try Kith.decoder.decode(Components.Schemas.Family.self, from: body).id)
+                }
+                let (_, registered) = try await server.post(
+                    "/v1/devices", token: token, json: try json(["name": "tablet", "platform": "test", "clientVersion": "1"]))
+                let device = try Kith.decoder.decode(Components.Schemas.DeviceRegistration.self, from: registered)
+                let mutations = (1...200).map { Mutation.note(Int64($0), family: families[$0 <= 100 ? 0 : 1], body: "Visit \($0)") }
+                let push = try json(["protocol": 1, "deviceId": device.deviceId, "clientVersion": "1", "mutations": mutations])
+
+                // A first pull grants the device both families (a grant, too, would wait for the row held below).
+                let (pulled, _) = try await server.post("/v1/sync/pull", token: device.token, json: try json(["protocol": 1, "deviceId": device.deviceId]))
+                #expect(pulled == 200)
+                // Hold the second family's row, so the push stops at its 101st mutation with 100 applied in its transaction.
+                let second = UUID(uuidString: families[1])!
+                let (locked, lockedSignal) = AsyncStream<Void>.makeStream()
+                let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+                let holder = Task {
+                    try await db.withTransaction(logger: TestDatabase.logger) { connection in
+                        try await connection.query("SELECT 1 FROM families WHERE id = \(second) FOR UPDATE", logger: TestDatabase.logger)
+                        lockedSignal.yield()
+                        for await _ in release { break }
+                    }
+                }
+                for await _ in locked { break }
+                let pushURL = server.base + "/v1/sync/push"
+                let pushing = Task { try? await ServerProcess.post(pushURL, token: device.token, json: push) }
+                var waiting = 0
+                for _ in 0..<400 where waiting == 0 {
+                    try await Task.sleep(for: .milliseconds(25))
+                    waiting = try await count(db, """
+                        SELECT count(*) FROM pg_stat_activity
+                        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO notes%'
+                        """)
+                }
+                #expect(waiting == 1)
+                server.kill()
+                _ = await pushing.value
+                releaseSignal.yield()
+                try await holder.value
+                // The orphaned transaction ends when its backend finds the client gone.
+                for _ in 0..<400 {
+                    let open = try await count(db, """
+                        SELECT count(*) FROM pg_stat_activity
+                        WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+                        """)
+                    if open == 0 { break }
+                    try await Task.sleep(for: .milliseconds(25))
+                }
+                #expect(try await count(db, "SELECT count(*) FROM notes") == 0)
+                #expect(try await count(db, "SELECT count(*) FROM sync_mutations") == 0)
+                #expect(try await count(db, "SELECT last_applied_seq FROM devices") == 0)
+
+                server = try await ServerProcess(databaseURL: url)
+                let (status, body) = try await server.post("/v1/sync/push", token: device.token, json: push)
+                #expect(status == 200)
+                let applied = try Kith.decoder.decode(Components.Schemas.PushResponse.self, from: body)
+                #expect(applied.results.count == 200 && applied.results.allSatisfy { $0.status == .applied })
+                let (_, again) = try await server.post("/v1/sync/push", token: device.token, json: push)
+                let resent = try Kith.decoder.decode(Components.Schemas.PushResponse.self, from: again)
+                #expect(resent.results.allSatisfy { $0.status == .duplicate } && resent.lastAppliedSeq == 200)
+                #expect(try await count(db, "SELECT count(*) FROM notes") == 200)
+                #expect(try await count(db, "SELECT count(*) FROM note_revisions") == 200)
+                server.kill()
+            }
+        }
+    }
+
+    private func count(_ db: PostgresClient, _ sql: String) async throws -> Int {
+        try await db.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).decode(Int.self).first { _ in true } ?? -1
+    }
+}
