@@ -139,6 +139,27 @@ import Testing
         }
     }
 
+    @Test func aNoteWrittenAndAmendedOfflineArrivesWithEveryRevisionAndConcurrencyFlagged() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let device = try await FieldDevice.register(kith, as: .priya)
+            let note = UUID().text, first = UUID().text
+            let result = try await device.push([
+                Mutation.mutation(1, "note.create", args: [
+                    "id": note, "revisionId": first, "familyId": family.id, "body": "Draft", "audience": "professional",
+                ]),
+                Mutation.mutation(2, "note.amend", args: ["noteId": note, "supersedes": first, "body": "Clearer", "reason": "typo"]),
+                // Written on the same first revision, as a second device would have: kept, and flagged concurrent.
+                Mutation.mutation(3, "note.amend", args: ["noteId": note, "supersedes": first, "body": "Other", "reason": "detail"]),
+            ])
+            #expect(result.results.map(\.status) == [.applied, .applied, .applied])
+            let read: Components.Schemas.JudgmentNote = try await kith.send(.get, "/v1/notes/\(note)", as: .priya)
+            #expect(read.revisions.map(\.body) == ["Draft", "Clearer", "Other"])
+            #expect(read.revisions.first?.id == first)
+            #expect(read.concurrent)
+        }
+    }
+
     @Test func theEnvelopeIsChecked() async throws {
         try await Kith.run { kith in
             let family = try await kith.openFamily()

@@ -51,6 +51,7 @@ extension KithService {
 /// A new note, checked: only sizes are limited and attribution comes from the writer, never from the body.
 struct NewNote: Sendable {
     let id: UUID
+    let revisionId: UUID
     let familyId: UUID
     let contactId: UUID?
     let body: Components.Schemas.CreateNote
@@ -58,6 +59,7 @@ struct NewNote: Sendable {
     init(familyId: UUID, _ body: Components.Schemas.CreateNote) throws {
         var check = Validation()
         id = check.uuid("id", body.id) ?? UUID()
+        revisionId = check.uuid("revisionId", body.revisionId) ?? UUID()
         contactId = check.uuid("contactId", body.contactId)
         check.text("body", body.body, max: 65_536)
         check.sections(body.sections)
@@ -109,7 +111,7 @@ extension PostgresConnection {
                     \(origin.deviceRecordedAt), \(origin.clockSuspect), \(origin.lateAfterReallocation))
             """, record: "note", logger: logger)
         try await insertRevision(
-            id: UUID(), noteId: note.id, familyId: note.familyId, number: 1, supersedes: nil, body: note.body.body,
+            id: note.revisionId, noteId: note.id, familyId: note.familyId, number: 1, supersedes: nil, body: note.body.body,
             sections: note.body.sections, reason: nil, principal: principal, logger: logger)
         try await audit(.write, "note", recordId: note.id, access: access, principal: principal, logger: logger)
     }

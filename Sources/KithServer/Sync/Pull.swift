@@ -42,10 +42,9 @@ extension KithService {
         let device = try SyncDevice(principal)
         let body = switch input.body { case .json(let body): body }
         var check = Validation()
-        let purged = body.purged.enumerated().compactMap { index, grant in
-            check.uuid("purged[\(index)].grantId", grant.grantId).flatMap { id in
-                check.uuid("purged[\(index)].familyId", grant.familyId).map { (id, $0) }
-            }
+        let grantIds = body.purged.enumerated().compactMap { index, grant in
+            _ = check.uuid("purged[\(index)].familyId", grant.familyId)
+            return check.uuid("purged[\(index)].grantId", grant.grantId)
         }
         try check.orThrow()
         try await transaction { connection in
@@ -53,11 +52,11 @@ extension KithService {
                 """
                 UPDATE device_grants SET purge_acked_at = now()
                 WHERE organisation_id = \(principal.organisationId) AND device_id = \(device.id)
-                  AND id = ANY(\(purged.map(\.0))) AND ended_at IS NOT NULL AND purge_acked_at IS NULL
+                  AND id = ANY(\(grantIds)) AND ended_at IS NOT NULL AND purge_acked_at IS NULL
                 RETURNING family_id
                 """, logger: logger
             ).collect().map { try $0.decode(UUID.self) }
-            for familyId in acknowledged where purged.contains(where: { $0.1 == familyId }) {
+            for familyId in acknowledged {
                 try await connection.audit(
                     .write, "devicePurge", recordId: device.id, familyIds: [familyId], principal: principal,
                     reason: "the device removed its copy of the family's record", logger: logger)
