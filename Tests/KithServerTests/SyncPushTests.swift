@@ -193,10 +193,13 @@ import Testing
             let device = try await FieldDevice.register(kith, as: .priya)
             let written = Date().addingTimeInterval(-3 * 86_400)
             let plausible = UUID().text, ahead = UUID().text
-            _ = try await device.push([
-                Mutation.note(1, family: family.id, noteId: plausible, recordedAt: written),
-                Mutation.note(2, family: family.id, noteId: ahead, recordedAt: Date().addingTimeInterval(7 * 86_400)),
+            // Device clocks send fractional seconds, or not.
+            var withFraction = Mutation.note(1, family: family.id, noteId: plausible)
+            withFraction["recordedAt"] = written.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+            let pushed = try await device.push([
+                withFraction, Mutation.note(2, family: family.id, noteId: ahead, recordedAt: Date().addingTimeInterval(7 * 86_400)),
             ])
+            #expect(pushed.results.map(\.status) == [.applied, .applied])
             let first: Components.Schemas.JudgmentNote = try await kith.send(.get, "/v1/notes/\(plausible)", as: .priya)
             let second: Components.Schemas.JudgmentNote = try await kith.send(.get, "/v1/notes/\(ahead)", as: .priya)
             #expect(first.clockSuspect == false && second.clockSuspect == true)

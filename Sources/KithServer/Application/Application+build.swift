@@ -3,6 +3,7 @@ import Hummingbird
 import KithAPI
 import Logging
 import OpenAPIHummingbird
+import OpenAPIRuntime
 import PostgresNIO
 import Prometheus
 
@@ -54,7 +55,7 @@ func buildRouter(
     }
 
     let service = KithService(db: db, config: config, logger: logger, throttle: LoginThrottle())
-    try service.registerHandlers(on: router)
+    try service.registerHandlers(on: router, configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.sortedKeys]))
     return router
 }
 
