@@ -41,29 +41,44 @@ extension PostgresConnection {
     ) async throws -> Components.Schemas.PushResponse {
         var last = try await lockDevice(device, logger: logger)
         try await reconcileGrants(device, logger: logger)
+        // Round trips are what a push costs: earlier results are read in one query, the device's standing in a family
+        // once, and the new sequence numbers written in one statement at the end (same transaction, same outcome).
+        var earlier = try await storedResults(of: mutations, device: device, logger: logger)
+        var standings: [String: Standing] = [:]
+        var processed: [(seq: Int64, id: String, hash: Data, result: Components.Schemas.MutationResult)] = []
         var results: [Components.Schemas.MutationResult] = []
         for mutation in mutations.sorted(by: { $0.seq < $1.seq }) {
             let hash = try Self.payloadHash(mutation)
             if mutation.seq <= last {
-                results.append(try await resent(mutation, hash: hash, device: device, logger: logger))
+                if let same = processed.first(where: { $0.seq == mutation.seq }) {
+                    results.append(same.id == mutation.id.lowercased() && same.hash == hash
+                        ? same.result.asDuplicate(seq: mutation.seq) : Self.seqConflict(mutation, device: device, logger: logger))
+                } else {
+                    results.append(try await resent(mutation, hash: hash, device: device, logger: logger))
+                }
                 continue
             }
             guard mutation.seq == last + 1 else { break }
+            let id = mutation.id.lowercased()
             let result: Components.Schemas.MutationResult
-            if let earlier = try await storedResult(ofMutation: mutation.id, device: device, logger: logger) {
-                result = earlier.asDuplicate(seq: mutation.seq)
+            if let stored = earlier[id] {
+                result = stored.asDuplicate(seq: mutation.seq)
             } else {
-                result = try await applyInSavepoint(mutation, device: device, logger: logger)
+                result = try await applyInSavepoint(mutation, device: device, standings: &standings, logger: logger)
+                earlier[id] = result
             }
-            try await query(
-                """
-                INSERT INTO sync_mutations (organisation_id, device_id, seq, mutation_id, payload_hash, status, result)
-                VALUES (\(device.organisationId), \(device.id), \(mutation.seq), \(mutation.id)::uuid, \(hash),
-                        \(result.status.rawValue), \(try Self.json(result))::jsonb)
-                """, logger: logger)
+            processed.append((mutation.seq, id, hash, result))
             results.append(result)
             last = mutation.seq
         }
+        try await query(
+            """
+            INSERT INTO sync_mutations (organisation_id, device_id, seq, mutation_id, payload_hash, status, result)
+            SELECT \(device.organisationId), \(device.id), seq, id, decode(hash, 'hex'), status, result::jsonb
+            FROM unnest(\(processed.map(\.seq))::bigint[], \(processed.map(\.id))::uuid[], \(processed.map { $0.hash.hex })::text[],
+                        \(processed.map(\.result.status.rawValue))::text[], \(try processed.map { try Self.json($0.result) })::text[])
+                 AS mutation(seq, id, hash, status, result)
+            """, logger: logger)
         try await query(
             """
             UPDATE devices SET last_applied_seq = \(last), last_synced_at = now()
@@ -86,31 +101,41 @@ extension PostgresConnection {
         if let (id, storedHash, result) = stored, id.text == mutation.id.lowercased(), storedHash == hash {
             return try Self.result(result).asDuplicate(seq: mutation.seq)
         }
+        return Self.seqConflict(mutation, device: device, logger: logger)
+    }
+
+    private static func seqConflict(
+        _ mutation: Components.Schemas.Mutation, device: SyncDevice, logger: Logger
+    ) -> Components.Schemas.MutationResult {
         logger.warning(
             "sync sequence number reused for another mutation",
             metadata: ["device": "\(device.id)", "seq": "\(mutation.seq)", "mutation": "\(mutation.id)"])
         return .init(seq: mutation.seq, id: mutation.id, status: .seqConflict, reason: "sequence number already used by another mutation")
     }
 
-    private func storedResult(
-        ofMutation id: String, device: SyncDevice, logger: Logger
-    ) async throws -> Components.Schemas.MutationResult? {
-        guard let uuid = UUID(uuidString: id) else { return nil }
-        let stored = try await query(
+    /// What the push's mutations already did, if any of them took effect before (under any sequence number).
+    private func storedResults(
+        of mutations: [Components.Schemas.Mutation], device: SyncDevice, logger: Logger
+    ) async throws -> [String: Components.Schemas.MutationResult] {
+        var stored: [String: Components.Schemas.MutationResult] = [:]
+        for try await (id, result) in try await query(
             """
-            SELECT result::text FROM sync_mutations
-            WHERE organisation_id = \(device.organisationId) AND mutation_id = \(uuid) AND status <> 'duplicate'
+            SELECT mutation_id, result::text FROM sync_mutations
+            WHERE organisation_id = \(device.organisationId) AND status <> 'duplicate'
+              AND mutation_id = ANY(\(mutations.compactMap { UUID(uuidString: $0.id) }))
             """, logger: logger
-        ).decode(String.self).first { _ in true }
-        return try stored.map(Self.result)
+        ).decode((UUID, String).self) {
+            stored[id.text] = try Self.result(result)
+        }
+        return stored
     }
 
     private func applyInSavepoint(
-        _ mutation: Components.Schemas.Mutation, device: SyncDevice, logger: Logger
+        _ mutation: Components.Schemas.Mutation, device: SyncDevice, standings: inout [String: Standing], logger: Logger
     ) async throws -> Components.Schemas.MutationResult {
         try await query("SAVEPOINT mutation", logger: logger)
         do {
-            let result = try await apply(mutation, device: device, logger: logger)
+            let result = try await apply(mutation, device: device, standings: &standings, logger: logger)
             try await query("RELEASE SAVEPOINT mutation", logger: logger)
             return result
         } catch let error where Self.isRejection(error) {
@@ -127,7 +152,7 @@ extension PostgresConnection {
 
     /// One mutation, checked and applied as its device's worker, under the grant it was made under.
     private func apply(
-        _ mutation: Components.Schemas.Mutation, device: SyncDevice, logger: Logger
+        _ mutation: Components.Schemas.Mutation, device: SyncDevice, standings: inout [String: Standing], logger: Logger
     ) async throws -> Components.Schemas.MutationResult {
         let write = try DeviceWrite(type: mutation._type, args: mutation.args.additionalProperties)
         let principal = device.principal
@@ -136,7 +161,14 @@ extension PostgresConnection {
             return .init(seq: mutation.seq, id: mutation.id, status: .applied)
         }
         guard let familyId = try await write.familyId(on: self, principal: principal, logger: logger) else { throw KithError.notFound }
-        let standing = try await standing(in: familyId, grantId: mutation.grantId, device: device, logger: logger)
+        let key = "\(familyId.text) \(mutation.grantId ?? "")"
+        let standing: Standing
+        if let known = standings[key] {
+            standing = known
+        } else {
+            standing = try await self.standing(in: familyId, grantId: mutation.grantId, device: device, logger: logger)
+            standings[key] = standing
+        }
         var late = false
         let access: FamilyAccess
         switch standing {
@@ -301,4 +333,5 @@ extension Components.Schemas.MutationResult {
 
 extension Data {
     var utf8Text: String { String(decoding: self, as: UTF8.self) }
+    var hex: String { map { String(format: "%02x", $0) }.joined() }
 }
