@@ -1,0 +1,219 @@
+import Foundation
+import GRDB
+import KithAPI
+import OpenAPIRuntime
+
+/// A device's copy of its worker's caseload and its outbox, in SQLite: what `docs/sync.md` asks a client to keep.
+///
+/// Writes made offline go to the outbox with the next sequence number; a mutation stays until a push response's
+/// `lastAppliedSeq` covers it. A pulled page and its cursor are applied in one transaction, and a family is purged
+/// only once none of its outbox entries is unconfirmed.
+package final class LocalStore: Sendable {
+    let db: DatabaseQueue
+
+    /// Confirmed mutations are kept this long, for support, then dropped.
+    static let confirmedRetention: TimeInterval = 30 * 86_400
+
+    package init(path: String) throws {
+        db = try DatabaseQueue(path: path)
+        try Self.migrator.migrate(db)
+    }
+
+    /// A store that lives as long as the value (tests).
+    package init() throws {
+        db = try DatabaseQueue()
+        try Self.migrator.migrate(db)
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("1") { db in
+            try db.execute(sql: """
+                CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE outbox (
+                    seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, family_id TEXT,
+                    grant_id TEXT, recorded_at TEXT NOT NULL, mutation TEXT NOT NULL, confirmed_at TEXT);
+                CREATE INDEX outbox_unconfirmed ON outbox (family_id) WHERE confirmed_at IS NULL;
+                CREATE TABLE records (
+                    entity TEXT NOT NULL, id TEXT NOT NULL, family_id TEXT, data TEXT NOT NULL, PRIMARY KEY (entity, id));
+                CREATE INDEX records_family ON records (family_id);
+                CREATE TABLE grants (family_id TEXT PRIMARY KEY, grant_id TEXT NOT NULL);
+                CREATE TABLE purges (family_id TEXT NOT NULL, grant_id TEXT PRIMARY KEY, purged INTEGER NOT NULL DEFAULT 0);
+                CREATE TABLE review_items (id TEXT PRIMARY KEY, item TEXT NOT NULL);
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Settings
+
+    package func setting(_ key: String) throws -> String? {
+        try db.read { try String.fetchOne($0, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]) }
+    }
+
+    package func set(_ key: String, _ value: String?) throws {
+        try db.write { try Self.set(key, value, in: $0) }
+    }
+
+    private static func set(_ key: String, _ value: String?, in db: Database) throws {
+        if let value {
+            try db.execute(sql: "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", arguments: [key, value])
+        } else {
+            try db.execute(sql: "DELETE FROM settings WHERE key = ?", arguments: [key])
+        }
+    }
+
+    // MARK: Outbox
+
+    /// Records a write made on this device; it is pushed at the next sync. `args` is the REST body plus the id its
+    /// path would carry (see `docs/sync.md`).
+    @discardableResult
+    package func enqueue(_ type: String, familyId: String?, args: [String: (any Sendable)?], recordedAt: Date = Date()) throws -> String {
+        let id = UUID().uuidString.lowercased()
+        try db.write { db in
+            let seq = (try Int64.fetchOne(db, sql: "SELECT max(seq) FROM outbox") ?? 0) + 1
+            let grant = try familyId.flatMap {
+                try String.fetchOne(db, sql: "SELECT grant_id FROM grants WHERE family_id = ?", arguments: [$0])
+            }
+            let mutation = Components.Schemas.Mutation(
+                seq: seq, id: id, _type: type, recordedAt: recordedAt, grantId: grant,
+                args: .init(additionalProperties: try OpenAPIObjectContainer(unvalidatedValue: args)))
+            try db.execute(
+                sql: """
+                    INSERT INTO outbox (seq, id, type, family_id, grant_id, recorded_at, mutation)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [seq, id, type, familyId, grant, recordedAt.formatted(.iso8601), try Self.json(mutation)])
+        }
+        return id
+    }
+
+    /// Mutations not yet covered by the server's `lastAppliedSeq`, in sequence order.
+    package func unconfirmed(limit: Int = 500) throws -> [Components.Schemas.Mutation] {
+        try db.read { db in
+            try String.fetchAll(db, sql: "SELECT mutation FROM outbox WHERE confirmed_at IS NULL ORDER BY seq LIMIT ?", arguments: [limit])
+                .map { try Self.decoder.decode(Components.Schemas.Mutation.self, from: Data($0.utf8)) }
+        }
+    }
+
+    /// Unconfirmed outbox entries per family (nil: not about one family).
+    package func pending() throws -> [String?: Int] {
+        try db.read { db in
+            var counts: [String?: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT family_id, count(*) AS n FROM outbox WHERE confirmed_at IS NULL GROUP BY family_id") {
+                counts[row["family_id"] as String?] = row["n"]
+            }
+            return counts
+        }
+    }
+
+    /// The server has applied (or kept) everything up to `lastAppliedSeq`.
+    package func confirm(through lastAppliedSeq: Int64, now: Date = Date()) throws {
+        try db.write { db in
+            try db.execute(
+                sql: "UPDATE outbox SET confirmed_at = ? WHERE seq <= ? AND confirmed_at IS NULL",
+                arguments: [now.formatted(.iso8601), lastAppliedSeq])
+            try db.execute(
+                sql: "DELETE FROM outbox WHERE confirmed_at IS NOT NULL AND confirmed_at < ?",
+                arguments: [now.addingTimeInterval(-Self.confirmedRetention).formatted(.iso8601)])
+        }
+    }
+
+    // MARK: Pulled state
+
+    /// Applies a pulled page and its cursor together. Purge instructions are carried out once the family's outbox is
+    /// drained; until then they wait (the server repeats them).
+    package func apply(_ page: Components.Schemas.PullResponse) throws {
+        try db.write { db in
+            for change in page.changes {
+                switch change.op {
+                case .upsert:
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO records (entity, id, family_id, data) VALUES (?, ?, ?, ?)",
+                        arguments: [change.entity.rawValue, change.id, change.familyId, try Self.json(change.data)])
+                case .delete:
+                    try db.execute(sql: "DELETE FROM records WHERE entity = ? AND id = ?", arguments: [change.entity.rawValue, change.id])
+                }
+            }
+            try db.execute(sql: "DELETE FROM grants")
+            for grant in page.scope.grants {
+                try db.execute(sql: "INSERT INTO grants (family_id, grant_id) VALUES (?, ?)", arguments: [grant.familyId, grant.grantId])
+            }
+            for instruction in page.instructions where instruction._type == .purgeFamily {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO purges (family_id, grant_id) VALUES (?, ?)",
+                    arguments: [instruction.familyId, instruction.grantId])
+            }
+            try Self.purgeDrainedFamilies(in: db)
+            try db.execute(sql: "DELETE FROM review_items")
+            for item in page.reviewItems {
+                try db.execute(sql: "INSERT INTO review_items (id, item) VALUES (?, ?)", arguments: [item.id, try Self.json(item)])
+            }
+            try Self.set("cursor", page.cursor, in: db)
+            try Self.set("lastAppliedSeq", String(page.lastAppliedSeq), in: db)
+        }
+    }
+
+    private static func purgeDrainedFamilies(in db: Database) throws {
+        let ready = try String.fetchAll(db, sql: """
+            SELECT DISTINCT p.family_id FROM purges p
+            WHERE p.purged = 0
+              AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.family_id = p.family_id AND o.confirmed_at IS NULL)
+              AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.family_id = p.family_id)
+            """)
+        for family in ready {
+            try db.execute(sql: "DELETE FROM records WHERE family_id = ?", arguments: [family])
+            try db.execute(sql: "UPDATE purges SET purged = 1 WHERE family_id = ?", arguments: [family])
+        }
+    }
+
+    /// Purges carried out and not yet acknowledged to the server.
+    package func purgesToAcknowledge() throws -> [(familyId: String, grantId: String)] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT family_id, grant_id FROM purges WHERE purged = 1").map { ($0["family_id"], $0["grant_id"]) }
+        }
+    }
+
+    package func acknowledged(_ grantIds: [String]) throws {
+        try db.write { db in
+            for grant in grantIds { try db.execute(sql: "DELETE FROM purges WHERE grant_id = ?", arguments: [grant]) }
+        }
+    }
+
+    /// A pulled record as the REST API shapes it.
+    package func record<Record: Decodable>(_ entity: String, _ id: String, as type: Record.Type) throws -> Record? {
+        try db.read { db in
+            try String.fetchOne(db, sql: "SELECT data FROM records WHERE entity = ? AND id = ?", arguments: [entity, id])
+                .map { try Self.decoder.decode(type, from: Data($0.utf8)) }
+        }
+    }
+
+    package func records<Record: Decodable>(_ entity: String, familyId: String? = nil, as type: Record.Type) throws -> [Record] {
+        try db.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT data FROM records WHERE entity = ? AND (? IS NULL OR family_id = ?) ORDER BY id",
+                arguments: [entity, familyId, familyId]
+            ).map { try Self.decoder.decode(type, from: Data($0.utf8)) }
+        }
+    }
+
+    package func reviewItems() throws -> [Components.Schemas.PulledReviewItem] {
+        try db.read { db in
+            try String.fetchAll(db, sql: "SELECT item FROM review_items ORDER BY id")
+                .map { try Self.decoder.decode(Components.Schemas.PulledReviewItem.self, from: Data($0.utf8)) }
+        }
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+}

@@ -1,0 +1,84 @@
+import Foundation
+import KithAPI
+import OpenAPIRuntime
+
+/// The client side of sync (`docs/sync.md`): push before pull, every unconfirmed mutation until the server's
+/// `lastAppliedSeq` covers it, then every page of the feed applied with its cursor, then purges acknowledged.
+package struct SyncEngine: Sendable {
+    let client: Client
+    let store: LocalStore
+    let deviceId: String
+
+    package init(client: Client, store: LocalStore, deviceId: String) {
+        self.client = client
+        self.store = store
+        self.deviceId = deviceId
+    }
+
+    package struct Summary: Sendable, Equatable {
+        package var pushed = 0
+        package var rejected = 0
+        package var changes = 0
+        package var purged = 0
+    }
+
+    /// The server refused: its status and problem code (`device_revoked`, `reset_required`, …).
+    package struct Failure: Error, Sendable, Equatable {
+        package let status: Int
+        package let code: String?
+
+        init(_ status: Int, _ response: Components.Responses.Problem) {
+            self.status = status
+            code = try? response.body.applicationProblemJson.code
+        }
+    }
+
+    @discardableResult
+    package func sync() async throws -> Summary {
+        var summary = Summary()
+        try await push(into: &summary)
+        try await pull(into: &summary)
+        return summary
+    }
+
+    private func push(into summary: inout Summary) async throws {
+        while true {
+            let batch = try store.unconfirmed()
+            guard !batch.isEmpty else { return }
+            let output = try await client.syncPush(body: .json(.init(
+                _protocol: 1, deviceId: deviceId, clientVersion: "kith", mutations: batch)))
+            let response: Components.Schemas.PushResponse
+            switch output {
+            case .ok(let ok): response = try ok.body.json
+            case .default(let status, let problem): throw Failure(status, problem)
+            }
+            try store.confirm(through: response.lastAppliedSeq)
+            summary.pushed += response.results.count { $0.status != .seqConflict }
+            summary.rejected += response.results.count { $0.status == .rejected }
+            // A gap means the server is missing an earlier number: nothing more can be confirmed this time.
+            if response.results.count < batch.count { return }
+        }
+    }
+
+    private func pull(into summary: inout Summary) async throws {
+        var hasMore = true
+        while hasMore {
+            let output = try await client.syncPull(body: .json(.init(
+                _protocol: 1, deviceId: deviceId, cursor: try store.setting("cursor"), limit: 1000)))
+            let page: Components.Schemas.PullResponse
+            switch output {
+            case .ok(let ok): page = try ok.body.json
+            case .default(let status, let problem): throw Failure(status, problem)
+            }
+            try store.apply(page)
+            summary.changes += page.changes.count
+            hasMore = page.hasMore
+        }
+        let purged = try store.purgesToAcknowledge()
+        guard !purged.isEmpty else { return }
+        let output = try await client.syncAck(body: .json(.init(purged: purged.map { .init(familyId: $0.familyId, grantId: $0.grantId) })))
+        if case .default(let status, let problem) = output { throw Failure(status, problem) }
+        try store.acknowledged(purged.map(\.grantId))
+        summary.purged += purged.count
+    }
+}
