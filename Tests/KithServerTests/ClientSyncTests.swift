@@ -35,7 +35,7 @@ struct RouterTransport: ClientTransport {
                 client: Client(serverURL: URL(string: "http://kith.test")!, transport: RouterTransport(client: kith.client, token: device.token)),
                 store: store, deviceId: device.id)
             try await engine.sync()
-            #expect(try store.records("family", as: Components.Schemas.Family.self).map(\.id) == [family.id])
+            #expect(try store.records(.family, as: Components.Schemas.Family.self).map(\.id) == [family.id])
 
             // Offline: a visit, three notes, and an amendment of a note never pushed.
             let note = UUID().uuidString.lowercased(), revision = UUID().uuidString.lowercased()
@@ -69,8 +69,8 @@ struct RouterTransport: ClientTransport {
             let moved = try await engine.sync()
             #expect(moved.pushed == 1 && moved.purged == 1)
             #expect(try await kith.count("SELECT count(*) FROM notes WHERE late_after_reallocation") == 1)
-            #expect(try store.records("note", as: Components.Schemas.JudgmentNote.self).isEmpty)
-            #expect(try store.records("family", as: Components.Schemas.Family.self).isEmpty)
+            #expect(try store.records(.note, as: Components.Schemas.JudgmentNote.self).isEmpty)
+            #expect(try store.records(.family, as: Components.Schemas.Family.self).isEmpty)
             #expect(try await kith.count("SELECT count(*) FROM audit_events WHERE entity = 'devicePurge'") == 1)
         }
     }

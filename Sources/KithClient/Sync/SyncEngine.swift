@@ -26,41 +26,53 @@ package struct SyncEngine: Sendable {
     package struct Failure: Error, Sendable, Equatable {
         package let status: Int
         package let code: String?
+        package let detail: String?
 
         init(_ status: Int, _ response: Components.Responses.Problem) {
             self.status = status
-            code = try? response.body.applicationProblemJson.code
+            let problem = try? response.body.applicationProblemJson
+            code = problem?.code
+            detail = problem?.detail ?? problem?.title
         }
     }
 
+    /// `progress` hears the running totals after every request.
     @discardableResult
-    package func sync() async throws -> Summary {
+    package func sync(progress: @Sendable (Summary) -> Void = { _ in }) async throws -> Summary {
         var summary = Summary()
-        try await push(into: &summary)
-        try await pull(into: &summary)
+        try await push(into: &summary, progress: progress)
+        do {
+            try await pull(into: &summary, progress: progress)
+        } catch let failure as Failure where failure.code == "reset_required" || failure.code == "cursor_expired" {
+            try store.restartFeed()
+            try await pull(into: &summary, progress: progress)
+        }
+        try store.set("lastSyncAt", Date().formatted(.iso8601))
         return summary
     }
 
-    private func push(into summary: inout Summary) async throws {
+    private func push(into summary: inout Summary, progress: @Sendable (Summary) -> Void) async throws {
         while true {
             let batch = try store.unconfirmed()
             guard !batch.isEmpty else { return }
             let output = try await client.syncPush(body: .json(.init(
-                _protocol: 1, deviceId: deviceId, clientVersion: "kith", mutations: batch)))
+                _protocol: 1, deviceId: deviceId, clientVersion: KithVersion.client, mutations: batch)))
             let response: Components.Schemas.PushResponse
             switch output {
             case .ok(let ok): response = try ok.body.json
             case .default(let status, let problem): throw Failure(status, problem)
             }
+            try store.rejected(response.results.filter { $0.status == .rejected }.map(\.id))
             try store.confirm(through: response.lastAppliedSeq)
             summary.pushed += response.results.count { $0.status != .seqConflict }
             summary.rejected += response.results.count { $0.status == .rejected }
+            progress(summary)
             // A gap means the server is missing an earlier number: nothing more can be confirmed this time.
             if response.results.count < batch.count { return }
         }
     }
 
-    private func pull(into summary: inout Summary) async throws {
+    private func pull(into summary: inout Summary, progress: @Sendable (Summary) -> Void) async throws {
         var hasMore = true
         while hasMore {
             let output = try await client.syncPull(body: .json(.init(
@@ -72,6 +84,7 @@ package struct SyncEngine: Sendable {
             }
             try store.apply(page)
             summary.changes += page.changes.count
+            progress(summary)
             hasMore = page.hasMore
         }
         let purged = try store.purgesToAcknowledge()
@@ -81,4 +94,8 @@ package struct SyncEngine: Sendable {
         try store.acknowledged(purged.map(\.grantId))
         summary.purged += purged.count
     }
+}
+
+package enum KithVersion {
+    package static let client = "kith-terminal 0.1.0"
 }

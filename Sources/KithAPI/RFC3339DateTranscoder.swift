@@ -1,15 +1,17 @@
-import Foundation
+package import Foundation
 import OpenAPIRuntime
 
 /// Times in requests are RFC 3339 with or without fractional seconds (device clocks and Python's `isoformat()` send
-/// microseconds); responses keep whole seconds, as they always have.
-struct RFC3339DateTranscoder: DateTranscoder {
+/// microseconds); what Kith writes keeps whole seconds. The server and the terminal client share it.
+package struct RFC3339DateTranscoder: DateTranscoder {
+    package init() {}
+
     private static let whole = Date.ISO8601FormatStyle()
     private static let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
-    func encode(_ date: Date) throws -> String { Self.whole.format(date) }
+    package func encode(_ date: Date) throws -> String { Self.whole.format(date) }
 
-    func decode(_ text: String) throws -> Date {
+    package func decode(_ text: String) throws -> Date {
         if let date = try? Self.whole.parse(text) { return date }
         if let date = try? Self.fractional.parse(text) { return date }
         throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(text) is not an RFC 3339 time"))

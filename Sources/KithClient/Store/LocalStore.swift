@@ -34,8 +34,11 @@ package final class LocalStore: Sendable {
                     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, family_id TEXT,
                     grant_id TEXT, recorded_at TEXT NOT NULL, mutation TEXT NOT NULL, confirmed_at TEXT);
                 CREATE INDEX outbox_unconfirmed ON outbox (family_id) WHERE confirmed_at IS NULL;
+                -- `pending`: the outbox mutation that last changed the record here, until the server's copy arrives;
+                -- `base`: the server's copy it changed (restored if the server rejects the mutation).
                 CREATE TABLE records (
-                    entity TEXT NOT NULL, id TEXT NOT NULL, family_id TEXT, data TEXT NOT NULL, PRIMARY KEY (entity, id));
+                    entity TEXT NOT NULL, id TEXT NOT NULL, family_id TEXT, data TEXT NOT NULL,
+                    pending TEXT, base TEXT, PRIMARY KEY (entity, id));
                 CREATE INDEX records_family ON records (family_id);
                 CREATE TABLE grants (family_id TEXT PRIMARY KEY, grant_id TEXT NOT NULL);
                 CREATE TABLE purges (family_id TEXT NOT NULL, grant_id TEXT PRIMARY KEY, purged INTEGER NOT NULL DEFAULT 0);
@@ -65,10 +68,30 @@ package final class LocalStore: Sendable {
 
     // MARK: Outbox
 
+    /// A record as this device now shows it, written with the mutation that changed it.
+    package struct LocalRecord: Sendable {
+        let entity: Entity
+        let id: String
+        let familyId: String?
+        let data: String
+
+        package init(_ entity: Entity, id: String, familyId: String?, _ record: some Encodable) throws {
+            self.entity = entity
+            self.id = id
+            self.familyId = familyId
+            data = try LocalStore.json(record)
+        }
+    }
+
+    package typealias Entity = Components.Schemas.Change.EntityPayload
+
     /// Records a write made on this device; it is pushed at the next sync. `args` is the REST body plus the id its
-    /// path would carry (see `docs/sync.md`).
+    /// path would carry (see `docs/sync.md`). `shows` are the records as the write leaves them, so the device shows its
+    /// own work before the server has it; the server's copies replace them when pulled.
     @discardableResult
-    package func enqueue(_ type: String, familyId: String?, args: [String: (any Sendable)?], recordedAt: Date = Date()) throws -> String {
+    package func enqueue(
+        _ type: String, familyId: String?, args: [String: (any Sendable)?], shows: [LocalRecord] = [], recordedAt: Date = Date()
+    ) throws -> String {
         let id = UUID().uuidString.lowercased()
         try db.write { db in
             let seq = (try Int64.fetchOne(db, sql: "SELECT max(seq) FROM outbox") ?? 0) + 1
@@ -84,8 +107,28 @@ package final class LocalStore: Sendable {
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [seq, id, type, familyId, grant, recordedAt.formatted(.iso8601), try Self.json(mutation)])
+            for record in shows {
+                try db.execute(
+                    sql: """
+                        INSERT INTO records (entity, id, family_id, data, pending, base) VALUES (?, ?, ?, ?, ?, NULL)
+                        ON CONFLICT (entity, id) DO UPDATE SET
+                            data = excluded.data, pending = excluded.pending,
+                            base = CASE WHEN records.pending IS NULL THEN records.data ELSE records.base END
+                        """,
+                    arguments: [record.entity.rawValue, record.id, record.familyId, record.data, id])
+            }
         }
         return id
+    }
+
+    /// The server kept these mutations as review items instead of applying them: what they showed here is undone.
+    package func rejected(_ mutationIds: [String]) throws {
+        try db.write { db in
+            for id in mutationIds {
+                try db.execute(sql: "DELETE FROM records WHERE pending = ? AND base IS NULL", arguments: [id])
+                try db.execute(sql: "UPDATE records SET data = base, pending = NULL, base = NULL WHERE pending = ?", arguments: [id])
+            }
+        }
     }
 
     /// Mutations not yet covered by the server's `lastAppliedSeq`, in sequence order.
@@ -119,6 +162,49 @@ package final class LocalStore: Sendable {
         }
     }
 
+    /// Unconfirmed mutations, newest last, for showing what waits to be pushed.
+    package func waiting() throws -> [(type: String, familyId: String?, recordedAt: String)] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT type, family_id, recorded_at FROM outbox WHERE confirmed_at IS NULL ORDER BY seq")
+                .map { ($0["type"], $0["family_id"], $0["recorded_at"]) }
+        }
+    }
+
+    /// This store now belongs to a new device registration (a new login): unconfirmed mutations are numbered again from
+    /// 1 for it (their ids are kept, so anything the server already applied stays applied once), and the pulled state
+    /// starts over from an empty cursor.
+    package func startOverForNewDevice() throws {
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM outbox WHERE confirmed_at IS NOT NULL")
+            try db.execute(sql: "UPDATE outbox SET seq = -seq")
+            let rows = try Row.fetchAll(db, sql: "SELECT seq, mutation FROM outbox ORDER BY seq DESC")
+            for (index, row) in rows.enumerated() {
+                var mutation = try Self.decoder.decode(Components.Schemas.Mutation.self, from: Data((row["mutation"] as String).utf8))
+                mutation.seq = Int64(index + 1)
+                mutation.grantId = nil
+                try db.execute(
+                    sql: "UPDATE outbox SET seq = ?, grant_id = NULL, mutation = ? WHERE seq = ?",
+                    arguments: [mutation.seq, try Self.json(mutation), row["seq"] as Int64])
+            }
+            try Self.forgetPulledState(in: db)
+            try db.execute(sql: "DELETE FROM purges")
+            try Self.set("lastAppliedSeq", nil, in: db)
+        }
+    }
+
+    /// The server can no longer continue this device's feed (a restore, or a cursor too old): the next pull starts
+    /// from nothing and brings every family in scope whole again. Local work still waiting is kept.
+    package func restartFeed() throws {
+        try db.write { try Self.forgetPulledState(in: $0) }
+    }
+
+    private static func forgetPulledState(in db: Database) throws {
+        try db.execute(sql: "DELETE FROM records WHERE pending IS NULL")
+        try db.execute(sql: "DELETE FROM grants")
+        try db.execute(sql: "DELETE FROM review_items")
+        try set("cursor", nil, in: db)
+    }
+
     // MARK: Pulled state
 
     /// Applies a pulled page and its cursor together. Purge instructions are carried out once the family's outbox is
@@ -129,7 +215,7 @@ package final class LocalStore: Sendable {
                 switch change.op {
                 case .upsert:
                     try db.execute(
-                        sql: "INSERT OR REPLACE INTO records (entity, id, family_id, data) VALUES (?, ?, ?, ?)",
+                        sql: "INSERT OR REPLACE INTO records (entity, id, family_id, data, pending, base) VALUES (?, ?, ?, ?, NULL, NULL)",
                         arguments: [change.entity.rawValue, change.id, change.familyId, try Self.json(change.data)])
                 case .delete:
                     try db.execute(sql: "DELETE FROM records WHERE entity = ? AND id = ?", arguments: [change.entity.rawValue, change.id])
@@ -181,19 +267,31 @@ package final class LocalStore: Sendable {
     }
 
     /// A pulled record as the REST API shapes it.
-    package func record<Record: Decodable>(_ entity: String, _ id: String, as type: Record.Type) throws -> Record? {
+    package func record<Record: Decodable>(_ entity: Entity, _ id: String, as type: Record.Type) throws -> Record? {
         try db.read { db in
-            try String.fetchOne(db, sql: "SELECT data FROM records WHERE entity = ? AND id = ?", arguments: [entity, id])
+            try String.fetchOne(db, sql: "SELECT data FROM records WHERE entity = ? AND id = ?", arguments: [entity.rawValue, id])
                 .map { try Self.decoder.decode(type, from: Data($0.utf8)) }
         }
     }
 
-    package func records<Record: Decodable>(_ entity: String, familyId: String? = nil, as type: Record.Type) throws -> [Record] {
+    package func records<Record: Decodable>(_ entity: Entity, familyId: String? = nil, as type: Record.Type) throws -> [Record] {
         try db.read { db in
             try String.fetchAll(
                 db, sql: "SELECT data FROM records WHERE entity = ? AND (? IS NULL OR family_id = ?) ORDER BY id",
-                arguments: [entity, familyId, familyId]
+                arguments: [entity.rawValue, familyId, familyId]
             ).map { try Self.decoder.decode(type, from: Data($0.utf8)) }
+        }
+    }
+
+    /// Ids of the records that work not yet pushed creates or changes (a note an amendment waits for, too).
+    package func unsyncedIds() throws -> Set<String> {
+        try db.read { db in
+            Set(try String.fetchAll(db, sql: """
+                SELECT value FROM outbox, json_each(json_object(
+                    'id', json_extract(mutation, '$.args.id'), 'noteId', json_extract(mutation, '$.args.noteId'),
+                    'personId', json_extract(mutation, '$.args.personId')))
+                WHERE confirmed_at IS NULL AND value IS NOT NULL
+                """))
         }
     }
 

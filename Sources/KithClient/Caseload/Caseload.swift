@@ -1,0 +1,146 @@
+import Foundation
+import KithAPI
+
+/// The worker's caseload as this device holds it: the pulled records plus the work done here and not yet synced.
+package struct Caseload: Sendable {
+    package typealias Family = Components.Schemas.Family
+    package typealias Person = Components.Schemas.Person
+    package typealias Allocation = Components.Schemas.Allocation
+    package typealias Contact = Components.Schemas.Contact
+    package typealias JudgmentNote = Components.Schemas.JudgmentNote
+    package typealias FamilyPlan = Components.Schemas.FamilyPlan
+    package typealias PlanItem = Components.Schemas.PlanItem
+    package typealias Conference = Components.Schemas.Conference
+
+    package let store: LocalStore
+    package let workerId: String
+    /// Colleagues' names as last fetched from the server (ids are shown for anyone not in it).
+    let workerNames: [String: String]
+
+    package init(store: LocalStore, workerId: String) throws {
+        self.store = store
+        self.workerId = workerId
+        workerNames = try store.workerNames()
+    }
+
+    package func families() throws -> [Family] {
+        try store.records(.family, as: Family.self).sorted { $0.displayName.localizedCaseInsensitiveCompare($1.displayName) == .orderedAscending }
+    }
+
+    package func people(of familyId: String) throws -> [Person] {
+        try store.records(.person, familyId: familyId, as: Person.self).sorted { ($0.isChildInFocus ? 0 : 1, $0.name) < ($1.isChildInFocus ? 0 : 1, $1.name) }
+    }
+
+    package func allocations(of familyId: String) throws -> [Allocation] {
+        try store.records(.allocation, familyId: familyId, as: Allocation.self).sorted { $0.startedOn > $1.startedOn }
+    }
+
+    package func contacts(of familyId: String) throws -> [Contact] {
+        try store.records(.contact, familyId: familyId, as: Contact.self).sorted { $0.occurredAt > $1.occurredAt }
+    }
+
+    package func notes(of familyId: String) throws -> [JudgmentNote] {
+        try store.records(.note, familyId: familyId, as: JudgmentNote.self).sorted { $0.createdAt > $1.createdAt }
+    }
+
+    /// The newest plan version of the family's conferences, if any.
+    package func currentPlan(of familyId: String) throws -> FamilyPlan? {
+        try store.records(.plan, familyId: familyId, as: FamilyPlan.self).max { ($0.createdAt, $0.version) < ($1.createdAt, $1.version) }
+    }
+
+    package func conferences(of familyId: String) throws -> [Conference] {
+        try store.records(.conference, familyId: familyId, as: Conference.self)
+    }
+
+    // MARK: Caseload rows
+
+    package struct Row: Codable, Sendable {
+        package let id: String
+        package let reference: String?
+        package let name: String
+        package let childrenInFocus: [String]
+        /// Days since this worker's current allocation to the family began (nil: not currently allocated).
+        package let myTenureDays: Int?
+        package let daysSinceLastContact: Int?
+        package let unsynced: Int
+    }
+
+    package func rows(today: Date = Date(), calendar: Calendar = .current) throws -> [Row] {
+        let pending = try store.pending()
+        return try families().map { family in
+            let mine = try allocations(of: family.id).first { $0.workerId == workerId && $0.endedOn == nil }
+            let lastContact = try contacts(of: family.id).first?.occurredAt
+            return Row(
+                id: family.id, reference: family.reference, name: family.displayName,
+                childrenInFocus: try people(of: family.id).filter(\.isChildInFocus).map(\.name),
+                myTenureDays: mine.flatMap { Days.between(day: $0.startedOn, and: today, calendar: calendar) },
+                daysSinceLastContact: lastContact.map { Days.between($0, and: today, calendar: calendar) },
+                unsynced: pending[family.id] ?? 0)
+        }
+    }
+
+    // MARK: References
+
+    /// A family by its reference, an id prefix, or a fragment of its name that only one family matches.
+    package func family(_ ref: String) throws -> Family {
+        let families = try families()
+        let needle = ref.lowercased()
+        if let exact = families.first(where: { $0.reference?.lowercased() == needle || $0.id == needle }) { return exact }
+        return try Self.unique(
+            ref, "family",
+            families.filter { $0.id.hasPrefix(needle) || $0.displayName.lowercased().contains(needle) || $0.reference?.lowercased().hasPrefix(needle) == true },
+            describe: { "\($0.displayName)\($0.reference.map { " (\($0))" } ?? "")" })
+    }
+
+    package func person(_ ref: String, in familyId: String? = nil) throws -> Person {
+        let people = try store.records(.person, familyId: familyId, as: Person.self)
+        let needle = ref.lowercased()
+        if let exact = people.first(where: { $0.id == needle || $0.name.lowercased() == needle }) { return exact }
+        return try Self.unique(
+            ref, "person", people.filter { $0.id.hasPrefix(needle) || $0.name.lowercased().contains(needle) }, describe: \.name)
+    }
+
+    package func note(_ ref: String) throws -> JudgmentNote {
+        let needle = ref.lowercased()
+        let notes = try store.records(.note, as: JudgmentNote.self)
+        return try Self.unique(ref, "note", notes.filter { $0.id.hasPrefix(needle) }, describe: { Self.firstLine($0.current.body) })
+    }
+
+    package func planItem(_ ref: String) throws -> (plan: FamilyPlan, item: PlanItem) {
+        let needle = ref.lowercased()
+        let plans = try store.records(.plan, as: FamilyPlan.self)
+        let items = plans.flatMap { plan in plan.items.filter { $0.id.hasPrefix(needle) }.map { (plan: plan, item: $0) } }
+        return try Self.unique(ref, "plan item", items, describe: { $0.item.what })
+    }
+
+    private static func unique<T>(_ ref: String, _ kind: String, _ matches: [T], describe: (T) -> String) throws -> T {
+        guard !ref.isEmpty, let first = matches.first else {
+            throw CommandError.usage("no \(kind) on this device matches '\(ref)' (run `kith sync` if it is new)")
+        }
+        guard matches.count == 1 else {
+            let names = matches.prefix(5).map(describe).joined(separator: "; ")
+            throw CommandError.usage("'\(ref)' matches \(matches.count) \(kind == "family" ? "families" : kind + "s"): \(names) — say more")
+        }
+        return first
+    }
+
+    package static func firstLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+    }
+
+    package static func shortId(_ id: String) -> String { String(id.prefix(8)) }
+}
+
+/// Whole days in the device's calendar, as a person counts them ("yesterday" is 1).
+package enum Days {
+    package static func between(_ start: Date, and end: Date, calendar: Calendar) -> Int {
+        calendar.dateComponents([.day], from: calendar.startOfDay(for: start), to: calendar.startOfDay(for: end)).day ?? 0
+    }
+
+    /// From a `YYYY-MM-DD` day.
+    package static func between(day: String, and end: Date, calendar: Calendar) -> Int? {
+        let parts = day.split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 3, let start = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])) else { return nil }
+        return between(start, and: end, calendar: calendar)
+    }
+}

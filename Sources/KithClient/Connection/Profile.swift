@@ -1,0 +1,107 @@
+import Foundation
+import KithAPI
+
+/// Where one profile keeps its device token and its local database: `$XDG_DATA_HOME/kith/PROFILE`
+/// (`~/.local/share/kith/PROFILE`), a folder only its owner can open, files only its owner can read.
+/// Profiles let one person use more than one server or worker from the same account.
+package struct Profile: Sendable {
+    package let name: String
+    package let directory: URL
+
+    package init(name: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        guard name.range(of: "^[A-Za-z0-9_-]{1,64}$", options: .regularExpression) != nil else {
+            throw CommandError.usage("a profile name is letters, digits, '-' or '_' (at most 64), not '\(name)'")
+        }
+        let home = environment["HOME"].map { URL(fileURLWithPath: $0) } ?? FileManager.default.homeDirectoryForCurrentUser
+        let data = environment["XDG_DATA_HOME"].flatMap { $0.hasPrefix("/") ? URL(fileURLWithPath: $0) : nil }
+            ?? home.appendingPathComponent(".local/share")
+        self.name = name
+        directory = data.appendingPathComponent("kith").appendingPathComponent(name)
+    }
+
+    var databasePath: String { directory.appendingPathComponent("kith.sqlite").path }
+
+    package var exists: Bool { FileManager.default.fileExists(atPath: databasePath) }
+
+    /// The profile's store, created on first use with owner-only permissions (the umask is tightened for SQLite's
+    /// journal files too).
+    package func open() throws -> LocalStore {
+        umask(0o077)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
+        let store = try LocalStore(path: databasePath)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: databasePath)
+        return store
+    }
+
+    /// Removes the token and the local database.
+    package func forget() throws {
+        try FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// Who this profile is signed in as, and with which device registration.
+package struct Session: Codable, Sendable {
+    package let server: URL
+    package let deviceId: String
+    package let token: String
+    package let me: Components.Schemas.Me
+
+    package init(server: URL, deviceId: String, token: String, me: Components.Schemas.Me) {
+        self.server = server
+        self.deviceId = deviceId
+        self.token = token
+        self.me = me
+    }
+
+    package var workerId: String { me.worker.id }
+    package var isSupervisor: Bool { me.worker.roles.contains(.supervisor) || me.worker.roles.contains(.admin) }
+}
+
+extension LocalStore {
+    package func session() throws -> Session? {
+        try setting("session").map { try Self.decoder.decode(Session.self, from: Data($0.utf8)) }
+    }
+
+    package func workerNames() throws -> [String: String] {
+        try setting("workers").map { try Self.decoder.decode([String: String].self, from: Data($0.utf8)) } ?? [:]
+    }
+
+    package func setWorkerNames(_ names: [String: String]) throws {
+        try set("workers", try Self.json(names))
+    }
+
+    package func setSession(_ session: Session?) throws {
+        try set("session", try session.map { try Self.json($0) })
+    }
+}
+
+/// Something the person asked for that cannot be done, said in their terms.
+package enum CommandError: Error, CustomStringConvertible {
+    case usage(String)
+    case notSignedIn(profile: String)
+    case unreachable(URL, waiting: String?)
+    case refused(status: Int, code: String?, detail: String?)
+
+    package var description: String {
+        switch self {
+        case .usage(let text): text
+        case .notSignedIn(let profile):
+            profile == "default"
+                ? "not signed in: run `kith login SERVER` first"
+                : "profile '\(profile)' is not signed in: run `kith --profile \(profile) login SERVER` first"
+        case .unreachable(let url, let waiting):
+            if let waiting {
+                "server unreachable (\(url.absoluteString)) — \(waiting) saved locally, run `kith sync` when online"
+            } else {
+                "server unreachable (\(url.absoluteString)) — check the network or the address, then try again"
+            }
+        case .refused(let status, let code, let detail):
+            switch code {
+            case "device_revoked": "this device was revoked on the server: run `kith login SERVER` to register it again"
+            case "unauthorized": "the server no longer accepts this device's sign-in (expired or revoked): run `kith login SERVER`"
+            default: "the server refused (\(status)\(code.map { " \($0)" } ?? "")): \(detail ?? "no detail given")"
+            }
+        }
+    }
+}

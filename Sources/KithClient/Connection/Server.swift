@@ -1,0 +1,56 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import KithAPI
+import OpenAPIAsyncHTTPClient
+import OpenAPIRuntime
+
+/// The Kith server over HTTP: the generated client on async-http-client, with the bearer token on every request.
+package enum Server {
+    /// `patience`: seconds to wait for a connection before the server counts as unreachable (the work stays in the
+    /// outbox); short when a sync only follows a write that is already saved.
+    package static func with<T>(_ url: URL, token: String?, patience: Int64 = 10, _ body: (Client) async throws -> T) async throws -> T {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(patience)
+        configuration.timeout.read = .seconds(60)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let client = Client(
+            serverURL: url,
+            configuration: .init(dateTranscoder: RFC3339DateTranscoder()),
+            transport: AsyncHTTPClientTransport(configuration: .init(client: http, timeout: .seconds(120))),
+            middlewares: token.map { [Bearer(token: $0)] } ?? [])
+        do {
+            let result = try await body(client)
+            try await http.shutdown()
+            return result
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+
+    /// The request never got an answer (no network, server down, a timeout), as opposed to an answer refusing it.
+    package static func isUnreachable(_ error: any Error) -> Bool {
+        guard let error = error as? ClientError else { return false }
+        return !(error.underlyingError is DecodingError)
+    }
+
+    /// A problem answer (RFC 9457) as something to tell the person.
+    package static func refusal(_ status: Int, _ response: Components.Responses.Problem) -> CommandError {
+        let problem = try? response.body.applicationProblemJson
+        return .refused(status: status, code: problem?.code, detail: problem?.detail ?? problem?.title)
+    }
+
+    struct Bearer: ClientMiddleware {
+        let token: String
+
+        func intercept(
+            _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
+            next: @Sendable (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)
+        ) async throws -> (HTTPResponse, HTTPBody?) {
+            var request = request
+            request.headerFields[.authorization] = "Bearer \(token)"
+            return try await next(request, body, baseURL)
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import KithClient
+
+/// `kith`: the terminal client. Parsing and printing live here; what the commands do lives in `KithClient`.
+@main
+struct Kith: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kith",
+        abstract: "Kith in the terminal: your caseload offline, visits and judgment notes, synced when online.",
+        discussion: """
+            Everything you write is saved on this machine first and sent at the next sync, so it works with no network.
+            Data and the device token live in $XDG_DATA_HOME/kith/PROFILE (~/.local/share/kith/default).
+            """,
+        version: KithVersion.client,
+        subcommands: [
+            Login.self, Logout.self, WhoAmI.self,
+            Sync.self, Status.self,
+            Families.self, FamilyOverview.self, Timeline.self,
+            Visit.self, Note.self, Amend.self, Show.self, PersonCommand.self, PlanCommand.self,
+            Review.self, TeamCaseload.self, Continuity.self,
+        ]
+    )
+}
+
+/// Options every command takes.
+struct Common: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Which server or worker to act as.", valueName: "name"))
+    var profile: String = ProcessInfo.processInfo.environment["KITH_PROFILE"] ?? "default"
+
+    func profileFolder() throws -> Profile { try Profile(name: profile) }
+
+    /// The signed-in profile, its store and its caseload.
+    func open() throws -> Workspace {
+        let profile = try profileFolder()
+        guard profile.exists else { throw CommandError.notSignedIn(profile: profile.name) }
+        let store = try profile.open()
+        guard let session = try store.session() else { throw CommandError.notSignedIn(profile: profile.name) }
+        return Workspace(profile: profile, store: store, session: session, caseload: try .init(store: store, workerId: session.workerId))
+    }
+}
+
+/// `--json` on every listing.
+struct Listing: ParsableArguments {
+    @Flag(name: .long, help: "Print JSON instead of a table.")
+    var json = false
+}
+
+struct Workspace {
+    let profile: Profile
+    let store: LocalStore
+    let session: Session
+    let caseload: KithClient.Caseload
+
+    var practice: Practice { Practice(caseload: caseload) }
+}
+
+extension AsyncParsableCommand {
+    /// Runs the command's work, turning what went wrong into one line on standard error and a non-zero exit.
+    func reporting(_ work: () async throws -> Void) async throws {
+        do {
+            try await work()
+        } catch let error as CommandError {
+            Terminal.error(error.description)
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import KithAPI
+import KithClient
+import OpenAPIRuntime
+
+struct Review: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sync work that needs a person: field conflicts, notes recorded after a reallocation, rejected changes.",
+        subcommands: [ReviewList.self, ReviewResolve.self, ReviewAccept.self, ReviewDiscard.self], defaultSubcommand: ReviewList.self)
+}
+
+struct ReviewList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "The review items waiting for you (as of the last sync).")
+
+    @OptionGroup var common: Common
+    @OptionGroup var listing: Listing
+
+    func run() async throws {
+        try await reporting {
+            let workspace = try common.open()
+            let items = try workspace.store.reviewItems()
+            if listing.json { return try Terminal.json(items) }
+            guard !items.isEmpty else { return Terminal.print("Nothing to review.") }
+            let families = Dictionary(try workspace.caseload.families().map { ($0.id, $0.displayName) }, uniquingKeysWith: { first, _ in first })
+            for item in items {
+                let family = item.familyId.flatMap { families[$0] }.map { " — \($0)" } ?? ""
+                Terminal.print(Terminal.style.bold("\(Caseload.shortId(item.id))  \(item.kind.rawValue)") + family)
+                Terminal.print("  \(item.summary)" + (item.reason.map { " (\($0))" } ?? ""))
+                for (index, value) in ReviewChoices.values(of: item).enumerated() {
+                    Terminal.print("  \(index + 1)) \(value.value ?? "(empty)") — \(workspace.caseload.worker(value.workerId))")
+                }
+            }
+            Terminal.print("""
+
+                Conflicts: `kith review resolve ID --choose N` (or --value TEXT, or --keep for what shows now).
+                Late notes: `kith review accept ID` acknowledges them; rejected changes: re-enter them, then `kith review discard ID`.
+                """)
+        }
+    }
+}
+
+/// The competing values of a field conflict (`payload.values`).
+enum ReviewChoices {
+    struct Value {
+        let value: String?
+        let workerId: String
+    }
+
+    static func values(of item: Components.Schemas.PulledReviewItem) -> [Value] {
+        guard item.kind == .conflict, let values = item.payload?.additionalProperties.value["values"] as? [Any?] else { return [] }
+        return values.compactMap { entry in
+            guard let entry = entry as? [String: Any?] else { return nil }
+            return Value(value: entry["value"] as? String, workerId: entry["workerId"] as? String ?? "")
+        }
+    }
+
+    static func item(_ ref: String, in store: LocalStore) throws -> Components.Schemas.PulledReviewItem {
+        let matches = try store.reviewItems().filter { $0.id.hasPrefix(ref.lowercased()) }
+        guard matches.count == 1, !ref.isEmpty else {
+            throw CommandError.usage(matches.isEmpty ? "no review item matches '\(ref)' (run `kith sync`, then `kith review`)" : "'\(ref)' matches \(matches.count) review items: say more")
+        }
+        return matches[0]
+    }
+}
+
+struct ReviewResolve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resolve", abstract: "Settle a field conflict by choosing a value (works offline; sent at the next sync).")
+
+    @OptionGroup var common: Common
+    @Argument(help: "The review item.") var item: String
+    @Option(help: "Choose value N as listed by `kith review`.") var choose: Int?
+    @Option(help: "Set this value instead.") var value: String?
+    @Flag(help: "Keep the value showing now.") var keep = false
+
+    func run() async throws {
+        try await reporting {
+            let workspace = try common.open()
+            let item = try ReviewChoices.item(item, in: workspace.store)
+            guard item.kind == .conflict else {
+                throw CommandError.usage("\(Caseload.shortId(item.id)) is a \(item.kind.rawValue) item, not a field conflict: use `kith review accept` or `discard`")
+            }
+            guard [choose != nil, value != nil, keep].count(where: { $0 }) == 1 else {
+                throw CommandError.usage("say one of --choose N, --value TEXT or --keep")
+            }
+            var chosen = value
+            if let choose {
+                let values = ReviewChoices.values(of: item)
+                guard values.indices.contains(choose - 1) else { throw CommandError.usage("--choose takes 1 to \(values.count)") }
+                chosen = values[choose - 1].value
+            }
+            try workspace.practice.resolveConflict(item, value: keep ? nil : chosen)
+            try await workspace.sendIfOnline("Conflict resolved")
+        }
+    }
+}
+
+/// Accepting or discarding needs the server there and then (it may apply work, and a discard is audited).
+struct ReviewAccept: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "accept", abstract: "Acknowledge a late note, or apply a proposed edit (online).")
+
+    @OptionGroup var common: Common
+    @Argument(help: "The review item.") var item: String
+
+    func run() async throws {
+        try await reporting { try await ReviewAction.send(.accept, item, common) }
+    }
+}
+
+struct ReviewDiscard: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "discard", abstract: "Mark an item handled without applying it (online; audited).")
+
+    @OptionGroup var common: Common
+    @Argument(help: "The review item.") var item: String
+
+    func run() async throws {
+        try await reporting { try await ReviewAction.send(.discard, item, common) }
+    }
+}
+
+enum ReviewAction {
+    static func send(_ action: Components.Schemas.ResolveReviewItem.ActionPayload, _ ref: String, _ common: Common) async throws {
+        let workspace = try common.open()
+        let item = try ReviewChoices.item(ref, in: workspace.store)
+        try await workspace.online { client in
+            switch try await client.resolveReviewItem(path: .init(reviewItemId: item.id), body: .json(.init(action: action))) {
+            case .ok: break
+            case .default(let status, let problem): throw Server.refusal(status, problem)
+            }
+        }
+        Terminal.note("Review item \(Caseload.shortId(item.id)): \(action.rawValue)ed.")
+        try await workspace.sync()
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import KithClient
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The person at the terminal: what is printed for them, what is asked of them.
+enum Terminal {
+    static let outputIsTerminal = isatty(STDOUT_FILENO) == 1
+    static let errorIsTerminal = isatty(STDERR_FILENO) == 1
+    static let style = Style.forOutput(isTerminal: outputIsTerminal)
+    static let errorStyle = Style.forOutput(isTerminal: errorIsTerminal)
+
+    /// The terminal's width, or `COLUMNS`, or 80.
+    static var width: Int {
+        var size = winsize()
+        if outputIsTerminal, ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        return ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init) ?? 80
+    }
+
+    static func print(_ text: String) {
+        Swift.print(text)
+    }
+
+    static func table(_ table: Table) {
+        print(table.render(width: width, style: style))
+    }
+
+    static func json(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    static func note(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    static func error(_ text: String) {
+        note(errorStyle.red("kith: ") + text)
+    }
+
+    // MARK: Asking
+
+    static let inputIsTerminal = isatty(STDIN_FILENO) == 1
+
+    /// A line from the person (prompted on a terminal) or from a pipe.
+    static func ask(_ prompt: String) -> String? {
+        if inputIsTerminal { FileHandle.standardError.write(Data(prompt.utf8)) }
+        return readLine()?.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// A line typed without echo on a terminal; read as it comes from a pipe (e.g. a password manager).
+    static func askSecret(_ prompt: String) -> String? {
+        guard inputIsTerminal else { return readLine() }
+        FileHandle.standardError.write(Data(prompt.utf8))
+        var saved = termios()
+        tcgetattr(STDIN_FILENO, &saved)
+        var silent = saved
+        silent.c_lflag &= ~tcflag_t(ECHO)
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
+        defer {
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved)
+            FileHandle.standardError.write(Data("\n".utf8))
+        }
+        return readLine()
+    }
+
+    // MARK: The editor
+
+    /// Opens `$VISUAL`, `$EDITOR` or `vi` on `text` in a file of the profile's own folder (owner-only), as git does with
+    /// COMMIT_EDITMSG, and returns what was saved. If the editor fails, the file is kept and named.
+    static func edit(_ text: String, in folder: URL) throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        let editor = [environment["VISUAL"], environment["EDITOR"]].compactMap { $0 }.first { !$0.isEmpty } ?? "vi"
+        let file = folder.appendingPathComponent("NOTE_EDITMSG")
+        try Data(text.utf8).write(to: file, options: .atomic)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // The editor may carry its own arguments (`code --wait`), as git allows.
+        process.arguments = ["-c", "\(editor) \"$1\"", "kith-editor", file.path]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw CommandError.usage("the editor (\(editor)) exited with status \(process.terminationStatus); nothing was saved (your text is in \(file.path))")
+        }
+        let edited = try String(contentsOf: file, encoding: .utf8)
+        try? FileManager.default.removeItem(at: file)
+        return edited
+    }
+}
+
+/// A progress line on standard error for syncs that take more than a moment (only on a terminal).
+final class Spinner: Sendable {
+    private final class State: Sendable {
+        let line = Mutex<(text: String, shown: Bool)>(("", false))
+    }
+
+    private let state = State()
+    private let task: Task<Void, Never>?
+
+    init(_ text: String) {
+        state.line.withLock { $0.text = text }
+        guard Terminal.errorIsTerminal else {
+            task = nil
+            return
+        }
+        let state = self.state
+        task = Task {
+            let frames = Array("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
+            try? await Task.sleep(for: .milliseconds(400))
+            var frame = 0
+            while !Task.isCancelled {
+                let text = state.line.withLock { state in
+                    state.shown = true
+                    return state.text
+                }
+                FileHandle.standardError.write(Data("\r\u{1B}[K\(frames[frame % frames.count]) \(text)".utf8))
+                frame += 1
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    func update(_ text: String) {
+        state.line.withLock { $0.text = text }
+    }
+
+    func stop() async {
+        task?.cancel()
+        await task?.value
+        if state.line.withLock({ $0.shown }) { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}

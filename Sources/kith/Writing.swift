@@ -1,0 +1,204 @@
+import ArgumentParser
+import Foundation
+import KithAPI
+import KithClient
+
+extension Components.Schemas.ContactKind: ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument {
+        case "home", "homeVisit": self = .homeVisit
+        case "phone": self = .phone
+        case "video": self = .video
+        case "school": self = .school
+        case "office": self = .office
+        case "conference": self = .conference
+        case "other": self = .other
+        default: return nil
+        }
+    }
+
+    public static var allValueStrings: [String] { ["home", "phone", "video", "school", "office", "conference", "other"] }
+}
+
+/// A time option: `--at "today 14:30"`.
+struct WhenArgument: ExpressibleByArgument {
+    let date: Date
+
+    init?(argument: String) {
+        guard let date = When.parse(argument) else { return nil }
+        self.date = date
+    }
+}
+
+/// The note's text: `-m TEXT`, or the editor on the template.
+struct NoteText: ParsableArguments {
+    @Option(name: .shortAndLong, help: "The note's text, instead of opening the editor.") var message: String?
+
+    func draft(_ workspace: Workspace, about context: String, starting: NoteDraft = NoteDraft(text: "")) throws -> NoteDraft {
+        if let message { return NoteDraft(text: message.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        return NoteDraft(editedTemplate: try Terminal.edit(starting.template(about: context), in: workspace.profile.directory))
+    }
+}
+
+struct Visit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Record a contact with a family, with a judgment note written in your editor (or -m).",
+        discussion: """
+            Unless -m is given, $VISUAL or $EDITOR opens on a template with the optional sections (what I saw, what I think
+            it means, what I decided and why, the family's words, next steps) as '#' headings, as `git commit` does.
+            An empty note records the contact alone. --at takes "today 14:30", "yesterday", "friday 10:00",
+            "2026-11-28 09:30" or an ISO time; the default is now.
+            """)
+
+    @OptionGroup var common: Common
+    @Argument(help: "The family.") var ref: String
+    @Option(help: ArgumentHelp("When it happened.", valueName: "when")) var at: WhenArgument?
+    @Option(help: "How: home, phone, video, school, office, conference or other.") var kind: Components.Schemas.ContactKind = .homeVisit
+    @Option(name: .customLong("with"), parsing: .upToNextOption, help: ArgumentHelp("Who was there (names from the family's network).", valueName: "name"))
+    var with: [String] = []
+    @Flag(help: "The child in focus was seen.") var childSeen = false
+    @Flag(help: "The child in focus was seen alone (implies --child-seen).") var seenAlone = false
+    @OptionGroup var text: NoteText
+
+    func run() async throws {
+        try await reporting {
+            let workspace = try common.open()
+            let family = try workspace.caseload.family(ref)
+            var visit = Practice.Visit(at: at?.date ?? Date(), kind: kind)
+            visit.presentPersonIds = try with.map { try workspace.caseload.person($0, in: family.id).id }
+            if childSeen || seenAlone { visit.childSeen = true }
+            if seenAlone { visit.childSeenAlone = true }
+            let context = "\(Caseload.describe(kind)) with \(family.displayName), \(Format.when(visit.at))."
+            let draft = try text.draft(workspace, about: context)
+            let (_, note) = try workspace.practice.recordVisit(visit, in: family, note: draft)
+            try await workspace.sendIfOnline("\(Caseload.describe(kind)) recorded\(note == nil ? "" : " with a note") for \(family.displayName)")
+        }
+    }
+}
+
+struct Note: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write a judgment note about a family (editor, or -m).")
+
+    @OptionGroup var common: Common
+    @Argument(help: "The family.") var ref: String
+    @Option(help: "Who may read it: professional, family or restricted.") var audience: Components.Schemas.Audience = .professional
+    @Flag(help: "Written with the family.") var withFamily = false
+    @OptionGroup var text: NoteText
+
+    func run() async throws {
+        try await reporting {
+            let workspace = try common.open()
+            let family = try workspace.caseload.family(ref)
+            let draft = try text.draft(workspace, about: "A note about \(family.displayName).")
+            guard !draft.isEmpty else { return Terminal.note("Empty note: nothing saved.") }
+            try workspace.practice.writeNote(draft, in: family, audience: audience, writtenWithFamily: withFamily)
+            try await workspace.sendIfOnline("Note saved for \(family.displayName)")
+        }
+    }
+}
+
+extension Components.Schemas.Audience: ExpressibleByArgument {}
+extension Components.Schemas.PlanItemStatus: ExpressibleByArgument {}
+
+struct Amend: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Amend a note: a new revision with your reason; the earlier text is kept and shown by `kith show`.")
+
+    @OptionGroup var common: Common
+    @Argument(help: "The note.") var note: String
+    @Option(help: "Why it is amended (required).") var reason: String
+    @OptionGroup var text: NoteText
+
+    func run() async throws {
+        try await reporting {
+            let workspace = try common.open()
+            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw CommandError.usage("--reason needs a reason") }
+            let note = try workspace.caseload.note(note)
+            let current = NoteDraft(note.current.sections, body: note.current.body)
+            let draft = try text.draft(workspace, about: "Amending note \(Caseload.shortId(note.id)) (\(reason)).", starting: current)
+            guard !draft.isEmpty else { return Terminal.note("Empty text: nothing saved (to retract a note, say so in its text).") }
+            guard draft != current else { return Terminal.note("Text unchanged: nothing saved.") }
+            try workspace.practice.amend(note, with: draft, reason: reason)
+            try await workspace.sendIfOnline("Amendment saved")
+        }
+    }
+}
+
+struct PersonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "person", abstract: "Add someone to a family's network, or change their details.",
+        subcommands: [PersonAdd.self, PersonSet.self])
+}
+
+struct PersonAdd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Add someone to a family's network.")
+
+    @OptionGroup var common: Common
+    @Argument(help: "The family.") var ref: String
+    @Argument(help: "Their name.") var name: String
+    @Option(help: "Their relationship to the child (e.g. grandmother).") var relationship: String?
+    @Flag(help: "They are a child in focus.") var childInFocus = false
+    @Option(help: "Date of birth, YYYY-MM-DD.") var born: String?
+    @Option(help: "Phone number.") var phone: String?
+
+    func run() async throws {
+        try await reporting {
+            let workspace = try common.open()
+            let family = try workspace.caseload.family(ref)
+            var person = Practice.NewPerson(name: name)
+            person.relationshipToChild = relationship
+            person.isChildInFocus = childInFocus
+            person.dateOfBirth = born
+            person.phone = phone
+            try workspace.practice.addPerson(person, to: family)
+            try await workspace.sendIfOnline("\(name) added to \(family.displayName)")
+        }
+    }
+}
+
+struct PersonSet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set", abstract: "Change someone's details; an edit made meanwhile elsewhere becomes a conflict to resolve, never an overwrite.")
+
+    @OptionGroup var common: Common
+    @Argument(help: "The person (a name, or the start of their id).") var person: String
+    @Option var phone: String?
+    @Option var email: String?
+    @Option var address: String?
+    @Option var language: String?
+    @Option(help: "Their relationship to the child.") var relationship: String?
+
+    func run() async throws {
+        try await reporting {
+            let workspace = try common.open()
+            let person = try workspace.caseload.person(person)
+            var fields: [String: String?] = [:]
+            for (field, value) in [("phone", phone), ("email", email), ("address", address), ("language", language), ("relationshipToChild", relationship)] {
+                if let value { fields[field] = value.isEmpty ? nil : value }
+            }
+            guard !fields.isEmpty else { throw CommandError.usage("say what to change, e.g. --phone \"07700 900123\" (an empty value clears it)") }
+            try workspace.practice.setFields(fields, of: person)
+            try await workspace.sendIfOnline("\(person.name) updated")
+        }
+    }
+}
+
+struct PlanUpdate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "update", abstract: "Add progress to a plan item, in the family's and your words.")
+
+    @OptionGroup var common: Common
+    @Argument(help: "The plan item (the start of its id, as `kith plan` shows it).") var item: String
+    @Option(name: .shortAndLong, help: "What happened.") var message: String
+    @Flag(help: "The item is done.") var done = false
+    @Option(help: "Or set its status: open, done or dropped.") var status: Components.Schemas.PlanItemStatus?
+
+    func run() async throws {
+        try await reporting {
+            let workspace = try common.open()
+            let (plan, item) = try workspace.caseload.planItem(item)
+            try workspace.practice.updatePlanItem(item, in: plan, text: message, status: done ? .done : status)
+            try await workspace.sendIfOnline("Plan item updated")
+        }
+    }
+}
