@@ -21,6 +21,9 @@ struct Kith: AsyncParsableCommand {
             Review.self, TeamCaseload.self, Continuity.self,
         ]
     )
+
+    // Declared here too, so `--profile` may come before the command name as well as after it.
+    @OptionGroup var common: Common
 }
 
 /// Options every command takes.

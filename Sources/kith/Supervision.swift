@@ -25,17 +25,7 @@ struct TeamCaseload: AsyncParsableCommand {
             let teams = try Teams.choose(team, from: workspace.session.me.teams)
             let rows = try await workspace.online { client in
                 var rows: [Row] = []
-                var names: [String: Components.Schemas.Family] = [:]
-                var after: String?
-                repeat {
-                    switch try await client.listFamilies(query: .init(scope: .team, status: .open, limit: 200, after: after)) {
-                    case .ok(let ok):
-                        let page = try ok.body.json
-                        for family in page.items { names[family.id] = family }
-                        after = page.next
-                    case .default(let status, let problem): throw Server.refusal(status, problem)
-                    }
-                } while after != nil
+                let names = Dictionary(try await Teams.families(client).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
                 for team in teams {
                     let continuity: Components.Schemas.TeamContinuity = switch try await client.getTeamContinuity(path: .init(teamId: team.id)) {
                     case .ok(let ok): try ok.body.json
@@ -48,7 +38,8 @@ struct TeamCaseload: AsyncParsableCommand {
                             reference: family?.reference, workers: measures.currentWorkers.map { workspace.caseload.worker($0.workerId) },
                             tenureDays: measures.currentWorkers.first { $0.role == .allocatedWorker }?.tenureDays,
                             daysSinceLastContact: measures.daysSinceLastContact, daysSinceChildSeen: measures.daysSinceChildSeen,
-                            workersIn365: measures.distinctAllocatedWorkers365, signals: measures.signals.filter(\.raised).map(\.measure)))
+                            workersIn365: measures.distinctAllocatedWorkers365,
+                            signals: measures.signals.filter(\.raised).map { ContinuityView.label($0.measure) }))
                     }
                 }
                 return rows.sorted { $0.family < $1.family }
@@ -61,8 +52,8 @@ struct TeamCaseload: AsyncParsableCommand {
             ])
             for row in rows {
                 table.add([
-                    row.family, row.workers.joined(separator: ", "), Format.days(row.tenureDays), Format.days(row.daysSinceLastContact),
-                    Format.days(row.daysSinceChildSeen), row.signals.isEmpty ? "" : Terminal.style.yellow(row.signals.joined(separator: ", ")),
+                    row.family, row.workers.joined(separator: ", "), Format.shortDays(row.tenureDays), Format.shortDays(row.daysSinceLastContact),
+                    Format.shortDays(row.daysSinceChildSeen), row.signals.isEmpty ? "" : Terminal.style.yellow(row.signals.joined(separator: ", ")),
                 ])
             }
             Terminal.table(table)
@@ -86,20 +77,23 @@ struct Continuity: AsyncParsableCommand {
             guard [family, worker, team].compactMap({ $0 }).count == 1 else { throw CommandError.usage("say one of --family, --worker or --team") }
             let workspace = try common.open()
             if let family {
-                let id = (try? workspace.caseload.family(family).id) ?? family
-                let measures: Components.Schemas.FamilyContinuity = try await workspace.online { client in
-                    switch try await client.getFamilyContinuity(path: .init(familyId: id)) {
-                    case .ok(let ok): return try ok.body.json
+                let (chosen, measures): (Components.Schemas.Family, Components.Schemas.FamilyContinuity) = try await workspace.online { client in
+                    // A supervisor's team families need not be on this machine.
+                    var chosen = try? workspace.caseload.family(family)
+                    if chosen == nil { chosen = try Caseload.family(family, among: try await Teams.families(client)) }
+                    guard let chosen else { throw CommandError.usage("no family matches '\(family)'") }
+                    switch try await client.getFamilyContinuity(path: .init(familyId: chosen.id)) {
+                    case .ok(let ok): return (chosen, try ok.body.json)
                     case .default(let status, let problem): throw Server.refusal(status, problem)
                     }
                 }
                 if listing.json { return try Terminal.json(measures) }
-                ContinuityView.print(measures, caseload: workspace.caseload)
+                ContinuityView.print(measures, family: chosen, caseload: workspace.caseload)
             } else if let worker {
-                let measures: Components.Schemas.WorkerContinuity = try await workspace.online { client in
+                let (measures, families): (Components.Schemas.WorkerContinuity, [Components.Schemas.Family]) = try await workspace.online { client in
                     let id = try await Teams.worker(worker, me: workspace.session, client: client)
                     switch try await client.getWorkerContinuity(path: .init(workerId: id)) {
-                    case .ok(let ok): return try ok.body.json
+                    case .ok(let ok): return (try ok.body.json, try await Teams.families(client))
                     case .default(let status, let problem): throw Server.refusal(status, problem)
                     }
                 }
@@ -107,7 +101,7 @@ struct Continuity: AsyncParsableCommand {
                 Terminal.print(Terminal.style.bold(workspace.caseload.worker(measures.workerId)) + " — as of \(measures.asOf)")
                 Terminal.print("Caseload: \(measures.caseload) families; handovers in the last year: \(measures.handoversIn365) in, \(measures.handoversOut365) out")
                 var table = Table([.init("FAMILY", flexible: true), .init("ROLE"), .init("TENURE", rightAligned: true)])
-                let names = Dictionary(try workspace.caseload.families().map { ($0.id, $0.displayName) }, uniquingKeysWith: { first, _ in first })
+                let names = Dictionary((try workspace.caseload.families() + families).map { ($0.id, $0.displayName) }, uniquingKeysWith: { first, _ in first })
                 for allocation in measures.allocations {
                     table.add([names[allocation.familyId] ?? Caseload.shortId(allocation.familyId), Caseload.describe(allocation.role), Format.days(allocation.tenureDays)])
                 }
@@ -132,9 +126,8 @@ struct Continuity: AsyncParsableCommand {
 }
 
 enum ContinuityView {
-    static func print(_ measures: Components.Schemas.FamilyContinuity, caseload: Caseload) {
-        let name = (try? caseload.family(measures.familyId).displayName) ?? Caseload.shortId(measures.familyId)
-        Terminal.print(Terminal.style.bold(name) + " — as of \(measures.asOf)")
+    static func print(_ measures: Components.Schemas.FamilyContinuity, family: Components.Schemas.Family, caseload: Caseload) {
+        Terminal.print(Terminal.style.bold(family.displayName) + " — as of \(measures.asOf)")
         let thresholds = Dictionary(measures.signals.map { ($0.measure, $0) }, uniquingKeysWith: { first, _ in first })
         var table = Table([.init("MEASURE", flexible: true), .init("VALUE", rightAligned: true), .init("SIGNAL", flexible: true)])
         func add(_ label: String, _ key: String, _ value: String) {
@@ -155,6 +148,17 @@ enum ContinuityView {
         Terminal.table(table)
     }
 
+    /// A measure's key as a few words for a narrow column.
+    static func label(_ measure: String) -> String {
+        switch measure {
+        case "daysSinceLastContact": "no contact"
+        case "daysSinceChildSeen": "child not seen"
+        case "planReviewPassed": "plan review"
+        case "distinctAllocatedWorkers365", "workerChanges365": "worker changes"
+        default: measure
+        }
+    }
+
     static func number(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
     }
@@ -170,6 +174,22 @@ enum Teams {
             throw CommandError.usage("'\(ref)' matches \(matches.count) of your teams (\(teams.map(\.name).joined(separator: ", ")))")
         }
         return matches
+    }
+
+    /// The open families of the worker's teams, from the server.
+    static func families(_ client: Client) async throws -> [Components.Schemas.Family] {
+        var families: [Components.Schemas.Family] = []
+        var after: String?
+        repeat {
+            switch try await client.listFamilies(query: .init(scope: .team, status: .open, limit: 200, after: after)) {
+            case .ok(let ok):
+                let page = try ok.body.json
+                families += page.items
+                after = page.next
+            case .default(let status, let problem): throw Server.refusal(status, problem)
+            }
+        } while after != nil
+        return families
     }
 
     static func worker(_ ref: String, me: Session, client: Client) async throws -> String {

@@ -94,6 +94,11 @@ enum Format {
         return formatter.string(from: date)
     }
 
+    /// `507d`, for narrow columns.
+    static func shortDays(_ days: Int?) -> String {
+        days.map { $0 == 0 ? "today" : "\($0)d" } ?? "—"
+    }
+
     static func days(_ days: Int?) -> String {
         guard let days else { return "—" }
         switch days {

@@ -83,10 +83,14 @@ package struct Caseload: Sendable {
 
     /// A family by its reference, an id prefix, or a fragment of its name that only one family matches.
     package func family(_ ref: String) throws -> Family {
-        let families = try families()
+        try Self.family(ref, among: try families())
+    }
+
+    /// The same rules over any list (a supervisor's team, fetched from the server).
+    package static func family(_ ref: String, among families: [Family]) throws -> Family {
         let needle = ref.lowercased()
         if let exact = families.first(where: { $0.reference?.lowercased() == needle || $0.id == needle }) { return exact }
-        return try Self.unique(
+        return try unique(
             ref, "family",
             families.filter { $0.id.hasPrefix(needle) || $0.displayName.lowercased().contains(needle) || $0.reference?.lowercased().hasPrefix(needle) == true },
             describe: { "\($0.displayName)\($0.reference.map { " (\($0))" } ?? "")" })
