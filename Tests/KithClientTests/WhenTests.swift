@@ -18,8 +18,9 @@ import Testing
         }
     }
 
-    func day(_ day: Int, _ month: Int = 11, _ hour: Int, _ minute: Int) -> DateComponents {
-        DateComponents(year: 2026, month: month, day: day, hour: hour, minute: minute)
+    /// A time in November 2026.
+    func day(_ day: Int, _ hour: Int, _ minute: Int) -> DateComponents {
+        DateComponents(year: 2026, month: 11, day: day, hour: hour, minute: minute)
     }
 
     @Test func wordsAWorkerTypes() {
