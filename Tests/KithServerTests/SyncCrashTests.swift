@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import KithAPI
 import PostgresNIO
 import Testing
@@ -10,61 +7,6 @@ import Testing
 /// The real `kith-server` process, killed with SIGKILL while it applies a push: nothing of the push survives, and the
 /// push re-sent to the restarted server takes effect exactly once.
 @Suite struct SyncCrashTests {
-    /// `kith-server` serving one database on a loopback port, as a separate process.
-    final class ServerProcess {
-        let process: Process
-        let base: String
-
-        init(databaseURL: String) async throws {
-            let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kith-server")
-            guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-                throw KithError.invalidField("kith-server", "was not built next to the tests at \(binary.path)")
-            }
-            let port = Int.random(in: 20_000...40_000)
-            let process = Process()
-            process.executableURL = binary
-            process.arguments = ["serve"]
-            process.environment = [
-                "DATABASE_URL": databaseURL, "KITH_HOST": "127.0.0.1", "KITH_PORT": String(port), "KITH_LOG_LEVEL": "error",
-            ]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            self.process = process
-            self.base = "http://127.0.0.1:\(port)"
-            for _ in 0..<200 {
-                if (try? await Self.call(.init(url: URL(string: base + "/healthz")!)).0) == 200 { return }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            process.terminate()
-            throw KithError.invalidField("kith-server", "did not answer on \(base)")
-        }
-
-        func kill() {
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-
-        func post(_ path: String, token: String, json: Data) async throws -> (Int, Data) {
-            try await Self.post(base + path, token: token, json: json)
-        }
-
-        static func post(_ url: String, token: String, json: Data) async throws -> (Int, Data) {
-            var request = URLRequest(url: URL(string: url)!)
-            request.httpMethod = "POST"
-            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = json
-            request.timeoutInterval = 60
-            return try await Self.call(request)
-        }
-
-        static func call(_ request: URLRequest) async throws -> (Int, Data) {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
-        }
-    }
-
     @Test func aServerKilledMidPushLosesNothingAndAppliesTheResendOnce() async throws {
         try await TestDatabase.withFreshDatabase { url in
             try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in

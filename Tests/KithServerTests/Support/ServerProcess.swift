@@ -1,0 +1,68 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+@testable import KithServer
+
+/// `kith-server` serving one database on a loopback port, as a separate process.
+final class ServerProcess {
+    let process: Process
+    let port: Int
+    let base: String
+
+    /// `port`: nil picks one at random; a restarted server reuses its predecessor's, as clients know it by address.
+    init(databaseURL: String, port: Int? = nil) async throws {
+        let port = port ?? Int.random(in: 20_000...40_000)
+        let process = Process()
+        process.executableURL = try Self.builtProduct("kith-server")
+        process.arguments = ["serve"]
+        process.environment = [
+            "DATABASE_URL": databaseURL, "KITH_HOST": "127.0.0.1", "KITH_PORT": String(port), "KITH_LOG_LEVEL": "error",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        self.port = port
+        self.base = "http://127.0.0.1:\(port)"
+        for _ in 0..<200 {
+            if (try? await Self.call(.init(url: URL(string: base + "/healthz")!)).0) == 200 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        process.terminate()
+        throw KithError.invalidField("kith-server", "did not answer on \(base)")
+    }
+
+    /// An executable of this package, built next to the tests (`swift build --build-tests` builds them all).
+    static func builtProduct(_ name: String) throws -> URL {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw KithError.invalidField(name, "was not built next to the tests at \(binary.path)")
+        }
+        return binary
+    }
+
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func post(_ path: String, token: String, json: Data) async throws -> (Int, Data) {
+        try await Self.post(base + path, token: token, json: json)
+    }
+
+    static func post(_ url: String, token: String, json: Data) async throws -> (Int, Data) {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = "POST"
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = json
+        request.timeoutInterval = 60
+        return try await Self.call(request)
+    }
+
+    static func call(_ request: URLRequest) async throws -> (Int, Data) {
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import KithAPI
+import PostgresNIO
+import Testing
+@testable import KithServer
+
+/// `kith` used as a person uses it: typed into a real terminal (tmux), with the real `kith-server` on loopback, an
+/// editor that writes the note, and the network taken away and given back.
+@Suite struct TerminalClientTests {
+    @Test func aPractitionerRecordsAVisitWithANoteOnlineAndOfflineAndASupervisorSeesTheCaseload() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
+                let fixture = try await Fixture.seed(db, logger: TestDatabase.logger)
+                var server = try await ServerProcess(databaseURL: url)
+                func json(_ value: Any) throws -> Data { try JSONSerialization.data(withJSONObject: value) }
+                let (created, body) = try await server.post(
+                    "/v1/families", token: fixture.tokens[.priya]!, json: try json(["displayName": "The Adeyemi family", "reference": "FGC-7"]))
+                #expect(created == 201)
+                let family = try Kith.decoder.decode(Components.Schemas.Family.self, from: body)
+                let (added, _) = try await server.post(
+                    "/v1/families/\(family.id)/people", token: fixture.tokens[.priya]!,
+                    json: try json(["name": "Theo Adeyemi", "isChildInFocus": true, "relationshipToChild": "child"]))
+                #expect(added == 201)
+
+                let terminal = try Tmux()
+                defer { terminal.close() }
+
+                // Signing in: the password is asked for without echo.
+                try terminal.type("kith login 127.0.0.1:\(server.port); echo END-1")
+                try await terminal.waitFor("Email:", prompt: true)
+                try terminal.type("priya@test.kith")
+                try await terminal.waitFor("Password:", prompt: true)
+                try terminal.type(Fixture.password)
+                var screen = try await terminal.waitFor("END-1")
+                #expect(screen.contains("Signed in as Priya Shah"))
+                #expect(screen.contains("1 family on this machine"))
+                #expect(!screen.contains(Fixture.password))
+
+                // A visit with a note written in the editor, as `git commit` opens one.
+                try terminal.type("kith visit adeyemi --child-seen --with theo --at 'today 09:30'; echo END-2")
+                screen = try await terminal.waitFor("END-2")
+                #expect(screen.contains("Home visit recorded with a note for The Adeyemi family and synced"), "\(screen)")
+                let template = try String(contentsOf: terminal.folder.appendingPathComponent("template-seen"), encoding: .utf8)
+                #expect(template.contains("# What I saw:") && template.contains("# Next steps:"))
+
+                try terminal.type("kith timeline FGC-7; echo END-3")
+                screen = try await terminal.waitFor("END-3")
+                #expect(screen.contains("Home visit — child seen"))
+                #expect(screen.contains("Note: Visit after school."))
+                // On the server: the contact, who was there, and the note with its sections.
+                #expect(try await count(db, """
+                    SELECT count(*) FROM contacts c JOIN contact_people p ON p.contact_id = c.id
+                    WHERE c.child_seen AND c.kind = 'homeVisit' AND extract(hour FROM c.occurred_at AT TIME ZONE 'UTC') = 9
+                    """) == 1)
+                #expect(try await count(db, """
+                    SELECT count(*) FROM note_revisions
+                    WHERE body LIKE '%Theo showed me his drawings%' AND next_steps = 'Visit again on Friday with Nan.'
+                    """) == 1)
+
+                // The network cable pulled: the work is kept and the person is told what to do.
+                server.kill()
+                try terminal.type("kith visit adeyemi --kind phone -m 'Phoned mum: all well.'; echo END-4")
+                screen = try await terminal.waitFor("END-4")
+                #expect(screen.contains("server unreachable"))
+                #expect(screen.contains("1 visit and 1 note saved locally, run `kith sync` when online"))
+                try terminal.type("kith status; echo END-5")
+                screen = try await terminal.waitFor("END-5")
+                #expect(screen.contains("Waiting to be sent: 1 visit and 1 note"))
+
+                server = try await ServerProcess(databaseURL: url, port: server.port)
+                defer { server.kill() }
+                try terminal.type("kith sync; echo END-6")
+                screen = try await terminal.waitFor("END-6")
+                #expect(screen.contains("Synced: sent 2"))
+                #expect(try await count(db, "SELECT count(*) FROM contacts") == 2)
+                #expect(try await count(db, "SELECT count(*) FROM notes") == 2)
+
+                // A supervisor, on a profile of their own, lists the team's caseload.
+                try terminal.type("kith --profile sam login 127.0.0.1:\(server.port) --email sam@test.kith; echo END-7")
+                try await terminal.waitFor("Password:", prompt: true)
+                try terminal.type(Fixture.password)
+                try await terminal.waitFor("END-7")
+                try terminal.type("kith --profile sam caseload; echo END-8")
+                screen = try await terminal.waitFor("END-8")
+                #expect(screen.contains("The Adeyemi family") && screen.contains("Priya Shah"), "\(screen)")
+            }
+        }
+    }
+
+    private func count(_ db: PostgresClient, _ sql: String) async throws -> Int {
+        try await db.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).decode(Int.self).first { _ in true } ?? -1
+    }
+}
+
+/// A shell in a tmux session of its own (its own server socket), 80 columns wide, with `kith` on its PATH, a data
+/// folder of its own, and an editor that writes a note under two of the template's headings.
+struct Tmux {
+    let socket = "kith-test-\(UUID().uuidString.prefix(8))"
+    let folder: URL
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("kith-terminal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let editor = folder.appendingPathComponent("editor")
+        try """
+            #!/bin/sh
+            cp "$1" "\(folder.path)/template-seen"
+            sed -i -e '1s/^/Visit after school.\\n/' \\
+                -e 's/^# What I saw:$/&\\nTheo showed me his drawings; the house was calm./' \\
+                -e 's/^# Next steps:$/&\\nVisit again on Friday with Nan./' "$1"
+            """.write(to: editor, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: editor.path)
+        let bin = try ServerProcess.builtProduct("kith").deletingLastPathComponent().path
+        let environment = [
+            "HOME=\(folder.path)", "TZ=UTC", "XDG_DATA_HOME=\(folder.path)/data", "EDITOR=\(editor.path)", "NO_COLOR=1", "TERM=xterm",
+            "PATH=\(bin):/usr/bin:/bin", "PS1=$ ",
+        ]
+        try tmux(["new-session", "-d", "-s", "kith", "-x", "80", "-y", "50", "env", "-i"] + environment + ["bash", "--norc", "--noprofile"])
+    }
+
+    /// Types a line and presses Enter.
+    func type(_ line: String) throws {
+        try tmux(["send-keys", "-t", "kith", "-l", line])
+        try tmux(["send-keys", "-t", "kith", "Enter"])
+    }
+
+    /// Waits (up to a minute) until `text` shows on a line of its own (a command's end marker) or, with `prompt`, ends
+    /// the screen (a question waiting for an answer); returns the screen with its history.
+    @discardableResult
+    func waitFor(_ text: String, prompt: Bool = false) async throws -> String {
+        for _ in 0..<600 {
+            let screen = try tmux(["capture-pane", "-p", "-J", "-t", "kith", "-S", "-1000"])
+            let wanted = text.trimmingCharacters(in: .whitespaces)
+            let lines = screen.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            if prompt ? lines.last == wanted : lines.contains(wanted) { return screen }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let screen = try tmux(["capture-pane", "-p", "-J", "-t", "kith", "-S", "-1000"])
+        throw Trouble("the terminal never showed '\(text)'; it shows:\n\(screen)")
+    }
+
+    struct Trouble: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    func close() {
+        _ = try? tmux(["kill-server"])
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    /// Runs tmux and returns what it printed. Spawned directly, not with Foundation's `Process`: that watches for the
+    /// child's exit through a descriptor the daemonised tmux server inherits, so it would wait for ever.
+    @discardableResult
+    private func tmux(_ arguments: [String]) throws -> String {
+        let output = folder.appendingPathComponent("tmux-output")
+        var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, output.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = (["tmux", "-L", socket, "-f", "/dev/null"] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawnp(&pid, "tmux", &actions, nil, argv, environ) == 0 else {
+            throw Trouble("tmux could not be started: is it installed? (scripts/test installs it)")
+        }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        guard status == 0 else { throw Trouble("tmux \(arguments.first ?? "") failed (status \(status))") }
+        return String(decoding: (try? Data(contentsOf: output)) ?? Data(), as: UTF8.self)
+    }
+}
