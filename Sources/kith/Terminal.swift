@@ -79,14 +79,19 @@ enum Terminal {
         let editor = [environment["VISUAL"], environment["EDITOR"]].compactMap { $0 }.first { !$0.isEmpty } ?? "vi"
         let file = folder.appendingPathComponent("NOTE_EDITMSG")
         try Data(text.utf8).write(to: file, options: .atomic)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        // The editor may carry its own arguments (`code --wait`), as git allows.
-        process.arguments = ["-c", "\(editor) \"$1\"", "kith-editor", file.path]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CommandError.usage("the editor (\(editor)) exited with status \(process.terminationStatus); nothing was saved (your text is in \(file.path))")
+        // Through the shell, as git does, so the editor may carry its own arguments (`code --wait`). Spawned directly
+        // rather than with Foundation's `Process`, which would put the editor outside the terminal's foreground group.
+        let words: [String] = ["/bin/sh", "-c", editor + " \"$1\"", "kith-editor", file.path]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else {
+            throw CommandError.usage("could not start the editor (\(editor)); your text is in \(file.path)")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        guard status == 0 else {
+            throw CommandError.usage("the editor (\(editor)) did not finish cleanly; nothing was saved (your text is in \(file.path))")
         }
         let edited = try String(contentsOf: file, encoding: .utf8)
         try? FileManager.default.removeItem(at: file)
