@@ -32,6 +32,7 @@ struct Login: AsyncParsableCommand {
                     sign in with another profile (`kith --profile NAME login …`), or sync it first
                     """)
             }
+            if let previous = try store.session() { await Self.revoke(previous) }
             try store.startOverForNewDevice()
             let session = Session(server: url, deviceId: registration.deviceId, token: registration.token, me: me)
             try store.setSession(session)
@@ -44,6 +45,14 @@ struct Login: AsyncParsableCommand {
             } catch let error as CommandError {
                 Terminal.error(error.description)
             }
+        }
+    }
+
+    /// The registration this one replaces is revoked, so no forgotten token stays valid (best effort: a token the
+    /// server no longer honours is revoked already).
+    static func revoke(_ session: Session) async {
+        _ = try? await Server.with(session.server, token: session.token, patience: 2) { client in
+            try await client.revokeDevice(path: .init(deviceId: session.deviceId))
         }
     }
 
@@ -114,12 +123,13 @@ struct Logout: AsyncParsableCommand {
             let profile = try common.profileFolder()
             guard profile.exists else { throw CommandError.notSignedIn(profile: profile.name) }
             let store = try profile.open()
-            if let session = try store.session() {
-                let workspace = Workspace(profile: profile, store: store, session: session, caseload: try .init(store: store, workerId: session.workerId))
-                if try !store.waiting().isEmpty { _ = try? await workspace.sync() }
-                if forget, !force, let waiting = try store.waitingDescription() {
-                    throw CommandError.usage("\(waiting) not yet sent to the server; run `kith sync` when online, or `kith logout --forget --force` to lose them")
-                }
+            let session = try store.session()
+            let workspace = try session.map { Workspace(profile: profile, store: store, session: $0, caseload: try .init(store: store, workerId: $0.workerId)) }
+            if let workspace, try !store.waiting().isEmpty { _ = try? await workspace.sync() }
+            if forget, !force, let waiting = try store.waitingDescription() {
+                throw CommandError.usage("\(waiting) not yet sent to the server; run `kith sync` when online, or `kith logout --forget --force` to lose them")
+            }
+            if let workspace, let session {
                 do {
                     try await workspace.online { client in
                         switch try await client.revokeDevice(path: .init(deviceId: session.deviceId)) {
@@ -134,6 +144,8 @@ struct Logout: AsyncParsableCommand {
                 }
                 try store.setSession(nil)
                 Terminal.note("Signed out of \(session.server.absoluteString).")
+            } else if !forget {
+                Terminal.note("Not signed in on profile '\(profile.name)'.")
             }
             if forget {
                 let waiting = try store.waiting()

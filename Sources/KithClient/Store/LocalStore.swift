@@ -188,7 +188,7 @@ package final class LocalStore: Sendable {
             }
             try Self.forgetPulledState(in: db)
             try db.execute(sql: "DELETE FROM purges")
-            try Self.set("lastAppliedSeq", nil, in: db)
+            for key in ["lastAppliedSeq", "lastSyncAt", "workers"] { try Self.set(key, nil, in: db) }
         }
     }
 
@@ -198,8 +198,12 @@ package final class LocalStore: Sendable {
         try db.write { try Self.forgetPulledState(in: $0) }
     }
 
+    /// Keeps only what this device's unsent work shows; everything else comes again with the next pull.
     private static func forgetPulledState(in db: Database) throws {
-        try db.execute(sql: "DELETE FROM records WHERE pending IS NULL")
+        try db.execute(sql: """
+            DELETE FROM records
+            WHERE pending IS NULL OR pending NOT IN (SELECT id FROM outbox WHERE confirmed_at IS NULL)
+            """)
         try db.execute(sql: "DELETE FROM grants")
         try db.execute(sql: "DELETE FROM review_items")
         try set("cursor", nil, in: db)
