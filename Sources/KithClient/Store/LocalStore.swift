@@ -15,7 +15,10 @@ package final class LocalStore: Sendable {
     static let confirmedRetention: TimeInterval = 30 * 86_400
 
     package init(path: String) throws {
-        db = try DatabaseQueue(path: path)
+        var configuration = Configuration()
+        // Two `kith` commands at once (a sync in one terminal, a note in another) wait for each other.
+        configuration.busyMode = .timeout(10)
+        db = try DatabaseQueue(path: path, configuration: configuration)
         try Self.migrator.migrate(db)
     }
 
