@@ -55,7 +55,6 @@ package struct Session: Codable, Sendable {
     }
 
     package var workerId: String { me.worker.id }
-    package var isSupervisor: Bool { me.worker.roles.contains(.supervisor) || me.worker.roles.contains(.admin) }
 }
 
 extension LocalStore {

@@ -273,14 +273,7 @@ package final class LocalStore: Sendable {
         }
     }
 
-    /// A pulled record as the REST API shapes it.
-    package func record<Record: Decodable>(_ entity: Entity, _ id: String, as type: Record.Type) throws -> Record? {
-        try db.read { db in
-            try String.fetchOne(db, sql: "SELECT data FROM records WHERE entity = ? AND id = ?", arguments: [entity.rawValue, id])
-                .map { try Self.decoder.decode(type, from: Data($0.utf8)) }
-        }
-    }
-
+    /// Pulled records (and those changed here) as the REST API shapes them.
     package func records<Record: Decodable>(_ entity: Entity, familyId: String? = nil, as type: Record.Type) throws -> [Record] {
         try db.read { db in
             try String.fetchAll(
