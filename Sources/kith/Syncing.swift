@@ -28,9 +28,6 @@ extension Workspace {
 
     /// What went wrong talking to the server, for the person: unreachable (their work is safe here) or refused.
     func explain(_ error: any Error) throws -> any Error {
-        if let failure = error as? SyncEngine.Failure {
-            return CommandError.refused(status: failure.status, code: failure.code, detail: failure.detail)
-        }
         if Server.isUnreachable(error) { return CommandError.unreachable(session.server, waiting: try store.waitingDescription()) }
         return error
     }

@@ -192,6 +192,25 @@ struct ClientDevice {
         }
     }
 
+    @Test func aServerRestoredFromBackupStartsTheFeedAgainKeepingWhatWaits() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let priya = try ClientDevice(kith, device: try await FieldDevice.register(kith, as: .priya), store: try LocalStore(), as: .priya)
+            try await priya.sync { try !priya.caseload.families().isEmpty }
+            let cursor = try priya.store.setting("cursor")
+            try priya.practice.writeNote(NoteDraft(text: "Written while the server was restored"), in: try priya.caseload.family(family.id))
+
+            // After a restore the server answers the old cursor with 409 reset_required; the client starts again.
+            try await Administration(db: kith.db, logger: TestDatabase.logger).startNewSyncGeneration()
+            let summary = try await priya.sync()
+            #expect(summary.pushed == 1)
+            #expect(try priya.store.setting("cursor") != cursor)
+            #expect(try priya.caseload.families().map(\.id) == [family.id])
+            #expect(try priya.caseload.notes(of: family.id).map(\.current.body) == ["Written while the server was restored"])
+            #expect(try await kith.count("SELECT count(*) FROM notes") == 1)
+        }
+    }
+
     @Test func signingInAgainSendsWhatWaitsUnderTheNewDeviceOnce() async throws {
         try await Kith.run { kith in
             let family = try await kith.openFamily()

@@ -22,20 +22,6 @@ package struct SyncEngine: Sendable {
         package var purged = 0
     }
 
-    /// The server refused: its status and problem code (`device_revoked`, `reset_required`, …).
-    package struct Failure: Error, Sendable, Equatable {
-        package let status: Int
-        package let code: String?
-        package let detail: String?
-
-        init(_ status: Int, _ response: Components.Responses.Problem) {
-            self.status = status
-            let problem = try? response.body.applicationProblemJson
-            code = problem?.code
-            detail = problem?.detail ?? problem?.title
-        }
-    }
-
     /// `progress` hears the running totals after every request.
     @discardableResult
     package func sync(progress: @Sendable (Summary) -> Void = { _ in }) async throws -> Summary {
@@ -43,7 +29,7 @@ package struct SyncEngine: Sendable {
         try await push(into: &summary, progress: progress)
         do {
             try await pull(into: &summary, progress: progress)
-        } catch let failure as Failure where failure.code == "reset_required" || failure.code == "cursor_expired" {
+        } catch CommandError.refused(_, let code?, _) where code == "reset_required" || code == "cursor_expired" {
             try store.restartFeed()
             try await pull(into: &summary, progress: progress)
         }
@@ -60,7 +46,7 @@ package struct SyncEngine: Sendable {
             let response: Components.Schemas.PushResponse
             switch output {
             case .ok(let ok): response = try ok.body.json
-            case .default(let status, let problem): throw Failure(status, problem)
+            case .default(let status, let problem): throw Server.refusal(status, problem)
             }
             try store.rejected(response.results.filter { $0.status == .rejected }.map(\.id))
             try store.confirm(through: response.lastAppliedSeq)
@@ -80,7 +66,7 @@ package struct SyncEngine: Sendable {
             let page: Components.Schemas.PullResponse
             switch output {
             case .ok(let ok): page = try ok.body.json
-            case .default(let status, let problem): throw Failure(status, problem)
+            case .default(let status, let problem): throw Server.refusal(status, problem)
             }
             try store.apply(page)
             summary.changes += page.changes.count
@@ -90,7 +76,7 @@ package struct SyncEngine: Sendable {
         let purged = try store.purgesToAcknowledge()
         guard !purged.isEmpty else { return }
         let output = try await client.syncAck(body: .json(.init(purged: purged.map { .init(familyId: $0.familyId, grantId: $0.grantId) })))
-        if case .default(let status, let problem) = output { throw Failure(status, problem) }
+        if case .default(let status, let problem) = output { throw Server.refusal(status, problem) }
         try store.acknowledged(purged.map(\.grantId))
         summary.purged += purged.count
     }
