@@ -52,7 +52,9 @@ struct Visit: AsyncParsableCommand {
 
     @OptionGroup var common: Common
     @Argument(help: "The family.") var ref: String
-    @Option(help: ArgumentHelp("When it happened.", valueName: "when")) var at: WhenArgument?
+    @Option(help: ArgumentHelp(
+        "When it happened: now (the default), 'today 14:30', 14:30, yesterday, 'friday 10:00', '2026-11-28 09:30' or ISO 8601.",
+        valueName: "when")) var at: WhenArgument?
     @Option(help: "How: home, phone, video, school, office, conference or other.") var kind: Components.Schemas.ContactKind = .homeVisit
     @Option(name: .customLong("with"), parsing: .upToNextOption, help: ArgumentHelp("Who was there (names from the family's network).", valueName: "name"))
     var with: [String] = []
