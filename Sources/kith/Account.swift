@@ -26,7 +26,9 @@ struct Login: AsyncParsableCommand {
             let profile = try common.profileFolder()
             let store = try profile.open()
             let (me, registration) = try await Self.register(url, email: email, password: password, deviceName: deviceName)
+            let session = Session(server: url, deviceId: registration.deviceId, token: registration.token, me: me)
             if let previous = try store.session(), previous.server != url || previous.workerId != me.worker.id, try !store.waiting().isEmpty {
+                await Self.revoke(session)
                 throw CommandError.usage("""
                     profile '\(profile.name)' holds work of \(previous.me.worker.name) on \(previous.server.absoluteString) not yet synced; \
                     sign in with another profile (`kith --profile NAME login …`), or sync it first
@@ -34,9 +36,8 @@ struct Login: AsyncParsableCommand {
             }
             if let previous = try store.session() { await Self.revoke(previous) }
             try store.startOverForNewDevice()
-            let session = Session(server: url, deviceId: registration.deviceId, token: registration.token, me: me)
             try store.setSession(session)
-            let workspace = Workspace(profile: profile, store: store, session: session, caseload: try .init(store: store, workerId: me.worker.id))
+            let workspace = try Workspace(profile: profile, store: store, session: session)
             Terminal.note("Signed in as \(me.worker.name) (\(me.organisation.name)); this machine is device \(Caseload.shortId(registration.deviceId)).")
             do {
                 try await workspace.sync()
@@ -124,7 +125,7 @@ struct Logout: AsyncParsableCommand {
             guard profile.exists else { throw CommandError.notSignedIn(profile: profile.name) }
             let store = try profile.open()
             let session = try store.session()
-            let workspace = try session.map { Workspace(profile: profile, store: store, session: $0, caseload: try .init(store: store, workerId: $0.workerId)) }
+            let workspace = try session.map { try Workspace(profile: profile, store: store, session: $0) }
             if let workspace, try !store.waiting().isEmpty { _ = try? await workspace.sync() }
             if forget, !force, let waiting = try store.waitingDescription() {
                 throw CommandError.usage("\(waiting) not yet sent to the server; run `kith sync` when online, or `kith logout --forget --force` to lose them")

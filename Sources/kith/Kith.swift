@@ -39,7 +39,7 @@ struct Common: ParsableArguments {
         guard profile.exists else { throw CommandError.notSignedIn(profile: profile.name) }
         let store = try profile.open()
         guard let session = try store.session() else { throw CommandError.notSignedIn(profile: profile.name) }
-        return Workspace(profile: profile, store: store, session: session, caseload: try .init(store: store, workerId: session.workerId))
+        return try Workspace(profile: profile, store: store, session: session)
     }
 }
 
@@ -54,6 +54,13 @@ struct Workspace {
     let store: LocalStore
     let session: Session
     let caseload: KithClient.Caseload
+
+    init(profile: Profile, store: LocalStore, session: Session) throws {
+        self.profile = profile
+        self.store = store
+        self.session = session
+        caseload = try .init(store: store, workerId: session.workerId)
+    }
 
     var practice: Practice { Practice(caseload: caseload) }
 }
