@@ -245,7 +245,9 @@ import Testing
             #expect(changes.contains { $0.entity == .family && $0.id == family.id })
             #expect(changes.contains { $0.entity == .person && $0.id == person.id })
             #expect(changes.contains { $0.entity == .note && $0.id == note.id })
-            #expect(changes.filter { $0.entity == .allocation }.count == 2)
+            // Tom's allocation and Priya's; the feed may bring them again after the whole family (harmless re-delivery,
+            // depending on when other tests' transactions let the horizon pass).
+            #expect(Set(changes.filter { $0.entity == .allocation }.map(\.id)).count == 2)
         }
     }
 
