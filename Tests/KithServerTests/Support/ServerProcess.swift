@@ -10,9 +10,26 @@ final class ServerProcess {
     let port: Int
     let base: String
 
-    /// `port`: nil picks one at random; a restarted server reuses its predecessor's, as clients know it by address.
-    init(databaseURL: String, port: Int? = nil) async throws {
-        let port = port ?? Int.random(in: 20_000...40_000)
+    /// `port`: nil picks a free one; a restarted server reuses its predecessor's, as clients know it by address.
+    convenience init(databaseURL: String, port: Int? = nil) async throws {
+        if let port {
+            try await self.init(databaseURL: databaseURL, exactly: port)
+            return
+        }
+        // Below Linux's ephemeral range (32768 and up), where the tests' own connections take their ports; a port
+        // some other process holds already makes the server exit, and the next one is tried.
+        for _ in 0..<10 {
+            do {
+                try await self.init(databaseURL: databaseURL, exactly: Int.random(in: 20_000...32_000))
+                return
+            } catch Failure.exited {}
+        }
+        throw Failure.exited
+    }
+
+    enum Failure: Error { case exited, silent(String) }
+
+    private init(databaseURL: String, exactly port: Int) async throws {
         let process = Process()
         process.executableURL = try Self.builtProduct("kith-server")
         process.arguments = ["serve"]
@@ -25,12 +42,14 @@ final class ServerProcess {
         self.process = process
         self.port = port
         self.base = "http://127.0.0.1:\(port)"
-        for _ in 0..<200 {
+        // Generous: a debug build starting while every other test works the two cores can take several seconds.
+        for _ in 0..<600 {
             if (try? await Self.call(.init(url: URL(string: base + "/healthz")!)).0) == 200 { return }
+            guard process.isRunning else { throw Failure.exited }
             try await Task.sleep(for: .milliseconds(50))
         }
         process.terminate()
-        throw KithError.invalidField("kith-server", "did not answer on \(base)")
+        throw Failure.silent("kith-server did not answer on \(base)")
     }
 
     /// An executable of this package, built next to the tests (`swift build --build-tests` builds them all).
