@@ -257,11 +257,26 @@ import Testing
             let device = try await FieldDevice.register(kith, as: .priya)
             let (_, cursor) = try await device.pullAll(from: nil)
             let parts = cursor.split(separator: ".")
-            var payload = try #require(Data(base64URL: parts[0]))
-            payload[payload.count / 2] ^= 0x01
-            let altered = try await device.post(
-                "/v1/sync/pull", ["protocol": 1, "deviceId": device.id, "cursor": payload.base64URL + "." + parts[1]])
-            #expect(altered.status == .badRequest)
+            let payload = try #require(Data(base64URL: parts[0]))
+            var fields = try #require(try JSONSerialization.jsonObject(with: payload) as? [String: Any])
+            func pull(_ text: String) async throws -> TestResponse {
+                try await device.post("/v1/sync/pull", ["protocol": 1, "deviceId": device.id, "cursor": text])
+            }
+
+            // A position moved back under the original signature, and a signature not made with the key.
+            fields["afterXid"] = 0
+            let moved = try JSONSerialization.data(withJSONObject: fields).base64URL + "." + parts[1]
+            #expect(try await pull(moved).status == .badRequest)
+            var mac = try #require(Data(base64URL: parts[1]))
+            mac[0] ^= 0x01
+            let forged = try await pull(parts[0] + "." + mac.base64URL)
+            #expect(forged.status == .badRequest)
+            #expect(try kith.problem(forged).code == "malformed_request")
+            // A cursor naming another generation cannot be checked against that generation's retired key, so it gets
+            // the answer a pre-restore cursor gets; all that does is start this device's own feed again.
+            fields["generation"] = UUID().uuidString
+            let otherGeneration = try JSONSerialization.data(withJSONObject: fields).base64URL + "." + parts[1]
+            #expect(try kith.problem(try await pull(otherGeneration)).code == "reset_required")
 
             let other = try await FieldDevice.register(kith, as: .priya, name: "phone")
             let borrowed = try await other.post("/v1/sync/pull", ["protocol": 1, "deviceId": other.id, "cursor": cursor])

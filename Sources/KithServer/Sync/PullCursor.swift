@@ -46,6 +46,7 @@ struct PullCursor: Codable, Equatable, Sendable {
               let cursor = try? decoder.decode(PullCursor.self, from: payload)
         else { throw KithError.invalidField("cursor", "is not a cursor this server issued") }
         // The epoch is read before the signature: a cursor from before a restore was signed with a key since replaced.
+        // So an edited epoch also answers reset_required, which gives nothing away: the device's feed starts again.
         guard cursor.systemId == epoch.systemId, cursor.generation == epoch.generation else {
             throw KithError.conflict(
                 "reset_required", "The server's data was restored since this cursor was issued; push, then pull from an empty cursor.")
