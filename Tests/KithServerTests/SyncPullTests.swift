@@ -251,6 +251,53 @@ import Testing
         }
     }
 
+    @Test func theChangeLogIsPrunedOfWhatNoCursorStillNeeds() async throws {
+        try await Kith.run { kith in
+            let logger = TestDatabase.logger
+            // Priya's phone last pulled before the family existed.
+            let phone = try await FieldDevice.register(kith, as: .priya, name: "phone")
+            let (_, phoneCursor) = try await phone.pullAll(from: nil)
+            let family = try await kith.openFamily()
+            let _: Components.Schemas.Person = try await kith.send(
+                .post, "/v1/families/\(family.id)/people", as: .priya, json: ["name": "Amy"], expect: .created)
+            let written = try #require(
+                try await kith.db.query("SELECT max(xid)::text FROM sync_changes", logger: logger).decode(String.self).first { _ in true }
+                    .flatMap(UInt64.init))
+
+            // Her tablet's feed has passed all of that (other tests' transactions may hold the horizon back a while).
+            let tablet = try await FieldDevice.register(kith, as: .priya)
+            let epoch = try await kith.db.withConnection { try await $0.syncEpoch(kith.fixture.organisation, logger: logger) }
+            var (_, cursor) = try await tablet.pullAll(from: nil)
+            for _ in 0..<400 where try PullCursor.open(cursor, epoch: epoch, deviceId: UUID(uuidString: tablet.id)!).afterXid <= written {
+                try await Task.sleep(for: .milliseconds(25))
+                cursor = try await tablet.pullAll(from: cursor).cursor
+            }
+
+            // Half a year later only the note written since is recent.
+            let note: Components.Schemas.JudgmentNote = try await kith.send(
+                .post, "/v1/families/\(family.id)/notes", as: .priya, json: ["body": "Still visiting", "audience": "professional"],
+                expect: .created)
+            try await kith.db.query(
+                "UPDATE sync_changes SET changed_at = now() - interval '200 days' WHERE xid <= \(String(written))::xid8", logger: logger)
+            let old = try await kith.count("SELECT count(*) FROM sync_changes WHERE changed_at < now() - interval '180 days'")
+            let all = try await kith.count("SELECT count(*) FROM sync_changes")
+            #expect(old >= 3 && all > old)
+            let pruned = try await kith.db.withConnection { try await $0.pruneChangeLog(olderThan: PullCursor.retention, logger: logger) }
+            #expect(pruned == old)
+            #expect(try await kith.count("SELECT count(*) FROM sync_changes") == all - old)
+            #expect(try await kith.db.withConnection { try await $0.pruneChangeLog(olderThan: PullCursor.retention, logger: logger) } == 0)
+
+            // The tablet goes on from where it was and gets the note.
+            let (later, _) = try await tablet.pullUntil(from: cursor) { $0.flatMap { $0.ids(.note) }.contains(note.id) }
+            #expect(later.flatMap { $0.ids(.note) }.contains(note.id))
+            // The phone may have missed rows that are gone: it is told to start again, and gets the family whole.
+            let stale = try await phone.post("/v1/sync/pull", ["protocol": 1, "deviceId": phone.id, "cursor": phoneCursor])
+            #expect(stale.status == .gone)
+            #expect(try kith.problem(stale).code == "cursor_expired")
+            #expect(try await phone.pullAll(from: nil).pages.flatMap { $0.ids(.note) }.contains(note.id))
+        }
+    }
+
     @Test func cursorsAreTamperEvidentAndCarryTheirEpoch() async throws {
         try await Kith.run { kith in
             _ = try await kith.openFamily()

@@ -18,7 +18,7 @@ public func buildApplication(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kith"),
         logger: logger)
-    app.addServices(db)
+    app.addServices(db, ChangeLogPruner(db: db, logger: logger))
     return app
 }
 

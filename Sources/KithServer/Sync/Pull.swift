@@ -70,6 +70,9 @@ extension PostgresConnection {
     func pull(
         after cursor: PullCursor, limit: Int, device: SyncDevice, epoch: SyncEpoch, logger: Logger
     ) async throws -> Components.Schemas.PullResponse {
+        if try await changeLogWasPruned(after: cursor, logger: logger) {
+            throw PullCursor.expired
+        }
         let organisation = device.organisationId
         var next = cursor
         next.issuedAt = Date()

@@ -23,6 +23,9 @@ struct PullCursor: Codable, Equatable, Sendable {
     /// Change-log rows are kept at least this long; an older cursor may point at rows no longer there.
     static let retention: TimeInterval = 180 * 86_400
 
+    /// Where a device's first pull starts; every later cursor is positioned at a horizon or a row.
+    var isStart: Bool { afterXid == 0 && windowEnd == nil }
+
     static func start(_ epoch: SyncEpoch, deviceId: UUID) -> PullCursor {
         PullCursor(
             systemId: epoch.systemId, generation: epoch.generation, deviceId: deviceId, afterXid: 0, afterSeq: 0,
@@ -55,13 +58,13 @@ struct PullCursor: Codable, Equatable, Sendable {
             throw KithError.invalidField("cursor", "has been altered")
         }
         guard cursor.deviceId == deviceId else { throw KithError.invalidField("cursor", "belongs to another device") }
-        guard now.timeIntervalSince(cursor.issuedAt) <= retention else {
-            throw KithError(
-                status: .gone, code: "cursor_expired",
-                detail: "This cursor is older than the change log's 180 days; push, then pull from an empty cursor.")
-        }
+        guard now.timeIntervalSince(cursor.issuedAt) <= retention else { throw expired }
         return cursor
     }
+
+    static let expired = KithError(
+        status: .gone, code: "cursor_expired",
+        detail: "The change log no longer holds everything since this cursor (it keeps 180 days); push, then pull from an empty cursor.")
 }
 
 /// What makes cursors of one database generation: the cluster, the organisation's generation and its signing key.

@@ -1,0 +1,71 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Keeps the change log (`sync_changes`) from growing for ever: once a day, rows older than a cursor's lifetime go.
+///
+/// Rows are deleted in feed order only up to the oldest row still within the lifetime, and never at or above the
+/// snapshot horizon, so what remains is a suffix of the feed. The last row deleted is remembered: a cursor positioned
+/// before it answers 410 `cursor_expired` (its device pulls its families whole again) instead of silently skipping.
+struct ChangeLogPruner: Service {
+    let db: PostgresClient
+    let logger: Logger
+
+    func run() async {
+        await cancelWhenGracefulShutdown {
+            // Not at once: the pool starts alongside, and a server restarted in a loop should not prune in a loop.
+            var wait = Duration.seconds(60)
+            while (try? await Task.sleep(for: wait)) != nil {
+                await prune()
+                wait = .seconds(86_400)
+            }
+        }
+    }
+
+    func prune() async {
+        do {
+            let deleted = try await db.withConnection { try await $0.pruneChangeLog(olderThan: PullCursor.retention, logger: logger) }
+            logger.info("Pruned the sync change log", metadata: ["rows": "\(deleted)"])
+        } catch {
+            let sqlState = (error as? PSQLError)?.serverInfo?[.sqlState] ?? "none"
+            logger.error(
+                "Pruning the sync change log failed; it is tried again in a day",
+                metadata: ["type": "\(String(reflecting: type(of: error)))", "sqlState": "\(sqlState)"])
+        }
+    }
+}
+
+extension PostgresConnection {
+    /// Deletes change-log rows older than `age` that every later row follows in feed order; returns how many.
+    func pruneChangeLog(olderThan age: TimeInterval, logger: Logger) async throws -> Int {
+        try await query(
+            """
+            WITH bound AS (
+                SELECT least(
+                    pg_snapshot_xmin(pg_current_snapshot()),
+                    (SELECT min(xid) FROM sync_changes WHERE changed_at >= now() - make_interval(secs => \(age)))) AS below
+            ), gone AS (
+                DELETE FROM sync_changes WHERE xid < (SELECT below FROM bound) RETURNING xid, seq
+            ), last AS (
+                SELECT xid, seq FROM gone ORDER BY xid DESC, seq DESC LIMIT 1
+            ), marked AS (
+                INSERT INTO sync_changes_pruned (last_xid, last_seq) SELECT xid, seq FROM last
+                ON CONFLICT (only_row) DO UPDATE SET last_xid = excluded.last_xid, last_seq = excluded.last_seq, pruned_at = now()
+                WHERE (excluded.last_xid, excluded.last_seq) > (sync_changes_pruned.last_xid, sync_changes_pruned.last_seq)
+            )
+            SELECT count(*)::int FROM gone
+            """, logger: logger
+        ).decode(Int.self).first { _ in true } ?? 0
+    }
+
+    /// Whether rows this cursor had yet to read were pruned.
+    func changeLogWasPruned(after cursor: PullCursor, logger: Logger) async throws -> Bool {
+        guard !cursor.isStart else { return false }
+        return try await query(
+            """
+            SELECT (last_xid, last_seq) > (\(String(cursor.afterXid))::xid8, \(cursor.afterSeq)) FROM sync_changes_pruned
+            """, logger: logger
+        ).decode(Bool.self).first { _ in true } ?? false
+    }
+}
