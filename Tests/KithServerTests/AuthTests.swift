@@ -43,6 +43,18 @@ import Testing
             let retryAfter = try #require(throttled.headers[.retryAfter].flatMap(Int.init))
             #expect(retryAfter > 0 && retryAfter <= 900)
             #expect(try kith.problem(throttled).code == "too_many_requests")
+
+            // The failures are in the database, by account and by address, hashed: another instance of the server (or
+            // this one restarted) counts them too.
+            #expect(try await kith.count("SELECT count(DISTINCT key_hash) FROM login_failures") == 2)
+            #expect(try await kith.count("SELECT count(*) FROM login_failures") == 10)
+            let another = try buildApplication(AppConfig(databaseURL: kith.databaseURL), logger: TestDatabase.logger, metrics: Kith.metrics)
+            try await another.test(.router) { client in
+                let again = try await client.execute(
+                    uri: "/v1/auth/login", method: .post, headers: [.contentType: "application/json"],
+                    body: ByteBuffer(bytes: try Kith.encoder.encode(Login(email: "tom@test.kith", password: Fixture.password))))
+                #expect(again.status == .tooManyRequests)
+            }
         }
     }
 
@@ -100,22 +112,35 @@ import Testing
 }
 
 @Suite struct LoginThrottleTests {
-    @Test func anAccountIsSlowedAfterFiveFailuresAnAddressAfterThirty() async {
-        let throttle = LoginThrottle(window: .seconds(900))
-        let start = ContinuousClock.now
-        let shared = LoginThrottle.Key.address("10.0.0.1")
-        for index in 0..<29 {
-            await throttle.recordFailure([.account("person\(index)@test.kith"), shared], now: start)
-        }
-        // 29 different people mistyping behind one proxy do not lock out the 30th.
-        #expect(await throttle.retryAfter([.account("someone@test.kith"), shared], now: start) == nil)
-        await throttle.recordFailure([shared], now: start)
-        #expect(await throttle.retryAfter([.account("someone@test.kith"), shared], now: start + .seconds(60)) == 840)
-        #expect(await throttle.retryAfter([shared], now: start + .seconds(900)) == nil)
+    @Test func anAccountIsSlowedAfterFiveFailuresAnAddressAfterThirty() async throws {
+        try await Kith.run { kith in
+            try await kith.db.withConnection { connection in
+                let logger = TestDatabase.logger
+                // Whole seconds, which the database stores exactly.
+                let start = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+                func retryAfter(_ keys: [LoginThrottle.Key], after seconds: TimeInterval = 0) async throws -> Int? {
+                    try await LoginThrottle.retryAfter(keys, on: connection, now: start.addingTimeInterval(seconds), logger: logger)
+                }
+                func fail(_ keys: [LoginThrottle.Key]) async throws {
+                    try await LoginThrottle.recordFailure(keys, on: connection, now: start, logger: logger)
+                }
+                let shared = LoginThrottle.Key.address("10.0.0.1")
+                for index in 0..<29 { try await fail([.account("person\(index)@test.kith"), shared]) }
+                // 29 different people mistyping behind one proxy do not lock out the 30th.
+                #expect(try await retryAfter([.account("someone@test.kith"), shared]) == nil)
+                try await fail([shared])
+                #expect(try await retryAfter([.account("someone@test.kith"), shared], after: 60) == 840)
+                #expect(try await retryAfter([shared], after: 900) == nil)
 
-        for _ in 0..<5 { await throttle.recordFailure([.account("tom@test.kith")], now: start) }
-        #expect(await throttle.retryAfter([.account("tom@test.kith")], now: start) == 900)
-        await throttle.recordSuccess(.account("tom@test.kith"))
-        #expect(await throttle.retryAfter([.account("tom@test.kith")], now: start) == nil)
+                for _ in 0..<5 { try await fail([.account("tom@test.kith")]) }
+                #expect(try await retryAfter([.account("tom@test.kith")]) == 900)
+                try await LoginThrottle.recordSuccess(.account("tom@test.kith"), on: connection, logger: logger)
+                #expect(try await retryAfter([.account("tom@test.kith")]) == nil)
+
+                // Housekeeping forgets failures too old to count.
+                try await LoginThrottle.forgetOldFailures(on: connection, now: start.addingTimeInterval(900), logger: logger)
+                #expect(try await kith.count("SELECT count(*) FROM login_failures") == 0)
+            }
+        }
     }
 }

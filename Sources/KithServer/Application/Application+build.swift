@@ -18,7 +18,7 @@ public func buildApplication(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kith"),
         logger: logger)
-    app.addServices(db, ChangeLogPruner(db: db, logger: logger))
+    app.addServices(db, Housekeeping(db: db, logger: logger))
     return app
 }
 
@@ -54,7 +54,7 @@ func buildRouter(
             body: .init(byteBuffer: ByteBuffer(bytes: document)))
     }
 
-    let service = KithService(db: db, config: config, logger: logger, throttle: LoginThrottle())
+    let service = KithService(db: db, config: config, logger: logger)
     try service.registerHandlers(on: router, configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.sortedKeys]))
     return router
 }

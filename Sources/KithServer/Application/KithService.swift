@@ -8,7 +8,6 @@ struct KithService: APIProtocol {
     let db: Database
     let config: AppConfig
     let logger: Logger
-    let throttle: LoginThrottle
 
     func transaction<Result>(_ body: (PostgresConnection) async throws -> sending Result) async throws -> sending Result {
         try await db.transaction(body)

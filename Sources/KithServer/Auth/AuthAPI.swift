@@ -14,10 +14,11 @@ extension KithService {
 
         let email = body.email.trimmingWhitespace().lowercased()
         let keys = [LoginThrottle.Key.account(email), .address(Principal.clientAddress)]
-        if let wait = await throttle.retryAfter(keys) { throw KithError.tooManyRequests(retryAfter: wait) }
-
         let account = try await read { connection in
-            try await connection.query(
+            if let wait = try await LoginThrottle.retryAfter(keys, on: connection, logger: logger) {
+                throw KithError.tooManyRequests(retryAfter: wait)
+            }
+            return try await connection.query(
                 """
                 SELECT organisation_id, id, password_hash FROM workers
                 WHERE lower(email) = \(email) AND (left_on IS NULL OR left_on > current_date)
@@ -26,14 +27,14 @@ extension KithService {
         }
 
         guard try await Passwords.verify(body.password, hash: account?.2), let (organisation, workerId, _) = account else {
-            await throttle.recordFailure(keys)
+            try await transaction { try await LoginThrottle.recordFailure(keys, on: $0, logger: logger) }
             throw KithError(status: .unauthorized, code: "invalid_credentials", detail: "The email or password is not right.")
         }
-        await throttle.recordSuccess(keys[0])
 
         let token = Tokens.generate()
         let expiresAt = Date().addingTimeInterval(TimeInterval(config.sessionLifetime.components.seconds))
         let worker = try await transaction { connection in
+            try await LoginThrottle.recordSuccess(keys[0], on: connection, logger: logger)
             try await connection.query(
                 """
                 INSERT INTO sessions (organisation_id, id, worker_id, token_hash, expires_at)

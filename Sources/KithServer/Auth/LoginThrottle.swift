@@ -1,47 +1,61 @@
+import Crypto
 import Foundation
+import Logging
+import PostgresNIO
 
 /// Slows down repeated failed sign-ins for one account or from one address.
 ///
 /// An account that failed 5 times within 15 minutes, or an address that failed 30 times (higher, because many people
-/// can share one address behind a proxy), answers 429 until the oldest failure in the window has aged out. Kept in
-/// memory: a restart forgives, which is acceptable for slowing guessing down, and bcrypt at cost 12 already makes each
-/// guess expensive.
-actor LoginThrottle {
-    struct Key: Hashable {
-        let name: String
+/// can share one address behind a proxy), answers 429 until the oldest failure in the window has aged out. Failures
+/// are kept in the database (`login_failures`, keys hashed), so every server instance counts the same ones and a
+/// restart forgives nothing.
+enum LoginThrottle {
+    struct Key: Sendable {
+        let hash: ByteBuffer
         let allowedFailures: Int
 
-        static func account(_ email: String) -> Key { Key(name: "account:\(email)", allowedFailures: 5) }
-        static func address(_ address: String?) -> Key { Key(name: "address:\(address ?? "unknown")", allowedFailures: 30) }
+        init(_ name: String, allowedFailures: Int) {
+            hash = ByteBuffer(bytes: SHA256.hash(data: Data(name.utf8)))
+            self.allowedFailures = allowedFailures
+        }
+
+        static func account(_ email: String) -> Key { Key("account:\(email)", allowedFailures: 5) }
+        static func address(_ address: String?) -> Key { Key("address:\(address ?? "unknown")", allowedFailures: 30) }
     }
 
-    private var failures: [Key: [ContinuousClock.Instant]] = [:]
-    private let window: Duration
-    private let maxKeys = 100_000
-
-    init(window: Duration = .seconds(15 * 60)) {
-        self.window = window
-    }
+    static let window: TimeInterval = 15 * 60
 
     /// Seconds to wait before another attempt for any of these keys, or nil if an attempt may go ahead.
-    func retryAfter(_ keys: [Key], now: ContinuousClock.Instant = .now) -> Int? {
-        var wait: Duration = .zero
-        for key in keys {
-            let recent = (failures[key] ?? []).filter { now - $0 < window }
-            failures[key] = recent.isEmpty ? nil : recent
-            if recent.count >= key.allowedFailures, let oldest = recent.first {
-                wait = max(wait, window - (now - oldest))
-            }
+    static func retryAfter(_ keys: [Key], on connection: PostgresConnection, now: Date = Date(), logger: Logger) async throws -> Int? {
+        var wait: TimeInterval = 0
+        let rows = try await connection.query(
+            """
+            SELECT key_hash, count(*)::int, min(failed_at) FROM login_failures
+            WHERE key_hash = ANY(\(keys.map(\.hash))) AND failed_at > \(now.addingTimeInterval(-window))
+            GROUP BY key_hash
+            """, logger: logger)
+        for try await (hash, failures, oldest) in rows.decode((ByteBuffer, Int, Date).self) {
+            guard let key = keys.first(where: { $0.hash == hash }), failures >= key.allowedFailures else { continue }
+            wait = max(wait, window - now.timeIntervalSince(oldest))
         }
-        return wait > .zero ? max(1, Int(wait.components.seconds)) : nil
+        return wait > 0 ? max(1, Int(wait)) : nil
     }
 
-    func recordFailure(_ keys: [Key], now: ContinuousClock.Instant = .now) {
-        if failures.count > maxKeys { failures.removeAll(keepingCapacity: true) }
-        for key in keys { failures[key, default: []].append(now) }
+    static func recordFailure(_ keys: [Key], on connection: PostgresConnection, now: Date = Date(), logger: Logger) async throws {
+        let hashes = keys.map(\.hash)
+        try await connection.query(
+            "DELETE FROM login_failures WHERE key_hash = ANY(\(hashes)) AND failed_at <= \(now.addingTimeInterval(-window))",
+            logger: logger)
+        try await connection.query(
+            "INSERT INTO login_failures (key_hash, failed_at) SELECT unnest(\(hashes)), \(now)", logger: logger)
     }
 
-    func recordSuccess(_ key: Key) {
-        failures[key] = nil
+    static func recordSuccess(_ key: Key, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("DELETE FROM login_failures WHERE key_hash = \(key.hash)", logger: logger)
+    }
+
+    /// Failures older than the window count for nothing; keys that never fail again would otherwise keep theirs.
+    static func forgetOldFailures(on connection: PostgresConnection, now: Date = Date(), logger: Logger) async throws {
+        try await connection.query("DELETE FROM login_failures WHERE failed_at <= \(now.addingTimeInterval(-window))", logger: logger)
     }
 }

@@ -1,41 +1,12 @@
 import Foundation
 import Logging
 import PostgresNIO
-import ServiceLifecycle
 
-/// Keeps the change log (`sync_changes`) from growing for ever: once a day, rows older than a cursor's lifetime go.
+/// The change log (`sync_changes`) is pruned daily by `Housekeeping` of rows older than a cursor's lifetime.
 ///
 /// Rows are deleted in feed order only up to the oldest row still within the lifetime, and never at or above the
 /// snapshot horizon, so what remains is a suffix of the feed. The last row deleted is remembered: a cursor positioned
 /// before it answers 410 `cursor_expired` (its device pulls its families whole again) instead of silently skipping.
-struct ChangeLogPruner: Service {
-    let db: PostgresClient
-    let logger: Logger
-
-    func run() async {
-        await cancelWhenGracefulShutdown {
-            // Not at once: the pool starts alongside, and a server restarted in a loop should not prune in a loop.
-            var wait = Duration.seconds(60)
-            while (try? await Task.sleep(for: wait)) != nil {
-                await prune()
-                wait = .seconds(86_400)
-            }
-        }
-    }
-
-    func prune() async {
-        do {
-            let deleted = try await db.withConnection { try await $0.pruneChangeLog(olderThan: PullCursor.retention, logger: logger) }
-            logger.info("Pruned the sync change log", metadata: ["rows": "\(deleted)"])
-        } catch {
-            let sqlState = (error as? PSQLError)?.serverInfo?[.sqlState] ?? "none"
-            logger.error(
-                "Pruning the sync change log failed; it is tried again in a day",
-                metadata: ["type": "\(String(reflecting: type(of: error)))", "sqlState": "\(sqlState)"])
-        }
-    }
-}
-
 extension PostgresConnection {
     /// Deletes change-log rows older than `age` that every later row follows in feed order; returns how many.
     func pruneChangeLog(olderThan age: TimeInterval, logger: Logger) async throws -> Int {
