@@ -192,6 +192,34 @@ struct ClientDevice {
         }
     }
 
+    @Test func aRejectedAmendmentIsUndoneAloneEvenWhenThePullNeverComes() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let priya = try ClientDevice(kith, device: try await FieldDevice.register(kith, as: .priya), store: try LocalStore(), as: .priya)
+            try await priya.sync { try !priya.caseload.families().isEmpty }
+            let held = try priya.caseload.family(family.id)
+            func shown() throws -> Caseload.JudgmentNote? { try priya.caseload.notes(of: family.id).first }
+
+            // Offline: a note, a correction, and a second correction over the 64 KiB a note may hold.
+            let id = try priya.practice.writeNote(NoteDraft(text: "Saw the children at home."), in: held)
+            try priya.practice.amend(try #require(try shown()), with: NoteDraft(text: "Saw the children at Nan's."), reason: "wrong house")
+            try priya.practice.amend(try #require(try shown()), with: NoteDraft(text: String(repeating: "a", count: 70_000)), reason: "pasted")
+            #expect(try shown()?.revisions.count == 3)
+
+            // The push is answered (the note and the first correction applied, the second kept as a review item), then
+            // the connection drops before the pull: the note stays, as the server has it.
+            await expectKilled { try await priya.engine(dropping: ["syncPull"]).sync() }
+            #expect(try shown()?.id == id)
+            #expect(try shown()?.current.body == "Saw the children at Nan's.")
+            #expect(try shown()?.revisions.count == 2)
+            #expect(try await kith.count("SELECT count(*) FROM note_revisions") == 2)
+
+            try await priya.sync()
+            #expect(try shown()?.revisions.map(\.body) == ["Saw the children at home.", "Saw the children at Nan's."])
+            #expect(try priya.store.reviewItems().map(\.kind) == [.rejected])
+        }
+    }
+
     @Test func aServerRestoredFromBackupStartsTheFeedAgainKeepingWhatWaits() async throws {
         try await Kith.run { kith in
             let family = try await kith.openFamily()

@@ -48,6 +48,19 @@ package final class LocalStore: Sendable {
                 CREATE TABLE review_items (id TEXT PRIMARY KEY, item TEXT NOT NULL);
                 """)
         }
+        migrator.registerMigration("2") { db in
+            // One server copy per record could not undo a rejected change made on top of another unsent one (a note
+            // amended twice offline vanished when the second amendment was rejected): each unsent mutation now keeps
+            // the record as it was before it (`data` NULL: it did not exist) and which mutation had made it so.
+            try db.execute(sql: """
+                CREATE TABLE undo (
+                    mutation TEXT NOT NULL, entity TEXT NOT NULL, id TEXT NOT NULL, data TEXT, pending TEXT,
+                    PRIMARY KEY (mutation, entity, id));
+                INSERT INTO undo (mutation, entity, id, data, pending)
+                    SELECT pending, entity, id, base, NULL FROM records WHERE pending IS NOT NULL;
+                ALTER TABLE records DROP COLUMN base;
+                """)
+        }
         return migrator
     }
 
@@ -111,25 +124,42 @@ package final class LocalStore: Sendable {
                     """,
                 arguments: [seq, id, type, familyId, grant, recordedAt.formatted(.iso8601), try Self.json(mutation)])
             for record in shows {
+                let key: StatementArguments = [record.entity.rawValue, record.id]
                 try db.execute(
                     sql: """
-                        INSERT INTO records (entity, id, family_id, data, pending, base) VALUES (?, ?, ?, ?, ?, NULL)
-                        ON CONFLICT (entity, id) DO UPDATE SET
-                            data = excluded.data, pending = excluded.pending,
-                            base = CASE WHEN records.pending IS NULL THEN records.data ELSE records.base END
+                        INSERT INTO undo (mutation, entity, id, data, pending)
+                        SELECT ?, ?, ?, (SELECT data FROM records WHERE entity = ? AND id = ?),
+                               (SELECT pending FROM records WHERE entity = ? AND id = ?)
                         """,
-                    arguments: [record.entity.rawValue, record.id, record.familyId, record.data, id])
+                    arguments: [id] + key + key + key)
+                try db.execute(
+                    sql: """
+                        INSERT INTO records (entity, id, family_id, data, pending) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (entity, id) DO UPDATE SET data = excluded.data, pending = excluded.pending
+                        """,
+                    arguments: key + [record.familyId, record.data, id])
             }
         }
         return id
     }
 
-    /// The server kept these mutations as review items instead of applying them: what they showed here is undone.
+    /// The server kept these mutations (in sequence order) as review items instead of applying them: what they showed
+    /// here is undone, newest first, back to what the record was before each. A record changed again since by another
+    /// mutation keeps showing that one until the pull brings the server's copy.
     package func rejected(_ mutationIds: [String]) throws {
         try db.write { db in
-            for id in mutationIds {
-                try db.execute(sql: "DELETE FROM records WHERE pending = ? AND base IS NULL", arguments: [id])
-                try db.execute(sql: "UPDATE records SET data = base, pending = NULL, base = NULL WHERE pending = ?", arguments: [id])
+            for id in mutationIds.reversed() {
+                for before in try Row.fetchAll(db, sql: "SELECT entity, id, data, pending FROM undo WHERE mutation = ?", arguments: [id]) {
+                    let key: StatementArguments = [before["entity"], before["id"], id]
+                    if let data: String = before["data"] {
+                        try db.execute(
+                            sql: "UPDATE records SET data = ?, pending = ? WHERE entity = ? AND id = ? AND pending = ?",
+                            arguments: [data, before["pending"] as String?] + key)
+                    } else {
+                        try db.execute(sql: "DELETE FROM records WHERE entity = ? AND id = ? AND pending = ?", arguments: key)
+                    }
+                }
+                try db.execute(sql: "DELETE FROM undo WHERE mutation = ?", arguments: [id])
             }
         }
     }
@@ -159,6 +189,7 @@ package final class LocalStore: Sendable {
             try db.execute(
                 sql: "UPDATE outbox SET confirmed_at = ? WHERE seq <= ? AND confirmed_at IS NULL",
                 arguments: [now.formatted(.iso8601), lastAppliedSeq])
+            try db.execute(sql: "DELETE FROM undo WHERE mutation IN (SELECT id FROM outbox WHERE confirmed_at IS NOT NULL)")
             try db.execute(
                 sql: "DELETE FROM outbox WHERE confirmed_at IS NOT NULL AND confirmed_at < ?",
                 arguments: [now.addingTimeInterval(-Self.confirmedRetention).formatted(.iso8601)])
@@ -222,7 +253,7 @@ package final class LocalStore: Sendable {
                 switch change.op {
                 case .upsert:
                     try db.execute(
-                        sql: "INSERT OR REPLACE INTO records (entity, id, family_id, data, pending, base) VALUES (?, ?, ?, ?, NULL, NULL)",
+                        sql: "INSERT OR REPLACE INTO records (entity, id, family_id, data, pending) VALUES (?, ?, ?, ?, NULL)",
                         arguments: [change.entity.rawValue, change.id, change.familyId, try Self.json(change.data)])
                 case .delete:
                     try db.execute(sql: "DELETE FROM records WHERE entity = ? AND id = ?", arguments: [change.entity.rawValue, change.id])
