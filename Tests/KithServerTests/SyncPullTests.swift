@@ -268,7 +268,7 @@ import Testing
             let tablet = try await FieldDevice.register(kith, as: .priya)
             let epoch = try await kith.db.withConnection { try await $0.syncEpoch(kith.fixture.organisation, logger: logger) }
             var (_, cursor) = try await tablet.pullAll(from: nil)
-            for _ in 0..<400 where try PullCursor.open(cursor, epoch: epoch, deviceId: UUID(uuidString: tablet.id)!).afterXid <= written {
+            for _ in 0..<1200 where try PullCursor.open(cursor, epoch: epoch, deviceId: UUID(uuidString: tablet.id)!).afterXid <= written {
                 try await Task.sleep(for: .milliseconds(25))
                 cursor = try await tablet.pullAll(from: cursor).cursor
             }
