@@ -20,15 +20,9 @@ psql "$server/postgres" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" -c 
 export DATABASE_URL=$server/$database
 "$bin/kith-server" migrate >/dev/null
 "$bin/kith-server" demo-data --families 400 --years 3 >/dev/null
-q() { psql "$DATABASE_URL" -tAc "$1"; }
+source bench/caseload.sh
 reader=$(q "SELECT email FROM workers WHERE 'practitioner' = ANY(roles) ORDER BY email LIMIT 1")
-held=$(q "SELECT count(DISTINCT a.family_id) FROM current_allocations a JOIN workers w ON w.id = a.worker_id WHERE w.email = '$reader'")
-q "INSERT INTO allocations (organisation_id, id, family_id, worker_id, role, started_on, created_by)
-   SELECT f.organisation_id, gen_random_uuid(), f.id, w.id, 'familySupport', current_date, w.id
-   FROM workers w, LATERAL (SELECT * FROM families f WHERE f.organisation_id = w.organisation_id AND NOT EXISTS (
-       SELECT 1 FROM current_allocations a WHERE a.family_id = f.id AND a.worker_id = w.id) ORDER BY f.id
-       LIMIT $(( held < 25 ? 25 - held : 0 ))) f
-   WHERE w.email = '$reader'" >/dev/null
+give_caseload "$reader" 25
 family=$(q "SELECT f.reference FROM families f JOIN current_allocations a ON a.family_id = f.id JOIN workers w ON w.id = a.worker_id
             WHERE w.email = '$reader' ORDER BY (SELECT count(*) FROM notes n WHERE n.family_id = f.id) DESC LIMIT 1")
 

@@ -22,18 +22,12 @@ psql "$server/postgres" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" -c 
 export DATABASE_URL=$server/$database
 "$bin" migrate >/dev/null
 "$bin" demo-data --families 400 --years 3 >/dev/null
-q() { psql "$DATABASE_URL" -tAc "$1"; }
+source bench/caseload.sh
 
 # Caseloads: eight practitioners with a family each for pushing, and one with 25 families for the first sync.
 q "SELECT email FROM workers WHERE 'practitioner' = ANY(roles) ORDER BY email LIMIT 9" > /tmp/kith-bench-workers
 reader=$(tail -n 1 /tmp/kith-bench-workers)
-held=$(q "SELECT count(DISTINCT a.family_id) FROM current_allocations a JOIN workers w ON w.id = a.worker_id WHERE w.email = '$reader'")
-q "INSERT INTO allocations (organisation_id, id, family_id, worker_id, role, started_on, created_by)
-   SELECT f.organisation_id, gen_random_uuid(), f.id, w.id, 'familySupport', current_date, w.id
-   FROM workers w, LATERAL (SELECT * FROM families f WHERE f.organisation_id = w.organisation_id AND NOT EXISTS (
-       SELECT 1 FROM current_allocations a WHERE a.family_id = f.id AND a.worker_id = w.id) ORDER BY f.id
-       LIMIT $(( held < 25 ? 25 - held : 0 ))) f
-   WHERE w.email = '$reader'" >/dev/null
+give_caseload "$reader" 25
 
 KITH_HOST=127.0.0.1 KITH_PORT=$port KITH_LOG_LEVEL=error "$bin" serve &
 pid=$!
