@@ -22,11 +22,11 @@ extension KithService {
         let id = UUID()
         let openedAt = Date()
         let expiresAt = openedAt.addingTimeInterval(TimeInterval(config.breakGlassLifetime.components.seconds))
-        try await transaction { connection in
-            guard let (teamId, role, _) = try await connection.familyRelationship(familyId, for: principal, logger: logger) else {
+        try await records { records in
+            guard let (teamId, role, _) = try await records.connection.familyRelationship(familyId, for: principal, logger: logger) else {
                 throw KithError.notFound
             }
-            try await connection.query(
+            try await records.connection.query(
                 """
                 INSERT INTO break_glass_grants (organisation_id, id, family_id, worker_id, reason, opened_at, expires_at)
                 VALUES (\(principal.organisationId), \(id), \(familyId), \(principal.workerId), \(body.reason), \(openedAt), \(expiresAt))
@@ -34,7 +34,7 @@ extension KithService {
             let access = FamilyAccess(
                 familyId: familyId, teamId: teamId, allocationRole: role, supervisesTeam: principal.supervises(team: teamId),
                 breakGlass: true)
-            try await connection.audit(.breakGlass, "family", recordId: familyId, access: access, principal: principal, reason: body.reason, logger: logger)
+            try await records.audit(.breakGlass, "family", recordId: familyId, access: access, reason: body.reason)
         }
         logger.notice("break-glass access opened", metadata: ["worker": .string(principal.workerId.text), "family": .string(familyId.text)])
         return .created(.init(body: .json(.init(
@@ -54,15 +54,15 @@ extension KithService {
             afterId = id
         }
 
-        let page = try await read { connection in
-            guard let (teamId, role, breakGlass) = try await connection.familyRelationship(familyId, for: principal, logger: logger) else {
+        let page = try await records { records in
+            guard let (teamId, role, breakGlass) = try await records.connection.familyRelationship(familyId, for: principal, logger: logger) else {
                 throw KithError.notFound
             }
             guard role == .allocatedWorker || principal.supervises(team: teamId) || principal.has(.admin) else {
                 if role != nil || breakGlass { throw KithError.forbidden("The audit trail is for the allocated worker, supervisors and administrators.") }
                 throw KithError.notFound
             }
-            let events = try await connection.auditEvents(familyId: familyId, before: afterId, limit: limit + 1, principal: principal, logger: logger)
+            let events = try await records.connection.auditEvents(familyId: familyId, before: afterId, limit: limit + 1, principal: principal, logger: logger)
             let next = events.count > limit ? events[limit - 1].id : nil
             return Components.Schemas.AuditPage(items: Array(events.prefix(limit)), next: next.map { PageCursor([$0]).encoded })
         }

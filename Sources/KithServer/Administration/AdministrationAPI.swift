@@ -9,7 +9,7 @@ import PostgresNIO
 extension KithService {
     func listTeams(_ input: Operations.ListTeams.Input) async throws -> Operations.ListTeams.Output {
         let principal = try Principal.required()
-        let teams = try await read { try await $0.teams(principal.organisationId, ids: nil, logger: logger) }
+        let teams = try await records { try await $0.records.connection.teams(principal.organisationId, ids: nil, logger: logger) }
         return .ok(.init(body: .json(.init(items: teams))))
     }
 
@@ -21,7 +21,7 @@ extension KithService {
         check.requiredText("name", body.name, max: 500)
         try check.orThrow()
         let id = UUID()
-        try await read {
+        try await records {
             try await $0.query(
                 "INSERT INTO teams (organisation_id, id, name) VALUES (\(principal.organisationId), \(id), \(body.name))",
                 logger: logger)
@@ -31,7 +31,7 @@ extension KithService {
 
     func listWorkers(_ input: Operations.ListWorkers.Input) async throws -> Operations.ListWorkers.Output {
         let principal = try Principal.required()
-        let workers = try await read { try await $0.workers(principal.organisationId, logger: logger) }
+        let workers = try await records { try await $0.records.connection.workers(principal.organisationId, logger: logger) }
         return .ok(.init(body: .json(.init(items: workers))))
     }
 
@@ -50,15 +50,15 @@ extension KithService {
 
         let hash = try await Passwords.hash(body.password)
         let id = UUID()
-        let worker = try await transaction { connection in
-            try await connection.query(
+        let worker = try await records { records in
+            try await records.connection.query(
                 """
                 INSERT INTO workers (organisation_id, id, name, email, password_hash, roles)
                 VALUES (\(principal.organisationId), \(id), \(body.name), \(body.email.trimmingWhitespace()), \(hash),
                         \(Set(body.roles.map(\.rawValue)).sorted()))
                 """, logger: logger)
-            try await connection.setTeams(of: id, to: teamIds, organisation: principal.organisationId, logger: logger)
-            return try await connection.worker(id, organisation: principal.organisationId, logger: logger)
+            try await records.connection.setTeams(of: id, to: teamIds, organisation: principal.organisationId, logger: logger)
+            return try await records.connection.worker(id, organisation: principal.organisationId, logger: logger)
         }
         return .created(.init(body: .json(worker)))
     }
@@ -74,9 +74,9 @@ extension KithService {
         let leftOn = check.day("leftOn", body.leftOn)
         try check.orThrow()
 
-        let worker = try await transaction { connection in
+        let worker = try await records { records in
             let roles = body.roles.map { Set($0.map(\.rawValue)).sorted() }
-            let updated = try await connection.query(
+            let updated = try await records.connection.query(
                 """
                 UPDATE workers SET roles = coalesce(\(roles), roles),
                                    left_on = coalesce(\(leftOn?.description)::date, left_on)
@@ -86,25 +86,25 @@ extension KithService {
             ).decode(UUID.self).first { _ in true }
             guard updated != nil else { throw KithError.notFound }
             if let teamIds {
-                try await connection.setTeams(of: workerId, to: teamIds, organisation: principal.organisationId, logger: logger)
+                try await records.connection.setTeams(of: workerId, to: teamIds, organisation: principal.organisationId, logger: logger)
             }
             // From the leaving date on, sign-in and every token stop working anyway; on or after it, end them now.
             if let leftOn, leftOn <= .today {
                 // A worker who leaves loses every session and device at once. Device sessions stay on record so that
                 // the devices hear `device_revoked` and keep their unsent work for quarantine.
-                try await connection.query(
+                try await records.connection.query(
                     """
                     UPDATE sessions SET revoked_at = now()
                     WHERE organisation_id = \(principal.organisationId) AND worker_id = \(workerId) AND revoked_at IS NULL
                       AND device_id IS NULL
                     """, logger: logger)
-                try await connection.query(
+                try await records.connection.query(
                     """
                     UPDATE devices SET revoked_at = now()
                     WHERE organisation_id = \(principal.organisationId) AND worker_id = \(workerId) AND revoked_at IS NULL
                     """, logger: logger)
             }
-            return try await connection.worker(workerId, organisation: principal.organisationId, logger: logger)
+            return try await records.connection.worker(workerId, organisation: principal.organisationId, logger: logger)
         }
         return .ok(.init(body: .json(worker)))
     }

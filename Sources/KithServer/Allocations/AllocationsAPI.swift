@@ -10,8 +10,8 @@ extension KithService {
     func listAllocations(_ input: Operations.ListAllocations.Input) async throws -> Operations.ListAllocations.Output {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
-        let allocations = try await readFamily(familyId, "allocations", principal: principal) { connection, _ in
-            try await connection.allocations(familyId: familyId, principal: principal, logger: logger)
+        let allocations = try await readFamily(familyId, "allocations") { records, _ in
+            try await records.connection.allocations(familyId: familyId, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(.init(items: allocations))))
     }
@@ -26,23 +26,23 @@ extension KithService {
         let startedOn = check.day("startedOn", body.startedOn)
         try check.orThrow()
 
-        let allocation = try await transaction { connection in
-            let access = try await connection.allocatingAccess(familyId, principal: principal, logger: logger)
-            let activeWorker = try await connection.query(
+        let allocation = try await records { records in
+            let access = try await records.access(familyId, for: .allocate)
+            let activeWorker = try await records.connection.query(
                 """
                 SELECT count(*) FROM workers WHERE organisation_id = \(principal.organisationId) AND id = \(workerId!)
                   AND (left_on IS NULL OR left_on > \(startedOn!.description)::date)
                 """, logger: logger
             ).decode(Int.self).first { _ in true } ?? 0
             guard activeWorker == 1 else { throw KithError.invalidField("workerId", "is not a current worker of this organisation") }
-            try await connection.insertNew(
+            try await records.connection.insertNew(
                 """
                 INSERT INTO allocations (organisation_id, id, family_id, worker_id, role, started_on, created_by)
                 VALUES (\(principal.organisationId), \(id), \(familyId), \(workerId!), \(body.role.rawValue),
                         \(startedOn!.description)::date, \(principal.workerId))
                 """, record: "allocation", alsoUnique: "an open allocation of this worker in this role", logger: logger)
-            try await connection.audit(.write, "allocation", recordId: id, access: access, principal: principal, logger: logger)
-            return try await connection.allocation(id, principal: principal, logger: logger)
+            try await records.audit(.write, "allocation", recordId: id, access: access)
+            return try await records.connection.allocation(id, principal: principal, logger: logger)
         }
         return .created(.init(body: .json(allocation)))
     }
@@ -57,10 +57,10 @@ extension KithService {
         check.text("handoverNote", body.handoverNote, max: 65_536)
         try check.orThrow()
 
-        let allocation = try await transaction { connection in
-            let familyId = try await connection.familyOf(.allocations, id: id, principal: principal, logger: logger)
-            let access = try await connection.allocatingAccess(familyId, principal: principal, logger: logger)
-            let ended = try await connection.query(
+        let allocation = try await records { records in
+            let familyId = try await records.familyOf(.allocations, id: id)
+            let access = try await records.access(familyId, for: .allocate)
+            let ended = try await records.connection.query(
                 """
                 UPDATE allocations SET ended_on = \(endedOn!.description)::date, end_reason = \(body.reason),
                        handover_note = \(body.handoverNote.nilIfBlank), joint_handover_visit = \(body.jointHandoverVisit),
@@ -71,12 +71,12 @@ extension KithService {
                 """, logger: logger
             ).decode(UUID.self).first { _ in true }
             guard ended != nil else {
-                let current = try await connection.allocation(id, principal: principal, logger: logger)
+                let current = try await records.connection.allocation(id, principal: principal, logger: logger)
                 if current.endedOn != nil { throw KithError.conflict("already_ended", "This allocation has already ended.") }
                 throw KithError.invalidField("endedOn", "must not be before the allocation started (\(current.startedOn))")
             }
-            try await connection.audit(.write, "allocation", recordId: id, access: access, principal: principal, logger: logger)
-            return try await connection.allocation(id, principal: principal, logger: logger)
+            try await records.audit(.write, "allocation", recordId: id, access: access)
+            return try await records.connection.allocation(id, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(allocation)))
     }

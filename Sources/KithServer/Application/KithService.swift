@@ -9,24 +9,24 @@ struct KithService: APIProtocol {
     let config: AppConfig
     let logger: Logger
 
-    func transaction<Result>(_ body: (PostgresConnection) async throws -> sending Result) async throws -> sending Result {
-        try await db.transaction(body)
-    }
-
-    func read<Result>(_ body: (PostgresConnection) async throws -> sending Result) async throws -> sending Result {
-        try await db.read(body)
+    /// The signed-in caller's transaction, behind the database's wall for their organisation.
+    func records<Result>(_ body: (Records) async throws -> sending Result) async throws -> sending Result {
+        let principal = try Principal.required()
+        return try await db.transaction(organisation: principal.organisationId) { connection in
+            try await body(Records(connection: connection, principal: principal, logger: logger))
+        }
     }
 
     /// A read of part of a family's record: the caller's access is checked (404 without it) and the read audited, in
     /// the same transaction as the read, so no read of a family can skip either.
     func readFamily<Result>(
-        _ familyId: UUID, _ entity: String, recordId: UUID? = nil, principal: Principal,
-        _ body: (PostgresConnection, FamilyAccess) async throws -> sending Result
+        _ familyId: UUID, _ entity: String, recordId: UUID? = nil,
+        _ body: (Records, FamilyAccess) async throws -> sending Result
     ) async throws -> sending Result {
-        try await db.transaction { connection in
-            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            try await connection.audit(.read, entity, recordId: recordId, access: access, principal: principal, logger: logger)
-            return try await body(connection, access)
+        try await records { records in
+            let access = try await records.access(familyId, for: .read)
+            try await records.audit(.read, entity, recordId: recordId, access: access)
+            return try await body(records, access)
         }
     }
 }

@@ -10,8 +10,8 @@ extension KithService {
     func listConferences(_ input: Operations.ListConferences.Input) async throws -> Operations.ListConferences.Output {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
-        let conferences = try await readFamily(familyId, "conferences", principal: principal) { connection, _ in
-            try await connection.conferences(familyId: familyId, principal: principal, logger: logger)
+        let conferences = try await readFamily(familyId, "conferences") { records, _ in
+            try await records.connection.conferences(familyId: familyId, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(.init(items: conferences))))
     }
@@ -29,25 +29,25 @@ extension KithService {
         for (index, line) in body.referral.bottomLines.enumerated() { check.text("referral.bottomLines[\(index)]", line, max: 2000) }
         try check.orThrow()
 
-        let conference = try await transaction { connection in
-            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            try await connection.requireMembers(
+        let conference = try await records { records in
+            let access = try await records.access(familyId, for: .read)
+            try await records.connection.requireMembers(
                 personIds: [], workerIds: [referrerId!] + (coordinatorId.map { [$0] } ?? []), familyId: familyId,
                 principal: principal, logger: logger)
-            try await connection.insertNew(
+            try await records.connection.insertNew(
                 """
                 INSERT INTO conferences (organisation_id, id, family_id, referrer_id, referral_reason, family_agreed,
                                          bottom_lines, coordinator_id, created_by)
                 VALUES (\(principal.organisationId), \(id), \(familyId), \(referrerId!), \(body.referral.reason),
                         \(body.referral.familyAgreed), \(body.referral.bottomLines), \(coordinatorId), \(principal.workerId))
                 """, record: "conference", logger: logger)
-            try await connection.query(
+            try await records.connection.query(
                 """
                 INSERT INTO conference_stage_events (organisation_id, id, conference_id, family_id, stage, on_date, recorded_by)
                 VALUES (\(principal.organisationId), \(UUID()), \(id), \(familyId), 'referred', current_date, \(principal.workerId))
                 """, logger: logger)
-            try await connection.audit(.write, "conference", recordId: id, access: access, principal: principal, logger: logger)
-            return try await connection.conferences(familyId: familyId, only: id, principal: principal, logger: logger)[0]
+            try await records.audit(.write, "conference", recordId: id, access: access)
+            return try await records.connection.conferences(familyId: familyId, only: id, principal: principal, logger: logger)[0]
         }
         return .created(.init(body: .json(conference)))
     }
@@ -55,10 +55,10 @@ extension KithService {
     func getConference(_ input: Operations.GetConference.Input) async throws -> Operations.GetConference.Output {
         let principal = try Principal.required()
         let id = try UUID(path: input.path.conferenceId)
-        let conference = try await transaction { connection in
-            let access = try await connection.conferenceAccess(id, principal: principal, logger: logger)
-            try await connection.audit(.read, "conference", recordId: id, access: access, principal: principal, logger: logger)
-            return try await connection.conference(id, access: access, principal: principal, logger: logger)
+        let conference = try await records { records in
+            let access = try await records.connection.conferenceAccess(id, principal: principal, logger: logger)
+            try await records.audit(.read, "conference", recordId: id, access: access)
+            return try await records.connection.conference(id, access: access, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(conference)))
     }
@@ -72,21 +72,21 @@ extension KithService {
         check.text("note", body.note, max: 10_000)
         try check.orThrow()
 
-        let conference = try await transaction { connection in
-            let access = try await connection.conferenceAccess(id, principal: principal, logger: logger)
-            try await connection.query(
+        let conference = try await records { records in
+            let access = try await records.connection.conferenceAccess(id, principal: principal, logger: logger)
+            try await records.connection.query(
                 """
                 INSERT INTO conference_stage_events (organisation_id, id, conference_id, family_id, stage, on_date, note, recorded_by)
                 VALUES (\(principal.organisationId), \(UUID()), \(id), \(access.familyId), \(body.stage.rawValue),
                         \(on!.description)::date, \(body.note.nilIfBlank), \(principal.workerId))
                 """, logger: logger)
-            try await connection.query(
+            try await records.connection.query(
                 """
                 UPDATE conferences SET stage = \(body.stage.rawValue), stage_since = \(on!.description)::date
                 WHERE organisation_id = \(principal.organisationId) AND id = \(id)
                 """, logger: logger)
-            try await connection.audit(.write, "conference", recordId: id, access: access, principal: principal, logger: logger)
-            return try await connection.conference(id, access: access, principal: principal, logger: logger)
+            try await records.audit(.write, "conference", recordId: id, access: access)
+            return try await records.connection.conference(id, access: access, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(conference)))
     }
@@ -101,12 +101,12 @@ extension KithService {
         if (body.personId == nil) == (body.workerId == nil) { check.add("personId", "give exactly one of personId and workerId") }
         try check.orThrow()
 
-        let conference = try await transaction { connection in
-            let access = try await connection.conferenceAccess(id, principal: principal, logger: logger)
-            try await connection.requireMembers(
+        let conference = try await records { records in
+            let access = try await records.connection.conferenceAccess(id, principal: principal, logger: logger)
+            try await records.connection.requireMembers(
                 personIds: personId.map { [$0] } ?? [], workerIds: workerId.map { [$0] } ?? [], familyId: access.familyId,
                 principal: principal, logger: logger)
-            try await connection.query(
+            try await records.connection.query(
                 """
                 INSERT INTO conference_participants (organisation_id, id, conference_id, family_id, person_id, worker_id, invited, attended)
                 VALUES (\(principal.organisationId), \(UUID()), \(id), \(access.familyId), \(personId), \(workerId),
@@ -115,8 +115,8 @@ extension KithService {
                 SET invited = coalesce(\(body.invited), conference_participants.invited),
                     attended = coalesce(\(body.attended), conference_participants.attended)
                 """, logger: logger)
-            try await connection.audit(.write, "conference", recordId: id, access: access, principal: principal, logger: logger)
-            return try await connection.conference(id, access: access, principal: principal, logger: logger)
+            try await records.audit(.write, "conference", recordId: id, access: access)
+            return try await records.connection.conference(id, access: access, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(conference)))
     }
@@ -132,15 +132,15 @@ extension KithService {
         if let end = body.endedAt, end < body.startedAt { check.add("endedAt", "must not be before startedAt") }
         try check.orThrow()
 
-        let conference = try await transaction { connection in
-            let access = try await connection.conferenceAccess(id, principal: principal, logger: logger)
-            try await connection.query(
+        let conference = try await records { records in
+            let access = try await records.connection.conferenceAccess(id, principal: principal, logger: logger)
+            try await records.connection.query(
                 """
                 UPDATE conferences SET private_time_started_at = \(body.startedAt), private_time_ended_at = \(body.endedAt)
                 WHERE organisation_id = \(principal.organisationId) AND id = \(id)
                 """, logger: logger)
-            try await connection.audit(.write, "conference", recordId: id, access: access, principal: principal, logger: logger)
-            return try await connection.conference(id, access: access, principal: principal, logger: logger)
+            try await records.audit(.write, "conference", recordId: id, access: access)
+            return try await records.connection.conference(id, access: access, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(conference)))
     }

@@ -11,10 +11,10 @@ extension KithService {
         let principal = try Principal.required()
         let body = switch input.body { case .json(let body): body }
         let draft = try NewContact(familyId: try UUID(path: input.path.familyId), body)
-        let contact = try await transaction { connection in
-            let access = try await connection.familyAccess(draft.familyId, for: principal, logger: logger)
-            try await connection.save(draft, access: access, principal: principal, origin: .online, logger: logger)
-            return try await connection.contacts(familyId: draft.familyId, only: draft.id, principal: principal, logger: logger)[0]
+        let contact = try await records { records in
+            let access = try await records.access(draft.familyId, for: .read)
+            try await records.connection.save(draft, access: access, principal: principal, origin: .online, logger: logger)
+            return try await records.connection.contacts(familyId: draft.familyId, only: draft.id, principal: principal, logger: logger)[0]
         }
         return .created(.init(body: .json(contact)))
     }

@@ -11,9 +11,9 @@ extension KithService {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
         let asOf = try CalendarDay.asOf(input.query.asOf)
-        let continuity = try await readFamily(familyId, "continuity", recordId: familyId, principal: principal) { connection, access in
-            let settings = try await connection.signalSettings(team: access.teamId, organisation: principal.organisationId, logger: logger)
-            guard let measures = try await connection.familyMeasures(
+        let continuity = try await readFamily(familyId, "continuity", recordId: familyId) { records, access in
+            let settings = try await records.connection.signalSettings(team: access.teamId, organisation: principal.organisationId, logger: logger)
+            guard let measures = try await records.connection.familyMeasures(
                 [familyId], asOf: asOf, organisation: principal.organisationId, logger: logger).first
             else { throw KithError.notFound }
             return measures.response(asOf: asOf, settings: settings)
@@ -26,10 +26,10 @@ extension KithService {
         let principal = try Principal.required()
         let workerId = try UUID(path: input.path.workerId)
         let asOf = try CalendarDay.asOf(input.query.asOf)
-        let continuity = try await read { connection in
-            try await connection.requireOversight(of: workerId, principal: principal, logger: logger)
+        let continuity = try await records { records in
+            try await records.connection.requireOversight(of: workerId, principal: principal, logger: logger)
             let org = principal.organisationId
-            let (allocationsJSON, out, into) = try await connection.query(
+            let (allocationsJSON, out, into) = try await records.connection.query(
                 """
                 WITH asof AS (
                     SELECT \(asOf.description)::date AS d, (\(asOf.description)::date + 1)::timestamp AT TIME ZONE 'UTC' AS cutoff
@@ -65,11 +65,11 @@ extension KithService {
         let teamId = try UUID(path: input.path.teamId)
         let asOf = try CalendarDay.asOf(input.query.asOf)
         guard principal.supervises(team: teamId) else { throw KithError.notFound }
-        let continuity = try await transaction { connection in
+        let continuity = try await records { records in
             let org = principal.organisationId
             var familyIds: [UUID] = []
             // Every family open at some time in the window counts towards the team's figures.
-            for try await id in try await connection.query(
+            for try await id in try await records.connection.query(
                 """
                 SELECT id FROM families
                 WHERE organisation_id = \(org) AND team_id = \(teamId) AND opened_on <= \(asOf.description)::date
@@ -77,10 +77,10 @@ extension KithService {
                   AND created_at < (\(asOf.description)::date + 1)::timestamp AT TIME ZONE 'UTC'
                 """, logger: logger
             ).decode(UUID.self) { familyIds.append(id) }
-            let settings = try await connection.signalSettings(team: teamId, organisation: org, logger: logger)
-            let measures = try await connection.familyMeasures(familyIds, asOf: asOf, organisation: org, logger: logger)
+            let settings = try await records.connection.signalSettings(team: teamId, organisation: org, logger: logger)
+            let measures = try await records.connection.familyMeasures(familyIds, asOf: asOf, organisation: org, logger: logger)
             let open = measures.filter { $0.figures.isOpen(on: asOf) }
-            try await connection.audit(.read, "continuity", familyIds: open.map(\.familyId), principal: principal, logger: logger)
+            try await records.audit(.read, "continuity", familyIds: open.map(\.familyId))
             let figures = TeamFigures(families: measures.map(\.figures), asOf: asOf)
             return Components.Schemas.TeamContinuity(
                 teamId: teamId.text, asOf: asOf.description, keptOneWorkerShare: figures.keptOneWorkerShare,
@@ -106,7 +106,7 @@ extension KithService {
         let principal = try Principal.required()
         let teamId = try UUID(path: input.path.teamId)
         guard principal.teamIds.contains(teamId) || principal.has(.admin) else { throw KithError.notFound }
-        let settings = try await read {
+        let settings = try await records {
             try await $0.signalSettings(team: teamId, organisation: principal.organisationId, logger: logger)
         }
         return .ok(.init(body: .json(.init(settings))))
@@ -124,7 +124,7 @@ extension KithService {
         check.range("planReviewOverdueDays", body.planReviewOverdueDays, 0...3650)
         check.range("workerChanges365", body.workerChanges365, 1...100)
         try check.orThrow()
-        try await read {
+        try await records {
             try await $0.query(
                 """
                 INSERT INTO team_signal_settings (organisation_id, team_id, no_contact_days, child_not_seen_days,

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Metrics
 import PostgresNIO
@@ -16,24 +17,19 @@ struct Database: Sendable {
         self.logger = logger
     }
 
-    /// Reads on one leased connection.
-    func read<Result>(_ body: (PostgresConnection) async throws -> sending Result) async throws -> sending Result {
-        let requested = ContinuousClock.now
-        return try await client.withConnection { connection in
-            leased(since: requested)
-            defer { inUse.decrement() }
-            return try await body(connection)
-        }
-    }
-
-    /// One transaction: a write's records, its audit event and its change-log rows commit together. The closure's own
-    /// error (a `KithError`, say) comes out unwrapped, after the rollback.
-    func transaction<Result>(_ body: (PostgresConnection) async throws -> sending Result) async throws -> sending Result {
+    /// One transaction: a write's records, its audit event and its change-log rows commit together. It runs behind the
+    /// database's own wall (`PostgresConnection.enterWall`), seeing only `organisation`'s rows, or none when the
+    /// organisation is not known yet (sign-in and token lookup then go through their narrow functions). The closure's
+    /// own error (a `KithError`, say) comes out unwrapped, after the rollback.
+    func transaction<Result>(
+        organisation: UUID?, _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
         let requested = ContinuousClock.now
         do {
             return try await client.withTransaction(logger: logger) { connection in
                 leased(since: requested)
                 defer { inUse.decrement() }
+                try await connection.enterWall(organisation: organisation, logger: logger)
                 return try await body(connection)
             }
         } catch let error as PostgresTransactionError {
@@ -45,5 +41,18 @@ struct Database: Sendable {
         let waited = requested.duration(to: .now).components
         wait.recordNanoseconds(waited.seconds * 1_000_000_000 + waited.attoseconds / 1_000_000_000)
         inUse.increment()
+    }
+}
+
+extension PostgresConnection {
+    /// Makes the rest of this transaction run as `kith_app`, which owns nothing and whose row-level security policies
+    /// show one organisation's rows (migration 0006). Both settings are transaction-local, so a pooled connection (or
+    /// PgBouncer in transaction mode) carries nothing over to the next transaction, and they hold even when the server
+    /// connects as a superuser or as the tables' owner.
+    func enterWall(organisation: UUID?, logger: Logger) async throws {
+        try await query(
+            """
+            SELECT set_config('role', 'kith_app', true), set_config('kith.organisation_id', \(organisation?.text ?? ""), true)
+            """, logger: logger)
     }
 }

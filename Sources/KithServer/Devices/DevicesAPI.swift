@@ -24,13 +24,13 @@ extension KithService {
 
         let deviceId = UUID()
         let token = Tokens.generate()
-        try await transaction { connection in
-            try await connection.query(
+        try await records { records in
+            try await records.connection.query(
                 """
                 INSERT INTO devices (organisation_id, id, worker_id, name, platform, client_version)
                 VALUES (\(principal.organisationId), \(deviceId), \(principal.workerId), \(body.name), \(body.platform), \(body.clientVersion))
                 """, logger: logger)
-            try await connection.query(
+            try await records.connection.query(
                 """
                 INSERT INTO sessions (organisation_id, id, worker_id, device_id, token_hash, expires_at)
                 VALUES (\(principal.organisationId), \(UUID()), \(principal.workerId), \(deviceId), \(Tokens.hash(token)),
@@ -45,8 +45,8 @@ extension KithService {
     func listDevices(_ input: Operations.ListDevices.Input) async throws -> Operations.ListDevices.Output {
         let principal = try Principal.required()
         let teams = principal.has(.supervisor) ? principal.teamIds : []
-        let devices = try await read { connection in
-            try await connection.devices(
+        let devices = try await records { records in
+            try await records.connection.devices(
                 """
                 WHERE d.organisation_id = \(principal.organisationId)
                   AND (d.worker_id = \(principal.workerId) OR d.worker_id IN (
@@ -61,20 +61,20 @@ extension KithService {
     func revokeDevice(_ input: Operations.RevokeDevice.Input) async throws -> Operations.RevokeDevice.Output {
         let principal = try Principal.required()
         let deviceId = try UUID(path: input.path.deviceId)
-        let device = try await transaction { connection in
-            guard let device = try await connection.devices(
+        let device = try await records { records in
+            guard let device = try await records.connection.devices(
                 "WHERE d.organisation_id = \(principal.organisationId) AND d.id = \(deviceId)", logger: logger).first,
                 let owner = UUID(uuidString: device.workerId)
             else { throw KithError.notFound }
             if owner != principal.workerId {
-                try await connection.requireOversight(of: owner, principal: principal, logger: logger)
+                try await records.connection.requireOversight(of: owner, principal: principal, logger: logger)
             }
-            try await connection.query(
+            try await records.connection.query(
                 """
                 UPDATE devices SET revoked_at = coalesce(revoked_at, now())
                 WHERE organisation_id = \(principal.organisationId) AND id = \(deviceId)
                 """, logger: logger)
-            return try await connection.devices(
+            return try await records.connection.devices(
                 "WHERE d.organisation_id = \(principal.organisationId) AND d.id = \(deviceId)", logger: logger)[0]
         }
         logger.notice("device revoked", metadata: ["device": .string(deviceId.text), "by": .string(principal.workerId.text)])

@@ -20,8 +20,8 @@ extension KithService {
         let teamScope = input.query.scope == .team
         if teamScope { try principal.require(.supervisor, "supervisors (a team's caseload)") }
 
-        var families = try await read { connection in
-            try await FamilyRow.decode(try await connection.query(
+        var families = try await records { records in
+            try await FamilyRow.decode(try await records.connection.query(
             """
             SELECT \(unescaped: FamilyRow.columns) FROM families f
             WHERE f.organisation_id = \(principal.organisationId)
@@ -66,8 +66,8 @@ extension KithService {
         let ownRole: AllocationRole? =
             principal.has(.practitioner) ? .allocatedWorker : principal.has(.coordinator) ? .coordinator : nil
 
-        let family = try await transaction { connection in
-            try await connection.insertNew(
+        let family = try await records { records in
+            try await records.connection.insertNew(
                 """
                 INSERT INTO families (organisation_id, id, team_id, display_name, reference, reason_for_involvement,
                                       opened_on, created_by)
@@ -75,16 +75,16 @@ extension KithService {
                         \(body.reasonForInvolvement), coalesce(\(openedOn?.description)::date, current_date), \(principal.workerId))
                 """, record: "family", alsoUnique: "reference", logger: logger)
             if let ownRole {
-                try await connection.query(
+                try await records.connection.query(
                     """
                     INSERT INTO allocations (organisation_id, id, family_id, worker_id, role, started_on, created_by)
                     VALUES (\(principal.organisationId), \(UUID()), \(id), \(principal.workerId), \(ownRole.rawValue),
                             current_date, \(principal.workerId))
                     """, logger: logger)
             }
-            let access = try await connection.familyAccess(id, for: principal, logger: logger)
-            try await connection.audit(.write, "family", recordId: id, access: access, principal: principal, logger: logger)
-            return try await connection.family(id, principal: principal, logger: logger)
+            let access = try await records.access(id, for: .read)
+            try await records.audit(.write, "family", recordId: id, access: access)
+            return try await records.connection.family(id, principal: principal, logger: logger)
         }
         return .created(.init(body: .json(family)))
     }
@@ -92,8 +92,8 @@ extension KithService {
     func getFamily(_ input: Operations.GetFamily.Input) async throws -> Operations.GetFamily.Output {
         let principal = try Principal.required()
         let id = try UUID(path: input.path.familyId)
-        let family = try await readFamily(id, "family", recordId: id, principal: principal) { connection, _ in
-            try await connection.family(id, principal: principal, logger: logger)
+        let family = try await readFamily(id, "family", recordId: id) { records, _ in
+            try await records.connection.family(id, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(family)))
     }
@@ -109,10 +109,10 @@ extension KithService {
         let closedOn = check.day("closedOn", body.closedOn)
         try check.orThrow()
 
-        let family = try await transaction { connection in
-            let access = try await connection.familyAccess(id, for: principal, logger: logger)
+        let family = try await records { records in
+            let access = try await records.access(id, for: .read)
             let status = body.status?.rawValue
-            try await connection.query(
+            try await records.connection.query(
                 """
                 UPDATE families SET
                     display_name = coalesce(\(body.displayName), display_name),
@@ -124,8 +124,8 @@ extension KithService {
                         ELSE coalesce(\(closedOn?.description)::date, closed_on, current_date) END
                 WHERE organisation_id = \(principal.organisationId) AND id = \(id)
                 """, logger: logger)
-            try await connection.audit(.write, "family", recordId: id, access: access, principal: principal, logger: logger)
-            return try await connection.family(id, principal: principal, logger: logger)
+            try await records.audit(.write, "family", recordId: id, access: access)
+            return try await records.connection.family(id, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(family)))
     }

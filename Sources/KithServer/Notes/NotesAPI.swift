@@ -12,10 +12,10 @@ extension KithService {
         let principal = try Principal.required()
         let body = switch input.body { case .json(let body): body }
         let draft = try NewNote(familyId: try UUID(path: input.path.familyId), body)
-        let note = try await transaction { connection in
-            let access = try await connection.familyAccess(draft.familyId, for: principal, logger: logger)
-            try await connection.save(draft, access: access, principal: principal, origin: .online, logger: logger)
-            return try await connection.notes(familyId: draft.familyId, only: draft.id, access: access, principal: principal, logger: logger)[0]
+        let note = try await records { records in
+            let access = try await records.access(draft.familyId, for: .read)
+            try await records.connection.save(draft, access: access, principal: principal, origin: .online, logger: logger)
+            return try await records.connection.notes(familyId: draft.familyId, only: draft.id, access: access, principal: principal, logger: logger)[0]
         }
         return .created(.init(body: .json(note)))
     }
@@ -24,11 +24,11 @@ extension KithService {
         let principal = try Principal.required()
         let body = switch input.body { case .json(let body): body }
         let amendment = try NoteAmendment(noteId: try UUID(path: input.path.noteId), body)
-        let note = try await transaction { connection in
-            let familyId = try await connection.familyOf(.notes, id: amendment.noteId, principal: principal, logger: logger)
-            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            try await connection.save(amendment, access: access, principal: principal, logger: logger)
-            return try await connection.notes(familyId: familyId, only: amendment.noteId, access: access, principal: principal, logger: logger)[0]
+        let note = try await records { records in
+            let familyId = try await records.familyOf(.notes, id: amendment.noteId)
+            let access = try await records.access(familyId, for: .read)
+            try await records.connection.save(amendment, access: access, principal: principal, logger: logger)
+            return try await records.connection.notes(familyId: familyId, only: amendment.noteId, access: access, principal: principal, logger: logger)[0]
         }
         return .created(.init(body: .json(note)))
     }
@@ -36,12 +36,12 @@ extension KithService {
     func getNote(_ input: Operations.GetNote.Input) async throws -> Operations.GetNote.Output {
         let principal = try Principal.required()
         let noteId = try UUID(path: input.path.noteId)
-        let note = try await transaction { connection in
-            let familyId = try await connection.familyOf(.notes, id: noteId, principal: principal, logger: logger)
-            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            guard let note = try await connection.notes(familyId: familyId, only: noteId, access: access, principal: principal, logger: logger).first
+        let note = try await records { records in
+            let familyId = try await records.familyOf(.notes, id: noteId)
+            let access = try await records.access(familyId, for: .read)
+            guard let note = try await records.connection.notes(familyId: familyId, only: noteId, access: access, principal: principal, logger: logger).first
             else { throw KithError.notFound }
-            try await connection.audit(.read, "note", recordId: noteId, access: access, principal: principal, logger: logger)
+            try await records.audit(.read, "note", recordId: noteId, access: access)
             return note
         }
         return .ok(.init(body: .json(note)))

@@ -9,8 +9,8 @@ extension KithService {
     func listPeople(_ input: Operations.ListPeople.Input) async throws -> Operations.ListPeople.Output {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
-        let people = try await readFamily(familyId, "people", principal: principal) { connection, _ in
-            try await connection.people(familyId: familyId, principal: principal, logger: logger)
+        let people = try await readFamily(familyId, "people") { records, _ in
+            try await records.connection.people(familyId: familyId, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(.init(items: people))))
     }
@@ -19,10 +19,10 @@ extension KithService {
         let principal = try Principal.required()
         let body = switch input.body { case .json(let body): body }
         let draft = try NewPerson(familyId: try UUID(path: input.path.familyId), body)
-        let person = try await transaction { connection in
-            let access = try await connection.familyAccess(draft.familyId, for: principal, logger: logger)
-            try await connection.save(draft, access: access, principal: principal, logger: logger)
-            return try await connection.person(draft.id, principal: principal, logger: logger)
+        let person = try await records { records in
+            let access = try await records.access(draft.familyId, for: .read)
+            try await records.connection.save(draft, access: access, principal: principal, logger: logger)
+            return try await records.connection.person(draft.id, principal: principal, logger: logger)
         }
         return .created(.init(body: .json(person)))
     }
@@ -34,10 +34,10 @@ extension KithService {
         let personId = try UUID(path: input.path.personId)
         let body = switch input.body { case .json(let body): body }
         let edits = try PersonFieldEdit.all(from: body.fields)
-        let person = try await transaction { connection in
-            let familyId = try await connection.familyOf(.people, id: personId, principal: principal, logger: logger)
-            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            try await connection.setFields(personId, edits, access: access, principal: principal, logger: logger) { stale in
+        let person = try await records { records in
+            let familyId = try await records.familyOf(.people, id: personId)
+            let access = try await records.access(familyId, for: .read)
+            try await records.connection.setFields(personId, edits, access: access, principal: principal, logger: logger) { stale in
                 guard stale.isEmpty else {
                     var error = KithError.conflict(
                         "version_conflict",
@@ -46,7 +46,7 @@ extension KithService {
                     throw error
                 }
             }
-            return try await connection.person(personId, principal: principal, logger: logger)
+            return try await records.connection.person(personId, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(person)))
     }

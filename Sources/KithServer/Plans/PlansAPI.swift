@@ -10,10 +10,10 @@ extension KithService {
     func listPlans(_ input: Operations.ListPlans.Input) async throws -> Operations.ListPlans.Output {
         let principal = try Principal.required()
         let conferenceId = try UUID(path: input.path.conferenceId)
-        let plans = try await transaction { connection in
-            let access = try await connection.conferenceAccess(conferenceId, principal: principal, logger: logger)
-            try await connection.audit(.read, "plans", recordId: conferenceId, access: access, principal: principal, logger: logger)
-            return try await connection.plans(familyId: access.familyId, conferenceId: conferenceId, principal: principal, logger: logger)
+        let plans = try await records { records in
+            let access = try await records.connection.conferenceAccess(conferenceId, principal: principal, logger: logger)
+            try await records.audit(.read, "plans", recordId: conferenceId, access: access)
+            return try await records.connection.plans(familyId: access.familyId, conferenceId: conferenceId, principal: principal, logger: logger)
         }
         return .ok(.init(body: .json(.init(items: plans))))
     }
@@ -37,16 +37,16 @@ extension KithService {
         check.text("referrerReasoning", body.referrerReasoning, max: 65_536)
         try check.orThrow()
 
-        let plan = try await transaction { connection in
-            let access = try await connection.conferenceAccess(conferenceId, principal: principal, logger: logger)
+        let plan = try await records { records in
+            let access = try await records.connection.conferenceAccess(conferenceId, principal: principal, logger: logger)
             let whos = Array(Set(items.compactMap(\.who)))
             var people = Set<UUID>()
-            for try await person in try await connection.query(
+            for try await person in try await records.connection.query(
                 "SELECT id FROM people WHERE organisation_id = \(principal.organisationId) AND family_id = \(access.familyId) AND id = ANY(\(whos))",
                 logger: logger
             ).decode(UUID.self) { people.insert(person) }
             var workers = Set<UUID>()
-            for try await worker in try await connection.query(
+            for try await worker in try await records.connection.query(
                 "SELECT id FROM workers WHERE organisation_id = \(principal.organisationId) AND id = ANY(\(whos))", logger: logger
             ).decode(UUID.self) { workers.insert(worker) }
             var whoCheck = Validation()
@@ -55,9 +55,9 @@ extension KithService {
             }
             try whoCheck.orThrow()
 
-            try await connection.query(
+            try await records.connection.query(
                 "SELECT pg_advisory_xact_lock(hashtextextended(\(conferenceId.text), 1))", logger: logger)
-            try await connection.insertNew(
+            try await records.connection.insertNew(
                 """
                 INSERT INTO family_plans (organisation_id, id, conference_id, family_id, version, contingency, review_on,
                                           agreed_by_referrer, referrer_reasoning, created_by)
@@ -66,7 +66,7 @@ extension KithService {
                        \(body.referrerReasoning.nilIfBlank), \(principal.workerId)
                 FROM family_plans WHERE organisation_id = \(principal.organisationId) AND conference_id = \(conferenceId)
                 """, record: "plan", logger: logger)
-            try await connection.query(
+            try await records.connection.query(
                 """
                 INSERT INTO plan_items (organisation_id, id, plan_id, family_id, position, person_id, worker_id, what, by_when)
                 SELECT \(principal.organisationId), i.id, \(id), \(access.familyId), i.position,
@@ -77,8 +77,8 @@ extension KithService {
                             \(items.map { $0.byWhen?.description ?? "" })::text[])
                      WITH ORDINALITY AS i (id, who, what, by_when, position)
                 """, logger: logger)
-            try await connection.audit(.write, "plan", recordId: id, access: access, principal: principal, logger: logger)
-            return try await connection.plans(familyId: access.familyId, conferenceId: conferenceId, only: id, principal: principal, logger: logger)[0]
+            try await records.audit(.write, "plan", recordId: id, access: access)
+            return try await records.connection.plans(familyId: access.familyId, conferenceId: conferenceId, only: id, principal: principal, logger: logger)[0]
         }
         return .created(.init(body: .json(plan)))
     }
@@ -87,10 +87,10 @@ extension KithService {
         let principal = try Principal.required()
         let body = switch input.body { case .json(let body): body }
         let draft = try NewPlanItemUpdate(planItemId: try UUID(path: input.path.planItemId), body)
-        let update = try await transaction { connection in
-            let familyId = try await connection.familyOf(.planItems, id: draft.planItemId, principal: principal, logger: logger)
-            let access = try await connection.familyAccess(familyId, for: principal, logger: logger)
-            return try await connection.save(draft, access: access, principal: principal, logger: logger)
+        let update = try await records { records in
+            let familyId = try await records.familyOf(.planItems, id: draft.planItemId)
+            let access = try await records.access(familyId, for: .read)
+            return try await records.connection.save(draft, access: access, principal: principal, logger: logger)
         }
         return .created(.init(body: .json(update)))
     }

@@ -13,8 +13,8 @@ extension KithService {
         let after = try KeysetPosition(input.query.after)
         let teams = principal.has(.supervisor) ? principal.teamIds : []
 
-        var items = try await read { connection in
-            let rows = try await connection.query(
+        var items = try await records { records in
+            let rows = try await records.connection.query(
                 """
                 SELECT id, kind, family_id, mutation_id, device_id, summary, reason, status, created_at, payload::text,
                        to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
@@ -51,30 +51,30 @@ extension KithService {
         let principal = try Principal.required()
         let itemId = try UUID(path: input.path.reviewItemId)
         let body = switch input.body { case .json(let body): body }
-        let item = try await transaction { connection in
-            let item = try await connection.openReviewItem(itemId, for: principal, logger: logger)
+        let item = try await records { records in
+            let item = try await records.connection.openReviewItem(itemId, for: principal, logger: logger)
             switch (item.kind, body.action) {
             case (.conflict, .resolve), (.conflict, .accept):
                 // `accept` keeps the value showing now; `resolve` sets the chosen one.
-                try await connection.resolveConflict(
+                try await records.connection.resolveConflict(
                     itemId, value: body.action == .resolve ? body.value : nil, keepCurrent: body.action == .accept,
                     principal: principal, logger: logger)
             case (.quarantined, .accept):
                 try principal.require(.supervisor, "a supervisor of the device's team")
-                try await connection.acceptQuarantined(item, by: principal, logger: logger)
+                try await records.connection.acceptQuarantined(item, by: principal, logger: logger)
             case (.proposal, .accept):
-                try await connection.acceptProposal(item, by: principal, logger: logger)
+                try await records.connection.acceptProposal(item, by: principal, logger: logger)
             case (.quarantined, .discard):
                 try principal.require(.supervisor, "a supervisor of the device's team")
-                try await connection.close(item, action: .discard, by: principal, logger: logger)
+                try await records.connection.close(item, action: .discard, by: principal, logger: logger)
             case (_, .discard), (.late, _), (.rejected, .resolve):
-                try await connection.close(item, action: body.action, by: principal, logger: logger)
+                try await records.connection.close(item, action: body.action, by: principal, logger: logger)
             case (.rejected, .accept), (.proposal, .resolve), (.quarantined, .resolve):
                 throw KithError(
                     status: .unprocessableContent, code: "action_not_applicable",
                     detail: "A \(item.kind.rawValue) item can be \(item.kind.actions); its payload is kept in the item.")
             }
-            return try await connection.reviewItem(itemId, organisationId: principal.organisationId, logger: logger)
+            return try await records.connection.reviewItem(itemId, organisationId: principal.organisationId, logger: logger)
         }
         return .ok(.init(body: .json(item)))
     }

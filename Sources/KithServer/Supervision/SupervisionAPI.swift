@@ -20,9 +20,9 @@ extension KithService {
         try check.orThrow()
 
         let id = UUID()
-        let session = try await transaction { connection in
-            try await connection.requireOversight(of: workerId!, principal: principal, logger: logger)
-            let supervised = try await connection.query(
+        let session = try await records { records in
+            try await records.connection.requireOversight(of: workerId!, principal: principal, logger: logger)
+            let supervised = try await records.connection.query(
                 """
                 SELECT count(*) FROM families
                 WHERE organisation_id = \(principal.organisationId) AND id = ANY(\(familyIds)) AND team_id = ANY(\(principal.teamIds))
@@ -31,19 +31,19 @@ extension KithService {
             guard supervised == familyIds.count else {
                 throw KithError.invalidField("familyIds", "names a family outside your teams")
             }
-            let createdAt = try await connection.query(
+            let createdAt = try await records.connection.query(
                 """
                 INSERT INTO supervision_sessions (organisation_id, id, supervisor_id, worker_id, held_on, notes)
                 VALUES (\(principal.organisationId), \(id), \(principal.workerId), \(workerId!), \(heldOn!.description)::date, \(body.notes))
                 RETURNING created_at
                 """, logger: logger
             ).decode(Date.self).first { _ in true } ?? Date()
-            try await connection.query(
+            try await records.connection.query(
                 """
                 INSERT INTO supervision_session_families (organisation_id, session_id, family_id)
                 SELECT \(principal.organisationId), \(id), family FROM unnest(\(familyIds)::uuid[]) AS family
                 """, logger: logger)
-            try await connection.audit(.write, "supervisionSession", recordId: id, familyIds: familyIds, principal: principal, logger: logger)
+            try await records.audit(.write, "supervisionSession", recordId: id, familyIds: familyIds)
             return Components.Schemas.SupervisionSession(
                 id: id.text, supervisorId: principal.workerId.text, workerId: workerId!.text, heldOn: heldOn!.description,
                 familyIds: familyIds.map(\.text).sorted(), notes: body.notes, createdAt: createdAt)
@@ -54,12 +54,12 @@ extension KithService {
     func listSupervisionSessions(_ input: Operations.ListSupervisionSessions.Input) async throws -> Operations.ListSupervisionSessions.Output {
         let principal = try Principal.required()
         guard let workerId = UUID(uuidString: input.query.workerId) else { throw KithError.invalidField("workerId", "must be a UUID") }
-        let sessions = try await transaction { connection in
+        let sessions = try await records { records in
             // Administrators oversee workers' figures but do not read reflective notes.
             guard workerId == principal.workerId || principal.has(.supervisor) else { throw KithError.notFound }
-            try await connection.requireOversight(of: workerId, principal: principal, logger: logger)
+            try await records.connection.requireOversight(of: workerId, principal: principal, logger: logger)
             var sessions: [Components.Schemas.SupervisionSession] = []
-            for try await (id, supervisor, heldOn, notes, createdAt, families) in try await connection.query(
+            for try await (id, supervisor, heldOn, notes, createdAt, families) in try await records.connection.query(
                 """
                 SELECT s.id, s.supervisor_id, s.held_on::text, s.notes, s.created_at,
                        coalesce((SELECT array_agg(f.family_id ORDER BY f.family_id) FROM supervision_session_families f
@@ -74,7 +74,7 @@ extension KithService {
                     familyIds: families.map(\.text), notes: notes, createdAt: createdAt))
             }
             let discussed = Array(Set(sessions.flatMap(\.familyIds).compactMap(UUID.init(uuidString:))))
-            try await connection.audit(.read, "supervisionSession", familyIds: discussed, principal: principal, logger: logger)
+            try await records.audit(.read, "supervisionSession", familyIds: discussed)
             return sessions
         }
         return .ok(.init(body: .json(.init(items: sessions))))

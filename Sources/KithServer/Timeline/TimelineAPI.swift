@@ -13,9 +13,9 @@ extension KithService {
         let limit = try PageSize.resolve(input.query.limit)
         let after = try KeysetPosition(input.query.after)
 
-        let page = try await readFamily(familyId, "timeline", principal: principal) { connection, access in
+        let page = try await readFamily(familyId, "timeline") { records, access in
             let org = principal.organisationId
-            let rows = try await connection.query(
+            let rows = try await records.connection.query(
                 """
                 WITH entries (kind, at, id, worker_id, summary, detail) AS (
                     SELECT 'contact', c.occurred_at, c.id, c.recorded_by,

@@ -1,0 +1,97 @@
+import Foundation
+import KithCore
+
+/// What a caller may do with one family's record, decided in this one place. Every gate asks it: REST handlers, sync
+/// push and pull, review items and exports (through `Records.access`).
+///
+/// Access follows relationships: a current allocation, supervising the family's team, or open break-glass access.
+/// Without one, the family answers exactly like a family that does not exist. An administrator without another role
+/// manages the organisation and reads no case content, so every family answers 404 to them.
+enum FamilyAction: Sendable {
+    case read, write, allocate, export, readAudit
+}
+
+/// How the caller relates to one family, as established in the transaction that uses it.
+struct FamilyAccess: Sendable {
+    let familyId: UUID
+    let teamId: UUID
+    let allocationRole: AllocationRole?
+    let supervisesTeam: Bool
+    let breakGlass: Bool
+    let adminOnly: Bool
+
+    /// Allocated or supervising: the relationship itself, without break-glass.
+    var hasRelationship: Bool { !adminOnly && (allocationRole != nil || supervisesTeam) }
+
+    /// Whether the caller may do `action`, counting break-glass or not.
+    func allows(_ action: FamilyAction, throughBreakGlass: Bool = true) -> Bool {
+        guard !adminOnly else { return false }
+        let glass = throughBreakGlass && breakGlass
+        switch action {
+        case .read, .write: return hasRelationship || glass
+        case .allocate: return supervisesTeam
+        case .export, .readAudit: return allocationRole == .allocatedWorker || supervisesTeam
+        }
+    }
+
+    /// Whether the caller sees the family at all (and so hears 403 rather than 404 for what they may not do).
+    var seesFamily: Bool { allows(.read) }
+
+    /// Restricted notes: the allocated worker, the team's supervisors, and break-glass (their author always, per note).
+    func seesRestricted(throughBreakGlass: Bool = true) -> Bool {
+        !adminOnly && (allocationRole == .allocatedWorker || supervisesTeam || (throughBreakGlass && breakGlass))
+    }
+
+    var seesRestricted: Bool { seesRestricted() }
+
+    /// The read or write needs break-glass for what it touches: the audit trail marks it `breakGlass: true`.
+    func needsBreakGlass(_ action: FamilyAction, restricted: Bool = false) -> Bool {
+        if !allows(action, throughBreakGlass: false) { return true }
+        return restricted && !seesRestricted(throughBreakGlass: false)
+    }
+
+    /// The answer for a caller who may not do `action`: 403 when they see the family, 404 (as for no family) otherwise.
+    func refusal(_ action: FamilyAction) -> KithError {
+        guard seesFamily else { return .notFound }
+        return switch action {
+        case .allocate: .forbidden("Only the family's team supervisors allocate workers.")
+        case .export: .forbidden("A family's record is exported by its allocated worker or a supervisor.")
+        case .readAudit: .forbidden("The audit trail is for the allocated worker and the team's supervisors.")
+        case .read, .write: .notFound
+        }
+    }
+
+    /// Whether a review item about this family may be shown to the caller: they must be able to read everything it
+    /// carries through their relationship (never through break-glass alone), and be one it is for.
+    func receives(_ item: ReviewItemAddress) -> Bool {
+        guard hasRelationship else { return false }
+        if item.carriesRestricted && !seesRestricted(throughBreakGlass: false) && !item.isOwnWork { return false }
+        if supervisesTeam { return true }
+        switch item.kind {
+        case .late, .proposal, .conflict: return item.isRecipient
+        case .rejected: return item.isOwnWork
+        case .quarantined: return false
+        }
+    }
+}
+
+/// What decides who a review item is for, as `FamilyAccess.receives` and `Principal.receives` need it.
+struct ReviewItemAddress: Sendable {
+    let kind: ReviewItemKind
+    let carriesRestricted: Bool
+    /// Named among the item's recipients when it was made.
+    let isRecipient: Bool
+    /// The caller's own device pushed the work the item carries.
+    let isOwnWork: Bool
+    /// The teams of the worker whose device pushed it, today.
+    let ownerTeams: [UUID]
+}
+
+extension Principal {
+    /// A review item naming no family: for the supervisors of the device owner's teams, and a rejection also for the
+    /// worker whose own work it is.
+    func receives(_ item: ReviewItemAddress) -> Bool {
+        if item.ownerTeams.contains(where: supervises(team:)) { return true }
+        return item.kind == .rejected && item.isOwnWork
+    }
+}

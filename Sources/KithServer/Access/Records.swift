@@ -1,0 +1,107 @@
+import Foundation
+import KithCore
+import Logging
+import PostgresNIO
+
+/// One principal's transaction: the connection (already behind the database's wall for their organisation), who is
+/// asking, and the logger. A handler opens one (`KithService.records`) and every access decision, read, write and
+/// audit event of that request goes through it.
+struct Records: Sendable {
+    let connection: PostgresConnection
+    let principal: Principal
+    let logger: Logger
+
+    /// The caller's access to a family for `action`, or the policy's refusal: 404 exactly as for a family that does not
+    /// exist, or 403 where they see the family but may not do this.
+    func access(_ familyId: UUID, for action: FamilyAction) async throws -> FamilyAccess {
+        guard let access = try await relationships([familyId])[familyId] else { throw KithError.notFound }
+        guard access.allows(action) else { throw access.refusal(action) }
+        return access
+    }
+
+    /// The family a record addressed by its own id belongs to, and the caller's access to it for `action`.
+    func access(_ table: RecordTable, _ id: UUID, for action: FamilyAction) async throws -> FamilyAccess {
+        try await access(try await familyOf(table, id: id), for: action)
+    }
+
+    /// The caller's access to a family if they have any at all (nil for none, or no such family), for the sync feed.
+    func accessIfAny(_ familyId: UUID) async throws -> FamilyAccess? {
+        try await relationships([familyId])[familyId].flatMap { $0.seesFamily ? $0 : nil }
+    }
+
+    /// How the caller relates to each of these families, in one query: the family's team, the caller's current
+    /// allocation role (allocated worker first) and open break-glass. Families that do not exist are absent.
+    func relationships(_ familyIds: [UUID]) async throws -> [UUID: FamilyAccess] {
+        let rows = try await connection.query(
+            """
+            SELECT f.id, f.team_id,
+                   (SELECT a.role FROM current_allocations a
+                     WHERE a.organisation_id = f.organisation_id AND a.family_id = f.id
+                       AND a.worker_id = \(principal.workerId)
+                     ORDER BY a.role = 'allocatedWorker' DESC LIMIT 1),
+                   EXISTS (SELECT 1 FROM break_glass_grants g
+                            WHERE g.organisation_id = f.organisation_id AND g.family_id = f.id
+                              AND g.worker_id = \(principal.workerId) AND g.expires_at > now())
+            FROM families f
+            WHERE f.organisation_id = \(principal.organisationId) AND f.id = ANY(\(Array(Set(familyIds))))
+            """, logger: logger)
+        var found: [UUID: FamilyAccess] = [:]
+        for try await (family, team, role, breakGlass) in rows.decode((UUID, UUID, String?, Bool).self) {
+            found[family] = FamilyAccess(
+                familyId: family, teamId: team, allocationRole: role.flatMap(AllocationRole.init(rawValue:)),
+                supervisesTeam: principal.supervises(team: team), breakGlass: breakGlass, adminOnly: principal.isAdminOnly)
+        }
+        return found
+    }
+
+    /// The family a record belongs to, for operations addressed by the record's own id.
+    func familyOf(_ table: RecordTable, id: UUID) async throws -> UUID {
+        let rows = try await connection.query(
+            "SELECT family_id FROM \(unescaped: table.rawValue) WHERE organisation_id = \(principal.organisationId) AND id = \(id)",
+            logger: logger)
+        for try await familyId in rows.decode(UUID.self) { return familyId }
+        throw KithError.notFound
+    }
+
+    /// An audit event of a read or write of a family's record, marked `breakGlass` when the access needed it for what
+    /// it touches (`restricted`: it showed or changed a restricted note).
+    func audit(
+        _ action: AuditAction, _ entity: String, recordId: UUID? = nil, access: FamilyAccess, restricted: Bool = false,
+        reason: String? = nil
+    ) async throws {
+        let kind: FamilyAction = switch action {
+        case .read: .read
+        case .export: .export
+        case .write, .breakGlass, .administer: .write
+        }
+        try await audit(
+            action, entity, recordId: recordId, familyIds: [access.familyId],
+            breakGlass: action == .breakGlass || access.needsBreakGlass(kind, restricted: restricted), reason: reason)
+    }
+
+    /// One event for each family, written in one statement (a team's figures touch every family of the team).
+    func audit(
+        _ action: AuditAction, _ entity: String, recordId: UUID? = nil, familyIds: [UUID], breakGlass: Bool = false,
+        reason: String? = nil
+    ) async throws {
+        try await connection.audit(
+            action, entity, recordId: recordId, familyIds: familyIds, breakGlass: breakGlass, principal: principal,
+            reason: reason, logger: logger)
+    }
+
+    /// An administrative change or a decision about work that names no family, in the organisation's feed
+    /// (`GET /v1/audit`); `teamId` shows it to that team's supervisors there too.
+    func auditAdministration(_ entity: String, recordId: UUID?, teamIds: [UUID] = [], reason: String) async throws {
+        try await connection.query(
+            """
+            INSERT INTO audit_events (organisation_id, worker_id, action, entity, record_id, reason, team_id)
+            SELECT \(principal.organisationId), \(principal.workerId), 'administer', \(entity), \(recordId)::uuid, \(reason), team
+            FROM unnest(CASE WHEN cardinality(\(teamIds)::uuid[]) = 0 THEN ARRAY[NULL]::uuid[] ELSE \(teamIds)::uuid[] END) AS team
+            """, logger: logger)
+    }
+}
+
+/// Tables whose rows are addressed by id in a path and belong to one family.
+enum RecordTable: String {
+    case people, allocations, notes, conferences, planItems = "plan_items"
+}
