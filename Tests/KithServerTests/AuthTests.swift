@@ -112,35 +112,57 @@ import Testing
 }
 
 @Suite struct LoginThrottleTests {
-    @Test func anAccountIsSlowedAfterFiveFailuresAnAddressAfterThirty() async throws {
+    @Test func anAccountIsSlowedAfterFiveFailuresAnAddressIsSlowedNotShut() async throws {
         try await Kith.run { kith in
             try await kith.db.withConnection { connection in
                 let logger = TestDatabase.logger
-                // Whole seconds, which the database stores exactly.
-                let start = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-                func retryAfter(_ keys: [LoginThrottle.Key], after seconds: TimeInterval = 0) async throws -> Int? {
-                    try await LoginThrottle.retryAfter(keys, on: connection, now: start.addingTimeInterval(seconds), logger: logger)
+                func attempt(_ email: String, from address: String = "10.0.0.1") async throws -> Int {
+                    switch try await LoginThrottle.begin(email: email, address: address, on: connection, logger: logger) {
+                    case .wait(let seconds): seconds
+                    case .check: 0
+                    }
                 }
-                func fail(_ keys: [LoginThrottle.Key]) async throws {
-                    try await LoginThrottle.recordFailure(keys, on: connection, now: start, logger: logger)
-                }
-                let shared = LoginThrottle.Key.address("10.0.0.1")
-                for index in 0..<29 { try await fail([.account("person\(index)@test.kith"), shared]) }
-                // 29 different people mistyping behind one proxy do not lock out the 30th.
-                #expect(try await retryAfter([.account("someone@test.kith"), shared]) == nil)
-                try await fail([shared])
-                #expect(try await retryAfter([.account("someone@test.kith"), shared], after: 60) == 840)
-                #expect(try await retryAfter([shared], after: 900) == nil)
+                // 29 different people mistyping behind one proxy (each attempt reserved, then failed) lock out nobody.
+                for index in 0..<29 { #expect(try await attempt("person\(index)@test.kith") == 0) }
+                #expect(try await attempt("someone@test.kith") == 0)
+                // The address is now over its 30: an account with failures of its own waits for the window ...
+                #expect(try await attempt("someone@test.kith") > 800)
+                // ... one with none is still checked, one attempt a second from that address.
+                try await connection.query(
+                    "UPDATE login_failures SET failed_at = failed_at - interval '2 seconds'", logger: logger)
+                #expect(try await attempt("fresh@test.kith") == 0)
+                #expect(try await attempt("another@test.kith") == 1)
+                #expect(try await attempt("another@test.kith", from: "10.0.0.2") == 0)
 
-                for _ in 0..<5 { try await fail([.account("tom@test.kith")]) }
-                #expect(try await retryAfter([.account("tom@test.kith")]) == 900)
-                try await LoginThrottle.recordSuccess(.account("tom@test.kith"), on: connection, logger: logger)
-                #expect(try await retryAfter([.account("tom@test.kith")]) == nil)
+                for _ in 0..<5 { #expect(try await attempt("tom@test.kith", from: "10.9.9.9") == 0) }
+                #expect(try await attempt("tom@test.kith", from: "10.9.9.8") > 890)
+                try await LoginThrottle.succeeded(email: "tom@test.kith", on: connection, logger: logger)
+                #expect(try await attempt("tom@test.kith", from: "10.9.9.9") == 0)
 
                 // Housekeeping forgets failures too old to count.
-                try await LoginThrottle.forgetOldFailures(on: connection, now: start.addingTimeInterval(900), logger: logger)
+                try await connection.query("UPDATE login_failures SET failed_at = failed_at - interval '16 minutes'", logger: logger)
+                try await LoginThrottle.forgetOldFailures(on: connection, logger: logger)
                 #expect(try await kith.count("SELECT count(*) FROM login_failures") == 0)
             }
+        }
+    }
+
+    @Test func fortyParallelWrongPasswordsAreCheckedAtMostFiveTimes() async throws {
+        try await Kith.run { kith in
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<40 {
+                    group.addTask {
+                        try await kith.request(.post, "/v1/auth/login", as: nil, json: AuthTests.Login(email: "tom@test.kith", password: "wrong password!")).status
+                    }
+                }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .unauthorized }.count <= 5)
+            #expect(statuses.filter { $0 == .tooManyRequests }.count >= 35)
+            #expect(statuses.allSatisfy { $0 == .unauthorized || $0 == .tooManyRequests })
+            // Even the right password waits now: the account had five failures.
+            let right = try await kith.request(.post, "/v1/auth/login", as: nil, json: AuthTests.Login(email: "tom@test.kith", password: Fixture.password))
+            #expect(right.status == .tooManyRequests)
         }
     }
 }

@@ -127,8 +127,8 @@ DECLARE
     address_newest timestamptz;
 BEGIN
     -- Account first, then address: every attempt takes the two locks in the same order.
-    PERFORM pg_advisory_xact_lock(7244100002, hashtext(encode(account_key, 'hex')));
-    PERFORM pg_advisory_xact_lock(7244100003, hashtext(encode(address_key, 'hex')));
+    PERFORM pg_advisory_xact_lock(hashtextextended('kith sign-in ' || encode(account_key, 'hex'), 0));
+    PERFORM pg_advisory_xact_lock(hashtextextended('kith sign-in ' || encode(address_key, 'hex'), 0));
     SELECT count(*), min(f.failed_at) INTO account_failures, account_oldest
     FROM login_failures f WHERE f.key_hash = account_key AND f.failed_at > since;
     SELECT count(*), min(f.failed_at), max(f.failed_at) INTO address_failures, address_oldest, address_newest

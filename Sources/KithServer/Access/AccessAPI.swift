@@ -23,17 +23,14 @@ extension KithService {
         let openedAt = Date()
         let expiresAt = openedAt.addingTimeInterval(TimeInterval(config.breakGlassLifetime.components.seconds))
         try await records { records in
-            guard let (teamId, role, _) = try await records.connection.familyRelationship(familyId, for: principal, logger: logger) else {
-                throw KithError.notFound
-            }
+            // Never refused for want of a relationship, only for a family that does not exist (or is in another
+            // organisation): that is what break-glass is for.
+            guard let access = try await records.relationships([familyId])[familyId] else { throw KithError.notFound }
             try await records.connection.query(
                 """
                 INSERT INTO break_glass_grants (organisation_id, id, family_id, worker_id, reason, opened_at, expires_at)
                 VALUES (\(principal.organisationId), \(id), \(familyId), \(principal.workerId), \(body.reason), \(openedAt), \(expiresAt))
                 """, logger: logger)
-            let access = FamilyAccess(
-                familyId: familyId, teamId: teamId, allocationRole: role, supervisesTeam: principal.supervises(team: teamId),
-                breakGlass: true)
             try await records.audit(.breakGlass, "family", recordId: familyId, access: access, reason: body.reason)
         }
         logger.notice("break-glass access opened", metadata: ["worker": .string(principal.workerId.text), "family": .string(familyId.text)])
@@ -41,55 +38,79 @@ extension KithService {
             id: id.text, familyId: familyId.text, reason: body.reason, openedAt: openedAt, expiresAt: expiresAt))))
     }
 
-    /// "Who viewed my family's record": the allocated worker, the team's supervisors and administrators.
+    /// "Who viewed my family's record": the allocated worker and the team's supervisors.
     func getFamilyAudit(_ input: Operations.GetFamilyAudit.Input) async throws -> Operations.GetFamilyAudit.Output {
-        let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
         let limit = try PageSize.resolve(input.query.limit)
-        var afterId: Int64?
-        if let cursor = input.query.after {
-            guard let keys = PageCursor(encoded: cursor, count: 1)?.keys, let id = Int64(keys[0]) else {
-                throw KithError.invalidField("after", "is not a cursor from this list")
-            }
-            afterId = id
-        }
-
+        let before = try AuditPosition.parse(input.query.after)
         let page = try await records { records in
-            guard let (teamId, role, breakGlass) = try await records.connection.familyRelationship(familyId, for: principal, logger: logger) else {
-                throw KithError.notFound
-            }
-            guard role == .allocatedWorker || principal.supervises(team: teamId) || principal.has(.admin) else {
-                if role != nil || breakGlass { throw KithError.forbidden("The audit trail is for the allocated worker, supervisors and administrators.") }
-                throw KithError.notFound
-            }
-            let events = try await records.connection.auditEvents(familyId: familyId, before: afterId, limit: limit + 1, principal: principal, logger: logger)
-            let next = events.count > limit ? events[limit - 1].id : nil
-            return Components.Schemas.AuditPage(items: Array(events.prefix(limit)), next: next.map { PageCursor([$0]).encoded })
+            _ = try await records.access(familyId, for: .readAudit)
+            return try await records.auditPage(.family(familyId), before: before, limit: limit)
         }
+        return .ok(.init(body: .json(page)))
+    }
+
+    /// The organisation's own feed of administrative changes: administrators see all of it, supervisors their teams'.
+    func getOrganisationAudit(_ input: Operations.GetOrganisationAudit.Input) async throws -> Operations.GetOrganisationAudit.Output {
+        let principal = try Principal.required()
+        let limit = try PageSize.resolve(input.query.limit)
+        let before = try AuditPosition.parse(input.query.after)
+        let feed: AuditFeed
+        if principal.has(.admin) { feed = .organisation(teams: nil) }
+        else if principal.has(.supervisor) { feed = .organisation(teams: principal.teamIds) }
+        else { throw KithError.forbidden("The organisation's audit feed is for administrators and supervisors.") }
+        let page = try await records { try await $0.auditPage(feed, before: before, limit: limit) }
         return .ok(.init(body: .json(page)))
     }
 }
 
-extension PostgresConnection {
+/// Which audit events a page lists: one family's, or the organisation's administrative events (of some teams only).
+enum AuditFeed {
+    case family(UUID)
+    case organisation(teams: [UUID]?)
+}
+
+/// `?after=` of an audit page: the id of the last event a client saw.
+enum AuditPosition {
+    static func parse(_ cursor: String?) throws -> Int64? {
+        guard let cursor else { return nil }
+        guard let keys = PageCursor(encoded: cursor, count: 1)?.keys, let id = Int64(keys[0]) else {
+            throw KithError.invalidField("after", "is not a cursor from this list")
+        }
+        return id
+    }
+}
+
+extension Records {
+    func auditPage(_ feed: AuditFeed, before: Int64?, limit: Int) async throws -> Components.Schemas.AuditPage {
+        let events = try await auditEvents(feed, before: before, limit: limit + 1)
+        let next = events.count > limit ? events[limit - 1].id : nil
+        return .init(items: Array(events.prefix(limit)), next: next.map { PageCursor([$0]).encoded })
+    }
+
     /// Newest first; `before` is the id of the last event a client saw.
-    func auditEvents(familyId: UUID, before: Int64? = nil, limit: Int? = nil, principal: Principal, logger: Logger) async throws -> [Components.Schemas.AuditEvent] {
-        let rows = try await query(
+    func auditEvents(_ feed: AuditFeed, before: Int64? = nil, limit: Int? = nil) async throws -> [Components.Schemas.AuditEvent] {
+        let family: UUID? = if case .family(let id) = feed { id } else { nil }
+        let teams: [UUID]? = if case .organisation(let teams) = feed { teams } else { nil }
+        let rows = try await connection.query(
             """
-            SELECT e.id, e.at, e.worker_id, w.name, e.action, e.entity, e.record_id, e.reason, e.break_glass
+            SELECT e.id, e.at, e.worker_id, w.name, e.action, e.entity, e.record_id, e.reason, e.break_glass, e.team_id
             FROM audit_events e
             JOIN workers w ON w.organisation_id = e.organisation_id AND w.id = e.worker_id
-            WHERE e.organisation_id = \(principal.organisationId) AND e.family_id = \(familyId)
+            WHERE e.organisation_id = \(principal.organisationId)
+              AND (\(family)::uuid IS NULL AND e.family_id IS NULL OR e.family_id = \(family))
+              AND (\(teams == nil) OR e.team_id = ANY(\(teams ?? [])))
               AND (\(before)::bigint IS NULL OR e.id < \(before))
             ORDER BY e.id DESC
             LIMIT \(limit)
             """, logger: logger)
         var events: [Components.Schemas.AuditEvent] = []
-        for try await (id, at, worker, name, action, entity, record, reason, breakGlass) in rows.decode(
-            (Int64, Date, UUID, String, String, String?, UUID?, String?, Bool).self)
+        for try await (id, at, worker, name, action, entity, record, reason, breakGlass, team) in rows.decode(
+            (Int64, Date, UUID, String, String, String?, UUID?, String?, Bool, UUID?).self)
         {
             events.append(.init(
                 id: String(id), at: at, workerId: worker.text, workerName: name, action: .init(rawValue: action) ?? .read,
-                entity: entity, recordId: record?.text, reason: reason, breakGlass: breakGlass))
+                entity: entity, recordId: record?.text, teamId: team?.text, reason: reason, breakGlass: breakGlass))
         }
         return events
     }

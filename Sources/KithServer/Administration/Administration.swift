@@ -28,6 +28,7 @@ public struct Administration: Sendable {
         let organisation = UUID()
         let hash = try await Passwords.hash(adminPassword)
         try await db.withTransaction(logger: logger) { connection in
+            try await connection.enterWall(organisation: organisation, logger: logger)
             try await connection.query(
                 "INSERT INTO organisations (id, name) VALUES (\(organisation), \(name))", logger: logger)
             try await connection.query(
@@ -42,7 +43,8 @@ public struct Administration: Sendable {
     /// After restoring a backup: devices must not trust their pull cursors, which may point past what the restored
     /// data holds. Their cursors answer 409 `reset_required` from now on and they start their feeds again.
     public func startNewSyncGeneration() async throws {
-        try await db.withConnection { connection in
+        try await db.withTransaction(logger: logger) { connection in
+            try await connection.enterWall(organisation: nil, logger: logger)
             try await connection.startNewSyncGeneration(logger: logger)
         }
     }

@@ -8,36 +8,33 @@ import PostgresNIO
 /// (so a supervisor can allocate and a practitioner can record who was on a joint visit).
 extension KithService {
     func listTeams(_ input: Operations.ListTeams.Input) async throws -> Operations.ListTeams.Output {
-        let principal = try Principal.required()
-        let teams = try await records { try await $0.records.connection.teams(principal.organisationId, ids: nil, logger: logger) }
+        let teams = try await records { try await $0.teams(ids: nil) }
         return .ok(.init(body: .json(.init(items: teams))))
     }
 
     func createTeam(_ input: Operations.CreateTeam.Input) async throws -> Operations.CreateTeam.Output {
-        let principal = try Principal.required()
-        try principal.require(.admin, "administrators")
+        try Principal.required().require(.admin, "administrators")
         let body = switch input.body { case .json(let body): body }
         var check = Validation()
         check.requiredText("name", body.name, max: 500)
         try check.orThrow()
         let id = UUID()
-        try await records {
-            try await $0.query(
-                "INSERT INTO teams (organisation_id, id, name) VALUES (\(principal.organisationId), \(id), \(body.name))",
+        try await records { records in
+            try await records.connection.query(
+                "INSERT INTO teams (organisation_id, id, name) VALUES (\(records.principal.organisationId), \(id), \(body.name))",
                 logger: logger)
+            try await records.auditAdministration("team", recordId: id, teamIds: [id], reason: "team created")
         }
         return .created(.init(body: .json(.init(id: id.text, name: body.name))))
     }
 
     func listWorkers(_ input: Operations.ListWorkers.Input) async throws -> Operations.ListWorkers.Output {
-        let principal = try Principal.required()
-        let workers = try await records { try await $0.records.connection.workers(principal.organisationId, logger: logger) }
+        let workers = try await records { try await $0.workers() }
         return .ok(.init(body: .json(.init(items: workers))))
     }
 
     func createWorker(_ input: Operations.CreateWorker.Input) async throws -> Operations.CreateWorker.Output {
-        let principal = try Principal.required()
-        try principal.require(.admin, "administrators")
+        try Principal.required().require(.admin, "administrators")
         let body = switch input.body { case .json(let body): body }
         var check = Validation()
         check.requiredText("name", body.name, max: 500)
@@ -50,19 +47,24 @@ extension KithService {
 
         let hash = try await Passwords.hash(body.password)
         let id = UUID()
+        let roles = Set(body.roles.map(\.rawValue)).sorted()
         let worker = try await records { records in
             try await records.connection.query(
                 """
                 INSERT INTO workers (organisation_id, id, name, email, password_hash, roles)
-                VALUES (\(principal.organisationId), \(id), \(body.name), \(body.email.trimmingWhitespace()), \(hash),
-                        \(Set(body.roles.map(\.rawValue)).sorted()))
+                VALUES (\(records.principal.organisationId), \(id), \(body.name), \(body.email.trimmingWhitespace()), \(hash),
+                        \(roles))
                 """, logger: logger)
-            try await records.connection.setTeams(of: id, to: teamIds, organisation: principal.organisationId, logger: logger)
-            return try await records.connection.worker(id, organisation: principal.organisationId, logger: logger)
+            try await records.setTeams(of: id, to: teamIds)
+            try await records.auditAdministration(
+                "worker", recordId: id, teamIds: teamIds, reason: "worker created with roles \(roles.joined(separator: ", "))")
+            return try await records.worker(id)
         }
         return .created(.init(body: .json(worker)))
     }
 
+    /// Roles, teams and leaving dates. An administrator may not change their own roles or teams (another one can), so
+    /// no one grants themselves a supervisor's reach into case records.
     func updateWorker(_ input: Operations.UpdateWorker.Input) async throws -> Operations.UpdateWorker.Output {
         let principal = try Principal.required()
         try principal.require(.admin, "administrators")
@@ -73,20 +75,21 @@ extension KithService {
         let teamIds = body.teamIds.map { check.uuids("teamIds", $0, max: 50) }
         let leftOn = check.day("leftOn", body.leftOn)
         try check.orThrow()
+        if workerId == principal.workerId, body.roles != nil || body.teamIds != nil {
+            throw KithError.forbidden("Another administrator changes your own roles and teams.")
+        }
 
         let worker = try await records { records in
             let roles = body.roles.map { Set($0.map(\.rawValue)).sorted() }
-            let updated = try await records.connection.query(
+            let before = try await records.worker(workerId)
+            try await records.connection.query(
                 """
                 UPDATE workers SET roles = coalesce(\(roles), roles),
                                    left_on = coalesce(\(leftOn?.description)::date, left_on)
                 WHERE organisation_id = \(principal.organisationId) AND id = \(workerId)
-                RETURNING id
-                """, logger: logger
-            ).decode(UUID.self).first { _ in true }
-            guard updated != nil else { throw KithError.notFound }
+                """, logger: logger)
             if let teamIds {
-                try await records.connection.setTeams(of: workerId, to: teamIds, organisation: principal.organisationId, logger: logger)
+                try await records.setTeams(of: workerId, to: teamIds)
             }
             // From the leaving date on, sign-in and every token stop working anyway; on or after it, end them now.
             if let leftOn, leftOn <= .today {
@@ -104,27 +107,35 @@ extension KithService {
                     WHERE organisation_id = \(principal.organisationId) AND worker_id = \(workerId) AND revoked_at IS NULL
                     """, logger: logger)
             }
-            return try await records.connection.worker(workerId, organisation: principal.organisationId, logger: logger)
+            var changes: [String] = []
+            if let roles { changes.append("roles \(before.roles.map(\.rawValue).joined(separator: ", ")) → \(roles.joined(separator: ", "))") }
+            if let teamIds { changes.append("teams \(before.teamIds.joined(separator: ", ")) → \(teamIds.map(\.text).joined(separator: ", "))") }
+            if let leftOn { changes.append("leaving date \(leftOn)") }
+            let teams = Set(before.teamIds.compactMap(UUID.init(uuidString:)) + (teamIds ?? []))
+            try await records.auditAdministration(
+                "worker", recordId: workerId, teamIds: teams.sorted { $0.text < $1.text },
+                reason: changes.isEmpty ? "no change" : changes.joined(separator: "; "))
+            return try await records.worker(workerId)
         }
         return .ok(.init(body: .json(worker)))
     }
 }
 
-extension PostgresConnection {
-    func worker(_ id: UUID, organisation: UUID, logger: Logger) async throws -> Components.Schemas.Worker {
-        guard let worker = try await workers(organisation, only: id, logger: logger).first else { throw KithError.notFound }
+extension Records {
+    func worker(_ id: UUID) async throws -> Components.Schemas.Worker {
+        guard let worker = try await workers(only: id).first else { throw KithError.notFound }
         return worker
     }
 
     /// The organisation's workers, or just one of them.
-    func workers(_ organisation: UUID, only id: UUID? = nil, logger: Logger) async throws -> [Components.Schemas.Worker] {
-        let rows = try await query(
+    func workers(only id: UUID? = nil) async throws -> [Components.Schemas.Worker] {
+        let rows = try await connection.query(
             """
             SELECT w.id, w.name, w.email, w.roles, w.left_on::text,
                    coalesce(array_agg(tm.team_id ORDER BY tm.team_id) FILTER (WHERE tm.team_id IS NOT NULL), '{}')
             FROM workers w
             LEFT JOIN team_members tm ON tm.organisation_id = w.organisation_id AND tm.worker_id = w.id
-            WHERE w.organisation_id = \(organisation) AND (\(id)::uuid IS NULL OR w.id = \(id))
+            WHERE w.organisation_id = \(principal.organisationId) AND (\(id)::uuid IS NULL OR w.id = \(id))
             GROUP BY w.id, w.name, w.email, w.roles, w.left_on
             ORDER BY w.name, w.id
             """, logger: logger)
@@ -137,11 +148,11 @@ extension PostgresConnection {
         return workers
     }
 
-    func teams(_ organisation: UUID, ids: [UUID]?, logger: Logger) async throws -> [Components.Schemas.Team] {
-        let rows = try await query(
+    func teams(ids: [UUID]?) async throws -> [Components.Schemas.Team] {
+        let rows = try await connection.query(
             """
             SELECT id, name FROM teams
-            WHERE organisation_id = \(organisation) AND (\(ids == nil) OR id = ANY(\(ids ?? [])))
+            WHERE organisation_id = \(principal.organisationId) AND (\(ids == nil) OR id = ANY(\(ids ?? [])))
             ORDER BY name, id
             """, logger: logger)
         var teams: [Components.Schemas.Team] = []
@@ -149,17 +160,17 @@ extension PostgresConnection {
         return teams
     }
 
-    func setTeams(of worker: UUID, to teamIds: [UUID], organisation: UUID, logger: Logger) async throws {
-        let known = try await query(
-            "SELECT count(*) FROM teams WHERE organisation_id = \(organisation) AND id = ANY(\(teamIds))", logger: logger
+    func setTeams(of worker: UUID, to teamIds: [UUID]) async throws {
+        let known = try await connection.query(
+            "SELECT count(*) FROM teams WHERE organisation_id = \(principal.organisationId) AND id = ANY(\(teamIds))", logger: logger
         ).decode(Int.self).first { _ in true } ?? 0
         guard known == Set(teamIds).count else { throw KithError.invalidField("teamIds", "names a team that does not exist") }
-        try await query(
-            "DELETE FROM team_members WHERE organisation_id = \(organisation) AND worker_id = \(worker)", logger: logger)
-        try await query(
+        try await connection.query(
+            "DELETE FROM team_members WHERE organisation_id = \(principal.organisationId) AND worker_id = \(worker)", logger: logger)
+        try await connection.query(
             """
             INSERT INTO team_members (organisation_id, team_id, worker_id)
-            SELECT \(organisation), t, \(worker) FROM unnest(\(Array(Set(teamIds)))::uuid[]) AS t
+            SELECT \(principal.organisationId), t, \(worker) FROM unnest(\(Array(Set(teamIds)))::uuid[]) AS t
             """, logger: logger)
     }
 }

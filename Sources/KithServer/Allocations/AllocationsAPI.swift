@@ -11,7 +11,7 @@ extension KithService {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
         let allocations = try await readFamily(familyId, "allocations") { records, _ in
-            try await records.connection.allocations(familyId: familyId, principal: principal, logger: logger)
+            try await records.allocations(familyId: familyId)
         }
         return .ok(.init(body: .json(.init(items: allocations))))
     }
@@ -28,13 +28,20 @@ extension KithService {
 
         let allocation = try await records { records in
             let access = try await records.access(familyId, for: .allocate)
-            let activeWorker = try await records.connection.query(
+            let roles = try await records.connection.query(
                 """
-                SELECT count(*) FROM workers WHERE organisation_id = \(principal.organisationId) AND id = \(workerId!)
+                SELECT roles FROM workers WHERE organisation_id = \(principal.organisationId) AND id = \(workerId!)
                   AND (left_on IS NULL OR left_on > \(startedOn!.description)::date)
                 """, logger: logger
-            ).decode(Int.self).first { _ in true } ?? 0
-            guard activeWorker == 1 else { throw KithError.invalidField("workerId", "is not a current worker of this organisation") }
+            ).decode([String].self).first { _ in true }
+            guard let roles else { throw KithError.invalidField("workerId", "is not a current worker of this organisation") }
+            // An administrator's account manages the organisation; it never works with a family, so it reads none.
+            guard roles != [Role.admin.rawValue] else {
+                throw KithError.invalidField("workerId", "is an administrator's account, which is not allocated to families")
+            }
+            if workerId == principal.workerId, principal.has(.admin) {
+                throw KithError.forbidden("An administrator does not allocate themselves; another supervisor does.")
+            }
             try await records.connection.insertNew(
                 """
                 INSERT INTO allocations (organisation_id, id, family_id, worker_id, role, started_on, created_by)
@@ -42,7 +49,7 @@ extension KithService {
                         \(startedOn!.description)::date, \(principal.workerId))
                 """, record: "allocation", alsoUnique: "an open allocation of this worker in this role", logger: logger)
             try await records.audit(.write, "allocation", recordId: id, access: access)
-            return try await records.connection.allocation(id, principal: principal, logger: logger)
+            return try await records.allocation(id)
         }
         return .created(.init(body: .json(allocation)))
     }
@@ -71,12 +78,12 @@ extension KithService {
                 """, logger: logger
             ).decode(UUID.self).first { _ in true }
             guard ended != nil else {
-                let current = try await records.connection.allocation(id, principal: principal, logger: logger)
+                let current = try await records.allocation(id)
                 if current.endedOn != nil { throw KithError.conflict("already_ended", "This allocation has already ended.") }
                 throw KithError.invalidField("endedOn", "must not be before the allocation started (\(current.startedOn))")
             }
             try await records.audit(.write, "allocation", recordId: id, access: access)
-            return try await records.connection.allocation(id, principal: principal, logger: logger)
+            return try await records.allocation(id)
         }
         return .ok(.init(body: .json(allocation)))
     }
@@ -101,10 +108,10 @@ enum AllocationRow {
     }
 }
 
-extension PostgresConnection {
+extension Records {
     /// Every allocation of a family, current and ended, oldest first.
-    func allocations(familyId: UUID, principal: Principal, logger: Logger) async throws -> [Components.Schemas.Allocation] {
-        try await AllocationRow.decode(try await query(
+    func allocations(familyId: UUID) async throws -> [Components.Schemas.Allocation] {
+        try await AllocationRow.decode(try await connection.query(
             """
             SELECT \(unescaped: AllocationRow.columns) FROM allocations a
             WHERE a.organisation_id = \(principal.organisationId) AND a.family_id = \(familyId)
@@ -112,25 +119,12 @@ extension PostgresConnection {
             """, logger: logger))
     }
 
-    func allocation(_ id: UUID, principal: Principal, logger: Logger) async throws -> Components.Schemas.Allocation {
-        guard let allocation = try await AllocationRow.decode(try await query(
+    func allocation(_ id: UUID) async throws -> Components.Schemas.Allocation {
+        guard let allocation = try await AllocationRow.decode(try await connection.query(
             "SELECT \(unescaped: AllocationRow.columns) FROM allocations a WHERE a.organisation_id = \(principal.organisationId) AND a.id = \(id)",
             logger: logger)).first
         else { throw KithError.notFound }
         return allocation
     }
 
-    /// Allocating is for the family's team supervisors and for administrators (who read no case content but
-    /// manage who works with whom). Others who can see the family are told they may not; the rest get 404.
-    func allocatingAccess(_ familyId: UUID, principal: Principal, logger: Logger) async throws -> FamilyAccess {
-        guard let (teamId, role, breakGlass) = try await familyRelationship(familyId, for: principal, logger: logger) else {
-            throw KithError.notFound
-        }
-        let access = FamilyAccess(
-            familyId: familyId, teamId: teamId, allocationRole: role, supervisesTeam: principal.supervises(team: teamId),
-            breakGlass: breakGlass)
-        if access.supervisesTeam || principal.has(.admin) { return access }
-        if role != nil || breakGlass { throw KithError.forbidden("Only the team's supervisors and administrators allocate workers.") }
-        throw KithError.notFound
-    }
 }

@@ -12,6 +12,10 @@ public struct AppConfig: Sendable {
     /// How long break-glass access stays open.
     public var breakGlassLifetime: Duration
     public var maxRequestBodyBytes: Int
+    /// Peers whose `X-Forwarded-For` is believed (`KITH_TRUSTED_PROXIES`); none by default.
+    var trustedProxies: [AddressBlock] = []
+    /// Connections in the pool (`KITH_DB_POOL_SIZE`).
+    public var databasePoolSize = 20
 
     public init(
         databaseURL: String,
@@ -36,12 +40,13 @@ public struct AppConfig: Sendable {
         public var description: String { "invalid configuration:\n  " + problems.joined(separator: "\n  ") }
     }
 
-    /// Reads `DATABASE_URL`, `KITH_HOST`, `KITH_PORT`, `KITH_LOG_LEVEL`, listing every missing or bad key at once.
+    /// Reads `DATABASE_URL`, `KITH_HOST`, `KITH_PORT`, `KITH_LOG_LEVEL`, `KITH_TRUSTED_PROXIES`, `KITH_DB_POOL_SIZE`,
+    /// listing every missing or bad key at once.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
         var problems: [String] = []
         let url = env["DATABASE_URL"] ?? ""
         if url.isEmpty { problems.append("DATABASE_URL is not set (postgres://user@host:port/database)") }
-        else if DatabaseURL(url) == nil { problems.append("DATABASE_URL is not a postgres:// URL") }
+        else if let problem = DatabaseURL.problem(url) { problems.append(problem) }
         var config = AppConfig(databaseURL: url)
         if let host = env["KITH_HOST"], !host.isEmpty { config.host = host }
         if let port = env["KITH_PORT"], !port.isEmpty {
@@ -52,18 +57,43 @@ public struct AppConfig: Sendable {
             if let value = Logger.Level(rawValue: level.lowercased()) { config.logLevel = value }
             else { problems.append("KITH_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical") }
         }
+        if let list = env["KITH_TRUSTED_PROXIES"], !list.trimmingWhitespace().isEmpty {
+            for entry in list.split(separator: ",").map(String.init) {
+                if let block = AddressBlock(entry) { config.trustedProxies.append(block) }
+                else { problems.append("KITH_TRUSTED_PROXIES: '\(entry.trimmingWhitespace())' is not an address or CIDR block") }
+            }
+        }
+        if let size = env["KITH_DB_POOL_SIZE"], !size.isEmpty {
+            if let value = Int(size), (1...1000).contains(value) { config.databasePoolSize = value }
+            else { problems.append("KITH_DB_POOL_SIZE must be a number of connections from 1 to 1000, got '\(size)'") }
+        }
         guard problems.isEmpty else { throw Invalid(problems: problems) }
         return config
     }
 }
 
-/// The parts of a `postgres://user:password@host:port/database` URL.
+/// The parts of a `postgres://user:password@host:port/database?sslmode=…` URL.
 struct DatabaseURL: Sendable {
     var user: String
     var password: String?
     var host: String
     var port: Int
     var database: String
+    var sslMode: SSLMode
+
+    /// libpq's names; `allow` and `verify-ca` are not offered (the first protects nothing, the second checks no name).
+    enum SSLMode: String, Sendable {
+        case disable, prefer, require, verifyFull = "verify-full"
+    }
+
+    static func problem(_ string: String) -> String? {
+        guard DatabaseURL(string) == nil else { return nil }
+        if let mode = URLComponents(string: string)?.queryItems?.first(where: { $0.name == "sslmode" })?.value,
+           SSLMode(rawValue: mode) == nil {
+            return "DATABASE_URL's sslmode must be disable, prefer, require or verify-full, got '\(mode)'"
+        }
+        return "DATABASE_URL is not a postgres:// URL"
+    }
 
     init?(_ string: String) {
         guard let components = URLComponents(string: string),
@@ -77,5 +107,8 @@ struct DatabaseURL: Sendable {
         self.host = host
         self.port = components.port ?? 5432
         self.database = database
+        let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? SSLMode.prefer.rawValue
+        guard let sslMode = SSLMode(rawValue: mode) else { return nil }
+        self.sslMode = sslMode
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import KithAPI
 import Logging
+import NIOSSL
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import PostgresNIO
@@ -18,7 +19,7 @@ public func buildApplication(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kith"),
         logger: logger)
-    app.addServices(db, Housekeeping(db: db, logger: logger))
+    app.addServices(db, Housekeeping(db: Database(client: db, logger: logger), logger: logger))
     return app
 }
 
@@ -31,7 +32,7 @@ func buildRouter(
         ProblemMiddleware()
         MetricsMiddleware()
         BodyLimitMiddleware(maxBytes: config.maxRequestBodyBytes)
-        AuthMiddleware(db: db)
+        AuthMiddleware(db: db, trustedProxies: config.trustedProxies)
     }
 
     router.get("/healthz") { _, _ in HTTPResponse.Status.ok }
@@ -62,11 +63,21 @@ func buildRouter(
 extension PostgresClient {
     static func kith(_ config: AppConfig, logger: Logger) throws -> PostgresClient {
         guard let url = DatabaseURL(config.databaseURL) else {
-            throw AppConfig.Invalid(problems: ["DATABASE_URL is not a postgres:// URL"])
+            throw AppConfig.Invalid(problems: [DatabaseURL.problem(config.databaseURL) ?? "DATABASE_URL is not a postgres:// URL"])
+        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        let mode: PostgresClient.Configuration.TLS
+        switch url.sslMode {
+        case .disable: mode = .disable
+        case .prefer, .require:
+            // As libpq: encrypted, but the certificate is not checked (verify-full checks it and the host name).
+            tls.certificateVerification = .none
+            mode = url.sslMode == .prefer ? .prefer(tls) : .require(tls)
+        case .verifyFull: mode = .require(tls)
         }
         var configuration = PostgresClient.Configuration(
-            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: .disable)
-        configuration.options.maximumConnections = 20
+            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: mode)
+        configuration.options.maximumConnections = config.databasePoolSize
         return PostgresClient(configuration: configuration, backgroundLogger: logger)
     }
 }

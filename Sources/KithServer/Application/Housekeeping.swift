@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// What the server tidies by itself once a day: the sync change log beyond a cursor's lifetime, and sign-in failures
 /// too old to count. Several instances doing it at once is harmless.
 struct Housekeeping: Service {
-    let db: PostgresClient
+    let db: Database
     let logger: Logger
 
     func run() async {
@@ -22,7 +22,7 @@ struct Housekeeping: Service {
 
     func tidy() async {
         do {
-            let pruned = try await db.withConnection { connection in
+            let pruned = try await db.transaction(organisation: nil) { connection in
                 try await LoginThrottle.forgetOldFailures(on: connection, logger: logger)
                 return try await connection.pruneChangeLog(olderThan: PullCursor.retention, logger: logger)
             }

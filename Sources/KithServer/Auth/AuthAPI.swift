@@ -13,43 +13,41 @@ extension KithService {
         try check.orThrow()
 
         let email = body.email.trimmingWhitespace().lowercased()
-        let keys = [LoginThrottle.Key.account(email), .address(Principal.clientAddress)]
-        let account = try await records { records in
-            if let wait = try await LoginThrottle.retryAfter(keys, on: connection, logger: logger) {
-                throw KithError.tooManyRequests(retryAfter: wait)
-            }
-            return try await records.connection.query(
-                """
-                SELECT organisation_id, id, password_hash FROM workers
-                WHERE lower(email) = \(email) AND (left_on IS NULL OR left_on > current_date)
-                """, logger: logger
-            ).decode((UUID, UUID, String).self).first { _ in true }
+        let attempt = try await db.transaction(organisation: nil) { connection in
+            try await LoginThrottle.begin(email: email, address: Principal.clientAddress, on: connection, logger: logger)
         }
-
-        guard try await Passwords.verify(body.password, hash: account?.2), let (organisation, workerId, _) = account else {
-            try await records { try await LoginThrottle.recordFailure(keys, on: $0, logger: logger) }
+        let account: (organisation: UUID, worker: UUID, passwordHash: String)?
+        switch attempt {
+        case .wait(let seconds): throw KithError.tooManyRequests(retryAfter: seconds)
+        case .check(let found): account = found
+        }
+        // A wrong password leaves its reservation as the failure it is.
+        guard try await Passwords.verify(body.password, hash: account?.passwordHash), let account else {
             throw KithError(status: .unauthorized, code: "invalid_credentials", detail: "The email or password is not right.")
         }
 
         let token = Tokens.generate()
         let expiresAt = Date().addingTimeInterval(TimeInterval(config.sessionLifetime.components.seconds))
-        let worker = try await records { records in
-            try await LoginThrottle.recordSuccess(keys[0], on: connection, logger: logger)
-            try await records.connection.query(
+        let session = Principal(
+            organisationId: account.organisation, workerId: account.worker, sessionId: UUID(), deviceId: nil, roles: [], teamIds: [])
+        let worker = try await db.transaction(organisation: account.organisation) { connection in
+            try await LoginThrottle.succeeded(email: email, on: connection, logger: logger)
+            try await connection.query(
                 """
                 INSERT INTO sessions (organisation_id, id, worker_id, token_hash, expires_at)
-                VALUES (\(organisation), \(UUID()), \(workerId), \(Tokens.hash(token)), \(expiresAt))
+                VALUES (\(session.organisationId), \(session.sessionId), \(session.workerId), \(Tokens.hash(token)), \(expiresAt))
                 """, logger: logger)
-            return try await records.connection.worker(workerId, organisation: organisation, logger: logger)
+            return try await Records(connection: connection, principal: session, logger: logger).worker(session.workerId)
         }
-        logger.info("signed in", metadata: ["worker": .string(workerId.text)])
+        logger.info("signed in", metadata: ["worker": .string(account.worker.text)])
+        logger.info("signed in", metadata: ["worker": .string(account.worker.text)])
         return .ok(.init(body: .json(.init(token: token, expiresAt: expiresAt, worker: worker))))
     }
 
     func logout(_ input: Operations.Logout.Input) async throws -> Operations.Logout.Output {
         let principal = try Principal.required()
-        try await records {
-            try await $0.query(
+        _ = try await records {
+            try await $0.connection.query(
                 """
                 UPDATE sessions SET revoked_at = now()
                 WHERE organisation_id = \(principal.organisationId) AND id = \(principal.sessionId)
@@ -61,11 +59,11 @@ extension KithService {
     func getMe(_ input: Operations.GetMe.Input) async throws -> Operations.GetMe.Output {
         let principal = try Principal.required()
         let (worker, organisation, teams) = try await records { records in
-            let worker = try await records.connection.worker(principal.workerId, organisation: principal.organisationId, logger: logger)
+            let worker = try await records.worker(principal.workerId)
             let organisation = try await records.connection.query(
                 "SELECT id, name FROM organisations WHERE id = \(principal.organisationId)", logger: logger
             ).decode((UUID, String).self).first { _ in true }
-            let teams = try await records.connection.teams(principal.organisationId, ids: principal.teamIds, logger: logger)
+            let teams = try await records.teams(ids: principal.teamIds)
             return (worker, organisation, teams)
         }
         guard let organisation else { throw KithError.unauthorized }

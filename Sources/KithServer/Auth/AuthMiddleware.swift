@@ -11,11 +11,14 @@ struct AuthMiddleware: RouterMiddleware {
     static let publicPaths: Set<String> = ["/v1/auth/login"]
 
     let db: Database
+    let trustedProxies: [AddressBlock]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
         guard path.hasPrefix("/v1/"), !Self.publicPaths.contains(path) else {
-            return try await Principal.$clientAddress.withValue(context.remoteAddress) {
+            let address = ClientAddress.resolve(
+                peer: context.remoteAddress, forwardedFor: request.headers[values: .init("X-Forwarded-For")!], trusted: trustedProxies)
+            return try await Principal.$clientAddress.withValue(address) {
                 try await next(request, context)
             }
         }
@@ -25,12 +28,10 @@ struct AuthMiddleware: RouterMiddleware {
         let token = String(header.dropFirst("bearer ".count)).trimmingWhitespace()
         guard !token.isEmpty, token.count <= 200 else { throw KithError.unauthorized }
         let principal = try await authenticate(tokenHash: Tokens.hash(token), logger: context.logger) { revoked in
-            if request.method == .post, path == "/v1/sync/push" {
-                let body = try await request.body.collect(upTo: .max)
-                try await db.transaction { connection in
-                    try await connection.quarantine(
-                        pushBody: body, deviceId: revoked.device, organisationId: revoked.organisation, logger: context.logger)
-                }
+            guard request.method == .post, path == "/v1/sync/push" else { return nil }
+            let body = try await request.body.collect(upTo: .max)
+            return try await db.transaction(organisation: revoked.organisation) { connection in
+                try await connection.quarantine(pushBody: body, deviceId: revoked.device, logger: context.logger)
             }
         }
         return try await Principal.$current.withValue(principal) {
@@ -38,24 +39,19 @@ struct AuthMiddleware: RouterMiddleware {
         }
     }
 
-    /// `onRevokedDevice` runs before a revoked device is refused (to quarantine what it was pushing).
+    /// `onRevokedDevice` runs before a revoked device is refused (to quarantine what it was pushing); what it returns is
+    /// added to the refusal.
     private func authenticate(
-        tokenHash: Data, logger: Logger, onRevokedDevice: ((organisation: UUID, device: UUID)) async throws -> Void
+        tokenHash: Data, logger: Logger, onRevokedDevice: ((organisation: UUID, device: UUID)) async throws -> String?
     ) async throws -> Principal {
         // Found before it is judged: a revoked device must hear `device_revoked` (403), whatever else has ended,
-        // so that it keeps its unsent work instead of treating the refusal as a lost sign-in.
-        let found = try await db.read { connection in
+        // so that it keeps its unsent work instead of treating the refusal as a lost sign-in. The organisation is not
+        // known yet, so the lookup is the narrow `kith_session` function behind the wall.
+        let found = try await db.transaction(organisation: nil) { connection in
             try await connection.query(
                 """
-                SELECT s.organisation_id, s.id, s.worker_id, s.device_id, w.roles,
-                       d.revoked_at IS NOT NULL OR (d.id IS NOT NULL AND coalesce(w.left_on <= current_date, false)),
-                       s.revoked_at IS NULL AND s.expires_at > now() AND (w.left_on IS NULL OR w.left_on > current_date),
-                       ARRAY(SELECT tm.team_id FROM team_members tm
-                             WHERE tm.organisation_id = s.organisation_id AND tm.worker_id = s.worker_id ORDER BY tm.team_id)
-                FROM sessions s
-                JOIN workers w ON w.organisation_id = s.organisation_id AND w.id = s.worker_id
-                LEFT JOIN devices d ON d.organisation_id = s.organisation_id AND d.id = s.device_id
-                WHERE s.token_hash = \(tokenHash)
+                SELECT organisation_id, session_id, worker_id, device_id, roles, device_revoked, valid, team_ids
+                FROM kith_session(\(tokenHash))
                 """, logger: logger
             ).decode((UUID, UUID, UUID, UUID?, [String], Bool, Bool, [UUID]).self).first { _ in true }
         }
@@ -63,8 +59,9 @@ struct AuthMiddleware: RouterMiddleware {
             throw KithError.unauthorized
         }
         if deviceRevoked, let device {
-            try await onRevokedDevice((organisation, device))
-            throw KithError(status: .forbidden, code: "device_revoked", detail: "This device has been revoked.")
+            let said = try await onRevokedDevice((organisation, device))
+            throw KithError(
+                status: .forbidden, code: "device_revoked", detail: ["This device has been revoked.", said].compactMap { $0 }.joined(separator: " "))
         }
         guard valid else { throw KithError.unauthorized }
         return Principal(

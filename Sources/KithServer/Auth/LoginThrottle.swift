@@ -5,57 +5,49 @@ import PostgresNIO
 
 /// Slows down repeated failed sign-ins for one account or from one address.
 ///
-/// An account that failed 5 times within 15 minutes, or an address that failed 30 times (higher, because many people
-/// can share one address behind a proxy), answers 429 until the oldest failure in the window has aged out. Failures
-/// are kept in the database (`login_failures`, keys hashed), so every server instance counts the same ones and a
-/// restart forgives nothing.
+/// Each attempt is reserved in the database before its password is checked (`kith_begin_sign_in`, migration 0006),
+/// under a lock on the account, so no more than 5 wrong passwords are ever checked for one account in 15 minutes
+/// however many arrive at once; the sixth waits (429) until the oldest failure has aged out. An address with 30
+/// failures in the window (many people share one behind a council's proxy) is slowed rather than shut: an account with
+/// no failures of its own is still checked, one attempt a second from that address. Keys are SHA-256 of
+/// `account:<email>` and `address:<ip>`, so no email or address is kept in clear, and every server instance counts
+/// the same failures.
 enum LoginThrottle {
-    struct Key: Sendable {
-        let hash: ByteBuffer
-        let allowedFailures: Int
+    static let window = 15 * 60
+    static let accountLimit = 5
+    static let addressLimit = 30
 
-        init(_ name: String, allowedFailures: Int) {
-            hash = ByteBuffer(bytes: SHA256.hash(data: Data(name.utf8)))
-            self.allowedFailures = allowedFailures
-        }
+    static func key(_ name: String) -> ByteBuffer { ByteBuffer(bytes: SHA256.hash(data: Data(name.utf8))) }
+    static func accountKey(_ email: String) -> ByteBuffer { key("account:\(email.lowercased())") }
+    static func addressKey(_ address: String?) -> ByteBuffer { key("address:\(address ?? "unknown")") }
 
-        static func account(_ email: String) -> Key { Key("account:\(email)", allowedFailures: 5) }
-        static func address(_ address: String?) -> Key { Key("address:\(address ?? "unknown")", allowedFailures: 30) }
+    /// The account behind an email, if the attempt may go ahead (its reservation made), or how long to wait.
+    enum Attempt {
+        case wait(seconds: Int)
+        case check(account: (organisation: UUID, worker: UUID, passwordHash: String)?)
     }
 
-    static let window: TimeInterval = 15 * 60
-
-    /// Seconds to wait before another attempt for any of these keys, or nil if an attempt may go ahead.
-    static func retryAfter(_ keys: [Key], on connection: PostgresConnection, now: Date = Date(), logger: Logger) async throws -> Int? {
-        var wait: TimeInterval = 0
+    static func begin(email: String, address: String?, on connection: PostgresConnection, logger: Logger) async throws -> Attempt {
         let rows = try await connection.query(
             """
-            SELECT key_hash, count(*)::int, min(failed_at) FROM login_failures
-            WHERE key_hash = ANY(\(keys.map(\.hash))) AND failed_at > \(now.addingTimeInterval(-window))
-            GROUP BY key_hash
+            SELECT retry_after, organisation_id, worker_id, password_hash
+            FROM kith_begin_sign_in(\(email), \(accountKey(email)), \(addressKey(address)), \(accountLimit)::int, \(addressLimit)::int, \(window)::int)
             """, logger: logger)
-        for try await (hash, failures, oldest) in rows.decode((ByteBuffer, Int, Date).self) {
-            guard let key = keys.first(where: { $0.hash == hash }), failures >= key.allowedFailures else { continue }
-            wait = max(wait, window - now.timeIntervalSince(oldest))
+        for try await (wait, organisation, worker, hash) in rows.decode((Int, UUID?, UUID?, String?).self) {
+            if wait > 0 { return .wait(seconds: wait) }
+            guard let organisation, let worker, let hash else { return .check(account: nil) }
+            return .check(account: (organisation, worker, hash))
         }
-        return wait > 0 ? max(1, Int(wait)) : nil
+        return .check(account: nil)
     }
 
-    static func recordFailure(_ keys: [Key], on connection: PostgresConnection, now: Date = Date(), logger: Logger) async throws {
-        let hashes = keys.map(\.hash)
-        try await connection.query(
-            "DELETE FROM login_failures WHERE key_hash = ANY(\(hashes)) AND failed_at <= \(now.addingTimeInterval(-window))",
-            logger: logger)
-        try await connection.query(
-            "INSERT INTO login_failures (key_hash, failed_at) SELECT unnest(\(hashes)), \(now)", logger: logger)
-    }
-
-    static func recordSuccess(_ key: Key, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("DELETE FROM login_failures WHERE key_hash = \(key.hash)", logger: logger)
+    /// The right password: the account's failures, its reservation among them, are forgiven.
+    static func succeeded(email: String, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("SELECT kith_sign_in_succeeded(\(accountKey(email)))", logger: logger)
     }
 
     /// Failures older than the window count for nothing; keys that never fail again would otherwise keep theirs.
-    static func forgetOldFailures(on connection: PostgresConnection, now: Date = Date(), logger: Logger) async throws {
-        try await connection.query("DELETE FROM login_failures WHERE failed_at <= \(now.addingTimeInterval(-window))", logger: logger)
+    static func forgetOldFailures(on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("SELECT kith_forget_login_failures(\(window)::int)", logger: logger)
     }
 }

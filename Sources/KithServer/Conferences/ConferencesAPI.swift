@@ -11,7 +11,7 @@ extension KithService {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
         let conferences = try await readFamily(familyId, "conferences") { records, _ in
-            try await records.connection.conferences(familyId: familyId, principal: principal, logger: logger)
+            try await records.conferences(familyId: familyId)
         }
         return .ok(.init(body: .json(.init(items: conferences))))
     }
@@ -31,9 +31,8 @@ extension KithService {
 
         let conference = try await records { records in
             let access = try await records.access(familyId, for: .read)
-            try await records.connection.requireMembers(
-                personIds: [], workerIds: [referrerId!] + (coordinatorId.map { [$0] } ?? []), familyId: familyId,
-                principal: principal, logger: logger)
+            try await records.requireMembers(
+                personIds: [], workerIds: [referrerId!] + (coordinatorId.map { [$0] } ?? []), familyId: familyId)
             try await records.connection.insertNew(
                 """
                 INSERT INTO conferences (organisation_id, id, family_id, referrer_id, referral_reason, family_agreed,
@@ -47,7 +46,7 @@ extension KithService {
                 VALUES (\(principal.organisationId), \(UUID()), \(id), \(familyId), 'referred', current_date, \(principal.workerId))
                 """, logger: logger)
             try await records.audit(.write, "conference", recordId: id, access: access)
-            return try await records.connection.conferences(familyId: familyId, only: id, principal: principal, logger: logger)[0]
+            return try await records.conferences(familyId: familyId, only: id)[0]
         }
         return .created(.init(body: .json(conference)))
     }
@@ -56,9 +55,9 @@ extension KithService {
         let principal = try Principal.required()
         let id = try UUID(path: input.path.conferenceId)
         let conference = try await records { records in
-            let access = try await records.connection.conferenceAccess(id, principal: principal, logger: logger)
+            let access = try await records.conferenceAccess(id)
             try await records.audit(.read, "conference", recordId: id, access: access)
-            return try await records.connection.conference(id, access: access, principal: principal, logger: logger)
+            return try await records.conference(id, access: access)
         }
         return .ok(.init(body: .json(conference)))
     }
@@ -73,7 +72,7 @@ extension KithService {
         try check.orThrow()
 
         let conference = try await records { records in
-            let access = try await records.connection.conferenceAccess(id, principal: principal, logger: logger)
+            let access = try await records.conferenceAccess(id)
             try await records.connection.query(
                 """
                 INSERT INTO conference_stage_events (organisation_id, id, conference_id, family_id, stage, on_date, note, recorded_by)
@@ -86,7 +85,7 @@ extension KithService {
                 WHERE organisation_id = \(principal.organisationId) AND id = \(id)
                 """, logger: logger)
             try await records.audit(.write, "conference", recordId: id, access: access)
-            return try await records.connection.conference(id, access: access, principal: principal, logger: logger)
+            return try await records.conference(id, access: access)
         }
         return .ok(.init(body: .json(conference)))
     }
@@ -102,10 +101,9 @@ extension KithService {
         try check.orThrow()
 
         let conference = try await records { records in
-            let access = try await records.connection.conferenceAccess(id, principal: principal, logger: logger)
-            try await records.connection.requireMembers(
-                personIds: personId.map { [$0] } ?? [], workerIds: workerId.map { [$0] } ?? [], familyId: access.familyId,
-                principal: principal, logger: logger)
+            let access = try await records.conferenceAccess(id)
+            try await records.requireMembers(
+                personIds: personId.map { [$0] } ?? [], workerIds: workerId.map { [$0] } ?? [], familyId: access.familyId)
             try await records.connection.query(
                 """
                 INSERT INTO conference_participants (organisation_id, id, conference_id, family_id, person_id, worker_id, invited, attended)
@@ -116,7 +114,7 @@ extension KithService {
                     attended = coalesce(\(body.attended), conference_participants.attended)
                 """, logger: logger)
             try await records.audit(.write, "conference", recordId: id, access: access)
-            return try await records.connection.conference(id, access: access, principal: principal, logger: logger)
+            return try await records.conference(id, access: access)
         }
         return .ok(.init(body: .json(conference)))
     }
@@ -133,34 +131,33 @@ extension KithService {
         try check.orThrow()
 
         let conference = try await records { records in
-            let access = try await records.connection.conferenceAccess(id, principal: principal, logger: logger)
+            let access = try await records.conferenceAccess(id)
             try await records.connection.query(
                 """
                 UPDATE conferences SET private_time_started_at = \(body.startedAt), private_time_ended_at = \(body.endedAt)
                 WHERE organisation_id = \(principal.organisationId) AND id = \(id)
                 """, logger: logger)
             try await records.audit(.write, "conference", recordId: id, access: access)
-            return try await records.connection.conference(id, access: access, principal: principal, logger: logger)
+            return try await records.conference(id, access: access)
         }
         return .ok(.init(body: .json(conference)))
     }
 }
 
-extension PostgresConnection {
+extension Records {
     /// The caller's access to a conference's family (404 without it).
-    func conferenceAccess(_ id: UUID, principal: Principal, logger: Logger) async throws -> FamilyAccess {
-        let familyId = try await familyOf(.conferences, id: id, principal: principal, logger: logger)
-        return try await familyAccess(familyId, for: principal, logger: logger)
+    func conferenceAccess(_ id: UUID, for action: FamilyAction = .read) async throws -> FamilyAccess {
+        try await access(.conferences, id, for: action)
     }
 
-    func conference(_ id: UUID, access: FamilyAccess, principal: Principal, logger: Logger) async throws -> Components.Schemas.Conference {
-        try await conferences(familyId: access.familyId, only: id, principal: principal, logger: logger)[0]
+    func conference(_ id: UUID, access: FamilyAccess) async throws -> Components.Schemas.Conference {
+        try await conferences(familyId: access.familyId, only: id)[0]
     }
 
-    func conferences(familyId: UUID, only id: UUID? = nil, principal: Principal, logger: Logger) async throws -> [Components.Schemas.Conference] {
+    func conferences(familyId: UUID, only id: UUID? = nil) async throws -> [Components.Schemas.Conference] {
         let org = principal.organisationId
         var stages: [UUID: [Components.Schemas.StageEvent]] = [:]
-        for try await (conference, stage, on, note, by, at) in try await query(
+        for try await (conference, stage, on, note, by, at) in try await connection.query(
             """
             SELECT conference_id, stage, on_date::text, note, recorded_by, recorded_at FROM conference_stage_events
             WHERE organisation_id = \(org) AND family_id = \(familyId) AND (\(id)::uuid IS NULL OR conference_id = \(id))
@@ -171,7 +168,7 @@ extension PostgresConnection {
                 stage: .init(rawValue: stage) ?? .referred, on: on, note: note, recordedBy: by.text, recordedAt: at))
         }
         var participants: [UUID: [Components.Schemas.Participant]] = [:]
-        for try await (conference, person, worker, invited, attended) in try await query(
+        for try await (conference, person, worker, invited, attended) in try await connection.query(
             """
             SELECT conference_id, person_id, worker_id, invited, attended FROM conference_participants
             WHERE organisation_id = \(org) AND family_id = \(familyId) AND (\(id)::uuid IS NULL OR conference_id = \(id))
@@ -182,7 +179,7 @@ extension PostgresConnection {
                 personId: person?.text, workerId: worker?.text, invited: invited, attended: attended))
         }
         var conferences: [Components.Schemas.Conference] = []
-        for try await (cid, stage, since, referrer, reason, agreed, bottomLines, coordinator, started, ended) in try await query(
+        for try await (cid, stage, since, referrer, reason, agreed, bottomLines, coordinator, started, ended) in try await connection.query(
             """
             SELECT id, stage, stage_since::text, referrer_id, referral_reason, family_agreed, bottom_lines, coordinator_id,
                    private_time_started_at, private_time_ended_at

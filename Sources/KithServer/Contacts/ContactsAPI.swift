@@ -13,8 +13,8 @@ extension KithService {
         let draft = try NewContact(familyId: try UUID(path: input.path.familyId), body)
         let contact = try await records { records in
             let access = try await records.access(draft.familyId, for: .read)
-            try await records.connection.save(draft, access: access, principal: principal, origin: .online, logger: logger)
-            return try await records.connection.contacts(familyId: draft.familyId, only: draft.id, principal: principal, logger: logger)[0]
+            try await records.save(draft, access: access, origin: .online)
+            return try await records.contacts(familyId: draft.familyId, only: draft.id)[0]
         }
         return .created(.init(body: .json(contact)))
     }
@@ -47,14 +47,14 @@ struct NewContact: Sendable {
     }
 }
 
-extension PostgresConnection {
+extension Records {
     /// Writes a contact with who was present, audited, in the caller's transaction.
-    func save(_ contact: NewContact, access: FamilyAccess, principal: Principal, origin: WriteOrigin, logger: Logger) async throws {
+    func save(_ contact: NewContact, access: FamilyAccess, origin: WriteOrigin) async throws {
         let organisation = principal.organisationId
         try await requireMembers(
-            personIds: contact.personIds, workerIds: contact.workerIds, familyId: contact.familyId, principal: principal, logger: logger)
+            personIds: contact.personIds, workerIds: contact.workerIds, familyId: contact.familyId)
         let body = contact.body
-        try await insertNew(
+        try await connection.insertNew(
             """
             INSERT INTO contacts (organisation_id, id, family_id, occurred_at, duration_minutes, kind, location,
                                   child_seen, child_seen_alone, recorded_by, source_device_id, device_recorded_at,
@@ -64,22 +64,22 @@ extension PostgresConnection {
                     \(principal.workerId), \(principal.deviceId), \(origin.deviceRecordedAt), \(origin.clockSuspect),
                     \(origin.lateAfterReallocation))
             """, record: "contact", logger: logger)
-        try await query(
+        try await connection.query(
             """
             INSERT INTO contact_people (organisation_id, contact_id, person_id)
             SELECT \(organisation), \(contact.id), p FROM unnest(\(contact.personIds)::uuid[]) AS p
             """, logger: logger)
-        try await query(
+        try await connection.query(
             """
             INSERT INTO contact_workers (organisation_id, contact_id, worker_id)
             SELECT \(organisation), \(contact.id), w FROM unnest(\(contact.workerIds)::uuid[]) AS w
             """, logger: logger)
-        try await audit(.write, "contact", recordId: contact.id, access: access, principal: principal, logger: logger)
+        try await audit(.write, "contact", recordId: contact.id, access: access)
     }
 
     /// Present people must be in this family's network, present workers in this organisation.
-    func requireMembers(personIds: [UUID], workerIds: [UUID], familyId: UUID, principal: Principal, logger: Logger) async throws {
-        let (people, workers) = try await query(
+    func requireMembers(personIds: [UUID], workerIds: [UUID], familyId: UUID) async throws {
+        let (people, workers) = try await connection.query(
             """
             SELECT (SELECT count(*) FROM people WHERE organisation_id = \(principal.organisationId)
                       AND family_id = \(familyId) AND id = ANY(\(personIds))),
@@ -92,8 +92,8 @@ extension PostgresConnection {
         try check.orThrow()
     }
 
-    func contacts(familyId: UUID, only id: UUID? = nil, principal: Principal, logger: Logger) async throws -> [Components.Schemas.Contact] {
-        let rows = try await query(
+    func contacts(familyId: UUID, only id: UUID? = nil) async throws -> [Components.Schemas.Contact] {
+        let rows = try await connection.query(
             """
             SELECT c.id, c.family_id, c.occurred_at, c.duration_minutes, c.kind, c.location,
                    coalesce((SELECT array_agg(person_id ORDER BY person_id) FROM contact_people cp

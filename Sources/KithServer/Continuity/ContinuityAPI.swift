@@ -12,9 +12,9 @@ extension KithService {
         let familyId = try UUID(path: input.path.familyId)
         let asOf = try CalendarDay.asOf(input.query.asOf)
         let continuity = try await readFamily(familyId, "continuity", recordId: familyId) { records, access in
-            let settings = try await records.connection.signalSettings(team: access.teamId, organisation: principal.organisationId, logger: logger)
-            guard let measures = try await records.connection.familyMeasures(
-                [familyId], asOf: asOf, organisation: principal.organisationId, logger: logger).first
+            let settings = try await records.signalSettings(team: access.teamId)
+            guard let measures = try await records.familyMeasures(
+                [familyId], asOf: asOf, organisation: principal.organisationId).first
             else { throw KithError.notFound }
             return measures.response(asOf: asOf, settings: settings)
         }
@@ -27,7 +27,7 @@ extension KithService {
         let workerId = try UUID(path: input.path.workerId)
         let asOf = try CalendarDay.asOf(input.query.asOf)
         let continuity = try await records { records in
-            try await records.connection.requireOversight(of: workerId, principal: principal, logger: logger)
+            try await records.requireOversight(of: workerId)
             let org = principal.organisationId
             let (allocationsJSON, out, into) = try await records.connection.query(
                 """
@@ -77,8 +77,8 @@ extension KithService {
                   AND created_at < (\(asOf.description)::date + 1)::timestamp AT TIME ZONE 'UTC'
                 """, logger: logger
             ).decode(UUID.self) { familyIds.append(id) }
-            let settings = try await records.connection.signalSettings(team: teamId, organisation: org, logger: logger)
-            let measures = try await records.connection.familyMeasures(familyIds, asOf: asOf, organisation: org, logger: logger)
+            let settings = try await records.signalSettings(team: teamId)
+            let measures = try await records.familyMeasures(familyIds, asOf: asOf, organisation: org)
             let open = measures.filter { $0.figures.isOpen(on: asOf) }
             try await records.audit(.read, "continuity", familyIds: open.map(\.familyId))
             let figures = TeamFigures(families: measures.map(\.figures), asOf: asOf)
@@ -106,9 +106,7 @@ extension KithService {
         let principal = try Principal.required()
         let teamId = try UUID(path: input.path.teamId)
         guard principal.teamIds.contains(teamId) || principal.has(.admin) else { throw KithError.notFound }
-        let settings = try await records {
-            try await $0.signalSettings(team: teamId, organisation: principal.organisationId, logger: logger)
-        }
+        let settings = try await records { try await $0.signalSettings(team: teamId) }
         return .ok(.init(body: .json(.init(settings))))
     }
 
@@ -124,8 +122,9 @@ extension KithService {
         check.range("planReviewOverdueDays", body.planReviewOverdueDays, 0...3650)
         check.range("workerChanges365", body.workerChanges365, 1...100)
         try check.orThrow()
-        try await records {
-            try await $0.query(
+        try await records { records in
+            _ = try await records.signalSettings(team: teamId)
+            try await records.connection.query(
                 """
                 INSERT INTO team_signal_settings (organisation_id, team_id, no_contact_days, child_not_seen_days,
                                                   plan_review_overdue_days, worker_changes_365, updated_by, updated_at)
@@ -136,6 +135,10 @@ extension KithService {
                     plan_review_overdue_days = excluded.plan_review_overdue_days,
                     worker_changes_365 = excluded.worker_changes_365, updated_by = excluded.updated_by, updated_at = now()
                 """, logger: logger)
+            try await records.auditAdministration(
+                "signalSettings", recordId: teamId, teamIds: [teamId],
+                reason: "no contact \(body.noContactDays) d, child not seen \(body.childNotSeenDays) d, plan review overdue "
+                    + "\(body.planReviewOverdueDays) d, worker changes \(body.workerChanges365) a year")
         }
         return .ok(.init(body: .json(body)))
     }
@@ -149,16 +152,16 @@ extension Components.Schemas.SignalSettings {
     }
 }
 
-extension PostgresConnection {
+extension Records {
     /// A worker's own figures are theirs, their supervisors' (a supervisor in one of their teams) and administrators';
     /// anyone else is told the worker does not exist.
-    func requireOversight(of workerId: UUID, principal: Principal, logger: Logger) async throws {
+    func requireOversight(of workerId: UUID) async throws {
         if workerId == principal.workerId || principal.has(.admin) {
-            _ = try await worker(workerId, organisation: principal.organisationId, logger: logger)
+            _ = try await worker(workerId)
             return
         }
         guard principal.has(.supervisor) else { throw KithError.notFound }
-        let shared = try await query(
+        let shared = try await connection.query(
             """
             SELECT count(*) FROM team_members
             WHERE organisation_id = \(principal.organisationId) AND worker_id = \(workerId) AND team_id = ANY(\(principal.teamIds))

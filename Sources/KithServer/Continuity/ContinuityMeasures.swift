@@ -49,13 +49,13 @@ struct FamilyMeasures: Sendable {
     }
 }
 
-extension PostgresConnection {
+extension Records {
     /// Measures for the given families in one query: its cost follows the number of families asked about (every
     /// subquery is per family, through the family indexes), not the size of the organisation. The shared CTEs are
     /// NOT MATERIALIZED and never join the family list, so that each per-family subquery reads one family's rows
     /// through those indexes (a materialized or joined copy made a 10,000-family team quadratic: 147 s, now linear).
-    func familyMeasures(_ familyIds: [UUID], asOf: CalendarDay, organisation: UUID, logger: Logger) async throws -> [FamilyMeasures] {
-        let rows = try await query(
+    func familyMeasures(_ familyIds: [UUID], asOf: CalendarDay, organisation: UUID) async throws -> [FamilyMeasures] {
+        let rows = try await connection.query(
             """
             WITH asof AS (
                 SELECT \(asOf.description)::date AS d, (\(asOf.description)::date + 1)::timestamp AT TIME ZONE 'UTC' AS cutoff
@@ -146,14 +146,18 @@ extension PostgresConnection {
         return measures
     }
 
-    func signalSettings(team: UUID, organisation: UUID, logger: Logger) async throws -> SignalSettings {
-        let row = try await query(
+    /// A team's thresholds, the defaults until its supervisors set them; 404 for a team of no organisation of the caller's.
+    func signalSettings(team: UUID) async throws -> SignalSettings {
+        let row = try await connection.query(
             """
-            SELECT no_contact_days, child_not_seen_days, plan_review_overdue_days, worker_changes_365
-            FROM team_signal_settings WHERE organisation_id = \(organisation) AND team_id = \(team)
+            SELECT s.no_contact_days, s.child_not_seen_days, s.plan_review_overdue_days, s.worker_changes_365
+            FROM teams t
+            LEFT JOIN team_signal_settings s ON s.organisation_id = t.organisation_id AND s.team_id = t.id
+            WHERE t.organisation_id = \(principal.organisationId) AND t.id = \(team)
             """, logger: logger
-        ).decode((Int, Int, Int, Int).self).first { _ in true }
-        guard let (noContact, notSeen, review, changes) = row else { return .defaults }
+        ).decode((Int?, Int?, Int?, Int?).self).first { _ in true }
+        guard let row else { throw KithError.notFound }
+        guard let noContact = row.0, let notSeen = row.1, let review = row.2, let changes = row.3 else { return .defaults }
         return SignalSettings(noContactDays: noContact, childNotSeenDays: notSeen, planReviewOverdueDays: review, workerChanges365: changes)
     }
 }

@@ -22,13 +22,16 @@ struct Database: Sendable {
     /// organisation is not known yet (sign-in and token lookup then go through their narrow functions). The closure's
     /// own error (a `KithError`, say) comes out unwrapped, after the rollback.
     func transaction<Result>(
-        organisation: UUID?, _ body: (PostgresConnection) async throws -> sending Result
+        organisation: UUID?, isolation: Isolation = .readCommitted, _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
         let requested = ContinuousClock.now
         do {
             return try await client.withTransaction(logger: logger) { connection in
                 leased(since: requested)
                 defer { inUse.decrement() }
+                if isolation == .repeatableRead {
+                    try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", logger: logger)
+                }
                 try await connection.enterWall(organisation: organisation, logger: logger)
                 return try await body(connection)
             }
@@ -36,6 +39,9 @@ struct Database: Sendable {
             throw error.closureError ?? error.commitError ?? error.beginError ?? error
         }
     }
+
+    /// A sync pull reads its page in one snapshot; everything else reads committed data.
+    enum Isolation { case readCommitted, repeatableRead }
 
     private func leased(since requested: ContinuousClock.Instant) {
         let waited = requested.duration(to: .now).components

@@ -24,13 +24,18 @@ public struct DemoOrganisation: Sendable {
     public func load(into db: PostgresClient, logger: Logger) async throws -> String {
         var random = SplitMix64(seed: seed)
         let organisation = random.uuid()
-        let exists = try await db.query("SELECT count(*) FROM organisations WHERE id = \(organisation)", logger: logger)
-            .decode(Int.self).first { _ in true } ?? 0
+        // Loaded behind the same wall as the server's own writes, so it works whoever DATABASE_URL names.
+        let exists = try await db.withTransaction(logger: logger) { connection in
+            try await connection.enterWall(organisation: organisation, logger: logger)
+            return try await connection.query("SELECT count(*) FROM organisations WHERE id = \(organisation)", logger: logger)
+                .decode(Int.self).first { _ in true } ?? 0
+        }
         if exists > 0 { return "The demo organisation for seed \(seed) is already loaded.\n" + Self.logins }
 
         let hash = try await Passwords.hash(Self.password)
         let staff = Staff(organisation: organisation, random: &random, families: families)
         try await db.withTransaction(logger: logger) { connection in
+            try await connection.enterWall(organisation: organisation, logger: logger)
             try await connection.query(
                 "INSERT INTO organisations (id, name) VALUES (\(organisation), 'Riverside Family Group Conference Service')",
                 logger: logger)
@@ -46,7 +51,10 @@ public struct DemoOrganisation: Sendable {
                 index += 1
                 FamilyHistory.generate(number: index, years: years, today: today, staff: staff, random: &random, into: &batch)
             }
-            try await db.withTransaction(logger: logger) { try await batch.insert(into: $0, logger: logger) }
+            try await db.withTransaction(logger: logger) { connection in
+                try await connection.enterWall(organisation: organisation, logger: logger)
+                try await batch.insert(into: connection, logger: logger)
+            }
             written.add(batch)
         }
         return """

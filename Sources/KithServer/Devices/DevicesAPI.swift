@@ -36,6 +36,8 @@ extension KithService {
                 VALUES (\(principal.organisationId), \(UUID()), \(principal.workerId), \(deviceId), \(Tokens.hash(token)),
                         \(Date().addingTimeInterval(Self.deviceTokenLifetime)))
                 """, logger: logger)
+            try await records.auditAdministration(
+                "device", recordId: deviceId, teamIds: principal.teamIds, reason: "device registered")
         }
         logger.info("device registered", metadata: ["worker": .string(principal.workerId.text), "device": .string(deviceId.text)])
         return .created(.init(body: .json(.init(deviceId: deviceId.text, token: token))))
@@ -46,13 +48,13 @@ extension KithService {
         let principal = try Principal.required()
         let teams = principal.has(.supervisor) ? principal.teamIds : []
         let devices = try await records { records in
-            try await records.connection.devices(
+            try await records.devices(
                 """
                 WHERE d.organisation_id = \(principal.organisationId)
                   AND (d.worker_id = \(principal.workerId) OR d.worker_id IN (
                        SELECT worker_id FROM team_members WHERE organisation_id = \(principal.organisationId) AND team_id = ANY(\(teams))))
                 ORDER BY d.registered_at, d.id
-                """, logger: logger)
+                """)
         }
         return .ok(.init(body: .json(.init(items: devices))))
     }
@@ -62,29 +64,31 @@ extension KithService {
         let principal = try Principal.required()
         let deviceId = try UUID(path: input.path.deviceId)
         let device = try await records { records in
-            guard let device = try await records.connection.devices(
-                "WHERE d.organisation_id = \(principal.organisationId) AND d.id = \(deviceId)", logger: logger).first,
+            guard let device = try await records.devices(
+                "WHERE d.organisation_id = \(principal.organisationId) AND d.id = \(deviceId)").first,
                 let owner = UUID(uuidString: device.workerId)
             else { throw KithError.notFound }
             if owner != principal.workerId {
-                try await records.connection.requireOversight(of: owner, principal: principal, logger: logger)
+                try await records.requireOversight(of: owner)
             }
             try await records.connection.query(
                 """
                 UPDATE devices SET revoked_at = coalesce(revoked_at, now())
                 WHERE organisation_id = \(principal.organisationId) AND id = \(deviceId)
                 """, logger: logger)
-            return try await records.connection.devices(
-                "WHERE d.organisation_id = \(principal.organisationId) AND d.id = \(deviceId)", logger: logger)[0]
+            let ownerTeams = try await records.worker(owner).teamIds.compactMap(UUID.init(uuidString:))
+            try await records.auditAdministration("device", recordId: deviceId, teamIds: ownerTeams, reason: "device revoked")
+            return try await records.devices(
+                "WHERE d.organisation_id = \(principal.organisationId) AND d.id = \(deviceId)")[0]
         }
         logger.notice("device revoked", metadata: ["device": .string(deviceId.text), "by": .string(principal.workerId.text)])
         return .ok(.init(body: .json(device)))
     }
 }
 
-extension PostgresConnection {
+extension Records {
     /// Devices matching `filter`, a WHERE clause (with its ORDER BY) over `devices d`.
-    func devices(_ filter: PostgresQuery, logger: Logger) async throws -> [Components.Schemas.Device] {
+    func devices(_ filter: PostgresQuery) async throws -> [Components.Schemas.Device] {
         var query: PostgresQuery = """
             SELECT d.id, d.worker_id, d.name, d.platform, d.client_version, d.registered_at, d.last_synced_at, d.revoked_at
             FROM devices d
@@ -92,7 +96,7 @@ extension PostgresConnection {
         query.sql += "\n" + filter.sql
         query.binds = filter.binds
         var devices: [Components.Schemas.Device] = []
-        for try await (id, worker, name, platform, version, registered, synced, revoked) in try await self.query(query, logger: logger)
+        for try await (id, worker, name, platform, version, registered, synced, revoked) in try await connection.query(query, logger: logger)
             .decode((UUID, UUID, String, String, String, Date, Date?, Date?).self)
         {
             devices.append(.init(

@@ -11,22 +11,19 @@ extension KithService {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
         let export = try await records { records in
-            let access = try await records.access(familyId, for: .read)
-            guard access.allocationRole == .allocatedWorker || access.supervisesTeam else {
-                throw KithError.forbidden("A family's record is exported by its allocated worker or a supervisor.")
-            }
+            let access = try await records.access(familyId, for: .export)
             try await records.audit(.export, "family", recordId: familyId, access: access)
             return Components.Schemas.FamilyExport(
                 exportedAt: Date(),
-                family: try await records.connection.family(familyId, principal: principal, logger: logger),
-                people: try await records.connection.people(familyId: familyId, principal: principal, logger: logger),
-                allocations: try await records.connection.allocations(familyId: familyId, principal: principal, logger: logger),
-                contacts: try await records.connection.contacts(familyId: familyId, principal: principal, logger: logger),
-                notes: try await records.connection.notes(familyId: familyId, access: access, principal: principal, logger: logger)
+                family: try await records.family(familyId),
+                people: try await records.people(familyId: familyId),
+                allocations: try await records.allocations(familyId: familyId),
+                contacts: try await records.contacts(familyId: familyId),
+                notes: try await records.notes(familyId: familyId, access: access)
                     .map { .init(note: $0, redactionSuggested: $0.audience == .restricted) },
-                conferences: try await records.connection.conferences(familyId: familyId, principal: principal, logger: logger),
-                plans: try await records.connection.plans(familyId: familyId, principal: principal, logger: logger),
-                audit: try await records.connection.auditEvents(familyId: familyId, principal: principal, logger: logger))
+                conferences: try await records.conferences(familyId: familyId),
+                plans: try await records.plans(familyId: familyId),
+                audit: try await records.auditEvents(.family(familyId)))
         }
         return .ok(.init(body: .json(export)))
     }

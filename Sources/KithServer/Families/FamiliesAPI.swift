@@ -84,7 +84,7 @@ extension KithService {
             }
             let access = try await records.access(id, for: .read)
             try await records.audit(.write, "family", recordId: id, access: access)
-            return try await records.connection.family(id, principal: principal, logger: logger)
+            return try await records.family(id)
         }
         return .created(.init(body: .json(family)))
     }
@@ -93,7 +93,7 @@ extension KithService {
         let principal = try Principal.required()
         let id = try UUID(path: input.path.familyId)
         let family = try await readFamily(id, "family", recordId: id) { records, _ in
-            try await records.connection.family(id, principal: principal, logger: logger)
+            try await records.family(id)
         }
         return .ok(.init(body: .json(family)))
     }
@@ -125,7 +125,7 @@ extension KithService {
                 WHERE organisation_id = \(principal.organisationId) AND id = \(id)
                 """, logger: logger)
             try await records.audit(.write, "family", recordId: id, access: access)
-            return try await records.connection.family(id, principal: principal, logger: logger)
+            return try await records.family(id)
         }
         return .ok(.init(body: .json(family)))
     }
@@ -150,9 +150,9 @@ enum FamilyRow {
     }
 }
 
-extension PostgresConnection {
-    func family(_ id: UUID, principal: Principal, logger: Logger) async throws -> Components.Schemas.Family {
-        let rows = try await query(
+extension Records {
+    func family(_ id: UUID) async throws -> Components.Schemas.Family {
+        let rows = try await connection.query(
             """
             SELECT \(unescaped: FamilyRow.columns) FROM families f
             WHERE f.organisation_id = \(principal.organisationId) AND f.id = \(id)

@@ -14,8 +14,8 @@ extension KithService {
         let draft = try NewNote(familyId: try UUID(path: input.path.familyId), body)
         let note = try await records { records in
             let access = try await records.access(draft.familyId, for: .read)
-            try await records.connection.save(draft, access: access, principal: principal, origin: .online, logger: logger)
-            return try await records.connection.notes(familyId: draft.familyId, only: draft.id, access: access, principal: principal, logger: logger)[0]
+            try await records.save(draft, access: access, origin: .online)
+            return try await records.notes(familyId: draft.familyId, only: draft.id, access: access)[0]
         }
         return .created(.init(body: .json(note)))
     }
@@ -27,8 +27,8 @@ extension KithService {
         let note = try await records { records in
             let familyId = try await records.familyOf(.notes, id: amendment.noteId)
             let access = try await records.access(familyId, for: .read)
-            try await records.connection.save(amendment, access: access, principal: principal, logger: logger)
-            return try await records.connection.notes(familyId: familyId, only: amendment.noteId, access: access, principal: principal, logger: logger)[0]
+            try await records.save(amendment, access: access)
+            return try await records.notes(familyId: familyId, only: amendment.noteId, access: access)[0]
         }
         return .created(.init(body: .json(note)))
     }
@@ -39,7 +39,7 @@ extension KithService {
         let note = try await records { records in
             let familyId = try await records.familyOf(.notes, id: noteId)
             let access = try await records.access(familyId, for: .read)
-            guard let note = try await records.connection.notes(familyId: familyId, only: noteId, access: access, principal: principal, logger: logger).first
+            guard let note = try await records.notes(familyId: familyId, only: noteId, access: access).first
             else { throw KithError.notFound }
             try await records.audit(.read, "note", recordId: noteId, access: access)
             return note
@@ -90,11 +90,11 @@ struct NoteAmendment: Sendable {
     }
 }
 
-extension PostgresConnection {
+extension Records {
     /// Writes a new note and its first revision, audited, in the caller's transaction.
-    func save(_ note: NewNote, access: FamilyAccess, principal: Principal, origin: WriteOrigin, logger: Logger) async throws {
+    func save(_ note: NewNote, access: FamilyAccess, origin: WriteOrigin) async throws {
         if let contactId = note.contactId {
-            let found = try await query(
+            let found = try await connection.query(
                 """
                 SELECT count(*) FROM contacts
                 WHERE organisation_id = \(principal.organisationId) AND family_id = \(note.familyId) AND id = \(contactId)
@@ -102,26 +102,26 @@ extension PostgresConnection {
             ).decode(Int.self).first { _ in true }
             guard found == 1 else { throw KithError.invalidField("contactId", "is not a contact with this family") }
         }
-        try await insertNew(
+        try await connection.insertNew(
             """
             INSERT INTO notes (organisation_id, id, family_id, contact_id, audience, written_with_family, author_id,
                                source_device_id, device_recorded_at, clock_suspect, late_after_reallocation)
-            VALUES (\(principal.organisationId), \(note.id), \(note.familyId), \(note.contactId), \(note.body.audience.rawValue),
+            VALUES (\(principal.organisationId), \(note.id), \(note.familyId), \(note.contactId), \((note.body.audience ?? .professional).rawValue),
                     \(note.body.writtenWithFamily ?? false), \(principal.workerId), \(principal.deviceId),
                     \(origin.deviceRecordedAt), \(origin.clockSuspect), \(origin.lateAfterReallocation))
             """, record: "note", logger: logger)
         try await insertRevision(
             id: note.revisionId, noteId: note.id, familyId: note.familyId, number: 1, supersedes: nil, body: note.body.body,
-            sections: note.body.sections, reason: nil, principal: principal, logger: logger)
-        try await audit(.write, "note", recordId: note.id, access: access, principal: principal, logger: logger)
+            sections: note.body.sections, reason: nil)
+        try await audit(.write, "note", recordId: note.id, access: access)
     }
 
     /// Adds a revision. Amendments of one note are serialised so revision numbers stay dense; concurrency is still
     /// recorded, because both amendments name the revision they saw.
-    func save(_ amendment: NoteAmendment, access: FamilyAccess, principal: Principal, logger: Logger) async throws {
-        try await query("SELECT pg_advisory_xact_lock(hashtextextended(\(amendment.noteId.text), 0))", logger: logger)
+    func save(_ amendment: NoteAmendment, access: FamilyAccess) async throws {
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(amendment.noteId.text), 0))", logger: logger)
         // A restricted note the amender may not read is, to them, no note at all.
-        let revisions = try await query(
+        let revisions = try await connection.query(
             """
             SELECT r.id FROM note_revisions r
             JOIN notes n ON n.organisation_id = r.organisation_id AND n.id = r.note_id
@@ -137,8 +137,8 @@ extension PostgresConnection {
         try await insertRevision(
             id: amendment.id, noteId: amendment.noteId, familyId: access.familyId, number: revisions.count + 1,
             supersedes: amendment.supersedes, body: amendment.body.body, sections: amendment.body.sections,
-            reason: amendment.body.reason, principal: principal, logger: logger)
-        try await audit(.write, "note", recordId: amendment.noteId, access: access, principal: principal, logger: logger)
+            reason: amendment.body.reason)
+        try await audit(.write, "note", recordId: amendment.noteId, access: access)
     }
 }
 
@@ -153,12 +153,12 @@ extension Validation {
     }
 }
 
-extension PostgresConnection {
+extension Records {
     func insertRevision(
         id: UUID, noteId: UUID, familyId: UUID, number: Int, supersedes: UUID?, body: String,
-        sections: Components.Schemas.NoteSections?, reason: String?, principal: Principal, logger: Logger
+        sections: Components.Schemas.NoteSections?, reason: String?
     ) async throws {
-        try await insertNew(
+        try await connection.insertNew(
             """
             INSERT INTO note_revisions (organisation_id, id, note_id, family_id, number, supersedes, body, observed,
                                         analysis, decision, family_words, next_steps, reason, author_id)
@@ -171,10 +171,10 @@ extension PostgresConnection {
     /// A family's notes with every revision; restricted notes only for those who may see them and their author
     /// (the same rule as the timeline's).
     func notes(
-        familyId: UUID, only noteId: UUID? = nil, access: FamilyAccess, principal: Principal, logger: Logger
+        familyId: UUID, only noteId: UUID? = nil, access: FamilyAccess
     ) async throws -> [Components.Schemas.JudgmentNote] {
         var revisions: [UUID: [Components.Schemas.NoteRevision]] = [:]
-        let revisionRows = try await query(
+        let revisionRows = try await connection.query(
             """
             SELECT r.note_id, r.id, r.number, r.supersedes, r.body, r.observed, r.analysis, r.decision, r.family_words,
                    r.next_steps, r.reason, r.author_id, r.created_at,
@@ -197,7 +197,7 @@ extension PostgresConnection {
                 reason: reason, authorId: author.text, createdAt: createdAt, concurrent: concurrent))
         }
 
-        let rows = try await query(
+        let rows = try await connection.query(
             """
             SELECT n.id, n.family_id, n.contact_id, n.audience, n.written_with_family, n.author_id, n.created_at,
                    n.late_after_reallocation, n.device_recorded_at, n.clock_suspect

@@ -10,7 +10,7 @@ extension KithService {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
         let people = try await readFamily(familyId, "people") { records, _ in
-            try await records.connection.people(familyId: familyId, principal: principal, logger: logger)
+            try await records.people(familyId: familyId)
         }
         return .ok(.init(body: .json(.init(items: people))))
     }
@@ -21,8 +21,8 @@ extension KithService {
         let draft = try NewPerson(familyId: try UUID(path: input.path.familyId), body)
         let person = try await records { records in
             let access = try await records.access(draft.familyId, for: .read)
-            try await records.connection.save(draft, access: access, principal: principal, logger: logger)
-            return try await records.connection.person(draft.id, principal: principal, logger: logger)
+            try await records.save(draft, access: access)
+            return try await records.person(draft.id)
         }
         return .created(.init(body: .json(person)))
     }
@@ -37,7 +37,7 @@ extension KithService {
         let person = try await records { records in
             let familyId = try await records.familyOf(.people, id: personId)
             let access = try await records.access(familyId, for: .read)
-            try await records.connection.setFields(personId, edits, access: access, principal: principal, logger: logger) { stale in
+            try await records.setFields(personId, edits, access: access) { stale in
                 guard stale.isEmpty else {
                     var error = KithError.conflict(
                         "version_conflict",
@@ -46,7 +46,7 @@ extension KithService {
                     throw error
                 }
             }
-            return try await records.connection.person(personId, principal: principal, logger: logger)
+            return try await records.person(personId)
         }
         return .ok(.init(body: .json(person)))
     }
@@ -83,10 +83,10 @@ struct StaleFieldEdit: Sendable {
     let currentEditor: UUID?
 }
 
-extension PostgresConnection {
-    func save(_ person: NewPerson, access: FamilyAccess, principal: Principal, logger: Logger) async throws {
+extension Records {
+    func save(_ person: NewPerson, access: FamilyAccess) async throws {
         let body = person.body
-        try await insertNew(
+        try await connection.insertNew(
             """
             INSERT INTO people (organisation_id, id, family_id, name, relationship_to_child, is_child_in_focus,
                                 date_of_birth, phone, email, address, language, interpreter_needed, created_by)
@@ -95,17 +95,17 @@ extension PostgresConnection {
                     \(body.contact?.email.nilIfBlank), \(body.contact?.address.nilIfBlank), \(body.language.nilIfBlank),
                     \(body.interpreterNeeded ?? false), \(principal.workerId))
             """, record: "person", logger: logger)
-        try await audit(.write, "person", recordId: person.id, access: access, principal: principal, logger: logger)
+        try await audit(.write, "person", recordId: person.id, access: access)
     }
 
     /// Applies field edits in arrival order, each field's version going up by one and its editor recorded, once
     /// `decide` has seen the stale ones (online it refuses them; a device's are kept as conflicts). Returns the stale ones.
     @discardableResult
     func setFields(
-        _ personId: UUID, _ edits: [PersonFieldEdit], access: FamilyAccess, principal: Principal, logger: Logger,
+        _ personId: UUID, _ edits: [PersonFieldEdit], access: FamilyAccess,
         decide: ([StaleFieldEdit]) throws -> Void
     ) async throws -> [StaleFieldEdit] {
-        guard let (versionsJSON, editorsJSON, valuesJSON) = try await query(
+        guard let (versionsJSON, editorsJSON, valuesJSON) = try await connection.query(
             """
             SELECT field_versions::text, field_editors::text,
                    jsonb_build_object('name', name, 'relationshipToChild', relationship_to_child,
@@ -126,7 +126,7 @@ extension PostgresConnection {
         }
         try decide(stale)
         for edit in edits {
-            try await query(
+            try await connection.query(
                 """
                 UPDATE people SET \(unescaped: edit.column) = \(edit.value)\(unescaped: edit.cast),
                     field_versions = jsonb_set(field_versions, ARRAY[\(edit.key)],
@@ -135,7 +135,7 @@ extension PostgresConnection {
                 WHERE organisation_id = \(principal.organisationId) AND id = \(personId)
                 """, logger: logger)
         }
-        try await audit(.write, "person", recordId: personId, access: access, principal: principal, logger: logger)
+        try await audit(.write, "person", recordId: personId, access: access)
         return stale
     }
 }
@@ -232,9 +232,9 @@ enum PersonRow {
     }
 }
 
-extension PostgresConnection {
-    func people(familyId: UUID, principal: Principal, logger: Logger) async throws -> [Components.Schemas.Person] {
-        try await PersonRow.decode(try await query(
+extension Records {
+    func people(familyId: UUID) async throws -> [Components.Schemas.Person] {
+        try await PersonRow.decode(try await connection.query(
             """
             SELECT \(unescaped: PersonRow.columns) FROM people p
             WHERE p.organisation_id = \(principal.organisationId) AND p.family_id = \(familyId)
@@ -242,8 +242,8 @@ extension PostgresConnection {
             """, logger: logger))
     }
 
-    func person(_ id: UUID, principal: Principal, logger: Logger) async throws -> Components.Schemas.Person {
-        guard let person = try await PersonRow.decode(try await query(
+    func person(_ id: UUID) async throws -> Components.Schemas.Person {
+        guard let person = try await PersonRow.decode(try await connection.query(
             "SELECT \(unescaped: PersonRow.columns) FROM people p WHERE p.organisation_id = \(principal.organisationId) AND p.id = \(id)",
             logger: logger)).first
         else { throw KithError.notFound }

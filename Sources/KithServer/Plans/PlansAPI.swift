@@ -11,9 +11,9 @@ extension KithService {
         let principal = try Principal.required()
         let conferenceId = try UUID(path: input.path.conferenceId)
         let plans = try await records { records in
-            let access = try await records.connection.conferenceAccess(conferenceId, principal: principal, logger: logger)
+            let access = try await records.conferenceAccess(conferenceId)
             try await records.audit(.read, "plans", recordId: conferenceId, access: access)
-            return try await records.connection.plans(familyId: access.familyId, conferenceId: conferenceId, principal: principal, logger: logger)
+            return try await records.plans(familyId: access.familyId, conferenceId: conferenceId)
         }
         return .ok(.init(body: .json(.init(items: plans))))
     }
@@ -38,7 +38,7 @@ extension KithService {
         try check.orThrow()
 
         let plan = try await records { records in
-            let access = try await records.connection.conferenceAccess(conferenceId, principal: principal, logger: logger)
+            let access = try await records.conferenceAccess(conferenceId)
             let whos = Array(Set(items.compactMap(\.who)))
             var people = Set<UUID>()
             for try await person in try await records.connection.query(
@@ -78,7 +78,7 @@ extension KithService {
                      WITH ORDINALITY AS i (id, who, what, by_when, position)
                 """, logger: logger)
             try await records.audit(.write, "plan", recordId: id, access: access)
-            return try await records.connection.plans(familyId: access.familyId, conferenceId: conferenceId, only: id, principal: principal, logger: logger)[0]
+            return try await records.plans(familyId: access.familyId, conferenceId: conferenceId, only: id)[0]
         }
         return .created(.init(body: .json(plan)))
     }
@@ -90,7 +90,7 @@ extension KithService {
         let update = try await records { records in
             let familyId = try await records.familyOf(.planItems, id: draft.planItemId)
             let access = try await records.access(familyId, for: .read)
-            return try await records.connection.save(draft, access: access, principal: principal, logger: logger)
+            return try await records.save(draft, access: access)
         }
         return .created(.init(body: .json(update)))
     }
@@ -112,11 +112,11 @@ struct NewPlanItemUpdate: Sendable {
     }
 }
 
-extension PostgresConnection {
+extension Records {
     func save(
-        _ update: NewPlanItemUpdate, access: FamilyAccess, principal: Principal, logger: Logger
+        _ update: NewPlanItemUpdate, access: FamilyAccess
     ) async throws -> Components.Schemas.PlanItemUpdate {
-        let createdAt = try await query(
+        let createdAt = try await connection.query(
             """
             INSERT INTO plan_item_updates (organisation_id, id, plan_item_id, family_id, text, status, author_id)
             VALUES (\(principal.organisationId), \(update.id), \(update.planItemId), \(access.familyId), \(update.body.text),
@@ -126,7 +126,7 @@ extension PostgresConnection {
             """, logger: logger
         ).decode(Date.self).first { _ in true }
         guard let createdAt else { throw KithError.conflict("conflict", "An update with this id already exists.") }
-        try await audit(.write, "planItemUpdate", recordId: update.id, access: access, principal: principal, logger: logger)
+        try await audit(.write, "planItemUpdate", recordId: update.id, access: access)
         return .init(
             id: update.id.text, planItemId: update.planItemId.text, text: update.body.text, status: update.body.status,
             authorId: principal.workerId.text, createdAt: createdAt)
@@ -134,11 +134,11 @@ extension PostgresConnection {
 
     /// Plans of a family (or of one conference, or one plan), newest version first, with items and their progress.
     func plans(
-        familyId: UUID, conferenceId: UUID? = nil, only id: UUID? = nil, principal: Principal, logger: Logger
+        familyId: UUID, conferenceId: UUID? = nil, only id: UUID? = nil
     ) async throws -> [Components.Schemas.FamilyPlan] {
         let org = principal.organisationId
         var updates: [UUID: [Components.Schemas.PlanItemUpdate]] = [:]
-        for try await (uid, item, text, status, author, at) in try await query(
+        for try await (uid, item, text, status, author, at) in try await connection.query(
             """
             SELECT id, plan_item_id, text, status, author_id, created_at FROM plan_item_updates
             WHERE organisation_id = \(org) AND family_id = \(familyId) ORDER BY created_at, id
@@ -149,7 +149,7 @@ extension PostgresConnection {
                 authorId: author.text, createdAt: at))
         }
         var items: [UUID: [Components.Schemas.PlanItem]] = [:]
-        for try await (iid, plan, person, worker, what, byWhen) in try await query(
+        for try await (iid, plan, person, worker, what, byWhen) in try await connection.query(
             """
             SELECT id, plan_id, person_id, worker_id, what, by_when::text FROM plan_items
             WHERE organisation_id = \(org) AND family_id = \(familyId) ORDER BY plan_id, position
@@ -161,7 +161,7 @@ extension PostgresConnection {
                 byWhen: byWhen, status: progress.last(where: { $0.status != nil })?.status ?? .open, updates: progress))
         }
         var plans: [Components.Schemas.FamilyPlan] = []
-        for try await (pid, conference, version, contingency, reviewOn, agreed, reasoning, createdBy, createdAt) in try await query(
+        for try await (pid, conference, version, contingency, reviewOn, agreed, reasoning, createdBy, createdAt) in try await connection.query(
             """
             SELECT id, conference_id, version, contingency, review_on::text, agreed_by_referrer, referrer_reasoning,
                    created_by, created_at

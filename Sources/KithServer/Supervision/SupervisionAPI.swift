@@ -21,7 +21,7 @@ extension KithService {
 
         let id = UUID()
         let session = try await records { records in
-            try await records.connection.requireOversight(of: workerId!, principal: principal, logger: logger)
+            try await records.requireOversight(of: workerId!)
             let supervised = try await records.connection.query(
                 """
                 SELECT count(*) FROM families
@@ -57,7 +57,7 @@ extension KithService {
         let sessions = try await records { records in
             // Administrators oversee workers' figures but do not read reflective notes.
             guard workerId == principal.workerId || principal.has(.supervisor) else { throw KithError.notFound }
-            try await records.connection.requireOversight(of: workerId, principal: principal, logger: logger)
+            try await records.requireOversight(of: workerId)
             var sessions: [Components.Schemas.SupervisionSession] = []
             for try await (id, supervisor, heldOn, notes, createdAt, families) in try await records.connection.query(
                 """

@@ -8,26 +8,10 @@ import PostgresNIO
 /// snapshot horizon, so what remains is a suffix of the feed. The last row deleted is remembered: a cursor positioned
 /// before it answers 410 `cursor_expired` (its device pulls its families whole again) instead of silently skipping.
 extension PostgresConnection {
-    /// Deletes change-log rows older than `age` that every later row follows in feed order; returns how many.
+    /// Deletes change-log rows older than `age` that every later row follows in feed order; returns how many. Across
+    /// organisations, so through the narrow `kith_prune_change_log` function (migration 0006).
     func pruneChangeLog(olderThan age: TimeInterval, logger: Logger) async throws -> Int {
-        try await query(
-            """
-            WITH bound AS (
-                SELECT least(
-                    pg_snapshot_xmin(pg_current_snapshot()),
-                    (SELECT min(xid) FROM sync_changes WHERE changed_at >= now() - make_interval(secs => \(age)))) AS below
-            ), gone AS (
-                DELETE FROM sync_changes WHERE xid < (SELECT below FROM bound) RETURNING xid, seq
-            ), last AS (
-                SELECT xid, seq FROM gone ORDER BY xid DESC, seq DESC LIMIT 1
-            ), marked AS (
-                INSERT INTO sync_changes_pruned (last_xid, last_seq) SELECT xid, seq FROM last
-                ON CONFLICT (only_row) DO UPDATE SET last_xid = excluded.last_xid, last_seq = excluded.last_seq, pruned_at = now()
-                WHERE (excluded.last_xid, excluded.last_seq) > (sync_changes_pruned.last_xid, sync_changes_pruned.last_seq)
-            )
-            SELECT count(*)::int FROM gone
-            """, logger: logger
-        ).decode(Int.self).first { _ in true } ?? 0
+        try await query("SELECT kith_prune_change_log(\(age)::float8)", logger: logger).decode(Int.self).first { _ in true } ?? 0
     }
 
     /// Whether rows this cursor had yet to read were pruned.

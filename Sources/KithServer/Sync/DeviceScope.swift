@@ -7,10 +7,10 @@ import PostgresNIO
 ///
 /// Grants are brought up to date at the start of every push and pull, under the device's row lock, so a device's
 /// grants change one request at a time.
-extension PostgresConnection {
+extension Records {
     /// Locks the device for this transaction and returns its `lastAppliedSeq`.
-    func lockDevice(_ device: SyncDevice, logger: Logger) async throws -> Int64 {
-        guard let seq = try await query(
+    func lockDevice(_ device: SyncDevice) async throws -> Int64 {
+        guard let seq = try await connection.query(
             """
             SELECT last_applied_seq FROM devices
             WHERE organisation_id = \(device.organisationId) AND id = \(device.id) FOR UPDATE
@@ -21,8 +21,8 @@ extension PostgresConnection {
 
     /// Starts a grant for every family newly allocated to the device's worker and ends the grants of families they
     /// no longer hold (a leaver holds none).
-    func reconcileGrants(_ device: SyncDevice, logger: Logger) async throws {
-        try await query(
+    func reconcileGrants(_ device: SyncDevice) async throws {
+        try await connection.query(
             """
             WITH held AS (
                 SELECT DISTINCT a.family_id

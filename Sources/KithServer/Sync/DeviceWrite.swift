@@ -74,15 +74,15 @@ enum DeviceWrite: Sendable {
     }
 
     /// The family the write is about (404 if the addressed record does not exist in the organisation).
-    func familyId(on connection: PostgresConnection, principal: Principal, logger: Logger) async throws -> UUID? {
+    func familyId(in records: Records) async throws -> UUID? {
         switch self {
         case .contact(let contact): contact.familyId
         case .note(let note): note.familyId
         case .person(let person): person.familyId
-        case .amendment(let amendment): try await connection.familyOf(.notes, id: amendment.noteId, principal: principal, logger: logger)
-        case .fields(let personId, _): try await connection.familyOf(.people, id: personId, principal: principal, logger: logger)
+        case .amendment(let amendment): try await records.familyOf(.notes, id: amendment.noteId)
+        case .fields(let personId, _): try await records.familyOf(.people, id: personId)
         case .planItemUpdate(let update):
-            try await connection.familyOf(.planItems, id: update.planItemId, principal: principal, logger: logger)
+            try await records.familyOf(.planItems, id: update.planItemId)
         case .resolveConflict: nil
         }
     }

@@ -23,16 +23,16 @@ extension KithService {
         try check.orThrow()
         let limit = body.limit ?? 1000
 
-        let epoch = try await transaction { connection in
-            _ = try await connection.lockDevice(device, logger: logger)
-            try await connection.reconcileGrants(device, logger: logger)
-            return try await connection.syncEpoch(device.organisationId, logger: logger)
+        let epoch = try await records { records in
+            _ = try await records.lockDevice(device)
+            try await records.reconcileGrants(device)
+            return try await records.connection.syncEpoch(device.organisationId, logger: logger)
         }
         let cursor = try body.cursor.map { try PullCursor.open($0, epoch: epoch, deviceId: device.id) }
             ?? PullCursor.start(epoch, deviceId: device.id)
-        let response = try await transaction { connection in
-            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", logger: logger)
-            return try await connection.pull(after: cursor, limit: limit, device: device, epoch: epoch, logger: logger)
+        let response = try await db.transaction(organisation: principal.organisationId, isolation: .repeatableRead) { connection in
+            try await Records(connection: connection, principal: principal, logger: logger)
+                .pull(after: cursor, limit: limit, device: device, epoch: epoch)
         }
         return .ok(.init(body: .json(response)))
     }
@@ -47,8 +47,8 @@ extension KithService {
             return check.uuid("purged[\(index)].grantId", grant.grantId)
         }
         try check.orThrow()
-        try await transaction { connection in
-            let acknowledged = try await connection.query(
+        try await records { records in
+            let acknowledged = try await records.connection.query(
                 """
                 UPDATE device_grants SET purge_acked_at = now()
                 WHERE organisation_id = \(principal.organisationId) AND device_id = \(device.id)
@@ -57,20 +57,20 @@ extension KithService {
                 """, logger: logger
             ).collect().map { try $0.decode(UUID.self) }
             for familyId in acknowledged {
-                try await connection.audit(
-                    .write, "devicePurge", recordId: device.id, familyIds: [familyId], principal: principal,
-                    reason: "the device removed its copy of the family's record", logger: logger)
+                try await records.audit(
+                    .write, "devicePurge", recordId: device.id, familyIds: [familyId],
+                    reason: "the device removed its copy of the family's record")
             }
         }
         return .noContent(.init())
     }
 }
 
-extension PostgresConnection {
+extension Records {
     func pull(
-        after cursor: PullCursor, limit: Int, device: SyncDevice, epoch: SyncEpoch, logger: Logger
+        after cursor: PullCursor, limit: Int, device: SyncDevice, epoch: SyncEpoch
     ) async throws -> Components.Schemas.PullResponse {
-        if try await changeLogWasPruned(after: cursor, logger: logger) {
+        if try await connection.changeLogWasPruned(after: cursor, logger: logger) {
             throw PullCursor.expired
         }
         let organisation = device.organisationId
@@ -80,7 +80,7 @@ extension PostgresConnection {
         if let windowEnd = cursor.windowEnd {
             horizon = windowEnd
         } else {
-            let (xmin, lag) = try await query(
+            let (xmin, lag) = try await connection.query(
                 """
                 SELECT pg_snapshot_xmin(pg_current_snapshot())::text,
                        coalesce(extract(epoch FROM now() - min(xact_start)), 0)::float8
@@ -94,7 +94,7 @@ extension PostgresConnection {
 
         var grants: [(id: UUID, familyId: UUID, number: Int64)] = []
         var removals: [Components.Schemas.ScopeRemoval] = []
-        for try await (id, familyId, number, ended, reason) in try await query(
+        for try await (id, familyId, number, ended, reason) in try await connection.query(
             """
             SELECT id, family_id, number, ended_at IS NOT NULL, coalesce(end_reason, '')
             FROM device_grants
@@ -117,7 +117,7 @@ extension PostgresConnection {
             // Whole families, at least one a page, each with every record however old.
             for grant in newlyGranted {
                 guard changes.isEmpty || changes.count < limit else { break }
-                changes += try await records(of: grant.familyId, only: nil, device: device, logger: logger)
+                changes += try await familyRecords(of: grant.familyId, only: nil, device: device)
                 next.grantsThrough = grant.number
             }
             hasMore = true
@@ -126,7 +126,7 @@ extension PostgresConnection {
         } else {
             let scope = grants.map(\.familyId)
             var rows: [(xid: String, seq: Int64, familyId: UUID, entity: String, id: UUID)] = []
-            for try await row in try await query(
+            for try await row in try await connection.query(
                 """
                 SELECT xid::text, seq, family_id, entity, entity_id
                 FROM sync_changes
@@ -156,17 +156,16 @@ extension PostgresConnection {
                 changed[row.familyId, default: [:]][row.entity, default: []].insert(row.id)
             }
             for (familyId, entities) in changed.sorted(by: { $0.key.text < $1.key.text }) {
-                changes += try await records(of: familyId, only: entities, device: device, logger: logger)
+                changes += try await familyRecords(of: familyId, only: entities, device: device)
             }
         }
 
         let delivered = Set(changes.compactMap { $0.familyId.flatMap(UUID.init(uuidString:)) })
         if !delivered.isEmpty {
             try await audit(
-                .read, "sync", recordId: device.id, familyIds: delivered.sorted { $0.text < $1.text }, principal: device.principal,
-                logger: logger)
+                .read, "sync", recordId: device.id, familyIds: delivered.sorted { $0.text < $1.text })
         }
-        let lastAppliedSeq = try await query(
+        let lastAppliedSeq = try await connection.query(
             "SELECT last_applied_seq FROM devices WHERE organisation_id = \(organisation) AND id = \(device.id)", logger: logger
         ).decode(Int64.self).first { _ in true } ?? 0
 
@@ -174,16 +173,15 @@ extension PostgresConnection {
             cursor: try next.sealed(with: epoch.cursorKey), hasMore: hasMore, lastAppliedSeq: lastAppliedSeq, changes: changes,
             scope: .init(grants: grants.map { .init(familyId: $0.familyId.text, grantId: $0.id.text) }, removals: removals),
             instructions: removals.map { .init(_type: .purgeFamily, familyId: $0.familyId, grantId: $0.grantId) },
-            reviewItems: try await pulledReviewItems(for: device, logger: logger))
+            reviewItems: try await pulledReviewItems())
     }
 
     /// A family's records in their REST shape: all of them (`only` nil), or those named per entity. A record named but
     /// gone is a delete; a restricted note the worker may not read is left out.
-    private func records(
-        of familyId: UUID, only: [String: Set<UUID>]?, device: SyncDevice, logger: Logger
+    private func familyRecords(
+        of familyId: UUID, only: [String: Set<UUID>]?, device: SyncDevice
     ) async throws -> [Components.Schemas.Change] {
-        let principal = device.principal
-        guard let access = try await familyAccessIfAny(familyId, for: principal, logger: logger) else { return [] }
+        guard let access = try await accessIfAny(familyId) else { return [] }
         var changes: [Components.Schemas.Change] = []
         func wanted(_ entity: String) -> Bool { only == nil || only?[entity] != nil }
         func add<Record: Encodable>(_ entity: Components.Schemas.Change.EntityPayload, _ records: [Record], id: (Record) -> String) throws {
@@ -199,20 +197,20 @@ extension PostgresConnection {
                 changes.append(.init(entity: entity, op: .delete, id: gone.text, familyId: familyId.text))
             }
         }
-        if wanted("family") { try add(.family, [try await family(familyId, principal: principal, logger: logger)], id: \.id) }
-        if wanted("person") { try add(.person, try await people(familyId: familyId, principal: principal, logger: logger), id: \.id) }
+        if wanted("family") { try add(.family, [try await family(familyId)], id: \.id) }
+        if wanted("person") { try add(.person, try await people(familyId: familyId), id: \.id) }
         if wanted("allocation") {
-            try add(.allocation, try await allocations(familyId: familyId, principal: principal, logger: logger), id: \.id)
+            try add(.allocation, try await allocations(familyId: familyId), id: \.id)
         }
-        if wanted("contact") { try add(.contact, try await contacts(familyId: familyId, principal: principal, logger: logger), id: \.id) }
+        if wanted("contact") { try add(.contact, try await contacts(familyId: familyId), id: \.id) }
         if wanted("note") {
-            try add(.note, try await notes(familyId: familyId, access: access, principal: principal, logger: logger), id: \.id)
+            try add(.note, try await notes(familyId: familyId, access: access), id: \.id)
         }
         if wanted("conference") {
-            try add(.conference, try await conferences(familyId: familyId, principal: principal, logger: logger), id: \.id)
+            try add(.conference, try await conferences(familyId: familyId), id: \.id)
         }
         if wanted("plan") || wanted("planItem") || wanted("planItemUpdate") {
-            let plans = try await plans(familyId: familyId, principal: principal, logger: logger)
+            let plans = try await plans(familyId: familyId)
             let touched = only.map { only in
                 plans.filter { plan in
                     only["plan"]?.contains { $0.text == plan.id } == true
@@ -231,27 +229,14 @@ extension PostgresConnection {
         return changes
     }
 
-    /// Open review items addressed to the device's worker: sent whole on every pull, so the device's list is simply
-    /// replaced (a resolved item drops out).
-    private func pulledReviewItems(for device: SyncDevice, logger: Logger) async throws -> [Components.Schemas.PulledReviewItem] {
-        var items: [Components.Schemas.PulledReviewItem] = []
-        for try await (id, kind, familyId, mutationId, summary, reason, payload) in try await query(
-            """
-            SELECT i.id, i.kind, i.family_id, i.mutation_id, i.summary, i.reason, i.payload::text
-            FROM review_items i
-            WHERE i.organisation_id = \(device.organisationId) AND i.status = 'open' AND i.kind <> 'quarantined'
-              AND (i.worker_id = \(device.workerId) OR EXISTS (
-                  SELECT 1 FROM review_item_recipients r
-                  WHERE r.organisation_id = i.organisation_id AND r.review_item_id = i.id AND r.worker_id = \(device.workerId)))
-            ORDER BY i.created_at, i.id
-            LIMIT 500
-            """, logger: logger
-        ).decode((UUID, String, UUID?, UUID?, String, String?, String?).self) {
-            items.append(.init(
-                id: id.text, kind: .init(rawValue: kind) ?? .rejected, familyId: familyId?.text, mutationId: mutationId?.text,
-                summary: summary, reason: reason, payload: try ReviewItemKind.container(payload).map { .init(additionalProperties: $0) }))
+    /// Open review items for the device's worker, as the access policy addresses them (quarantined work is a
+    /// supervisor's, online): sent whole on every pull, so the device's list is simply replaced (a resolved item drops out).
+    private func pulledReviewItems() async throws -> [Components.Schemas.PulledReviewItem] {
+        try await reviewItems(limit: 500, includeQuarantined: false).map { row in
+            .init(
+                id: row.item.id, kind: .init(rawValue: row.item.kind.rawValue) ?? .rejected, familyId: row.item.familyId,
+                mutationId: row.item.mutationId, summary: row.item.summary, reason: row.item.reason, payload: row.item.payload.map { .init(additionalProperties: $0.additionalProperties) })
         }
-        return items
     }
 }
 

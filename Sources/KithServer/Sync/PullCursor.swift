@@ -99,7 +99,7 @@ extension PostgresConnection {
     /// After restoring a backup: every organisation gets a new generation and key when it next syncs, so every
     /// device's cursor answers 409 `reset_required` and devices start their feeds again (pushing what they hold first).
     func startNewSyncGeneration(logger: Logger) async throws {
-        try await query("DELETE FROM sync_generations", logger: logger)
+        try await query("SELECT kith_start_new_sync_generation()", logger: logger)
     }
 }
 

@@ -28,22 +28,20 @@ extension KithService {
             _ = check.uuid("mutations.\(index).grantId", mutation.grantId)
         }
         try check.orThrow()
-        let response = try await transaction { connection in
-            try await connection.push(body.mutations, device: device, logger: logger)
-        }
+        let response = try await records { try await $0.push(body.mutations, device: device) }
         return .ok(.init(body: .json(response)))
     }
 }
 
-extension PostgresConnection {
+extension Records {
     func push(
-        _ mutations: [Components.Schemas.Mutation], device: SyncDevice, logger: Logger
+        _ mutations: [Components.Schemas.Mutation], device: SyncDevice
     ) async throws -> Components.Schemas.PushResponse {
-        var last = try await lockDevice(device, logger: logger)
-        try await reconcileGrants(device, logger: logger)
+        var last = try await lockDevice(device)
+        try await reconcileGrants(device)
         // Round trips are what a push costs: earlier results are read in one query, the device's standing in a family
         // once, and the new sequence numbers written in one statement at the end (same transaction, same outcome).
-        var earlier = try await storedResults(of: mutations, device: device, logger: logger)
+        var earlier = try await storedResults(of: mutations, device: device)
         var standings: [String: Standing] = [:]
         var processed: [(seq: Int64, id: String, hash: Data, result: Components.Schemas.MutationResult)] = []
         var results: [Components.Schemas.MutationResult] = []
@@ -52,9 +50,9 @@ extension PostgresConnection {
             if mutation.seq <= last {
                 if let same = processed.first(where: { $0.seq == mutation.seq }) {
                     results.append(same.id == mutation.id.lowercased() && same.hash == hash
-                        ? same.result.asDuplicate(seq: mutation.seq) : Self.seqConflict(mutation, device: device, logger: logger))
+                        ? same.result.asDuplicate(seq: mutation.seq) : seqConflict(mutation, device: device))
                 } else {
-                    results.append(try await resent(mutation, hash: hash, device: device, logger: logger))
+                    results.append(try await resent(mutation, hash: hash, device: device))
                 }
                 continue
             }
@@ -64,14 +62,14 @@ extension PostgresConnection {
             if let stored = earlier[id] {
                 result = stored.asDuplicate(seq: mutation.seq)
             } else {
-                result = try await applyInSavepoint(mutation, device: device, standings: &standings, logger: logger)
+                result = try await applyInSavepoint(mutation, device: device, standings: &standings)
                 earlier[id] = result
             }
             processed.append((mutation.seq, id, hash, result))
             results.append(result)
             last = mutation.seq
         }
-        try await query(
+        try await connection.query(
             """
             INSERT INTO sync_mutations (organisation_id, device_id, seq, mutation_id, payload_hash, status, result)
             SELECT \(device.organisationId), \(device.id), seq, id, decode(hash, 'hex'), status, result::jsonb
@@ -79,7 +77,7 @@ extension PostgresConnection {
                         \(processed.map(\.result.status.rawValue))::text[], \(try processed.map { try Self.json($0.result) })::text[])
                  AS mutation(seq, id, hash, status, result)
             """, logger: logger)
-        try await query(
+        try await connection.query(
             """
             UPDATE devices SET last_applied_seq = \(last), last_synced_at = now()
             WHERE organisation_id = \(device.organisationId) AND id = \(device.id)
@@ -90,9 +88,9 @@ extension PostgresConnection {
     /// A sequence number the device has used before: the same mutation again gets its stored result; anything else
     /// under a used number is refused and logged (by ids only).
     private func resent(
-        _ mutation: Components.Schemas.Mutation, hash: Data, device: SyncDevice, logger: Logger
+        _ mutation: Components.Schemas.Mutation, hash: Data, device: SyncDevice
     ) async throws -> Components.Schemas.MutationResult {
-        let stored = try await query(
+        let stored = try await connection.query(
             """
             SELECT mutation_id, payload_hash, result::text FROM sync_mutations
             WHERE organisation_id = \(device.organisationId) AND device_id = \(device.id) AND seq = \(mutation.seq)
@@ -101,11 +99,11 @@ extension PostgresConnection {
         if let (id, storedHash, result) = stored, id.text == mutation.id.lowercased(), storedHash == hash {
             return try Self.result(result).asDuplicate(seq: mutation.seq)
         }
-        return Self.seqConflict(mutation, device: device, logger: logger)
+        return seqConflict(mutation, device: device)
     }
 
-    private static func seqConflict(
-        _ mutation: Components.Schemas.Mutation, device: SyncDevice, logger: Logger
+    private func seqConflict(
+        _ mutation: Components.Schemas.Mutation, device: SyncDevice
     ) -> Components.Schemas.MutationResult {
         logger.warning(
             "sync sequence number reused for another mutation",
@@ -115,10 +113,10 @@ extension PostgresConnection {
 
     /// What the push's mutations already did, if any of them took effect before (under any sequence number).
     private func storedResults(
-        of mutations: [Components.Schemas.Mutation], device: SyncDevice, logger: Logger
+        of mutations: [Components.Schemas.Mutation], device: SyncDevice
     ) async throws -> [String: Components.Schemas.MutationResult] {
         var stored: [String: Components.Schemas.MutationResult] = [:]
-        for try await (id, result) in try await query(
+        for try await (id, result) in try await connection.query(
             """
             SELECT mutation_id, result::text FROM sync_mutations
             WHERE organisation_id = \(device.organisationId) AND status <> 'duplicate'
@@ -131,42 +129,49 @@ extension PostgresConnection {
     }
 
     private func applyInSavepoint(
-        _ mutation: Components.Schemas.Mutation, device: SyncDevice, standings: inout [String: Standing], logger: Logger
+        _ mutation: Components.Schemas.Mutation, device: SyncDevice, standings: inout [String: Standing]
     ) async throws -> Components.Schemas.MutationResult {
-        try await query("SAVEPOINT mutation", logger: logger)
+        try await connection.query("SAVEPOINT mutation", logger: logger)
         do {
-            let result = try await apply(mutation, device: device, standings: &standings, logger: logger)
-            try await query("RELEASE SAVEPOINT mutation", logger: logger)
+            let result = try await apply(mutation, device: device, standings: &standings)
+            try await connection.query("RELEASE SAVEPOINT mutation", logger: logger)
             return result
         } catch let error where Self.isRejection(error) {
-            try await query("ROLLBACK TO SAVEPOINT mutation", logger: logger)
+            try await connection.query("ROLLBACK TO SAVEPOINT mutation", logger: logger)
             let reason = Self.reason(for: error)
+            // Addressed to the family's team when the mutation names a family that exists, else to the owner's teams.
+            var known: FamilyAccess?
+            if let write = try? DeviceWrite(type: mutation._type, args: mutation.args.additionalProperties),
+               let family = try? await write.familyId(in: self) {
+                known = try await relationships([family])[family]
+            }
             let reviewItemId = try await addReviewItem(
-                .rejected, familyId: nil, teamId: device.principal.teamIds.first, deviceId: device.id,
+                .rejected, familyId: known?.familyId, teamId: known?.teamId, deviceId: device.id,
                 mutationId: UUID(uuidString: mutation.id),
                 summary: "A \(mutation._type.prefix(50)) from a device could not be applied", reason: reason,
-                payload: try Self.json(mutation), recipients: [device.workerId], organisationId: device.organisationId, logger: logger)
+                payload: try Self.json(mutation), carriesRestricted: try await carriesRestricted(mutation),
+                recipients: [device.workerId])
             return .init(seq: mutation.seq, id: mutation.id, status: .rejected, reviewItemId: reviewItemId.text, reason: reason)
         }
     }
 
     /// One mutation, checked and applied as its device's worker, under the grant it was made under.
     private func apply(
-        _ mutation: Components.Schemas.Mutation, device: SyncDevice, standings: inout [String: Standing], logger: Logger
+        _ mutation: Components.Schemas.Mutation, device: SyncDevice, standings: inout [String: Standing]
     ) async throws -> Components.Schemas.MutationResult {
         let write = try DeviceWrite(type: mutation._type, args: mutation.args.additionalProperties)
         let principal = device.principal
         if case .resolveConflict(let conflictId, let value) = write {
-            try await resolveConflict(conflictId, value: value, principal: principal, logger: logger)
+            try await resolveConflict(conflictId, value: value)
             return .init(seq: mutation.seq, id: mutation.id, status: .applied)
         }
-        guard let familyId = try await write.familyId(on: self, principal: principal, logger: logger) else { throw KithError.notFound }
+        guard let familyId = try await write.familyId(in: self) else { throw KithError.notFound }
         let key = "\(familyId.text) \(mutation.grantId ?? "")"
         let standing: Standing
         if let known = standings[key] {
             standing = known
         } else {
-            standing = try await self.standing(in: familyId, grantId: mutation.grantId, device: device, logger: logger)
+            standing = try await self.standing(in: familyId, grantId: mutation.grantId, device: device)
             standings[key] = standing
         }
         var late = false
@@ -174,17 +179,23 @@ extension PostgresConnection {
         switch standing {
         case .holds(let held):
             access = held
-        case .endedGrant(let teamId) where write.recordsPractice:
+        case .endedGrant(let teamId, let endedAt) where write.recordsPractice:
+            // Practice recorded offline before the family moved on is kept, for a while: beyond the window a device
+            // that sat in a drawer is told so, and its work waits whole in a review item for a person.
+            guard endedAt.addingTimeInterval(Self.lateWriteWindow) > Date() else {
+                throw KithError.forbidden(
+                    "The family was reallocated more than \(Int(Self.lateWriteWindow / 86_400)) days ago; the work is kept for review.")
+            }
+            // An amendment of a note written after the reallocation would replace what the new worker wrote: it is
+            // proposed to them instead.
+            if case .amendment(let amendment) = write, try await noteWritten(amendment.noteId, after: endedAt) {
+                return try await propose(mutation, familyId: familyId, teamId: teamId, device: device)
+            }
             late = true
-            access = FamilyAccess(familyId: familyId, teamId: teamId, allocationRole: nil, supervisesTeam: false, breakGlass: false)
-        case .endedGrant(let teamId):
-            let proposal = try await addReviewItem(
-                .proposal, familyId: familyId, teamId: teamId, deviceId: device.id, mutationId: UUID(uuidString: mutation.id),
-                summary: "An edit made offline after the family was reallocated, proposed for the family's worker to decide",
-                reason: "family_reallocated", payload: try Self.json(mutation),
-                recipients: try await currentWorkers(of: familyId, organisationId: device.organisationId, logger: logger),
-                organisationId: device.organisationId, logger: logger)
-            return .init(seq: mutation.seq, id: mutation.id, status: .rejected, reviewItemId: proposal.text, reason: "proposal: the family was reallocated")
+            access = FamilyAccess(
+                familyId: familyId, teamId: teamId, allocationRole: nil, supervisesTeam: false, breakGlass: false, adminOnly: false)
+        case .endedGrant(let teamId, _):
+            return try await propose(mutation, familyId: familyId, teamId: teamId, device: device)
         case .none:
             throw KithError.notFound
         }
@@ -192,15 +203,15 @@ extension PostgresConnection {
         let origin = WriteOrigin.device(recordedAt: mutation.recordedAt, late: late)
         var conflictIds: [UUID] = []
         switch write {
-        case .contact(let contact): try await save(contact, access: access, principal: principal, origin: origin, logger: logger)
-        case .note(let note): try await save(note, access: access, principal: principal, origin: origin, logger: logger)
-        case .amendment(let amendment): try await save(amendment, access: access, principal: principal, logger: logger)
-        case .person(let person): try await save(person, access: access, principal: principal, logger: logger)
-        case .planItemUpdate(let update): _ = try await save(update, access: access, principal: principal, logger: logger)
+        case .contact(let contact): try await save(contact, access: access, origin: origin)
+        case .note(let note): try await save(note, access: access, origin: origin)
+        case .amendment(let amendment): try await save(amendment, access: access)
+        case .person(let person): try await save(person, access: access)
+        case .planItemUpdate(let update): _ = try await save(update, access: access)
         case .fields(let personId, let edits):
-            let stale = try await setFields(personId, edits, access: access, principal: principal, logger: logger) { _ in }
+            let stale = try await setFields(personId, edits, access: access) { _ in }
             for conflict in stale {
-                conflictIds.append(try await addConflict(conflict, personId: personId, access: access, device: device, logger: logger))
+                conflictIds.append(try await addConflict(conflict, personId: personId, access: access, device: device))
             }
         case .resolveConflict: break
         }
@@ -209,8 +220,7 @@ extension PostgresConnection {
                 .late, familyId: familyId, teamId: access.teamId, deviceId: device.id, mutationId: UUID(uuidString: mutation.id),
                 summary: "Recorded offline by the family's previous worker and received after the family was reallocated",
                 reason: "late_after_reallocation", payload: try Self.json(mutation),
-                recipients: try await currentWorkers(of: familyId, organisationId: device.organisationId, logger: logger),
-                organisationId: device.organisationId, logger: logger)
+                carriesRestricted: try await carriesRestricted(mutation), recipients: try await currentWorkers(of: familyId))
             return .init(seq: mutation.seq, id: mutation.id, status: .applied, reviewItemId: item.text, reason: "late_after_reallocation")
         }
         if let first = conflictIds.first {
@@ -223,7 +233,7 @@ extension PostgresConnection {
 
     /// A stale field edit was applied in arrival order; both values are kept for the two editors and the supervisor.
     private func addConflict(
-        _ stale: StaleFieldEdit, personId: UUID, access: FamilyAccess, device: SyncDevice, logger: Logger
+        _ stale: StaleFieldEdit, personId: UUID, access: FamilyAccess, device: SyncDevice
     ) async throws -> UUID {
         let payload: [String: Any] = [
             "personId": personId.text, "field": stale.edit.key,
@@ -238,37 +248,72 @@ extension PostgresConnection {
             summary: "Two edits of the same field of a person in the network; the later one is showing",
             reason: "field \(stale.edit.key) edited from version \(stale.edit.baseVersion), now \(stale.current)",
             payload: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]).utf8Text,
-            recipients: recipients, organisationId: device.organisationId, logger: logger)
+            recipients: recipients)
     }
+
+    /// How long after a device's grant ended its late notes and contacts are still taken.
+    static let lateWriteWindow: TimeInterval = 30 * 86_400
 
     enum Standing {
         case holds(FamilyAccess)
-        case endedGrant(teamId: UUID)
+        case endedGrant(teamId: UUID, endedAt: Date)
         case none
     }
 
+    private func propose(
+        _ mutation: Components.Schemas.Mutation, familyId: UUID, teamId: UUID, device: SyncDevice
+    ) async throws -> Components.Schemas.MutationResult {
+        let proposal = try await addReviewItem(
+            .proposal, familyId: familyId, teamId: teamId, deviceId: device.id, mutationId: UUID(uuidString: mutation.id),
+            summary: "An edit made offline after the family was reallocated, proposed for the family's worker to decide",
+            reason: "family_reallocated", payload: try Self.json(mutation), carriesRestricted: try await carriesRestricted(mutation),
+            recipients: try await currentWorkers(of: familyId))
+        return .init(seq: mutation.seq, id: mutation.id, status: .rejected, reviewItemId: proposal.text, reason: "proposal: the family was reallocated")
+    }
+
+    private func noteWritten(_ noteId: UUID, after moment: Date) async throws -> Bool {
+        try await connection.query(
+            "SELECT created_at > \(moment) FROM notes WHERE organisation_id = \(principal.organisationId) AND id = \(noteId)",
+            logger: logger
+        ).decode(Bool.self).first { _ in true } ?? false
+    }
+
+    /// Whether the mutation carries a restricted note's text: a restricted note, or an amendment of one.
+    func carriesRestricted(_ mutation: Components.Schemas.Mutation) async throws -> Bool {
+        switch try? DeviceWrite(type: mutation._type, args: mutation.args.additionalProperties) {
+        case .note(let note): return note.body.audience == .restricted
+        case .amendment(let amendment):
+            return try await connection.query(
+                "SELECT audience = 'restricted' FROM notes WHERE organisation_id = \(principal.organisationId) AND id = \(amendment.noteId)",
+                logger: logger
+            ).decode(Bool.self).first { _ in true } ?? false
+        default:
+            return mutation.args.additionalProperties.value["audience"] as? String == "restricted"
+        }
+    }
+
     /// Whether the device's worker may write to the family now, or held it under a grant that has since ended.
-    private func standing(in familyId: UUID, grantId: String?, device: SyncDevice, logger: Logger) async throws -> Standing {
-        if let access = try await familyAccessIfAny(familyId, for: device.principal, logger: logger) {
+    private func standing(in familyId: UUID, grantId: String?, device: SyncDevice) async throws -> Standing {
+        if let access = try await accessIfAny(familyId) {
             return .holds(access)
         }
         guard let grantId, let grant = UUID(uuidString: grantId) else { return .none }
-        let team = try await query(
+        let ended = try await connection.query(
             """
-            SELECT f.team_id FROM device_grants g
+            SELECT f.team_id, g.ended_at FROM device_grants g
             JOIN families f ON f.organisation_id = g.organisation_id AND f.id = g.family_id
             WHERE g.organisation_id = \(device.organisationId) AND g.id = \(grant) AND g.device_id = \(device.id)
               AND g.family_id = \(familyId) AND g.ended_at IS NOT NULL
             """, logger: logger
-        ).decode(UUID.self).first { _ in true }
-        return team.map { .endedGrant(teamId: $0) } ?? .none
+        ).decode((UUID, Date).self).first { _ in true }
+        return ended.map { .endedGrant(teamId: $0.0, endedAt: $0.1) } ?? .none
     }
 
-    func currentWorkers(of familyId: UUID, organisationId: UUID, logger: Logger) async throws -> [UUID] {
-        try await query(
+    func currentWorkers(of familyId: UUID) async throws -> [UUID] {
+        try await connection.query(
             """
             SELECT DISTINCT worker_id FROM current_allocations
-            WHERE organisation_id = \(organisationId) AND family_id = \(familyId)
+            WHERE organisation_id = \(principal.organisationId) AND family_id = \(familyId)
             """, logger: logger
         ).collect().map { try $0.decode(UUID.self) }
     }

@@ -48,10 +48,11 @@ struct SyncDevice: Sendable {
     }
 }
 
-extension PostgresConnection {
+extension Records {
     /// The principal a device's worker has, for applying their quarantined work once a supervisor accepts it.
-    func principal(ofDevice deviceId: UUID, organisationId: UUID, logger: Logger) async throws -> Principal {
-        let rows = try await query(
+    func principal(ofDevice deviceId: UUID) async throws -> Principal {
+        let organisationId = principal.organisationId
+        let rows = try await connection.query(
             """
             SELECT w.id, w.roles,
                    ARRAY(SELECT tm.team_id FROM team_members tm
