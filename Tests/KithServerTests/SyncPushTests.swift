@@ -222,11 +222,11 @@ import Testing
             #expect(try await kith.count("SELECT count(*) FROM notes") == 0)
             #expect(try await kith.count("SELECT count(*) FROM review_items WHERE kind = 'quarantined'") == 1)
 
-            // The supervisor sees it; the worker on another device does not decide it.
+            // The supervisor sees it; to the worker on another device it is not there to decide.
             let queue: Components.Schemas.ReviewItemPage = try await kith.send(.get, "/v1/review-items", as: .sam)
             let item = try #require(queue.items.first { $0.kind == .quarantined })
             let notHers = try await kith.request(.post, "/v1/review-items/\(item.id)/resolve", as: .priya, json: ["action": "accept"])
-            #expect(notHers.status == .forbidden)
+            #expect(notHers.status == .notFound)
             let southern = try await kith.request(.post, "/v1/review-items/\(item.id)/resolve", as: .ruth, json: ["action": "accept"])
             #expect(southern.status == .notFound)
 

@@ -24,7 +24,6 @@ import Testing
             let before = try await snapshot(kith)
             let cases: [(String, String, String?)] = [
                 ("/v1/families/\(family.id)/notes", #"{"body": "x", "audience": "everyone"}"#, nil),
-                ("/v1/families/\(family.id)/notes", #"{"body": "x"}"#, nil),
                 ("/v1/families/\(family.id)/notes", #"{"body": "x", "audience": "professional""#, nil),
                 ("/v1/families/\(family.id)/notes", #"{"body": "x", "audience": "professional", "contactId": "nope"}"#, "contactId"),
                 ("/v1/families/\(family.id)/notes", #"{"body": "x", "audience": "professional", "contactId": "\#(UUID().text)"}"#, "contactId"),

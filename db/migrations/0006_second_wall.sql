@@ -45,6 +45,10 @@ CREATE INDEX audit_events_organisation ON audit_events (organisation_id, id) WHE
 -- A review item carrying a restricted note goes only to those who may read restricted notes.
 ALTER TABLE review_items ADD COLUMN carries_restricted boolean NOT NULL DEFAULT false;
 UPDATE review_items SET carries_restricted = true WHERE payload -> 'args' ->> 'audience' = 'restricted';
+-- worker_id now names the worker whose device pushed the work (its addressees are in review_item_recipients, where
+-- 0003 copied them); late items and proposals had named their first addressee.
+UPDATE review_items i SET worker_id = d.worker_id FROM devices d
+WHERE d.organisation_id = i.organisation_id AND d.id = i.device_id AND i.kind IN ('late', 'proposal');
 
 -- Views read with the caller's rights, so row-level security applies through them.
 ALTER VIEW current_allocations SET (security_invoker = true);

@@ -9,7 +9,6 @@ import PostgresNIO
 /// There is no delete: a retraction is an amendment.
 extension KithService {
     func createNote(_ input: Operations.CreateNote.Input) async throws -> Operations.CreateNote.Output {
-        let principal = try Principal.required()
         let body = switch input.body { case .json(let body): body }
         let draft = try NewNote(familyId: try UUID(path: input.path.familyId), body)
         let note = try await records { records in
@@ -21,7 +20,6 @@ extension KithService {
     }
 
     func amendNote(_ input: Operations.AmendNote.Input) async throws -> Operations.AmendNote.Output {
-        let principal = try Principal.required()
         let body = switch input.body { case .json(let body): body }
         let amendment = try NoteAmendment(noteId: try UUID(path: input.path.noteId), body)
         let note = try await records { records in
@@ -34,14 +32,13 @@ extension KithService {
     }
 
     func getNote(_ input: Operations.GetNote.Input) async throws -> Operations.GetNote.Output {
-        let principal = try Principal.required()
         let noteId = try UUID(path: input.path.noteId)
         let note = try await records { records in
             let familyId = try await records.familyOf(.notes, id: noteId)
             let access = try await records.access(familyId, for: .read)
             guard let note = try await records.notes(familyId: familyId, only: noteId, access: access).first
             else { throw KithError.notFound }
-            try await records.audit(.read, "note", recordId: noteId, access: access)
+            try await records.audit(.read, "note", recordId: noteId, access: access, restricted: note.audience == .restricted)
             return note
         }
         return .ok(.init(body: .json(note)))

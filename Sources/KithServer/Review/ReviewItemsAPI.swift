@@ -152,7 +152,7 @@ extension Records {
         var query: PostgresQuery = """
             SELECT i.id, i.kind, i.family_id, i.mutation_id, i.device_id, i.summary, i.reason, i.status, i.created_at,
                    i.payload::text, to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                   i.carries_restricted, i.worker_id = \(principal.workerId),
+                   i.carries_restricted, coalesce(i.worker_id = \(principal.workerId), false),
                    EXISTS (SELECT 1 FROM review_item_recipients r
                            WHERE r.organisation_id = i.organisation_id AND r.review_item_id = i.id AND r.worker_id = \(principal.workerId)),
                    ARRAY(SELECT tm.team_id FROM team_members tm

@@ -1,0 +1,186 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import KithAPI
+import KithCore
+import PostgresNIO
+import Testing
+@testable import KithServer
+
+/// The trust promises at the edges: administrators manage and read no case content, every administrative change is in
+/// the organisation's feed, another organisation's records answer 404, and the database is a wall of its own.
+@Suite struct TrustTests {
+    @Test func anAdministratorIsNeverAllocatedAndCannotChangeTheirOwnRolesOrTeams() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let alex = kith.fixture.id(.alex).text
+            let allocating = try await kith.request(
+                .post, "/v1/families/\(family.id)/allocations", as: .sam,
+                json: ["workerId": alex, "role": "allocatedWorker", "startedOn": "2026-01-01"])
+            #expect(allocating.status == .badRequest)
+            #expect(try kith.problem(allocating).errors?.map(\.field) == ["workerId"])
+
+            let promoting = try await kith.request(
+                .patch, "/v1/workers/\(alex)", as: .alex, json: ["roles": ["admin", "supervisor"]])
+            #expect(promoting.status == .forbidden)
+            let joining = try await kith.request(
+                .patch, "/v1/workers/\(alex)", as: .alex, json: ["teamIds": [kith.fixture.north.text]])
+            #expect(joining.status == .forbidden)
+            #expect(try await kith.count("SELECT count(*) FROM workers WHERE roles = ARRAY['admin']") == 1)
+            #expect(try await kith.count("SELECT count(*) FROM allocations WHERE worker_id = '\(alex)'") == 0)
+            #expect(try await kith.request(.get, "/v1/families/\(family.id)/timeline", as: .alex).status == .notFound)
+        }
+    }
+
+    @Test func everyAdministrativeChangeIsInTheOrganisationsFeed() async throws {
+        try await Kith.run { kith in
+            let tom = kith.fixture.id(.tom).text
+            let _: Components.Schemas.Worker = try await kith.send(
+                .patch, "/v1/workers/\(tom)", as: .alex, json: ["roles": ["practitioner", "coordinator"]])
+            let _: Components.Schemas.Team = try await kith.send(.post, "/v1/teams", as: .alex, json: ["name": "East"], expect: .created)
+            let settings = ["noContactDays": 20, "childNotSeenDays": 30, "planReviewOverdueDays": 0, "workerChanges365": 2]
+            let _: Components.Schemas.SignalSettings = try await kith.send(
+                .put, "/v1/teams/\(kith.fixture.north.text)/signal-settings", as: .sam, json: settings)
+
+            let all: Components.Schemas.AuditPage = try await kith.send(.get, "/v1/audit", as: .alex)
+            #expect(all.items.map(\.entity) == ["signalSettings", "team", "worker"])
+            #expect(all.items.allSatisfy { $0.action == .administer })
+            #expect(all.items.last?.recordId == tom)
+            #expect(all.items.last?.reason?.contains("coordinator") == true)
+
+            // Sam supervises North: Tom's change and North's settings, not the new team.
+            let north: Components.Schemas.AuditPage = try await kith.send(.get, "/v1/audit", as: .sam)
+            #expect(north.items.map(\.entity) == ["signalSettings", "worker"])
+            let south: Components.Schemas.AuditPage = try await kith.send(.get, "/v1/audit", as: .ruth)
+            #expect(south.items.isEmpty)
+            #expect(try await kith.request(.get, "/v1/audit", as: .priya).status == .forbidden)
+
+            let first: Components.Schemas.AuditPage = try await kith.send(.get, "/v1/audit?limit=2", as: .alex)
+            let rest: Components.Schemas.AuditPage = try await kith.send(.get, "/v1/audit?limit=2&after=\(first.next ?? "")", as: .alex)
+            #expect((first.items + rest.items).map(\.id) == all.items.map(\.id))
+        }
+    }
+
+    @Test func anotherOrganisationsTeamAnswersLikeNoTeam() async throws {
+        try await Kith.run { kith in
+            let other = try await kith.db.query(
+                "SELECT id FROM teams WHERE organisation_id = \(kith.fixture.otherOrganisation)", logger: TestDatabase.logger
+            ).decode(UUID.self).first { _ in true }!
+            #expect(try await kith.request(.get, "/v1/teams/\(other.text)/signal-settings", as: .alex).status == .notFound)
+            #expect(try await kith.request(.get, "/v1/teams/\(kith.fixture.north.text)/signal-settings", as: .alex).status == .ok)
+            #expect(try await kith.request(.get, "/v1/teams/\(UUID().text)/signal-settings", as: .alex).status == .notFound)
+        }
+    }
+
+    @Test func aNoteWithoutAnAudienceIsForProfessionals() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let note: Components.Schemas.JudgmentNote = try await kith.send(
+                .post, "/v1/families/\(family.id)/notes", as: .priya, json: ["body": "Brief call; all well."], expect: .created)
+            #expect(note.audience == .professional)
+        }
+    }
+
+    @Test func readingARestrictedNoteThroughBreakGlassIsMarked() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let note: Components.Schemas.JudgmentNote = try await kith.send(
+                .post, "/v1/families/\(family.id)/notes", as: .priya, json: ["body": "Third-party detail.", "audience": "restricted"],
+                expect: .created)
+            let _: Components.Schemas.Allocation = try await kith.send(
+                .post, "/v1/families/\(family.id)/allocations", as: .sam,
+                json: ["workerId": kith.fixture.id(.chris).text, "role": "coordinator", "startedOn": "2026-01-01"], expect: .created)
+            #expect(try await kith.request(.get, "/v1/notes/\(note.id)", as: .chris).status == .notFound)
+            let _: Components.Schemas.BreakGlassGrant = try await kith.send(
+                .post, "/v1/families/\(family.id)/access", as: .chris, json: ["reason": "Conference tomorrow, need the history"],
+                expect: .created)
+            #expect(try await kith.request(.get, "/v1/notes/\(note.id)", as: .chris).status == .ok)
+            #expect(try await kith.request(.get, "/v1/families/\(family.id)", as: .chris).status == .ok)
+            let chris = kith.fixture.id(.chris).text
+            // The note needed break-glass; the family itself did not (Chris is allocated).
+            #expect(try await kith.count(
+                "SELECT count(*) FROM audit_events WHERE worker_id = '\(chris)' AND entity = 'note' AND break_glass") == 1)
+            #expect(try await kith.count(
+                "SELECT count(*) FROM audit_events WHERE worker_id = '\(chris)' AND entity = 'family' AND action = 'read' AND break_glass") == 0)
+        }
+    }
+
+    @Test func theDatabaseShowsAnOrganisationsRowsOnlyToATransactionNamingIt() async throws {
+        try await Kith.run { kith in
+            _ = try await kith.openFamily()
+            func families(organisation: UUID?) async throws -> Int {
+                try await kith.db.withTransaction(logger: TestDatabase.logger) { connection in
+                    try await connection.enterWall(organisation: organisation, logger: TestDatabase.logger)
+                    return try await connection.query("SELECT count(*) FROM families", logger: TestDatabase.logger)
+                        .decode(Int.self).first { _ in true } ?? -1
+                }
+            }
+            #expect(try await kith.count("SELECT count(*) FROM families") == 1)
+            #expect(try await families(organisation: nil) == 0)
+            #expect(try await families(organisation: kith.fixture.otherOrganisation) == 0)
+            #expect(try await families(organisation: kith.fixture.organisation) == 1)
+
+            // Every table with organisation_id: row-level security enabled, forced, and a policy.
+            let unguarded = try await kith.db.query(
+                """
+                SELECT c.relname FROM pg_class c
+                JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+                JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'organisation_id' AND NOT a.attisdropped
+                WHERE c.relkind = 'r' AND NOT (c.relrowsecurity AND c.relforcerowsecurity
+                      AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid))
+                """, logger: TestDatabase.logger
+            ).collect().map { try $0.decode(String.self) }
+            #expect(unguarded == [])
+            #expect(try await kith.count(
+                "SELECT count(*) FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'organisation_id' WHERE c.relkind = 'r'") >= 30)
+        }
+    }
+
+    @Test func theServersRoleCannotDisableATriggerOrRewriteTheRecord() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let _: Components.Schemas.JudgmentNote = try await kith.send(
+                .post, "/v1/families/\(family.id)/notes", as: .priya, json: ["body": "Seen at school."], expect: .created)
+            for statement in [
+                "ALTER TABLE note_revisions DISABLE TRIGGER note_revisions_append_only",
+                "ALTER TABLE families DISABLE ROW LEVEL SECURITY",
+                "UPDATE note_revisions SET body = 'rewritten'",
+                "DELETE FROM audit_events",
+                "TRUNCATE notes",
+            ] {
+                let database = Database(client: kith.db, logger: TestDatabase.logger)
+                let refused = await #expect(throws: PSQLError.self, "\(statement)") {
+                    try await database.transaction(organisation: kith.fixture.organisation) { connection in
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: TestDatabase.logger)
+                    }
+                }
+                #expect(refused?.serverInfo?[.sqlState].map { ["42501", "42883"].contains($0) } == true, "\(statement)")
+            }
+            #expect(try await kith.count("SELECT count(*) FROM note_revisions WHERE body = 'Seen at school.'") == 1)
+        }
+    }
+
+    @Test func aReviewItemGoesOnlyToThoseWhoMayReadWhatItCarries() {
+        let family = UUID(), team = UUID()
+        func access(_ role: AllocationRole?, supervises: Bool = false, breakGlass: Bool = false) -> FamilyAccess {
+            FamilyAccess(familyId: family, teamId: team, allocationRole: role, supervisesTeam: supervises, breakGlass: breakGlass, adminOnly: false)
+        }
+        func item(_ kind: ReviewItemKind, restricted: Bool = false, recipient: Bool = true, own: Bool = false) -> ReviewItemAddress {
+            ReviewItemAddress(kind: kind, carriesRestricted: restricted, isRecipient: recipient, isOwnWork: own, ownerTeams: [team])
+        }
+        // A late restricted note: the allocated worker and supervisors, not a coordinator it was addressed to.
+        #expect(access(.allocatedWorker).receives(item(.late, restricted: true)))
+        #expect(access(nil, supervises: true).receives(item(.late, restricted: true, recipient: false)))
+        #expect(!access(.coordinator).receives(item(.late, restricted: true)))
+        #expect(access(.coordinator).receives(item(.late)))
+        // Break-glass opens a record for a purpose; it does not bring review items.
+        #expect(!access(nil, breakGlass: true).receives(item(.late)))
+        // An earlier editor who has lost access no longer receives the conflict.
+        #expect(!access(nil).receives(item(.conflict)))
+        // Rejected and quarantined work: the family's supervisors (and a rejection its own author).
+        #expect(!access(.allocatedWorker).receives(item(.rejected)))
+        #expect(access(.allocatedWorker).receives(item(.rejected, own: true)))
+        #expect(!access(.allocatedWorker).receives(item(.quarantined, own: true)))
+        #expect(access(nil, supervises: true).receives(item(.quarantined, recipient: false)))
+    }
+}
