@@ -68,6 +68,52 @@ struct Kith: Sendable {
         return try await client.execute(uri: path, method: method, headers: headers, body: body)
     }
 
+    /// A request with any bearer token (a worker added by the test, a device).
+    func request(_ method: HTTPRequest.Method, _ path: String, token: String, body: Data?) async throws -> TestResponse {
+        var headers: HTTPFields = [.authorization: "Bearer \(token)"]
+        if body != nil { headers[.contentType] = "application/json" }
+        return try await client.execute(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) })
+    }
+
+    /// Another worker, signed in (their session written directly, as the fixture's are): their id and token.
+    func addWorker(_ name: String, roles: [String], team: UUID?, organisation: UUID? = nil) async throws -> (id: UUID, token: String) {
+        let org = organisation ?? fixture.organisation
+        let id = UUID(), token = Tokens.generate()
+        try await db.withTransaction(logger: TestDatabase.logger) { connection in
+            try await connection.query(
+                """
+                INSERT INTO workers (organisation_id, id, name, email, password_hash, roles)
+                VALUES (\(org), \(id), \(name), \("\(id.text)@test.kith"), 'not a hash', \(roles))
+                """, logger: TestDatabase.logger)
+            if let team {
+                try await connection.query(
+                    "INSERT INTO team_members (organisation_id, team_id, worker_id) VALUES (\(org), \(team), \(id))",
+                    logger: TestDatabase.logger)
+            }
+            try await connection.query(
+                """
+                INSERT INTO sessions (organisation_id, id, worker_id, token_hash, expires_at)
+                VALUES (\(org), \(UUID()), \(id), \(Tokens.hash(token)), now() + interval '1 hour')
+                """, logger: TestDatabase.logger)
+        }
+        return (id, token)
+    }
+
+    /// A fingerprint of every table, to show that a refused request changed nothing anywhere.
+    func fingerprint() async throws -> [String: String] {
+        let tables = try await db.query(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename", logger: TestDatabase.logger
+        ).collect().map { try $0.decode(String.self) }
+        var prints: [String: String] = [:]
+        for table in tables {
+            prints[table] = try await db.query(
+                PostgresQuery(unsafeSQL: "SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM \(table) t"),
+                logger: TestDatabase.logger
+            ).decode(String.self).first { _ in true }
+        }
+        return prints
+    }
+
     /// A request that must answer `status`; its body decoded as `T`.
     func send<T: Decodable>(
         _ method: HTTPRequest.Method, _ path: String, as who: Fixture.Who, json: (any Encodable)? = nil,
