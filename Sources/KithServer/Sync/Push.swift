@@ -160,7 +160,6 @@ extension Records {
         _ mutation: Components.Schemas.Mutation, device: SyncDevice, standings: inout [String: Standing]
     ) async throws -> Components.Schemas.MutationResult {
         let write = try DeviceWrite(type: mutation._type, args: mutation.args.additionalProperties)
-        let principal = device.principal
         if case .resolveConflict(let conflictId, let value) = write {
             try await resolveConflict(conflictId, value: value)
             return .init(seq: mutation.seq, id: mutation.id, status: .applied)
@@ -251,7 +250,7 @@ extension Records {
             recipients: recipients)
     }
 
-    /// How long after a device's grant ended its late notes and contacts are still taken.
+    /// How long after the worker's allocation ended their device's late notes and contacts are still taken.
     static let lateWriteWindow: TimeInterval = 30 * 86_400
 
     enum Standing {
@@ -271,10 +270,13 @@ extension Records {
         return .init(seq: mutation.seq, id: mutation.id, status: .rejected, reviewItemId: proposal.text, reason: "proposal: the family was reallocated")
     }
 
+    /// Written by someone else since the device's worker stopped working with the family.
     private func noteWritten(_ noteId: UUID, after moment: Date) async throws -> Bool {
         try await connection.query(
-            "SELECT created_at > \(moment) FROM notes WHERE organisation_id = \(principal.organisationId) AND id = \(noteId)",
-            logger: logger
+            """
+            SELECT created_at >= \(moment) AND author_id <> \(principal.workerId)
+            FROM notes WHERE organisation_id = \(principal.organisationId) AND id = \(noteId)
+            """, logger: logger
         ).decode(Bool.self).first { _ in true } ?? false
     }
 
@@ -298,9 +300,14 @@ extension Records {
             return .holds(access)
         }
         guard let grantId, let grant = UUID(uuidString: grantId) else { return .none }
+        // When the worker's allocation ended (the grant only ends when the server next hears from the device).
         let ended = try await connection.query(
             """
-            SELECT f.team_id, g.ended_at FROM device_grants g
+            SELECT f.team_id,
+                   coalesce((SELECT max(a.ended_on)::timestamptz FROM allocations a
+                              WHERE a.organisation_id = g.organisation_id AND a.family_id = g.family_id
+                                AND a.worker_id = \(device.workerId) AND a.ended_on IS NOT NULL), g.ended_at)
+            FROM device_grants g
             JOIN families f ON f.organisation_id = g.organisation_id AND f.id = g.family_id
             WHERE g.organisation_id = \(device.organisationId) AND g.id = \(grant) AND g.device_id = \(device.id)
               AND g.family_id = \(familyId) AND g.ended_at IS NOT NULL

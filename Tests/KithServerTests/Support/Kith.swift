@@ -19,7 +19,8 @@ struct Kith: Sendable {
     let databaseURL: String
 
     static func run(
-        _ configure: @Sendable (inout AppConfig) -> Void = { _ in }, _ test: @Sendable @escaping (Kith) async throws -> Void
+        _ configure: @Sendable (inout AppConfig) -> Void = { _ in }, over setup: TestingSetup = .router,
+        _ test: @Sendable @escaping (Kith) async throws -> Void
     ) async throws {
         try await TestDatabase.withFreshDatabase { url in
             var configuration = AppConfig(databaseURL: url)
@@ -29,7 +30,7 @@ struct Kith: Sendable {
             try await withDatabase(config, logger: logger) { db in
                 let fixture = try await Fixture.seed(db, logger: logger)
                 let app = try buildApplication(config, logger: logger, metrics: Self.metrics)
-                try await app.test(.router) { client in
+                try await app.test(setup) { client in
                     try await test(Kith(client: client, db: db, fixture: fixture, databaseURL: url))
                 }
             }

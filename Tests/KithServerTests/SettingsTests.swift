@@ -1,0 +1,98 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import KithAPI
+import PostgresNIO
+import Testing
+@testable import KithServer
+
+/// The settings of issue #9: trusted proxies, the database's TLS mode and pool size, each read once and every bad
+/// one reported at start.
+@Suite struct SettingsTests {
+    @Test func badSettingsAreAllReportedAtOnce() {
+        let env = [
+            "DATABASE_URL": "postgres://kith@db.example/kith?sslmode=sometimes",
+            "KITH_TRUSTED_PROXIES": "10.0.0.0/8, not-an-address, 10.1.0.0/99",
+            "KITH_DB_POOL_SIZE": "0",
+        ]
+        #expect {
+            try AppConfig.fromEnvironment(env)
+        } throws: { error in
+            let problems = (error as? AppConfig.Invalid)?.problems ?? []
+            return problems.count == 4 && problems.contains { $0.contains("sslmode") }
+                && problems.contains { $0.contains("not-an-address") } && problems.contains { $0.contains("10.1.0.0/99") }
+                && problems.contains { $0.contains("KITH_DB_POOL_SIZE") }
+        }
+        let good = try? AppConfig.fromEnvironment([
+            "DATABASE_URL": "postgres://kith@db.example/kith?sslmode=verify-full", "KITH_TRUSTED_PROXIES": "10.0.0.0/8,::1",
+            "KITH_DB_POOL_SIZE": "40",
+        ])
+        #expect(good?.databasePoolSize == 40 && good?.trustedProxies.count == 2)
+        #expect(DatabaseURL("postgres://kith@db.example/kith")?.sslMode == .prefer)
+        #expect(DatabaseURL("postgres://kith@db.example/kith?sslmode=disable")?.sslMode == .disable)
+    }
+
+    @Test func theForwardedAddressIsBelievedOnlyFromATrustedProxy() throws {
+        let trusted = [AddressBlock("10.0.0.0/8")!, AddressBlock("::1")!]
+        // No trusted proxies: the header is ignored, whatever it says.
+        #expect(ClientAddress.resolve(peer: "10.0.0.5", forwardedFor: ["198.51.100.7"], trusted: []) == "10.0.0.5")
+        // From a proxy that is not ours: ignored.
+        #expect(ClientAddress.resolve(peer: "192.0.2.1", forwardedFor: ["198.51.100.7"], trusted: trusted) == "192.0.2.1")
+        // From ours: the nearest address that is not one of our proxies, never what the client put first.
+        #expect(ClientAddress.resolve(peer: "10.0.0.5", forwardedFor: ["6.6.6.6, 198.51.100.7, 10.0.0.9"], trusted: trusted) == "198.51.100.7")
+        #expect(ClientAddress.resolve(peer: "::1", forwardedFor: ["2001:db8::1"], trusted: trusted) == "2001:db8::1")
+        #expect(ClientAddress.resolve(peer: "::ffff:10.0.0.5", forwardedFor: ["198.51.100.7"], trusted: trusted) == "198.51.100.7")
+        #expect(ClientAddress.resolve(peer: "10.0.0.5", forwardedFor: ["garbage"], trusted: trusted) == "10.0.0.5")
+        #expect(AddressBlock("10.0.0.0/8")!.contains("10.255.1.1") && !AddressBlock("10.0.0.0/8")!.contains("11.0.0.1"))
+        #expect(AddressBlock("2001:db8::/32")!.contains("2001:db8:1::5") && !AddressBlock("2001:db8::/32")!.contains("2001:db9::5"))
+    }
+
+    @Test func sslmodeRequireRefusesAServerWithoutTLS() async throws {
+        // The test cluster speaks no TLS: `require` must fail rather than fall back to plain text; `prefer` connects.
+        let plain = TestDatabase.serverURL
+        let required = plain + (plain.contains("?") ? "&" : "?") + "sslmode=require"
+        // The pool keeps retrying a refused connection, so the check is that no query gets through in a few seconds.
+        let connected = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                (try? await withDatabase(AppConfig(databaseURL: required), logger: TestDatabase.logger) { db in
+                    try await db.query("SELECT 1", logger: TestDatabase.logger).collect().count
+                }) == 1
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(3))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        #expect(!connected)
+        let preferred = plain + (plain.contains("?") ? "&" : "?") + "sslmode=prefer"
+        let rows = try await withDatabase(AppConfig(databaseURL: preferred), logger: TestDatabase.logger) { db in
+            try await db.query("SELECT 1", logger: TestDatabase.logger).collect().count
+        }
+        #expect(rows == 1)
+    }
+
+    @Test func aPeerBehindATrustedProxyIsThrottledByItsOwnAddress() async throws {
+        // Over real TCP the peer is 127.0.0.1; with loopback trusted, the forwarded address is the one counted.
+        try await Kith.run({ $0.trustedProxies = [AddressBlock("127.0.0.0/8")!]; $0.port = 0 }, over: .live) { kith in
+            for forwarded in ["198.51.100.7", "198.51.100.7", "203.0.113.9"] {
+                let response = try await kith.client.execute(
+                    uri: "/v1/auth/login", method: .post,
+                    headers: [.contentType: "application/json", .init("X-Forwarded-For")!: forwarded],
+                    body: ByteBuffer(string: #"{"email": "nobody\#(UUID().text)@test.kith", "password": "wrong"}"#))
+                #expect(response.status == .unauthorized)
+            }
+            func failures(_ address: String) async throws -> Int {
+                try await kith.db.query(
+                    "SELECT count(*)::int FROM login_failures WHERE key_hash = \(LoginThrottle.addressKey(address))",
+                    logger: TestDatabase.logger
+                ).decode(Int.self).first { _ in true } ?? -1
+            }
+            #expect(try await failures("198.51.100.7") == 2)
+            #expect(try await failures("203.0.113.9") == 1)
+            #expect(try await failures("127.0.0.1") == 0)
+        }
+    }
+}
