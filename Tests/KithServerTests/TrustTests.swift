@@ -96,7 +96,11 @@ import Testing
                 expect: .created)
             #expect(try await kith.request(.get, "/v1/notes/\(note.id)", as: .chris).status == .ok)
             #expect(try await kith.request(.get, "/v1/families/\(family.id)", as: .chris).status == .ok)
+            let timeline: Components.Schemas.TimelinePage = try await kith.send(.get, "/v1/families/\(family.id)/timeline", as: .chris)
+            #expect(timeline.items.contains { $0.id == note.id })
             let chris = kith.fixture.id(.chris).text
+            #expect(try await kith.count(
+                "SELECT count(*) FROM audit_events WHERE worker_id = '\(chris)' AND entity = 'timeline' AND break_glass") == 1)
             // The note needed break-glass; the family itself did not (Chris is allocated).
             #expect(try await kith.count(
                 "SELECT count(*) FROM audit_events WHERE worker_id = '\(chris)' AND entity = 'note' AND break_glass") == 1)

@@ -34,6 +34,13 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT nullif(current_setting('kith.organisation_id', true), '')::uuid
 $$;
 
+-- The one SQL statement of who reads a note: anyone with access to the family, but a restricted note only those the
+-- access policy says see restricted notes (`FamilyAccess.seesRestricted`), and its author always.
+CREATE FUNCTION kith_note_readable(audience text, author_id uuid, reader uuid, sees_restricted boolean) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT audience <> 'restricted' OR sees_restricted OR author_id = reader
+$$;
+
 -- Administrative changes and familyless decisions go to the organisation's audit feed; team_id says which team's
 -- supervisors see them there.
 ALTER TABLE audit_events DROP CONSTRAINT audit_events_action_check;
@@ -55,7 +62,7 @@ ALTER VIEW current_allocations SET (security_invoker = true);
 ALTER VIEW handovers SET (security_invoker = true);
 
 GRANT USAGE ON SCHEMA public TO kith_app, kith_definer;
-GRANT EXECUTE ON FUNCTION kith_organisation() TO kith_app, kith_definer;
+GRANT EXECUTE ON FUNCTION kith_organisation(), kith_note_readable(text, uuid, uuid, boolean) TO kith_app, kith_definer;
 GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO kith_app;
 REVOKE INSERT ON schema_migrations, sync_changes_pruned, login_failures FROM kith_app;
 REVOKE SELECT ON login_failures FROM kith_app;

@@ -18,15 +18,17 @@ struct KithService: APIProtocol {
     }
 
     /// A read of part of a family's record: the caller's access is checked (404 without it) and the read audited, in
-    /// the same transaction as the read, so no read of a family can skip either.
-    func readFamily<Result>(
-        _ familyId: UUID, _ entity: String, recordId: UUID? = nil,
-        _ body: (Records, FamilyAccess) async throws -> sending Result
-    ) async throws -> sending Result {
+    /// the same transaction as the read, so no read of a family can skip either. `showsRestricted` says whether what
+    /// was read holds a restricted note, which marks the event `breakGlass` when only break-glass let the caller see it.
+    func readFamily<Result: Sendable>(
+        _ familyId: UUID, _ entity: String, recordId: UUID? = nil, showsRestricted: (Result) -> Bool = { _ in false },
+        _ body: (Records, FamilyAccess) async throws -> Result
+    ) async throws -> Result {
         try await records { records in
             let access = try await records.access(familyId, for: .read)
-            try await records.audit(.read, entity, recordId: recordId, access: access)
-            return try await body(records, access)
+            let result = try await body(records, access)
+            try await records.audit(.read, entity, recordId: recordId, access: access, restricted: showsRestricted(result))
+            return result
         }
     }
 }

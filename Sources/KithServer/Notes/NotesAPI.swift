@@ -123,7 +123,7 @@ extension Records {
             SELECT r.id FROM note_revisions r
             JOIN notes n ON n.organisation_id = r.organisation_id AND n.id = r.note_id
             WHERE r.organisation_id = \(principal.organisationId) AND r.note_id = \(amendment.noteId)
-              AND (n.audience <> 'restricted' OR \(access.seesRestricted) OR n.author_id = \(principal.workerId))
+              AND kith_note_readable(n.audience, n.author_id, \(principal.workerId), \(access.seesRestricted))
             ORDER BY r.number
             """, logger: logger
         ).collect().map { try $0.decode(UUID.self) }
@@ -201,7 +201,7 @@ extension Records {
             FROM notes n
             WHERE n.organisation_id = \(principal.organisationId) AND n.family_id = \(familyId)
               AND (\(noteId)::uuid IS NULL OR n.id = \(noteId))
-              AND (n.audience <> 'restricted' OR \(access.seesRestricted) OR n.author_id = \(principal.workerId))
+              AND kith_note_readable(n.audience, n.author_id, \(principal.workerId), \(access.seesRestricted))
             ORDER BY n.created_at, n.id
             """, logger: logger)
         var notes: [Components.Schemas.JudgmentNote] = []

@@ -111,13 +111,16 @@ extension Records {
         }
 
         var changes: [Components.Schemas.Change] = []
+        var breakGlass: Set<UUID> = []
         var hasMore: Bool
         let newlyGranted = grants.filter { $0.number > cursor.grantsThrough }
         if !newlyGranted.isEmpty {
             // Whole families, at least one a page, each with every record however old.
             for grant in newlyGranted {
                 guard changes.isEmpty || changes.count < limit else { break }
-                changes += try await familyRecords(of: grant.familyId, only: nil, device: device)
+                let records = try await familyRecords(of: grant.familyId, only: nil, device: device)
+                changes += records.changes
+                if records.throughBreakGlass { breakGlass.insert(grant.familyId) }
                 next.grantsThrough = grant.number
             }
             hasMore = true
@@ -156,14 +159,15 @@ extension Records {
                 changed[row.familyId, default: [:]][row.entity, default: []].insert(row.id)
             }
             for (familyId, entities) in changed.sorted(by: { $0.key.text < $1.key.text }) {
-                changes += try await familyRecords(of: familyId, only: entities, device: device)
+                let records = try await familyRecords(of: familyId, only: entities, device: device)
+                changes += records.changes
+                if records.throughBreakGlass { breakGlass.insert(familyId) }
             }
         }
 
         let delivered = Set(changes.compactMap { $0.familyId.flatMap(UUID.init(uuidString:)) })
-        if !delivered.isEmpty {
-            try await audit(
-                .read, "sync", recordId: device.id, familyIds: delivered.sorted { $0.text < $1.text })
+        for (families, glass) in [(delivered.subtracting(breakGlass), false), (breakGlass, true)] where !families.isEmpty {
+            try await audit(.read, "sync", recordId: device.id, familyIds: families.sorted { $0.text < $1.text }, breakGlass: glass)
         }
         let lastAppliedSeq = try await connection.query(
             "SELECT last_applied_seq FROM devices WHERE organisation_id = \(organisation) AND id = \(device.id)", logger: logger
@@ -178,10 +182,12 @@ extension Records {
 
     /// A family's records in their REST shape: all of them (`only` nil), or those named per entity. A record named but
     /// gone is a delete; a restricted note the worker may not read is left out.
+    /// The family's records, and whether they showed a restricted note that only break-glass let the worker see.
     private func familyRecords(
         of familyId: UUID, only: [String: Set<UUID>]?, device: SyncDevice
-    ) async throws -> [Components.Schemas.Change] {
-        guard let access = try await accessIfAny(familyId) else { return [] }
+    ) async throws -> (changes: [Components.Schemas.Change], throughBreakGlass: Bool) {
+        guard let access = try await accessIfAny(familyId) else { return ([], false) }
+        var throughBreakGlass = false
         var changes: [Components.Schemas.Change] = []
         func wanted(_ entity: String) -> Bool { only == nil || only?[entity] != nil }
         func add<Record: Encodable>(_ entity: Components.Schemas.Change.EntityPayload, _ records: [Record], id: (Record) -> String) throws {
@@ -204,7 +210,9 @@ extension Records {
         }
         if wanted("contact") { try add(.contact, try await contacts(familyId: familyId), id: \.id) }
         if wanted("note") {
-            try add(.note, try await notes(familyId: familyId, access: access), id: \.id)
+            let notes = try await notes(familyId: familyId, access: access)
+            throughBreakGlass = access.needsBreakGlass(.read, restricted: notes.contains { $0.audience == .restricted })
+            try add(.note, notes, id: \.id)
         }
         if wanted("conference") {
             try add(.conference, try await conferences(familyId: familyId), id: \.id)
@@ -226,7 +234,7 @@ extension Records {
                     data: .init(additionalProperties: try OpenAPIObjectContainer(encoding: plan))))
             }
         }
-        return changes
+        return (changes, throughBreakGlass)
     }
 
     /// Open review items for the device's worker, as the access policy addresses them (quarantined work is a

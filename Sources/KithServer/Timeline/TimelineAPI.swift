@@ -13,7 +13,9 @@ extension KithService {
         let limit = try PageSize.resolve(input.query.limit)
         let after = try KeysetPosition(input.query.after)
 
-        let page = try await readFamily(familyId, "timeline") { records, access in
+        let page = try await readFamily(familyId, "timeline", showsRestricted: { (page: Components.Schemas.TimelinePage) in
+            page.items.contains { $0.kind == .note && $0.summary?.hasPrefix(Components.Schemas.Audience.restricted.rawValue) == true }
+        }) { records, access in
             let org = principal.organisationId
             let rows = try await records.connection.query(
                 """
@@ -32,7 +34,7 @@ extension KithService {
                                         WHERE r.organisation_id = n.organisation_id AND r.note_id = n.id
                                         ORDER BY r.number DESC LIMIT 1) latest
                     WHERE n.organisation_id = \(org) AND n.family_id = \(familyId)
-                      AND (n.audience <> 'restricted' OR \(access.seesRestricted) OR n.author_id = \(principal.workerId))
+                      AND kith_note_readable(n.audience, n.author_id, \(principal.workerId), \(access.seesRestricted))
                     UNION ALL
                     SELECT 'allocationStarted', a.started_on::timestamptz, a.id, a.worker_id, a.role, NULL
                     FROM allocations a WHERE a.organisation_id = \(org) AND a.family_id = \(familyId)
