@@ -211,6 +211,23 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $
     DELETE FROM sync_generations
 $$;
 
+-- How old the oldest transaction holding an id is, cluster-wide: what holds the sync feed back (the metric
+-- sync_horizon_lag_seconds). pg_stat_activity shows other sessions' transactions only to pg_read_all_stats, which
+-- kith_definer is given where the migrating role may grant it (a superuser); elsewhere the figure counts only the
+-- server's own sessions until an operator grants it.
+CREATE FUNCTION kith_oldest_transaction_age() RETURNS double precision
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    SELECT coalesce(extract(epoch FROM now() - min(xact_start)), 0)::float8
+    FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+$$;
+DO $$
+BEGIN
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        GRANT pg_read_all_stats TO kith_definer;
+    END IF;
+END
+$$;
+
 -- An owner may hand a function to another role only when that role may create in the schema; kith_definer keeps
 -- the right no longer than that.
 GRANT CREATE ON SCHEMA public TO kith_definer;
@@ -220,10 +237,11 @@ ALTER FUNCTION kith_sign_in_succeeded(bytea) OWNER TO kith_definer;
 ALTER FUNCTION kith_forget_login_failures(integer) OWNER TO kith_definer;
 ALTER FUNCTION kith_prune_change_log(double precision) OWNER TO kith_definer;
 ALTER FUNCTION kith_start_new_sync_generation() OWNER TO kith_definer;
+ALTER FUNCTION kith_oldest_transaction_age() OWNER TO kith_definer;
 REVOKE CREATE ON SCHEMA public FROM kith_definer;
 REVOKE EXECUTE ON FUNCTION kith_session(bytea), kith_begin_sign_in(text, bytea, bytea, integer, integer, integer),
     kith_sign_in_succeeded(bytea), kith_forget_login_failures(integer), kith_prune_change_log(double precision),
-    kith_start_new_sync_generation() FROM PUBLIC;
+    kith_start_new_sync_generation(), kith_oldest_transaction_age() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kith_session(bytea), kith_begin_sign_in(text, bytea, bytea, integer, integer, integer),
     kith_sign_in_succeeded(bytea), kith_forget_login_failures(integer), kith_prune_change_log(double precision),
-    kith_start_new_sync_generation() TO kith_app;
+    kith_start_new_sync_generation(), kith_oldest_transaction_age() TO kith_app;

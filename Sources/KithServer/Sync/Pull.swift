@@ -82,9 +82,7 @@ extension Records {
         } else {
             let (xmin, lag) = try await connection.query(
                 """
-                SELECT pg_snapshot_xmin(pg_current_snapshot())::text,
-                       coalesce(extract(epoch FROM now() - min(xact_start)), 0)::float8
-                FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+                SELECT pg_snapshot_xmin(pg_current_snapshot())::text, kith_oldest_transaction_age()
                 """, logger: logger
             ).decode((String, Double).self).first { _ in true } ?? ("0", 0)
             horizon = UInt64(xmin) ?? 0
