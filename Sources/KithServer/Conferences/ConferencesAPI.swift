@@ -8,7 +8,6 @@ import PostgresNIO
 /// as events with dates; the service records what happened and never forces an order on a family's process.
 extension KithService {
     func listConferences(_ input: Operations.ListConferences.Input) async throws -> Operations.ListConferences.Output {
-        let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
         let conferences = try await readFamily(familyId, "conferences") { records, _ in
             try await records.conferences(familyId: familyId)
@@ -52,7 +51,6 @@ extension KithService {
     }
 
     func getConference(_ input: Operations.GetConference.Input) async throws -> Operations.GetConference.Output {
-        let principal = try Principal.required()
         let id = try UUID(path: input.path.conferenceId)
         let conference = try await records { records in
             let access = try await records.conferenceAccess(id)
@@ -141,60 +139,5 @@ extension KithService {
             return try await records.conference(id, access: access)
         }
         return .ok(.init(body: .json(conference)))
-    }
-}
-
-extension Records {
-    /// The caller's access to a conference's family (404 without it).
-    func conferenceAccess(_ id: UUID, for action: FamilyAction = .read) async throws -> FamilyAccess {
-        try await access(.conferences, id, for: action)
-    }
-
-    func conference(_ id: UUID, access: FamilyAccess) async throws -> Components.Schemas.Conference {
-        try await conferences(familyId: access.familyId, only: id)[0]
-    }
-
-    func conferences(familyId: UUID, only id: UUID? = nil) async throws -> [Components.Schemas.Conference] {
-        let org = principal.organisationId
-        var stages: [UUID: [Components.Schemas.StageEvent]] = [:]
-        for try await (conference, stage, on, note, by, at) in try await connection.query(
-            """
-            SELECT conference_id, stage, on_date::text, note, recorded_by, recorded_at FROM conference_stage_events
-            WHERE organisation_id = \(org) AND family_id = \(familyId) AND (\(id)::uuid IS NULL OR conference_id = \(id))
-            ORDER BY recorded_at, id
-            """, logger: logger
-        ).decode((UUID, String, String, String?, UUID, Date).self) {
-            stages[conference, default: []].append(.init(
-                stage: .init(rawValue: stage) ?? .referred, on: on, note: note, recordedBy: by.text, recordedAt: at))
-        }
-        var participants: [UUID: [Components.Schemas.Participant]] = [:]
-        for try await (conference, person, worker, invited, attended) in try await connection.query(
-            """
-            SELECT conference_id, person_id, worker_id, invited, attended FROM conference_participants
-            WHERE organisation_id = \(org) AND family_id = \(familyId) AND (\(id)::uuid IS NULL OR conference_id = \(id))
-            ORDER BY id
-            """, logger: logger
-        ).decode((UUID, UUID?, UUID?, Bool, Bool).self) {
-            participants[conference, default: []].append(.init(
-                personId: person?.text, workerId: worker?.text, invited: invited, attended: attended))
-        }
-        var conferences: [Components.Schemas.Conference] = []
-        for try await (cid, stage, since, referrer, reason, agreed, bottomLines, coordinator, started, ended) in try await connection.query(
-            """
-            SELECT id, stage, stage_since::text, referrer_id, referral_reason, family_agreed, bottom_lines, coordinator_id,
-                   private_time_started_at, private_time_ended_at
-            FROM conferences
-            WHERE organisation_id = \(org) AND family_id = \(familyId) AND (\(id)::uuid IS NULL OR id = \(id))
-            ORDER BY created_at, id
-            """, logger: logger
-        ).decode((UUID, String, String, UUID, String, Bool, [String], UUID?, Date?, Date?).self) {
-            conferences.append(.init(
-                id: cid.text, familyId: familyId.text, stage: .init(rawValue: stage) ?? .referred, stageSince: since,
-                referral: .init(referrerId: referrer.text, reason: reason, familyAgreed: agreed, bottomLines: bottomLines),
-                coordinatorId: coordinator?.text, stages: stages[cid] ?? [], participants: participants[cid] ?? [],
-                privateFamilyTime: started.map { .init(startedAt: $0, endedAt: ended) }))
-        }
-        if id != nil, conferences.isEmpty { throw KithError.notFound }
-        return conferences
     }
 }

@@ -8,7 +8,6 @@ import PostgresNIO
 /// for redaction, not removed), and the audit of who accessed it.
 extension KithService {
     func exportFamily(_ input: Operations.ExportFamily.Input) async throws -> Operations.ExportFamily.Output {
-        let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
         let export = try await records { records in
             let access = try await records.access(familyId, for: .export)

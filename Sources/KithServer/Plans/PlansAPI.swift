@@ -8,7 +8,6 @@ import PostgresNIO
 /// (a change is a new version) and progress is appended, in the family's and the worker's words.
 extension KithService {
     func listPlans(_ input: Operations.ListPlans.Input) async throws -> Operations.ListPlans.Output {
-        let principal = try Principal.required()
         let conferenceId = try UUID(path: input.path.conferenceId)
         let plans = try await records { records in
             let access = try await records.conferenceAccess(conferenceId)
@@ -84,7 +83,6 @@ extension KithService {
     }
 
     func addPlanItemUpdate(_ input: Operations.AddPlanItemUpdate.Input) async throws -> Operations.AddPlanItemUpdate.Output {
-        let principal = try Principal.required()
         let body = switch input.body { case .json(let body): body }
         let draft = try NewPlanItemUpdate(planItemId: try UUID(path: input.path.planItemId), body)
         let update = try await records { records in
@@ -93,89 +91,5 @@ extension KithService {
             return try await records.save(draft, access: access)
         }
         return .created(.init(body: .json(update)))
-    }
-}
-
-/// Progress on a plan item, in the family's and worker's words.
-struct NewPlanItemUpdate: Sendable {
-    let id: UUID
-    let planItemId: UUID
-    let body: Components.Schemas.CreatePlanItemUpdate
-
-    init(planItemId: UUID, _ body: Components.Schemas.CreatePlanItemUpdate) throws {
-        var check = Validation()
-        id = check.uuid("id", body.id) ?? UUID()
-        check.requiredText("text", body.text, max: 65_536)
-        try check.orThrow()
-        self.planItemId = planItemId
-        self.body = body
-    }
-}
-
-extension Records {
-    func save(
-        _ update: NewPlanItemUpdate, access: FamilyAccess
-    ) async throws -> Components.Schemas.PlanItemUpdate {
-        let createdAt = try await connection.query(
-            """
-            INSERT INTO plan_item_updates (organisation_id, id, plan_item_id, family_id, text, status, author_id)
-            VALUES (\(principal.organisationId), \(update.id), \(update.planItemId), \(access.familyId), \(update.body.text),
-                    \(update.body.status?.rawValue), \(principal.workerId))
-            ON CONFLICT DO NOTHING
-            RETURNING created_at
-            """, logger: logger
-        ).decode(Date.self).first { _ in true }
-        guard let createdAt else { throw KithError.conflict("conflict", "An update with this id already exists.") }
-        try await audit(.write, "planItemUpdate", recordId: update.id, access: access)
-        return .init(
-            id: update.id.text, planItemId: update.planItemId.text, text: update.body.text, status: update.body.status,
-            authorId: principal.workerId.text, createdAt: createdAt)
-    }
-
-    /// Plans of a family (or of one conference, or one plan), newest version first, with items and their progress.
-    func plans(
-        familyId: UUID, conferenceId: UUID? = nil, only id: UUID? = nil
-    ) async throws -> [Components.Schemas.FamilyPlan] {
-        let org = principal.organisationId
-        var updates: [UUID: [Components.Schemas.PlanItemUpdate]] = [:]
-        for try await (uid, item, text, status, author, at) in try await connection.query(
-            """
-            SELECT id, plan_item_id, text, status, author_id, created_at FROM plan_item_updates
-            WHERE organisation_id = \(org) AND family_id = \(familyId) ORDER BY created_at, id
-            """, logger: logger
-        ).decode((UUID, UUID, String, String?, UUID, Date).self) {
-            updates[item, default: []].append(.init(
-                id: uid.text, planItemId: item.text, text: text, status: status.flatMap(Components.Schemas.PlanItemStatus.init(rawValue:)),
-                authorId: author.text, createdAt: at))
-        }
-        var items: [UUID: [Components.Schemas.PlanItem]] = [:]
-        for try await (iid, plan, person, worker, what, byWhen) in try await connection.query(
-            """
-            SELECT id, plan_id, person_id, worker_id, what, by_when::text FROM plan_items
-            WHERE organisation_id = \(org) AND family_id = \(familyId) ORDER BY plan_id, position
-            """, logger: logger
-        ).decode((UUID, UUID, UUID?, UUID?, String, String?).self) {
-            let progress = updates[iid] ?? []
-            items[plan, default: []].append(.init(
-                id: iid.text, who: (person ?? worker!).text, whoKind: person != nil ? .person : .worker, what: what,
-                byWhen: byWhen, status: progress.last(where: { $0.status != nil })?.status ?? .open, updates: progress))
-        }
-        var plans: [Components.Schemas.FamilyPlan] = []
-        for try await (pid, conference, version, contingency, reviewOn, agreed, reasoning, createdBy, createdAt) in try await connection.query(
-            """
-            SELECT id, conference_id, version, contingency, review_on::text, agreed_by_referrer, referrer_reasoning,
-                   created_by, created_at
-            FROM family_plans
-            WHERE organisation_id = \(org) AND family_id = \(familyId)
-              AND (\(conferenceId)::uuid IS NULL OR conference_id = \(conferenceId)) AND (\(id)::uuid IS NULL OR id = \(id))
-            ORDER BY created_at DESC, version DESC
-            """, logger: logger
-        ).decode((UUID, UUID, Int, String?, String?, Bool, String?, UUID, Date).self) {
-            plans.append(.init(
-                id: pid.text, conferenceId: conference.text, familyId: familyId.text, version: version, items: items[pid] ?? [],
-                contingency: contingency, reviewOn: reviewOn, agreedByReferrer: agreed, referrerReasoning: reasoning,
-                createdBy: createdBy.text, createdAt: createdAt))
-        }
-        return plans
     }
 }

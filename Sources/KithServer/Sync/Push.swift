@@ -382,8 +382,3 @@ extension Components.Schemas.MutationResult {
         return result
     }
 }
-
-extension Data {
-    var utf8Text: String { String(decoding: self, as: UTF8.self) }
-    var hex: String { map { String(format: "%02x", $0) }.joined() }
-}

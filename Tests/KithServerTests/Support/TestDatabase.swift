@@ -32,7 +32,7 @@ enum TestDatabase {
     static func withFreshDatabase<Result: Sendable>(_ body: @Sendable (String) async throws -> Result) async throws -> Result {
         let template = try await template.value
         let name = "kith_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
-        try await admin { try await $0.query("CREATE DATABASE \(unescaped: name) TEMPLATE \(unescaped: template)", logger: logger) }
+        _ = try await admin { try await $0.query("CREATE DATABASE \(unescaped: name) TEMPLATE \(unescaped: template)", logger: logger) }
         do {
             let result = try await body(url(database: name))
             try await drop(name)
@@ -44,7 +44,7 @@ enum TestDatabase {
     }
 
     private static func drop(_ name: String) async throws {
-        try await admin { try await $0.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)", logger: logger) }
+        _ = try await admin { try await $0.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)", logger: logger) }
     }
 
     private static func makeTemplate() async throws -> String {
@@ -59,12 +59,12 @@ enum TestDatabase {
         if exists > 0 { return name }
 
         let building = "\(name)_\(ProcessInfo.processInfo.processIdentifier)"
-        try await admin { try await $0.query("CREATE DATABASE \(unescaped: building)", logger: logger) }
-        try await withDatabase(AppConfig(databaseURL: url(database: building)), logger: logger) { db in
+        _ = try await admin { try await $0.query("CREATE DATABASE \(unescaped: building)", logger: logger) }
+        _ = try await withDatabase(AppConfig(databaseURL: url(database: building)), logger: logger) { db in
             try await Migrator(client: db, logger: logger).migrate()
         }
         do {
-            try await admin { try await $0.query("ALTER DATABASE \(unescaped: building) RENAME TO \(unescaped: name)", logger: logger) }
+            _ = try await admin { try await $0.query("ALTER DATABASE \(unescaped: building) RENAME TO \(unescaped: name)", logger: logger) }
         } catch {
             // Another test run built the same template first.
             try await drop(building)

@@ -1,0 +1,40 @@
+import Foundation
+import KithAPI
+import KithCore
+import Logging
+import PostgresNIO
+
+extension Records {
+    func auditPage(_ feed: AuditFeed, before: Int64?, limit: Int) async throws -> Components.Schemas.AuditPage {
+        let events = try await auditEvents(feed, before: before, limit: limit + 1)
+        let next = events.count > limit ? events[limit - 1].id : nil
+        return .init(items: Array(events.prefix(limit)), next: next.map { PageCursor([$0]).encoded })
+    }
+
+    /// Newest first; `before` is the id of the last event a client saw.
+    func auditEvents(_ feed: AuditFeed, before: Int64? = nil, limit: Int? = nil) async throws -> [Components.Schemas.AuditEvent] {
+        let family: UUID? = if case .family(let id) = feed { id } else { nil }
+        let teams: [UUID]? = if case .organisation(let teams) = feed { teams } else { nil }
+        let rows = try await connection.query(
+            """
+            SELECT e.id, e.at, e.worker_id, w.name, e.action, e.entity, e.record_id, e.reason, e.break_glass, e.team_id
+            FROM audit_events e
+            JOIN workers w ON w.organisation_id = e.organisation_id AND w.id = e.worker_id
+            WHERE e.organisation_id = \(principal.organisationId)
+              AND (\(family)::uuid IS NULL AND e.family_id IS NULL OR e.family_id = \(family))
+              AND (\(teams == nil) OR e.team_id = ANY(\(teams ?? [])))
+              AND (\(before)::bigint IS NULL OR e.id < \(before))
+            ORDER BY e.id DESC
+            LIMIT \(limit)
+            """, logger: logger)
+        var events: [Components.Schemas.AuditEvent] = []
+        for try await (id, at, worker, name, action, entity, record, reason, breakGlass, team) in rows.decode(
+            (Int64, Date, UUID, String, String, String?, UUID?, String?, Bool, UUID?).self)
+        {
+            events.append(.init(
+                id: String(id), at: at, workerId: worker.text, workerName: name, action: .init(rawValue: action) ?? .read,
+                entity: entity, recordId: record?.text, teamId: team?.text, reason: reason, breakGlass: breakGlass))
+        }
+        return events
+    }
+}

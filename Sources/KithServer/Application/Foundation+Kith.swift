@@ -1,0 +1,37 @@
+import Foundation
+
+/// Small helpers on Foundation's types that several features use, in one place.
+extension Optional where Wrapped == String {
+    /// Blank text means "none" for optional free-text fields.
+    var nilIfBlank: String? {
+        guard let self, !self.allSatisfy(\.isWhitespace) else { return nil }
+        return self
+    }
+}
+
+extension JSONDecoder {
+    /// Reads what Kith itself wrote as JSON (ISO 8601 times).
+    static var kith: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}
+
+extension Data {
+    var utf8Text: String { String(decoding: self, as: UTF8.self) }
+    var hex: String { map { String(format: "%02x", $0) }.joined() }
+}
+
+extension Data {
+    var base64URL: String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    init?(base64URL text: Substring) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        self.init(base64Encoded: base64)
+    }
+}

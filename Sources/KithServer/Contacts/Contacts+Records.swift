@@ -1,0 +1,81 @@
+import Foundation
+import KithAPI
+import KithCore
+import Logging
+import PostgresNIO
+
+extension Records {
+    /// Writes a contact with who was present, audited, in the caller's transaction.
+    func save(_ contact: NewContact, access: FamilyAccess, origin: WriteOrigin) async throws {
+        let organisation = principal.organisationId
+        try await requireMembers(
+            personIds: contact.personIds, workerIds: contact.workerIds, familyId: contact.familyId)
+        let body = contact.body
+        try await connection.insertNew(
+            """
+            INSERT INTO contacts (organisation_id, id, family_id, occurred_at, duration_minutes, kind, location,
+                                  child_seen, child_seen_alone, recorded_by, source_device_id, device_recorded_at,
+                                  clock_suspect, late_after_reallocation)
+            VALUES (\(organisation), \(contact.id), \(contact.familyId), \(body.occurredAt), \(body.durationMinutes),
+                    \(body.kind.rawValue), \(body.location.nilIfBlank), \(contact.childSeen), \(body.childSeenAlone),
+                    \(principal.workerId), \(principal.deviceId), \(origin.deviceRecordedAt), \(origin.clockSuspect),
+                    \(origin.lateAfterReallocation))
+            """, record: "contact", logger: logger)
+        try await connection.query(
+            """
+            INSERT INTO contact_people (organisation_id, contact_id, person_id)
+            SELECT \(organisation), \(contact.id), p FROM unnest(\(contact.personIds)::uuid[]) AS p
+            """, logger: logger)
+        try await connection.query(
+            """
+            INSERT INTO contact_workers (organisation_id, contact_id, worker_id)
+            SELECT \(organisation), \(contact.id), w FROM unnest(\(contact.workerIds)::uuid[]) AS w
+            """, logger: logger)
+        try await audit(.write, "contact", recordId: contact.id, access: access)
+    }
+
+    /// Present people must be in this family's network, present workers in this organisation.
+    func requireMembers(personIds: [UUID], workerIds: [UUID], familyId: UUID) async throws {
+        let (people, workers) = try await connection.query(
+            """
+            SELECT (SELECT count(*) FROM people WHERE organisation_id = \(principal.organisationId)
+                      AND family_id = \(familyId) AND id = ANY(\(personIds))),
+                   (SELECT count(*) FROM workers WHERE organisation_id = \(principal.organisationId) AND id = ANY(\(workerIds)))
+            """, logger: logger
+        ).decode((Int, Int).self).first { _ in true } ?? (0, 0)
+        var check = Validation()
+        if people != Set(personIds).count { check.add("presentPersonIds", "names someone who is not in this family's network") }
+        if workers != Set(workerIds).count { check.add("presentWorkerIds", "names someone who is not a worker here") }
+        try check.orThrow()
+    }
+
+    func contacts(familyId: UUID, only id: UUID? = nil) async throws -> [Components.Schemas.Contact] {
+        let rows = try await connection.query(
+            """
+            SELECT c.id, c.family_id, c.occurred_at, c.duration_minutes, c.kind, c.location,
+                   coalesce((SELECT array_agg(person_id ORDER BY person_id) FROM contact_people cp
+                              WHERE cp.organisation_id = c.organisation_id AND cp.contact_id = c.id), '{}'),
+                   coalesce((SELECT array_agg(worker_id ORDER BY worker_id) FROM contact_workers cw
+                              WHERE cw.organisation_id = c.organisation_id AND cw.contact_id = c.id), '{}'),
+                   c.child_seen, c.child_seen_alone, c.recorded_by, c.recorded_at, c.device_recorded_at, c.clock_suspect,
+                   c.source_device_id, c.late_after_reallocation
+            FROM contacts c
+            WHERE c.organisation_id = \(principal.organisationId) AND c.family_id = \(familyId)
+              AND (\(id)::uuid IS NULL OR c.id = \(id))
+            ORDER BY c.occurred_at, c.id
+            """, logger: logger)
+        var contacts: [Components.Schemas.Contact] = []
+        for try await (id, family, occurredAt, duration, kind, location, people, workers, seen, alone, recordedBy, recordedAt,
+                       deviceRecordedAt, clockSuspect, device, late) in rows.decode(
+            (UUID, UUID, Date, Int?, String, String?, [UUID], [UUID], Bool?, Bool?, UUID, Date, Date?, Bool, UUID?, Bool).self)
+        {
+            contacts.append(.init(
+                id: id.text, familyId: family.text, occurredAt: occurredAt, durationMinutes: duration,
+                kind: .init(rawValue: kind) ?? .other, location: location, presentPersonIds: people.map(\.text),
+                presentWorkerIds: workers.map(\.text), childSeen: seen, childSeenAlone: alone, recordedBy: recordedBy.text,
+                recordedAt: recordedAt, deviceRecordedAt: deviceRecordedAt, clockSuspect: clockSuspect,
+                sourceDeviceId: device?.text, lateAfterReallocation: late))
+        }
+        return contacts
+    }
+}

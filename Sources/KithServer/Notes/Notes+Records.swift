@@ -1,0 +1,126 @@
+import Foundation
+import KithAPI
+import KithCore
+import Logging
+import PostgresNIO
+
+extension Records {
+    /// Writes a new note and its first revision, audited, in the caller's transaction.
+    func save(_ note: NewNote, access: FamilyAccess, origin: WriteOrigin) async throws {
+        if let contactId = note.contactId {
+            let found = try await connection.query(
+                """
+                SELECT count(*) FROM contacts
+                WHERE organisation_id = \(principal.organisationId) AND family_id = \(note.familyId) AND id = \(contactId)
+                """, logger: logger
+            ).decode(Int.self).first { _ in true }
+            guard found == 1 else { throw KithError.invalidField("contactId", "is not a contact with this family") }
+        }
+        try await connection.insertNew(
+            """
+            INSERT INTO notes (organisation_id, id, family_id, contact_id, audience, written_with_family, author_id,
+                               source_device_id, device_recorded_at, clock_suspect, late_after_reallocation)
+            VALUES (\(principal.organisationId), \(note.id), \(note.familyId), \(note.contactId), \((note.body.audience ?? .professional).rawValue),
+                    \(note.body.writtenWithFamily ?? false), \(principal.workerId), \(principal.deviceId),
+                    \(origin.deviceRecordedAt), \(origin.clockSuspect), \(origin.lateAfterReallocation))
+            """, record: "note", logger: logger)
+        try await insertRevision(
+            id: note.revisionId, noteId: note.id, familyId: note.familyId, number: 1, supersedes: nil, body: note.body.body,
+            sections: note.body.sections, reason: nil)
+        try await audit(.write, "note", recordId: note.id, access: access)
+    }
+
+    /// Adds a revision. Amendments of one note are serialised so revision numbers stay dense; concurrency is still
+    /// recorded, because both amendments name the revision they saw.
+    func save(_ amendment: NoteAmendment, access: FamilyAccess) async throws {
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(amendment.noteId.text), 0))", logger: logger)
+        // A restricted note the amender may not read is, to them, no note at all.
+        let revisions = try await connection.query(
+            """
+            SELECT r.id FROM note_revisions r
+            JOIN notes n ON n.organisation_id = r.organisation_id AND n.id = r.note_id
+            WHERE r.organisation_id = \(principal.organisationId) AND r.note_id = \(amendment.noteId)
+              AND kith_note_readable(n.audience, n.author_id, \(principal.workerId), \(access.seesRestricted))
+            ORDER BY r.number
+            """, logger: logger
+        ).collect().map { try $0.decode(UUID.self) }
+        guard !revisions.isEmpty else { throw KithError.notFound }
+        guard revisions.contains(amendment.supersedes) else {
+            throw KithError.invalidField("supersedes", "is not a revision of this note")
+        }
+        try await insertRevision(
+            id: amendment.id, noteId: amendment.noteId, familyId: access.familyId, number: revisions.count + 1,
+            supersedes: amendment.supersedes, body: amendment.body.body, sections: amendment.body.sections,
+            reason: amendment.body.reason)
+        try await audit(.write, "note", recordId: amendment.noteId, access: access)
+    }
+}
+
+extension Records {
+    func insertRevision(
+        id: UUID, noteId: UUID, familyId: UUID, number: Int, supersedes: UUID?, body: String,
+        sections: Components.Schemas.NoteSections?, reason: String?
+    ) async throws {
+        try await connection.insertNew(
+            """
+            INSERT INTO note_revisions (organisation_id, id, note_id, family_id, number, supersedes, body, observed,
+                                        analysis, decision, family_words, next_steps, reason, author_id)
+            VALUES (\(principal.organisationId), \(id), \(noteId), \(familyId), \(number), \(supersedes), \(body),
+                    \(sections?.observed.nilIfBlank), \(sections?.analysis.nilIfBlank), \(sections?.decision.nilIfBlank),
+                    \(sections?.familyWords.nilIfBlank), \(sections?.nextSteps.nilIfBlank), \(reason), \(principal.workerId))
+            """, record: "revision", logger: logger)
+    }
+
+    /// A family's notes with every revision; restricted notes only for those who may see them and their author
+    /// (the same rule as the timeline's).
+    func notes(
+        familyId: UUID, only noteId: UUID? = nil, access: FamilyAccess
+    ) async throws -> [Components.Schemas.JudgmentNote] {
+        var revisions: [UUID: [Components.Schemas.NoteRevision]] = [:]
+        let revisionRows = try await connection.query(
+            """
+            SELECT r.note_id, r.id, r.number, r.supersedes, r.body, r.observed, r.analysis, r.decision, r.family_words,
+                   r.next_steps, r.reason, r.author_id, r.created_at,
+                   r.supersedes IS NOT NULL AND EXISTS (
+                       SELECT 1 FROM note_revisions o
+                       WHERE o.organisation_id = r.organisation_id AND o.note_id = r.note_id
+                         AND o.supersedes = r.supersedes AND o.id <> r.id)
+            FROM note_revisions r
+            WHERE r.organisation_id = \(principal.organisationId) AND r.family_id = \(familyId)
+              AND (\(noteId)::uuid IS NULL OR r.note_id = \(noteId))
+            ORDER BY r.note_id, r.number
+            """, logger: logger)
+        for try await (note, id, number, supersedes, body, observed, analysis, decision, familyWords, nextSteps, reason, author,
+                       createdAt, concurrent) in revisionRows.decode(
+            (UUID, UUID, Int, UUID?, String, String?, String?, String?, String?, String?, String?, UUID, Date, Bool).self)
+        {
+            revisions[note, default: []].append(.init(
+                id: id.text, number: number, supersedes: supersedes?.text, body: body,
+                sections: .init(observed: observed, analysis: analysis, decision: decision, familyWords: familyWords, nextSteps: nextSteps),
+                reason: reason, authorId: author.text, createdAt: createdAt, concurrent: concurrent))
+        }
+
+        let rows = try await connection.query(
+            """
+            SELECT n.id, n.family_id, n.contact_id, n.audience, n.written_with_family, n.author_id, n.created_at,
+                   n.late_after_reallocation, n.device_recorded_at, n.clock_suspect
+            FROM notes n
+            WHERE n.organisation_id = \(principal.organisationId) AND n.family_id = \(familyId)
+              AND (\(noteId)::uuid IS NULL OR n.id = \(noteId))
+              AND kith_note_readable(n.audience, n.author_id, \(principal.workerId), \(access.seesRestricted))
+            ORDER BY n.created_at, n.id
+            """, logger: logger)
+        var notes: [Components.Schemas.JudgmentNote] = []
+        for try await (id, family, contact, audience, withFamily, author, createdAt, late, deviceRecordedAt, clockSuspect) in rows.decode(
+            (UUID, UUID, UUID?, String, Bool, UUID, Date, Bool, Date?, Bool).self)
+        {
+            guard let history = revisions[id], let current = history.last else { continue }
+            notes.append(.init(
+                id: id.text, familyId: family.text, contactId: contact?.text, audience: .init(rawValue: audience) ?? .professional,
+                writtenWithFamily: withFamily, authorId: author.text, createdAt: createdAt, current: current,
+                revisions: history, concurrent: history.contains(where: \.concurrent), lateAfterReallocation: late,
+                deviceRecordedAt: deviceRecordedAt, clockSuspect: clockSuspect))
+        }
+        return notes
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import KithAPI
+import KithCore
+import Logging
+import PostgresNIO
+
+/// A new note, checked: only sizes are limited and attribution comes from the writer, never from the body.
+struct NewNote: Sendable {
+    let id: UUID
+    let revisionId: UUID
+    let familyId: UUID
+    let contactId: UUID?
+    let body: Components.Schemas.CreateNote
+
+    init(familyId: UUID, _ body: Components.Schemas.CreateNote) throws {
+        var check = Validation()
+        id = check.uuid("id", body.id) ?? UUID()
+        revisionId = check.uuid("revisionId", body.revisionId) ?? UUID()
+        contactId = check.uuid("contactId", body.contactId)
+        check.text("body", body.body, max: 65_536)
+        check.sections(body.sections)
+        try check.orThrow()
+        self.familyId = familyId
+        self.body = body
+    }
+}
+
+/// An amendment, checked: it names the revision its author saw and says why.
+struct NoteAmendment: Sendable {
+    let id: UUID
+    let noteId: UUID
+    let supersedes: UUID
+    let body: Components.Schemas.CreateAmendment
+
+    init(noteId: UUID, _ body: Components.Schemas.CreateAmendment) throws {
+        var check = Validation()
+        id = check.uuid("id", body.id) ?? UUID()
+        let supersedes = check.uuid("supersedes", body.supersedes)
+        check.text("body", body.body, max: 65_536)
+        check.sections(body.sections)
+        check.requiredText("reason", body.reason, max: 500)
+        try check.orThrow()
+        self.noteId = noteId
+        self.supersedes = supersedes!
+        self.body = body
+    }
+}
+
+extension Validation {
+    mutating func sections(_ sections: Components.Schemas.NoteSections?) {
+        guard let sections else { return }
+        text("sections.observed", sections.observed, max: 65_536)
+        text("sections.analysis", sections.analysis, max: 65_536)
+        text("sections.decision", sections.decision, max: 65_536)
+        text("sections.familyWords", sections.familyWords, max: 65_536)
+        text("sections.nextSteps", sections.nextSteps, max: 65_536)
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import KithAPI
+import KithCore
+import Logging
+import PostgresNIO
+
+extension Records {
+    func save(_ person: NewPerson, access: FamilyAccess) async throws {
+        let body = person.body
+        try await connection.insertNew(
+            """
+            INSERT INTO people (organisation_id, id, family_id, name, relationship_to_child, is_child_in_focus,
+                                date_of_birth, phone, email, address, language, interpreter_needed, created_by)
+            VALUES (\(principal.organisationId), \(person.id), \(person.familyId), \(body.name), \(body.relationshipToChild.nilIfBlank),
+                    \(body.isChildInFocus ?? false), \(person.dateOfBirth?.description)::date, \(body.contact?.phone.nilIfBlank),
+                    \(body.contact?.email.nilIfBlank), \(body.contact?.address.nilIfBlank), \(body.language.nilIfBlank),
+                    \(body.interpreterNeeded ?? false), \(principal.workerId))
+            """, record: "person", logger: logger)
+        try await audit(.write, "person", recordId: person.id, access: access)
+    }
+
+    /// Applies field edits in arrival order, each field's version going up by one and its editor recorded, once
+    /// `decide` has seen the stale ones (online it refuses them; a device's are kept as conflicts). Returns the stale ones.
+    @discardableResult
+    func setFields(
+        _ personId: UUID, _ edits: [PersonFieldEdit], access: FamilyAccess,
+        decide: ([StaleFieldEdit]) throws -> Void
+    ) async throws -> [StaleFieldEdit] {
+        guard let (versionsJSON, editorsJSON, valuesJSON) = try await connection.query(
+            """
+            SELECT field_versions::text, field_editors::text,
+                   jsonb_build_object('name', name, 'relationshipToChild', relationship_to_child,
+                                      'isChildInFocus', is_child_in_focus::text, 'dateOfBirth', date_of_birth::text,
+                                      'phone', phone, 'email', email, 'address', address, 'language', language,
+                                      'interpreterNeeded', interpreter_needed::text, '', created_by::text)::text
+            FROM people
+            WHERE organisation_id = \(principal.organisationId) AND id = \(personId) FOR UPDATE
+            """, logger: logger
+        ).decode((String, String, String).self).first(where: { _ in true }) else { throw KithError.notFound }
+        let versions = try JSONDecoder().decode([String: Int].self, from: Data(versionsJSON.utf8))
+        let editors = try JSONDecoder().decode([String: String].self, from: Data(editorsJSON.utf8))
+        let values = try JSONDecoder().decode([String: String?].self, from: Data(valuesJSON.utf8))
+        let stale = edits.filter { versions[$0.key, default: 0] != $0.baseVersion }.map {
+            StaleFieldEdit(
+                edit: $0, current: versions[$0.key, default: 0], currentValue: values[$0.key] ?? nil,
+                currentEditor: UUID(uuidString: editors[$0.key] ?? values[""].flatMap { $0 } ?? ""))
+        }
+        try decide(stale)
+        for edit in edits {
+            try await connection.query(
+                """
+                UPDATE people SET \(unescaped: edit.column) = \(edit.value)\(unescaped: edit.cast),
+                    field_versions = jsonb_set(field_versions, ARRAY[\(edit.key)],
+                                               to_jsonb(coalesce((field_versions ->> \(edit.key))::int, 0) + 1)),
+                    field_editors = jsonb_set(field_editors, ARRAY[\(edit.key)], to_jsonb(\(principal.workerId.text)))
+                WHERE organisation_id = \(principal.organisationId) AND id = \(personId)
+                """, logger: logger)
+        }
+        try await audit(.write, "person", recordId: personId, access: access)
+        return stale
+    }
+}
+
+enum PersonRow {
+    static let columns = """
+        p.id, p.family_id, p.name, p.relationship_to_child, p.is_child_in_focus, p.date_of_birth::text,
+        p.phone, p.email, p.address, p.language, p.interpreter_needed, p.field_versions::text
+        """
+
+    static func decode(_ rows: PostgresRowSequence) async throws -> [Components.Schemas.Person] {
+        var people: [Components.Schemas.Person] = []
+        for try await (id, family, name, relationship, inFocus, dob, phone, email, address, language, interpreter, versionsJSON)
+            in rows.decode((UUID, UUID, String, String?, Bool, String?, String?, String?, String?, String?, Bool, String).self)
+        {
+            let stored = (try? JSONDecoder().decode([String: Int].self, from: Data(versionsJSON.utf8))) ?? [:]
+            let versions = Dictionary(uniqueKeysWithValues: PersonFieldEdit.editableKeys.map { ($0, stored[$0, default: 0]) })
+            people.append(.init(
+                id: id.text, familyId: family.text, name: name, relationshipToChild: relationship, isChildInFocus: inFocus,
+                dateOfBirth: dob, contact: .init(phone: phone, email: email, address: address), language: language,
+                interpreterNeeded: interpreter, fieldVersions: .init(additionalProperties: versions)))
+        }
+        return people
+    }
+}
+
+extension Records {
+    func people(familyId: UUID) async throws -> [Components.Schemas.Person] {
+        try await PersonRow.decode(try await connection.query(
+            """
+            SELECT \(unescaped: PersonRow.columns) FROM people p
+            WHERE p.organisation_id = \(principal.organisationId) AND p.family_id = \(familyId)
+            ORDER BY p.is_child_in_focus DESC, p.name, p.id
+            """, logger: logger))
+    }
+
+    func person(_ id: UUID) async throws -> Components.Schemas.Person {
+        guard let person = try await PersonRow.decode(try await connection.query(
+            "SELECT \(unescaped: PersonRow.columns) FROM people p WHERE p.organisation_id = \(principal.organisationId) AND p.id = \(id)",
+            logger: logger)).first
+        else { throw KithError.notFound }
+        return person
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import KithAPI
+import KithCore
+import Logging
+import OpenAPIRuntime
+import PostgresNIO
+
+extension Records {
+    /// Records sync work for a person to decide on, addressed to `recipients` and to the supervisors of `teamId`. Who
+    /// may see it is decided again by the access policy whenever it is listed, pulled or resolved.
+    @discardableResult
+    func addReviewItem(
+        _ kind: ReviewItemKind, familyId: UUID?, teamId: UUID?, deviceId: UUID?, mutationId: UUID?, summary: String,
+        reason: String?, payload: String?, carriesRestricted: Bool = false, recipients: [UUID]
+    ) async throws -> UUID {
+        let id = UUID()
+        try await connection.query(
+            """
+            WITH item AS (
+                INSERT INTO review_items (organisation_id, id, kind, family_id, team_id, worker_id, device_id, mutation_id,
+                                          summary, reason, payload, carries_restricted)
+                VALUES (\(principal.organisationId), \(id), \(kind.rawValue), \(familyId), \(teamId), \(principal.workerId),
+                        \(deviceId), \(mutationId), \(summary), \(reason), \(payload)::jsonb, \(carriesRestricted))
+                RETURNING organisation_id, id
+            )
+            INSERT INTO review_item_recipients (organisation_id, review_item_id, worker_id)
+            SELECT item.organisation_id, item.id, worker FROM item, unnest(\(Array(Set(recipients)))::uuid[]) AS worker
+            """, logger: logger)
+        return id
+    }
+
+    /// Open items the caller may see now, oldest first, after a keyset position (`created_at`, `id`): candidates are
+    /// those addressed to them or to a team they supervise, kept only when the access policy says they receive them
+    /// (`FamilyAccess.receives`, `Principal.receives`). Reading items that carry a family's content is audited.
+    func reviewItems(
+        after: (key: String, id: UUID)? = nil, only id: UUID? = nil, limit: Int, includeQuarantined: Bool = true,
+        forUpdate: Bool = false
+    ) async throws -> [ReviewItemRow] {
+        var found: [ReviewItemRow] = []
+        var position = after
+        while found.count < limit {
+            let batch = try await reviewItemCandidates(
+                after: position, only: id, limit: limit, includeQuarantined: includeQuarantined, forUpdate: forUpdate)
+            let access = try await relationships(batch.compactMap(\.familyId))
+            for row in batch {
+                let receives = row.familyId.map { access[$0]?.receives(row.address) ?? false } ?? principal.receives(row.address)
+                if receives { found.append(row) }
+            }
+            guard batch.count == limit, let last = batch.last else { break }
+            position = (last.key, UUID(uuidString: last.item.id) ?? id ?? UUID())
+        }
+        let items = Array(found.prefix(limit))
+        let families = Set(items.compactMap(\.familyId))
+        if !families.isEmpty {
+            try await audit(.read, "reviewItem", familyIds: families.sorted { $0.text < $1.text })
+        }
+        return items
+    }
+
+    private func reviewItemCandidates(
+        after: (key: String, id: UUID)?, only id: UUID?, limit: Int, includeQuarantined: Bool, forUpdate: Bool
+    ) async throws -> [ReviewItemRow] {
+        let teams = principal.has(.supervisor) ? principal.teamIds : []
+        let afterKey = after?.key
+        let afterId = after?.id
+        var query: PostgresQuery = """
+            SELECT i.id, i.kind, i.family_id, i.mutation_id, i.device_id, i.summary, i.reason, i.status, i.created_at,
+                   i.payload::text, to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                   i.carries_restricted, coalesce(i.worker_id = \(principal.workerId), false),
+                   EXISTS (SELECT 1 FROM review_item_recipients r
+                           WHERE r.organisation_id = i.organisation_id AND r.review_item_id = i.id AND r.worker_id = \(principal.workerId)),
+                   ARRAY(SELECT tm.team_id FROM team_members tm
+                         WHERE tm.organisation_id = i.organisation_id AND tm.worker_id = i.worker_id)
+            FROM review_items i
+            LEFT JOIN families f ON f.organisation_id = i.organisation_id AND f.id = i.family_id
+            WHERE i.organisation_id = \(principal.organisationId) AND (i.status = 'open' OR \(id)::uuid IS NOT NULL)
+              AND (\(id)::uuid IS NULL OR i.id = \(id)) AND (\(includeQuarantined) OR i.kind <> 'quarantined')
+              AND (i.worker_id = \(principal.workerId) OR f.team_id = ANY(\(teams)) OR EXISTS (
+                      SELECT 1 FROM review_item_recipients r
+                      WHERE r.organisation_id = i.organisation_id AND r.review_item_id = i.id AND r.worker_id = \(principal.workerId))
+                   OR (i.family_id IS NULL AND EXISTS (
+                      SELECT 1 FROM team_members tm
+                      WHERE tm.organisation_id = i.organisation_id AND tm.worker_id = i.worker_id AND tm.team_id = ANY(\(teams)))))
+              AND (\(afterKey)::timestamptz IS NULL OR (i.created_at, i.id) > (\(afterKey)::timestamptz, \(afterId)))
+            ORDER BY i.created_at, i.id
+            LIMIT \(limit)
+            """
+        if forUpdate { query.sql += "\nFOR UPDATE OF i" }
+        var rows: [ReviewItemRow] = []
+        for try await (id, kind, family, mutation, device, summary, reason, status, createdAt, payload, key, restricted, own, recipient, ownerTeams)
+            in try await connection.query(query, logger: logger).decode(
+                (UUID, String, UUID?, UUID?, UUID?, String, String?, String, Date, String?, String, Bool, Bool, Bool, [UUID]).self)
+        {
+            let kind = ReviewItemKind(rawValue: kind) ?? .rejected
+            rows.append(ReviewItemRow(
+                item: .init(
+                    id: id.text, kind: .init(rawValue: kind.rawValue) ?? .rejected, familyId: family?.text,
+                    mutationId: mutation?.text, deviceId: device?.text, summary: summary, reason: reason,
+                    status: .init(rawValue: status) ?? .open, createdAt: createdAt,
+                    payload: try ReviewItemKind.container(payload).map { .init(additionalProperties: $0) }),
+                key: key, familyId: family, payload: payload,
+                address: ReviewItemAddress(
+                    kind: kind, carriesRestricted: restricted, isRecipient: recipient || own, isOwnWork: own, ownerTeams: ownerTeams)))
+        }
+        return rows
+    }
+
+    /// An open item the caller may act on (the policy's answer, as in the list), locked; others get 404.
+    func openReviewItem(_ id: UUID) async throws -> OpenReviewItem {
+        guard let row = try await reviewItems(only: id, limit: 1, forUpdate: true).first else { throw KithError.notFound }
+        guard row.item.status == .open else { throw KithError.conflict("already_resolved", "This item has already been resolved.") }
+        return OpenReviewItem(
+            id: id, kind: row.address.kind, familyId: row.familyId, deviceId: row.item.deviceId.flatMap(UUID.init(uuidString:)),
+            payload: row.payload, ownerTeams: row.address.ownerTeams)
+    }
+
+    /// Marks an item resolved and audits the decision (a discard most of all: the payload stays in the item).
+    func close(
+        _ item: OpenReviewItem, action: Components.Schemas.ResolveReviewItem.ActionPayload, resolution: String? = nil
+    ) async throws {
+        try await connection.query(
+            """
+            UPDATE review_items
+            SET status = 'resolved', resolved_by = \(principal.workerId), resolved_at = now(),
+                resolution = jsonb_build_object('action', \(action.rawValue)::text, 'value', \(resolution)::text)
+            WHERE organisation_id = \(principal.organisationId) AND id = \(item.id)
+            """, logger: logger)
+        let reason = "\(action.rawValue) \(item.kind.rawValue) review item"
+        if let familyId = item.familyId {
+            try await audit(.write, "reviewItem", recordId: item.id, familyIds: [familyId], reason: reason)
+        } else {
+            try await auditAdministration("reviewItem", recordId: item.id, teamIds: item.ownerTeams, reason: reason)
+        }
+    }
+
+    /// Settles a field conflict: sets the chosen value as a new version of the field, or keeps what is showing.
+    func resolveConflict(
+        _ itemId: UUID, value: String?, keepCurrent: Bool = false
+    ) async throws {
+        let item = try await openReviewItem(itemId)
+        struct Conflict: Decodable { let personId: UUID; let field: String }
+        guard item.kind == .conflict, let payload = item.payload,
+              let conflict = try? JSONDecoder().decode(Conflict.self, from: Data(payload.utf8))
+        else { throw KithError.notFound }
+        if !keepCurrent {
+            guard let familyId = item.familyId else { throw KithError.notFound }
+            let access = try await access(familyId, for: .write)
+            let version = try await connection.query(
+                """
+                SELECT coalesce((field_versions ->> \(conflict.field))::int, 0) FROM people
+                WHERE organisation_id = \(principal.organisationId) AND id = \(conflict.personId)
+                """, logger: logger
+            ).decode(Int.self).first { _ in true } ?? 0
+            let edit = try PersonFieldEdit.one(conflict.field, value: value, baseVersion: version)
+            try await setFields(conflict.personId, [edit], access: access) { _ in }
+        }
+        try await close(item, action: keepCurrent ? .accept : .resolve, resolution: value)
+    }
+
+    /// Applies an edit proposed under an ended grant, now, as the proposer's (stale versions are settled by whoever
+    /// accepts: the proposal wins, in arrival order).
+    func acceptProposal(_ item: OpenReviewItem) async throws {
+        guard let familyId = item.familyId, let payload = item.payload else { throw KithError.notFound }
+        let access = try await access(familyId, for: .write)
+        let mutation = try JSONDecoder.kith.decode(Components.Schemas.Mutation.self, from: Data(payload.utf8))
+        switch try DeviceWrite(type: mutation._type, args: mutation.args.additionalProperties) {
+        case .fields(let personId, let edits):
+            try await setFields(personId, edits, access: access) { _ in }
+        case .person(let person):
+            try await save(person, access: access)
+        case .planItemUpdate(let update):
+            _ = try await save(update, access: access)
+        case .contact, .note, .amendment, .resolveConflict:
+            throw KithError(status: .unprocessableContent, code: "action_not_applicable", detail: "This proposal cannot be applied.")
+        }
+        try await close(item, action: .accept)
+    }
+
+    /// An item as it stands, for one who has just acted on it.
+    func reviewItem(_ id: UUID) async throws -> Components.Schemas.ReviewItem {
+        let rows = try await connection.query(
+            """
+            SELECT kind, family_id, mutation_id, device_id, summary, reason, status, created_at, payload::text
+            FROM review_items WHERE organisation_id = \(principal.organisationId) AND id = \(id)
+            """, logger: logger)
+        for try await (kind, family, mutation, device, summary, reason, status, createdAt, payload) in rows.decode(
+            (String, UUID?, UUID?, UUID?, String, String?, String, Date, String?).self)
+        {
+            return .init(
+                id: id.text, kind: .init(rawValue: kind) ?? .rejected, familyId: family?.text, mutationId: mutation?.text,
+                deviceId: device?.text, summary: summary, reason: reason, status: .init(rawValue: status) ?? .open,
+                createdAt: createdAt, payload: try ReviewItemKind.container(payload).map { .init(additionalProperties: $0) })
+        }
+        throw KithError.notFound
+    }
+}
