@@ -5,6 +5,67 @@ import Logging
 import PostgresNIO
 
 extension Records {
+    func createTeam(named name: String) async throws -> Components.Schemas.Team {
+        let id = UUID()
+        try await connection.query(
+            "INSERT INTO teams (organisation_id, id, name) VALUES (\(principal.organisationId), \(id), \(name))", logger: logger)
+        try await auditAdministration("team", recordId: id, teamIds: [id], reason: "team created")
+        return .init(id: id.text, name: name)
+    }
+
+    func createWorker(
+        name: String, email: String, passwordHash: String, roles: [String], teamIds: [UUID]
+    ) async throws -> Components.Schemas.Worker {
+        let id = UUID()
+        try await connection.query(
+            """
+            INSERT INTO workers (organisation_id, id, name, email, password_hash, roles)
+            VALUES (\(principal.organisationId), \(id), \(name), \(email), \(passwordHash), \(roles))
+            """, logger: logger)
+        try await setTeams(of: id, to: teamIds)
+        try await auditAdministration(
+            "worker", recordId: id, teamIds: teamIds, reason: "worker created with roles \(roles.joined(separator: ", "))")
+        return try await worker(id)
+    }
+
+    /// Roles, teams and a leaving date, each only when given; the audit event says what changed from what.
+    func updateWorker(_ workerId: UUID, roles: [String]?, teamIds: [UUID]?, leftOn: CalendarDay?) async throws -> Components.Schemas.Worker {
+        let before = try await worker(workerId)
+        try await connection.query(
+            """
+            UPDATE workers SET roles = coalesce(\(roles), roles), left_on = coalesce(\(leftOn?.description)::date, left_on)
+            WHERE organisation_id = \(principal.organisationId) AND id = \(workerId)
+            """, logger: logger)
+        if let teamIds {
+            try await setTeams(of: workerId, to: teamIds)
+        }
+        // From the leaving date on, sign-in and every token stop working anyway; on or after it, end them now.
+        if let leftOn, leftOn <= .today {
+            // A worker who leaves loses every session and device at once. Device sessions stay on record so that
+            // the devices hear `device_revoked` and keep their unsent work for quarantine.
+            try await connection.query(
+                """
+                UPDATE sessions SET revoked_at = now()
+                WHERE organisation_id = \(principal.organisationId) AND worker_id = \(workerId) AND revoked_at IS NULL
+                  AND device_id IS NULL
+                """, logger: logger)
+            try await connection.query(
+                """
+                UPDATE devices SET revoked_at = now()
+                WHERE organisation_id = \(principal.organisationId) AND worker_id = \(workerId) AND revoked_at IS NULL
+                """, logger: logger)
+        }
+        var changes: [String] = []
+        if let roles { changes.append("roles \(before.roles.map(\.rawValue).joined(separator: ", ")) → \(roles.joined(separator: ", "))") }
+        if let teamIds { changes.append("teams \(before.teamIds.joined(separator: ", ")) → \(teamIds.map(\.text).joined(separator: ", "))") }
+        if let leftOn { changes.append("leaving date \(leftOn)") }
+        let teams = Set(before.teamIds.compactMap(UUID.init(uuidString:)) + (teamIds ?? []))
+        try await auditAdministration(
+            "worker", recordId: workerId, teamIds: teams.sorted { $0.text < $1.text },
+            reason: changes.isEmpty ? "no change" : changes.joined(separator: "; "))
+        return try await worker(workerId)
+    }
+
     func worker(_ id: UUID) async throws -> Components.Schemas.Worker {
         guard let worker = try await workers(only: id).first else { throw KithError.notFound }
         return worker

@@ -18,14 +18,8 @@ extension KithService {
         var check = Validation()
         check.requiredText("name", body.name, max: 500)
         try check.orThrow()
-        let id = UUID()
-        try await records { records in
-            try await records.connection.query(
-                "INSERT INTO teams (organisation_id, id, name) VALUES (\(records.principal.organisationId), \(id), \(body.name))",
-                logger: logger)
-            try await records.auditAdministration("team", recordId: id, teamIds: [id], reason: "team created")
-        }
-        return .created(.init(body: .json(.init(id: id.text, name: body.name))))
+        let team = try await records { try await $0.createTeam(named: body.name) }
+        return .created(.init(body: .json(team)))
     }
 
     func listWorkers(_ input: Operations.ListWorkers.Input) async throws -> Operations.ListWorkers.Output {
@@ -46,19 +40,10 @@ extension KithService {
         try check.orThrow()
 
         let hash = try await Passwords.hash(body.password)
-        let id = UUID()
-        let roles = Set(body.roles.map(\.rawValue)).sorted()
-        let worker = try await records { records in
-            try await records.connection.query(
-                """
-                INSERT INTO workers (organisation_id, id, name, email, password_hash, roles)
-                VALUES (\(records.principal.organisationId), \(id), \(body.name), \(body.email.trimmingWhitespace()), \(hash),
-                        \(roles))
-                """, logger: logger)
-            try await records.setTeams(of: id, to: teamIds)
-            try await records.auditAdministration(
-                "worker", recordId: id, teamIds: teamIds, reason: "worker created with roles \(roles.joined(separator: ", "))")
-            return try await records.worker(id)
+        let worker = try await records {
+            try await $0.createWorker(
+                name: body.name, email: body.email.trimmingWhitespace(), passwordHash: hash,
+                roles: Set(body.roles.map(\.rawValue)).sorted(), teamIds: teamIds)
         }
         return .created(.init(body: .json(worker)))
     }
@@ -79,43 +64,9 @@ extension KithService {
             throw KithError.forbidden("Another administrator changes your own roles and teams.")
         }
 
-        let worker = try await records { records in
-            let roles = body.roles.map { Set($0.map(\.rawValue)).sorted() }
-            let before = try await records.worker(workerId)
-            try await records.connection.query(
-                """
-                UPDATE workers SET roles = coalesce(\(roles), roles),
-                                   left_on = coalesce(\(leftOn?.description)::date, left_on)
-                WHERE organisation_id = \(principal.organisationId) AND id = \(workerId)
-                """, logger: logger)
-            if let teamIds {
-                try await records.setTeams(of: workerId, to: teamIds)
-            }
-            // From the leaving date on, sign-in and every token stop working anyway; on or after it, end them now.
-            if let leftOn, leftOn <= .today {
-                // A worker who leaves loses every session and device at once. Device sessions stay on record so that
-                // the devices hear `device_revoked` and keep their unsent work for quarantine.
-                try await records.connection.query(
-                    """
-                    UPDATE sessions SET revoked_at = now()
-                    WHERE organisation_id = \(principal.organisationId) AND worker_id = \(workerId) AND revoked_at IS NULL
-                      AND device_id IS NULL
-                    """, logger: logger)
-                try await records.connection.query(
-                    """
-                    UPDATE devices SET revoked_at = now()
-                    WHERE organisation_id = \(principal.organisationId) AND worker_id = \(workerId) AND revoked_at IS NULL
-                    """, logger: logger)
-            }
-            var changes: [String] = []
-            if let roles { changes.append("roles \(before.roles.map(\.rawValue).joined(separator: ", ")) → \(roles.joined(separator: ", "))") }
-            if let teamIds { changes.append("teams \(before.teamIds.joined(separator: ", ")) → \(teamIds.map(\.text).joined(separator: ", "))") }
-            if let leftOn { changes.append("leaving date \(leftOn)") }
-            let teams = Set(before.teamIds.compactMap(UUID.init(uuidString:)) + (teamIds ?? []))
-            try await records.auditAdministration(
-                "worker", recordId: workerId, teamIds: teams.sorted { $0.text < $1.text },
-                reason: changes.isEmpty ? "no change" : changes.joined(separator: "; "))
-            return try await records.worker(workerId)
+        let worker = try await records {
+            try await $0.updateWorker(
+                workerId, roles: body.roles.map { Set($0.map(\.rawValue)).sorted() }, teamIds: teamIds, leftOn: leftOn)
         }
         return .ok(.init(body: .json(worker)))
     }

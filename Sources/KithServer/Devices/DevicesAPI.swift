@@ -22,22 +22,11 @@ extension KithService {
         check.text("clientVersion", body.clientVersion, max: 100)
         try check.orThrow()
 
-        let deviceId = UUID()
         let token = Tokens.generate()
-        try await records { records in
-            try await records.connection.query(
-                """
-                INSERT INTO devices (organisation_id, id, worker_id, name, platform, client_version)
-                VALUES (\(principal.organisationId), \(deviceId), \(principal.workerId), \(body.name), \(body.platform), \(body.clientVersion))
-                """, logger: logger)
-            try await records.connection.query(
-                """
-                INSERT INTO sessions (organisation_id, id, worker_id, device_id, token_hash, expires_at)
-                VALUES (\(principal.organisationId), \(UUID()), \(principal.workerId), \(deviceId), \(Tokens.hash(token)),
-                        \(Date().addingTimeInterval(Self.deviceTokenLifetime)))
-                """, logger: logger)
-            try await records.auditAdministration(
-                "device", recordId: deviceId, teamIds: principal.teamIds, reason: "device registered")
+        let deviceId = try await records {
+            try await $0.registerDevice(
+                name: body.name, platform: body.platform, clientVersion: body.clientVersion, tokenHash: Tokens.hash(token),
+                expiresAt: Date().addingTimeInterval(Self.deviceTokenLifetime))
         }
         logger.info("device registered", metadata: ["worker": .string(principal.workerId.text), "device": .string(deviceId.text)])
         return .created(.init(body: .json(.init(deviceId: deviceId.text, token: token))))
@@ -45,17 +34,7 @@ extension KithService {
 
     /// My devices; a supervisor also sees the devices of their teams' workers.
     func listDevices(_ input: Operations.ListDevices.Input) async throws -> Operations.ListDevices.Output {
-        let principal = try Principal.required()
-        let teams = principal.has(.supervisor) ? principal.teamIds : []
-        let devices = try await records { records in
-            try await records.devices(
-                """
-                WHERE d.organisation_id = \(principal.organisationId)
-                  AND (d.worker_id = \(principal.workerId) OR d.worker_id IN (
-                       SELECT worker_id FROM team_members WHERE organisation_id = \(principal.organisationId) AND team_id = ANY(\(teams))))
-                ORDER BY d.registered_at, d.id
-                """)
-        }
+        let devices = try await records { try await $0.visibleDevices() }
         return .ok(.init(body: .json(.init(items: devices))))
     }
 
@@ -63,25 +42,7 @@ extension KithService {
     func revokeDevice(_ input: Operations.RevokeDevice.Input) async throws -> Operations.RevokeDevice.Output {
         let principal = try Principal.required()
         let deviceId = try UUID(path: input.path.deviceId)
-        let device = try await records { records in
-            guard let device = try await records.devices(
-                "WHERE d.organisation_id = \(principal.organisationId) AND d.id = \(deviceId)").first,
-                let owner = UUID(uuidString: device.workerId)
-            else { throw KithError.notFound }
-            // A lost tablet is also an administrator's to revoke; revoking shows nothing of any record.
-            if owner != principal.workerId, !principal.has(.admin) {
-                try await records.requireOversight(of: owner)
-            }
-            try await records.connection.query(
-                """
-                UPDATE devices SET revoked_at = coalesce(revoked_at, now())
-                WHERE organisation_id = \(principal.organisationId) AND id = \(deviceId)
-                """, logger: logger)
-            let ownerTeams = try await records.worker(owner).teamIds.compactMap(UUID.init(uuidString:))
-            try await records.auditAdministration("device", recordId: deviceId, teamIds: ownerTeams, reason: "device revoked")
-            return try await records.devices(
-                "WHERE d.organisation_id = \(principal.organisationId) AND d.id = \(deviceId)")[0]
-        }
+        let device = try await records { try await $0.revoke(device: deviceId) }
         logger.notice("device revoked", metadata: ["device": .string(deviceId.text), "by": .string(principal.workerId.text)])
         return .ok(.init(body: .json(device)))
     }

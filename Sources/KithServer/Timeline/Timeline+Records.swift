@@ -1,0 +1,71 @@
+import Foundation
+import KithAPI
+import KithCore
+import Logging
+import PostgresNIO
+
+extension Records {
+    /// One page of the family's story, newest first, after a keyset position (time, id).
+    func timeline(
+        of familyId: UUID, access: FamilyAccess, after: KeysetPosition?, limit: Int
+    ) async throws -> Components.Schemas.TimelinePage {
+        let org = principal.organisationId
+        let rows = try await connection.query(
+            """
+            WITH entries (kind, at, id, worker_id, summary, detail) AS (
+                SELECT 'contact', c.occurred_at, c.id, c.recorded_by,
+                       c.kind || CASE WHEN c.child_seen_alone THEN ', child seen alone'
+                                      WHEN c.child_seen THEN ', child seen' ELSE '' END,
+                       c.location
+                FROM contacts c WHERE c.organisation_id = \(org) AND c.family_id = \(familyId)
+                UNION ALL
+                SELECT 'note', n.created_at, n.id, n.author_id,
+                       n.audience || CASE WHEN latest.number > 1 THEN ', amended' ELSE '' END,
+                       left(latest.body, 280)
+                FROM notes n
+                CROSS JOIN LATERAL (SELECT r.number, r.body FROM note_revisions r
+                                    WHERE r.organisation_id = n.organisation_id AND r.note_id = n.id
+                                    ORDER BY r.number DESC LIMIT 1) latest
+                WHERE n.organisation_id = \(org) AND n.family_id = \(familyId)
+                  AND kith_note_readable(n.audience, n.author_id, \(principal.workerId), \(access.seesRestricted))
+                UNION ALL
+                SELECT 'allocationStarted', a.started_on::timestamptz, a.id, a.worker_id, a.role, NULL
+                FROM allocations a WHERE a.organisation_id = \(org) AND a.family_id = \(familyId)
+                UNION ALL
+                SELECT 'allocationEnded', a.ended_on::timestamptz, a.id, a.worker_id,
+                       a.end_reason || CASE WHEN a.joint_handover_visit THEN ', joint handover visit' ELSE '' END,
+                       a.handover_note
+                FROM allocations a WHERE a.organisation_id = \(org) AND a.family_id = \(familyId) AND a.ended_on IS NOT NULL
+                UNION ALL
+                SELECT 'conferenceStage', e.on_date::timestamptz, e.id, e.recorded_by, e.stage, e.note
+                FROM conference_stage_events e WHERE e.organisation_id = \(org) AND e.family_id = \(familyId)
+                UNION ALL
+                SELECT 'plan', p.created_at, p.id, p.created_by, 'version ' || p.version, p.contingency
+                FROM family_plans p WHERE p.organisation_id = \(org) AND p.family_id = \(familyId)
+                UNION ALL
+                SELECT 'planItemUpdate', u.created_at, u.id, u.author_id, coalesce(u.status, 'update'), left(u.text, 280)
+                FROM plan_item_updates u WHERE u.organisation_id = \(org) AND u.family_id = \(familyId)
+            )
+            SELECT kind, at, id, worker_id, summary, detail,
+                   to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+            FROM entries
+            WHERE \(after?.key)::timestamptz IS NULL OR (at, id) < (\(after?.key)::timestamptz, \(after?.id))
+            ORDER BY at DESC, id DESC
+            LIMIT \(limit + 1)
+            """, logger: logger)
+        var items: [(Components.Schemas.TimelineEntry, String)] = []
+        for try await (kind, at, id, worker, summary, detail, atKey) in rows.decode(
+            (String, Date, UUID, UUID?, String?, String?, String).self)
+        {
+            items.append((.init(
+                kind: .init(rawValue: kind) ?? .contact, at: at, id: id.text, workerId: worker?.text, summary: summary,
+                detail: detail), atKey))
+        }
+        var next: String?
+        if items.count > limit {
+            items.removeLast()
+            next = items.last.map { KeysetPosition.after(key: $0.1, id: $0.0.id) }
+        }
+        return Components.Schemas.TimelinePage(items: items.map(\.0), next: next)
+    }
+}
