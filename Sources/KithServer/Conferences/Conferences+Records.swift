@@ -5,8 +5,78 @@ import Logging
 import PostgresNIO
 
 extension Records {
+    /// A referral opens a conference at the `referred` stage; its referrer and coordinator are workers here.
+    func createConference(
+        _ id: UUID, access: FamilyAccess, referrerId: UUID, coordinatorId: UUID?, referral: Components.Schemas.Referral
+    ) async throws -> Components.Schemas.Conference {
+        try await requireMembers(personIds: [], workerIds: [referrerId] + (coordinatorId.map { [$0] } ?? []), familyId: access.familyId)
+        try await connection.insertNew(
+            """
+            INSERT INTO conferences (organisation_id, id, family_id, referrer_id, referral_reason, family_agreed,
+                                     bottom_lines, coordinator_id, created_by)
+            VALUES (\(principal.organisationId), \(id), \(access.familyId), \(referrerId), \(referral.reason),
+                    \(referral.familyAgreed), \(referral.bottomLines), \(coordinatorId), \(principal.workerId))
+            """, record: "conference", logger: logger)
+        try await connection.query(
+            """
+            INSERT INTO conference_stage_events (organisation_id, id, conference_id, family_id, stage, on_date, recorded_by)
+            VALUES (\(principal.organisationId), \(UUID()), \(id), \(access.familyId), 'referred', current_date, \(principal.workerId))
+            """, logger: logger)
+        try await audit(.write, "conference", recordId: id, access: access)
+        return try await conference(id, access: access)
+    }
+
+    /// Stages are recorded in any order, each with its date: the service records the process, it does not police it.
+    func recordStage(
+        of id: UUID, access: FamilyAccess, stage: Components.Schemas.ConferenceStage, on: CalendarDay, note: String?
+    ) async throws -> Components.Schemas.Conference {
+        try await connection.query(
+            """
+            INSERT INTO conference_stage_events (organisation_id, id, conference_id, family_id, stage, on_date, note, recorded_by)
+            VALUES (\(principal.organisationId), \(UUID()), \(id), \(access.familyId), \(stage.rawValue),
+                    \(on.description)::date, \(note), \(principal.workerId))
+            """, logger: logger)
+        try await connection.query(
+            """
+            UPDATE conferences SET stage = \(stage.rawValue), stage_since = \(on.description)::date
+            WHERE organisation_id = \(principal.organisationId) AND id = \(id)
+            """, logger: logger)
+        try await audit(.write, "conference", recordId: id, access: access)
+        return try await conference(id, access: access)
+    }
+
+    /// One row per person or worker, updated in place.
+    func setParticipant(
+        of id: UUID, access: FamilyAccess, personId: UUID?, workerId: UUID?, invited: Bool?, attended: Bool?
+    ) async throws -> Components.Schemas.Conference {
+        try await requireMembers(personIds: personId.map { [$0] } ?? [], workerIds: workerId.map { [$0] } ?? [], familyId: access.familyId)
+        try await connection.query(
+            """
+            INSERT INTO conference_participants (organisation_id, id, conference_id, family_id, person_id, worker_id, invited, attended)
+            VALUES (\(principal.organisationId), \(UUID()), \(id), \(access.familyId), \(personId), \(workerId),
+                    \(invited ?? false), \(attended ?? false))
+            ON CONFLICT (organisation_id, conference_id, person_id, worker_id) DO UPDATE
+            SET invited = coalesce(\(invited), conference_participants.invited),
+                attended = coalesce(\(attended), conference_participants.attended)
+            """, logger: logger)
+        try await audit(.write, "conference", recordId: id, access: access)
+        return try await conference(id, access: access)
+    }
+
+    func recordPrivateFamilyTime(
+        of id: UUID, access: FamilyAccess, startedAt: Date, endedAt: Date?
+    ) async throws -> Components.Schemas.Conference {
+        try await connection.query(
+            """
+            UPDATE conferences SET private_time_started_at = \(startedAt), private_time_ended_at = \(endedAt)
+            WHERE organisation_id = \(principal.organisationId) AND id = \(id)
+            """, logger: logger)
+        try await audit(.write, "conference", recordId: id, access: access)
+        return try await conference(id, access: access)
+    }
+
     /// The caller's access to a conference's family (404 without it).
-    func conferenceAccess(_ id: UUID, for action: FamilyAction = .read) async throws -> FamilyAccess {
+    func conferenceAccess(_ id: UUID, for action: FamilyAction) async throws -> FamilyAccess {
         try await access(.conferences, id, for: action)
     }
 

@@ -16,7 +16,6 @@ extension KithService {
     }
 
     func createConference(_ input: Operations.CreateConference.Input) async throws -> Operations.CreateConference.Output {
-        let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
         let body = switch input.body { case .json(let body): body }
         var check = Validation()
@@ -29,23 +28,9 @@ extension KithService {
         try check.orThrow()
 
         let conference = try await records { records in
-            let access = try await records.access(familyId, for: .read)
-            try await records.requireMembers(
-                personIds: [], workerIds: [referrerId!] + (coordinatorId.map { [$0] } ?? []), familyId: familyId)
-            try await records.connection.insertNew(
-                """
-                INSERT INTO conferences (organisation_id, id, family_id, referrer_id, referral_reason, family_agreed,
-                                         bottom_lines, coordinator_id, created_by)
-                VALUES (\(principal.organisationId), \(id), \(familyId), \(referrerId!), \(body.referral.reason),
-                        \(body.referral.familyAgreed), \(body.referral.bottomLines), \(coordinatorId), \(principal.workerId))
-                """, record: "conference", logger: logger)
-            try await records.connection.query(
-                """
-                INSERT INTO conference_stage_events (organisation_id, id, conference_id, family_id, stage, on_date, recorded_by)
-                VALUES (\(principal.organisationId), \(UUID()), \(id), \(familyId), 'referred', current_date, \(principal.workerId))
-                """, logger: logger)
-            try await records.audit(.write, "conference", recordId: id, access: access)
-            return try await records.conferences(familyId: familyId, only: id)[0]
+            try await records.createConference(
+                id, access: try await records.access(familyId, for: .write), referrerId: referrerId!, coordinatorId: coordinatorId,
+                referral: body.referral)
         }
         return .created(.init(body: .json(conference)))
     }
@@ -53,7 +38,7 @@ extension KithService {
     func getConference(_ input: Operations.GetConference.Input) async throws -> Operations.GetConference.Output {
         let id = try UUID(path: input.path.conferenceId)
         let conference = try await records { records in
-            let access = try await records.conferenceAccess(id)
+            let access = try await records.conferenceAccess(id, for: .read)
             try await records.audit(.read, "conference", recordId: id, access: access)
             return try await records.conference(id, access: access)
         }
@@ -61,7 +46,6 @@ extension KithService {
     }
 
     func changeConferenceStage(_ input: Operations.ChangeConferenceStage.Input) async throws -> Operations.ChangeConferenceStage.Output {
-        let principal = try Principal.required()
         let id = try UUID(path: input.path.conferenceId)
         let body = switch input.body { case .json(let body): body }
         var check = Validation()
@@ -70,26 +54,13 @@ extension KithService {
         try check.orThrow()
 
         let conference = try await records { records in
-            let access = try await records.conferenceAccess(id)
-            try await records.connection.query(
-                """
-                INSERT INTO conference_stage_events (organisation_id, id, conference_id, family_id, stage, on_date, note, recorded_by)
-                VALUES (\(principal.organisationId), \(UUID()), \(id), \(access.familyId), \(body.stage.rawValue),
-                        \(on!.description)::date, \(body.note.nilIfBlank), \(principal.workerId))
-                """, logger: logger)
-            try await records.connection.query(
-                """
-                UPDATE conferences SET stage = \(body.stage.rawValue), stage_since = \(on!.description)::date
-                WHERE organisation_id = \(principal.organisationId) AND id = \(id)
-                """, logger: logger)
-            try await records.audit(.write, "conference", recordId: id, access: access)
-            return try await records.conference(id, access: access)
+            try await records.recordStage(
+                of: id, access: try await records.conferenceAccess(id, for: .write), stage: body.stage, on: on!, note: body.note.nilIfBlank)
         }
         return .ok(.init(body: .json(conference)))
     }
 
     func setConferenceParticipant(_ input: Operations.SetConferenceParticipant.Input) async throws -> Operations.SetConferenceParticipant.Output {
-        let principal = try Principal.required()
         let id = try UUID(path: input.path.conferenceId)
         let body = switch input.body { case .json(let body): body }
         var check = Validation()
@@ -99,27 +70,15 @@ extension KithService {
         try check.orThrow()
 
         let conference = try await records { records in
-            let access = try await records.conferenceAccess(id)
-            try await records.requireMembers(
-                personIds: personId.map { [$0] } ?? [], workerIds: workerId.map { [$0] } ?? [], familyId: access.familyId)
-            try await records.connection.query(
-                """
-                INSERT INTO conference_participants (organisation_id, id, conference_id, family_id, person_id, worker_id, invited, attended)
-                VALUES (\(principal.organisationId), \(UUID()), \(id), \(access.familyId), \(personId), \(workerId),
-                        \(body.invited ?? false), \(body.attended ?? false))
-                ON CONFLICT (organisation_id, conference_id, person_id, worker_id) DO UPDATE
-                SET invited = coalesce(\(body.invited), conference_participants.invited),
-                    attended = coalesce(\(body.attended), conference_participants.attended)
-                """, logger: logger)
-            try await records.audit(.write, "conference", recordId: id, access: access)
-            return try await records.conference(id, access: access)
+            try await records.setParticipant(
+                of: id, access: try await records.conferenceAccess(id, for: .write), personId: personId, workerId: workerId,
+                invited: body.invited, attended: body.attended)
         }
         return .ok(.init(body: .json(conference)))
     }
 
     /// Private family time is the family's own: only when it started and ended is recorded.
     func recordPrivateFamilyTime(_ input: Operations.RecordPrivateFamilyTime.Input) async throws -> Operations.RecordPrivateFamilyTime.Output {
-        let principal = try Principal.required()
         let id = try UUID(path: input.path.conferenceId)
         let body = switch input.body { case .json(let body): body }
         var check = Validation()
@@ -129,14 +88,8 @@ extension KithService {
         try check.orThrow()
 
         let conference = try await records { records in
-            let access = try await records.conferenceAccess(id)
-            try await records.connection.query(
-                """
-                UPDATE conferences SET private_time_started_at = \(body.startedAt), private_time_ended_at = \(body.endedAt)
-                WHERE organisation_id = \(principal.organisationId) AND id = \(id)
-                """, logger: logger)
-            try await records.audit(.write, "conference", recordId: id, access: access)
-            return try await records.conference(id, access: access)
+            try await records.recordPrivateFamilyTime(
+                of: id, access: try await records.conferenceAccess(id, for: .write), startedAt: body.startedAt, endedAt: body.endedAt)
         }
         return .ok(.init(body: .json(conference)))
     }

@@ -11,7 +11,7 @@ extension KithService {
         let body = switch input.body { case .json(let body): body }
         let draft = try NewContact(familyId: try UUID(path: input.path.familyId), body)
         let contact = try await records { records in
-            let access = try await records.access(draft.familyId, for: .read)
+            let access = try await records.access(draft.familyId, for: .write)
             try await records.save(draft, access: access, origin: .online)
             return try await records.contacts(familyId: draft.familyId, only: draft.id)[0]
         }

@@ -20,21 +20,8 @@ extension KithService {
         let teamScope = input.query.scope == .team
         if teamScope { try principal.require(.supervisor, "supervisors (a team's caseload)") }
 
-        var families = try await records { records in
-            try await FamilyRow.decode(try await records.connection.query(
-            """
-            SELECT \(unescaped: FamilyRow.columns) FROM families f
-            WHERE f.organisation_id = \(principal.organisationId)
-              AND (\(input.query.status?.rawValue)::text IS NULL OR f.status = \(input.query.status?.rawValue))
-              AND CASE WHEN \(teamScope) THEN f.team_id = ANY(\(principal.teamIds))
-                  ELSE EXISTS (SELECT 1 FROM current_allocations a
-                               WHERE a.organisation_id = f.organisation_id AND a.family_id = f.id
-                                 AND a.worker_id = \(principal.workerId)) END
-              AND (\(after)::uuid IS NULL OR (f.display_name, f.id) > (
-                   (SELECT display_name FROM families WHERE organisation_id = \(principal.organisationId) AND id = \(after)), \(after)))
-            ORDER BY f.display_name, f.id
-            LIMIT \(limit + 1)
-            """, logger: logger))
+        var families = try await records {
+            try await $0.caseload(team: teamScope, status: input.query.status?.rawValue, after: after, limit: limit + 1)
         }
         var next: String?
         if families.count > limit {
@@ -66,25 +53,10 @@ extension KithService {
         let ownRole: AllocationRole? =
             principal.has(.practitioner) ? .allocatedWorker : principal.has(.coordinator) ? .coordinator : nil
 
-        let family = try await records { records in
-            try await records.connection.insertNew(
-                """
-                INSERT INTO families (organisation_id, id, team_id, display_name, reference, reason_for_involvement,
-                                      opened_on, created_by)
-                VALUES (\(principal.organisationId), \(id), \(teamId!), \(body.displayName), \(body.reference.nilIfBlank),
-                        \(body.reasonForInvolvement), coalesce(\(openedOn?.description)::date, current_date), \(principal.workerId))
-                """, record: "family", alsoUnique: "reference", logger: logger)
-            if let ownRole {
-                try await records.connection.query(
-                    """
-                    INSERT INTO allocations (organisation_id, id, family_id, worker_id, role, started_on, created_by)
-                    VALUES (\(principal.organisationId), \(UUID()), \(id), \(principal.workerId), \(ownRole.rawValue),
-                            current_date, \(principal.workerId))
-                    """, logger: logger)
-            }
-            let access = try await records.access(id, for: .read)
-            try await records.audit(.write, "family", recordId: id, access: access)
-            return try await records.family(id)
+        let family = try await records {
+            try await $0.openFamily(
+                id, team: teamId!, displayName: body.displayName, reference: body.reference.nilIfBlank,
+                reasonForInvolvement: body.reasonForInvolvement, openedOn: openedOn, ownRole: ownRole)
         }
         return .created(.init(body: .json(family)))
     }
@@ -98,7 +70,6 @@ extension KithService {
     }
 
     func updateFamily(_ input: Operations.UpdateFamily.Input) async throws -> Operations.UpdateFamily.Output {
-        let principal = try Principal.required()
         let id = try UUID(path: input.path.familyId)
         let body = switch input.body { case .json(let body): body }
         var check = Validation()
@@ -108,24 +79,7 @@ extension KithService {
         let closedOn = check.day("closedOn", body.closedOn)
         try check.orThrow()
 
-        let family = try await records { records in
-            let access = try await records.access(id, for: .read)
-            let status = body.status?.rawValue
-            try await records.connection.query(
-                """
-                UPDATE families SET
-                    display_name = coalesce(\(body.displayName), display_name),
-                    reference = CASE WHEN \(body.reference)::text IS NULL THEN reference ELSE \(body.reference.nilIfBlank) END,
-                    reason_for_involvement = coalesce(\(body.reasonForInvolvement), reason_for_involvement),
-                    status = coalesce(\(status), status),
-                    closed_on = CASE
-                        WHEN coalesce(\(status), status) = 'open' THEN NULL
-                        ELSE coalesce(\(closedOn?.description)::date, closed_on, current_date) END
-                WHERE organisation_id = \(principal.organisationId) AND id = \(id)
-                """, logger: logger)
-            try await records.audit(.write, "family", recordId: id, access: access)
-            return try await records.family(id)
-        }
+        let family = try await records { try await $0.update(family: id, body, closedOn: closedOn) }
         return .ok(.init(body: .json(family)))
     }
 }

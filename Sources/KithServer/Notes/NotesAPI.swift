@@ -12,7 +12,7 @@ extension KithService {
         let body = switch input.body { case .json(let body): body }
         let draft = try NewNote(familyId: try UUID(path: input.path.familyId), body)
         let note = try await records { records in
-            let access = try await records.access(draft.familyId, for: .read)
+            let access = try await records.access(draft.familyId, for: .write)
             try await records.save(draft, access: access, origin: .online)
             return try await records.notes(familyId: draft.familyId, only: draft.id, access: access)[0]
         }
@@ -24,7 +24,7 @@ extension KithService {
         let amendment = try NoteAmendment(noteId: try UUID(path: input.path.noteId), body)
         let note = try await records { records in
             let familyId = try await records.familyOf(.notes, id: amendment.noteId)
-            let access = try await records.access(familyId, for: .read)
+            let access = try await records.access(familyId, for: .write)
             try await records.save(amendment, access: access)
             return try await records.notes(familyId: familyId, only: amendment.noteId, access: access)[0]
         }

@@ -18,7 +18,7 @@ extension KithService {
         let body = switch input.body { case .json(let body): body }
         let draft = try NewPerson(familyId: try UUID(path: input.path.familyId), body)
         let person = try await records { records in
-            let access = try await records.access(draft.familyId, for: .read)
+            let access = try await records.access(draft.familyId, for: .write)
             try await records.save(draft, access: access)
             return try await records.person(draft.id)
         }
@@ -33,7 +33,7 @@ extension KithService {
         let edits = try PersonFieldEdit.all(from: body.fields)
         let person = try await records { records in
             let familyId = try await records.familyOf(.people, id: personId)
-            let access = try await records.access(familyId, for: .read)
+            let access = try await records.access(familyId, for: .write)
             try await records.setFields(personId, edits, access: access) { stale in
                 guard stale.isEmpty else {
                     var error = KithError.conflict(

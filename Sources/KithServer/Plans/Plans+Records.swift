@@ -5,6 +5,50 @@ import Logging
 import PostgresNIO
 
 extension Records {
+    /// The plan's next version, with its items; every `who` must be in the family's network or a worker here.
+    func save(_ plan: NewPlan, access: FamilyAccess) async throws -> Components.Schemas.FamilyPlan {
+        let whos = Array(Set(plan.items.map(\.who)))
+        var people = Set<UUID>()
+        for try await person in try await connection.query(
+            "SELECT id FROM people WHERE organisation_id = \(principal.organisationId) AND family_id = \(access.familyId) AND id = ANY(\(whos))",
+            logger: logger
+        ).decode(UUID.self) { people.insert(person) }
+        var workers = Set<UUID>()
+        for try await worker in try await connection.query(
+            "SELECT id FROM workers WHERE organisation_id = \(principal.organisationId) AND id = ANY(\(whos))", logger: logger
+        ).decode(UUID.self) { workers.insert(worker) }
+        var check = Validation()
+        for (index, item) in plan.items.enumerated() where !people.contains(item.who) && !workers.contains(item.who) {
+            check.add("items[\(index)].who", "is neither someone in this family's network nor a worker here")
+        }
+        try check.orThrow()
+
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(plan.conferenceId.text), 1))", logger: logger)
+        try await connection.insertNew(
+            """
+            INSERT INTO family_plans (organisation_id, id, conference_id, family_id, version, contingency, review_on,
+                                      agreed_by_referrer, referrer_reasoning, created_by)
+            SELECT \(principal.organisationId), \(plan.id), \(plan.conferenceId), \(access.familyId), coalesce(max(version), 0) + 1,
+                   \(plan.body.contingency.nilIfBlank), \(plan.reviewOn?.description)::date, \(plan.body.agreedByReferrer),
+                   \(plan.body.referrerReasoning.nilIfBlank), \(principal.workerId)
+            FROM family_plans WHERE organisation_id = \(principal.organisationId) AND conference_id = \(plan.conferenceId)
+            """, record: "plan", logger: logger)
+        let items = plan.items
+        try await connection.query(
+            """
+            INSERT INTO plan_items (organisation_id, id, plan_id, family_id, position, person_id, worker_id, what, by_when)
+            SELECT \(principal.organisationId), i.id, \(plan.id), \(access.familyId), i.position,
+                   CASE WHEN i.who = ANY(\(Array(people))) THEN i.who END,
+                   CASE WHEN i.who = ANY(\(Array(people))) THEN NULL ELSE i.who END,
+                   i.what, nullif(i.by_when, '')::date
+            FROM unnest(\(items.map(\.id))::uuid[], \(items.map(\.who))::uuid[], \(items.map(\.what))::text[],
+                        \(items.map { $0.byWhen?.description ?? "" })::text[])
+                 WITH ORDINALITY AS i (id, who, what, by_when, position)
+            """, logger: logger)
+        try await audit(.write, "plan", recordId: plan.id, access: access)
+        return try await plans(familyId: access.familyId, conferenceId: plan.conferenceId, only: plan.id)[0]
+    }
+
     func save(
         _ update: NewPlanItemUpdate, access: FamilyAccess
     ) async throws -> Components.Schemas.PlanItemUpdate {
