@@ -5,6 +5,19 @@ import Logging
 import PostgresNIO
 
 extension Records {
+    /// Recorded, with its reason in the family's audit feed; it lasts until `expiresAt`.
+    func openBreakGlass(access: FamilyAccess, reason: String, until expiresAt: Date) async throws -> Components.Schemas.BreakGlassGrant {
+        let id = UUID()
+        let openedAt = Date()
+        try await connection.query(
+            """
+            INSERT INTO break_glass_grants (organisation_id, id, family_id, worker_id, reason, opened_at, expires_at)
+            VALUES (\(principal.organisationId), \(id), \(access.familyId), \(principal.workerId), \(reason), \(openedAt), \(expiresAt))
+            """, logger: logger)
+        try await audit(.breakGlass, "family", recordId: access.familyId, access: access, reason: reason)
+        return .init(id: id.text, familyId: access.familyId.text, reason: reason, openedAt: openedAt, expiresAt: expiresAt)
+    }
+
     func auditPage(_ feed: AuditFeed, before: Int64?, limit: Int) async throws -> Components.Schemas.AuditPage {
         let events = try await auditEvents(feed, before: before, limit: limit + 1)
         let next = events.count > limit ? events[limit - 1].id : nil

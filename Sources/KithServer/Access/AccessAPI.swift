@@ -11,31 +11,17 @@ extension KithService {
         let principal = try Principal.required()
         let familyId = try UUID(path: input.path.familyId)
         let body = switch input.body { case .json(let body): body }
-        guard !principal.isAdminOnly else {
-            throw KithError.forbidden("Administrators manage the organisation and do not open case records.")
-        }
         var check = Validation()
         check.requiredText("reason", body.reason, max: 2000)
         if body.reason.trimmingWhitespace().count < 10 { check.add("reason", "must say why, in at least 10 characters") }
         try check.orThrow()
 
-        let id = UUID()
-        let openedAt = Date()
-        let expiresAt = openedAt.addingTimeInterval(TimeInterval(config.breakGlassLifetime.components.seconds))
-        try await records { records in
-            // Never refused for want of a relationship, only for a family that does not exist (or is in another
-            // organisation): that is what break-glass is for.
-            guard let access = try await records.relationships([familyId])[familyId] else { throw KithError.notFound }
-            try await records.connection.query(
-                """
-                INSERT INTO break_glass_grants (organisation_id, id, family_id, worker_id, reason, opened_at, expires_at)
-                VALUES (\(principal.organisationId), \(id), \(familyId), \(principal.workerId), \(body.reason), \(openedAt), \(expiresAt))
-                """, logger: logger)
-            try await records.audit(.breakGlass, "family", recordId: familyId, access: access, reason: body.reason)
+        let expiresAt = Date().addingTimeInterval(TimeInterval(config.breakGlassLifetime.components.seconds))
+        let grant = try await records { records in
+            try await records.openBreakGlass(access: try await records.access(familyId, for: .openBreakGlass), reason: body.reason, until: expiresAt)
         }
         logger.notice("break-glass access opened", metadata: ["worker": .string(principal.workerId.text), "family": .string(familyId.text)])
-        return .created(.init(body: .json(.init(
-            id: id.text, familyId: familyId.text, reason: body.reason, openedAt: openedAt, expiresAt: expiresAt))))
+        return .created(.init(body: .json(grant)))
     }
 
     /// "Who viewed my family's record": the allocated worker and the team's supervisors.

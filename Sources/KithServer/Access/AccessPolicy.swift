@@ -9,6 +9,8 @@ import KithCore
 /// manages the organisation and reads no case content, so every family answers 404 to them.
 enum FamilyAction: Sendable {
     case read, write, allocate, export, readAudit
+    /// Break-glass: never refused for want of a relationship (that is what it is for), only to administrators.
+    case openBreakGlass
 }
 
 /// How the caller relates to one family, as established in the transaction that uses it.
@@ -31,10 +33,12 @@ struct FamilyAccess: Sendable {
         case .read, .write: return hasRelationship || glass
         case .allocate: return supervisesTeam
         case .export, .readAudit: return allocationRole == .allocatedWorker || supervisesTeam
+        case .openBreakGlass: return true
         }
     }
 
-    /// Whether the caller sees the family at all (and so hears 403 rather than 404 for what they may not do).
+    /// Whether the caller sees the family at all (and so hears 403 rather than 404 for what they may not do). Break-glass
+    /// not opened yet does not count.
     var seesFamily: Bool { allows(.read) }
 
     /// Restricted notes: the allocated worker, the team's supervisors, and break-glass (their author always, per note).
@@ -57,7 +61,7 @@ struct FamilyAccess: Sendable {
         case .allocate: .forbidden("Only the family's team supervisors allocate workers.")
         case .export: .forbidden("A family's record is exported by its allocated worker or a supervisor.")
         case .readAudit: .forbidden("The audit trail is for the allocated worker and the team's supervisors.")
-        case .read, .write: .notFound
+        case .read, .write, .openBreakGlass: .notFound
         }
     }
 
@@ -71,6 +75,19 @@ struct FamilyAccess: Sendable {
         case .late, .proposal, .conflict: return item.isRecipient
         case .rejected: return item.isOwnWork
         case .quarantined: return false
+        }
+    }
+}
+
+extension Principal {
+    /// Who may be allocated to a family, and by whom: an administrator-only account never is (it manages the
+    /// organisation and reads no case content), and an administrator does not allocate themselves.
+    func checkAllocating(_ workerId: UUID, roles: Set<Role>) throws {
+        guard roles != [.admin] else {
+            throw KithError.invalidField("workerId", "is an administrator's account, which is not allocated to families")
+        }
+        if workerId == self.workerId, has(.admin) {
+            throw KithError.forbidden("An administrator does not allocate themselves; another supervisor does.")
         }
     }
 }

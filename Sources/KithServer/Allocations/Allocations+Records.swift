@@ -24,6 +24,51 @@ enum AllocationRow {
 }
 
 extension Records {
+    /// A worker of this organisation, current on `startedOn` and allowed to be allocated (`Principal.checkAllocating`).
+    func allocate(
+        _ id: UUID, access: FamilyAccess, worker workerId: UUID, role: Components.Schemas.AllocationRole, from startedOn: CalendarDay
+    ) async throws -> Components.Schemas.Allocation {
+        let roles = try await connection.query(
+            """
+            SELECT roles FROM workers WHERE organisation_id = \(principal.organisationId) AND id = \(workerId)
+              AND (left_on IS NULL OR left_on > \(startedOn.description)::date)
+            """, logger: logger
+        ).decode([String].self).first { _ in true }
+        guard let roles else { throw KithError.invalidField("workerId", "is not a current worker of this organisation") }
+        try principal.checkAllocating(workerId, roles: Set(roles.compactMap(Role.init(rawValue:))))
+        try await connection.insertNew(
+            """
+            INSERT INTO allocations (organisation_id, id, family_id, worker_id, role, started_on, created_by)
+            VALUES (\(principal.organisationId), \(id), \(access.familyId), \(workerId), \(role.rawValue),
+                    \(startedOn.description)::date, \(principal.workerId))
+            """, record: "allocation", alsoUnique: "an open allocation of this worker in this role", logger: logger)
+        try await audit(.write, "allocation", recordId: id, access: access)
+        return try await allocation(id)
+    }
+
+    /// Ends an open allocation, with the handover note for the incoming worker.
+    func end(
+        allocation id: UUID, access: FamilyAccess, on endedOn: CalendarDay, reason: String, handoverNote: String?,
+        jointHandoverVisit: Bool?
+    ) async throws -> Components.Schemas.Allocation {
+        let ended = try await connection.query(
+            """
+            UPDATE allocations SET ended_on = \(endedOn.description)::date, end_reason = \(reason),
+                   handover_note = \(handoverNote), joint_handover_visit = \(jointHandoverVisit), ended_by = \(principal.workerId)
+            WHERE organisation_id = \(principal.organisationId) AND id = \(id) AND ended_on IS NULL
+              AND started_on <= \(endedOn.description)::date
+            RETURNING id
+            """, logger: logger
+        ).decode(UUID.self).first { _ in true }
+        guard ended != nil else {
+            let current = try await allocation(id)
+            if current.endedOn != nil { throw KithError.conflict("already_ended", "This allocation has already ended.") }
+            throw KithError.invalidField("endedOn", "must not be before the allocation started (\(current.startedOn))")
+        }
+        try await audit(.write, "allocation", recordId: id, access: access)
+        return try await allocation(id)
+    }
+
     /// Every allocation of a family, current and ended, oldest first.
     func allocations(familyId: UUID) async throws -> [Components.Schemas.Allocation] {
         try await AllocationRow.decode(try await connection.query(
