@@ -32,42 +32,20 @@ extension KithService {
             organisationId: account.organisation, workerId: account.worker, sessionId: UUID(), deviceId: nil, roles: [], teamIds: [])
         let worker = try await db.transaction(organisation: account.organisation) { connection in
             try await LoginThrottle.succeeded(email: email, on: connection, logger: logger)
-            try await connection.query(
-                """
-                INSERT INTO sessions (organisation_id, id, worker_id, token_hash, expires_at)
-                VALUES (\(session.organisationId), \(session.sessionId), \(session.workerId), \(Tokens.hash(token)), \(expiresAt))
-                """, logger: logger)
-            return try await Records(connection: connection, principal: session, logger: logger).worker(session.workerId)
+            return try await Records(connection: connection, principal: session, logger: logger)
+                .openSession(tokenHash: Tokens.hash(token), expiresAt: expiresAt)
         }
-        logger.info("signed in", metadata: ["worker": .string(account.worker.text)])
         logger.info("signed in", metadata: ["worker": .string(account.worker.text)])
         return .ok(.init(body: .json(.init(token: token, expiresAt: expiresAt, worker: worker))))
     }
 
     func logout(_ input: Operations.Logout.Input) async throws -> Operations.Logout.Output {
-        let principal = try Principal.required()
-        _ = try await records {
-            try await $0.connection.query(
-                """
-                UPDATE sessions SET revoked_at = now()
-                WHERE organisation_id = \(principal.organisationId) AND id = \(principal.sessionId)
-                """, logger: logger)
-        }
+        try await records { try await $0.endSession() }
         return .noContent(.init())
     }
 
     func getMe(_ input: Operations.GetMe.Input) async throws -> Operations.GetMe.Output {
-        let principal = try Principal.required()
-        let (worker, organisation, teams) = try await records { records in
-            let worker = try await records.worker(principal.workerId)
-            let organisation = try await records.connection.query(
-                "SELECT id, name FROM organisations WHERE id = \(principal.organisationId)", logger: logger
-            ).decode((UUID, String).self).first { _ in true }
-            let teams = try await records.teams(ids: principal.teamIds)
-            return (worker, organisation, teams)
-        }
-        guard let organisation else { throw KithError.unauthorized }
-        return .ok(.init(body: .json(.init(
-            worker: worker, organisation: .init(id: organisation.0.text, name: organisation.1), teams: teams))))
+        let me = try await records { try await $0.me() }
+        return .ok(.init(body: .json(me)))
     }
 }

@@ -1,0 +1,35 @@
+import Foundation
+import KithAPI
+import Logging
+import PostgresNIO
+
+extension Records {
+    /// The session a sign-in opens for the principal (only the token's hash is kept); the worker it is for.
+    func openSession(tokenHash: Data, expiresAt: Date) async throws -> Components.Schemas.Worker {
+        try await connection.query(
+            """
+            INSERT INTO sessions (organisation_id, id, worker_id, token_hash, expires_at)
+            VALUES (\(principal.organisationId), \(principal.sessionId), \(principal.workerId), \(tokenHash), \(expiresAt))
+            """, logger: logger)
+        return try await worker(principal.workerId)
+    }
+
+    func endSession() async throws {
+        try await connection.query(
+            """
+            UPDATE sessions SET revoked_at = now()
+            WHERE organisation_id = \(principal.organisationId) AND id = \(principal.sessionId)
+            """, logger: logger)
+    }
+
+    func me() async throws -> Components.Schemas.Me {
+        let worker = try await worker(principal.workerId)
+        let organisation = try await connection.query(
+            "SELECT id, name FROM organisations WHERE id = \(principal.organisationId)", logger: logger
+        ).decode((UUID, String).self).first { _ in true }
+        guard let organisation else { throw KithError.unauthorized }
+        return .init(
+            worker: worker, organisation: .init(id: organisation.0.text, name: organisation.1),
+            teams: try await teams(ids: principal.teamIds))
+    }
+}
