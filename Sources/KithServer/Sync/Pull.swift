@@ -47,26 +47,29 @@ extension KithService {
             return check.uuid("purged[\(index)].grantId", grant.grantId)
         }
         try check.orThrow()
-        try await records { records in
-            let acknowledged = try await records.connection.query(
-                """
-                UPDATE device_grants SET purge_acked_at = now()
-                WHERE organisation_id = \(principal.organisationId) AND device_id = \(device.id)
-                  AND id = ANY(\(grantIds)) AND ended_at IS NOT NULL AND purge_acked_at IS NULL
-                RETURNING family_id
-                """, logger: logger
-            ).collect().map { try $0.decode(UUID.self) }
-            for familyId in acknowledged {
-                try await records.audit(
-                    .write, "devicePurge", recordId: device.id, familyIds: [familyId],
-                    reason: "the device removed its copy of the family's record")
-            }
-        }
+        try await records { try await $0.acknowledgePurges(grantIds, device: device) }
         return .noContent(.init())
     }
 }
 
 extension Records {
+    /// The device removed these families' records: their ended grants stop being repeated, and each purge is audited.
+    func acknowledgePurges(_ grantIds: [UUID], device: SyncDevice) async throws {
+        let acknowledged = try await connection.query(
+            """
+            UPDATE device_grants SET purge_acked_at = now()
+            WHERE organisation_id = \(principal.organisationId) AND device_id = \(device.id)
+              AND id = ANY(\(grantIds)) AND ended_at IS NOT NULL AND purge_acked_at IS NULL
+            RETURNING family_id
+            """, logger: logger
+        ).collect().map { try $0.decode(UUID.self) }
+        for familyId in acknowledged {
+            try await audit(
+                .write, "devicePurge", recordId: device.id, familyIds: [familyId],
+                reason: "the device removed its copy of the family's record")
+        }
+    }
+
     func pull(
         after cursor: PullCursor, limit: Int, device: SyncDevice, epoch: SyncEpoch
     ) async throws -> Components.Schemas.PullResponse {
