@@ -79,6 +79,7 @@ extension Records {
         let organisation = device.organisationId
         var next = cursor
         next.issuedAt = Date()
+        next.timeline = epoch.timeline
         let horizon: UInt64
         if let windowEnd = cursor.windowEnd {
             horizon = windowEnd

@@ -8,10 +8,14 @@ import PostgresNIO
 /// The feed is read in windows: a window ends at `pg_snapshot_xmin` of the pull that opened it (every transaction with
 /// a lower id has finished), and later pages of the window keep that bound, so they neither repeat nor skip. Between
 /// windows the position is the previous window's bound. `grantsThrough` is the highest grant number whose family was
-/// delivered whole. The epoch (cluster system identifier and the organisation's sync generation) tells a cursor from
-/// before a restore.
+/// delivered whole. The epoch tells a cursor from another history of the database: the cluster's system identifier
+/// (a new cluster), its WAL timeline (every promotion of a standby and the end of every archive recovery, so a failover
+/// or a point-in-time restore, after which transaction ids are handed out again below what cursors hold), and the
+/// organisation's sync generation (`new-sync-generation`, for a restore that changes neither).
 struct PullCursor: Codable, Equatable, Sendable {
     var systemId: String
+    /// Absent in cursors issued before the timeline was part of the epoch; those are taken as they were.
+    var timeline: String?
     var generation: UUID
     var deviceId: UUID
     var afterXid: UInt64
@@ -28,7 +32,7 @@ struct PullCursor: Codable, Equatable, Sendable {
 
     static func start(_ epoch: SyncEpoch, deviceId: UUID) -> PullCursor {
         PullCursor(
-            systemId: epoch.systemId, generation: epoch.generation, deviceId: deviceId, afterXid: 0, afterSeq: 0,
+            systemId: epoch.systemId, timeline: epoch.timeline, generation: epoch.generation, deviceId: deviceId, afterXid: 0, afterSeq: 0,
             windowEnd: nil, grantsThrough: 0, issuedAt: Date())
     }
 
@@ -50,7 +54,9 @@ struct PullCursor: Codable, Equatable, Sendable {
         else { throw KithError.invalidField("cursor", "is not a cursor this server issued") }
         // The epoch is read before the signature: a cursor from before a restore was signed with a key since replaced.
         // So an edited epoch also answers reset_required, which gives nothing away: the device's feed starts again.
-        guard cursor.systemId == epoch.systemId, cursor.generation == epoch.generation else {
+        guard cursor.systemId == epoch.systemId, cursor.generation == epoch.generation,
+              cursor.timeline.map({ $0 == epoch.timeline }) ?? true
+        else {
             throw KithError.conflict(
                 "reset_required", "The server's data was restored since this cursor was issued; push, then pull from an empty cursor.")
         }
@@ -67,9 +73,11 @@ struct PullCursor: Codable, Equatable, Sendable {
         detail: "The change log no longer holds everything since this cursor (it keeps 180 days); push, then pull from an empty cursor.")
 }
 
-/// What makes cursors of one database generation: the cluster, the organisation's generation and its signing key.
+/// What makes cursors of one history of the database: the cluster, its timeline, the organisation's generation and its
+/// signing key.
 struct SyncEpoch: Sendable {
     let systemId: String
+    let timeline: String
     let generation: UUID
     let cursorKey: Data
 }
@@ -87,11 +95,14 @@ extension PostgresConnection {
             """, logger: logger)
         let rows = try await query(
             """
-            SELECT (SELECT system_identifier::text FROM pg_control_system()), generation, cursor_key
+            SELECT (SELECT system_identifier::text FROM pg_control_system()),
+                   -- The current timeline, from the WAL file being written: pg_control_checkpoint() still shows the old
+                   -- one until the first checkpoint after a promotion.
+                   substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8), generation, cursor_key
             FROM sync_generations WHERE organisation_id = \(organisationId)
             """, logger: logger)
-        for try await (system, generation, cursorKey) in rows.decode((String, UUID, Data).self) {
-            return SyncEpoch(systemId: system, generation: generation, cursorKey: cursorKey)
+        for try await (system, timeline, generation, cursorKey) in rows.decode((String, String, UUID, Data).self) {
+            return SyncEpoch(systemId: system, timeline: timeline, generation: generation, cursorKey: cursorKey)
         }
         throw KithError.notFound
     }

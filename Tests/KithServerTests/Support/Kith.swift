@@ -27,12 +27,22 @@ struct Kith: Sendable {
             configure(&configuration)
             let config = configuration
             let logger = TestDatabase.logger
-            try await withDatabase(config, logger: logger) { db in
-                let fixture = try await Fixture.seed(db, logger: logger)
-                let app = try buildApplication(config, logger: logger, metrics: Self.metrics)
-                try await app.test(setup) { client in
-                    try await test(Kith(client: client, db: db, fixture: fixture, databaseURL: url))
-                }
+            let fixture = try await withDatabase(config, logger: logger) { try await Fixture.seed($0, logger: logger) }
+            try await serve(url, fixture: fixture, config: config, over: setup, test)
+        }
+    }
+
+    /// The application on a database that already holds `fixture` (another cluster's copy of it, say).
+    static func serve(
+        _ url: String, fixture: Fixture, config: AppConfig? = nil, over setup: TestingSetup = .router,
+        _ test: @Sendable @escaping (Kith) async throws -> Void
+    ) async throws {
+        let config = config ?? AppConfig(databaseURL: url)
+        let logger = TestDatabase.logger
+        try await withDatabase(config, logger: logger) { db in
+            let app = try buildApplication(config, logger: logger, metrics: Self.metrics)
+            try await app.test(setup) { client in
+                try await test(Kith(client: client, db: db, fixture: fixture, databaseURL: url))
             }
         }
     }
