@@ -185,16 +185,24 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $
     SELECT count(*)::integer FROM gone
 $$;
 
--- Deletes change-log rows older than `age_seconds` that every later row follows in feed order, and remembers the last
--- one deleted: a cursor positioned before it answers 410 cursor_expired instead of silently skipping.
-CREATE FUNCTION kith_prune_change_log(age_seconds double precision) RETURNS integer
+-- Deletes up to `batch` change-log rows older than `age_seconds` that every later row follows in feed order, oldest
+-- first, and remembers the last one deleted: a cursor positioned before it answers 410 cursor_expired instead of
+-- silently skipping. Housekeeping calls it in short transactions until a batch comes back short, so no long delete
+-- holds back the feed's horizon.
+CREATE INDEX sync_changes_feed ON sync_changes (xid, seq);
+CREATE FUNCTION kith_prune_change_log(age_seconds double precision, batch integer) RETURNS integer
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     WITH bound AS (
         SELECT least(
             pg_snapshot_xmin(pg_current_snapshot()),
             (SELECT min(xid) FROM sync_changes WHERE changed_at >= now() - make_interval(secs => age_seconds))) AS below
+    ), oldest AS (
+        SELECT organisation_id, xid, seq FROM sync_changes
+        WHERE xid < (SELECT below FROM bound) ORDER BY xid, seq LIMIT batch
     ), gone AS (
-        DELETE FROM sync_changes WHERE xid < (SELECT below FROM bound) RETURNING xid, seq
+        DELETE FROM sync_changes c USING oldest o
+        WHERE c.organisation_id = o.organisation_id AND c.xid = o.xid AND c.seq = o.seq
+        RETURNING c.xid, c.seq
     ), last AS (
         SELECT xid, seq FROM gone ORDER BY xid DESC, seq DESC LIMIT 1
     ), marked AS (
@@ -235,13 +243,13 @@ ALTER FUNCTION kith_session(bytea) OWNER TO kith_definer;
 ALTER FUNCTION kith_begin_sign_in(text, bytea, bytea, integer, integer, integer) OWNER TO kith_definer;
 ALTER FUNCTION kith_sign_in_succeeded(bytea) OWNER TO kith_definer;
 ALTER FUNCTION kith_forget_login_failures(integer) OWNER TO kith_definer;
-ALTER FUNCTION kith_prune_change_log(double precision) OWNER TO kith_definer;
+ALTER FUNCTION kith_prune_change_log(double precision, integer) OWNER TO kith_definer;
 ALTER FUNCTION kith_start_new_sync_generation() OWNER TO kith_definer;
 ALTER FUNCTION kith_oldest_transaction_age() OWNER TO kith_definer;
 REVOKE CREATE ON SCHEMA public FROM kith_definer;
 REVOKE EXECUTE ON FUNCTION kith_session(bytea), kith_begin_sign_in(text, bytea, bytea, integer, integer, integer),
-    kith_sign_in_succeeded(bytea), kith_forget_login_failures(integer), kith_prune_change_log(double precision),
+    kith_sign_in_succeeded(bytea), kith_forget_login_failures(integer), kith_prune_change_log(double precision, integer),
     kith_start_new_sync_generation(), kith_oldest_transaction_age() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kith_session(bytea), kith_begin_sign_in(text, bytea, bytea, integer, integer, integer),
-    kith_sign_in_succeeded(bytea), kith_forget_login_failures(integer), kith_prune_change_log(double precision),
+    kith_sign_in_succeeded(bytea), kith_forget_login_failures(integer), kith_prune_change_log(double precision, integer),
     kith_start_new_sync_generation(), kith_oldest_transaction_age() TO kith_app;

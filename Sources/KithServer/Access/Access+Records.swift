@@ -5,10 +5,11 @@ import Logging
 import PostgresNIO
 
 extension Records {
-    /// Recorded, with its reason in the family's audit feed; it lasts until `expiresAt`.
-    func openBreakGlass(access: FamilyAccess, reason: String, until expiresAt: Date) async throws -> Components.Schemas.BreakGlassGrant {
+    /// Recorded, with its reason in the family's audit feed; it lasts `lifetime`.
+    func openBreakGlass(access: FamilyAccess, reason: String, for lifetime: Duration) async throws -> Components.Schemas.BreakGlassGrant {
         let id = UUID()
         let openedAt = Date()
+        let expiresAt = openedAt.addingTimeInterval(TimeInterval(lifetime.components.seconds))
         try await connection.query(
             """
             INSERT INTO break_glass_grants (organisation_id, id, family_id, worker_id, reason, opened_at, expires_at)

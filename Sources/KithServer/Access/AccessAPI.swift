@@ -16,9 +16,9 @@ extension KithService {
         if body.reason.trimmingWhitespace().count < 10 { check.add("reason", "must say why, in at least 10 characters") }
         try check.orThrow()
 
-        let expiresAt = Date().addingTimeInterval(TimeInterval(config.breakGlassLifetime.components.seconds))
         let grant = try await records { records in
-            try await records.openBreakGlass(access: try await records.access(familyId, for: .openBreakGlass), reason: body.reason, until: expiresAt)
+            try await records.openBreakGlass(
+                access: try await records.access(familyId, for: .openBreakGlass), reason: body.reason, for: config.breakGlassLifetime)
         }
         logger.notice("break-glass access opened", metadata: ["worker": .string(principal.workerId.text), "family": .string(familyId.text)])
         return .created(.init(body: .json(grant)))

@@ -16,6 +16,9 @@ public struct AppConfig: Sendable {
     var trustedProxies: [AddressBlock] = []
     /// Connections in the pool (`KITH_DB_POOL_SIZE`).
     public var databasePoolSize = 20
+    /// Limits on every server transaction (`KITH_STATEMENT_TIMEOUT`, `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, in seconds):
+    /// a stuck statement or an abandoned transaction cannot hold back the sync feed or a pool's connection for long.
+    public var timeouts = Timeouts()
 
     public init(
         databaseURL: String,
@@ -67,8 +70,25 @@ public struct AppConfig: Sendable {
             if let value = Int(size), (1...1000).contains(value) { config.databasePoolSize = value }
             else { problems.append("KITH_DB_POOL_SIZE must be a number of connections from 1 to 1000, got '\(size)'") }
         }
+        for (key, path) in [("KITH_STATEMENT_TIMEOUT", \Timeouts.statement), ("KITH_IDLE_IN_TRANSACTION_TIMEOUT", \Timeouts.idleInTransaction)] {
+            guard let text = env[key], !text.isEmpty else { continue }
+            if let seconds = Int(text), (1...3600).contains(seconds) { config.timeouts[keyPath: path] = .seconds(seconds) }
+            else { problems.append("\(key) must be a number of seconds from 1 to 3600, got '\(text)'") }
+        }
         guard problems.isEmpty else { throw Invalid(problems: problems) }
         return config
+    }
+}
+
+/// How long one statement, and a transaction left idle, may take before PostgreSQL ends it.
+public struct Timeouts: Sendable, Equatable {
+    public var statement: Duration = .seconds(30)
+    public var idleInTransaction: Duration = .seconds(60)
+
+    public init() {}
+
+    var milliseconds: (statement: Int64, idle: Int64) {
+        (statement.components.seconds * 1000, idleInTransaction.components.seconds * 1000)
     }
 }
 

@@ -19,14 +19,14 @@ public func buildApplication(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kith"),
         logger: logger)
-    app.addServices(db, Housekeeping(db: Database(client: db, logger: logger), logger: logger))
+    app.addServices(db, Housekeeping(db: Database(client: db, logger: logger, timeouts: config.timeouts), logger: logger))
     return app
 }
 
 func buildRouter(
     _ config: AppConfig, db client: PostgresClient, logger: Logger, metrics: PrometheusCollectorRegistry
 ) throws -> Router<KithRequestContext> {
-    let db = Database(client: client, logger: logger)
+    let db = Database(client: client, logger: logger, timeouts: config.timeouts)
     let router = Router(context: KithRequestContext.self)
     router.addMiddleware {
         ProblemMiddleware()

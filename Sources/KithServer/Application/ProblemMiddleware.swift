@@ -41,6 +41,10 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 return .malformed("The request refers to a record that does not exist.")
             case let state? where state.hasPrefix("22") || state.hasPrefix("23"):
                 return .malformed("The request has a value the database cannot store.")
+            case "57014", "25P03":
+                // statement_timeout or idle_in_transaction_session_timeout: nothing was changed; the client may retry.
+                logger.warning("database statement timed out", metadata: ["sqlState": .string(error.serverInfo?[.sqlState] ?? "none")])
+                return KithError(status: .serviceUnavailable, code: "timeout", detail: "The database took too long; nothing was changed. Try again.")
             default:
                 logger.error("database error", metadata: ["sqlState": .string(error.serverInfo?[.sqlState] ?? "none"), "code": .string("\(error.code)")])
                 return KithError(status: .internalServerError, code: "internal_error", detail: "Something went wrong on the server.")

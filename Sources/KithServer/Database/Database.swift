@@ -9,12 +9,14 @@ import PostgresNIO
 struct Database: Sendable {
     let client: PostgresClient
     let logger: Logger
+    let timeouts: Timeouts
     private let inUse = Meter(label: "kith_db_connections_in_use")
     private let wait = Metrics.Timer(label: "kith_db_connection_wait")
 
-    init(client: PostgresClient, logger: Logger) {
+    init(client: PostgresClient, logger: Logger, timeouts: Timeouts = Timeouts()) {
         self.client = client
         self.logger = logger
+        self.timeouts = timeouts
     }
 
     /// One transaction: a write's records, its audit event and its change-log rows commit together. It runs behind the
@@ -32,7 +34,7 @@ struct Database: Sendable {
                 if isolation == .repeatableRead {
                     try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", logger: logger)
                 }
-                try await connection.enterWall(organisation: organisation, logger: logger)
+                try await connection.enterWall(organisation: organisation, timeouts: timeouts, logger: logger)
                 return try await body(connection)
             }
         } catch let error as PostgresTransactionError {
@@ -54,11 +56,15 @@ extension PostgresConnection {
     /// Makes the rest of this transaction run as `kith_app`, which owns nothing and whose row-level security policies
     /// show one organisation's rows (migration 0006). Both settings are transaction-local, so a pooled connection (or
     /// PgBouncer in transaction mode) carries nothing over to the next transaction, and they hold even when the server
-    /// connects as a superuser or as the tables' owner.
-    func enterWall(organisation: UUID?, logger: Logger) async throws {
+    /// connects as a superuser or as the tables' owner. `timeouts`, when given, limit this transaction alone.
+    func enterWall(organisation: UUID?, timeouts: Timeouts? = nil, logger: Logger) async throws {
+        let limits = timeouts?.milliseconds
         try await query(
             """
-            SELECT set_config('role', 'kith_app', true), set_config('kith.organisation_id', \(organisation?.text ?? ""), true)
+            SELECT set_config('role', 'kith_app', true), set_config('kith.organisation_id', \(organisation?.text ?? ""), true),
+                   set_config('statement_timeout', coalesce(\(limits?.statement)::bigint::text, current_setting('statement_timeout')), true),
+                   set_config('idle_in_transaction_session_timeout',
+                              coalesce(\(limits?.idle)::bigint::text, current_setting('idle_in_transaction_session_timeout')), true)
             """, logger: logger)
     }
 }

@@ -5,7 +5,7 @@ import Logging
 import PostgresNIO
 
 /// Applies `db/migrations/NNNN_name.sql` in order, each in its own transaction, recording each in
-/// `schema_migrations`. An advisory lock lets several processes start at once without racing.
+/// `schema_migrations`. A transaction-level advisory lock lets several processes start at once without racing.
 public struct Migrator: Sendable {
     public struct Migration: Sendable {
         public var version: String
@@ -33,37 +33,37 @@ public struct Migrator: Sendable {
         }
     }
 
-    /// Returns the versions it applied.
+    /// Returns the versions it applied. Each migration is one transaction that first takes a transaction-level
+    /// advisory lock and then looks again at what is applied, so several processes may start at once, and the lock
+    /// can never outlive its transaction (a session lock taken and released through PgBouncer in transaction mode could
+    /// land on two different server connections).
     @discardableResult
     public func migrate() async throws -> [String] {
         let migrations = try Self.bundled()
         return try await client.withConnection { connection in
-            try await connection.query(
-                """
-                CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
-                """, logger: logger)
-            try await connection.query("SELECT pg_advisory_lock(7244100001)", logger: logger)
-            do {
-                var applied: [String] = []
-                let done = try await self.appliedVersions(connection)
-                for migration in migrations where !done.contains(migration.version) {
-                    try await connection.withTransaction(logger: logger) { transaction in
-                        for statement in SQLScript.statements(in: migration.sql) {
-                            try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                        }
-                        try await transaction.query(
-                            "INSERT INTO schema_migrations (version) VALUES (\(migration.version))", logger: logger)
+            var applied: [String] = []
+            for migration in migrations {
+                let ran = try await connection.withTransaction(logger: logger) { transaction in
+                    try await transaction.query("SELECT pg_advisory_xact_lock(7244100001)", logger: logger)
+                    try await transaction.query(
+                        """
+                        CREATE TABLE IF NOT EXISTS schema_migrations (
+                            version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
+                        """, logger: logger)
+                    guard try await !self.appliedVersions(transaction).contains(migration.version) else { return false }
+                    for statement in SQLScript.statements(in: migration.sql) {
+                        try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
+                    try await transaction.query(
+                        "INSERT INTO schema_migrations (version) VALUES (\(migration.version))", logger: logger)
+                    return true
+                }
+                if ran {
                     logger.info("applied migration", metadata: ["version": .string(migration.version)])
                     applied.append(migration.version)
                 }
-                try await connection.query("SELECT pg_advisory_unlock(7244100001)", logger: logger)
-                return applied
-            } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(7244100001)", logger: logger)
-                throw error
             }
+            return applied
         }
     }
 
