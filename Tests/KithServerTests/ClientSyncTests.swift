@@ -7,6 +7,7 @@ import KithCore
 import NIOConcurrencyHelpers
 import NIOCore
 import OpenAPIRuntime
+import PostgresNIO
 import Testing
 @testable import KithServer
 
@@ -119,6 +120,41 @@ struct ClientDevice {
             #expect(try priya.store.records(.note, as: Components.Schemas.JudgmentNote.self).isEmpty)
             #expect(try priya.caseload.families().isEmpty)
             #expect(try await kith.count("SELECT count(*) FROM audit_events WHERE entity = 'devicePurge'") == 1)
+        }
+    }
+
+    @Test func pushesTheServerLostAreSentAgainAndAppliedOnce() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let priya = try ClientDevice(kith, device: try await FieldDevice.register(kith, as: .priya), store: try LocalStore(), as: .priya)
+            try await priya.sync { try priya.caseload.families().map(\.id) == [family.id] }
+            let held = try priya.caseload.family(family.id)
+            for day in ["Monday", "Tuesday", "Wednesday"] { try priya.practice.writeNote(NoteDraft(text: day), in: held) }
+            #expect(try await priya.sync().pushed == 3)
+            #expect(try priya.store.pending().isEmpty)
+
+            // The database comes back from a point before Tuesday's and Wednesday's pushes reached it (an asynchronous
+            // standby promoted, a restore): the device was told they were applied and holds them as confirmed.
+            try await kith.db.withTransaction(logger: TestDatabase.logger) { db in
+                try await db.query("SET LOCAL session_replication_role = replica", logger: TestDatabase.logger)
+                try await db.query(
+                    "DELETE FROM notes WHERE id IN (SELECT note_id FROM note_revisions WHERE body IN ('Tuesday', 'Wednesday'))",
+                    logger: TestDatabase.logger)
+                try await db.query("DELETE FROM note_revisions WHERE body IN ('Tuesday', 'Wednesday')", logger: TestDatabase.logger)
+                try await db.query("DELETE FROM sync_mutations WHERE seq > 1", logger: TestDatabase.logger)
+                try await db.query("UPDATE devices SET last_applied_seq = 1", logger: TestDatabase.logger)
+            }
+            #expect(try await kith.count("SELECT count(*) FROM notes") == 1)
+
+            // The next sync has nothing unconfirmed to push; the pull shows the server's lastAppliedSeq fell back, so the
+            // two are sent again, and applied once.
+            let resent = try await priya.sync()
+            #expect(resent.pushed == 2 && resent.rejected == 0)
+            #expect(try await kith.count("SELECT count(*) FROM notes") == 3)
+            #expect(try await kith.count("SELECT count(*) FROM note_revisions WHERE body IN ('Tuesday', 'Wednesday')") == 2)
+            #expect(try await kith.count("SELECT last_applied_seq::int FROM devices WHERE id = '\(priya.device.id)'") == 3)
+            #expect(try await priya.sync().pushed == 0)
+            #expect(try await kith.count("SELECT count(*) FROM notes") == 3)
         }
     }
 

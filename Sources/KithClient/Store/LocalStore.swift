@@ -196,6 +196,18 @@ package final class LocalStore: Sendable {
         }
     }
 
+    /// The server's `lastAppliedSeq` is below what it once confirmed: it lost those pushes (a standby promoted before
+    /// they reached it, a restore to an earlier point). Every confirmed mutation after it that is still kept (30 days)
+    /// waits to be pushed again; the server applies each once. Returns how many.
+    @discardableResult
+    package func reopen(after lastAppliedSeq: Int64) throws -> Int {
+        try db.write { db in
+            try db.execute(
+                sql: "UPDATE outbox SET confirmed_at = NULL WHERE confirmed_at IS NOT NULL AND seq > ?", arguments: [lastAppliedSeq])
+            return db.changesCount
+        }
+    }
+
     /// Unconfirmed mutations, newest last, for showing what waits to be pushed.
     package func waiting() throws -> [(type: String, familyId: String?, recordedAt: String)] {
         try db.read { db in

@@ -3,7 +3,9 @@ import KithAPI
 import OpenAPIRuntime
 
 /// The client side of sync (`docs/sync.md`): push before pull, every unconfirmed mutation until the server's
-/// `lastAppliedSeq` covers it, then every page of the feed applied with its cursor, then purges acknowledged.
+/// `lastAppliedSeq` covers it, then every page of the feed applied with its cursor, then purges acknowledged. Whenever
+/// the server's `lastAppliedSeq` falls below what it had confirmed (it lost pushes in a failover or a restore), the
+/// mutations after it are pushed again.
 package struct SyncEngine: Sendable {
     let client: Client
     let store: LocalStore
@@ -27,11 +29,16 @@ package struct SyncEngine: Sendable {
     package func sync(progress: @Sendable (Summary) -> Void = { _ in }) async throws -> Summary {
         var summary = Summary()
         try await push(into: &summary, progress: progress)
+        var lastAppliedSeq: Int64
         do {
-            try await pull(into: &summary, progress: progress)
+            lastAppliedSeq = try await pull(into: &summary, progress: progress)
         } catch CommandError.refused(_, let code?, _) where code == "reset_required" || code == "cursor_expired" {
             try store.restartFeed()
-            try await pull(into: &summary, progress: progress)
+            lastAppliedSeq = try await pull(into: &summary, progress: progress)
+        }
+        // The push had nothing to send, so only the pull could tell that the server lost what it had confirmed.
+        if try store.reopen(after: lastAppliedSeq) > 0 {
+            try await push(into: &summary, progress: progress)
         }
         try store.set("lastSyncAt", Date().formatted(.iso8601))
         return summary
@@ -50,6 +57,7 @@ package struct SyncEngine: Sendable {
             }
             try store.rejected(response.results.filter { $0.status == .rejected }.map(\.id))
             try store.confirm(through: response.lastAppliedSeq)
+            if try store.reopen(after: response.lastAppliedSeq) > 0 { continue }
             summary.pushed += response.results.count { $0.status != .seqConflict }
             summary.rejected += response.results.count { $0.status == .rejected }
             progress(summary)
@@ -58,8 +66,10 @@ package struct SyncEngine: Sendable {
         }
     }
 
-    private func pull(into summary: inout Summary, progress: @Sendable (Summary) -> Void) async throws {
+    /// Returns the server's `lastAppliedSeq` as the last page gave it.
+    private func pull(into summary: inout Summary, progress: @Sendable (Summary) -> Void) async throws -> Int64 {
         var hasMore = true
+        var lastAppliedSeq: Int64 = 0
         while hasMore {
             let output = try await client.syncPull(body: .json(.init(
                 _protocol: 1, deviceId: deviceId, cursor: try store.setting("cursor"), limit: 1000)))
@@ -69,16 +79,18 @@ package struct SyncEngine: Sendable {
             case .default(let status, let problem): throw Server.refusal(status, problem)
             }
             try store.apply(page)
+            lastAppliedSeq = page.lastAppliedSeq
             summary.changes += page.changes.count
             progress(summary)
             hasMore = page.hasMore
         }
         let purged = try store.purgesToAcknowledge()
-        guard !purged.isEmpty else { return }
+        guard !purged.isEmpty else { return lastAppliedSeq }
         let output = try await client.syncAck(body: .json(.init(purged: purged.map { .init(familyId: $0.familyId, grantId: $0.grantId) })))
         if case .default(let status, let problem) = output { throw Server.refusal(status, problem) }
         try store.acknowledged(purged.map(\.grantId))
         summary.purged += purged.count
+        return lastAppliedSeq
     }
 }
 
