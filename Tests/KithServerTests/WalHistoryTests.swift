@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import KithAPI
 import PostgresNIO
 import Testing
@@ -12,25 +9,7 @@ import Testing
 /// (`deploy/testing/wal-history.sh`): a streaming standby promoted after its primary stops, and a base backup brought up
 /// by archive recovery. Both keep the cluster's system identifier and change only the WAL timeline.
 @Suite(.serialized) struct WalHistoryTests {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("deploy/testing/wal-history.sh").path
-
-    /// Runs the script and waits for it by polling `waitpid`, without blocking a thread of the concurrency pool
-    /// (Foundation's `Process` here never saw the script end once it had started a server in the background).
-    static func run(_ arguments: String...) async throws {
-        let argv = (["/bin/bash", script] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, argv, environ)
-        guard spawned == 0 else { throw KithError.invalidField("wal-history.sh", "could not start (\(spawned))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, WNOHANG) == 0 { try await Task.sleep(for: .milliseconds(50)) }
-        // WEXITSTATUS: the exit code sits in the second byte of the wait status.
-        let code = (status >> 8) & 0xff
-        guard status & 0x7f == 0, code == 0 else {
-            throw KithError.invalidField("wal-history.sh \(arguments.joined(separator: " "))", "exited \(code)")
-        }
-    }
+    static func run(_ arguments: String...) async throws { try await Script.run("wal-history.sh", arguments) }
 
     /// Ports below Linux's ephemeral range (32768 and up, where the tests' own connections take theirs) and below the
     /// ones `ServerProcess` picks.

@@ -1,0 +1,40 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import KithServer
+
+/// The scripts in `deploy/testing/` that start PostgreSQL clusters and PgBouncer for the tests.
+enum Script {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("deploy/testing")
+
+    /// Runs a script and waits for it by polling `waitpid`, without blocking a thread of the concurrency pool
+    /// (Foundation's `Process` here never saw a script end once it had started a server in the background).
+    static func run(_ name: String, _ arguments: [String]) async throws {
+        let path = folder.appendingPathComponent(name).path
+        let argv = (["/bin/bash", path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        // The test process blocks some signals on its threads, and a spawned child inherits the mask: the servers the
+        // scripts start (PgBouncer) would then never hear the SIGTERM that stops them. Start the script clean.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/bash", nil, &attributes, argv, environ)
+        guard spawned == 0 else { throw KithError.invalidField(name, "could not start (\(spawned))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 { try await Task.sleep(for: .milliseconds(50)) }
+        // WEXITSTATUS: the exit code sits in the second byte of the wait status.
+        let code = (status >> 8) & 0xff
+        guard status & 0x7f == 0, code == 0 else {
+            throw KithError.invalidField("\(name) \(arguments.joined(separator: " "))", "exited \(code)")
+        }
+    }
+}
