@@ -194,6 +194,8 @@ down() {
     for node in "${nodes[@]}"; do
         [ -f "$dir/$node/data/postmaster.pid" ] && as_owner "$pgbin/pg_ctl" -D "$dir/$node/data" -m fast stop >/dev/null 2>&1 || true
     done
+    # A Patroni started by an earlier `rejoin` whose pid file was overwritten, should there be one.
+    pkill -f "patroni $dir/" 2>/dev/null || true
     running "$dir/etcd.pid" && kill "$(cat "$dir/etcd.pid")" 2>/dev/null || true
     return 0
 }

@@ -11,6 +11,7 @@ speak the sync protocol of docs/sync.md directly (standard library only), includ
 confirmed mutations when the server's lastAppliedSeq falls below them, start the feed again on 409 reset_required.
 """
 import argparse
+import http.client
 import json
 import os
 import random
@@ -43,7 +44,8 @@ def call(base, path, body=None, token=None, timeout=10):
             return error.code, json.loads(text)
         except ValueError:
             return error.code, {"detail": text.decode(errors="replace")}
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as error:
+    except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError, OSError) as error:
+        # No answer, or half of one (the server was killed while it spoke): the request is sent again.
         return 0, {"detail": str(error)}
 
 
@@ -164,6 +166,23 @@ class Device(threading.Thread):
                 return state
 
 
+def verify(devices):
+    """How many mutations devices were told were applied are missing from the database, how many are there twice, and
+    how many devices hold a state other than a fresh pull of their scope."""
+    ids = [m["args"]["id"] for d in devices for m in d.outbox if m["id"] in d.told_applied]
+    counts = {}
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk:chunk + 500]
+        rows = psql("SELECT id, count(*) FROM notes WHERE id IN (" + ",".join(f"'{i}'" for i in part) + ") GROUP BY id")
+        for line in filter(None, rows.splitlines()):
+            note, count = line.split("|")
+            counts[note] = int(count)
+    lost = sum(1 for i in ids if i not in counts)
+    twice = sum(1 for count in counts.values() if count > 1)
+    mismatched = sum(1 for d in devices if d.state != d.fresh())
+    return lost, twice, mismatched
+
+
 def psql(sql):
     return subprocess.run(["psql", BOUNCER, "-Atc", sql], check=True, capture_output=True, text=True).stdout.strip()
 
@@ -248,17 +267,7 @@ def main():
             device.finish()
 
         told = sum(len(d.told_applied) for d in devices)
-        ids = [m["args"]["id"] for d in devices for m in d.outbox if m["id"] in d.told_applied]
-        in_db = {}
-        for chunk in range(0, len(ids), 500):
-            part = ids[chunk:chunk + 500]
-            rows = psql("SELECT id, count(*) FROM notes WHERE id IN (" + ",".join(f"'{i}'" for i in part) + ") GROUP BY id")
-            for line in filter(None, rows.splitlines()):
-                note, count = line.split("|")
-                in_db[note] = int(count)
-        lost = sum(1 for i in ids if i not in in_db)
-        twice = sum(1 for count in in_db.values() if count > 1)
-        mismatched = sum(1 for d in devices if d.state != d.fresh())
+        lost, twice, mismatched = verify(devices)
         print(json.dumps({
             "failovers": len(failover_times),
             "median_failover_seconds": sorted(failover_times)[len(failover_times) // 2] if failover_times else None,

@@ -65,19 +65,9 @@ def main():
         for device in devices:
             device.join(timeout=120)
             device.finish()
-        ids = [m["args"]["id"] for d in devices for m in d.outbox if m["id"] in d.told_applied]
-        counts = {}
-        for chunk in range(0, len(ids), 500):
-            part = ids[chunk:chunk + 500]
-            rows = failover.psql("SELECT id, count(*) FROM notes WHERE id IN (" + ",".join(f"'{i}'" for i in part) + ") GROUP BY id")
-            for line in filter(None, rows.splitlines()):
-                note, count = line.split("|")
-                counts[note] = int(count)
-        lost = sum(1 for i in ids if i not in counts)
-        twice = sum(1 for count in counts.values() if count > 1)
-        mismatched = sum(1 for d in devices if d.state != d.fresh())
+        lost, twice, mismatched = failover.verify(devices)
         print(json.dumps({
-            "kills": args.trials, "mutations_told_applied": len(ids), "lost": lost, "applied_twice": twice,
+            "kills": args.trials, "mutations_told_applied": sum(len(d.told_applied) for d in devices), "lost": lost, "applied_twice": twice,
             "devices_whose_state_differs_from_a_fresh_pull": mismatched,
             "retried_requests": sum(d.errors for d in devices),
         }, indent=2))
