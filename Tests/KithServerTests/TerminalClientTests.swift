@@ -162,7 +162,7 @@ struct Tmux {
         let argv = (["tmux", "-L", socket, "-f", "/dev/null"] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        guard posix_spawnp(&pid, "tmux", &actions, nil, argv, environ) == 0 else {
+        guard withCleanSignals({ posix_spawnp(&pid, "tmux", &actions, &$0, argv, environ) }) == 0 else {
             throw Trouble("tmux could not be started: is it installed? (scripts/test installs it)")
         }
         var status: Int32 = 0

@@ -15,19 +15,8 @@ enum Script {
         let path = folder.appendingPathComponent(name).path
         let argv = (["/bin/bash", path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        // The test process blocks some signals on its threads, and a spawned child inherits the mask: the servers the
-        // scripts start (PgBouncer) would then never hear the SIGTERM that stops them. Start the script clean.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t(), all = sigset_t()
-        sigemptyset(&none)
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/bash", nil, &attributes, argv, environ)
+        let spawned = withCleanSignals { posix_spawn(&pid, "/bin/bash", nil, &$0, argv, environ) }
         guard spawned == 0 else { throw KithError.invalidField(name, "could not start (\(spawned))") }
         var status: Int32 = 0
         while waitpid(pid, &status, WNOHANG) == 0 { try await Task.sleep(for: .milliseconds(50)) }
@@ -37,4 +26,20 @@ enum Script {
             throw KithError.invalidField("\(name) \(arguments.joined(separator: " "))", "exited \(code)")
         }
     }
+}
+
+/// Spawn attributes with no signal blocked and every signal at its default. The test process blocks some signals on
+/// its threads, and a spawned child inherits the mask: the servers the tests start (PgBouncer, tmux) would then never
+/// hear the SIGTERM that stops them.
+func withCleanSignals<Result>(_ body: (inout posix_spawnattr_t) -> Result) -> Result {
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var none = sigset_t(), all = sigset_t()
+    sigemptyset(&none)
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    return body(&attributes)
 }
