@@ -27,31 +27,12 @@ def sh(*args):
 
 def main():
     original = sh("cluster", "up")
-    binary = subprocess.run(["swift", "build", "--show-bin-path"], cwd=drill.ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    server = os.path.join(binary, "kith-server")
-    env = dict(os.environ, DATABASE_URL=original, KITH_LOG_LEVEL="error", KITH_HOST="127.0.0.1", KITH_PORT="18095")
-    subprocess.run([server, "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([server, "demo-data", "--families", "12", "--years", "1"], env=env, check=True, capture_output=True)
-    base = "http://127.0.0.1:18095"
-
-    def serve(url):
-        process = subprocess.Popen([server, "serve"], env=dict(env, DATABASE_URL=url), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        while drill.call(base, "/healthz")[0] != 200:
-            time.sleep(0.1)
-        return process
-
-    process = serve(original)
-    drill.BOUNCER = original
-    workers = drill.psql(
-        "SELECT w.email FROM workers w WHERE EXISTS (SELECT 1 FROM current_allocations a WHERE a.worker_id = w.id) "
-        "ORDER BY w.email LIMIT 4").splitlines()
+    server = drill.kith_server()
+    drill.load_demo(server, original)
+    process = drill.serve(server, original, 18095)
+    drill.DATABASE = original
     stop = threading.Event()
-    devices = [drill.Device(email, [base], stop) for email in workers]
-    for device in devices:
-        device.start()
-    for device in devices:
-        device.ready.wait(timeout=120)
+    devices = drill.start_devices(["http://127.0.0.1:18095"], stop)
     try:
         time.sleep(5)
         subprocess.run([SCRIPT, "backup"], check=True, capture_output=True)
@@ -65,8 +46,8 @@ def main():
         subprocess.run([SCRIPT, "cluster", "down"], check=True, capture_output=True)
         restored = sh("restore", target)
         told_before_loss = sum(len(d.told_applied) for d in devices)
-        process = serve(restored)
-        drill.BOUNCER = restored
+        process = drill.serve(server, restored, 18095)
+        drill.DATABASE = restored
         time.sleep(10)
         stop.set()
         for device in devices:

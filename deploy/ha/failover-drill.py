@@ -26,7 +26,8 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CLUSTER = os.path.join(HERE, "cluster.sh")
-BOUNCER = "postgres://postgres@127.0.0.1:6432/kith"
+# Where psql() looks; the other drills point it at their own database.
+DATABASE = "postgres://postgres@127.0.0.1:6432/kith"
 
 
 def call(base, path, body=None, token=None, timeout=10):
@@ -184,11 +185,45 @@ def verify(devices):
 
 
 def psql(sql):
-    return subprocess.run(["psql", BOUNCER, "-Atc", sql], check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(["psql", DATABASE, "-Atc", sql], check=True, capture_output=True, text=True).stdout.strip()
 
 
 def cluster(*args):
     return subprocess.run([CLUSTER, *args], capture_output=True, text=True).stdout.strip()
+
+
+def kith_server():
+    binary = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    return os.path.join(binary, "kith-server")
+
+
+def load_demo(server, database):
+    """Migrations and the demo organisation (a second load of the same seed does nothing)."""
+    env = dict(os.environ, DATABASE_URL=database, KITH_LOG_LEVEL="error")
+    subprocess.run([server, "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([server, "demo-data", "--families", "12", "--years", "1"], env=env, check=True, capture_output=True)
+
+
+def serve(server, database, port):
+    """A kith-server on 127.0.0.1:port, once it answers /healthz."""
+    env = dict(os.environ, DATABASE_URL=database, KITH_LOG_LEVEL="error", KITH_HOST="127.0.0.1", KITH_PORT=str(port))
+    process = subprocess.Popen([server, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while call(f"http://127.0.0.1:{port}", "/healthz")[0] != 200:
+        time.sleep(0.05)
+    return process
+
+
+def start_devices(replicas, stop):
+    """Four demo workers who hold families (a device holds its worker's caseload), each on a registered device."""
+    workers = psql(
+        "SELECT w.email FROM workers w WHERE EXISTS (SELECT 1 FROM current_allocations a WHERE a.worker_id = w.id) "
+        "ORDER BY w.email LIMIT 4").splitlines()
+    devices = [Device(email, replicas, stop) for email in workers]
+    for device in devices:
+        device.start()
+    for device in devices:
+        device.ready.wait(timeout=120)
+    return devices
 
 
 def wait_for_leader(previous):
@@ -226,30 +261,12 @@ def main():
     parser.add_argument("--pause", type=float, default=8, help="seconds of traffic between failovers")
     args = parser.parse_args()
 
-    binary = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    server = os.path.join(binary, "kith-server")
-    env = dict(os.environ, DATABASE_URL=BOUNCER, KITH_LOG_LEVEL="warning", KITH_HOST="127.0.0.1")
-    subprocess.run([server, "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([server, "demo-data", "--families", "12", "--years", "1"], env=env, check=True, capture_output=True)
-    replicas, processes = [], []
-    for port in (18081, 18082):
-        processes.append(subprocess.Popen([server, "serve"], env=dict(env, KITH_PORT=str(port)),
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        replicas.append(f"http://127.0.0.1:{port}")
-    for base in replicas:
-        while call(base, "/healthz")[0] != 200:
-            time.sleep(0.2)
-
-    # Four demo workers who hold families (a device holds its worker's caseload).
-    workers = psql(
-        "SELECT w.email FROM workers w WHERE EXISTS (SELECT 1 FROM current_allocations a WHERE a.worker_id = w.id) "
-        "ORDER BY w.email LIMIT 4").splitlines()
+    server = kith_server()
+    load_demo(server, DATABASE)
+    replicas = [f"http://127.0.0.1:{port}" for port in (18081, 18082)]
+    processes = [serve(server, DATABASE, port) for port in (18081, 18082)]
     stop = threading.Event()
-    devices = [Device(email, replicas, stop) for email in workers]
-    for device in devices:
-        device.start()
-    for device in devices:
-        device.ready.wait(timeout=120)
+    devices = start_devices(replicas, stop)
     failover_times = []
     try:
         time.sleep(args.pause)

@@ -18,7 +18,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 failover = __import__("failover-drill")
 
-ROOT = failover.ROOT
 
 
 def main():
@@ -29,36 +28,18 @@ def main():
     database = f"{args.server}/kith_kill_drill"
     subprocess.run(["psql", f"{args.server}/postgres", "-qc", "DROP DATABASE IF EXISTS kith_kill_drill WITH (FORCE)",
                     "-c", "CREATE DATABASE kith_kill_drill"], check=True, capture_output=True)
-    failover.BOUNCER = database
-    binary = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    server = os.path.join(binary, "kith-server")
-    env = dict(os.environ, DATABASE_URL=database, KITH_LOG_LEVEL="error", KITH_HOST="127.0.0.1", KITH_PORT="18090")
-    subprocess.run([server, "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([server, "demo-data", "--families", "12", "--years", "1"], env=env, check=True, capture_output=True)
-    base = "http://127.0.0.1:18090"
-
-    def start():
-        process = subprocess.Popen([server, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        while failover.call(base, "/healthz")[0] != 200:
-            time.sleep(0.05)
-        return process
-
-    process = start()
-    workers = failover.psql(
-        "SELECT w.email FROM workers w WHERE EXISTS (SELECT 1 FROM current_allocations a WHERE a.worker_id = w.id) "
-        "ORDER BY w.email LIMIT 4").splitlines()
+    failover.DATABASE = database
+    server = failover.kith_server()
+    failover.load_demo(server, database)
+    process = failover.serve(server, database, 18090)
     stop = threading.Event()
-    devices = [failover.Device(email, [base], stop) for email in workers]
-    for device in devices:
-        device.start()
-    for device in devices:
-        device.ready.wait(timeout=120)
+    devices = failover.start_devices(["http://127.0.0.1:18090"], stop)
     try:
         for trial in range(1, args.trials + 1):
             time.sleep(random.uniform(0.2, 1.2))
             process.kill()
             process.wait()
-            process = start()
+            process = failover.serve(server, database, 18090)
             if trial % 10 == 0:
                 print(f"{trial} kills", flush=True)
         stop.set()

@@ -47,7 +47,7 @@ extension Records {
                 if receives { found.append(row) }
             }
             guard batch.count == limit, let last = batch.last else { break }
-            position = (last.key, UUID(uuidString: last.item.id) ?? id ?? UUID())
+            position = (last.key, last.id)
         }
         let items = Array(found.prefix(limit))
         let families = Set(items.compactMap(\.familyId))
@@ -93,6 +93,7 @@ extension Records {
         {
             let kind = ReviewItemKind(rawValue: kind) ?? .rejected
             rows.append(ReviewItemRow(
+                id: id,
                 item: .init(
                     id: id.text, kind: .init(rawValue: kind.rawValue) ?? .rejected, familyId: family?.text,
                     mutationId: mutation?.text, deviceId: device?.text, summary: summary, reason: reason,

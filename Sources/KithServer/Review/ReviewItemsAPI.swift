@@ -84,6 +84,7 @@ struct OpenReviewItem: Sendable {
 
 /// An open review item as its resolver needs it, and as the access policy judges who it is for.
 struct ReviewItemRow: Sendable {
+    let id: UUID
     let item: Components.Schemas.ReviewItem
     let key: String
     let familyId: UUID?
