@@ -31,9 +31,11 @@ extension Records {
         let teams: [UUID]? = if case .organisation(let teams) = feed { teams } else { nil }
         let rows = try await connection.query(
             """
-            SELECT e.id, e.at, e.worker_id, w.name, e.action, e.entity, e.record_id, e.reason, e.break_glass, e.team_id
+            SELECT e.id, e.at, e.worker_id, w.name, e.person_id, p.name, e.action, e.entity, e.record_id, e.reason,
+                   e.break_glass, e.team_id
             FROM audit_events e
-            JOIN workers w ON w.organisation_id = e.organisation_id AND w.id = e.worker_id
+            LEFT JOIN workers w ON w.organisation_id = e.organisation_id AND w.id = e.worker_id
+            LEFT JOIN people p ON p.organisation_id = e.organisation_id AND p.id = e.person_id
             WHERE e.organisation_id = \(principal.organisationId)
               AND (\(family)::uuid IS NULL AND e.family_id IS NULL OR e.family_id = \(family))
               AND (\(teams == nil) OR e.team_id = ANY(\(teams ?? [])))
@@ -42,11 +44,12 @@ extension Records {
             LIMIT \(limit)
             """, logger: logger)
         var events: [Components.Schemas.AuditEvent] = []
-        for try await (id, at, worker, name, action, entity, record, reason, breakGlass, team) in rows.decode(
-            (Int64, Date, UUID, String, String, String?, UUID?, String?, Bool, UUID?).self)
+        for try await (id, at, worker, workerName, person, personName, action, entity, record, reason, breakGlass, team) in rows.decode(
+            (Int64, Date, UUID?, String?, UUID?, String?, String, String?, UUID?, String?, Bool, UUID?).self)
         {
             events.append(.init(
-                id: String(id), at: at, workerId: worker.text, workerName: name, action: .init(rawValue: action) ?? .read,
+                id: String(id), at: at, workerId: worker?.text, workerName: workerName, personId: person?.text, personName: personName,
+                action: .init(rawValue: action) ?? .read,
                 entity: entity, recordId: record?.text, teamId: team?.text, reason: reason, breakGlass: breakGlass))
         }
         return events

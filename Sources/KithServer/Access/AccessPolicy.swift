@@ -9,6 +9,8 @@ import KithCore
 /// manages the organisation and reads no case content, so every family answers 404 to them.
 enum FamilyAction: Sendable {
     case read, write, allocate, export, readAudit
+    /// Inviting a member of the network to the family's page, or revoking an invitation.
+    case invite
     /// Break-glass: never refused for want of a relationship (that is what it is for), only to administrators.
     case openBreakGlass
 }
@@ -32,7 +34,7 @@ struct FamilyAccess: Sendable {
         switch action {
         case .read, .write: return hasRelationship || glass
         case .allocate: return supervisesTeam
-        case .export, .readAudit: return allocationRole == .allocatedWorker || supervisesTeam
+        case .export, .readAudit, .invite: return allocationRole == .allocatedWorker || supervisesTeam
         case .openBreakGlass: return true
         }
     }
@@ -61,6 +63,7 @@ struct FamilyAccess: Sendable {
         case .allocate: .forbidden("Only the family's team supervisors allocate workers.")
         case .export: .forbidden("A family's record is exported by its allocated worker or a supervisor.")
         case .readAudit: .forbidden("The audit trail is for the allocated worker and the team's supervisors.")
+        case .invite: .forbidden("The family's allocated worker or a supervisor of its team invites people to the family's page.")
         case .read, .write, .openBreakGlass: .notFound
         }
     }
@@ -72,7 +75,7 @@ struct FamilyAccess: Sendable {
         if item.carriesRestricted && !seesRestricted(throughBreakGlass: false) && !item.isOwnWork { return false }
         if supervisesTeam { return true }
         switch item.kind {
-        case .late, .proposal, .conflict: return item.isRecipient
+        case .late, .proposal, .conflict, .familyWords: return item.isRecipient
         case .rejected: return item.isOwnWork
         case .quarantined: return false
         }
@@ -111,4 +114,18 @@ extension Principal {
         if item.ownerTeams.contains(where: supervises(team:)) { return true }
         return item.kind == .rejected && item.isOwnWork
     }
+}
+
+/// A member of a family's network on the family's page: a principal of their own, never a worker, who reaches only
+/// their family's page (nothing under `/v1`) and reads only what was written for the family there.
+struct FamilyMember: Sendable {
+    let organisationId: UUID
+    let sessionId: UUID
+    let invitationId: UUID
+    let familyId: UUID
+    let personId: UUID
+
+    /// The one audience a family member reads: notes written for the family. Professional and restricted notes,
+    /// other people's contact details, continuity measures and the audit trail never reach the page.
+    static let noteAudience = "family"
 }

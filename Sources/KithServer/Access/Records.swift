@@ -103,5 +103,5 @@ struct Records: Sendable {
 
 /// Tables whose rows are addressed by id in a path and belong to one family.
 enum RecordTable: String {
-    case people, allocations, notes, conferences, planItems = "plan_items"
+    case people, allocations, notes, conferences, planItems = "plan_items", invitations = "family_invitations"
 }

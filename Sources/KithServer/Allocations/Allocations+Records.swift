@@ -7,17 +7,18 @@ import PostgresNIO
 enum AllocationRow {
     static let columns = """
         a.id, a.family_id, a.worker_id, a.role, a.started_on::text, a.ended_on::text, a.end_reason, a.handover_note,
-        a.joint_handover_visit
+        a.joint_handover_visit, a.letter_to_family
         """
 
     static func decode(_ rows: PostgresRowSequence) async throws -> [Components.Schemas.Allocation] {
         var allocations: [Components.Schemas.Allocation] = []
-        for try await (id, family, worker, role, startedOn, endedOn, reason, note, joint) in rows.decode(
-            (UUID, UUID, UUID, String, String, String?, String?, String?, Bool?).self)
+        for try await (id, family, worker, role, startedOn, endedOn, reason, note, joint, letter) in rows.decode(
+            (UUID, UUID, UUID, String, String, String?, String?, String?, Bool?, String?).self)
         {
             allocations.append(.init(
                 id: id.text, familyId: family.text, workerId: worker.text, role: .init(rawValue: role) ?? .allocatedWorker,
-                startedOn: startedOn, endedOn: endedOn, endReason: reason, handoverNote: note, jointHandoverVisit: joint))
+                startedOn: startedOn, endedOn: endedOn, endReason: reason, handoverNote: note, letterToFamily: letter,
+                jointHandoverVisit: joint))
         }
         return allocations
     }
@@ -46,15 +47,15 @@ extension Records {
         return try await allocation(id)
     }
 
-    /// Ends an open allocation, with the handover note for the incoming worker.
+    /// Ends an open allocation, with the handover note for the incoming worker and the letter to the family.
     func end(
         allocation id: UUID, access: FamilyAccess, on endedOn: CalendarDay, reason: String, handoverNote: String?,
-        jointHandoverVisit: Bool?
+        letterToFamily: String?, jointHandoverVisit: Bool?
     ) async throws -> Components.Schemas.Allocation {
         let ended = try await connection.query(
             """
             UPDATE allocations SET ended_on = \(endedOn.description)::date, end_reason = \(reason),
-                   handover_note = \(handoverNote), joint_handover_visit = \(jointHandoverVisit), ended_by = \(principal.workerId)
+                   handover_note = \(handoverNote), letter_to_family = \(letterToFamily), joint_handover_visit = \(jointHandoverVisit), ended_by = \(principal.workerId)
             WHERE organisation_id = \(principal.organisationId) AND id = \(id) AND ended_on IS NULL
               AND started_on <= \(endedOn.description)::date
             RETURNING id

@@ -38,12 +38,13 @@ extension KithService {
         let endedOn = check.day("endedOn", body.endedOn)
         check.requiredText("reason", body.reason, max: 500)
         check.text("handoverNote", body.handoverNote, max: 65_536)
+        check.text("letterToFamily", body.letterToFamily, max: 8_000)
         try check.orThrow()
 
         let allocation = try await records { records in
             try await records.end(
                 allocation: id, access: try await records.access(.allocations, id, for: .allocate), on: endedOn!, reason: body.reason,
-                handoverNote: body.handoverNote.nilIfBlank, jointHandoverVisit: body.jointHandoverVisit)
+                handoverNote: body.handoverNote.nilIfBlank, letterToFamily: body.letterToFamily.nilIfBlank, jointHandoverVisit: body.jointHandoverVisit)
         }
         return .ok(.init(body: .json(allocation)))
     }

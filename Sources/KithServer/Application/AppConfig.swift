@@ -19,6 +19,12 @@ public struct AppConfig: Sendable {
     /// Limits on every server transaction (`KITH_STATEMENT_TIMEOUT`, `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, in seconds):
     /// a stuck statement or an abandoned transaction cannot hold back the sync feed or a pool's connection for long.
     public var timeouts = Timeouts()
+    /// Where people reach this server (`KITH_PUBLIC_URL`, e.g. `https://kith.example.org`): invitation links to the
+    /// family's page are made from it, and its page cookie is `Secure` when it is `https`. Unset: `http://HOST:PORT`.
+    public var publicURL: URL?
+
+    /// The base of links handed to families.
+    var publicBase: URL { publicURL ?? URL(string: "http://\(host.contains(":") ? "[\(host)]" : host):\(port)")! }
 
     public init(
         databaseURL: String,
@@ -44,7 +50,7 @@ public struct AppConfig: Sendable {
     }
 
     /// Reads `DATABASE_URL`, `KITH_HOST`, `KITH_PORT`, `KITH_LOG_LEVEL`, `KITH_TRUSTED_PROXIES`, `KITH_DB_POOL_SIZE`,
-    /// listing every missing or bad key at once.
+    /// `KITH_STATEMENT_TIMEOUT`, `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, `KITH_PUBLIC_URL`, listing every missing or bad key at once.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
         var problems: [String] = []
         let url = env["DATABASE_URL"] ?? ""
@@ -74,6 +80,14 @@ public struct AppConfig: Sendable {
             guard let text = env[key], !text.isEmpty else { continue }
             if let seconds = Int(text), (1...3600).contains(seconds) { config.timeouts[keyPath: path] = .seconds(seconds) }
             else { problems.append("\(key) must be a number of seconds from 1 to 3600, got '\(text)'") }
+        }
+        if let text = env["KITH_PUBLIC_URL"], !text.isEmpty {
+            if let url = URL(string: text.hasSuffix("/") ? String(text.dropLast()) : text), ["http", "https"].contains(url.scheme),
+               url.host?.isEmpty == false, url.query == nil {
+                config.publicURL = url
+            } else {
+                problems.append("KITH_PUBLIC_URL must be an http:// or https:// address without a query, got '\(text)'")
+            }
         }
         guard problems.isEmpty else { throw Invalid(problems: problems) }
         return config

@@ -55,6 +55,8 @@ func buildRouter(
             body: .init(byteBuffer: ByteBuffer(bytes: document)))
     }
 
+    try FamilyPage(db: db, config: config, logger: logger).register(on: router)
+
     let service = KithService(db: db, config: config, logger: logger)
     try service.registerHandlers(on: router, configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.sortedKeys]))
     return router

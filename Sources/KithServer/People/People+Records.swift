@@ -32,7 +32,8 @@ extension Records {
                    jsonb_build_object('name', name, 'relationshipToChild', relationship_to_child,
                                       'isChildInFocus', is_child_in_focus::text, 'dateOfBirth', date_of_birth::text,
                                       'phone', phone, 'email', email, 'address', address, 'language', language,
-                                      'interpreterNeeded', interpreter_needed::text, '', created_by::text)::text
+                                      'interpreterNeeded', interpreter_needed::text, 'leftNetworkOn', left_network_on::text,
+                                      '', created_by::text)::text
             FROM people
             WHERE organisation_id = \(principal.organisationId) AND id = \(personId) FOR UPDATE
             """, logger: logger
@@ -64,20 +65,20 @@ extension Records {
 enum PersonRow {
     static let columns = """
         p.id, p.family_id, p.name, p.relationship_to_child, p.is_child_in_focus, p.date_of_birth::text,
-        p.phone, p.email, p.address, p.language, p.interpreter_needed, p.field_versions::text
+        p.phone, p.email, p.address, p.language, p.interpreter_needed, p.left_network_on::text, p.field_versions::text
         """
 
     static func decode(_ rows: PostgresRowSequence) async throws -> [Components.Schemas.Person] {
         var people: [Components.Schemas.Person] = []
-        for try await (id, family, name, relationship, inFocus, dob, phone, email, address, language, interpreter, versionsJSON)
-            in rows.decode((UUID, UUID, String, String?, Bool, String?, String?, String?, String?, String?, Bool, String).self)
+        for try await (id, family, name, relationship, inFocus, dob, phone, email, address, language, interpreter, left, versionsJSON)
+            in rows.decode((UUID, UUID, String, String?, Bool, String?, String?, String?, String?, String?, Bool, String?, String).self)
         {
             let stored = (try? JSONDecoder().decode([String: Int].self, from: Data(versionsJSON.utf8))) ?? [:]
             let versions = Dictionary(uniqueKeysWithValues: PersonFieldEdit.editableKeys.map { ($0, stored[$0, default: 0]) })
             people.append(.init(
                 id: id.text, familyId: family.text, name: name, relationshipToChild: relationship, isChildInFocus: inFocus,
                 dateOfBirth: dob, contact: .init(phone: phone, email: email, address: address), language: language,
-                interpreterNeeded: interpreter, fieldVersions: .init(additionalProperties: versions)))
+                interpreterNeeded: interpreter, leftNetworkOn: left, fieldVersions: .init(additionalProperties: versions)))
         }
         return people
     }

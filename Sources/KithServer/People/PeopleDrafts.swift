@@ -45,7 +45,7 @@ struct PersonFieldEdit {
 
     static let editableKeys = [
         "name", "relationshipToChild", "isChildInFocus", "dateOfBirth", "phone", "email", "address", "language",
-        "interpreterNeeded",
+        "interpreterNeeded", "leftNetworkOn",
     ]
 
     static func all(from fields: Components.Schemas.PersonFieldEdits) throws -> [PersonFieldEdit] {
@@ -66,16 +66,19 @@ struct PersonFieldEdit {
         text("name", "name", fields.name, max: 500, required: true)
         text("relationshipToChild", "relationship_to_child", fields.relationshipToChild, max: 500)
         flag("isChildInFocus", "is_child_in_focus", fields.isChildInFocus)
-        if let edit = fields.dateOfBirth {
-            if let value = edit.value.nilIfBlank, CalendarDay(value) == nil { check.add("fields.dateOfBirth", "must be a date, YYYY-MM-DD") }
-            check.range("fields.dateOfBirth.baseVersion", edit.baseVersion, 0...Int(Int32.max))
-            edits.append(.init(key: "dateOfBirth", column: "date_of_birth", cast: "::date", value: edit.value.nilIfBlank, baseVersion: edit.baseVersion))
+        func day(_ key: String, _ column: String, _ edit: Components.Schemas.TextFieldEdit?) {
+            guard let edit else { return }
+            if let value = edit.value.nilIfBlank, CalendarDay(value) == nil { check.add("fields.\(key)", "must be a date, YYYY-MM-DD") }
+            check.range("fields.\(key).baseVersion", edit.baseVersion, 0...Int(Int32.max))
+            edits.append(.init(key: key, column: column, cast: "::date", value: edit.value.nilIfBlank, baseVersion: edit.baseVersion))
         }
+        day("dateOfBirth", "date_of_birth", fields.dateOfBirth)
         text("phone", "phone", fields.phone, max: 100)
         text("email", "email", fields.email, max: 320)
         text("address", "address", fields.address, max: 1000)
         text("language", "language", fields.language, max: 100)
         flag("interpreterNeeded", "interpreter_needed", fields.interpreterNeeded)
+        day("leftNetworkOn", "left_network_on", fields.leftNetworkOn)
         if edits.isEmpty { check.add("fields", "must name at least one field") }
         try check.orThrow()
         return edits
@@ -99,6 +102,7 @@ struct PersonFieldEdit {
         case "address": fields.address = text
         case "language": fields.language = text
         case "interpreterNeeded": fields.interpreterNeeded = try flag()
+        case "leftNetworkOn": fields.leftNetworkOn = text
         default: throw KithError.invalidField("field", "is not an editable field of a person")
         }
         return try all(from: fields)[0]

@@ -74,15 +74,15 @@ extension Records {
     ) async throws -> [Components.Schemas.FamilyPlan] {
         let org = principal.organisationId
         var updates: [UUID: [Components.Schemas.PlanItemUpdate]] = [:]
-        for try await (uid, item, text, status, author, at) in try await connection.query(
+        for try await (uid, item, text, status, author, person, at) in try await connection.query(
             """
-            SELECT id, plan_item_id, text, status, author_id, created_at FROM plan_item_updates
+            SELECT id, plan_item_id, text, status, author_id, person_id, created_at FROM plan_item_updates
             WHERE organisation_id = \(org) AND family_id = \(familyId) ORDER BY created_at, id
             """, logger: logger
-        ).decode((UUID, UUID, String, String?, UUID, Date).self) {
+        ).decode((UUID, UUID, String, String?, UUID?, UUID?, Date).self) {
             updates[item, default: []].append(.init(
                 id: uid.text, planItemId: item.text, text: text, status: status.flatMap(Components.Schemas.PlanItemStatus.init(rawValue:)),
-                authorId: author.text, createdAt: at))
+                authorId: author?.text, personId: person?.text, createdAt: at))
         }
         var items: [UUID: [Components.Schemas.PlanItem]] = [:]
         for try await (iid, plan, person, worker, what, byWhen) in try await connection.query(

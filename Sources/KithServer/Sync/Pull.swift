@@ -216,6 +216,7 @@ extension Records {
             throughBreakGlass = access.needsBreakGlass(.read, restricted: notes.contains { $0.audience == .restricted })
             try add(.note, notes, id: \.id)
         }
+        if wanted("familyMessage") { try add(.familyMessage, try await familyMessages(familyId: familyId), id: \.id) }
         if wanted("conference") {
             try add(.conference, try await conferences(familyId: familyId), id: \.id)
         }

@@ -1,0 +1,313 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KithCore
+import Logging
+import Mustache
+import NIOCore
+
+/// The family's own page, `/family`: server-rendered HTML for a phone browser, no script, no account.
+///
+/// A family member opens the link their worker handed over (`/family/i/LINK`), enters the code told in person, and
+/// gets a page session (an HttpOnly, SameSite=Strict cookie scoped to `/family`, never a bearer token, so nothing under
+/// `/v1` accepts it). Every view and every submission is an audit event of the family, as the person; every form
+/// carries a token tied to the session (or, for the code, to the link) and is refused from another origin.
+struct FamilyPage: Sendable {
+    let db: Database
+    let base: URL
+    let templates: MustacheLibrary
+    let stylesheet: String
+    let views = ViewLimiter()
+    let logger: Logger
+
+    static let cookie = "kith_family"
+    static let sessionLifetime: TimeInterval = 30 * 86_400
+    static let maxFormBytes = 16_384
+    static let maxWords = 4_000
+
+    init(db: Database, config: AppConfig, logger: Logger) throws {
+        guard let folder = Bundle.module.url(forResource: "Templates", withExtension: nil) else {
+            throw AppConfig.Invalid(problems: ["the family page's templates are missing from this build"])
+        }
+        var library = MustacheLibrary()
+        for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) where file.hasSuffix(".mustache") {
+            try library.register(
+                String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8), named: String(file.dropLast(".mustache".count)))
+        }
+        self.db = db
+        self.base = config.publicBase
+        self.templates = library
+        self.stylesheet = try String(contentsOf: folder.appendingPathComponent("page.css"), encoding: .utf8)
+        self.logger = logger
+    }
+
+    func register(on router: Router<KithRequestContext>) {
+        router.get("/family/page.css") { _, _ in
+            var headers = Self.securityHeaders
+            headers[.contentType] = "text/css; charset=utf-8"
+            headers[.cacheControl] = "public, max-age=3600"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: stylesheet)))
+        }
+        router.get("/family/i/:link") { _, context in
+            await respond { try await codePage(link: try context.parameters.require("link")) }
+        }
+        router.post("/family/i/:link") { request, context in
+            await respond { try await enterCode(request, link: try context.parameters.require("link")) }
+        }
+        router.get("/family") { request, _ in
+            await respond { try await familyPage(request) }
+        }
+        router.post("/family/items/:item/progress") { request, context in
+            await respond {
+                let item = try UUID(uuidString: context.parameters.require("item")).orThrow(FamilyPageRefusal.noSuchItem)
+                return try await submit(request, anchor: "item-\(item.text)") { try await $0.addProgress(to: item, text: $1) }
+            }
+        }
+        router.post("/family/message") { request, _ in
+            await respond { try await submit(request, anchor: "message") { try await $0.sendMessage($1) } }
+        }
+        router.post("/family/sign-out") { request, _ in
+            await respond { try await signOut(request) }
+        }
+    }
+
+    // MARK: Pages
+
+    private func codePage(link: String, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let state = try await db.transaction(organisation: nil) { connection in
+            try await connection.query("SELECT state FROM kith_family_invitation(\(InvitationSecret.linkHash(link)))", logger: logger)
+                .decode(String.self).first { _ in true }
+        }
+        try FamilyPageRefusal.check(invitationState: state)
+        return html(status, "code", CodeView(action: "/family/i/\(link)", csrf: Self.formToken(key: link, for: "code"), error: error))
+    }
+
+    private func enterCode(_ request: Request, link: String) async throws -> Response {
+        let form = try await Self.form(CodeForm.self, request, base: base)
+        guard Self.sameToken(form.csrf, Self.formToken(key: link, for: "code")) else { throw FamilyPageRefusal.forgedForm }
+        guard let code = InvitationSecret.normalised(form.code) else {
+            return try await codePage(link: link, error: "The code has six numbers. Please try again.", status: .unprocessableContent)
+        }
+        let linkHash = InvitationSecret.linkHash(link)
+        let address = Data(SHA256.hash(data: Data("family-address:\(Principal.clientAddress ?? "unknown")".utf8)))
+        let outcome: CodeOutcome = try await db.transaction(organisation: nil) { connection in
+            let found = try await connection.query(
+                "SELECT organisation_id, invitation_id, family_id, person_id, code_hash, state FROM kith_family_invitation(\(linkHash))",
+                logger: logger
+            ).decode((UUID, UUID, UUID, UUID, Data, String).self).first { _ in true }
+            guard let (organisation, invitation, family, person, codeHash, state) = found else { return .refused(.notFound) }
+            if state != "open" { return .refused(FamilyPageRefusal(invitationState: state)) }
+            let retryAfter = try await connection.query(
+                """
+                SELECT kith_family_code_attempt(\(linkHash), \(address), \(InvitationSecret.attemptsPerInvitation),
+                                                \(InvitationSecret.attemptsPerAddress), \(InvitationSecret.attemptWindow))
+                """, logger: logger
+            ).decode(Int.self).first { _ in true } ?? 0
+            if retryAfter > 0 { return .refused(.tooManyAttempts(minutes: (retryAfter + 59) / 60)) }
+            // The failed attempt stays reserved (this transaction commits) unless the code is right.
+            guard Self.sameToken(codeHash.hex, InvitationSecret.codeHash(link: link, code: code).hex) else { return .wrongCode }
+            try await connection.query("SELECT kith_family_code_accepted(\(linkHash))", logger: logger)
+            return .accepted(FamilyMember(
+                organisationId: organisation, sessionId: UUID(), invitationId: invitation, familyId: family, personId: person))
+        }
+        switch outcome {
+        case .refused(let refusal): throw refusal
+        case .wrongCode:
+            return try await codePage(
+                link: link, error: "That code did not match. Please check it with your worker and try again.", status: .unprocessableContent)
+        case .accepted(let member):
+            let token = Tokens.generate()
+            let expiresAt = Date().addingTimeInterval(Self.sessionLifetime)
+            try await db.transaction(organisation: member.organisationId) { connection in
+                try await FamilyPageRecords(connection: connection, member: member, logger: logger)
+                    .startSession(tokenHash: Tokens.hash(token), expiresAt: expiresAt)
+            }
+            return redirect(to: "/family", cookie: sessionCookie(token, maxAge: Int(Self.sessionLifetime)))
+        }
+    }
+
+    private func familyPage(_ request: Request) async throws -> Response {
+        let (member, token) = try await signedIn(request)
+        guard await views.allow(member.sessionId) else { throw FamilyPageRefusal.tooManyViews }
+        let content = try await db.transaction(organisation: member.organisationId) { connection in
+            try await FamilyPageRecords(connection: connection, member: member, logger: logger).page()
+        }
+        let thanks = request.uri.queryParameters["sent"] != nil
+        return html(.ok, "family", PageView(content: content, csrf: Self.formToken(key: token, for: "page"), thanks: thanks))
+    }
+
+    /// A family member's words: checked, stored in one transaction with their review item and audit event.
+    private func submit(
+        _ request: Request, anchor: String, _ store: @Sendable (FamilyPageRecords, String) async throws -> Void
+    ) async throws -> Response {
+        let (member, token) = try await signedIn(request)
+        let form = try await Self.form(WordsForm.self, request, base: base)
+        guard Self.sameToken(form.csrf, Self.formToken(key: token, for: "page")) else { throw FamilyPageRefusal.forgedForm }
+        let text = form.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        var check = Validation()
+        check.text("text", text, min: 1, max: Self.maxWords)
+        guard check.isValid else { throw FamilyPageRefusal.badWords }
+        try await db.transaction(organisation: member.organisationId) { connection in
+            try await store(FamilyPageRecords(connection: connection, member: member, logger: logger), text)
+        }
+        return redirect(to: "/family?sent=1#\(anchor)")
+    }
+
+    private func signOut(_ request: Request) async throws -> Response {
+        let (member, token) = try await signedIn(request)
+        let form = try await Self.form(SignOutForm.self, request, base: base)
+        guard Self.sameToken(form.csrf, Self.formToken(key: token, for: "page")) else { throw FamilyPageRefusal.forgedForm }
+        try await db.transaction(organisation: member.organisationId) { connection in
+            try await FamilyPageRecords(connection: connection, member: member, logger: logger).endSession()
+        }
+        var response = html(.ok, "notice", FamilyPageRefusal.signedOut.view)
+        response.headers[.setCookie] = sessionCookie("", maxAge: 0)
+        return response
+    }
+
+    // MARK: Sessions, forms, responses
+
+    /// The family member behind the request's cookie, while their session, invitation and place in the network stand.
+    private func signedIn(_ request: Request) async throws -> (FamilyMember, token: String) {
+        guard let token = request.cookies[Self.cookie]?.value, !token.isEmpty, token.count <= 200 else {
+            throw FamilyPageRefusal.notSignedIn
+        }
+        let found = try await db.transaction(organisation: nil) { connection in
+            try await connection.query(
+                """
+                SELECT organisation_id, session_id, invitation_id, family_id, person_id, valid
+                FROM kith_family_session(\(Tokens.hash(token)))
+                """, logger: logger
+            ).decode((UUID, UUID, UUID, UUID, UUID, Bool).self).first { _ in true }
+        }
+        guard let (organisation, session, invitation, family, person, valid) = found else { throw FamilyPageRefusal.notSignedIn }
+        guard valid else { throw FamilyPageRefusal.ended }
+        return (FamilyMember(organisationId: organisation, sessionId: session, invitationId: invitation, familyId: family, personId: person), token)
+    }
+
+    /// A form from this page: from this origin (a browser says where a form came from), within the size limit.
+    private static func form<Form: Decodable>(_ type: Form.Type, _ request: Request, base: URL) async throws -> Form {
+        if let origin = request.headers[.origin] {
+            let host = request.head.authority ?? ""
+            let allowed = [Self.origin(of: base), "http://\(host)", "https://\(host)"]
+            guard allowed.contains(origin) else { throw FamilyPageRefusal.forgedForm }
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maxFormBytes)
+        } catch {
+            throw FamilyPageRefusal.badWords
+        }
+        do {
+            return try URLEncodedFormDecoder().decode(Form.self, from: String(buffer: body))
+        } catch {
+            throw FamilyPageRefusal.forgedForm
+        }
+    }
+
+    private static func origin(of url: URL) -> String {
+        "\(url.scheme ?? "http")://\(url.host ?? "")" + (url.port.map { ":\($0)" } ?? "")
+    }
+
+    /// A form's token: an HMAC of the form's purpose under the session's secret (or the link's, before a session).
+    /// Another site cannot read either, so it cannot make a form this page accepts.
+    static func formToken(key: String, for purpose: String) -> String {
+        Data(HMAC<SHA256>.authenticationCode(for: Data("kith family \(purpose) form".utf8), using: SymmetricKey(data: Data(key.utf8)))).hex
+    }
+
+    private static func sameToken(_ given: String, _ expected: String) -> Bool {
+        given.utf8.count == expected.utf8.count && zip(given.utf8, expected.utf8).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    private func sessionCookie(_ token: String, maxAge: Int) -> String {
+        "\(Self.cookie)=\(token); Path=/family; Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (base.scheme == "https" ? "; Secure" : "")
+    }
+
+    static let securityHeaders: HTTPFields = [
+        HTTPField.Name("Content-Security-Policy")!:
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+        HTTPField.Name("Referrer-Policy")!: "no-referrer",
+        HTTPField.Name("X-Frame-Options")!: "DENY",
+        .cacheControl: "no-store",
+    ]
+
+    private func html(_ status: HTTPResponse.Status, _ template: String, _ view: Any) -> Response {
+        var headers = Self.securityHeaders
+        headers[.contentType] = "text/html; charset=utf-8"
+        let page = templates.render(view, withTemplate: template) ?? ""
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
+    }
+
+    private func redirect(to location: String, cookie: String? = nil) -> Response {
+        var headers = Self.securityHeaders
+        headers[.location] = location
+        if let cookie { headers[.setCookie] = cookie }
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    /// Every answer of the page is a page: a refusal is a polite notice, anything unexpected a plain apology (its
+    /// details only in the log, by kind, never with what the person wrote).
+    private func respond(_ body: () async throws -> Response) async -> Response {
+        do {
+            return try await body()
+        } catch let refusal as FamilyPageRefusal {
+            var response = html(refusal.status, "notice", refusal.view)
+            if refusal.endsSession { response.headers[.setCookie] = sessionCookie("", maxAge: 0) }
+            return response
+        } catch {
+            let problem = ProblemMiddleware<KithRequestContext>.problem(for: error, logger: logger)
+            if problem.status == .internalServerError {
+                logger.error("family page failed", metadata: ["error": "\(String(describing: type(of: error)))"])
+            }
+            return html(problem.status, "notice", FamilyPageRefusal.unavailable.view)
+        }
+    }
+
+    private enum CodeOutcome: Sendable {
+        case accepted(FamilyMember), wrongCode, refused(FamilyPageRefusal)
+    }
+
+    private struct CodeForm: Decodable { let code: String; let csrf: String }
+    private struct WordsForm: Decodable { let text: String; let csrf: String }
+    private struct SignOutForm: Decodable { let csrf: String }
+
+    struct CodeView { let title = "Open your family's page"; let action: String; let csrf: String; let error: String? }
+    struct PageView {
+        let title = "Your family's page"
+        let content: FamilyPageContent
+        let csrf: String
+        let thanks: Bool
+        let hasMessages: Bool
+
+        init(content: FamilyPageContent, csrf: String, thanks: Bool) {
+            self.content = content
+            self.csrf = csrf
+            self.thanks = thanks
+            hasMessages = !content.messages.isEmpty
+        }
+    }
+}
+
+/// Page views per session per minute: the page writes an audit event for each, so a stuck reload cannot fill the trail.
+actor ViewLimiter {
+    static let perMinute = 60
+    private var windows: [UUID: (start: ContinuousClock.Instant, count: Int)] = [:]
+
+    func allow(_ session: UUID) -> Bool {
+        let now = ContinuousClock.now
+        if windows.count > 10_000 { windows = windows.filter { now - $0.value.start < .seconds(60) } }
+        var window = windows[session].flatMap { now - $0.start < .seconds(60) ? $0 : nil } ?? (start: now, count: 0)
+        window.count += 1
+        windows[session] = window
+        return window.count <= Self.perMinute
+    }
+}
+
+extension Optional {
+    func orThrow(_ error: some Error) throws -> Wrapped {
+        guard let self else { throw error }
+        return self
+    }
+}

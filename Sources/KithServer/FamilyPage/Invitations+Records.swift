@@ -1,0 +1,98 @@
+import Foundation
+import KithAPI
+import Logging
+import PostgresNIO
+
+extension Records {
+    /// A new invitation for someone in the family's network who has not left it, to an open family.
+    func invite(
+        _ personId: UUID, access: FamilyAccess, secret: InvitationSecret, base: URL
+    ) async throws -> Components.Schemas.NewInvitation {
+        let id = UUID()
+        let expiresAt = Date().addingTimeInterval(InvitationSecret.unusedLifetime)
+        let made = try await connection.query(
+            """
+            INSERT INTO family_invitations (organisation_id, id, family_id, person_id, link_hash, code_hash, created_by, expires_at)
+            SELECT \(principal.organisationId), \(id), p.family_id, p.id, \(secret.linkHash), \(secret.codeHash),
+                   \(principal.workerId), \(expiresAt)
+            FROM people p JOIN families f ON f.organisation_id = p.organisation_id AND f.id = p.family_id
+            WHERE p.organisation_id = \(principal.organisationId) AND p.id = \(personId) AND f.status = 'open'
+              AND (p.left_network_on IS NULL OR p.left_network_on > current_date)
+            RETURNING id
+            """, logger: logger
+        ).decode(UUID.self).first { _ in true }
+        guard made != nil else {
+            throw KithError(
+                status: .unprocessableContent, code: "not_invitable",
+                detail: "Only someone still in the network of an open family can be invited to the family's page.")
+        }
+        try await audit(.write, "invitation", recordId: id, access: access)
+        return .init(
+            id: id.text, personId: personId.text, url: InvitationSecret.url(base: base, link: secret.link), code: secret.code,
+            expiresAt: expiresAt)
+    }
+
+    func invitations(familyId: UUID, only id: UUID? = nil) async throws -> [Components.Schemas.Invitation] {
+        let rows = try await connection.query(
+            """
+            SELECT i.id, i.family_id, i.person_id, p.name, i.created_by, i.created_at, i.expires_at, i.opened_at, i.revoked_at,
+                   CASE WHEN i.revoked_at IS NOT NULL THEN 'revoked'
+                        WHEN NOT kith_family_member_active(i.organisation_id, i.person_id) THEN 'ended'
+                        WHEN i.opened_at IS NOT NULL THEN 'opened'
+                        WHEN i.expires_at <= now() THEN 'expired'
+                        ELSE 'waiting' END
+            FROM family_invitations i
+            JOIN people p ON p.organisation_id = i.organisation_id AND p.id = i.person_id
+            WHERE i.organisation_id = \(principal.organisationId) AND i.family_id = \(familyId)
+              AND (\(id)::uuid IS NULL OR i.id = \(id))
+            ORDER BY i.created_at DESC, i.id
+            """, logger: logger)
+        var invitations: [Components.Schemas.Invitation] = []
+        for try await (id, family, person, name, by, createdAt, expiresAt, openedAt, revokedAt, status) in rows.decode(
+            (UUID, UUID, UUID, String, UUID, Date, Date, Date?, Date?, String).self)
+        {
+            invitations.append(.init(
+                id: id.text, familyId: family.text, personId: person.text, personName: name, invitedBy: by.text,
+                createdAt: createdAt, expiresAt: expiresAt, openedAt: openedAt, revokedAt: revokedAt,
+                status: .init(rawValue: status) ?? .revoked))
+        }
+        return invitations
+    }
+
+    /// Ends the invitation and every page session opened with it; revoking again changes nothing.
+    func revokeInvitation(_ id: UUID, access: FamilyAccess) async throws -> Components.Schemas.Invitation {
+        let revoked = try await connection.query(
+            """
+            UPDATE family_invitations SET revoked_at = now(), revoked_by = \(principal.workerId)
+            WHERE organisation_id = \(principal.organisationId) AND id = \(id) AND revoked_at IS NULL
+            RETURNING id
+            """, logger: logger
+        ).decode(UUID.self).first { _ in true }
+        if revoked != nil {
+            try await connection.query(
+                """
+                UPDATE family_sessions SET revoked_at = now()
+                WHERE organisation_id = \(principal.organisationId) AND invitation_id = \(id) AND revoked_at IS NULL
+                """, logger: logger)
+            try await audit(.write, "invitation", recordId: id, access: access)
+        }
+        guard let invitation = try await invitations(familyId: access.familyId, only: id).first else { throw KithError.notFound }
+        return invitation
+    }
+}
+
+extension Records {
+    /// Messages the family's network sent from the family's page, oldest first (they sync to the worker's devices).
+    func familyMessages(familyId: UUID) async throws -> [Components.Schemas.FamilyMessage] {
+        var messages: [Components.Schemas.FamilyMessage] = []
+        for try await (id, person, text, at) in try await connection.query(
+            """
+            SELECT id, person_id, text, created_at FROM family_messages
+            WHERE organisation_id = \(principal.organisationId) AND family_id = \(familyId) ORDER BY created_at, id
+            """, logger: logger
+        ).decode((UUID, UUID, String, Date).self) {
+            messages.append(.init(id: id.text, familyId: familyId.text, personId: person.text, text: text, createdAt: at))
+        }
+        return messages
+    }
+}
