@@ -63,7 +63,7 @@ import Testing
                 func count(_ sql: String) async throws -> Int {
                     try await db.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).decode(Int.self).first { _ in true } ?? -1
                 }
-                #expect(try await count("SELECT count(*) FROM families") == 6)
+                #expect(try await count("SELECT count(*) FROM families") == 6 + 1)
                 #expect(try await count("SELECT count(*) FROM contacts") > 20)
                 #expect(try await count("SELECT count(*) FROM note_revisions WHERE number > 1") >= 0)
                 #expect(try await count("SELECT count(*) FROM people WHERE is_child_in_focus") >= 6)

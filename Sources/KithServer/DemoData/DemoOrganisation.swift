@@ -47,6 +47,7 @@ public struct DemoOrganisation: Sendable {
         var index = 0
         while index < families {
             var batch = Batch(organisation: organisation)
+            if index == 0 { ShowcaseFamily.add(today: today, staff: staff, into: &batch) }
             for _ in 0..<min(250, families - index) {
                 index += 1
                 FamilyHistory.generate(number: index, years: years, today: today, staff: staff, random: &random, into: &batch)
@@ -58,8 +59,9 @@ public struct DemoOrganisation: Sendable {
             written.add(batch)
         }
         return """
-            Loaded the demo organisation: \(staff.workers.count) workers in 2 teams, \(families) families, \
-            \(written.contacts) contacts, \(written.notes) notes, \(written.allocations) allocations.
+            Loaded the demo organisation: \(staff.workers.count) workers in 2 teams, \(families) families and the \
+            Whitfields (\(ShowcaseFamily.reference), Priya's, for trying Kith by hand), \(written.contacts) contacts, \
+            \(written.notes) notes, \(written.allocations) allocations.
 
             """ + Self.logins
     }

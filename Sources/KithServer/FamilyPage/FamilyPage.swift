@@ -100,8 +100,8 @@ struct FamilyPage: Sendable {
             if state != "open" { return .refused(FamilyPageRefusal(invitationState: state)) }
             let retryAfter = try await connection.query(
                 """
-                SELECT kith_family_code_attempt(\(linkHash), \(address), \(InvitationSecret.attemptsPerInvitation),
-                                                \(InvitationSecret.attemptsPerAddress), \(InvitationSecret.attemptWindow))
+                SELECT kith_family_code_attempt(\(linkHash), \(address), \(InvitationSecret.attemptsPerInvitation)::integer,
+                                                \(InvitationSecret.attemptsPerAddress)::integer, \(InvitationSecret.attemptWindow)::integer)
                 """, logger: logger
             ).decode(Int.self).first { _ in true } ?? 0
             if retryAfter > 0 { return .refused(.tooManyAttempts(minutes: (retryAfter + 59) / 60)) }
@@ -247,8 +247,7 @@ struct FamilyPage: Sendable {
         return Response(status: .seeOther, headers: headers)
     }
 
-    /// Every answer of the page is a page: a refusal is a polite notice, anything unexpected a plain apology (its
-    /// details only in the log, by kind, never with what the person wrote).
+    /// Every answer of the page is a page: a refusal is a polite notice, anything unexpected a plain apology.
     private func respond(_ body: () async throws -> Response) async -> Response {
         do {
             return try await body()
@@ -257,11 +256,9 @@ struct FamilyPage: Sendable {
             if refusal.endsSession { response.headers[.setCookie] = sessionCookie("", maxAge: 0) }
             return response
         } catch {
+            // Logged there by kind (an SQL state, say), never with what the person wrote.
             let problem = ProblemMiddleware<KithRequestContext>.problem(for: error, logger: logger)
-            if problem.status == .internalServerError {
-                logger.error("family page failed", metadata: ["error": "\(String(describing: type(of: error)))"])
-            }
-            return html(problem.status, "notice", FamilyPageRefusal.unavailable.view)
+            return html(problem.status.code >= 500 ? problem.status : .badRequest, "notice", FamilyPageRefusal.unavailable.view)
         }
     }
 

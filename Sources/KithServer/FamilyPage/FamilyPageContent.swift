@@ -20,9 +20,9 @@ struct FamilyPageContent: Sendable {
         init(firstName: String, role: String, since: String) {
             self.firstName = firstName
             self.role = switch role {
-            case "allocatedWorker": "Your social worker"
-            case "coordinator": "Your family group conference coordinator"
-            default: "Your family support worker"
+            case "allocatedWorker": "your social worker"
+            case "coordinator": "your family group conference coordinator"
+            default: "your family support worker"
             }
             self.since = FamilyPageContent.plain(day: since)
         }
