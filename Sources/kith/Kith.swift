@@ -18,7 +18,7 @@ struct Kith: AsyncParsableCommand {
             Sync.self, Status.self,
             Families.self, FamilyOverview.self, Timeline.self,
             Visit.self, Note.self, Amend.self, Show.self, PersonCommand.self, PlanCommand.self,
-            Review.self, TeamCaseload.self, Continuity.self,
+            Review.self, TeamCaseload.self, Continuity.self, Invite.self, Invitations.self,
         ]
     )
 

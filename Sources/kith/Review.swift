@@ -6,7 +6,7 @@ import OpenAPIRuntime
 
 struct Review: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Sync work that needs a person: field conflicts, notes recorded after a reallocation, rejected changes.",
+        abstract: "Work that needs a person: field conflicts, notes recorded after a reallocation, rejected changes, words from a family's page.",
         subcommands: [ReviewList.self, ReviewResolve.self, ReviewAccept.self, ReviewDiscard.self], defaultSubcommand: ReviewList.self)
 }
 
@@ -27,6 +27,10 @@ struct ReviewList: AsyncParsableCommand {
                 let family = item.familyId.flatMap { families[$0] }.map { " — \($0)" } ?? ""
                 Terminal.print(Terminal.style.bold("\(Caseload.shortId(item.id))  \(item.kind.rawValue)") + family)
                 Terminal.print("  \(item.summary)" + (item.reason.map { " (\($0))" } ?? ""))
+                if item.kind == .familyWords, let words = item.payload?.additionalProperties.value["text"] as? String {
+                    let planItem = item.payload?.additionalProperties.value["planItem"] as? String
+                    Terminal.print("  " + (planItem.map { "On \"\($0)\": " } ?? "") + "\"\(words)\"")
+                }
                 for (index, value) in ReviewChoices.values(of: item).enumerated() {
                     Terminal.print("  \(index + 1)) \(value.value ?? "(empty)") — \(workspace.caseload.worker(value.workerId))")
                 }
@@ -35,6 +39,7 @@ struct ReviewList: AsyncParsableCommand {
 
                 Conflicts: `kith review resolve ID --choose N` (or --value TEXT, or --keep for what shows now).
                 Late notes: `kith review accept ID` acknowledges them; rejected changes: re-enter them, then `kith review discard ID`.
+                Words from a family's page are in the family's timeline; `kith review accept ID` marks them read.
                 """)
         }
     }
@@ -98,7 +103,7 @@ struct ReviewResolve: AsyncParsableCommand {
 
 /// Accepting or discarding needs the server there and then (it may apply work, and a discard is audited).
 struct ReviewAccept: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "accept", abstract: "Acknowledge a late note, or apply a proposed edit (online).")
+    static let configuration = CommandConfiguration(commandName: "accept", abstract: "Acknowledge a late note or a family's words, or apply a proposed edit (online).")
 
     @OptionGroup var common: Common
     @Argument(help: "The review item.") var item: String

@@ -43,14 +43,28 @@ extension Caseload {
                 add(Self.date(stage.on), "conferenceStage", conference.id, "Conference: \(stage.stage.rawValue)\(stage.note.map { " — \($0)" } ?? "")", by: stage.recordedBy)
             }
         }
+        // A family member's own words (from the family's page) are theirs, named as in the family's network.
+        let names = Dictionary(try people(of: familyId).map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        func familyMember(_ id: String) -> String { names[id] ?? Self.shortId(id) }
         for plan in try store.records(.plan, familyId: familyId, as: FamilyPlan.self) {
             add(plan.createdAt, "plan", plan.id, "Plan version \(plan.version) (\(plan.items.count) items)", by: plan.createdBy)
             for item in plan.items {
                 for update in item.updates {
                     let status = update.status.map { " [\($0.rawValue)]" } ?? ""
-                    add(update.createdAt, "planItemUpdate", update.id, "\(item.what): \(update.text)\(status)", by: update.authorId)
+                    if let person = update.personId {
+                        entries.append(TimelineEntry(
+                            at: update.createdAt, kind: "planItemUpdate", id: update.id, summary: "\(item.what): \"\(update.text)\"\(status)",
+                            by: "\(familyMember(person)) (family page)", unsynced: false))
+                    } else {
+                        add(update.createdAt, "planItemUpdate", update.id, "\(item.what): \(update.text)\(status)", by: update.authorId)
+                    }
                 }
             }
+        }
+        for message in try store.records(.familyMessage, familyId: familyId, as: Components.Schemas.FamilyMessage.self) {
+            entries.append(TimelineEntry(
+                at: message.createdAt, kind: "familyMessage", id: message.id, summary: "Message: \"\(message.text)\"",
+                by: "\(familyMember(message.personId)) (family page)", unsynced: false))
         }
         return entries.sorted { $0.at > $1.at }
     }
