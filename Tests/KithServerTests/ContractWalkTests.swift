@@ -36,6 +36,7 @@ import Testing
         let plan = try await kith.json(
             .post, "/v1/conferences/\(conference["id"] as! String)/plans", as: .priya,
             ["items": [["who": person["id"] as! String, "what": "Secret plan step"]], "agreedByReferrer": true])
+        let invitation = try await kith.json(.post, "/v1/people/\(person["id"] as! String)/invitations", as: .priya, [:])
         let device = try await FieldDevice.register(kith, as: .priya)
         let reviewItem = UUID()
         try await kith.db.query(
@@ -52,9 +53,10 @@ import Testing
             "revisionId": note.current.id, "contactId": contact["id"] as! String, "conferenceId": conference["id"] as! String,
             "planItemId": ((plan["items"] as! [[String: Any]])[0]["id"] as! String), "workerId": kith.fixture.id(.priya).text,
             "teamId": kith.fixture.north.text, "deviceId": device.id, "reviewItemId": reviewItem.text,
+            "invitationId": invitation["id"] as! String,
         ]
         victim.secrets = Array(victim.ids.filter { !["workerId", "teamId"].contains($0.key) }.values)
-            + ["Secret", "Quinlan", "Wren"]
+            + ["Secret", "Quinlan", "Wren", invitation["code"] as! String, invitation["url"] as! String]
         return victim
     }
 
@@ -95,6 +97,9 @@ import Testing
             "getFamilyAudit": nil,
             "exportFamily": nil,
             "resolveReviewItem": ["action": "discard"],
+            "invitePerson": nil,
+            "listInvitations": nil,
+            "revokeInvitation": nil,
         ]
     }
 
