@@ -22,23 +22,29 @@ import Testing
     }
 
     static func story(_ kith: Kith) async throws -> Story {
-        let family = try await kith.openFamily("The Whitfield family")
-        let margaret = try await kith.json(
-            .post, "/v1/families/\(family.id)/people", as: .priya,
+        try await story(priya: kith.fixture.id(.priya)) { path, body in try await kith.json(.post, path, as: .priya, body) }
+    }
+
+    /// The story written by Priya through `post` (a path and a JSON body, answered 201 with a JSON object).
+    static func story(priya: UUID, post: (String, [String: Any]) async throws -> [String: Any]) async throws -> Story {
+        let family = try await post("/v1/families", ["displayName": "The Whitfield family"])
+        let familyId = family["id"] as! String
+        let margaret = try await post(
+            "/v1/families/\(familyId)/people",
             ["name": "Margaret Whitfield", "relationshipToChild": "nan", "contact": ["phone": "07700 900123", "address": "1 Secret Lane"]])
         for (audience, body) in [("family", "Amy showed me her reading book."), ("professional", "Professional judgment words."),
                                  ("restricted", "Restricted words.")] {
-            _ = try await kith.json(.post, "/v1/families/\(family.id)/notes", as: .priya, ["body": body, "audience": audience])
+            _ = try await post("/v1/families/\(familyId)/notes", ["body": body, "audience": audience])
         }
-        let referral: [String: Any] = ["referrerId": kith.fixture.id(.priya).text, "reason": "School attendance", "familyAgreed": true, "bottomLines": []]
-        let conference = try await kith.json(.post, "/v1/families/\(family.id)/conferences", as: .priya, ["referral": referral])
-        let plan = try await kith.json(
-            .post, "/v1/conferences/\(conference["id"] as! String)/plans", as: .priya,
+        let referral: [String: Any] = ["referrerId": priya.text, "reason": "School attendance", "familyAgreed": true, "bottomLines": []]
+        let conference = try await post("/v1/families/\(familyId)/conferences", ["referral": referral])
+        let plan = try await post(
+            "/v1/conferences/\(conference["id"] as! String)/plans",
             ["items": [["who": margaret["id"] as! String, "what": "Pick Amy up from school on weekdays"]], "agreedByReferrer": true,
              "contingency": "Jade calls the school office."])
-        let invitation = try await kith.json(.post, "/v1/people/\(margaret["id"] as! String)/invitations", as: .priya, [:])
+        let invitation = try await post("/v1/people/\(margaret["id"] as! String)/invitations", [:])
         return Story(
-            familyId: family.id, conferenceId: conference["id"] as! String, margaretId: margaret["id"] as! String,
+            familyId: familyId, conferenceId: conference["id"] as! String, margaretId: margaret["id"] as! String,
             planItemId: (plan["items"] as! [[String: Any]])[0]["id"] as! String, invitation: invitation)
     }
 
@@ -139,6 +145,34 @@ import Testing
                 SELECT count(*) FROM audit_events WHERE person_id = '\(story.margaretId)' AND action = 'write'
                   AND entity IN ('planItemUpdate', 'familyMessage')
                 """) == 2)
+        }
+    }
+
+    @Test func whenTheirWorkerChangesTheFamilyReadsTheLetterTheOutgoingWorkerWrote() async throws {
+        try await Kith.run { kith in
+            let story = try await Self.story(kith)
+            var browser = Browser(kith: kith)
+            try await browser.signIn(story)
+            let allocations = try await kith.json(.get, "/v1/families/\(story.familyId)/allocations", as: .priya)
+            let priyas = (allocations["items"] as! [[String: Any]])[0]["id"] as! String
+            let letter = "Dear Margaret and Jade, I am moving to another team. Tom will visit next week; it was a joy to work with you."
+            let ended = try await kith.json(
+                .post, "/v1/allocations/\(priyas)/end", as: .sam,
+                ["endedOn": CalendarDayText.today, "reason": "moved team", "handoverNote": "For Tom: Margaret does the school runs.",
+                 "letterToFamily": letter], expect: .ok)
+            #expect(ended["letterToFamily"] as? String == letter)
+            _ = try await kith.json(
+                .post, "/v1/families/\(story.familyId)/allocations", as: .sam,
+                ["workerId": kith.fixture.id(.tom).text, "role": "allocatedWorker", "startedOn": CalendarDayText.today])
+            let html = String(buffer: try await browser.get("/family").body)
+            #expect(html.contains("<strong>Tom</strong>, your social worker"))
+            #expect(html.contains("A letter from Priya"))
+            #expect(html.contains("I am moving to another team."))
+            #expect(!html.contains("For Tom: Margaret does the school runs."), "the handover note is for the incoming worker")
+            let tooLong = try await kith.request(
+                .post, "/v1/allocations/\(priyas)/end", as: .sam,
+                json: ["endedOn": CalendarDayText.today, "reason": "x", "letterToFamily": String(repeating: "a", count: 8001)])
+            #expect(tooLong.status == .badRequest)
         }
     }
 

@@ -93,9 +93,10 @@ struct FamilyPageRecords: Sendable {
             """, logger: logger
         ).decode((UUID, String?, String?).self).first(where: { _ in true }) else { return nil }
         var progress: [UUID: [FamilyPageContent.Progress]] = [:]
-        for try await (item, text, status, by, byFamily, at) in try await connection.query(
+        for try await (item, text, status, by, byFamily, byThem, at) in try await connection.query(
             """
-            SELECT u.plan_item_id, u.text, u.status, coalesce(w.name, p.name), u.person_id IS NOT NULL, u.created_at
+            SELECT u.plan_item_id, u.text, u.status, coalesce(w.name, p.name), u.person_id IS NOT NULL,
+                   u.person_id IS NOT DISTINCT FROM \(member.personId), u.created_at
             FROM plan_item_updates u
             JOIN plan_items i ON i.organisation_id = u.organisation_id AND i.id = u.plan_item_id
             LEFT JOIN workers w ON w.organisation_id = u.organisation_id AND w.id = u.author_id
@@ -103,9 +104,9 @@ struct FamilyPageRecords: Sendable {
             WHERE u.organisation_id = \(org) AND i.plan_id = \(planId)
             ORDER BY u.created_at, u.id
             """, logger: logger
-        ).decode((UUID, String, String?, String, Bool, Date).self) {
+        ).decode((UUID, String, String?, String, Bool, Bool, Date).self) {
             progress[item, default: []].append(.init(
-                text: text, status: status, by: FamilyPageContent.firstName(by), fromFamily: byFamily, at: at))
+                text: text, status: status, by: byThem ? "You" : FamilyPageContent.firstName(by), fromFamily: byFamily, at: at))
         }
         var items: [FamilyPageContent.Item] = []
         for try await (id, what, byWhen, who) in try await connection.query(

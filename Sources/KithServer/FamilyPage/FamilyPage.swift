@@ -228,7 +228,9 @@ struct FamilyPage: Sendable {
         HTTPField.Name("Content-Security-Policy")!:
             "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
         HTTPField.Name("X-Content-Type-Options")!: "nosniff",
-        HTTPField.Name("Referrer-Policy")!: "no-referrer",
+        // Not `no-referrer`: with it a browser sends `Origin: null` on the page's own forms, which the origin check refuses.
+        // Nothing on the page links elsewhere, so the link's secret never leaves the site either way.
+        HTTPField.Name("Referrer-Policy")!: "same-origin",
         HTTPField.Name("X-Frame-Options")!: "DENY",
         .cacheControl: "no-store",
     ]

@@ -12,18 +12,23 @@ enum Script {
     /// Runs a script and waits for it by polling `waitpid`, without blocking a thread of the concurrency pool
     /// (Foundation's `Process` here never saw a script end once it had started a server in the background).
     static func run(_ name: String, _ arguments: [String]) async throws {
-        let path = folder.appendingPathComponent(name).path
-        let argv = (["/bin/bash", path] + arguments).map { strdup($0) } + [nil]
+        try await run(program: "/bin/bash", [folder.appendingPathComponent(name).path] + arguments,
+                      label: "\(name) \(arguments.joined(separator: " "))")
+    }
+
+    /// Any program (by its full path) with arguments, waited for the same way; `label` names it in a failure.
+    static func run(program: String, _ arguments: [String], label name: String) async throws {
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = withCleanSignals { posix_spawn(&pid, "/bin/bash", nil, &$0, argv, environ) }
+        let spawned = withCleanSignals { posix_spawn(&pid, program, nil, &$0, argv, environ) }
         guard spawned == 0 else { throw KithError.invalidField(name, "could not start (\(spawned))") }
         var status: Int32 = 0
         while waitpid(pid, &status, WNOHANG) == 0 { try await Task.sleep(for: .milliseconds(50)) }
         // WEXITSTATUS: the exit code sits in the second byte of the wait status.
         let code = (status >> 8) & 0xff
         guard status & 0x7f == 0, code == 0 else {
-            throw KithError.invalidField("\(name) \(arguments.joined(separator: " "))", "exited \(code)")
+            throw KithError.invalidField(name, "exited \(code)")
         }
     }
 }

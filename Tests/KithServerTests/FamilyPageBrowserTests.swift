@@ -1,0 +1,31 @@
+import Foundation
+import Testing
+@testable import KithServer
+
+/// The family's page in headless Chromium against the real `kith-server` on loopback: the script
+/// `Tests/Browser/family_page.py` (Selenium, axe-core) opens the invitation as a grandmother would on her phone.
+@Suite struct FamilyPageBrowserTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Browser/family_page.py").path
+
+    @Test func aGrandmotherOpensHerInvitationOnAPhoneReadsWhatWasWrittenForHerAndAddsHerWords() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
+                let fixture = try await Fixture.seed(db, logger: TestDatabase.logger)
+                let server = try await ServerProcess(databaseURL: url)
+                defer { server.kill() }
+                let token = fixture.tokens[.priya]!
+                let story = try await FamilyPageTests.story(priya: fixture.id(.priya)) { path, body in
+                    let (status, data) = try await server.post(path, token: token, json: try JSONSerialization.data(withJSONObject: body))
+                    #expect(status == 201, "\(path): \(String(decoding: data, as: UTF8.self))")
+                    return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+                }
+                #expect(story.url.hasPrefix(server.base + "/family/i/"))
+                var arguments = [Self.script, server.base, story.url, story.code, token, story.familyId, story.invitation["id"] as! String]
+                if let folder = ProcessInfo.processInfo.environment["KITH_SCREENSHOTS"] { arguments += ["--screenshots", folder] }
+                // The script's checks print as they go; any that fails makes it exit non-zero.
+                try await Script.run(program: "/usr/bin/env", ["python3"] + arguments, label: "Tests/Browser/family_page.py")
+            }
+        }
+    }
+}
