@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import KithAPI
+import KithClient
 import PostgresNIO
 import Testing
 @testable import KithServer
@@ -173,6 +174,69 @@ import Testing
                 .post, "/v1/allocations/\(priyas)/end", as: .sam,
                 json: ["endedOn": CalendarDayText.today, "reason": "x", "letterToFamily": String(repeating: "a", count: 8001)])
             #expect(tooLong.status == .badRequest)
+        }
+    }
+
+    @Test func anAmendedNoteShowsAsAmendedAndAClosedFamilysPageCloses() async throws {
+        try await Kith.run { kith in
+            let story = try await Self.story(kith)
+            var browser = Browser(kith: kith)
+            try await browser.signIn(story)
+            let notes = try await kith.json(.get, "/v1/families/\(story.familyId)/timeline", as: .priya)
+            let noteId = (notes["items"] as! [[String: Any]]).first { $0["kind"] as? String == "note" && $0["summary"] as? String == "family" }!["id"] as! String
+            let note = try await kith.json(.get, "/v1/notes/\(noteId)", as: .priya)
+            _ = try await kith.json(
+                .post, "/v1/notes/\(noteId)/amendments", as: .priya,
+                ["supersedes": (note["current"] as! [String: Any])["id"] as! String, "body": "Amy showed me her new reading book.",
+                 "reason": "it was her new book"])
+            let html = String(buffer: try await browser.get("/family").body)
+            #expect(html.contains("Amy showed me her new reading book."))
+            #expect(!html.contains("Amy showed me her reading book."), "the page shows the note as it stands now")
+            #expect(html.contains("Changed on "))
+            #expect(html.contains(": it was her new book (first written on "))
+
+            _ = try await kith.json(
+                .patch, "/v1/families/\(story.familyId)", as: .priya, ["status": "closed", "closedOn": CalendarDayText.today], expect: .ok)
+            #expect(try await browser.get("/family").status == .gone)
+        }
+    }
+
+    @Test func aPersonsWordsAndViewsHaveAnHourlyAndAMinutelyLimit() async throws {
+        try await Kith.run { kith in
+            let story = try await Self.story(kith)
+            var browser = Browser(kith: kith)
+            try await browser.signIn(story)
+            let csrf = Browser.csrf(try await browser.get("/family"))
+            for number in 1...FamilyPageRecords.submissionsPerHour {
+                #expect(try await browser.post("/family/message", ["text": "Message \(number)", "csrf": csrf]).status == .seeOther)
+            }
+            let more = try await browser.post("/family/message", ["text": "One too many", "csrf": csrf])
+            #expect(more.status == .tooManyRequests)
+            #expect(try await kith.count("SELECT count(*) FROM family_messages WHERE text = 'One too many'") == 0)
+            // Every view writes an audit event, so a page reloaded without end is stopped within the minute.
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<(ViewLimiter.perMinute + 1) { statuses.append(try await browser.get("/family").status) }
+            #expect(statuses.last == .tooManyRequests)
+            #expect(statuses.filter { $0 == .ok }.count == ViewLimiter.perMinute - 1)
+        }
+    }
+
+    @Test func wordsFromTheFamilysPageReachTheDeviceAndItsTimelineAsTheFamilysOwn() async throws {
+        try await Kith.run { kith in
+            let story = try await Self.story(kith)
+            var browser = Browser(kith: kith)
+            try await browser.signIn(story)
+            let csrf = Browser.csrf(try await browser.get("/family"))
+            _ = try await browser.post("/family/items/\(story.planItemId)/progress", ["text": "Every day this week", "csrf": csrf])
+            _ = try await browser.post("/family/message", ["text": "Can we move Thursday?", "csrf": csrf])
+            let priya = try ClientDevice(kith, device: try await FieldDevice.register(kith, as: .priya), store: try LocalStore(), as: .priya)
+            try await priya.sync { try priya.caseload.timeline(of: story.familyId).contains { $0.kind == "familyMessage" } }
+            let timeline = try priya.caseload.timeline(of: story.familyId)
+            #expect(timeline.contains { $0.kind == "familyMessage" && $0.summary == "Message: \"Can we move Thursday?\""
+                && $0.by == "Margaret Whitfield (family page)" })
+            #expect(timeline.contains { $0.kind == "planItemUpdate" && $0.summary.hasSuffix("\"Every day this week\"")
+                && $0.by == "Margaret Whitfield (family page)" })
+            #expect(try priya.store.reviewItems().filter { $0.kind == .familyWords }.count == 2)
         }
     }
 
