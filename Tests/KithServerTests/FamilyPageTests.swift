@@ -140,6 +140,10 @@ import Testing
                 .post, "/v1/review-items/\(words[0]["id"] as! String)/resolve", as: .priya, raw: #"{"action": "accept"}"#)
             #expect(read.status == .ok)
 
+            // A subject access request carries them too.
+            let export = try await kith.json(.get, "/v1/families/\(story.familyId)/export", as: .priya)
+            #expect((export["familyMessages"] as? [[String: Any]])?.map { $0["text"] as? String } == ["Can we move Thursday's visit?"])
+
             // Each submission is the family's audit event, as Margaret.
             #expect(try await kith.count(
                 """

@@ -55,7 +55,8 @@ extension Records {
         let ended = try await connection.query(
             """
             UPDATE allocations SET ended_on = \(endedOn.description)::date, end_reason = \(reason),
-                   handover_note = \(handoverNote), letter_to_family = \(letterToFamily), joint_handover_visit = \(jointHandoverVisit), ended_by = \(principal.workerId)
+                   handover_note = \(handoverNote), letter_to_family = \(letterToFamily),
+                   joint_handover_visit = \(jointHandoverVisit), ended_by = \(principal.workerId)
             WHERE organisation_id = \(principal.organisationId) AND id = \(id) AND ended_on IS NULL
               AND started_on <= \(endedOn.description)::date
             RETURNING id

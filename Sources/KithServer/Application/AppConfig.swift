@@ -50,7 +50,8 @@ public struct AppConfig: Sendable {
     }
 
     /// Reads `DATABASE_URL`, `KITH_HOST`, `KITH_PORT`, `KITH_LOG_LEVEL`, `KITH_TRUSTED_PROXIES`, `KITH_DB_POOL_SIZE`,
-    /// `KITH_STATEMENT_TIMEOUT`, `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, `KITH_PUBLIC_URL`, listing every missing or bad key at once.
+    /// `KITH_STATEMENT_TIMEOUT`, `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, `KITH_PUBLIC_URL`, listing every missing or bad key
+    /// at once.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
         var problems: [String] = []
         let url = env["DATABASE_URL"] ?? ""

@@ -22,6 +22,7 @@ extension KithService {
                     .map { .init(note: $0, redactionSuggested: $0.audience == .restricted) },
                 conferences: try await records.conferences(familyId: familyId),
                 plans: try await records.plans(familyId: familyId),
+                familyMessages: try await records.familyMessages(familyId: familyId),
                 audit: try await records.auditEvents(.family(familyId)))
         }
         return .ok(.init(body: .json(export)))

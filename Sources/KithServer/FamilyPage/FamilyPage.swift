@@ -60,7 +60,7 @@ struct FamilyPage: Sendable {
         }
         router.post("/family/items/:item/progress") { request, context in
             await respond {
-                let item = try UUID(uuidString: context.parameters.require("item")).orThrow(FamilyPageRefusal.noSuchItem)
+                guard let item = UUID(uuidString: try context.parameters.require("item")) else { throw FamilyPageRefusal.noSuchItem }
                 return try await submit(request, anchor: "item-\(item.text)") { try await $0.addProgress(to: item, text: $1) }
             }
         }
@@ -301,12 +301,5 @@ actor ViewLimiter {
         window.count += 1
         windows[session] = window
         return window.count <= Self.perMinute
-    }
-}
-
-extension Optional {
-    func orThrow(_ error: some Error) throws -> Wrapped {
-        guard let self else { throw error }
-        return self
     }
 }
