@@ -27,9 +27,14 @@ struct ReviewList: AsyncParsableCommand {
                 let family = item.familyId.flatMap { families[$0] }.map { " — \($0)" } ?? ""
                 Terminal.print(Terminal.style.bold("\(Caseload.shortId(item.id))  \(item.kind.rawValue)") + family)
                 Terminal.print("  \(item.summary)" + (item.reason.map { " (\($0))" } ?? ""))
-                if item.kind == .familyWords, let words = item.payload?.additionalProperties.value["text"] as? String {
-                    let planItem = item.payload?.additionalProperties.value["planItem"] as? String
-                    Terminal.print("  " + (planItem.map { "On \"\($0)\": " } ?? "") + "\"\(words)\"")
+                if item.kind == .familyWords, let payload = item.payload?.additionalProperties.value,
+                   let words = payload["text"] as? String {
+                    let from = try item.familyId.flatMap { family in
+                        try workspace.caseload.people(of: family).first { $0.id == payload["personId"] as? String }?.name
+                    }
+                    let planItem = payload["planItem"] as? String
+                    Terminal.print("  \(from ?? "Someone in the family's network")" + (planItem.map { ", on \"\($0)\"" } ?? "")
+                        + ": \"\(words)\"")
                 }
                 for (index, value) in ReviewChoices.values(of: item).enumerated() {
                     Terminal.print("  \(index + 1)) \(value.value ?? "(empty)") — \(workspace.caseload.worker(value.workerId))")

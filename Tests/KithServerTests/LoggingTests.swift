@@ -28,6 +28,7 @@ import NIOConcurrencyHelpers
 
     @Test func aDayOfCaseworkLeavesNoPersonalDataInTheLogs() async throws {
         let lines = NIOLockedValueBox<[String]>([])
+        let secrets = NIOLockedValueBox<[String]>([])
         try await TestDatabase.withFreshDatabase { url in
             let config = AppConfig(databaseURL: url)
             try await withDatabase(config, logger: TestDatabase.logger) { db in
@@ -52,6 +53,21 @@ import NIOConcurrencyHelpers
                     _ = try await kith.request(.post, "/v1/families/\(family.id)/access", as: .tom, json: ["reason": "Covering for Priya at the marmalade meeting"])
                     _ = try await kith.request(.patch, "/v1/people/\(person.id)", as: .priya, raw: #"{"fields": {"phone": {"value": "bad\u0000", "baseVersion": 0}}}"#)
                     _ = try await kith.request(.get, "/v1/families/\(family.id)/export", as: .priya)
+
+                    // Quentin on the family's page: a wrong code, the right one, a view and a message.
+                    let invitation = try await kith.json(.post, "/v1/people/\(person.id)/invitations", as: .priya, [:])
+                    let link = invitation["url"] as! String, code = invitation["code"] as! String
+                    secrets.withLockedValue { $0 += [link, code, String(link.split(separator: "/").last!)] }
+                    let path = String(link.drop { $0 != "/" }.dropFirst(2).drop { $0 != "/" })
+                    var browser = Browser(kith: kith)
+                    let codePage = try await browser.get(path)
+                    _ = try await browser.post(path, ["code": code == "999999" ? "888888" : "999999", "csrf": Browser.csrf(codePage)])
+                    let opened = try await browser.post(path, ["code": code, "csrf": Browser.csrf(codePage)])
+                    browser.cookie = opened.headers[.setCookie].map { String($0.prefix { $0 != ";" }) }
+                    let page = try await browser.get("/family")
+                    #expect(page.status == .ok)
+                    _ = try await browser.post("/family/message", ["text": "About the marmalade jar", "csrf": Browser.csrf(page)])
+                    _ = try await browser.post("/family/message", ["text": "Forged marmalade"])
                 }
             }
         }
@@ -60,7 +76,7 @@ import NIOConcurrencyHelpers
         #expect(logged.contains("break-glass access opened"))
         // The whole phone number: its first digits alone turn up in logged durations ("0.0077003 s").
         for secret in ["Zebedee", "Quentin", "07700 900123", "example.test", "Larkspur", "marmalade", "priya@test.kith", "Zanzibar",
-                       Fixture.password, "Priya Shah", "grandad"] {
+                       Fixture.password, "Priya Shah", "grandad"] + secrets.withLockedValue({ $0 }) {
             #expect(!logged.contains(secret), "the log mentions \(secret)")
         }
     }
