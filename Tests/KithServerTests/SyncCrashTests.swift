@@ -30,7 +30,8 @@ import Testing
                 // A first pull grants the device both families (a grant, too, would wait for the row held below).
                 let (pulled, _) = try await server.post("/v1/sync/pull", token: device.token, json: try json(["protocol": 1, "deviceId": device.deviceId]))
                 #expect(pulled == 200)
-                // Hold the second family's row, so the push stops at its 101st mutation with 100 applied in its transaction.
+                // Hold the second family's row, so the push stops at its 101st mutation (the second run of notes, which the
+                // server writes in one statement) with 100 applied in its transaction.
                 let second = UUID(uuidString: families[1])!
                 let (locked, lockedSignal) = AsyncStream<Void>.makeStream()
                 let (release, releaseSignal) = AsyncStream<Void>.makeStream()
@@ -49,7 +50,7 @@ import Testing
                     try await Task.sleep(for: .milliseconds(25))
                     waiting = try await count(db, """
                         SELECT count(*) FROM pg_stat_activity
-                        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO notes%'
+                        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO notes%'
                         """)
                 }
                 #expect(waiting == 1)

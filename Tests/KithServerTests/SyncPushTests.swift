@@ -67,6 +67,47 @@ import Testing
         }
     }
 
+    @Test func aWeekOfNotesGoesInOneStatementAndABadOneAmongThemIsStillRefusedAlone() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let other = try await kith.openFamily("The Brennan family")
+            let device = try await FieldDevice.register(kith, as: .priya)
+            let elsewhere = try await kith.json(
+                .post, "/v1/families/\(other.id)/contacts", as: .priya, ["occurredAt": "2026-06-01T10:00:00Z", "kind": "phone"])
+            let taken = UUID().text
+            _ = try await device.push([Mutation.note(1, family: family.id, noteId: taken)])
+
+            // Fifty notes in a run: the 15th reuses a note's id, the 30th names another family's contact, the 40th an
+            // id earlier in the same push. Each of those three is refused alone and kept; the other 47 are written.
+            var week = (2...51).map { Mutation.note(Int64($0), family: family.id, body: "Visit \($0)") }
+            week[13] = Mutation.note(15, family: family.id, noteId: taken)
+            var args = week[28]["args"] as! [String: Any]
+            args["contactId"] = elsewhere["id"] as! String
+            week[28]["args"] = args
+            week[38] = Mutation.note(40, family: family.id, noteId: (week[0]["args"] as! [String: Any])["id"] as! String)
+            let pushed = try await device.push(week)
+            #expect(pushed.lastAppliedSeq == 51)
+            let refused = pushed.results.filter { $0.status == .rejected }.map(\.seq)
+            #expect(refused == [15, 30, 40])
+            #expect(pushed.results.filter { $0.status == .applied }.count == 47)
+            #expect(try await kith.count("SELECT count(*) FROM notes") == 1 + 47)
+            #expect(try await kith.count("SELECT count(*) FROM note_revisions") == 1 + 47)
+            #expect(try await kith.count("SELECT count(*) FROM audit_events WHERE entity = 'note' AND action = 'write'") == 1 + 47)
+            #expect(try await kith.count("SELECT count(*) FROM review_items WHERE kind = 'rejected'") == 3)
+            #expect(try await kith.count("SELECT count(*) FROM sync_mutations") == 51)
+
+            // A clean run of fifty, then the same run again: written once, then every one a duplicate.
+            let before = try await kith.count("SELECT count(*) FROM notes")
+            let clean = (52...101).map { Mutation.note(Int64($0), family: family.id) }
+            let applied = try await device.push(clean)
+            #expect(applied.results.allSatisfy { $0.status == .applied } && applied.lastAppliedSeq == 101)
+            #expect(try await kith.count("SELECT count(*) FROM notes") == before + 50)
+            let again = try await device.push(clean)
+            #expect(again.results.allSatisfy { $0.status == .duplicate })
+            #expect(try await kith.count("SELECT count(*) FROM notes") == before + 50)
+        }
+    }
+
     @Test func aGapStopsThePushUntilTheMissingNumberArrives() async throws {
         try await Kith.run { kith in
             let family = try await kith.openFamily()

@@ -30,6 +30,67 @@ extension Records {
         try await audit(.write, "note", recordId: note.id, access: access)
     }
 
+    /// Many new notes at once, each with its first revision and its audit event, in one statement: a device's week of
+    /// notes costs one round trip instead of three a note. Every note must be new and every contact it names one of its
+    /// family's; false when either is not so, and then the caller rolls back what was written (its savepoint) and writes
+    /// them one by one, so each refusal is the note's own.
+    func save(_ notes: [(note: NewNote, access: FamilyAccess, origin: WriteOrigin)]) async throws -> Bool {
+        let contacts = notes.compactMap { entry in entry.note.contactId.map { (family: entry.note.familyId, id: $0) } }
+        if !contacts.isEmpty {
+            let found = try await connection.query(
+                """
+                SELECT count(*) FROM contacts c
+                JOIN unnest(\(contacts.map(\.family))::uuid[], \(contacts.map(\.id))::uuid[]) AS wanted(family_id, id)
+                  ON c.family_id = wanted.family_id AND c.id = wanted.id
+                WHERE c.organisation_id = \(principal.organisationId)
+                """, logger: logger
+            ).decode(Int.self).first { _ in true }
+            guard found == contacts.count else { return false }
+        }
+        // Arrays bind without NULLs, so absent text travels as '' (blank text is absent anyway) and an absent time as -1.
+        func text(_ value: (NewNote) -> String?) -> [String] { notes.map { value($0.note).nilIfBlank ?? "" } }
+        let inserted = try await connection.query(
+            """
+            WITH given AS (
+                SELECT * FROM unnest(
+                    \(notes.map(\.note.id))::uuid[], \(notes.map(\.note.revisionId))::uuid[], \(notes.map(\.note.familyId))::uuid[],
+                    \(text { $0.contactId?.text })::text[], \(notes.map { ($0.note.body.audience ?? .professional).rawValue })::text[],
+                    \(notes.map { $0.note.body.writtenWithFamily ?? false })::boolean[],
+                    \(notes.map { $0.origin.deviceRecordedAt?.timeIntervalSince1970 ?? -1 })::float8[],
+                    \(notes.map(\.origin.clockSuspect))::boolean[], \(notes.map(\.origin.lateAfterReallocation))::boolean[],
+                    \(notes.map(\.note.body.body))::text[], \(text { $0.body.sections?.observed })::text[],
+                    \(text { $0.body.sections?.analysis })::text[], \(text { $0.body.sections?.decision })::text[],
+                    \(text { $0.body.sections?.familyWords })::text[], \(text { $0.body.sections?.nextSteps })::text[],
+                    \(notes.map { $0.access.needsBreakGlass(.write, restricted: $0.note.body.audience == .restricted) })::boolean[])
+                AS g(id, revision_id, family_id, contact_id, audience, with_family, recorded_at, clock_suspect, late, body,
+                     observed, analysis, decision, family_words, next_steps, break_glass)
+            ), note AS (
+                INSERT INTO notes (organisation_id, id, family_id, contact_id, audience, written_with_family, author_id,
+                                   source_device_id, device_recorded_at, clock_suspect, late_after_reallocation)
+                SELECT \(principal.organisationId), id, family_id, nullif(contact_id, '')::uuid, audience, with_family,
+                       \(principal.workerId), \(principal.deviceId)::uuid,
+                       CASE WHEN recorded_at >= 0 THEN to_timestamp(recorded_at) END, clock_suspect, late
+                FROM given
+                ON CONFLICT DO NOTHING
+                RETURNING id
+            ), revision AS (
+                INSERT INTO note_revisions (organisation_id, id, note_id, family_id, number, body, observed, analysis, decision,
+                                            family_words, next_steps, author_id)
+                SELECT \(principal.organisationId), revision_id, id, family_id, 1, body, nullif(observed, ''), nullif(analysis, ''),
+                       nullif(decision, ''), nullif(family_words, ''), nullif(next_steps, ''), \(principal.workerId)
+                FROM given
+                ON CONFLICT DO NOTHING
+                RETURNING id
+            ), event AS (
+                INSERT INTO audit_events (organisation_id, worker_id, family_id, action, entity, record_id, break_glass)
+                SELECT \(principal.organisationId), \(principal.workerId), family_id, 'write', 'note', id, break_glass FROM given
+            )
+            SELECT (SELECT count(*) FROM note) + (SELECT count(*) FROM revision)
+            """, logger: logger
+        ).decode(Int.self).first { _ in true }
+        return inserted == 2 * notes.count
+    }
+
     /// Adds a revision. Amendments of one note are serialised so revision numbers stay dense; concurrency is still
     /// recorded, because both amendments name the revision they saw.
     func save(_ amendment: NoteAmendment, access: FamilyAccess) async throws {

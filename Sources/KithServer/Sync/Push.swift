@@ -45,8 +45,26 @@ extension Records {
         var standings: [String: Standing] = [:]
         var processed: [(seq: Int64, id: String, hash: Data, result: Components.Schemas.MutationResult)] = []
         var results: [Components.Schemas.MutationResult] = []
-        for mutation in mutations.sorted(by: { $0.seq < $1.seq }) {
+        let ordered = mutations.sorted(by: { $0.seq < $1.seq })
+        var index = 0
+        while index < ordered.count {
+            let mutation = ordered[index]
+            index += 1
             let hash = try Self.payloadHash(mutation)
+            // A run of new notes (a week offline is mostly that) goes in one statement; should any of them be refused,
+            // the run is undone and each mutation is applied on its own below, so a refusal is only ever that note's.
+            let run = try await noteRun(ordered[(index - 1)...], after: last, stored: earlier, device: device, standings: &standings)
+            if run.count > 1, try await applyInSavepoint(run) {
+                for entry in run {
+                    let result = Components.Schemas.MutationResult(seq: entry.mutation.seq, id: entry.mutation.id, status: .applied)
+                    earlier[entry.mutation.id.lowercased()] = result
+                    processed.append((entry.mutation.seq, entry.mutation.id.lowercased(), entry.hash, result))
+                    results.append(result)
+                    last = entry.mutation.seq
+                }
+                index += run.count - 1
+                continue
+            }
             if mutation.seq <= last {
                 if let same = processed.first(where: { $0.seq == mutation.seq }) {
                     results.append(same.id == mutation.id.lowercased() && same.hash == hash
@@ -83,6 +101,51 @@ extension Records {
             WHERE organisation_id = \(device.organisationId) AND id = \(device.id)
             """, logger: logger)
         return .init(lastAppliedSeq: last, expectedSeq: last + 1, results: results)
+    }
+
+    /// A new note of a run: its mutation and payload hash, the note, the family's access, where it came from.
+    struct RunNote {
+        let mutation: Components.Schemas.Mutation
+        let hash: Data
+        let note: NewNote
+        let access: FamilyAccess
+        let origin: WriteOrigin
+    }
+
+    /// The consecutive `note.create` mutations from the start of `mutations` that can go in one statement: next in
+    /// sequence, never applied before, well formed, and for a family the device's worker holds now (late work and
+    /// proposals are decided one by one).
+    private func noteRun(
+        _ mutations: ArraySlice<Components.Schemas.Mutation>, after last: Int64,
+        stored: [String: Components.Schemas.MutationResult], device: SyncDevice, standings: inout [String: Standing]
+    ) async throws -> [RunNote] {
+        var run: [RunNote] = []
+        var ids = Set<String>()
+        for mutation in mutations {
+            let id = mutation.id.lowercased()
+            guard mutation.seq == last + 1 + Int64(run.count), mutation._type == "note.create", stored[id] == nil,
+                  ids.insert(id).inserted,
+                  case .note(let note)? = try? DeviceWrite(type: mutation._type, args: mutation.args.additionalProperties),
+                  case .holds(let access) = try await standing(in: note.familyId, grantId: mutation.grantId, device: device, cached: &standings)
+            else { break }
+            run.append(RunNote(
+                mutation: mutation, hash: try Self.payloadHash(mutation), note: note, access: access,
+                origin: .device(recordedAt: mutation.recordedAt, late: false)))
+        }
+        return run
+    }
+
+    /// The run in one savepoint: true when every note of it was written, false (nothing written) otherwise.
+    private func applyInSavepoint(_ run: [RunNote]) async throws -> Bool {
+        try await connection.query("SAVEPOINT notes", logger: logger)
+        do {
+            if try await save(run.map { ($0.note, $0.access, $0.origin) }) {
+                try await connection.query("RELEASE SAVEPOINT notes", logger: logger)
+                return true
+            }
+        } catch let error where Self.isRejection(error) {}
+        try await connection.query("ROLLBACK TO SAVEPOINT notes", logger: logger)
+        return false
     }
 
     /// A sequence number the device has used before: the same mutation again gets its stored result; anything else
@@ -165,14 +228,7 @@ extension Records {
             return .init(seq: mutation.seq, id: mutation.id, status: .applied)
         }
         guard let familyId = try await write.familyId(in: self) else { throw KithError.notFound }
-        let key = "\(familyId.text) \(mutation.grantId ?? "")"
-        let standing: Standing
-        if let known = standings[key] {
-            standing = known
-        } else {
-            standing = try await self.standing(in: familyId, grantId: mutation.grantId, device: device)
-            standings[key] = standing
-        }
+        let standing = try await self.standing(in: familyId, grantId: mutation.grantId, device: device, cached: &standings)
         var late = false
         let access: FamilyAccess
         switch standing {
@@ -292,6 +348,17 @@ extension Records {
         default:
             return mutation.args.additionalProperties.value["audience"] as? String == "restricted"
         }
+    }
+
+    /// The device's standing in a family under a grant, asked once per push.
+    private func standing(
+        in familyId: UUID, grantId: String?, device: SyncDevice, cached standings: inout [String: Standing]
+    ) async throws -> Standing {
+        let key = "\(familyId.text) \(grantId ?? "")"
+        if let known = standings[key] { return known }
+        let standing = try await standing(in: familyId, grantId: grantId, device: device)
+        standings[key] = standing
+        return standing
     }
 
     /// Whether the device's worker may write to the family now, or held it under a grant that has since ended.
