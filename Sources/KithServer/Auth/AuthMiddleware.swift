@@ -46,15 +46,13 @@ struct AuthMiddleware: RouterMiddleware {
     ) async throws -> Principal {
         // Found before it is judged: a revoked device must hear `device_revoked` (403), whatever else has ended,
         // so that it keeps its unsent work instead of treating the refusal as a lost sign-in. The organisation is not
-        // known yet, so the lookup is the narrow `kith_session` function behind the wall.
-        let found = try await db.transaction(organisation: nil) { connection in
-            try await connection.query(
-                """
-                SELECT organisation_id, session_id, worker_id, device_id, roles, device_revoked, valid, team_ids
-                FROM kith_session(\(tokenHash))
-                """, logger: logger
-            ).decode((UUID, UUID, UUID, UUID?, [String], Bool, Bool, [UUID]).self).first { _ in true }
-        }
+        // known yet, so the lookup is the narrow `kith_session` function.
+        let found = try await db.definerLookup(
+            """
+            SELECT organisation_id, session_id, worker_id, device_id, roles, device_revoked, valid, team_ids
+            FROM kith_session(\(tokenHash))
+            """
+        )?.decode((UUID, UUID, UUID, UUID?, [String], Bool, Bool, [UUID]).self)
         guard let (organisation, session, worker, device, roles, deviceRevoked, valid, teams) = found else {
             throw KithError.unauthorized
         }

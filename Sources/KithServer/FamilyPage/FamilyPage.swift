@@ -75,10 +75,8 @@ struct FamilyPage: Sendable {
     // MARK: Pages
 
     private func codePage(link: String, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
-        let state = try await db.transaction(organisation: nil) { connection in
-            try await connection.query("SELECT state FROM kith_family_invitation(\(InvitationSecret.linkHash(link)))", logger: logger)
-                .decode(String.self).first { _ in true }
-        }
+        let state = try await db.definerLookup("SELECT state FROM kith_family_invitation(\(InvitationSecret.linkHash(link)))")?
+            .decode(String.self)
         try FamilyPageRefusal.check(invitationState: state)
         return html(status, "code", CodeView(action: "/family/i/\(link)", csrf: Self.formToken(key: link, for: "code"), error: error))
     }
@@ -173,14 +171,12 @@ struct FamilyPage: Sendable {
         guard let token = request.cookies[Self.cookie]?.value, !token.isEmpty, token.count <= 200 else {
             throw FamilyPageRefusal.notSignedIn
         }
-        let found = try await db.transaction(organisation: nil) { connection in
-            try await connection.query(
-                """
-                SELECT organisation_id, session_id, invitation_id, family_id, person_id, valid
-                FROM kith_family_session(\(Tokens.hash(token)))
-                """, logger: logger
-            ).decode((UUID, UUID, UUID, UUID, UUID, Bool).self).first { _ in true }
-        }
+        let found = try await db.definerLookup(
+            """
+            SELECT organisation_id, session_id, invitation_id, family_id, person_id, valid
+            FROM kith_family_session(\(Tokens.hash(token)))
+            """
+        )?.decode((UUID, UUID, UUID, UUID, UUID, Bool).self)
         guard let (organisation, session, invitation, family, person, valid) = found else { throw FamilyPageRefusal.notSignedIn }
         guard valid else { throw FamilyPageRefusal.ended }
         return (FamilyMember(organisationId: organisation, sessionId: session, invitationId: invitation, familyId: family, personId: person), token)

@@ -5,36 +5,40 @@ import Logging
 import PostgresNIO
 
 extension Records {
-    /// Writes a new note and its first revision, audited, in the caller's transaction.
-    func save(_ note: NewNote, access: FamilyAccess, origin: WriteOrigin) async throws {
-        if let contactId = note.contactId {
-            let found = try await connection.query(
-                """
-                SELECT count(*) FROM contacts
-                WHERE organisation_id = \(principal.organisationId) AND family_id = \(note.familyId) AND id = \(contactId)
-                """, logger: logger
-            ).decode(Int.self).first { _ in true }
-            guard found == 1 else { throw KithError.invalidField("contactId", "is not a contact with this family") }
+    /// A new note and its first revision, audited, in the caller's transaction (one statement), as the API shows it.
+    func save(_ note: NewNote, access: FamilyAccess, origin: WriteOrigin) async throws -> Components.Schemas.JudgmentNote {
+        guard let createdAt = try await save([(note, access, origin)]) else {
+            if note.contactId != nil {
+                let found = try await connection.query(
+                    """
+                    SELECT count(*) FROM contacts
+                    WHERE organisation_id = \(principal.organisationId) AND family_id = \(note.familyId) AND id = \(note.contactId)
+                    """, logger: logger
+                ).decode(Int.self).first { _ in true }
+                guard found == 1 else { throw KithError.invalidField("contactId", "is not a contact with this family") }
+            }
+            throw KithError.conflict("conflict", "A note or revision with this id already exists.")
         }
-        try await connection.insertNew(
-            """
-            INSERT INTO notes (organisation_id, id, family_id, contact_id, audience, written_with_family, author_id,
-                               source_device_id, device_recorded_at, clock_suspect, late_after_reallocation)
-            VALUES (\(principal.organisationId), \(note.id), \(note.familyId), \(note.contactId), \((note.body.audience ?? .professional).rawValue),
-                    \(note.body.writtenWithFamily ?? false), \(principal.workerId), \(principal.deviceId),
-                    \(origin.deviceRecordedAt), \(origin.clockSuspect), \(origin.lateAfterReallocation))
-            """, record: "note", logger: logger)
-        try await insertRevision(
-            id: note.revisionId, noteId: note.id, familyId: note.familyId, number: 1, supersedes: nil, body: note.body.body,
-            sections: note.body.sections, reason: nil)
-        try await audit(.write, "note", recordId: note.id, access: access)
+        let sections = note.body.sections
+        let revision = Components.Schemas.NoteRevision(
+            id: note.revisionId.text, number: 1, body: note.body.body,
+            sections: .init(
+                observed: sections?.observed.nilIfBlank, analysis: sections?.analysis.nilIfBlank, decision: sections?.decision.nilIfBlank,
+                familyWords: sections?.familyWords.nilIfBlank, nextSteps: sections?.nextSteps.nilIfBlank),
+            authorId: principal.workerId.text, createdAt: createdAt, concurrent: false)
+        return .init(
+            id: note.id.text, familyId: note.familyId.text, contactId: note.contactId?.text, audience: note.body.audience ?? .professional,
+            writtenWithFamily: note.body.writtenWithFamily ?? false, authorId: principal.workerId.text, createdAt: createdAt,
+            current: revision, revisions: [revision], concurrent: false, lateAfterReallocation: origin.lateAfterReallocation,
+            deviceRecordedAt: origin.deviceRecordedAt, clockSuspect: origin.clockSuspect)
     }
 
     /// Many new notes at once, each with its first revision and its audit event, in one statement: a device's week of
     /// notes costs one round trip instead of three a note. Every note must be new and every contact it names one of its
-    /// family's; false when either is not so, and then the caller rolls back what was written (its savepoint) and writes
-    /// them one by one, so each refusal is the note's own.
-    func save(_ notes: [(note: NewNote, access: FamilyAccess, origin: WriteOrigin)]) async throws -> Bool {
+    /// family's; nil when either is not so, and then the caller rolls back what was written (its savepoint or its
+    /// transaction) and writes them one by one, so each refusal is the note's own. Otherwise: when they were written
+    /// (the transaction's time, every note's `createdAt`).
+    func save(_ notes: [(note: NewNote, access: FamilyAccess, origin: WriteOrigin)]) async throws -> Date? {
         let contacts = notes.compactMap { entry in entry.note.contactId.map { (family: entry.note.familyId, id: $0) } }
         if !contacts.isEmpty {
             let found = try await connection.query(
@@ -45,7 +49,7 @@ extension Records {
                 WHERE c.organisation_id = \(principal.organisationId)
                 """, logger: logger
             ).decode(Int.self).first { _ in true }
-            guard found == contacts.count else { return false }
+            guard found == contacts.count else { return nil }
         }
         // Arrays bind without NULLs, so absent text travels as '' (blank text is absent anyway) and an absent time as -1.
         func text(_ value: (NewNote) -> String?) -> [String] { notes.map { value($0.note).nilIfBlank ?? "" } }
@@ -85,10 +89,10 @@ extension Records {
                 INSERT INTO audit_events (organisation_id, worker_id, family_id, action, entity, record_id, break_glass)
                 SELECT \(principal.organisationId), \(principal.workerId), family_id, 'write', 'note', id, break_glass FROM given
             )
-            SELECT (SELECT count(*) FROM note) + (SELECT count(*) FROM revision)
+            SELECT (SELECT count(*) FROM note) + (SELECT count(*) FROM revision), now()
             """, logger: logger
-        ).decode(Int.self).first { _ in true }
-        return inserted == 2 * notes.count
+        ).decode((Int, Date).self).first { _ in true }
+        return inserted?.0 == 2 * notes.count ? inserted?.1 : nil
     }
 
     /// Adds a revision. Amendments of one note are serialised so revision numbers stay dense; concurrency is still

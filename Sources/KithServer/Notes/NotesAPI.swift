@@ -12,9 +12,7 @@ extension KithService {
         let body = switch input.body { case .json(let body): body }
         let draft = try NewNote(familyId: try UUID(path: input.path.familyId), body)
         let note = try await records { records in
-            let access = try await records.access(draft.familyId, for: .write)
-            try await records.save(draft, access: access, origin: .online)
-            return try await records.notes(familyId: draft.familyId, only: draft.id, access: access)[0]
+            try await records.save(draft, access: try await records.access(draft.familyId, for: .write), origin: .online)
         }
         return .created(.init(body: .json(note)))
     }

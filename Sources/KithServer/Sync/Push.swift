@@ -139,7 +139,7 @@ extension Records {
     private func applyInSavepoint(_ run: [RunNote]) async throws -> Bool {
         try await connection.query("SAVEPOINT notes", logger: logger)
         do {
-            if try await save(run.map { ($0.note, $0.access, $0.origin) }) {
+            if try await save(run.map { ($0.note, $0.access, $0.origin) }) != nil {
                 try await connection.query("RELEASE SAVEPOINT notes", logger: logger)
                 return true
             }
@@ -259,7 +259,7 @@ extension Records {
         var conflictIds: [UUID] = []
         switch write {
         case .contact(let contact): try await save(contact, access: access, origin: origin)
-        case .note(let note): try await save(note, access: access, origin: origin)
+        case .note(let note): _ = try await save(note, access: access, origin: origin)
         case .amendment(let amendment): try await save(amendment, access: access)
         case .person(let person): try await save(person, access: access)
         case .planItemUpdate(let update): _ = try await save(update, access: access)

@@ -1,0 +1,307 @@
+"""Measures each row of the speed table, Kith beside PostgreSQL doing the same work directly. Run by bench/ratios.sh.
+
+    ratios.py BASE DATABASE_URL SERVER_PID READER_EMAIL RUNS BENCHMARKS_MD
+"""
+import json, os, platform, re, statistics, subprocess, sys, tempfile, threading, time, urllib.request, uuid
+from datetime import datetime, timezone
+
+BASE, DATABASE_URL, PID, READER, RUNS, DOC = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6]
+PASSWORD = "kith-demo-password"
+NOTE_TEXT = "Visited after school. The children showed me their drawings; " * 4
+
+
+def q(sql):
+    return subprocess.run(["psql", DATABASE_URL, "-tAc", sql], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def call(method, path, token=None, body=None):
+    headers = {"Content-Type": "application/json"}
+    if token: headers["Authorization"] = "Bearer " + token
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(BASE + path, data=data, headers=headers, method=method)
+    with urllib.request.urlopen(request, timeout=300) as response:
+        raw = response.read()
+        return json.loads(raw) if raw else None
+
+
+def login(email):
+    return call("POST", "/v1/auth/login", body={"email": email, "password": PASSWORD})["token"]
+
+
+def device(token):
+    registered = call("POST", "/v1/devices", token, {"name": "bench", "platform": "bench", "clientVersion": "bench"})
+    return {"token": registered["token"], "deviceId": registered["deviceId"]}
+
+
+def push_body(d, mutations):
+    return {"protocol": 1, "deviceId": d["deviceId"], "clientVersion": "bench", "mutations": mutations}
+
+
+def threads_of(target, items):
+    """Runs target(item) on a thread per item; an exception in any of them ends the benchmark."""
+    errors = []
+
+    def guarded(item):
+        try:
+            target(item)
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=guarded, args=(item,)) for item in items]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    if errors: raise SystemExit(f"{len(errors)} of {len(items)} threads failed, the first with: {errors[0]}")
+
+
+def pgbench(script, clients, *, transactions=None, seconds=None):
+    """Transactions per second and the average latency in ms of a pgbench run of `script`."""
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
+        file.write(script)
+    limit = ["-t", str(transactions)] if transactions else ["-T", str(seconds)]
+    out = subprocess.run(["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, 2)), *limit, "-f", file.name, DATABASE_URL],
+                         check=True, capture_output=True, text=True).stdout
+    os.unlink(file.name)
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    latency = float(re.search(r"latency average = ([\d.]+) ms", out).group(1))
+    return tps, latency
+
+
+def wrk(method, path, token, clients, body=None, seconds=10):
+    script = f"""wrk.method = "{method}"
+wrk.headers["Authorization"] = "Bearer {token}"
+wrk.headers["Content-Type"] = "application/json"
+""" + (f"wrk.body = {json.dumps(json.dumps(body))}\n" if body else "")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+        file.write(script)
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds}s", "-s", file.name, BASE + path],
+                         check=True, capture_output=True, text=True).stdout
+    os.unlink(file.name)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if bad: raise SystemExit(f"wrk {method} {path}: {bad.group(1)} responses were errors\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def rss_mib():
+    with open(f"/proc/{PID}/status") as status:
+        return int(re.search(r"VmRSS:\s+(\d+) kB", status.read()).group(1)) / 1024
+
+
+# The demo's workers and families the measurements use.
+# Priya reads the timeline of a typical family of hers and writes notes to another; the eight pushing devices are
+# other practitioners', so what the writes add never changes what the reads read.
+practitioners = q(f"""SELECT email FROM workers WHERE 'practitioner' = ANY(roles) AND email NOT IN ('priya@kith.demo', '{READER}')
+                     ORDER BY email LIMIT 8""").split()
+organisation = q("SELECT id FROM organisations LIMIT 1")
+priya = q("SELECT id FROM workers WHERE email = 'priya@kith.demo'")
+# A typical family: the middle of Priya's by the number of contacts.
+held = q(f"""SELECT a.family_id FROM current_allocations a WHERE a.worker_id = '{priya}' AND a.role = 'allocatedWorker'
+             ORDER BY (SELECT count(*) FROM contacts c WHERE c.family_id = a.family_id), a.family_id""").split()
+typical = held[len(held) // 2]
+written = q(f"""SELECT a.family_id FROM current_allocations a WHERE a.worker_id = '{priya}' AND a.role = 'allocatedWorker'
+                AND a.family_id <> '{typical}' ORDER BY a.family_id LIMIT 1""")
+reader_families = q(f"""SELECT string_agg(DISTINCT '''' || a.family_id || '''', ',') FROM current_allocations a
+                        JOIN workers w ON w.id = a.worker_id WHERE w.email = '{READER}'""")
+priya_token = login("priya@kith.demo")
+
+
+def push_once():
+    devices = []
+    for email in practitioners:
+        token = login(email)
+        registered = device(token)
+        page = call("POST", "/v1/sync/pull", registered["token"], {"protocol": 1, "deviceId": registered["deviceId"], "limit": 1})
+        devices.append({**registered, "familyId": page["scope"]["grants"][0]["familyId"]})
+    now = datetime.now(timezone.utc).isoformat()
+    failures = []
+
+    def run(d):
+        seq = 0
+        for _ in range(20):
+            mutations = []
+            for _ in range(50):
+                seq += 1
+                mutations.append({"seq": seq, "id": str(uuid.uuid4()), "type": "note.create", "recordedAt": now,
+                                  "args": {"id": str(uuid.uuid4()), "familyId": d["familyId"], "audience": "professional", "body": NOTE_TEXT}})
+            result = call("POST", "/v1/sync/push", d["token"], push_body(d, mutations))
+            if result["lastAppliedSeq"] != seq: failures.append(result)
+
+    started = time.perf_counter()
+    threads_of(run, devices)
+    elapsed = time.perf_counter() - started
+    if failures: raise SystemExit(f"{len(failures)} pushes were not applied whole")
+    kith = len(devices) * 20 * 50 / elapsed
+
+    author = q(f"SELECT id FROM workers WHERE email = '{practitioners[0]}'")
+    family = q(f"SELECT family_id FROM current_allocations WHERE worker_id = '{author}' LIMIT 1")
+    raw, _ = pgbench(f"""WITH n AS (
+    INSERT INTO notes (organisation_id, id, family_id, audience, author_id)
+    SELECT '{organisation}', gen_random_uuid(), '{family}', 'professional', '{author}' FROM generate_series(1, 50)
+    RETURNING organisation_id, id, family_id, author_id)
+INSERT INTO note_revisions (organisation_id, id, note_id, family_id, number, body, author_id)
+SELECT organisation_id, gen_random_uuid(), id, family_id, 1, '{NOTE_TEXT}', author_id FROM n;
+""", 8, transactions=20)
+    return kith, raw * 50
+
+
+def first_sync_once():
+    registered = device(login(READER))
+    cursor, records = None, 0
+    started = time.perf_counter()
+    while True:
+        body = {"protocol": 1, "deviceId": registered["deviceId"], "limit": 1000}
+        if cursor: body["cursor"] = cursor
+        page = call("POST", "/v1/sync/pull", registered["token"], body)
+        records += len(page["changes"])
+        cursor = page["cursor"]
+        if not page["hasMore"]: break
+    kith = time.perf_counter() - started
+    f = reader_families
+    _, raw_ms = pgbench(f"""SELECT x FROM (
+    SELECT to_jsonb(t) AS x FROM families t WHERE id IN ({f})
+    UNION ALL SELECT to_jsonb(t) FROM people t WHERE family_id IN ({f})
+    UNION ALL SELECT to_jsonb(t) FROM allocations t WHERE family_id IN ({f})
+    UNION ALL SELECT to_jsonb(t) FROM contacts t WHERE family_id IN ({f})
+    UNION ALL SELECT to_jsonb(t) FROM contact_people t JOIN contacts c ON c.id = t.contact_id WHERE c.family_id IN ({f})
+    UNION ALL SELECT to_jsonb(t) FROM notes t WHERE family_id IN ({f})
+    UNION ALL SELECT to_jsonb(t) FROM note_revisions t WHERE family_id IN ({f})
+    UNION ALL SELECT to_jsonb(t) FROM conferences t WHERE family_id IN ({f})
+    UNION ALL SELECT to_jsonb(t) FROM conference_stage_events t WHERE family_id IN ({f})
+    UNION ALL SELECT to_jsonb(t) FROM family_plans t WHERE family_id IN ({f})
+    UNION ALL SELECT to_jsonb(t) FROM plan_items t WHERE family_id IN ({f})
+    UNION ALL SELECT to_jsonb(t) FROM plan_item_updates t WHERE family_id IN ({f})) rows;
+""", 1, transactions=5)
+    return kith, raw_ms / 1000, records
+
+
+def post_notes_once():
+    kith = wrk("POST", f"/v1/families/{written}/notes", priya_token, 32, body={"body": NOTE_TEXT, "audience": "professional"})
+    raw, _ = pgbench(f"""WITH n AS (
+    INSERT INTO notes (organisation_id, id, family_id, audience, author_id)
+    VALUES ('{organisation}', gen_random_uuid(), '{written}', 'professional', '{priya}') RETURNING organisation_id, id, family_id, author_id)
+INSERT INTO note_revisions (organisation_id, id, note_id, family_id, number, body, author_id)
+SELECT organisation_id, gen_random_uuid(), id, family_id, 1, '{NOTE_TEXT}', author_id FROM n;
+""", 32, seconds=10)
+    return kith, raw
+
+
+def timeline_once():
+    kith = wrk("GET", f"/v1/families/{typical}/timeline?limit=50", priya_token, 8)
+    o, f, w = organisation, typical, priya
+    raw, _ = pgbench(f"""BEGIN;
+SELECT * FROM (
+    SELECT 'contact' AS kind, c.occurred_at AS at, c.id, c.recorded_by AS worker, c.kind AS summary, c.location AS detail
+    FROM contacts c WHERE c.organisation_id = '{o}' AND c.family_id = '{f}'
+    UNION ALL SELECT 'note', n.created_at, n.id, n.author_id, n.audience, left(r.body, 280)
+    FROM notes n CROSS JOIN LATERAL (SELECT body FROM note_revisions r WHERE r.organisation_id = n.organisation_id
+        AND r.note_id = n.id ORDER BY number DESC LIMIT 1) r WHERE n.organisation_id = '{o}' AND n.family_id = '{f}'
+    UNION ALL SELECT 'allocation', a.started_on::timestamptz, a.id, a.worker_id, a.role, a.handover_note
+    FROM allocations a WHERE a.organisation_id = '{o}' AND a.family_id = '{f}'
+    UNION ALL SELECT 'stage', e.on_date::timestamptz, e.id, e.recorded_by, e.stage, e.note
+    FROM conference_stage_events e WHERE e.organisation_id = '{o}' AND e.family_id = '{f}'
+    UNION ALL SELECT 'plan', p.created_at, p.id, p.created_by, p.version::text, p.contingency
+    FROM family_plans p WHERE p.organisation_id = '{o}' AND p.family_id = '{f}'
+    UNION ALL SELECT 'update', u.created_at, u.id, u.author_id, u.status, left(u.text, 280)
+    FROM plan_item_updates u WHERE u.organisation_id = '{o}' AND u.family_id = '{f}') entries
+ORDER BY at DESC, id DESC LIMIT 51;
+INSERT INTO audit_events (organisation_id, worker_id, family_id, action, entity) VALUES ('{o}', '{w}', '{f}', 'read', 'timeline');
+END;
+""", 8, seconds=10)
+    return kith, raw
+
+
+def memory_once():
+    """Server RSS while 200 devices sync at once: each pushes 20 notes and pulls up to three pages of its caseload."""
+    devices = []
+    for email in practitioners:
+        token = login(email)
+        devices += [device(token) for _ in range(25)]
+    peak, done = [rss_mib()], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_mib())
+            time.sleep(0.05)
+
+    def run(d):
+        page = call("POST", "/v1/sync/pull", d["token"], {"protocol": 1, "deviceId": d["deviceId"], "limit": 1})
+        family = page["scope"]["grants"][0]["familyId"]
+        now = datetime.now(timezone.utc).isoformat()
+        mutations = [{"seq": n, "id": str(uuid.uuid4()), "type": "note.create", "recordedAt": now,
+                      "args": {"id": str(uuid.uuid4()), "familyId": family, "body": NOTE_TEXT}} for n in range(1, 21)]
+        call("POST", "/v1/sync/push", d["token"], push_body(d, mutations))
+        cursor = page["cursor"]
+        for _ in range(3):
+            page = call("POST", "/v1/sync/pull", d["token"], {"protocol": 1, "deviceId": d["deviceId"], "limit": 100, "cursor": cursor})
+            cursor = page["cursor"]
+            if not page["hasMore"]: break
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        threads_of(run, devices)
+    finally:
+        done.set()
+    sampler.join()
+    return peak[0], len(devices)
+
+
+def median(values):
+    return statistics.median(values)
+
+
+results = {"push": [], "sync": [], "post": [], "timeline": [], "memory": []}
+for run in range(RUNS):
+    results["push"].append(push_once())
+    results["sync"].append(first_sync_once())
+    results["post"].append(post_notes_once())
+    results["timeline"].append(timeline_once())
+    print(f"run {run + 1}: push {results['push'][-1]}, first sync {results['sync'][-1]}, post {results['post'][-1]}, "
+          f"timeline {results['timeline'][-1]}", flush=True)
+results["memory"].append(memory_once())
+
+push_kith, push_raw = median([k for k, _ in results["push"]]), median([r for _, r in results["push"]])
+sync_kith, sync_raw = median([k for k, _, _ in results["sync"]]), median([r for _, r, _ in results["sync"]])
+records = results["sync"][0][2]
+post_kith, post_raw = median([k for k, _ in results["post"]]), median([r for _, r in results["post"]])
+timeline_kith, timeline_raw = median([k for k, _ in results["timeline"]]), median([r for _, r in results["timeline"]])
+rss, devices = results["memory"][0]
+
+rows = [
+    ("push, 8 devices × 20 batches × 50 notes", f"{push_kith:,.0f} notes/s",
+     f"{push_raw:,.0f} notes/s (pgbench, 50-row multi-insert of notes + revisions, triggers on)", push_kith / push_raw, "≥ 40 %",
+     push_kith / push_raw >= 0.40, True),
+    (f"first sync of a 25-family caseload ({records:,} records)", f"{sync_kith * 1000:,.0f} ms",
+     f"{sync_raw * 1000:,.0f} ms (one `SELECT to_jsonb(...)` of the same rows)", sync_kith / sync_raw, "≤ 3×", sync_kith / sync_raw <= 3, False),
+    ("`POST /v1/families/{id}/notes`, 32 clients (wrk)", f"{post_kith:,.0f}/s",
+     f"{post_raw:,.0f}/s (pgbench, note + revision, one row each)", post_kith / post_raw, "≥ 30 %", post_kith / post_raw >= 0.30, True),
+    ("`GET /v1/families/{id}/timeline?limit=50`, a typical family, 8 clients", f"{timeline_kith:,.0f}/s",
+     f"{timeline_raw:,.0f}/s (pgbench: the 50 newest items of the same tables and the read's audit row, one transaction)",
+     timeline_kith / timeline_raw, "≥ 50 %", timeline_kith / timeline_raw >= 0.50, True),
+]
+cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.machine())
+commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+lines = [
+    "<!-- ratios:start -->",
+    f"`bench/ratios.sh {RUNS}` on {datetime.now(timezone.utc):%Y-%m-%d}, commit {commit}: {os.cpu_count()} cores ({cpu}), "
+    "release build of kith-server on loopback, PostgreSQL 15 from `deploy/local-postgres.sh` with `synchronous_commit` on, "
+    "the demo organisation of 400 families; server, database and load generators share the machine. "
+    f"Each figure is the median of {RUNS} runs.",
+    "",
+    "| work | Kith | PostgreSQL directly | Kith / raw | goal | met |",
+    "|---|---|---|---|---|---|",
+]
+for work, kith, raw, ratio, goal, met, percent in rows:
+    shown = f"{ratio * 100:.0f} %" if percent else f"{ratio:.1f}×"
+    lines.append(f"| {work} | {kith} | {raw} | {shown} | {goal} | {'yes' if met else 'no'} |")
+lines.append(f"| server memory (peak RSS) with {devices} devices syncing at once | {rss:.0f} MiB | — | — | < 150 MiB | "
+             f"{'yes' if rss < 150 else 'no'} |")
+lines.append("<!-- ratios:end -->")
+table = "\n".join(lines)
+print(table)
+
+text = open(DOC).read()
+if "<!-- ratios:start -->" in text:
+    text = re.sub(r"<!-- ratios:start -->.*<!-- ratios:end -->", lambda _: table, text, flags=re.S)
+else:
+    text = text.rstrip() + "\n\n## Kith beside PostgreSQL (`bench/ratios.sh`)\n" + table + "\n"
+open(DOC, "w").write(text)

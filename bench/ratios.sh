@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Every speed goal of docs/benchmarks.md in one run, Kith and PostgreSQL side by side on the same database, run by hand
+# (never in CI): a release build of kith-server on loopback over the demo organisation of bench/sync.sh (400 families,
+# 3 years), synchronous_commit on. Each figure is measured RUNS times (default 3) and the median reported; the table is
+# written into docs/benchmarks.md between its "ratios" markers, with the command and the machine.
+#
+#   bench/ratios.sh [RUNS]
+#
+# Needs pgbench (postgresql-contrib), wrk and python3; the load generators stop by themselves (fixed counts or 10 s).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+port=18092
+for tool in pgbench wrk python3; do
+    command -v "$tool" >/dev/null || { echo "$tool is missing (apt-get install postgresql-contrib wrk python3)"; exit 1; }
+done
+url=$(deploy/local-postgres.sh start | tail -n 1)
+server=${url%/*}
+database=kith_bench_ratios
+swift build -c release --product kith-server >/dev/null
+bin=$(swift build -c release --show-bin-path)/kith-server
+
+psql "$server/postgres" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" -c "CREATE DATABASE $database"
+export DATABASE_URL=$server/$database
+"$bin" migrate >/dev/null
+"$bin" demo-data --families 400 --years 3 >/dev/null
+source bench/caseload.sh
+# The first-sync caseload: a practitioner made up to 25 families (as in bench/sync.sh).
+reader=$(q "SELECT email FROM workers WHERE 'practitioner' = ANY(roles) ORDER BY email LIMIT 1 OFFSET 8")
+give_caseload "$reader" 25
+
+KITH_HOST=127.0.0.1 KITH_PORT=$port KITH_LOG_LEVEL=error "$bin" serve &
+pid=$!
+trap 'kill $pid 2>/dev/null' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+
+python3 bench/ratios.py "http://127.0.0.1:$port" "$DATABASE_URL" "$pid" "$reader" "$runs" docs/benchmarks.md
