@@ -45,12 +45,16 @@ extension Records {
         var standings: [String: Standing] = [:]
         var processed: [(seq: Int64, id: String, hash: Data, result: Components.Schemas.MutationResult)] = []
         var results: [Components.Schemas.MutationResult] = []
-        let ordered = mutations.sorted(by: { $0.seq < $1.seq })
+        // Each mutation is hashed and read as the write it asks for once, however it is then applied.
+        let ordered = try mutations.sorted(by: { $0.seq < $1.seq }).map { mutation in
+            PreparedMutation(
+                mutation: mutation, hash: try Self.payloadHash(mutation),
+                write: Result { try DeviceWrite(type: mutation._type, args: mutation.args.additionalProperties) })
+        }
         var index = 0
         while index < ordered.count {
-            let mutation = ordered[index]
+            let (mutation, hash, write) = (ordered[index].mutation, ordered[index].hash, ordered[index].write)
             index += 1
-            let hash = try Self.payloadHash(mutation)
             // A run of new notes (a week offline is mostly that) goes in one statement; should any of them be refused,
             // the run is undone and each mutation is applied on its own below, so a refusal is only ever that note's.
             let run = try await noteRun(ordered[(index - 1)...], after: last, stored: earlier, device: device, standings: &standings)
@@ -80,7 +84,7 @@ extension Records {
             if let stored = earlier[id] {
                 result = stored.asDuplicate(seq: mutation.seq)
             } else {
-                result = try await applyInSavepoint(mutation, device: device, standings: &standings)
+                result = try await applyInSavepoint(mutation, write: write, device: device, standings: &standings)
                 earlier[id] = result
             }
             processed.append((mutation.seq, id, hash, result))
@@ -103,6 +107,14 @@ extension Records {
         return .init(lastAppliedSeq: last, expectedSeq: last + 1, results: results)
     }
 
+    /// A pushed mutation with what every path needs of it: what a re-send is compared by, and the write it asks for
+    /// (or why it is not one).
+    struct PreparedMutation {
+        let mutation: Components.Schemas.Mutation
+        let hash: Data
+        let write: Result<DeviceWrite, any Error>
+    }
+
     /// A new note of a run: its mutation and payload hash, the note, the family's access, where it came from.
     struct RunNote {
         let mutation: Components.Schemas.Mutation
@@ -116,20 +128,20 @@ extension Records {
     /// sequence, never applied before, well formed, and for a family the device's worker holds now (late work and
     /// proposals are decided one by one).
     private func noteRun(
-        _ mutations: ArraySlice<Components.Schemas.Mutation>, after last: Int64,
+        _ mutations: ArraySlice<PreparedMutation>, after last: Int64,
         stored: [String: Components.Schemas.MutationResult], device: SyncDevice, standings: inout [String: Standing]
     ) async throws -> [RunNote] {
         var run: [RunNote] = []
         var ids = Set<String>()
-        for mutation in mutations {
+        for prepared in mutations {
+            let mutation = prepared.mutation
             let id = mutation.id.lowercased()
-            guard mutation.seq == last + 1 + Int64(run.count), mutation._type == "note.create", stored[id] == nil,
-                  ids.insert(id).inserted,
-                  case .note(let note)? = try? DeviceWrite(type: mutation._type, args: mutation.args.additionalProperties),
+            guard mutation.seq == last + 1 + Int64(run.count), stored[id] == nil, ids.insert(id).inserted,
+                  case .note(let note)? = try? prepared.write.get(),
                   case .holds(let access) = try await standing(in: note.familyId, grantId: mutation.grantId, device: device, cached: &standings)
             else { break }
             run.append(RunNote(
-                mutation: mutation, hash: try Self.payloadHash(mutation), note: note, access: access,
+                mutation: mutation, hash: prepared.hash, note: note, access: access,
                 origin: .device(recordedAt: mutation.recordedAt, late: false)))
         }
         return run
@@ -192,11 +204,12 @@ extension Records {
     }
 
     private func applyInSavepoint(
-        _ mutation: Components.Schemas.Mutation, device: SyncDevice, standings: inout [String: Standing]
+        _ mutation: Components.Schemas.Mutation, write: Result<DeviceWrite, any Error>, device: SyncDevice,
+        standings: inout [String: Standing]
     ) async throws -> Components.Schemas.MutationResult {
         try await connection.query("SAVEPOINT mutation", logger: logger)
         do {
-            let result = try await apply(mutation, device: device, standings: &standings)
+            let result = try await apply(mutation, write: try write.get(), device: device, standings: &standings)
             try await connection.query("RELEASE SAVEPOINT mutation", logger: logger)
             return result
         } catch let error where Self.isRejection(error) {
@@ -204,8 +217,7 @@ extension Records {
             let reason = Self.reason(for: error)
             // Addressed to the family's team when the mutation names a family that exists, else to the owner's teams.
             var known: FamilyAccess?
-            if let write = try? DeviceWrite(type: mutation._type, args: mutation.args.additionalProperties),
-               let family = try? await write.familyId(in: self) {
+            if let write = try? write.get(), let family = try? await write.familyId(in: self) {
                 known = try await relationships([family])[family]
             }
             let reviewItemId = try await addReviewItem(
@@ -220,9 +232,8 @@ extension Records {
 
     /// One mutation, checked and applied as its device's worker, under the grant it was made under.
     private func apply(
-        _ mutation: Components.Schemas.Mutation, device: SyncDevice, standings: inout [String: Standing]
+        _ mutation: Components.Schemas.Mutation, write: DeviceWrite, device: SyncDevice, standings: inout [String: Standing]
     ) async throws -> Components.Schemas.MutationResult {
-        let write = try DeviceWrite(type: mutation._type, args: mutation.args.additionalProperties)
         if case .resolveConflict(let conflictId, let value) = write {
             try await resolveConflict(conflictId, value: value)
             return .init(seq: mutation.seq, id: mutation.id, status: .applied)
