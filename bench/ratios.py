@@ -255,6 +255,11 @@ def median(values):
     return statistics.median(values)
 
 
+if os.environ.get("KITH_BENCH_ONLY") == "memory":
+    # For looking at memory alone (KITH_BENCH_ONLY=memory bench/ratios.sh): nothing is written to the document.
+    print("peak RSS %.0f MiB with %d devices" % memory_once())
+    sys.exit(0)
+
 results = {"push": [], "sync": [], "post": [], "timeline": [], "memory": []}
 for run in range(RUNS):
     results["push"].append(push_once())

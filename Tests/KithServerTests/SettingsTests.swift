@@ -28,6 +28,13 @@ import Testing
             "KITH_DB_POOL_SIZE": "40",
         ])
         #expect(good?.databasePoolSize == 40 && good?.trustedProxies.count == 2)
+        // From the environment the server keeps its whole pool open (no idle timers: see PostgresClient.kith).
+        #expect(good?.databasePoolMinimum == 40)
+        let some = try? AppConfig.fromEnvironment(["DATABASE_URL": "postgres://kith@db/kith", "KITH_DB_POOL_MIN": "4"])
+        #expect(some?.databasePoolMinimum == 4 && some?.databasePoolSize == 20)
+        #expect(throws: AppConfig.Invalid.self) {
+            try AppConfig.fromEnvironment(["DATABASE_URL": "postgres://kith@db/kith", "KITH_DB_POOL_SIZE": "10", "KITH_DB_POOL_MIN": "11"])
+        }
         #expect(DatabaseURL("postgres://kith@db.example/kith")?.sslMode == .prefer)
         #expect(DatabaseURL("postgres://kith@db.example/kith?sslmode=disable")?.sslMode == .disable)
     }

@@ -16,6 +16,9 @@ public struct AppConfig: Sendable {
     var trustedProxies: [AddressBlock] = []
     /// Connections in the pool (`KITH_DB_POOL_SIZE`).
     public var databasePoolSize = 20
+    /// Connections opened at start and kept open (`KITH_DB_POOL_MIN`, from the environment all of the pool unless
+    /// set; built in code, as the tests do with many servers at once, none until needed).
+    public var databasePoolMinimum = 0
     /// Limits on every server transaction (`KITH_STATEMENT_TIMEOUT`, `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, in seconds):
     /// a stuck statement or an abandoned transaction cannot hold back the sync feed or a pool's connection for long.
     public var timeouts = Timeouts()
@@ -76,6 +79,11 @@ public struct AppConfig: Sendable {
         if let size = env["KITH_DB_POOL_SIZE"], !size.isEmpty {
             if let value = Int(size), (1...1000).contains(value) { config.databasePoolSize = value }
             else { problems.append("KITH_DB_POOL_SIZE must be a number of connections from 1 to 1000, got '\(size)'") }
+        }
+        config.databasePoolMinimum = config.databasePoolSize
+        if let minimum = env["KITH_DB_POOL_MIN"], !minimum.isEmpty {
+            if let value = Int(minimum), (0...config.databasePoolSize).contains(value) { config.databasePoolMinimum = value }
+            else { problems.append("KITH_DB_POOL_MIN must be a number of connections from 0 to KITH_DB_POOL_SIZE, got '\(minimum)'") }
         }
         for (key, path) in [("KITH_STATEMENT_TIMEOUT", \Timeouts.statement), ("KITH_IDLE_IN_TRANSACTION_TIMEOUT", \Timeouts.idleInTransaction)] {
             guard let text = env[key], !text.isEmpty else { continue }

@@ -35,6 +35,8 @@ final class ServerProcess {
         process.arguments = ["serve"]
         process.environment = [
             "DATABASE_URL": databaseURL, "KITH_HOST": "127.0.0.1", "KITH_PORT": String(port), "KITH_LOG_LEVEL": "error",
+            // Many test servers share one PostgreSQL: each opens its connections as it needs them.
+            "KITH_DB_POOL_MIN": "0",
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
