@@ -260,15 +260,14 @@ if os.environ.get("KITH_BENCH_ONLY") == "memory":
     print("peak RSS %.0f MiB with %d devices" % memory_once())
     sys.exit(0)
 
+# The reads first, every run of them, and the devices' memory, then the writes: what a write benchmark adds (tens of
+# thousands of notes, some in the reader's families) must not change what a later read reads.
 results = {"push": [], "sync": [], "post": [], "timeline": [], "memory": []}
-for run in range(RUNS):
-    results["push"].append(push_once())
-    results["sync"].append(first_sync_once())
-    results["post"].append(post_notes_once())
-    results["timeline"].append(timeline_once())
-    print(f"run {run + 1}: push {results['push'][-1]}, first sync {results['sync'][-1]}, post {results['post'][-1]}, "
-          f"timeline {results['timeline'][-1]}", flush=True)
-results["memory"].append(memory_once())
+for name, measure, runs in [("sync", first_sync_once, RUNS), ("timeline", timeline_once, RUNS), ("memory", memory_once, 1),
+                            ("push", push_once, RUNS), ("post", post_notes_once, RUNS)]:
+    for run in range(runs):
+        results[name].append(measure())
+        print(f"{name} run {run + 1}: {results[name][-1]}", flush=True)
 
 push_kith, push_raw = median([k for k, _ in results["push"]]), median([r for _, r in results["push"]])
 sync_kith, sync_raw = median([k for k, _, _ in results["sync"]]), median([r for _, r, _ in results["sync"]])
