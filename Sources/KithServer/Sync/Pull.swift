@@ -136,7 +136,7 @@ extension Records {
                 SELECT xid::text, seq, family_id, entity, entity_id
                 FROM sync_changes
                 WHERE organisation_id = \(organisation) AND family_id = ANY(\(scope))
-                  AND entity <> 'reviewItem'
+                  AND entity <> 'reviewItem' -- rows written before migration 0008, until pruning takes them
                   AND (xid, seq) > (\(String(cursor.afterXid))::xid8, \(cursor.afterSeq))
                   AND xid < \(String(horizon))::xid8
                 ORDER BY xid, seq
