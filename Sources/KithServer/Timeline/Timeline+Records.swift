@@ -5,23 +5,24 @@ import Logging
 import PostgresNIO
 
 extension Records {
-    /// One page of the family's story, newest first, after a keyset position (time, id).
-    func timeline(
+    /// One page of the family's story, newest first, after a keyset position (time, id), and the read's audit event,
+    /// in one statement: marked `breakGlass` as `Records.audit` would mark it, by whether the page shows a restricted note.
+    func readTimeline(
         of familyId: UUID, access: FamilyAccess, after: KeysetPosition?, limit: Int
     ) async throws -> Components.Schemas.TimelinePage {
         let org = principal.organisationId
         let rows = try await connection.query(
             """
-            WITH entries (kind, at, id, worker_id, person_id, summary, detail) AS (
+            WITH entries (kind, at, id, worker_id, person_id, summary, detail, restricted) AS (
                 SELECT 'contact', c.occurred_at, c.id, c.recorded_by, NULL::uuid,
                        c.kind || CASE WHEN c.child_seen_alone THEN ', child seen alone'
                                       WHEN c.child_seen THEN ', child seen' ELSE '' END,
-                       c.location
+                       c.location, false
                 FROM contacts c WHERE c.organisation_id = \(org) AND c.family_id = \(familyId)
                 UNION ALL
                 SELECT 'note', n.created_at, n.id, n.author_id, NULL,
                        n.audience || CASE WHEN latest.number > 1 THEN ', amended' ELSE '' END,
-                       left(latest.body, 280)
+                       left(latest.body, 280), n.audience = 'restricted'
                 FROM notes n
                 CROSS JOIN LATERAL (SELECT r.number, r.body FROM note_revisions r
                                     WHERE r.organisation_id = n.organisation_id AND r.note_id = n.id
@@ -29,42 +30,52 @@ extension Records {
                 WHERE n.organisation_id = \(org) AND n.family_id = \(familyId)
                   AND kith_note_readable(n.audience, n.author_id, \(principal.workerId), \(access.seesRestricted))
                 UNION ALL
-                SELECT 'allocationStarted', a.started_on::timestamptz, a.id, a.worker_id, NULL, a.role, NULL
+                SELECT 'allocationStarted', a.started_on::timestamptz, a.id, a.worker_id, NULL, a.role, NULL, false
                 FROM allocations a WHERE a.organisation_id = \(org) AND a.family_id = \(familyId)
                 UNION ALL
                 SELECT 'allocationEnded', a.ended_on::timestamptz, a.id, a.worker_id, NULL,
                        a.end_reason || CASE WHEN a.joint_handover_visit THEN ', joint handover visit' ELSE '' END,
-                       a.handover_note
+                       a.handover_note, false
                 FROM allocations a WHERE a.organisation_id = \(org) AND a.family_id = \(familyId) AND a.ended_on IS NOT NULL
                 UNION ALL
-                SELECT 'conferenceStage', e.on_date::timestamptz, e.id, e.recorded_by, NULL, e.stage, e.note
+                SELECT 'conferenceStage', e.on_date::timestamptz, e.id, e.recorded_by, NULL, e.stage, e.note, false
                 FROM conference_stage_events e WHERE e.organisation_id = \(org) AND e.family_id = \(familyId)
                 UNION ALL
-                SELECT 'plan', p.created_at, p.id, p.created_by, NULL, 'version ' || p.version, p.contingency
+                SELECT 'plan', p.created_at, p.id, p.created_by, NULL, 'version ' || p.version, p.contingency, false
                 FROM family_plans p WHERE p.organisation_id = \(org) AND p.family_id = \(familyId)
                 UNION ALL
                 SELECT 'planItemUpdate', u.created_at, u.id, u.author_id, u.person_id,
                        coalesce(u.status, 'update') || CASE WHEN u.person_id IS NOT NULL THEN ', from the family''s page' ELSE '' END,
-                       left(u.text, 280)
+                       left(u.text, 280), false
                 FROM plan_item_updates u WHERE u.organisation_id = \(org) AND u.family_id = \(familyId)
                 UNION ALL
-                SELECT 'familyMessage', m.created_at, m.id, NULL, m.person_id, 'message from the family''s page', left(m.text, 280)
+                SELECT 'familyMessage', m.created_at, m.id, NULL, m.person_id, 'message from the family''s page', left(m.text, 280), false
                 FROM family_messages m WHERE m.organisation_id = \(org) AND m.family_id = \(familyId)
+            ),
+            page AS (
+                SELECT kind, at, id, worker_id, person_id, summary, detail, restricted,
+                       to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_key
+                FROM entries
+                WHERE \(after?.key)::timestamptz IS NULL OR (at, id) < (\(after?.key)::timestamptz, \(after?.id))
+                ORDER BY at DESC, id DESC
+                LIMIT \(limit + 1)
+            ),
+            read AS (
+                INSERT INTO audit_events (organisation_id, worker_id, family_id, action, entity, break_glass)
+                SELECT \(org), \(principal.workerId), \(familyId), 'read', 'timeline',
+                       CASE WHEN EXISTS (SELECT 1 FROM (SELECT restricted FROM page ORDER BY at DESC, id DESC LIMIT \(limit)) shown
+                                         WHERE shown.restricted)
+                            THEN \(access.needsBreakGlass(.read, restricted: true)) ELSE \(access.needsBreakGlass(.read)) END
             )
-            SELECT kind, at, id, worker_id, person_id, summary, detail,
-                   to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-            FROM entries
-            WHERE \(after?.key)::timestamptz IS NULL OR (at, id) < (\(after?.key)::timestamptz, \(after?.id))
-            ORDER BY at DESC, id DESC
-            LIMIT \(limit + 1)
+            SELECT kind, at, id, worker_id, person_id, summary, detail, at_key FROM page ORDER BY at DESC, id DESC
             """, logger: logger)
         var items: [(Components.Schemas.TimelineEntry, String)] = []
         for try await (kind, at, id, worker, person, summary, detail, atKey) in rows.decode(
             (String, Date, UUID, UUID?, UUID?, String?, String?, String).self)
         {
             items.append((.init(
-                kind: .init(rawValue: kind) ?? .contact, at: at, id: id.text, workerId: worker?.text, personId: person?.text, summary: summary,
-                detail: detail), atKey))
+                kind: .init(rawValue: kind) ?? .contact, at: at, id: id.text, workerId: worker?.text, personId: person?.text,
+                summary: summary, detail: detail), atKey))
         }
         var next: String?
         if items.count > limit {

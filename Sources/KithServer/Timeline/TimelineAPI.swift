@@ -12,10 +12,9 @@ extension KithService {
         let limit = try PageSize.resolve(input.query.limit)
         let after = try KeysetPosition(input.query.after)
 
-        let page = try await readFamily(familyId, "timeline", showsRestricted: { (page: Components.Schemas.TimelinePage) in
-            page.items.contains { $0.kind == .note && $0.summary?.hasPrefix(Components.Schemas.Audience.restricted.rawValue) == true }
-        }) { records, access in
-            try await records.timeline(of: familyId, access: access, after: after, limit: limit)
+        let page = try await records { records in
+            try await records.readTimeline(
+                of: familyId, access: try await records.access(familyId, for: .read), after: after, limit: limit)
         }
         return .ok(.init(body: .json(page)))
     }
