@@ -52,22 +52,28 @@ extension Records {
                 write: Result { try DeviceWrite(type: mutation._type, args: mutation.args.additionalProperties) })
         }
         var index = 0
+        // After a run that could not go in one statement, its mutations go one by one (not in ever shorter runs).
+        var oneByOneThrough: Int64 = 0
         while index < ordered.count {
             let (mutation, hash, write) = (ordered[index].mutation, ordered[index].hash, ordered[index].write)
             index += 1
             // A run of new notes (a week offline is mostly that) goes in one statement; should any of them be refused,
             // the run is undone and each mutation is applied on its own below, so a refusal is only ever that note's.
-            let run = try await noteRun(ordered[(index - 1)...], after: last, stored: earlier, device: device, standings: &standings)
-            if run.count > 1, try await applyInSavepoint(run) {
-                for entry in run {
-                    let result = Components.Schemas.MutationResult(seq: entry.mutation.seq, id: entry.mutation.id, status: .applied)
-                    earlier[entry.mutation.id.lowercased()] = result
-                    processed.append((entry.mutation.seq, entry.mutation.id.lowercased(), entry.hash, result))
-                    results.append(result)
-                    last = entry.mutation.seq
+            let run = mutation.seq <= oneByOneThrough ? []
+                : try await noteRun(ordered[(index - 1)...], after: last, stored: earlier, device: device, standings: &standings)
+            if run.count > 1 {
+                if try await applyInSavepoint(run) {
+                    for entry in run {
+                        let result = Components.Schemas.MutationResult(seq: entry.mutation.seq, id: entry.mutation.id, status: .applied)
+                        earlier[entry.mutation.id.lowercased()] = result
+                        processed.append((entry.mutation.seq, entry.mutation.id.lowercased(), entry.hash, result))
+                        results.append(result)
+                        last = entry.mutation.seq
+                    }
+                    index += run.count - 1
+                    continue
                 }
-                index += run.count - 1
-                continue
+                oneByOneThrough = run[run.count - 1].mutation.seq
             }
             if mutation.seq <= last {
                 if let same = processed.first(where: { $0.seq == mutation.seq }) {
