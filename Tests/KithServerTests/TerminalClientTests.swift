@@ -57,6 +57,18 @@ import Testing
                     WHERE body LIKE '%Theo showed me his drawings%' AND next_steps = 'Visit again on Friday with Nan.'
                     """) == 1)
 
+                // An invitation to the family's page, from the terminal: a QR code to scan from the screen, the link, the code.
+                try terminal.type("kith invite adeyemi theo; echo END-30")
+                screen = try await terminal.waitFor("END-30")
+                #expect(screen.contains("Theo Adeyemi is invited to The Adeyemi family's page."), "\(screen)")
+                #expect(screen.contains("█") && screen.contains("▀"), "the QR code is drawn")
+                #expect(screen.contains("Link: \(server.base)/family/i/kith_"))
+                #expect(screen.range(of: #"Code: \d{3} \d{3}"#, options: .regularExpression) != nil)
+                try terminal.type("kith invitations adeyemi; echo END-31")
+                screen = try await terminal.waitFor("END-31")
+                #expect(screen.contains("Theo Adeyemi") && screen.contains("waiting"))
+                #expect(try await count(db, "SELECT count(*) FROM family_invitations WHERE opened_at IS NULL") == 1)
+
                 // The network cable pulled: the work is kept and the person is told what to do.
                 server.kill()
                 try terminal.type("kith visit adeyemi --kind phone -m 'Phoned mum: all well.'; echo END-4")
