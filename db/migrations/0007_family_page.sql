@@ -8,8 +8,8 @@ ALTER TABLE people ADD COLUMN left_network_on date;
 -- What the outgoing worker writes to the family when an allocation ends, shown on the family's page.
 ALTER TABLE allocations ADD COLUMN letter_to_family text CHECK (length(letter_to_family) <= 8000);
 
--- An invitation is a link (its secret kept only as a SHA-256) and a short code told in person (kept as a SHA-256 of
--- the link's secret and the code, so the stored hash alone cannot be tried against the million codes).
+-- An invitation is a link (its secret kept only as a SHA-256) and a short code told in person (kept as an HMAC of the
+-- code under the link's secret, so the stored value alone cannot be tried against the million codes).
 CREATE TABLE family_invitations (
     organisation_id uuid NOT NULL,
     id              uuid NOT NULL,

@@ -83,7 +83,7 @@ struct FamilyPage: Sendable {
 
     private func enterCode(_ request: Request, link: String) async throws -> Response {
         let form = try await Self.form(CodeForm.self, request, base: base)
-        guard Self.sameToken(form.csrf, Self.formToken(key: link, for: "code")) else { throw FamilyPageRefusal.forgedForm }
+        guard Self.isFormToken(form.csrf, key: link, for: "code") else { throw FamilyPageRefusal.forgedForm }
         guard let code = InvitationSecret.normalised(form.code) else {
             return try await codePage(link: link, error: "The code has six numbers. Please try again.", status: .unprocessableContent)
         }
@@ -104,7 +104,7 @@ struct FamilyPage: Sendable {
             ).decode(Int.self).first { _ in true } ?? 0
             if retryAfter > 0 { return .refused(.tooManyAttempts(minutes: (retryAfter + 59) / 60)) }
             // The failed attempt stays reserved (this transaction commits) unless the code is right.
-            guard Self.sameToken(codeHash.hex, InvitationSecret.codeHash(link: link, code: code).hex) else { return .wrongCode }
+            guard InvitationSecret.code(code, matches: codeHash, link: link) else { return .wrongCode }
             try await connection.query("SELECT kith_family_code_accepted(\(linkHash))", logger: logger)
             return .accepted(FamilyMember(
                 organisationId: organisation, sessionId: UUID(), invitationId: invitation, familyId: family, personId: person))
@@ -141,7 +141,7 @@ struct FamilyPage: Sendable {
     ) async throws -> Response {
         let (member, token) = try await signedIn(request)
         let form = try await Self.form(WordsForm.self, request, base: base)
-        guard Self.sameToken(form.csrf, Self.formToken(key: token, for: "page")) else { throw FamilyPageRefusal.forgedForm }
+        guard Self.isFormToken(form.csrf, key: token, for: "page") else { throw FamilyPageRefusal.forgedForm }
         let text = form.text.trimmingCharacters(in: .whitespacesAndNewlines)
         var check = Validation()
         check.text("text", text, min: 1, max: Self.maxWords)
@@ -155,7 +155,7 @@ struct FamilyPage: Sendable {
     private func signOut(_ request: Request) async throws -> Response {
         let (member, token) = try await signedIn(request)
         let form = try await Self.form(SignOutForm.self, request, base: base)
-        guard Self.sameToken(form.csrf, Self.formToken(key: token, for: "page")) else { throw FamilyPageRefusal.forgedForm }
+        guard Self.isFormToken(form.csrf, key: token, for: "page") else { throw FamilyPageRefusal.forgedForm }
         try await db.transaction(organisation: member.organisationId) { connection in
             try await FamilyPageRecords(connection: connection, member: member, logger: logger).endSession()
         }
@@ -209,12 +209,16 @@ struct FamilyPage: Sendable {
     /// A form's token: an HMAC of the form's purpose under the session's secret (or the link's, before a session).
     /// Another site cannot read either, so it cannot make a form this page accepts.
     static func formToken(key: String, for purpose: String) -> String {
-        Data(HMAC<SHA256>.authenticationCode(for: Data("kith family \(purpose) form".utf8), using: SymmetricKey(data: Data(key.utf8)))).hex
+        Data(HMAC<SHA256>.authenticationCode(for: Self.purpose(purpose), using: SymmetricKey(data: Data(key.utf8)))).base64URL
     }
 
-    private static func sameToken(_ given: String, _ expected: String) -> Bool {
-        given.utf8.count == expected.utf8.count && zip(given.utf8, expected.utf8).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    /// Checked by swift-crypto, in constant time.
+    private static func isFormToken(_ given: String, key: String, for purpose: String) -> Bool {
+        guard let mac = Data(base64URL: Substring(given)) else { return false }
+        return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.purpose(purpose), using: SymmetricKey(data: Data(key.utf8)))
     }
+
+    private static func purpose(_ purpose: String) -> Data { Data("kith family \(purpose) form".utf8) }
 
     private func sessionCookie(_ token: String, maxAge: Int) -> String {
         "\(Self.cookie)=\(token); Path=/family; Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (base.scheme == "https" ? "; Secure" : "")

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// An invitation's two secrets: a link (handed over, printed or as a QR code) and a six-digit code told in person.
-/// The database keeps the link's SHA-256 and a SHA-256 of link and code together, so neither a stolen table nor a
+/// The database keeps the link's SHA-256 and an HMAC of the code under the link's secret, so neither a stolen table nor a
 /// forwarded link alone opens the page.
 struct InvitationSecret: Sendable {
     let link: String
@@ -22,12 +22,15 @@ struct InvitationSecret: Sendable {
     }
 
     var linkHash: Data { Self.linkHash(link) }
-    var codeHash: Data { Self.codeHash(link: link, code: code) }
+    var codeHash: Data {
+        Data(HMAC<SHA256>.authenticationCode(for: Data(code.utf8), using: SymmetricKey(data: Data(link.utf8))))
+    }
 
     static func linkHash(_ link: String) -> Data { Tokens.hash(link) }
 
-    static func codeHash(link: String, code: String) -> Data {
-        Data(SHA256.hash(data: Data("\(link):\(code)".utf8)))
+    /// Whether `code` is the one sealed in `codeHash` for this link (compared in constant time).
+    static func code(_ code: String, matches codeHash: Data, link: String) -> Bool {
+        HMAC<SHA256>.isValidAuthenticationCode(codeHash, authenticating: Data(code.utf8), using: SymmetricKey(data: Data(link.utf8)))
     }
 
     /// What a person typed, as a code: digits only (people write "123 456" or "123-456").
