@@ -21,14 +21,14 @@ import Testing
             for change in page.changes {
                 let key = "\(change.entity.rawValue):\(change.id)"
                 switch change.op {
-                case .upsert: records[key] = try Replica.canonical(change.data)
+                case .upsert: records[key] = try change.record.map(Replica.canonical)
                 case .delete: records[key] = nil
                 }
             }
             cursor = page.cursor
         }
 
-        static func canonical(_ data: Components.Schemas.Change.DataPayload?) throws -> String {
+        static func canonical(_ data: any ChangeRecord) throws -> String {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             return String(decoding: try encoder.encode(data), as: UTF8.self)

@@ -25,7 +25,7 @@ import Testing
             #expect(Set(all.map(\.entity)) == [.family, .person, .allocation, .note])
             #expect(pages.last?.scope.grants.map(\.familyId) == [family.id])
             let person2 = try #require(all.first { $0.entity == .person })
-            #expect(person2.id == person.id && person2.data?.additionalProperties.value["name"] as? String == "Amy")
+            #expect(person2.id == person.id && (person2.record as? Components.Schemas.Person)?.name == "Amy")
 
             let quiet = try await device.pull(cursor: cursor)
             #expect(quiet.changes.allSatisfy { Set(all.map(\.id)).contains($0.id) } && !quiet.hasMore)
@@ -38,6 +38,42 @@ import Testing
             #expect(try await kith.count("SELECT count(*) FROM audit_events WHERE entity = 'sync' AND action = 'read'") >= 2)
             let metrics = try await kith.request(.get, "/metrics", as: nil)
             #expect(String(buffer: metrics.body).contains("sync_horizon_lag_seconds"))
+        }
+    }
+
+    @Test func aChangeBringsOnlyTheChangedRecordAndProgressComesInsideItsPlan() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let amy = try await kith.json(.post, "/v1/families/\(family.id)/people", as: .priya, ["name": "Amy"])
+            let nan = try await kith.json(.post, "/v1/families/\(family.id)/people", as: .priya, ["name": "Margaret"])
+            for visit in 1...3 {
+                let _: Components.Schemas.JudgmentNote = try await kith.send(
+                    .post, "/v1/families/\(family.id)/notes", as: .priya, json: ["body": "Visit \(visit)"], expect: .created)
+            }
+            let referral: [String: Any] = ["referrerId": kith.fixture.id(.priya).text, "reason": "School", "familyAgreed": true, "bottomLines": []]
+            let conference = try await kith.json(.post, "/v1/families/\(family.id)/conferences", as: .priya, ["referral": referral])
+            let plan = try await kith.json(
+                .post, "/v1/conferences/\(conference["id"] as! String)/plans", as: .priya,
+                ["items": [["who": nan["id"] as! String, "what": "School run"]], "agreedByReferrer": true])
+            let device = try await FieldDevice.register(kith, as: .priya)
+            let (_, cursor) = try await device.pullAll(from: nil)
+
+            let item = (plan["items"] as! [[String: Any]])[0]["id"] as! String
+            _ = try await kith.json(.post, "/v1/plan-items/\(item)/updates", as: .priya, ["text": "Every day this week"], expect: .created)
+            _ = try await kith.json(
+                .patch, "/v1/people/\(amy["id"] as! String)", as: .priya,
+                ["fields": ["language": ["value": "Polish", "baseVersion": 0]]], expect: .ok)
+            #expect(try await kith.count(
+                "SELECT count(*) FROM sync_changes WHERE entity IN ('planItem', 'planItemUpdate')") == 0)
+
+            let (pages, _) = try await device.pullUntil(from: cursor) { pages in
+                pages.flatMap(\.changes).contains { $0.entity == .plan }
+            }
+            let changes = pages.flatMap(\.changes)
+            #expect(changes.map(\.entity).sorted { $0.rawValue < $1.rawValue } == [.person, .plan])
+            #expect(changes.first { $0.entity == .person }?.id == amy["id"] as? String)
+            let pulled = try #require(changes.first { $0.entity == .plan }?.record as? Components.Schemas.FamilyPlan)
+            #expect(pulled.id == plan["id"] as? String && pulled.items.first?.updates.map(\.text) == ["Every day this week"])
         }
     }
 

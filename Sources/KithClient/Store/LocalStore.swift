@@ -99,7 +99,7 @@ package final class LocalStore: Sendable {
         }
     }
 
-    package typealias Entity = Components.Schemas.Change.EntityPayload
+    package typealias Entity = Components.Schemas.ChangeEntity
 
     /// Records a write made on this device; it is pushed at the next sync. `args` is the REST body plus the id its
     /// path would carry (see `docs/sync.md`). `shows` are the records as the write leaves them, so the device shows its
@@ -262,12 +262,12 @@ package final class LocalStore: Sendable {
     package func apply(_ page: Components.Schemas.PullResponse) throws {
         try db.write { db in
             for change in page.changes {
-                switch change.op {
-                case .upsert:
+                switch (change.op, change.record) {
+                case (.upsert, let record?):
                     try db.execute(
                         sql: "INSERT OR REPLACE INTO records (entity, id, family_id, data, pending) VALUES (?, ?, ?, ?, NULL)",
-                        arguments: [change.entity.rawValue, change.id, change.familyId, try Self.json(change.data)])
-                case .delete:
+                        arguments: [change.entity.rawValue, change.id, change.familyId, try Self.json(record)])
+                case (.upsert, nil), (.delete, _):
                     try db.execute(sql: "DELETE FROM records WHERE entity = ? AND id = ?", arguments: [change.entity.rawValue, change.id])
                 }
             }

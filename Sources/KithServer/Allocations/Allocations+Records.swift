@@ -72,11 +72,12 @@ extension Records {
     }
 
     /// Every allocation of a family, current and ended, oldest first.
-    func allocations(familyId: UUID) async throws -> [Components.Schemas.Allocation] {
+    func allocations(familyId: UUID, only ids: [UUID]? = nil) async throws -> [Components.Schemas.Allocation] {
         try await AllocationRow.decode(try await connection.query(
             """
             SELECT \(unescaped: AllocationRow.columns) FROM allocations a
             WHERE a.organisation_id = \(principal.organisationId) AND a.family_id = \(familyId)
+              AND (\(ids)::uuid[] IS NULL OR a.id = ANY(\(ids)::uuid[]))
             ORDER BY a.started_on, a.created_at
             """, logger: logger))
     }

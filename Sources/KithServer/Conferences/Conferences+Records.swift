@@ -81,16 +81,16 @@ extension Records {
     }
 
     func conference(_ id: UUID, access: FamilyAccess) async throws -> Components.Schemas.Conference {
-        try await conferences(familyId: access.familyId, only: id)[0]
+        try await conferences(familyId: access.familyId, only: [id])[0]
     }
 
-    func conferences(familyId: UUID, only id: UUID? = nil) async throws -> [Components.Schemas.Conference] {
+    func conferences(familyId: UUID, only ids: [UUID]? = nil) async throws -> [Components.Schemas.Conference] {
         let org = principal.organisationId
         var stages: [UUID: [Components.Schemas.StageEvent]] = [:]
         for try await (conference, stage, on, note, by, at) in try await connection.query(
             """
             SELECT conference_id, stage, on_date::text, note, recorded_by, recorded_at FROM conference_stage_events
-            WHERE organisation_id = \(org) AND family_id = \(familyId) AND (\(id)::uuid IS NULL OR conference_id = \(id))
+            WHERE organisation_id = \(org) AND family_id = \(familyId) AND (\(ids)::uuid[] IS NULL OR conference_id = ANY(\(ids)::uuid[]))
             ORDER BY recorded_at, id
             """, logger: logger
         ).decode((UUID, String, String, String?, UUID, Date).self) {
@@ -101,7 +101,7 @@ extension Records {
         for try await (conference, person, worker, invited, attended) in try await connection.query(
             """
             SELECT conference_id, person_id, worker_id, invited, attended FROM conference_participants
-            WHERE organisation_id = \(org) AND family_id = \(familyId) AND (\(id)::uuid IS NULL OR conference_id = \(id))
+            WHERE organisation_id = \(org) AND family_id = \(familyId) AND (\(ids)::uuid[] IS NULL OR conference_id = ANY(\(ids)::uuid[]))
             ORDER BY id
             """, logger: logger
         ).decode((UUID, UUID?, UUID?, Bool, Bool).self) {
@@ -114,7 +114,7 @@ extension Records {
             SELECT id, stage, stage_since::text, referrer_id, referral_reason, family_agreed, bottom_lines, coordinator_id,
                    private_time_started_at, private_time_ended_at
             FROM conferences
-            WHERE organisation_id = \(org) AND family_id = \(familyId) AND (\(id)::uuid IS NULL OR id = \(id))
+            WHERE organisation_id = \(org) AND family_id = \(familyId) AND (\(ids)::uuid[] IS NULL OR id = ANY(\(ids)::uuid[]))
             ORDER BY created_at, id
             """, logger: logger
         ).decode((UUID, String, String, UUID, String, Bool, [String], UUID?, Date?, Date?).self) {
@@ -124,7 +124,7 @@ extension Records {
                 coordinatorId: coordinator?.text, stages: stages[cid] ?? [], participants: participants[cid] ?? [],
                 privateFamilyTime: started.map { .init(startedAt: $0, endedAt: ended) }))
         }
-        if id != nil, conferences.isEmpty { throw KithError.notFound }
+        if ids?.count == 1, conferences.isEmpty { throw KithError.notFound }
         return conferences
     }
 }

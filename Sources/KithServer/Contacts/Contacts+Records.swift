@@ -49,7 +49,7 @@ extension Records {
         try check.orThrow()
     }
 
-    func contacts(familyId: UUID, only id: UUID? = nil) async throws -> [Components.Schemas.Contact] {
+    func contacts(familyId: UUID, only ids: [UUID]? = nil) async throws -> [Components.Schemas.Contact] {
         let rows = try await connection.query(
             """
             SELECT c.id, c.family_id, c.occurred_at, c.duration_minutes, c.kind, c.location,
@@ -61,7 +61,7 @@ extension Records {
                    c.source_device_id, c.late_after_reallocation
             FROM contacts c
             WHERE c.organisation_id = \(principal.organisationId) AND c.family_id = \(familyId)
-              AND (\(id)::uuid IS NULL OR c.id = \(id))
+              AND (\(ids)::uuid[] IS NULL OR c.id = ANY(\(ids)::uuid[]))
             ORDER BY c.occurred_at, c.id
             """, logger: logger)
         var contacts: [Components.Schemas.Contact] = []

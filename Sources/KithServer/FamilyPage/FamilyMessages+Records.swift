@@ -5,12 +5,14 @@ import PostgresNIO
 
 extension Records {
     /// Messages the family's network sent from the family's page, oldest first (they sync to the worker's devices).
-    func familyMessages(familyId: UUID) async throws -> [Components.Schemas.FamilyMessage] {
+    func familyMessages(familyId: UUID, only ids: [UUID]? = nil) async throws -> [Components.Schemas.FamilyMessage] {
         var messages: [Components.Schemas.FamilyMessage] = []
         for try await (id, person, text, at) in try await connection.query(
             """
             SELECT id, person_id, text, created_at FROM family_messages
-            WHERE organisation_id = \(principal.organisationId) AND family_id = \(familyId) ORDER BY created_at, id
+            WHERE organisation_id = \(principal.organisationId) AND family_id = \(familyId)
+              AND (\(ids)::uuid[] IS NULL OR id = ANY(\(ids)::uuid[]))
+            ORDER BY created_at, id
             """, logger: logger
         ).decode((UUID, UUID, String, Date).self) {
             messages.append(.init(id: id.text, familyId: familyId.text, personId: person.text, text: text, createdAt: at))

@@ -139,7 +139,7 @@ extension Records {
     /// A family's notes with every revision; restricted notes only for those who may see them and their author
     /// (the same rule as the timeline's).
     func notes(
-        familyId: UUID, only noteId: UUID? = nil, access: FamilyAccess
+        familyId: UUID, only noteIds: [UUID]? = nil, access: FamilyAccess
     ) async throws -> [Components.Schemas.JudgmentNote] {
         var revisions: [UUID: [Components.Schemas.NoteRevision]] = [:]
         let revisionRows = try await connection.query(
@@ -152,7 +152,7 @@ extension Records {
                          AND o.supersedes = r.supersedes AND o.id <> r.id)
             FROM note_revisions r
             WHERE r.organisation_id = \(principal.organisationId) AND r.family_id = \(familyId)
-              AND (\(noteId)::uuid IS NULL OR r.note_id = \(noteId))
+              AND (\(noteIds)::uuid[] IS NULL OR r.note_id = ANY(\(noteIds)::uuid[]))
             ORDER BY r.note_id, r.number
             """, logger: logger)
         for try await (note, id, number, supersedes, body, observed, analysis, decision, familyWords, nextSteps, reason, author,
@@ -171,7 +171,7 @@ extension Records {
                    n.late_after_reallocation, n.device_recorded_at, n.clock_suspect
             FROM notes n
             WHERE n.organisation_id = \(principal.organisationId) AND n.family_id = \(familyId)
-              AND (\(noteId)::uuid IS NULL OR n.id = \(noteId))
+              AND (\(noteIds)::uuid[] IS NULL OR n.id = ANY(\(noteIds)::uuid[]))
               AND kith_note_readable(n.audience, n.author_id, \(principal.workerId), \(access.seesRestricted))
             ORDER BY n.created_at, n.id
             """, logger: logger)

@@ -46,7 +46,7 @@ extension Records {
                  WITH ORDINALITY AS i (id, who, what, by_when, position)
             """, logger: logger)
         try await audit(.write, "plan", recordId: plan.id, access: access)
-        return try await plans(familyId: access.familyId, conferenceId: plan.conferenceId, only: plan.id)[0]
+        return try await plans(familyId: access.familyId, conferenceId: plan.conferenceId, only: [plan.id])[0]
     }
 
     func save(
@@ -70,14 +70,17 @@ extension Records {
 
     /// Plans of a family (or of one conference, or one plan), newest version first, with items and their progress.
     func plans(
-        familyId: UUID, conferenceId: UUID? = nil, only id: UUID? = nil
+        familyId: UUID, conferenceId: UUID? = nil, only ids: [UUID]? = nil
     ) async throws -> [Components.Schemas.FamilyPlan] {
         let org = principal.organisationId
         var updates: [UUID: [Components.Schemas.PlanItemUpdate]] = [:]
         for try await (uid, item, text, status, author, person, at) in try await connection.query(
             """
-            SELECT id, plan_item_id, text, status, author_id, person_id, created_at FROM plan_item_updates
-            WHERE organisation_id = \(org) AND family_id = \(familyId) ORDER BY created_at, id
+            SELECT u.id, u.plan_item_id, u.text, u.status, u.author_id, u.person_id, u.created_at
+            FROM plan_item_updates u JOIN plan_items i ON i.organisation_id = u.organisation_id AND i.id = u.plan_item_id
+            WHERE u.organisation_id = \(org) AND u.family_id = \(familyId)
+              AND (\(ids)::uuid[] IS NULL OR i.plan_id = ANY(\(ids)::uuid[]))
+            ORDER BY u.created_at, u.id
             """, logger: logger
         ).decode((UUID, UUID, String, String?, UUID?, UUID?, Date).self) {
             updates[item, default: []].append(.init(
@@ -88,7 +91,8 @@ extension Records {
         for try await (iid, plan, person, worker, what, byWhen) in try await connection.query(
             """
             SELECT id, plan_id, person_id, worker_id, what, by_when::text FROM plan_items
-            WHERE organisation_id = \(org) AND family_id = \(familyId) ORDER BY plan_id, position
+            WHERE organisation_id = \(org) AND family_id = \(familyId) AND (\(ids)::uuid[] IS NULL OR plan_id = ANY(\(ids)::uuid[]))
+            ORDER BY plan_id, position
             """, logger: logger
         ).decode((UUID, UUID, UUID?, UUID?, String, String?).self) {
             let progress = updates[iid] ?? []
@@ -103,7 +107,7 @@ extension Records {
                    created_by, created_at
             FROM family_plans
             WHERE organisation_id = \(org) AND family_id = \(familyId)
-              AND (\(conferenceId)::uuid IS NULL OR conference_id = \(conferenceId)) AND (\(id)::uuid IS NULL OR id = \(id))
+              AND (\(conferenceId)::uuid IS NULL OR conference_id = \(conferenceId)) AND (\(ids)::uuid[] IS NULL OR id = ANY(\(ids)::uuid[]))
             ORDER BY created_at DESC, version DESC
             """, logger: logger
         ).decode((UUID, UUID, Int, String?, String?, Bool, String?, UUID, Date).self) {

@@ -136,7 +136,6 @@ extension Records {
                 SELECT xid::text, seq, family_id, entity, entity_id
                 FROM sync_changes
                 WHERE organisation_id = \(organisation) AND family_id = ANY(\(scope))
-                  AND entity <> 'reviewItem' -- rows written before migration 0008, until pruning takes them
                   AND (xid, seq) > (\(String(cursor.afterXid))::xid8, \(cursor.afterSeq))
                   AND xid < \(String(horizon))::xid8
                 ORDER BY xid, seq
@@ -182,60 +181,53 @@ extension Records {
             reviewItems: try await pulledReviewItems())
     }
 
-    /// A family's records in their REST shape: all of them (`only` nil), or those named per entity. A record named but
-    /// gone is a delete; a restricted note the worker may not read is left out.
-    /// The family's records, and whether they showed a restricted note that only break-glass let the worker see.
+    /// A family's records in their REST shape: all of them (`only` nil), or those named per entity, read by id. A
+    /// record named but gone is a delete; a restricted note the worker may not read is left out. Also whether they
+    /// showed a restricted note that only break-glass let the worker see.
     private func familyRecords(
         of familyId: UUID, only: [String: Set<UUID>]?, device: SyncDevice
     ) async throws -> (changes: [Components.Schemas.Change], throughBreakGlass: Bool) {
         guard let access = try await accessIfAny(familyId) else { return ([], false) }
         var throughBreakGlass = false
         var changes: [Components.Schemas.Change] = []
-        func wanted(_ entity: String) -> Bool { only == nil || only?[entity] != nil }
-        func add<Record: Encodable>(_ entity: Components.Schemas.Change.EntityPayload, _ records: [Record], id: (Record) -> String) throws {
-            var missing = only?[entity.rawValue] ?? []
-            for record in records {
-                guard let uuid = UUID(uuidString: id(record)) else { continue }
-                guard only == nil || missing.remove(uuid) != nil else { continue }
-                changes.append(.init(
-                    entity: entity, op: .upsert, id: uuid.text, familyId: familyId.text,
-                    data: .init(additionalProperties: try OpenAPIObjectContainer(encoding: record))))
-            }
-            for gone in missing.sorted(by: { $0.text < $1.text }) where entity != .note {
-                changes.append(.init(entity: entity, op: .delete, id: gone.text, familyId: familyId.text))
-            }
+        let family = familyId.text
+        /// The ids to read of this kind of record (nil: all of them), or nothing to read.
+        func named<Record: ChangeRecord>(_ type: Record.Type) -> [UUID]?? {
+            guard let only else { return .some(nil) }
+            return only[Record.changeEntity.rawValue].map { $0.sorted { $0.text < $1.text } }
         }
-        if wanted("family") { try add(.family, [try await family(familyId)], id: \.id) }
-        if wanted("person") { try add(.person, try await people(familyId: familyId), id: \.id) }
-        if wanted("allocation") {
-            try add(.allocation, try await allocations(familyId: familyId), id: \.id)
+        func add<Record: ChangeRecord>(_ records: [Record], named ids: [UUID]?) {
+            changes += records.map { .upsert($0, familyId: family) }
+            // Notes are never deleted: a named note not read is one this worker may not read.
+            guard let ids, Record.self != Components.Schemas.JudgmentNote.self else { return }
+            let read = Set(records.map(\.id))
+            changes += ids.filter { !read.contains($0.text) }.map { .delete(Record.self, id: $0.text, familyId: family) }
         }
-        if wanted("contact") { try add(.contact, try await contacts(familyId: familyId), id: \.id) }
-        if wanted("note") {
-            let notes = try await notes(familyId: familyId, access: access)
+        if case .some(let ids) = named(Components.Schemas.Family.self) {
+            add(ids == nil || ids?.contains(familyId) == true ? [try await self.family(familyId)] : [], named: ids)
+        }
+        if case .some(let ids) = named(Components.Schemas.Person.self) {
+            add(try await people(familyId: familyId, only: ids), named: ids)
+        }
+        if case .some(let ids) = named(Components.Schemas.Allocation.self) {
+            add(try await allocations(familyId: familyId, only: ids), named: ids)
+        }
+        if case .some(let ids) = named(Components.Schemas.Contact.self) {
+            add(try await contacts(familyId: familyId, only: ids), named: ids)
+        }
+        if case .some(let ids) = named(Components.Schemas.JudgmentNote.self) {
+            let notes = try await notes(familyId: familyId, only: ids, access: access)
             throughBreakGlass = access.needsBreakGlass(.read, restricted: notes.contains { $0.audience == .restricted })
-            try add(.note, notes, id: \.id)
+            add(notes, named: ids)
         }
-        if wanted("familyMessage") { try add(.familyMessage, try await familyMessages(familyId: familyId), id: \.id) }
-        if wanted("conference") {
-            try add(.conference, try await conferences(familyId: familyId), id: \.id)
+        if case .some(let ids) = named(Components.Schemas.FamilyMessage.self) {
+            add(try await familyMessages(familyId: familyId, only: ids), named: ids)
         }
-        if wanted("plan") || wanted("planItem") || wanted("planItemUpdate") {
-            let plans = try await plans(familyId: familyId)
-            let touched = only.map { only in
-                plans.filter { plan in
-                    only["plan"]?.contains { $0.text == plan.id } == true
-                        || plan.items.contains { item in
-                            only["planItem"]?.contains { $0.text == item.id } == true
-                                || item.updates.contains { update in only["planItemUpdate"]?.contains { $0.text == update.id } == true }
-                        }
-                }
-            } ?? plans
-            for plan in touched {
-                changes.append(.init(
-                    entity: .plan, op: .upsert, id: plan.id, familyId: familyId.text,
-                    data: .init(additionalProperties: try OpenAPIObjectContainer(encoding: plan))))
-            }
+        if case .some(let ids) = named(Components.Schemas.Conference.self) {
+            add(try await conferences(familyId: familyId, only: ids), named: ids)
+        }
+        if case .some(let ids) = named(Components.Schemas.FamilyPlan.self) {
+            add(try await plans(familyId: familyId, only: ids), named: ids)
         }
         return (changes, throughBreakGlass)
     }
@@ -248,14 +240,5 @@ extension Records {
                 id: row.item.id, kind: .init(rawValue: row.item.kind.rawValue) ?? .rejected, familyId: row.item.familyId,
                 mutationId: row.item.mutationId, summary: row.item.summary, reason: row.item.reason, payload: row.item.payload.map { .init(additionalProperties: $0.additionalProperties) })
         }
-    }
-}
-
-extension OpenAPIObjectContainer {
-    /// A record as the free-form object a change carries, encoded exactly as the REST API encodes it.
-    init(encoding record: some Encodable) throws {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        self = try JSONDecoder().decode(OpenAPIObjectContainer.self, from: try encoder.encode(record))
     }
 }

@@ -111,7 +111,7 @@ enum Mutation {
 }
 
 extension Components.Schemas.PullResponse {
-    func ids(_ entity: Components.Schemas.Change.EntityPayload) -> [String] {
+    func ids(_ entity: Components.Schemas.ChangeEntity) -> [String] {
         changes.filter { $0.entity == entity && $0.op == .upsert }.map(\.id)
     }
 }
