@@ -255,16 +255,20 @@ def median(values):
     return statistics.median(values)
 
 
-if os.environ.get("KITH_BENCH_ONLY") == "memory":
-    # For looking at memory alone (KITH_BENCH_ONLY=memory bench/ratios.sh): nothing is written to the document.
-    print("peak RSS %.0f MiB with %d devices" % memory_once())
+MEASURES = [("sync", first_sync_once, RUNS), ("timeline", timeline_once, RUNS), ("memory", memory_once, 1),
+            ("push", push_once, RUNS), ("post", post_notes_once, RUNS)]
+if only := os.environ.get("KITH_BENCH_ONLY"):
+    # One row alone while working on it (KITH_BENCH_ONLY=sync bench/ratios.sh): printed, nothing written to the document.
+    for name, measure, runs in MEASURES:
+        if name == only:
+            for run in range(runs):
+                print(f"{name} run {run + 1}: {measure()}", flush=True)
     sys.exit(0)
 
 # The reads first, every run of them, and the devices' memory, then the writes: what a write benchmark adds (tens of
 # thousands of notes, some in the reader's families) must not change what a later read reads.
 results = {"push": [], "sync": [], "post": [], "timeline": [], "memory": []}
-for name, measure, runs in [("sync", first_sync_once, RUNS), ("timeline", timeline_once, RUNS), ("memory", memory_once, 1),
-                            ("push", push_once, RUNS), ("post", post_notes_once, RUNS)]:
+for name, measure, runs in MEASURES:
     for run in range(runs):
         results[name].append(measure())
         print(f"{name} run {run + 1}: {results[name][-1]}", flush=True)

@@ -71,12 +71,12 @@ extension Records {
         return try await allocation(id)
     }
 
-    /// Every allocation of a family, current and ended, oldest first.
-    func allocations(familyId: UUID, only ids: [UUID]? = nil) async throws -> [Components.Schemas.Allocation] {
+    /// Every allocation of these families, current and ended, oldest first.
+    func allocations(of families: [UUID], only ids: [UUID]? = nil) async throws -> [Components.Schemas.Allocation] {
         try await AllocationRow.decode(try await connection.query(
             """
             SELECT \(unescaped: AllocationRow.columns) FROM allocations a
-            WHERE a.organisation_id = \(principal.organisationId) AND a.family_id = \(familyId)
+            WHERE a.organisation_id = \(principal.organisationId) AND a.family_id = ANY(\(families))
               AND (\(ids)::uuid[] IS NULL OR a.id = ANY(\(ids)::uuid[]))
             ORDER BY a.started_on, a.created_at
             """, logger: logger))

@@ -10,7 +10,7 @@ extension KithService {
     func listAllocations(_ input: Operations.ListAllocations.Input) async throws -> Operations.ListAllocations.Output {
         let familyId = try UUID(path: input.path.familyId)
         let allocations = try await readFamily(familyId, "allocations") { records, _ in
-            try await records.allocations(familyId: familyId)
+            try await records.allocations(of: [familyId])
         }
         return .ok(.init(body: .json(.init(items: allocations))))
     }

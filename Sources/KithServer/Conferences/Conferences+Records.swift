@@ -81,16 +81,16 @@ extension Records {
     }
 
     func conference(_ id: UUID, access: FamilyAccess) async throws -> Components.Schemas.Conference {
-        try await conferences(familyId: access.familyId, only: [id])[0]
+        try await conferences(of: [access.familyId], only: [id])[0]
     }
 
-    func conferences(familyId: UUID, only ids: [UUID]? = nil) async throws -> [Components.Schemas.Conference] {
+    func conferences(of families: [UUID], only ids: [UUID]? = nil) async throws -> [Components.Schemas.Conference] {
         let org = principal.organisationId
         var stages: [UUID: [Components.Schemas.StageEvent]] = [:]
         for try await (conference, stage, on, note, by, at) in try await connection.query(
             """
             SELECT conference_id, stage, on_date::text, note, recorded_by, recorded_at FROM conference_stage_events
-            WHERE organisation_id = \(org) AND family_id = \(familyId) AND (\(ids)::uuid[] IS NULL OR conference_id = ANY(\(ids)::uuid[]))
+            WHERE organisation_id = \(org) AND family_id = ANY(\(families)) AND (\(ids)::uuid[] IS NULL OR conference_id = ANY(\(ids)::uuid[]))
             ORDER BY recorded_at, id
             """, logger: logger
         ).decode((UUID, String, String, String?, UUID, Date).self) {
@@ -101,7 +101,7 @@ extension Records {
         for try await (conference, person, worker, invited, attended) in try await connection.query(
             """
             SELECT conference_id, person_id, worker_id, invited, attended FROM conference_participants
-            WHERE organisation_id = \(org) AND family_id = \(familyId) AND (\(ids)::uuid[] IS NULL OR conference_id = ANY(\(ids)::uuid[]))
+            WHERE organisation_id = \(org) AND family_id = ANY(\(families)) AND (\(ids)::uuid[] IS NULL OR conference_id = ANY(\(ids)::uuid[]))
             ORDER BY id
             """, logger: logger
         ).decode((UUID, UUID?, UUID?, Bool, Bool).self) {
@@ -109,17 +109,17 @@ extension Records {
                 personId: person?.text, workerId: worker?.text, invited: invited, attended: attended))
         }
         var conferences: [Components.Schemas.Conference] = []
-        for try await (cid, stage, since, referrer, reason, agreed, bottomLines, coordinator, started, ended) in try await connection.query(
+        for try await (cid, family, stage, since, referrer, reason, agreed, bottomLines, coordinator, started, ended) in try await connection.query(
             """
-            SELECT id, stage, stage_since::text, referrer_id, referral_reason, family_agreed, bottom_lines, coordinator_id,
+            SELECT id, family_id, stage, stage_since::text, referrer_id, referral_reason, family_agreed, bottom_lines, coordinator_id,
                    private_time_started_at, private_time_ended_at
             FROM conferences
-            WHERE organisation_id = \(org) AND family_id = \(familyId) AND (\(ids)::uuid[] IS NULL OR id = ANY(\(ids)::uuid[]))
+            WHERE organisation_id = \(org) AND family_id = ANY(\(families)) AND (\(ids)::uuid[] IS NULL OR id = ANY(\(ids)::uuid[]))
             ORDER BY created_at, id
             """, logger: logger
-        ).decode((UUID, String, String, UUID, String, Bool, [String], UUID?, Date?, Date?).self) {
+        ).decode((UUID, UUID, String, String, UUID, String, Bool, [String], UUID?, Date?, Date?).self) {
             conferences.append(.init(
-                id: cid.text, familyId: familyId.text, stage: .init(rawValue: stage) ?? .referred, stageSince: since,
+                id: cid.text, familyId: family.text, stage: .init(rawValue: stage) ?? .referred, stageSince: since,
                 referral: .init(referrerId: referrer.text, reason: reason, familyAgreed: agreed, bottomLines: bottomLines),
                 coordinatorId: coordinator?.text, stages: stages[cid] ?? [], participants: participants[cid] ?? [],
                 privateFamilyTime: started.map { .init(startedAt: $0, endedAt: ended) }))

@@ -10,7 +10,7 @@ extension KithService {
     func listConferences(_ input: Operations.ListConferences.Input) async throws -> Operations.ListConferences.Output {
         let familyId = try UUID(path: input.path.familyId)
         let conferences = try await readFamily(familyId, "conferences") { records, _ in
-            try await records.conferences(familyId: familyId)
+            try await records.conferences(of: [familyId])
         }
         return .ok(.init(body: .json(.init(items: conferences))))
     }

@@ -49,7 +49,7 @@ extension Records {
         try check.orThrow()
     }
 
-    func contacts(familyId: UUID, only ids: [UUID]? = nil) async throws -> [Components.Schemas.Contact] {
+    func contacts(of families: [UUID], only ids: [UUID]? = nil) async throws -> [Components.Schemas.Contact] {
         let rows = try await connection.query(
             """
             SELECT c.id, c.family_id, c.occurred_at, c.duration_minutes, c.kind, c.location,
@@ -60,7 +60,7 @@ extension Records {
                    c.child_seen, c.child_seen_alone, c.recorded_by, c.recorded_at, c.device_recorded_at, c.clock_suspect,
                    c.source_device_id, c.late_after_reallocation
             FROM contacts c
-            WHERE c.organisation_id = \(principal.organisationId) AND c.family_id = \(familyId)
+            WHERE c.organisation_id = \(principal.organisationId) AND c.family_id = ANY(\(families))
               AND (\(ids)::uuid[] IS NULL OR c.id = ANY(\(ids)::uuid[]))
             ORDER BY c.occurred_at, c.id
             """, logger: logger)

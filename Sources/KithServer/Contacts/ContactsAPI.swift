@@ -13,7 +13,7 @@ extension KithService {
         let contact = try await records { records in
             let access = try await records.access(draft.familyId, for: .write)
             try await records.save(draft, access: access, origin: .online)
-            return try await records.contacts(familyId: draft.familyId, only: [draft.id])[0]
+            return try await records.contacts(of: [draft.familyId], only: [draft.id])[0]
         }
         return .created(.init(body: .json(contact)))
     }

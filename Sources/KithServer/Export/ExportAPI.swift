@@ -15,14 +15,14 @@ extension KithService {
             return Components.Schemas.FamilyExport(
                 exportedAt: Date(),
                 family: try await records.family(familyId),
-                people: try await records.people(familyId: familyId),
-                allocations: try await records.allocations(familyId: familyId),
-                contacts: try await records.contacts(familyId: familyId),
-                notes: try await records.notes(familyId: familyId, access: access)
+                people: try await records.people(of: [familyId]),
+                allocations: try await records.allocations(of: [familyId]),
+                contacts: try await records.contacts(of: [familyId]),
+                notes: try await records.notes(of: [access])
                     .map { .init(note: $0, redactionSuggested: $0.audience == .restricted) },
-                conferences: try await records.conferences(familyId: familyId),
-                plans: try await records.plans(familyId: familyId),
-                familyMessages: try await records.familyMessages(familyId: familyId),
+                conferences: try await records.conferences(of: [familyId]),
+                plans: try await records.plans(of: [familyId]),
+                familyMessages: try await records.familyMessages(of: [familyId]),
                 audit: try await records.auditEvents(.family(familyId)))
         }
         return .ok(.init(body: .json(export)))

@@ -86,12 +86,15 @@ extension Records {
     }
 
     func family(_ id: UUID) async throws -> Components.Schemas.Family {
-        let rows = try await connection.query(
+        guard let family = try await families([id]).first else { throw KithError.notFound }
+        return family
+    }
+
+    func families(_ ids: [UUID]) async throws -> [Components.Schemas.Family] {
+        try await FamilyRow.decode(try await connection.query(
             """
             SELECT \(unescaped: FamilyRow.columns) FROM families f
-            WHERE f.organisation_id = \(principal.organisationId) AND f.id = \(id)
-            """, logger: logger)
-        guard let family = try await FamilyRow.decode(rows).first else { throw KithError.notFound }
-        return family
+            WHERE f.organisation_id = \(principal.organisationId) AND f.id = ANY(\(ids))
+            """, logger: logger))
     }
 }

@@ -139,7 +139,7 @@ extension Records {
     /// A family's notes with every revision; restricted notes only for those who may see them and their author
     /// (the same rule as the timeline's).
     func notes(
-        familyId: UUID, only noteIds: [UUID]? = nil, access: FamilyAccess
+        of families: [FamilyAccess], only noteIds: [UUID]? = nil
     ) async throws -> [Components.Schemas.JudgmentNote] {
         var revisions: [UUID: [Components.Schemas.NoteRevision]] = [:]
         let revisionRows = try await connection.query(
@@ -151,7 +151,7 @@ extension Records {
                        WHERE o.organisation_id = r.organisation_id AND o.note_id = r.note_id
                          AND o.supersedes = r.supersedes AND o.id <> r.id)
             FROM note_revisions r
-            WHERE r.organisation_id = \(principal.organisationId) AND r.family_id = \(familyId)
+            WHERE r.organisation_id = \(principal.organisationId) AND r.family_id = ANY(\(families.map(\.familyId)))
               AND (\(noteIds)::uuid[] IS NULL OR r.note_id = ANY(\(noteIds)::uuid[]))
             ORDER BY r.note_id, r.number
             """, logger: logger)
@@ -170,9 +170,10 @@ extension Records {
             SELECT n.id, n.family_id, n.contact_id, n.audience, n.written_with_family, n.author_id, n.created_at,
                    n.late_after_reallocation, n.device_recorded_at, n.clock_suspect
             FROM notes n
-            WHERE n.organisation_id = \(principal.organisationId) AND n.family_id = \(familyId)
+            WHERE n.organisation_id = \(principal.organisationId) AND n.family_id = ANY(\(families.map(\.familyId)))
               AND (\(noteIds)::uuid[] IS NULL OR n.id = ANY(\(noteIds)::uuid[]))
-              AND kith_note_readable(n.audience, n.author_id, \(principal.workerId), \(access.seesRestricted))
+              AND kith_note_readable(n.audience, n.author_id, \(principal.workerId),
+                                     n.family_id = ANY(\(families.filter(\.seesRestricted).map(\.familyId))))
             ORDER BY n.created_at, n.id
             """, logger: logger)
         var notes: [Components.Schemas.JudgmentNote] = []

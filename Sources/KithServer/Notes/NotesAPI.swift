@@ -24,7 +24,7 @@ extension KithService {
             let familyId = try await records.familyOf(.notes, id: amendment.noteId)
             let access = try await records.access(familyId, for: .write)
             try await records.save(amendment, access: access)
-            return try await records.notes(familyId: familyId, only: [amendment.noteId], access: access)[0]
+            return try await records.notes(of: [access], only: [amendment.noteId])[0]
         }
         return .created(.init(body: .json(note)))
     }
@@ -34,7 +34,7 @@ extension KithService {
         let note = try await records { records in
             let familyId = try await records.familyOf(.notes, id: noteId)
             let access = try await records.access(familyId, for: .read)
-            guard let note = try await records.notes(familyId: familyId, only: [noteId], access: access).first
+            guard let note = try await records.notes(of: [access], only: [noteId]).first
             else { throw KithError.notFound }
             try await records.audit(.read, "note", recordId: noteId, access: access, restricted: note.audience == .restricted)
             return note

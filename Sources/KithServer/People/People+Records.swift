@@ -85,11 +85,11 @@ enum PersonRow {
 }
 
 extension Records {
-    func people(familyId: UUID, only ids: [UUID]? = nil) async throws -> [Components.Schemas.Person] {
+    func people(of families: [UUID], only ids: [UUID]? = nil) async throws -> [Components.Schemas.Person] {
         try await PersonRow.decode(try await connection.query(
             """
             SELECT \(unescaped: PersonRow.columns) FROM people p
-            WHERE p.organisation_id = \(principal.organisationId) AND p.family_id = \(familyId)
+            WHERE p.organisation_id = \(principal.organisationId) AND p.family_id = ANY(\(families))
               AND (\(ids)::uuid[] IS NULL OR p.id = ANY(\(ids)::uuid[]))
             ORDER BY p.is_child_in_focus DESC, p.name, p.id
             """, logger: logger))

@@ -9,7 +9,7 @@ extension KithService {
     func listPeople(_ input: Operations.ListPeople.Input) async throws -> Operations.ListPeople.Output {
         let familyId = try UUID(path: input.path.familyId)
         let people = try await readFamily(familyId, "people") { records, _ in
-            try await records.people(familyId: familyId)
+            try await records.people(of: [familyId])
         }
         return .ok(.init(body: .json(.init(items: people))))
     }

@@ -46,7 +46,7 @@ extension Records {
                  WITH ORDINALITY AS i (id, who, what, by_when, position)
             """, logger: logger)
         try await audit(.write, "plan", recordId: plan.id, access: access)
-        return try await plans(familyId: access.familyId, conferenceId: plan.conferenceId, only: [plan.id])[0]
+        return try await plans(of: [access.familyId], conferenceId: plan.conferenceId, only: [plan.id])[0]
     }
 
     func save(
@@ -70,7 +70,7 @@ extension Records {
 
     /// Plans of a family (or of one conference, or one plan), newest version first, with items and their progress.
     func plans(
-        familyId: UUID, conferenceId: UUID? = nil, only ids: [UUID]? = nil
+        of families: [UUID], conferenceId: UUID? = nil, only ids: [UUID]? = nil
     ) async throws -> [Components.Schemas.FamilyPlan] {
         let org = principal.organisationId
         var updates: [UUID: [Components.Schemas.PlanItemUpdate]] = [:]
@@ -78,7 +78,7 @@ extension Records {
             """
             SELECT u.id, u.plan_item_id, u.text, u.status, u.author_id, u.person_id, u.created_at
             FROM plan_item_updates u JOIN plan_items i ON i.organisation_id = u.organisation_id AND i.id = u.plan_item_id
-            WHERE u.organisation_id = \(org) AND u.family_id = \(familyId)
+            WHERE u.organisation_id = \(org) AND u.family_id = ANY(\(families))
               AND (\(ids)::uuid[] IS NULL OR i.plan_id = ANY(\(ids)::uuid[]))
             ORDER BY u.created_at, u.id
             """, logger: logger
@@ -91,7 +91,7 @@ extension Records {
         for try await (iid, plan, person, worker, what, byWhen) in try await connection.query(
             """
             SELECT id, plan_id, person_id, worker_id, what, by_when::text FROM plan_items
-            WHERE organisation_id = \(org) AND family_id = \(familyId) AND (\(ids)::uuid[] IS NULL OR plan_id = ANY(\(ids)::uuid[]))
+            WHERE organisation_id = \(org) AND family_id = ANY(\(families)) AND (\(ids)::uuid[] IS NULL OR plan_id = ANY(\(ids)::uuid[]))
             ORDER BY plan_id, position
             """, logger: logger
         ).decode((UUID, UUID, UUID?, UUID?, String, String?).self) {
@@ -101,18 +101,18 @@ extension Records {
                 byWhen: byWhen, status: progress.last(where: { $0.status != nil })?.status ?? .open, updates: progress))
         }
         var plans: [Components.Schemas.FamilyPlan] = []
-        for try await (pid, conference, version, contingency, reviewOn, agreed, reasoning, createdBy, createdAt) in try await connection.query(
+        for try await (pid, family, conference, version, contingency, reviewOn, agreed, reasoning, createdBy, createdAt) in try await connection.query(
             """
-            SELECT id, conference_id, version, contingency, review_on::text, agreed_by_referrer, referrer_reasoning,
+            SELECT id, family_id, conference_id, version, contingency, review_on::text, agreed_by_referrer, referrer_reasoning,
                    created_by, created_at
             FROM family_plans
-            WHERE organisation_id = \(org) AND family_id = \(familyId)
+            WHERE organisation_id = \(org) AND family_id = ANY(\(families))
               AND (\(conferenceId)::uuid IS NULL OR conference_id = \(conferenceId)) AND (\(ids)::uuid[] IS NULL OR id = ANY(\(ids)::uuid[]))
             ORDER BY created_at DESC, version DESC
             """, logger: logger
-        ).decode((UUID, UUID, Int, String?, String?, Bool, String?, UUID, Date).self) {
+        ).decode((UUID, UUID, UUID, Int, String?, String?, Bool, String?, UUID, Date).self) {
             plans.append(.init(
-                id: pid.text, conferenceId: conference.text, familyId: familyId.text, version: version, items: items[pid] ?? [],
+                id: pid.text, conferenceId: conference.text, familyId: family.text, version: version, items: items[pid] ?? [],
                 contingency: contingency, reviewOn: reviewOn, agreedByReferrer: agreed, referrerReasoning: reasoning,
                 createdBy: createdBy.text, createdAt: createdAt))
         }

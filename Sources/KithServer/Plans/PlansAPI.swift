@@ -12,7 +12,7 @@ extension KithService {
         let plans = try await records { records in
             let access = try await records.conferenceAccess(conferenceId, for: .read)
             try await records.audit(.read, "plans", recordId: conferenceId, access: access)
-            return try await records.plans(familyId: access.familyId, conferenceId: conferenceId)
+            return try await records.plans(of: [access.familyId], conferenceId: conferenceId)
         }
         return .ok(.init(body: .json(.init(items: plans))))
     }

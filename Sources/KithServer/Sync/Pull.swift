@@ -117,13 +117,15 @@ extension Records {
         var hasMore: Bool
         let newlyGranted = grants.filter { $0.number > cursor.grantsThrough }
         if !newlyGranted.isEmpty {
-            // Whole families, at least one a page, each with every record however old.
-            for grant in newlyGranted {
-                guard changes.isEmpty || changes.count < limit else { break }
-                let records = try await familyRecords(of: grant.familyId, only: nil, device: device)
+            // Whole families, at least one a page, each with every record however old, read a few families at a time.
+            var groups = newlyGranted[...]
+            while !groups.isEmpty, changes.count < limit {
+                let group = groups.prefix(Self.familiesReadTogether)
+                groups = groups.dropFirst(group.count)
+                let records = try await familyRecords(of: group.map(\.familyId), only: nil)
                 changes += records.changes
-                if records.throughBreakGlass { breakGlass.insert(grant.familyId) }
-                next.grantsThrough = grant.number
+                breakGlass.formUnion(records.throughBreakGlass)
+                next.grantsThrough = group.last!.number
             }
             hasMore = true
             // A first sync needs no history beyond the families delivered whole: its feed starts at this snapshot.
@@ -155,15 +157,11 @@ extension Records {
                 next.afterSeq = 0
                 next.windowEnd = nil
             }
-            var changed: [UUID: [String: Set<UUID>]] = [:]
-            for row in page {
-                changed[row.familyId, default: [:]][row.entity, default: []].insert(row.id)
-            }
-            for (familyId, entities) in changed.sorted(by: { $0.key.text < $1.key.text }) {
-                let records = try await familyRecords(of: familyId, only: entities, device: device)
-                changes += records.changes
-                if records.throughBreakGlass { breakGlass.insert(familyId) }
-            }
+            var changed: [String: [UUID: UUID]] = [:]
+            for row in page { changed[row.entity, default: [:]][row.id] = row.familyId }
+            let records = try await familyRecords(of: Array(Set(page.map(\.familyId))), only: changed)
+            changes = records.changes
+            breakGlass = records.throughBreakGlass
         }
 
         let delivered = Set(changes.compactMap { $0.familyId.flatMap(UUID.init(uuidString:)) })
@@ -181,53 +179,68 @@ extension Records {
             reviewItems: try await pulledReviewItems())
     }
 
-    /// A family's records in their REST shape: all of them (`only` nil), or those named per entity, read by id. A
-    /// record named but gone is a delete; a restricted note the worker may not read is left out. Also whether they
-    /// showed a restricted note that only break-glass let the worker see.
+    /// How many newly granted families a first sync reads with each set of statements: enough to spare round trips,
+    /// few enough that a page of records (the pull's limit) is not overshot by much.
+    static let familiesReadTogether = 8
+
+    /// The records of one kind a pull reads: all of its families', or those the change log named (each id with its family).
+    enum Wanted {
+        case all, these([UUID: UUID])
+        var ids: [UUID]? { if case .these(let named) = self { Array(named.keys) } else { nil } }
+    }
+
+    /// Families' records in their REST shape, read together: all of them (`only` nil), or those named per entity (each
+    /// id with its family), read by id. A record named but gone is a delete; a restricted note the worker may not read
+    /// is left out. Also the families where they showed a restricted note that only break-glass let the worker see.
     private func familyRecords(
-        of familyId: UUID, only: [String: Set<UUID>]?, device: SyncDevice
-    ) async throws -> (changes: [Components.Schemas.Change], throughBreakGlass: Bool) {
-        guard let access = try await accessIfAny(familyId) else { return ([], false) }
-        var throughBreakGlass = false
+        of familyIds: [UUID], only: [String: [UUID: UUID]]?
+    ) async throws -> (changes: [Components.Schemas.Change], throughBreakGlass: Set<UUID>) {
+        let access = try await relationships(familyIds).values.filter(\.seesFamily).sorted { $0.familyId.text < $1.familyId.text }
+        let families = access.map(\.familyId)
+        guard !families.isEmpty else { return ([], []) }
+        let visible = Set(families)
         var changes: [Components.Schemas.Change] = []
-        let family = familyId.text
-        /// The ids to read of this kind of record (nil: all of them), or nothing to read.
-        func named<Record: ChangeRecord>(_ type: Record.Type) -> [UUID]?? {
-            guard let only else { return .some(nil) }
-            return only[Record.changeEntity.rawValue].map { $0.sorted { $0.text < $1.text } }
+        /// Which records of a kind to read: nil when none was named, else all of them or those named.
+        func wanted<Record: ChangeRecord>(_ type: Record.Type) -> Wanted? {
+            guard let only else { return .all }
+            return only[Record.changeEntity.rawValue].map { .these($0.filter { visible.contains($0.value) }) }
         }
-        func add<Record: ChangeRecord>(_ records: [Record], named ids: [UUID]?) {
-            changes += records.map { .upsert($0, familyId: family) }
+        func add<Record: ChangeRecord>(_ records: [Record], familyOf: (Record) -> String, _ wanted: Wanted) {
+            changes += records.map { .upsert($0, familyId: familyOf($0)) }
             // Notes are never deleted: a named note not read is one this worker may not read.
-            guard let ids, Record.self != Components.Schemas.JudgmentNote.self else { return }
+            guard case .these(let named) = wanted, Record.self != Components.Schemas.JudgmentNote.self else { return }
             let read = Set(records.map(\.id))
-            changes += ids.filter { !read.contains($0.text) }.map { .delete(Record.self, id: $0.text, familyId: family) }
+            changes += named.filter { !read.contains($0.key.text) }.sorted { $0.key.text < $1.key.text }
+                .map { .delete(Record.self, id: $0.key.text, familyId: $0.value.text) }
         }
-        if case .some(let ids) = named(Components.Schemas.Family.self) {
-            add(ids == nil || ids?.contains(familyId) == true ? [try await self.family(familyId)] : [], named: ids)
+        if let wanted = wanted(Components.Schemas.Family.self) {
+            add(try await self.families(wanted.ids ?? families), familyOf: \.id, wanted)
         }
-        if case .some(let ids) = named(Components.Schemas.Person.self) {
-            add(try await people(familyId: familyId, only: ids), named: ids)
+        if let wanted = wanted(Components.Schemas.Person.self) {
+            add(try await people(of: families, only: wanted.ids), familyOf: \.familyId, wanted)
         }
-        if case .some(let ids) = named(Components.Schemas.Allocation.self) {
-            add(try await allocations(familyId: familyId, only: ids), named: ids)
+        if let wanted = wanted(Components.Schemas.Allocation.self) {
+            add(try await allocations(of: families, only: wanted.ids), familyOf: \.familyId, wanted)
         }
-        if case .some(let ids) = named(Components.Schemas.Contact.self) {
-            add(try await contacts(familyId: familyId, only: ids), named: ids)
+        if let wanted = wanted(Components.Schemas.Contact.self) {
+            add(try await contacts(of: families, only: wanted.ids), familyOf: \.familyId, wanted)
         }
-        if case .some(let ids) = named(Components.Schemas.JudgmentNote.self) {
-            let notes = try await notes(familyId: familyId, only: ids, access: access)
-            throughBreakGlass = access.needsBreakGlass(.read, restricted: notes.contains { $0.audience == .restricted })
-            add(notes, named: ids)
+        var throughBreakGlass: Set<UUID> = []
+        if let wanted = wanted(Components.Schemas.JudgmentNote.self) {
+            let notes = try await notes(of: access, only: wanted.ids)
+            let restricted = Set(notes.filter { $0.audience == .restricted }.map(\.familyId))
+            throughBreakGlass = Set(access.filter { restricted.contains($0.familyId.text) && $0.needsBreakGlass(.read, restricted: true) }
+                .map(\.familyId))
+            add(notes, familyOf: \.familyId, wanted)
         }
-        if case .some(let ids) = named(Components.Schemas.FamilyMessage.self) {
-            add(try await familyMessages(familyId: familyId, only: ids), named: ids)
+        if let wanted = wanted(Components.Schemas.FamilyMessage.self) {
+            add(try await familyMessages(of: families, only: wanted.ids), familyOf: \.familyId, wanted)
         }
-        if case .some(let ids) = named(Components.Schemas.Conference.self) {
-            add(try await conferences(familyId: familyId, only: ids), named: ids)
+        if let wanted = wanted(Components.Schemas.Conference.self) {
+            add(try await conferences(of: families, only: wanted.ids), familyOf: \.familyId, wanted)
         }
-        if case .some(let ids) = named(Components.Schemas.FamilyPlan.self) {
-            add(try await plans(familyId: familyId, only: ids), named: ids)
+        if let wanted = wanted(Components.Schemas.FamilyPlan.self) {
+            add(try await plans(of: families, only: wanted.ids), familyOf: \.familyId, wanted)
         }
         return (changes, throughBreakGlass)
     }
