@@ -114,40 +114,43 @@ extension Records {
 
         var changes: [Components.Schemas.Change] = []
         var breakGlass: Set<UUID> = []
-        var hasMore: Bool
-        let newlyGranted = grants.filter { $0.number > cursor.grantsThrough }
-        if !newlyGranted.isEmpty {
+        var hasMore = false
+        var deliveredWhole: Set<UUID> = []
+        var groups = grants.filter { $0.number > cursor.grantsThrough }[...]
+        if !groups.isEmpty {
             // Whole families, at least one a page, each with every record however old, read a few families at a time.
-            var groups = newlyGranted[...]
             while !groups.isEmpty, changes.count < limit {
                 let group = groups.prefix(Self.familiesReadTogether)
                 groups = groups.dropFirst(group.count)
                 let records = try await familyRecords(of: group.map(\.familyId), only: nil)
                 changes += records.changes
                 breakGlass.formUnion(records.throughBreakGlass)
+                deliveredWhole.formUnion(group.map(\.familyId))
                 next.grantsThrough = group.last!.number
             }
-            hasMore = true
+            hasMore = !groups.isEmpty
             // A first sync needs no history beyond the families delivered whole: its feed starts at this snapshot.
             if cursor.afterXid == 0, cursor.windowEnd == nil { next.afterXid = horizon }
-        } else {
-            let scope = grants.map(\.familyId)
+        }
+        // The feed, in what room the page has left, in the same snapshot.
+        if !hasMore, changes.count < limit {
+            let room = limit - changes.count
             var rows: [(xid: String, seq: Int64, familyId: UUID, entity: String, id: UUID)] = []
             for try await row in try await connection.query(
                 """
                 SELECT xid::text, seq, family_id, entity, entity_id
                 FROM sync_changes
-                WHERE organisation_id = \(organisation) AND family_id = ANY(\(scope))
-                  AND (xid, seq) > (\(String(cursor.afterXid))::xid8, \(cursor.afterSeq))
+                WHERE organisation_id = \(organisation) AND family_id = ANY(\(grants.map(\.familyId)))
+                  AND (xid, seq) > (\(String(next.afterXid))::xid8, \(next.afterSeq))
                   AND xid < \(String(horizon))::xid8
                 ORDER BY xid, seq
-                LIMIT \(limit + 1)
+                LIMIT \(room + 1)
                 """, logger: logger
             ).decode((String, Int64, UUID, String, UUID).self) {
                 rows.append(row)
             }
-            hasMore = rows.count > limit
-            let page = rows.prefix(limit)
+            hasMore = rows.count > room
+            let page = rows.prefix(room)
             if hasMore, let last = page.last {
                 next.afterXid = UInt64(last.xid) ?? 0
                 next.afterSeq = last.seq
@@ -157,11 +160,17 @@ extension Records {
                 next.afterSeq = 0
                 next.windowEnd = nil
             }
+            // A family delivered whole in this page is already current in it.
             var changed: [String: [UUID: UUID]] = [:]
-            for row in page { changed[row.entity, default: [:]][row.id] = row.familyId }
-            let records = try await familyRecords(of: Array(Set(page.map(\.familyId))), only: changed)
-            changes = records.changes
-            breakGlass = records.throughBreakGlass
+            for row in page where !deliveredWhole.contains(row.familyId) { changed[row.entity, default: [:]][row.id] = row.familyId }
+            let families = Set(changed.values.flatMap(\.values))
+            if !families.isEmpty {
+                let records = try await familyRecords(of: Array(families), only: changed)
+                changes += records.changes
+                breakGlass.formUnion(records.throughBreakGlass)
+            }
+        } else {
+            hasMore = true
         }
 
         let delivered = Set(changes.compactMap { $0.familyId.flatMap(UUID.init(uuidString:)) })
