@@ -101,12 +101,11 @@ package final class LocalStore: Sendable {
 
     package typealias Entity = Components.Schemas.ChangeEntity
 
-    /// Records a write made on this device; it is pushed at the next sync. `args` is the REST body plus the id its
-    /// path would carry (see `docs/sync.md`). `shows` are the records as the write leaves them, so the device shows its
+    /// Records a write made on this device; it is pushed at the next sync. `shows` are the records as the write leaves them, so the device shows its
     /// own work before the server has it; the server's copies replace them when pulled.
     @discardableResult
     package func enqueue(
-        _ type: String, familyId: String?, args: [String: (any Sendable)?], shows: [LocalRecord] = [], recordedAt: Date = Date()
+        _ write: DeviceMutation, familyId: String?, shows: [LocalRecord] = [], recordedAt: Date = Date()
     ) throws -> String {
         let id = UUID().uuidString.lowercased()
         try db.write { db in
@@ -115,14 +114,14 @@ package final class LocalStore: Sendable {
                 try String.fetchOne(db, sql: "SELECT grant_id FROM grants WHERE family_id = ?", arguments: [$0])
             }
             let mutation = Components.Schemas.Mutation(
-                seq: seq, id: id, _type: type, recordedAt: recordedAt, grantId: grant,
-                args: .init(additionalProperties: try OpenAPIObjectContainer(unvalidatedValue: args)))
+                seq: seq, id: id, _type: write.kind.rawValue, recordedAt: recordedAt, grantId: grant,
+                args: .init(additionalProperties: try write.args()))
             try db.execute(
                 sql: """
                     INSERT INTO outbox (seq, id, type, family_id, grant_id, recorded_at, mutation)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [seq, id, type, familyId, grant, recordedAt.formatted(.iso8601), try Self.json(mutation)])
+                arguments: [seq, id, write.kind.rawValue, familyId, grant, recordedAt.formatted(.iso8601), try Self.json(mutation)])
             for record in shows {
                 let key: StatementArguments = [record.entity.rawValue, record.id]
                 try db.execute(

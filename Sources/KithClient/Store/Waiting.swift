@@ -1,4 +1,5 @@
 import Foundation
+import KithAPI
 
 extension LocalStore {
     /// What waits to be sent, as a person would say it ("2 visits and 1 note"); nil when nothing waits.
@@ -15,18 +16,7 @@ extension LocalStore {
     }
 
     /// A mutation type in the worker's words.
-    package static func word(for type: String) -> String {
-        switch type {
-        case "contact.record": "visit"
-        case "note.create": "note"
-        case "note.amend": "amendment"
-        case "person.add": "new person"
-        case "person.setFields": "change to a person"
-        case "planItem.addUpdate": "plan update"
-        case "conflict.resolve": "conflict resolution"
-        default: "change"
-        }
-    }
+    package static func word(for type: String) -> String { DeviceMutation.Kind(rawValue: type)?.word ?? "change" }
 
     static func plural(_ word: String) -> String {
         switch word {

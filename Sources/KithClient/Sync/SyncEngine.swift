@@ -49,7 +49,7 @@ package struct SyncEngine: Sendable {
             let batch = try store.unconfirmed()
             guard !batch.isEmpty else { return }
             let output = try await client.syncPush(body: .json(.init(
-                _protocol: 1, deviceId: deviceId, clientVersion: KithVersion.client, mutations: batch)))
+                _protocol: SyncProtocolVersion.current, deviceId: deviceId, clientVersion: KithVersion.client, mutations: batch)))
             let response: Components.Schemas.PushResponse
             switch output {
             case .ok(let ok): response = try ok.body.json
@@ -72,7 +72,7 @@ package struct SyncEngine: Sendable {
         var lastAppliedSeq: Int64 = 0
         while hasMore {
             let output = try await client.syncPull(body: .json(.init(
-                _protocol: 1, deviceId: deviceId, cursor: try store.setting("cursor"), limit: 1000)))
+                _protocol: SyncProtocolVersion.current, deviceId: deviceId, cursor: try store.setting("cursor"), limit: 1000)))
             let page: Components.Schemas.PullResponse
             switch output {
             case .ok(let ok): page = try ok.body.json

@@ -50,78 +50,102 @@ struct FamilyMeasures: Sendable {
 }
 
 extension Records {
-    /// Measures for the given families in one query: its cost follows the number of families asked about (every
-    /// subquery is per family, through the family indexes), not the size of the organisation. The shared CTEs are
-    /// NOT MATERIALIZED and never join the family list, so that each per-family subquery reads one family's rows
-    /// through those indexes (a materialized or joined copy made a 10,000-family team quadratic: 147 s, now linear).
+    /// Measures for the given families in one statement, set-based: each kind of row (allocations, contacts,
+    /// handovers, stages, plans) is read once for all the families, through the family indexes, and grouped by family,
+    /// so the cost follows the number of families asked about (a team's), not the size of the organisation.
     func familyMeasures(_ familyIds: [UUID], asOf: CalendarDay, organisation: UUID) async throws -> [FamilyMeasures] {
         let rows = try await connection.query(
             """
             WITH asof AS (
                 SELECT \(asOf.description)::date AS d, (\(asOf.description)::date + 1)::timestamp AT TIME ZONE 'UTC' AS cutoff
             ),
-            fam AS (
+            fam AS MATERIALIZED (
                 SELECT f.id, f.team_id, f.opened_on, f.closed_on
                 FROM families f
                 WHERE f.organisation_id = \(organisation) AND f.id = ANY(\(familyIds))
             ),
-            alloc AS NOT MATERIALIZED (
-                SELECT a.family_id, a.worker_id, a.role, a.started_on, a.ended_on
-                FROM allocations a, asof
-                WHERE a.organisation_id = \(organisation) AND a.created_at < asof.cutoff AND a.started_on <= asof.d
+            allocs AS (
+                SELECT a.family_id,
+                       coalesce(json_agg(json_build_object('workerId', a.worker_id, 'role', a.role, 'tenureDays', asof.d - a.started_on)
+                                         ORDER BY a.started_on, a.worker_id)
+                                FILTER (WHERE a.ended_on IS NULL OR a.ended_on > asof.d), '[]')::text AS current,
+                       count(DISTINCT a.worker_id)
+                           FILTER (WHERE a.role = 'allocatedWorker' AND (a.ended_on IS NULL OR a.ended_on >= asof.d - 364))::int AS workers
+                FROM fam
+                JOIN allocations a ON a.organisation_id = \(organisation) AND a.family_id = fam.id
+                CROSS JOIN asof
+                WHERE a.created_at < asof.cutoff AND a.started_on <= asof.d
+                GROUP BY a.family_id
             ),
-            contact AS NOT MATERIALIZED (
+            contact AS MATERIALIZED (
                 SELECT c.id, c.family_id, (c.occurred_at AT TIME ZONE 'UTC')::date AS day, c.occurred_at, c.recorded_at, c.child_seen
-                FROM contacts c, asof
-                WHERE c.organisation_id = \(organisation) AND c.recorded_at < asof.cutoff AND c.occurred_at < asof.cutoff
+                FROM fam
+                JOIN contacts c ON c.organisation_id = \(organisation) AND c.family_id = fam.id
+                CROSS JOIN asof
+                WHERE c.recorded_at < asof.cutoff AND c.occurred_at < asof.cutoff
+            ),
+            recent AS (
+                SELECT c.family_id,
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY c.gap) FILTER (WHERE c.gap IS NOT NULL) AS gap,
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.recorded_at - c.occurred_at) / 3600) AS lag,
+                       array_agg(c.id ORDER BY c.occurred_at, c.id) AS ids
+                FROM (SELECT c.*, c.day - lag(c.day) OVER (PARTITION BY c.family_id ORDER BY c.occurred_at) AS gap
+                        FROM contact c, asof WHERE c.day >= asof.d - 89) c
+                GROUP BY c.family_id
+            ),
+            last AS (
+                SELECT DISTINCT ON (c.family_id) c.family_id, c.id, c.day FROM contact c
+                ORDER BY c.family_id, c.occurred_at DESC, c.id DESC
+            ),
+            seen AS (
+                SELECT DISTINCT ON (c.family_id) c.family_id, c.id, c.day FROM contact c WHERE c.child_seen
+                ORDER BY c.family_id, c.occurred_at DESC, c.id DESC
+            ),
+            handover AS (
+                SELECT ho.family_id,
+                       json_agg(json_build_object(
+                           'outgoingAllocationId', ho.outgoing_id, 'outgoingWorkerId', ho.outgoing_worker_id,
+                           'incomingAllocationId', ho.incoming_id, 'incomingWorkerId', ho.incoming_worker_id,
+                           'endedOn', ho.ended_on, 'withNote', ho.with_note, 'withJointVisit', ho.with_joint_visit)
+                         ORDER BY ho.ended_on, ho.outgoing_id)::text AS list
+                FROM fam
+                JOIN handovers ho ON ho.organisation_id = \(organisation) AND ho.family_id = fam.id
+                CROSS JOIN asof
+                WHERE ho.ended_on BETWEEN asof.d - 364 AND asof.d AND ho.incoming_started_on <= asof.d
+                  AND ho.outgoing_created_at < asof.cutoff AND ho.incoming_created_at < asof.cutoff
+                GROUP BY ho.family_id
+            ),
+            stage AS (
+                SELECT DISTINCT ON (e.family_id) e.family_id, e.stage, e.on_date, e.conference_id
+                FROM fam
+                JOIN conference_stage_events e ON e.organisation_id = \(organisation) AND e.family_id = fam.id
+                CROSS JOIN asof
+                WHERE e.on_date <= asof.d AND e.recorded_at < asof.cutoff
+                ORDER BY e.family_id, e.on_date DESC, e.recorded_at DESC
+            ),
+            plan AS (
+                SELECT DISTINCT ON (p.family_id) p.family_id, p.id, p.review_on
+                FROM fam
+                JOIN family_plans p ON p.organisation_id = \(organisation) AND p.family_id = fam.id
+                CROSS JOIN asof
+                WHERE p.created_at < asof.cutoff
+                ORDER BY p.family_id, p.created_at DESC
             )
             SELECT fam.id, fam.team_id, fam.opened_on::text, fam.closed_on::text,
-                   (SELECT coalesce(json_agg(json_build_object('workerId', a.worker_id, 'role', a.role, 'tenureDays', asof.d - a.started_on)
-                                             ORDER BY a.started_on, a.worker_id), '[]')::text
-                      FROM alloc a WHERE a.family_id = fam.id AND (a.ended_on IS NULL OR a.ended_on > asof.d)),
-                   (SELECT count(DISTINCT a.worker_id)::int FROM alloc a
-                     WHERE a.family_id = fam.id AND a.role = 'allocatedWorker' AND (a.ended_on IS NULL OR a.ended_on >= asof.d - 364)),
-                   h.list,
+                   coalesce(allocs.current, '[]'), coalesce(allocs.workers, 0), coalesce(handover.list, '[]'),
                    last.id, asof.d - last.day, seen.id, asof.d - seen.day,
-                   (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY g.gap)
-                      FROM (SELECT c.day - lag(c.day) OVER (ORDER BY c.occurred_at) AS gap
-                              FROM contact c WHERE c.family_id = fam.id AND c.day >= asof.d - 89) g
-                     WHERE g.gap IS NOT NULL),
-                   (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.recorded_at - c.occurred_at) / 3600)
-                      FROM contact c WHERE c.family_id = fam.id AND c.day >= asof.d - 89),
-                   (SELECT coalesce(array_agg(c.id ORDER BY c.occurred_at, c.id), '{}')
-                      FROM contact c WHERE c.family_id = fam.id AND c.day >= asof.d - 89),
+                   recent.gap, recent.lag, coalesce(recent.ids, '{}'),
                    stage.stage, asof.d - stage.on_date, stage.conference_id,
                    plan.id, asof.d - plan.review_on
             FROM fam
             CROSS JOIN asof
-            CROSS JOIN LATERAL (
-                SELECT coalesce(json_agg(json_build_object(
-                           'outgoingAllocationId', ho.outgoing_id, 'outgoingWorkerId', ho.outgoing_worker_id,
-                           'incomingAllocationId', ho.incoming_id, 'incomingWorkerId', ho.incoming_worker_id,
-                           'endedOn', ho.ended_on, 'withNote', ho.with_note, 'withJointVisit', ho.with_joint_visit)
-                         ORDER BY ho.ended_on, ho.outgoing_id), '[]')::text AS list
-                FROM handovers ho
-                WHERE ho.organisation_id = \(organisation) AND ho.family_id = fam.id
-                  AND ho.ended_on BETWEEN asof.d - 364 AND asof.d AND ho.incoming_started_on <= asof.d
-                  AND ho.outgoing_created_at < asof.cutoff AND ho.incoming_created_at < asof.cutoff
-            ) h
-            LEFT JOIN LATERAL (
-                SELECT c.id, c.day FROM contact c WHERE c.family_id = fam.id ORDER BY c.occurred_at DESC, c.id DESC LIMIT 1
-            ) last ON true
-            LEFT JOIN LATERAL (
-                SELECT c.id, c.day FROM contact c WHERE c.family_id = fam.id AND c.child_seen ORDER BY c.occurred_at DESC, c.id DESC LIMIT 1
-            ) seen ON true
-            LEFT JOIN LATERAL (
-                SELECT e.stage, e.on_date, e.conference_id FROM conference_stage_events e
-                WHERE e.organisation_id = \(organisation) AND e.family_id = fam.id AND e.on_date <= asof.d AND e.recorded_at < asof.cutoff
-                ORDER BY e.on_date DESC, e.recorded_at DESC LIMIT 1
-            ) stage ON true
-            LEFT JOIN LATERAL (
-                SELECT p.id, p.review_on FROM family_plans p
-                WHERE p.organisation_id = \(organisation) AND p.family_id = fam.id AND p.created_at < asof.cutoff
-                ORDER BY p.created_at DESC LIMIT 1
-            ) plan ON true
+            LEFT JOIN allocs ON allocs.family_id = fam.id
+            LEFT JOIN handover ON handover.family_id = fam.id
+            LEFT JOIN last ON last.family_id = fam.id
+            LEFT JOIN seen ON seen.family_id = fam.id
+            LEFT JOIN recent ON recent.family_id = fam.id
+            LEFT JOIN stage ON stage.family_id = fam.id
+            LEFT JOIN plan ON plan.family_id = fam.id
             ORDER BY fam.id
             """, logger: logger)
         var measures: [FamilyMeasures] = []

@@ -16,51 +16,35 @@ enum DeviceWrite: Sendable {
     case planItemUpdate(NewPlanItemUpdate)
     case resolveConflict(conflictId: UUID, value: String?)
 
-    /// The ids a mutation's `args` may address, beside the body.
-    private struct Target: Decodable {
-        var familyId: String?
-        var noteId: String?
-        var personId: String?
-        var planItemId: String?
-        var conflictId: String?
-        var value: String?
-
-        func id(_ key: KeyPath<Target, String?>, _ name: String) throws -> UUID {
-            guard let text = self[keyPath: key], let id = UUID(uuidString: text) else {
-                throw KithError.invalidField("args.\(name)", "must be a UUID")
+    /// The write a pushed mutation asks for, its `args` checked as the REST body and path would be.
+    init(type: String, args: OpenAPIObjectContainer) throws {
+        let mutation: DeviceMutation
+        do {
+            guard let known = try DeviceMutation(type: type, args: args) else {
+                throw KithError.invalidField("type", "is not a mutation this server knows")
             }
+            mutation = known
+        } catch let malformed as DeviceMutation.Malformed {
+            throw KithError.invalidField(malformed.field, malformed.message)
+        }
+        func id(_ text: String) throws -> UUID {
+            guard let id = UUID(uuidString: text) else { throw KithError.invalidField("args.\(mutation.kind.target)", "must be a UUID") }
             return id
         }
-    }
-
-    init(type: String, args: OpenAPIObjectContainer) throws {
-        let data = try JSONEncoder().encode(args)
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        let target = try decoder.decode(Target.self, from: data)
-        func body<Body: Decodable>(_: Body.Type) throws -> Body { try decoder.decode(Body.self, from: data) }
-        switch type {
-        case "contact.record":
-            self = .contact(try NewContact(familyId: try target.id(\.familyId, "familyId"), body(Components.Schemas.CreateContact.self)))
-        case "note.create":
-            self = .note(try NewNote(familyId: try target.id(\.familyId, "familyId"), body(Components.Schemas.CreateNote.self)))
-        case "note.amend":
-            self = .amendment(try NoteAmendment(noteId: try target.id(\.noteId, "noteId"), body(Components.Schemas.CreateAmendment.self)))
-        case "person.add":
-            self = .person(try NewPerson(familyId: try target.id(\.familyId, "familyId"), body(Components.Schemas.CreatePerson.self)))
-        case "person.setFields":
-            let edits = try PersonFieldEdit.all(from: body(Components.Schemas.UpdatePerson.self).fields)
-            self = .fields(personId: try target.id(\.personId, "personId"), edits)
-        case "planItem.addUpdate":
-            self = .planItemUpdate(try NewPlanItemUpdate(
-                planItemId: try target.id(\.planItemId, "planItemId"), body(Components.Schemas.CreatePlanItemUpdate.self)))
-        case "conflict.resolve":
+        switch mutation {
+        case .recordContact(let familyId, let body): self = .contact(try NewContact(familyId: try id(familyId), body))
+        case .createNote(let familyId, let body): self = .note(try NewNote(familyId: try id(familyId), body))
+        case .amendNote(let noteId, let body): self = .amendment(try NoteAmendment(noteId: try id(noteId), body))
+        case .addPerson(let familyId, let body): self = .person(try NewPerson(familyId: try id(familyId), body))
+        case .setPersonFields(let personId, let body):
+            self = .fields(personId: try id(personId), try PersonFieldEdit.all(from: body.fields))
+        case .addPlanItemUpdate(let planItemId, let body):
+            self = .planItemUpdate(try NewPlanItemUpdate(planItemId: try id(planItemId), body))
+        case .resolveConflict(let conflictId, let value):
             var check = Validation()
-            check.text("args.value", target.value, max: 1000)
+            check.text("args.value", value, max: 1000)
             try check.orThrow()
-            self = .resolveConflict(conflictId: try target.id(\.conflictId, "conflictId"), value: target.value)
-        default:
-            throw KithError.invalidField("type", "is not a mutation this server knows")
+            self = .resolveConflict(conflictId: try id(conflictId), value: value)
         }
     }
 

@@ -7,7 +7,7 @@ import PostgresNIO
 /// The sync protocol versions this server speaks. Pushes from older clients are still taken, so work written on an
 /// old version is never stranded; their pulls get 426 until the client is updated.
 enum SyncProtocol {
-    static let current = 1
+    static let current = SyncProtocolVersion.current
     static let oldestPulled = 1
     static let oldestPushed = 0
     static let maxMutationsPerPush = 500

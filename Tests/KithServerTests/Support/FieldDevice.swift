@@ -30,7 +30,7 @@ struct FieldDevice: Sendable {
     }
 
     /// Pushes mutations; the response must be 200.
-    func push(_ mutations: [[String: Any]], protocol version: Int = 1, sourceLocation: SourceLocation = #_sourceLocation) async throws
+    func push(_ mutations: [[String: Any]], protocol version: Int = SyncProtocolVersion.current, sourceLocation: SourceLocation = #_sourceLocation) async throws
         -> Components.Schemas.PushResponse
     {
         let response = try await post(
@@ -42,7 +42,7 @@ struct FieldDevice: Sendable {
     func pull(cursor: String?, limit: Int = 1000, sourceLocation: SourceLocation = #_sourceLocation) async throws
         -> Components.Schemas.PullResponse
     {
-        var body: [String: Any] = ["protocol": 1, "deviceId": id, "limit": limit]
+        var body: [String: Any] = ["protocol": SyncProtocolVersion.current, "deviceId": id, "limit": limit]
         if let cursor { body["cursor"] = cursor }
         let response = try await post("/v1/sync/pull", body)
         #expect(response.status == .ok, "pull: \(String(buffer: response.body))", sourceLocation: sourceLocation)
@@ -84,19 +84,28 @@ struct FieldDevice: Sendable {
     }
 }
 
-/// Mutations as a device writes them.
+/// Mutations as a device writes them: the shared vocabulary's (as the terminal client writes them), or raw for
+/// the wire's edge cases.
 enum Mutation {
     static func note(
         _ seq: Int64, family: String, body: String = "Saw the children at home.", id: String = UUID().text,
         noteId: String = UUID().text, grant: String? = nil, recordedAt: Date = Date()
     ) -> [String: Any] {
-        mutation(seq, id: id, "note.create", grant: grant, recordedAt: recordedAt,
-                 args: ["id": noteId, "familyId": family, "body": body, "audience": "professional"])
+        mutation(seq, id: id, .createNote(familyId: family, .init(id: noteId, body: body, audience: .professional)),
+                 grant: grant, recordedAt: recordedAt)
     }
 
     static func setPhone(_ seq: Int64, person: String, phone: String, baseVersion: Int, grant: String? = nil) -> [String: Any] {
-        mutation(seq, id: UUID().text, "person.setFields", grant: grant,
-                 args: ["personId": person, "fields": ["phone": ["value": phone, "baseVersion": baseVersion]]])
+        mutation(seq, .setPersonFields(personId: person, .init(fields: .init(phone: .init(value: phone, baseVersion: baseVersion)))),
+                 grant: grant)
+    }
+
+    static func mutation(
+        _ seq: Int64, id: String = UUID().text, _ write: DeviceMutation, grant: String? = nil, recordedAt: Date = Date()
+    ) -> [String: Any] {
+        // The args as the client's encoder writes them, as plain JSON for the request body.
+        let args = try! JSONSerialization.jsonObject(with: JSONEncoder().encode(write.args())) as! [String: Any]
+        return mutation(seq, id: id, write.kind.rawValue, grant: grant, recordedAt: recordedAt, args: args)
     }
 
     static func mutation(

@@ -1,0 +1,154 @@
+package import Foundation
+package import OpenAPIRuntime
+
+/// The sync protocol version this build speaks (`docs/sync.md`): the client sends it, the server checks it.
+package enum SyncProtocolVersion {
+    package static let current = 1
+}
+
+/// A write a device pushes, defined once for the server, the client and the tests. On the wire a mutation's `type`
+/// stays a free string, so a kind this server does not know is refused alone, and its `args` are the matching REST
+/// body plus the id the REST path would carry (`Mutation` in `openapi.yaml`).
+package enum DeviceMutation: Sendable {
+    case recordContact(familyId: String, Components.Schemas.CreateContact)
+    case createNote(familyId: String, Components.Schemas.CreateNote)
+    case amendNote(noteId: String, Components.Schemas.CreateAmendment)
+    case addPerson(familyId: String, Components.Schemas.CreatePerson)
+    case setPersonFields(personId: String, Components.Schemas.UpdatePerson)
+    case addPlanItemUpdate(planItemId: String, Components.Schemas.CreatePlanItemUpdate)
+    case resolveConflict(conflictId: String, value: String?)
+
+    package enum Kind: String, CaseIterable, Sendable {
+        case recordContact = "contact.record"
+        case createNote = "note.create"
+        case amendNote = "note.amend"
+        case addPerson = "person.add"
+        case setPersonFields = "person.setFields"
+        case addPlanItemUpdate = "planItem.addUpdate"
+        case resolveConflict = "conflict.resolve"
+
+        /// The kind in a worker's words, for what waits to be sent.
+        package var word: String {
+            switch self {
+            case .recordContact: "visit"
+            case .createNote: "note"
+            case .amendNote: "amendment"
+            case .addPerson: "new person"
+            case .setPersonFields: "change to a person"
+            case .addPlanItemUpdate: "plan update"
+            case .resolveConflict: "conflict resolution"
+            }
+        }
+
+        /// The key in `args` naming the record the write is addressed to, as the REST path would.
+        package var target: String {
+            switch self {
+            case .recordContact, .createNote, .addPerson: "familyId"
+            case .amendNote: "noteId"
+            case .setPersonFields: "personId"
+            case .addPlanItemUpdate: "planItemId"
+            case .resolveConflict: "conflictId"
+            }
+        }
+    }
+
+    /// `args` that are not what their kind needs: the field at fault and why.
+    package struct Malformed: Error, Sendable {
+        package let field: String
+        package let message: String
+    }
+
+    package var kind: Kind {
+        switch self {
+        case .recordContact: .recordContact
+        case .createNote: .createNote
+        case .amendNote: .amendNote
+        case .addPerson: .addPerson
+        case .setPersonFields: .setPersonFields
+        case .addPlanItemUpdate: .addPlanItemUpdate
+        case .resolveConflict: .resolveConflict
+        }
+    }
+
+    /// Reads a pushed mutation; nil for a kind this build does not know. A body that does not decode throws the
+    /// decoder's error (its coding path names the field).
+    package init?(type: String, args: OpenAPIObjectContainer) throws {
+        guard let kind = Kind(rawValue: type) else { return nil }
+        let data = try JSONEncoder().encode(args)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        decoder.userInfo[Key.kind] = kind
+        let target = try decoder.decode(Target.self, from: data)
+        guard let id = target.id else { throw Malformed(field: "args.\(kind.target)", message: "is required") }
+        func body<Body: Decodable>(_: Body.Type = Body.self) throws -> Body { try decoder.decode(Body.self, from: data) }
+        switch kind {
+        case .recordContact: self = .recordContact(familyId: id, try body())
+        case .createNote: self = .createNote(familyId: id, try body())
+        case .amendNote: self = .amendNote(noteId: id, try body())
+        case .addPerson: self = .addPerson(familyId: id, try body())
+        case .setPersonFields: self = .setPersonFields(personId: id, try body())
+        case .addPlanItemUpdate: self = .addPlanItemUpdate(planItemId: id, try body())
+        case .resolveConflict: self = .resolveConflict(conflictId: id, value: target.value)
+        }
+    }
+
+    /// The id the write is addressed to (a family, note, person, plan item or conflict).
+    package var targetId: String {
+        switch self {
+        case .recordContact(let id, _), .createNote(let id, _), .amendNote(let id, _), .addPerson(let id, _),
+             .setPersonFields(let id, _), .addPlanItemUpdate(let id, _), .resolveConflict(let id, _): id
+        }
+    }
+
+    /// The mutation's `args` as the wire carries them.
+    package func args() throws -> OpenAPIObjectContainer {
+        let body: any Encodable = switch self {
+        case .recordContact(_, let body): body
+        case .createNote(_, let body): body
+        case .amendNote(_, let body): body
+        case .addPerson(_, let body): body
+        case .setPersonFields(_, let body): body
+        case .addPlanItemUpdate(_, let body): body
+        case .resolveConflict(_, let value): ["value": value]
+        }
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        let data = try encoder.encode(Addressed(key: kind.target, id: targetId, body: body))
+        return try JSONDecoder().decode(OpenAPIObjectContainer.self, from: data)
+    }
+
+    /// The addressed id under the key its kind uses, and a conflict's chosen value.
+    private struct Target: Decodable {
+        var id: String?
+        var value: String?
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: Key.self)
+            let kind = decoder.userInfo[Key.kind] as! Kind
+            id = try container.decodeIfPresent(String.self, forKey: Key(kind.target))
+            value = try container.decodeIfPresent(String.self, forKey: Key("value"))
+        }
+    }
+
+    /// A body with the addressed id beside its own fields, in one object.
+    private struct Addressed: Encodable {
+        let key: String
+        let id: String
+        let body: any Encodable
+
+        func encode(to encoder: any Encoder) throws {
+            try body.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(id, forKey: Key(key))
+        }
+    }
+
+    private struct Key: CodingKey {
+        static let kind = CodingUserInfoKey(rawValue: "kith.mutationKind")!
+        let stringValue: String
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+}

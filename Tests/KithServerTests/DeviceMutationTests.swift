@@ -1,0 +1,55 @@
+import Foundation
+import KithAPI
+import OpenAPIRuntime
+import Testing
+@testable import KithServer
+
+/// The mutation vocabulary is written once (`DeviceMutation` in KithAPI): what the client encodes is what the server
+/// reads, for every kind, and a kind the server does not know is refused by name.
+@Suite struct DeviceMutationTests {
+    static let family = UUID().text, note = UUID().text, person = UUID().text, item = UUID().text, conflict = UUID().text
+
+    static let everyKind: [DeviceMutation] = [
+        .recordContact(familyId: family, .init(id: UUID().text, occurredAt: Date(timeIntervalSince1970: 1_780_000_000), kind: .homeVisit, childSeen: true)),
+        .createNote(familyId: family, .init(id: note, revisionId: UUID().text, body: "Saw Amy at home", audience: .professional)),
+        .amendNote(noteId: note, .init(id: UUID().text, supersedes: UUID().text, body: "Saw Amy and Jade at home", reason: "Jade was there")),
+        .addPerson(familyId: family, .init(id: person, name: "Margaret", relationshipToChild: "nan", contact: .init(phone: "07700 900001"))),
+        .setPersonFields(personId: person, .init(fields: .init(phone: .init(value: "07700 900002", baseVersion: 1)))),
+        .addPlanItemUpdate(planItemId: item, .init(id: UUID().text, text: "Every day this week", status: .done)),
+        .resolveConflict(conflictId: conflict, value: "07700 900003"),
+    ]
+
+    @Test func whatTheClientWritesTheServerReadsForEveryKind() throws {
+        #expect(Set(Self.everyKind.map(\.kind)) == Set(DeviceMutation.Kind.allCases))
+        for mutation in Self.everyKind {
+            let args = try mutation.args()
+            #expect(args.value[mutation.kind.target] as? String == mutation.targetId)
+            let read = try #require(try DeviceMutation(type: mutation.kind.rawValue, args: args))
+            #expect(read.kind == mutation.kind && read.targetId == mutation.targetId)
+            #expect(try Self.canonical(read.args()) == Self.canonical(args))
+            _ = try DeviceWrite(type: mutation.kind.rawValue, args: args)
+        }
+        let contact = try DeviceWrite(type: "contact.record", args: try Self.everyKind[0].args())
+        guard case .contact(let written) = contact else { Issue.record("a contact.record is a contact"); return }
+        #expect(written.familyId.text == Self.family && written.childSeen == true)
+    }
+
+    static func canonical(_ args: OpenAPIObjectContainer) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(args), as: UTF8.self)
+    }
+
+    @Test func anUnknownKindOrAMissingTargetIsRefusedByName() throws {
+        #expect(try DeviceMutation(type: "note.delete", args: .init()) == nil)
+        #expect { try DeviceWrite(type: "note.delete", args: .init()) } throws: { error in
+            (error as? KithError)?.fieldErrors.first?.field == "type"
+        }
+        #expect { try DeviceWrite(type: "note.create", args: .init(unvalidatedValue: ["body": "No family"])) } throws: { error in
+            (error as? KithError)?.fieldErrors.first?.field == "args.familyId"
+        }
+        #expect { try DeviceWrite(type: "note.create", args: .init(unvalidatedValue: ["familyId": "not-an-id", "body": "x"])) } throws: { error in
+            (error as? KithError)?.fieldErrors.first?.field == "args.familyId"
+        }
+    }
+}
