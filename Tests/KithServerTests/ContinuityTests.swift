@@ -136,6 +136,23 @@ import Testing
         }
     }
 
+    @Test func stagesRecordedAtOneMomentCountInTheProcesssOrder() async throws {
+        try await Kith.run { kith in
+            let history = try await build(kith)
+            // A stage written later with the same day and the same moment as "conferenceHeld" (as one transaction
+            // would write them) is not the family's stage if the process puts it earlier.
+            try await kith.db.query(
+                """
+                INSERT INTO conference_stage_events (organisation_id, id, conference_id, family_id, stage, on_date, recorded_by, recorded_at)
+                SELECT organisation_id, \(UUID()), conference_id, family_id, 'preparing', on_date, recorded_by, recorded_at
+                FROM conference_stage_events WHERE family_id = \(history.adeyemi) AND stage = 'conferenceHeld'
+                """, logger: TestDatabase.logger)
+            let c: Components.Schemas.FamilyContinuity = try await kith.send(
+                .get, "/v1/continuity/families/\(history.adeyemi)?asOf=2026-06-30", as: .sam)
+            #expect(c.fgcStage == "conferenceHeld" && c.daysInStage == 130)
+        }
+    }
+
     @Test func anAllocationThatEndedExactly365DaysAgoIsOutsideTheYear() async throws {
         try await Kith.run { kith in
             let history = try await build(kith)

@@ -51,15 +51,17 @@ struct FamilyMeasures: Sendable {
 
 extension Records {
     /// Measures for the given families in one statement, set-based: each kind of row (allocations, contacts,
-    /// handovers, stages, plans) is read once for all the families, through the family indexes, and grouped by family,
-    /// so the cost follows the number of families asked about (a team's), not the size of the organisation.
+    /// handovers, stages, plans) is read once for all the families (`family_id = ANY(…)`, through the family indexes)
+    /// and grouped by family, so the cost follows the number of families asked about (a team's), not the size of the
+    /// organisation. Stages recorded on one day at one moment count in the process's order (a plan agreed at the
+    /// conference is the later stage).
     func familyMeasures(_ familyIds: [UUID], asOf: CalendarDay, organisation: UUID) async throws -> [FamilyMeasures] {
         let rows = try await connection.query(
             """
             WITH asof AS (
                 SELECT \(asOf.description)::date AS d, (\(asOf.description)::date + 1)::timestamp AT TIME ZONE 'UTC' AS cutoff
             ),
-            fam AS MATERIALIZED (
+            fam AS (
                 SELECT f.id, f.team_id, f.opened_on, f.closed_on
                 FROM families f
                 WHERE f.organisation_id = \(organisation) AND f.id = ANY(\(familyIds))
@@ -71,18 +73,14 @@ extension Records {
                                 FILTER (WHERE a.ended_on IS NULL OR a.ended_on > asof.d), '[]')::text AS current,
                        count(DISTINCT a.worker_id)
                            FILTER (WHERE a.role = 'allocatedWorker' AND (a.ended_on IS NULL OR a.ended_on >= asof.d - 364))::int AS workers
-                FROM fam
-                JOIN allocations a ON a.organisation_id = \(organisation) AND a.family_id = fam.id
-                CROSS JOIN asof
-                WHERE a.created_at < asof.cutoff AND a.started_on <= asof.d
+                FROM allocations a, asof
+                WHERE a.organisation_id = \(organisation) AND a.family_id = ANY(\(familyIds)) AND a.created_at < asof.cutoff AND a.started_on <= asof.d
                 GROUP BY a.family_id
             ),
             contact AS MATERIALIZED (
                 SELECT c.id, c.family_id, (c.occurred_at AT TIME ZONE 'UTC')::date AS day, c.occurred_at, c.recorded_at, c.child_seen
-                FROM fam
-                JOIN contacts c ON c.organisation_id = \(organisation) AND c.family_id = fam.id
-                CROSS JOIN asof
-                WHERE c.recorded_at < asof.cutoff AND c.occurred_at < asof.cutoff
+                FROM contacts c, asof
+                WHERE c.organisation_id = \(organisation) AND c.family_id = ANY(\(familyIds)) AND c.recorded_at < asof.cutoff AND c.occurred_at < asof.cutoff
             ),
             recent AS (
                 SELECT c.family_id,
@@ -108,27 +106,22 @@ extension Records {
                            'incomingAllocationId', ho.incoming_id, 'incomingWorkerId', ho.incoming_worker_id,
                            'endedOn', ho.ended_on, 'withNote', ho.with_note, 'withJointVisit', ho.with_joint_visit)
                          ORDER BY ho.ended_on, ho.outgoing_id)::text AS list
-                FROM fam
-                JOIN handovers ho ON ho.organisation_id = \(organisation) AND ho.family_id = fam.id
-                CROSS JOIN asof
-                WHERE ho.ended_on BETWEEN asof.d - 364 AND asof.d AND ho.incoming_started_on <= asof.d
+                FROM handovers ho, asof
+                WHERE ho.organisation_id = \(organisation) AND ho.family_id = ANY(\(familyIds)) AND ho.ended_on BETWEEN asof.d - 364 AND asof.d AND ho.incoming_started_on <= asof.d
                   AND ho.outgoing_created_at < asof.cutoff AND ho.incoming_created_at < asof.cutoff
                 GROUP BY ho.family_id
             ),
             stage AS (
                 SELECT DISTINCT ON (e.family_id) e.family_id, e.stage, e.on_date, e.conference_id
-                FROM fam
-                JOIN conference_stage_events e ON e.organisation_id = \(organisation) AND e.family_id = fam.id
-                CROSS JOIN asof
-                WHERE e.on_date <= asof.d AND e.recorded_at < asof.cutoff
-                ORDER BY e.family_id, e.on_date DESC, e.recorded_at DESC
+                FROM conference_stage_events e, asof
+                WHERE e.organisation_id = \(organisation) AND e.family_id = ANY(\(familyIds)) AND e.on_date <= asof.d AND e.recorded_at < asof.cutoff
+                ORDER BY e.family_id, e.on_date DESC, e.recorded_at DESC,
+                         array_position(\(Components.Schemas.ConferenceStage.allCases.map(\.rawValue)), e.stage) DESC
             ),
             plan AS (
                 SELECT DISTINCT ON (p.family_id) p.family_id, p.id, p.review_on
-                FROM fam
-                JOIN family_plans p ON p.organisation_id = \(organisation) AND p.family_id = fam.id
-                CROSS JOIN asof
-                WHERE p.created_at < asof.cutoff
+                FROM family_plans p, asof
+                WHERE p.organisation_id = \(organisation) AND p.family_id = ANY(\(familyIds)) AND p.created_at < asof.cutoff
                 ORDER BY p.family_id, p.created_at DESC
             )
             SELECT fam.id, fam.team_id, fam.opened_on::text, fam.closed_on::text,
