@@ -28,6 +28,27 @@ import Testing
         }
     }
 
+    @Test func hotStatementsArePreparedOncePerConnectionUnlessTurnedOff() async throws {
+        enum Probe: HotStatement {}
+        try await Kith.run { kith in
+            let logger = TestDatabase.logger
+            let (probes, statements) = try await kith.db.withConnection { connection in
+                func ask(_ value: Int, prepared: Bool) async throws -> Int {
+                    try await Database.$preparesStatements.withValue(prepared) {
+                        try await connection.query(Probe.self, "SELECT \(value)::int + 1", logger: logger)[0].decode(Int.self)
+                    }
+                }
+                let answers = [try await ask(1, prepared: false), try await ask(1, prepared: true), try await ask(41, prepared: true)]
+                #expect(answers == [2, 2, 42])
+                let names = try await connection.query("SELECT name FROM pg_prepared_statements", logger: logger)
+                    .collect().map { try $0.decode(String.self) }
+                return (names.filter { $0.hasSuffix("Probe") }.count, names.count)
+            }
+            // Prepared once, though asked twice; the unnamed query left nothing behind.
+            #expect(probes == 1 && statements == 1)
+        }
+    }
+
     @Test func readinessReportsAnUnmigratedDatabase() async throws {
         try await TestDatabase.withFreshDatabase { url in
             let config = AppConfig(databaseURL: url)

@@ -33,6 +33,7 @@ struct Records: Sendable {
     /// allocation role (allocated worker first) and open break-glass. Families that do not exist are absent.
     func relationships(_ familyIds: [UUID]) async throws -> [UUID: FamilyAccess] {
         let rows = try await connection.query(
+            FamilyRelationships.self,
             """
             SELECT f.id, f.team_id,
                    (SELECT a.role FROM current_allocations a
@@ -46,7 +47,8 @@ struct Records: Sendable {
             WHERE f.organisation_id = \(principal.organisationId) AND f.id = ANY(\(Array(Set(familyIds))))
             """, logger: logger)
         var found: [UUID: FamilyAccess] = [:]
-        for try await (family, team, role, breakGlass) in rows.decode((UUID, UUID, String?, Bool).self) {
+        for row in rows {
+            let (family, team, role, breakGlass) = try row.decode((UUID, UUID, String?, Bool).self)
             found[family] = FamilyAccess(
                 familyId: family, teamId: team, allocationRole: role.flatMap(AllocationRole.init(rawValue:)),
                 supervisesTeam: principal.supervises(team: team), breakGlass: breakGlass, adminOnly: principal.isAdminOnly)
@@ -100,6 +102,9 @@ struct Records: Sendable {
             """, logger: logger)
     }
 }
+
+/// The caller's relationships to families, read by every request about one.
+enum FamilyRelationships: HotStatement {}
 
 /// Tables whose rows are addressed by id in a path and belong to one family.
 enum RecordTable: String {

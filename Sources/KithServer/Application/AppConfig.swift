@@ -19,6 +19,9 @@ public struct AppConfig: Sendable {
     /// Connections opened at start and kept open (`KITH_DB_POOL_MIN`, from the environment all of the pool unless
     /// set; built in code, as the tests do with many servers at once, none until needed).
     public var databasePoolMinimum = 0
+    /// Whether the hot statements are prepared once per connection (`KITH_DB_PREPARED_STATEMENTS`, `on` by default;
+    /// `off` behind a pooler that cannot keep named statements, such as PgBouncer before 1.21 in transaction mode).
+    public var databasePreparedStatements = true
     /// Limits on every server transaction (`KITH_STATEMENT_TIMEOUT`, `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, in seconds):
     /// a stuck statement or an abandoned transaction cannot hold back the sync feed or a pool's connection for long.
     public var timeouts = Timeouts()
@@ -84,6 +87,13 @@ public struct AppConfig: Sendable {
         if let minimum = env["KITH_DB_POOL_MIN"], !minimum.isEmpty {
             if let value = Int(minimum), (0...config.databasePoolSize).contains(value) { config.databasePoolMinimum = value }
             else { problems.append("KITH_DB_POOL_MIN must be a number of connections from 0 to KITH_DB_POOL_SIZE, got '\(minimum)'") }
+        }
+        if let prepared = env["KITH_DB_PREPARED_STATEMENTS"], !prepared.isEmpty {
+            switch prepared.lowercased() {
+            case "on": config.databasePreparedStatements = true
+            case "off": config.databasePreparedStatements = false
+            default: problems.append("KITH_DB_PREPARED_STATEMENTS must be on or off, got '\(prepared)'")
+            }
         }
         for (key, path) in [("KITH_STATEMENT_TIMEOUT", \Timeouts.statement), ("KITH_IDLE_IN_TRANSACTION_TIMEOUT", \Timeouts.idleInTransaction)] {
             guard let text = env[key], !text.isEmpty else { continue }

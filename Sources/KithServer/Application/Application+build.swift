@@ -32,6 +32,7 @@ func buildRouter(
         ProblemMiddleware()
         MetricsMiddleware()
         BodyLimitMiddleware(maxBytes: config.maxRequestBodyBytes)
+        PreparedStatementsMiddleware(enabled: config.databasePreparedStatements)
         AuthMiddleware(db: db, trustedProxies: config.trustedProxies)
     }
 

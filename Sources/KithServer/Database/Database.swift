@@ -54,6 +54,10 @@ struct Database: Sendable {
         }
     }
 
+    /// Whether this task's statements marked `HotStatement` are prepared: set for each request by
+    /// `PreparedStatementsMiddleware` (`KITH_DB_PREPARED_STATEMENTS`); off for everything else (migrations, housekeeping).
+    @TaskLocal static var preparesStatements = false
+
     /// A sync pull reads its page in one snapshot; everything else reads committed data.
     enum Isolation { case readCommitted, repeatableRead }
 
@@ -71,7 +75,8 @@ extension PostgresConnection {
     /// connects as a superuser or as the tables' owner. `timeouts`, when given, limit this transaction alone.
     func enterWall(organisation: UUID?, timeouts: Timeouts? = nil, logger: Logger) async throws {
         let limits = timeouts?.milliseconds
-        try await query(
+        _ = try await query(
+            Wall.self,
             """
             SELECT set_config('role', 'kith_app', true), set_config('kith.organisation_id', \(organisation?.text ?? ""), true),
                    set_config('statement_timeout', coalesce(\(limits?.statement)::bigint::text, current_setting('statement_timeout')), true),
@@ -80,3 +85,6 @@ extension PostgresConnection {
             """, logger: logger)
     }
 }
+
+/// The settings every server transaction starts with.
+enum Wall: HotStatement {}

@@ -54,6 +54,7 @@ extension Records {
         // Arrays bind without NULLs, so absent text travels as '' (blank text is absent anyway) and an absent time as -1.
         func text(_ value: (NewNote) -> String?) -> [String] { notes.map { value($0.note).nilIfBlank ?? "" } }
         let inserted = try await connection.query(
+            NotesWrite.self,
             """
             WITH given AS (
                 SELECT * FROM unnest(
@@ -91,7 +92,7 @@ extension Records {
             )
             SELECT (SELECT count(*) FROM note) + (SELECT count(*) FROM revision), now()
             """, logger: logger
-        ).decode((Int, Date).self).first { _ in true }
+        ).first?.decode((Int, Date).self)
         return inserted?.0 == 2 * notes.count ? inserted?.1 : nil
     }
 
@@ -190,3 +191,6 @@ extension Records {
         return notes
     }
 }
+
+/// New notes, their first revisions and audit events, from a REST write or a run of pushed ones.
+enum NotesWrite: HotStatement {}

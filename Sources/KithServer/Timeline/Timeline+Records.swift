@@ -12,6 +12,7 @@ extension Records {
     ) async throws -> Components.Schemas.TimelinePage {
         let org = principal.organisationId
         let rows = try await connection.query(
+            TimelineRead.self,
             """
             WITH entries (kind, at, id, worker_id, person_id, summary, detail, restricted) AS (
                 SELECT 'contact', c.occurred_at, c.id, c.recorded_by, NULL::uuid,
@@ -56,7 +57,7 @@ extension Records {
                 SELECT kind, at, id, worker_id, person_id, summary, detail, restricted,
                        to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_key
                 FROM entries
-                WHERE \(after?.key)::timestamptz IS NULL OR (at, id) < (\(after?.key)::timestamptz, \(after?.id))
+                WHERE \(after?.key)::text IS NULL OR (at, id) < (\(after?.key)::text::timestamptz, \(after?.id))
                 ORDER BY at DESC, id DESC
                 LIMIT \(limit + 1)
             ),
@@ -70,9 +71,9 @@ extension Records {
             SELECT kind, at, id, worker_id, person_id, summary, detail, at_key FROM page ORDER BY at DESC, id DESC
             """, logger: logger)
         var items: [(Components.Schemas.TimelineEntry, String)] = []
-        for try await (kind, at, id, worker, person, summary, detail, atKey) in rows.decode(
-            (String, Date, UUID, UUID?, UUID?, String?, String?, String).self)
-        {
+        for row in rows {
+            let (kind, at, id, worker, person, summary, detail, atKey) = try row.decode(
+                (String, Date, UUID, UUID?, UUID?, String?, String?, String).self)
             items.append((.init(
                 kind: .init(rawValue: kind) ?? .contact, at: at, id: id.text, workerId: worker?.text, personId: person?.text,
                 summary: summary, detail: detail), atKey))
@@ -85,3 +86,6 @@ extension Records {
         return Components.Schemas.TimelinePage(items: items.map(\.0), next: next)
     }
 }
+
+/// A page of a family's timeline and its audit event.
+enum TimelineRead: HotStatement {}
