@@ -70,15 +70,20 @@ struct Database: Sendable {
 
 extension PostgresConnection {
     /// Makes the rest of this transaction run as `kith_app`, which owns nothing and whose row-level security policies
-    /// show one organisation's rows (migration 0006). Both settings are transaction-local, so a pooled connection (or
+    /// show one organisation's rows (migration 0006). The settings are transaction-local, so a pooled connection (or
     /// PgBouncer in transaction mode) carries nothing over to the next transaction, and they hold even when the server
-    /// connects as a superuser or as the tables' owner. `timeouts`, when given, limit this transaction alone.
+    /// connects as a superuser or as the tables' owner. `timeouts`, when given, limit this transaction alone. Prepared
+    /// statements run on their generic plans: left to choose, PostgreSQL planned the hot ones again at every call (a
+    /// custom plan looks cheaper when it knows the family, the limit and whether a keyset is given), and that planning
+    /// was most of their cost; their generic plans read through the same family indexes.
     func enterWall(organisation: UUID?, timeouts: Timeouts? = nil, logger: Logger) async throws {
         let limits = timeouts?.milliseconds
         _ = try await query(
             Wall.self,
             """
             SELECT set_config('role', 'kith_app', true), set_config('kith.organisation_id', \(organisation?.text ?? ""), true),
+                   set_config('plan_cache_mode', CASE WHEN \(Database.preparesStatements) THEN 'force_generic_plan'
+                                                      ELSE current_setting('plan_cache_mode') END, true),
                    set_config('statement_timeout', coalesce(\(limits?.statement)::bigint::text, current_setting('statement_timeout')), true),
                    set_config('idle_in_transaction_session_timeout',
                               coalesce(\(limits?.idle)::bigint::text, current_setting('idle_in_transaction_session_timeout')), true)
