@@ -40,9 +40,21 @@ import Testing
                 }
                 let answers = [try await ask(1, prepared: false), try await ask(1, prepared: true), try await ask(41, prepared: true)]
                 #expect(answers == [2, 2, 42])
+                // A value that is nil at the first call and given later binds as the type the SQL names.
+                enum MaybeIds: HotStatement {}
+                func among(_ ids: [UUID]?) async throws -> Int {
+                    try await Database.$preparesStatements.withValue(true) {
+                        try await connection.query(
+                            MaybeIds.self,
+                            "SELECT count(*)::int FROM (VALUES (\(UUID()))) v(id) WHERE \(ids)::uuid[] IS NULL OR v.id = ANY(\(ids)::uuid[])",
+                            logger: logger)[0].decode(Int.self)
+                    }
+                }
+                #expect(try await among(nil) == 1)
+                #expect(try await among([UUID()]) == 0)
                 let names = try await connection.query("SELECT name FROM pg_prepared_statements", logger: logger)
                     .collect().map { try $0.decode(String.self) }
-                return (names.filter { $0.hasSuffix("Probe") }.count, names.count)
+                return (names.filter { $0.hasSuffix("Probe") }.count, names.filter { !$0.hasSuffix("MaybeIds") }.count)
             }
             // Prepared once, though asked twice; the unnamed query left nothing behind.
             #expect(probes == 1 && statements == 1)

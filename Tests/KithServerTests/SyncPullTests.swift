@@ -67,7 +67,8 @@ import Testing
                 "SELECT count(*) FROM sync_changes WHERE entity IN ('planItem', 'planItemUpdate')") == 0)
 
             let (pages, _) = try await device.pullUntil(from: cursor) { pages in
-                pages.flatMap(\.changes).contains { $0.entity == .plan }
+                let changes = pages.flatMap(\.changes)
+                return changes.contains { $0.entity == .plan } && changes.contains { ($0.record as? Components.Schemas.Person)?.language == "Polish" }
             }
             // Besides the two changed records, only records already delivered may come again (a transaction open
             // elsewhere in the cluster holds the feed's horizon back): never one that did not change.

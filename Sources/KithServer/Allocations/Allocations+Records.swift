@@ -10,11 +10,11 @@ enum AllocationRow {
         a.joint_handover_visit, a.letter_to_family
         """
 
-    static func decode(_ rows: PostgresRowSequence) async throws -> [Components.Schemas.Allocation] {
+    static func decode(_ rows: [PostgresRow]) throws -> [Components.Schemas.Allocation] {
         var allocations: [Components.Schemas.Allocation] = []
-        for try await (id, family, worker, role, startedOn, endedOn, reason, note, joint, letter) in rows.decode(
-            (UUID, UUID, UUID, String, String, String?, String?, String?, Bool?, String?).self)
-        {
+        for row in rows {
+            let (id, family, worker, role, startedOn, endedOn, reason, note, joint, letter) =
+                try row.decode((UUID, UUID, UUID, String, String, String?, String?, String?, Bool?, String?).self)
             allocations.append(.init(
                 id: id.text, familyId: family.text, workerId: worker.text, role: .init(rawValue: role) ?? .allocatedWorker,
                 startedOn: startedOn, endedOn: endedOn, endReason: reason, handoverNote: note, letterToFamily: letter,
@@ -73,7 +73,8 @@ extension Records {
 
     /// Every allocation of these families, current and ended, oldest first.
     func allocations(of families: [UUID], only ids: [UUID]? = nil) async throws -> [Components.Schemas.Allocation] {
-        try await AllocationRow.decode(try await connection.query(
+        try AllocationRow.decode(try await connection.query(
+            AllocationsRead.self,
             """
             SELECT \(unescaped: AllocationRow.columns) FROM allocations a
             WHERE a.organisation_id = \(principal.organisationId) AND a.family_id = ANY(\(families))
@@ -83,11 +84,14 @@ extension Records {
     }
 
     func allocation(_ id: UUID) async throws -> Components.Schemas.Allocation {
-        guard let allocation = try await AllocationRow.decode(try await connection.query(
+        guard let allocation = try AllocationRow.decode(try await connection.query(
             "SELECT \(unescaped: AllocationRow.columns) FROM allocations a WHERE a.organisation_id = \(principal.organisationId) AND a.id = \(id)",
-            logger: logger)).first
+            logger: logger).collect()).first
         else { throw KithError.notFound }
         return allocation
     }
 
 }
+
+/// The allocations of a set of families.
+enum AllocationsRead: HotStatement {}

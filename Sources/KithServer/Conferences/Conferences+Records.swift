@@ -87,29 +87,34 @@ extension Records {
     func conferences(of families: [UUID], only ids: [UUID]? = nil) async throws -> [Components.Schemas.Conference] {
         let org = principal.organisationId
         var stages: [UUID: [Components.Schemas.StageEvent]] = [:]
-        for try await (conference, stage, on, note, by, at) in try await connection.query(
+        for row in try await connection.query(
+            ConferenceStagesRead.self,
             """
             SELECT conference_id, stage, on_date::text, note, recorded_by, recorded_at FROM conference_stage_events
             WHERE organisation_id = \(org) AND family_id = ANY(\(families)) AND (\(ids)::uuid[] IS NULL OR conference_id = ANY(\(ids)::uuid[]))
             ORDER BY recorded_at, id
             """, logger: logger
-        ).decode((UUID, String, String, String?, UUID, Date).self) {
+        ) {
+            let (conference, stage, on, note, by, at) = try row.decode((UUID, String, String, String?, UUID, Date).self)
             stages[conference, default: []].append(.init(
                 stage: .init(rawValue: stage) ?? .referred, on: on, note: note, recordedBy: by.text, recordedAt: at))
         }
         var participants: [UUID: [Components.Schemas.Participant]] = [:]
-        for try await (conference, person, worker, invited, attended) in try await connection.query(
+        for row in try await connection.query(
+            ConferenceParticipantsRead.self,
             """
             SELECT conference_id, person_id, worker_id, invited, attended FROM conference_participants
             WHERE organisation_id = \(org) AND family_id = ANY(\(families)) AND (\(ids)::uuid[] IS NULL OR conference_id = ANY(\(ids)::uuid[]))
             ORDER BY id
             """, logger: logger
-        ).decode((UUID, UUID?, UUID?, Bool, Bool).self) {
+        ) {
+            let (conference, person, worker, invited, attended) = try row.decode((UUID, UUID?, UUID?, Bool, Bool).self)
             participants[conference, default: []].append(.init(
                 personId: person?.text, workerId: worker?.text, invited: invited, attended: attended))
         }
         var conferences: [Components.Schemas.Conference] = []
-        for try await (cid, family, stage, since, referrer, reason, agreed, bottomLines, coordinator, started, ended) in try await connection.query(
+        for row in try await connection.query(
+            ConferencesRead.self,
             """
             SELECT id, family_id, stage, stage_since::text, referrer_id, referral_reason, family_agreed, bottom_lines, coordinator_id,
                    private_time_started_at, private_time_ended_at
@@ -117,7 +122,9 @@ extension Records {
             WHERE organisation_id = \(org) AND family_id = ANY(\(families)) AND (\(ids)::uuid[] IS NULL OR id = ANY(\(ids)::uuid[]))
             ORDER BY created_at, id
             """, logger: logger
-        ).decode((UUID, UUID, String, String, UUID, String, Bool, [String], UUID?, Date?, Date?).self) {
+        ) {
+            let (cid, family, stage, since, referrer, reason, agreed, bottomLines, coordinator, started, ended) =
+                try row.decode((UUID, UUID, String, String, UUID, String, Bool, [String], UUID?, Date?, Date?).self)
             conferences.append(.init(
                 id: cid.text, familyId: family.text, stage: .init(rawValue: stage) ?? .referred, stageSince: since,
                 referral: .init(referrerId: referrer.text, reason: reason, familyAgreed: agreed, bottomLines: bottomLines),
@@ -128,3 +135,8 @@ extension Records {
         return conferences
     }
 }
+
+/// The conferences of a set of families, their stage events and participants.
+enum ConferencesRead: HotStatement {}
+enum ConferenceStagesRead: HotStatement {}
+enum ConferenceParticipantsRead: HotStatement {}

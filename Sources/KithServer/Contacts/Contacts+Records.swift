@@ -51,6 +51,7 @@ extension Records {
 
     func contacts(of families: [UUID], only ids: [UUID]? = nil) async throws -> [Components.Schemas.Contact] {
         let rows = try await connection.query(
+            ContactsRead.self,
             """
             SELECT c.id, c.family_id, c.occurred_at, c.duration_minutes, c.kind, c.location,
                    coalesce((SELECT array_agg(person_id ORDER BY person_id) FROM contact_people cp
@@ -65,10 +66,10 @@ extension Records {
             ORDER BY c.occurred_at, c.id
             """, logger: logger)
         var contacts: [Components.Schemas.Contact] = []
-        for try await (id, family, occurredAt, duration, kind, location, people, workers, seen, alone, recordedBy, recordedAt,
-                       deviceRecordedAt, clockSuspect, device, late) in rows.decode(
-            (UUID, UUID, Date, Int?, String, String?, [UUID], [UUID], Bool?, Bool?, UUID, Date, Date?, Bool, UUID?, Bool).self)
-        {
+        for row in rows {
+            let (id, family, occurredAt, duration, kind, location, people, workers, seen, alone, recordedBy, recordedAt,
+                       deviceRecordedAt, clockSuspect, device, late) =
+                try row.decode((UUID, UUID, Date, Int?, String, String?, [UUID], [UUID], Bool?, Bool?, UUID, Date, Date?, Bool, UUID?, Bool).self)
             contacts.append(.init(
                 id: id.text, familyId: family.text, occurredAt: occurredAt, durationMinutes: duration,
                 kind: .init(rawValue: kind) ?? .other, location: location, presentPersonIds: people.map(\.text),
@@ -79,3 +80,6 @@ extension Records {
         return contacts
     }
 }
+
+/// The contacts of a set of families.
+enum ContactsRead: HotStatement {}

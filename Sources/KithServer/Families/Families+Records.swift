@@ -10,11 +10,11 @@ enum FamilyRow {
         f.opened_on::text, f.closed_on::text, f.created_at
         """
 
-    static func decode(_ rows: PostgresRowSequence) async throws -> [Components.Schemas.Family] {
+    static func decode(_ rows: [PostgresRow]) throws -> [Components.Schemas.Family] {
         var families: [Components.Schemas.Family] = []
-        for try await (id, team, name, reference, reason, status, openedOn, closedOn, createdAt) in rows.decode(
-            (UUID, UUID, String, String?, String?, String, String, String?, Date).self)
-        {
+        for row in rows {
+            let (id, team, name, reference, reason, status, openedOn, closedOn, createdAt) =
+                try row.decode((UUID, UUID, String, String?, String?, String, String, String?, Date).self)
             families.append(.init(
                 id: id.text, teamId: team.text, displayName: name, reference: reference, reasonForInvolvement: reason,
                 status: .init(rawValue: status) ?? .open, openedOn: openedOn, closedOn: closedOn, createdAt: createdAt))
@@ -26,7 +26,7 @@ enum FamilyRow {
 extension Records {
     /// The caller's caseload (current allocations), or their teams' families; by name, after a family's id.
     func caseload(team: Bool, status: String?, after: UUID?, limit: Int) async throws -> [Components.Schemas.Family] {
-        try await FamilyRow.decode(try await connection.query(
+        try FamilyRow.decode(try await connection.query(
             """
             SELECT \(unescaped: FamilyRow.columns) FROM families f
             WHERE f.organisation_id = \(principal.organisationId)
@@ -39,7 +39,7 @@ extension Records {
                    (SELECT display_name FROM families WHERE organisation_id = \(principal.organisationId) AND id = \(after)), \(after)))
             ORDER BY f.display_name, f.id
             LIMIT \(limit)
-            """, logger: logger))
+            """, logger: logger).collect())
     }
 
     /// A new family of one of the caller's teams; a practitioner or coordinator who opens it is its worker from today.
@@ -91,10 +91,14 @@ extension Records {
     }
 
     func families(_ ids: [UUID]) async throws -> [Components.Schemas.Family] {
-        try await FamilyRow.decode(try await connection.query(
+        try FamilyRow.decode(try await connection.query(
+            FamiliesRead.self,
             """
             SELECT \(unescaped: FamilyRow.columns) FROM families f
             WHERE f.organisation_id = \(principal.organisationId) AND f.id = ANY(\(ids))
             """, logger: logger))
     }
 }
+
+/// Families by id.
+enum FamiliesRead: HotStatement {}

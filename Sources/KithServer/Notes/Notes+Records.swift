@@ -144,6 +144,7 @@ extension Records {
     ) async throws -> [Components.Schemas.JudgmentNote] {
         var revisions: [UUID: [Components.Schemas.NoteRevision]] = [:]
         let revisionRows = try await connection.query(
+            NoteRevisionsRead.self,
             """
             SELECT r.note_id, r.id, r.number, r.supersedes, r.body, r.observed, r.analysis, r.decision, r.family_words,
                    r.next_steps, r.reason, r.author_id, r.created_at,
@@ -156,10 +157,10 @@ extension Records {
               AND (\(noteIds)::uuid[] IS NULL OR r.note_id = ANY(\(noteIds)::uuid[]))
             ORDER BY r.note_id, r.number
             """, logger: logger)
-        for try await (note, id, number, supersedes, body, observed, analysis, decision, familyWords, nextSteps, reason, author,
-                       createdAt, concurrent) in revisionRows.decode(
-            (UUID, UUID, Int, UUID?, String, String?, String?, String?, String?, String?, String?, UUID, Date, Bool).self)
-        {
+        for row in revisionRows {
+            let (note, id, number, supersedes, body, observed, analysis, decision, familyWords, nextSteps, reason, author,
+                       createdAt, concurrent) =
+                try row.decode((UUID, UUID, Int, UUID?, String, String?, String?, String?, String?, String?, String?, UUID, Date, Bool).self)
             revisions[note, default: []].append(.init(
                 id: id.text, number: number, supersedes: supersedes?.text, body: body,
                 sections: .init(observed: observed, analysis: analysis, decision: decision, familyWords: familyWords, nextSteps: nextSteps),
@@ -167,6 +168,7 @@ extension Records {
         }
 
         let rows = try await connection.query(
+            NotesRead.self,
             """
             SELECT n.id, n.family_id, n.contact_id, n.audience, n.written_with_family, n.author_id, n.created_at,
                    n.late_after_reallocation, n.device_recorded_at, n.clock_suspect
@@ -178,9 +180,9 @@ extension Records {
             ORDER BY n.created_at, n.id
             """, logger: logger)
         var notes: [Components.Schemas.JudgmentNote] = []
-        for try await (id, family, contact, audience, withFamily, author, createdAt, late, deviceRecordedAt, clockSuspect) in rows.decode(
-            (UUID, UUID, UUID?, String, Bool, UUID, Date, Bool, Date?, Bool).self)
-        {
+        for row in rows {
+            let (id, family, contact, audience, withFamily, author, createdAt, late, deviceRecordedAt, clockSuspect) =
+                try row.decode((UUID, UUID, UUID?, String, Bool, UUID, Date, Bool, Date?, Bool).self)
             guard let history = revisions[id], let current = history.last else { continue }
             notes.append(.init(
                 id: id.text, familyId: family.text, contactId: contact?.text, audience: .init(rawValue: audience) ?? .professional,
@@ -194,3 +196,7 @@ extension Records {
 
 /// New notes, their first revisions and audit events, from a REST write or a run of pushed ones.
 enum NotesWrite: HotStatement {}
+
+/// The notes of a set of families, and their revisions.
+enum NotesRead: HotStatement {}
+enum NoteRevisionsRead: HotStatement {}

@@ -68,11 +68,11 @@ enum PersonRow {
         p.phone, p.email, p.address, p.language, p.interpreter_needed, p.left_network_on::text, p.field_versions::text
         """
 
-    static func decode(_ rows: PostgresRowSequence) async throws -> [Components.Schemas.Person] {
+    static func decode(_ rows: [PostgresRow]) throws -> [Components.Schemas.Person] {
         var people: [Components.Schemas.Person] = []
-        for try await (id, family, name, relationship, inFocus, dob, phone, email, address, language, interpreter, left, versionsJSON)
-            in rows.decode((UUID, UUID, String, String?, Bool, String?, String?, String?, String?, String?, Bool, String?, String).self)
-        {
+        for row in rows {
+            let (id, family, name, relationship, inFocus, dob, phone, email, address, language, interpreter, left, versionsJSON) =
+                try row.decode((UUID, UUID, String, String?, Bool, String?, String?, String?, String?, String?, Bool, String?, String).self)
             let stored = (try? JSONDecoder().decode([String: Int].self, from: Data(versionsJSON.utf8))) ?? [:]
             let versions = Dictionary(uniqueKeysWithValues: PersonFieldEdit.editableKeys.map { ($0, stored[$0, default: 0]) })
             people.append(.init(
@@ -86,7 +86,8 @@ enum PersonRow {
 
 extension Records {
     func people(of families: [UUID], only ids: [UUID]? = nil) async throws -> [Components.Schemas.Person] {
-        try await PersonRow.decode(try await connection.query(
+        try PersonRow.decode(try await connection.query(
+            PeopleRead.self,
             """
             SELECT \(unescaped: PersonRow.columns) FROM people p
             WHERE p.organisation_id = \(principal.organisationId) AND p.family_id = ANY(\(families))
@@ -96,10 +97,13 @@ extension Records {
     }
 
     func person(_ id: UUID) async throws -> Components.Schemas.Person {
-        guard let person = try await PersonRow.decode(try await connection.query(
+        guard let person = try PersonRow.decode(try await connection.query(
             "SELECT \(unescaped: PersonRow.columns) FROM people p WHERE p.organisation_id = \(principal.organisationId) AND p.id = \(id)",
-            logger: logger)).first
+            logger: logger).collect()).first
         else { throw KithError.notFound }
         return person
     }
 }
+
+/// The people of a set of families (a family's network, a sync page's).
+enum PeopleRead: HotStatement {}

@@ -74,7 +74,8 @@ extension Records {
     ) async throws -> [Components.Schemas.FamilyPlan] {
         let org = principal.organisationId
         var updates: [UUID: [Components.Schemas.PlanItemUpdate]] = [:]
-        for try await (uid, item, text, status, author, person, at) in try await connection.query(
+        for row in try await connection.query(
+            PlanItemUpdatesRead.self,
             """
             SELECT u.id, u.plan_item_id, u.text, u.status, u.author_id, u.person_id, u.created_at
             FROM plan_item_updates u JOIN plan_items i ON i.organisation_id = u.organisation_id AND i.id = u.plan_item_id
@@ -82,26 +83,30 @@ extension Records {
               AND (\(ids)::uuid[] IS NULL OR i.plan_id = ANY(\(ids)::uuid[]))
             ORDER BY u.created_at, u.id
             """, logger: logger
-        ).decode((UUID, UUID, String, String?, UUID?, UUID?, Date).self) {
+        ) {
+            let (uid, item, text, status, author, person, at) = try row.decode((UUID, UUID, String, String?, UUID?, UUID?, Date).self)
             updates[item, default: []].append(.init(
                 id: uid.text, planItemId: item.text, text: text, status: status.flatMap(Components.Schemas.PlanItemStatus.init(rawValue:)),
                 authorId: author?.text, personId: person?.text, createdAt: at))
         }
         var items: [UUID: [Components.Schemas.PlanItem]] = [:]
-        for try await (iid, plan, person, worker, what, byWhen) in try await connection.query(
+        for row in try await connection.query(
+            PlanItemsRead.self,
             """
             SELECT id, plan_id, person_id, worker_id, what, by_when::text FROM plan_items
             WHERE organisation_id = \(org) AND family_id = ANY(\(families)) AND (\(ids)::uuid[] IS NULL OR plan_id = ANY(\(ids)::uuid[]))
             ORDER BY plan_id, position
             """, logger: logger
-        ).decode((UUID, UUID, UUID?, UUID?, String, String?).self) {
+        ) {
+            let (iid, plan, person, worker, what, byWhen) = try row.decode((UUID, UUID, UUID?, UUID?, String, String?).self)
             let progress = updates[iid] ?? []
             items[plan, default: []].append(.init(
                 id: iid.text, who: (person ?? worker!).text, whoKind: person != nil ? .person : .worker, what: what,
                 byWhen: byWhen, status: progress.last(where: { $0.status != nil })?.status ?? .open, updates: progress))
         }
         var plans: [Components.Schemas.FamilyPlan] = []
-        for try await (pid, family, conference, version, contingency, reviewOn, agreed, reasoning, createdBy, createdAt) in try await connection.query(
+        for row in try await connection.query(
+            PlansRead.self,
             """
             SELECT id, family_id, conference_id, version, contingency, review_on::text, agreed_by_referrer, referrer_reasoning,
                    created_by, created_at
@@ -110,7 +115,9 @@ extension Records {
               AND (\(conferenceId)::uuid IS NULL OR conference_id = \(conferenceId)) AND (\(ids)::uuid[] IS NULL OR id = ANY(\(ids)::uuid[]))
             ORDER BY created_at DESC, version DESC
             """, logger: logger
-        ).decode((UUID, UUID, UUID, Int, String?, String?, Bool, String?, UUID, Date).self) {
+        ) {
+            let (pid, family, conference, version, contingency, reviewOn, agreed, reasoning, createdBy, createdAt) =
+                try row.decode((UUID, UUID, UUID, Int, String?, String?, Bool, String?, UUID, Date).self)
             plans.append(.init(
                 id: pid.text, conferenceId: conference.text, familyId: family.text, version: version, items: items[pid] ?? [],
                 contingency: contingency, reviewOn: reviewOn, agreedByReferrer: agreed, referrerReasoning: reasoning,
@@ -119,3 +126,8 @@ extension Records {
         return plans
     }
 }
+
+/// The plans of a set of families, their items and the items' progress.
+enum PlansRead: HotStatement {}
+enum PlanItemsRead: HotStatement {}
+enum PlanItemUpdatesRead: HotStatement {}
