@@ -16,7 +16,7 @@ package enum Server {
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let client = Client(
             serverURL: url,
-            configuration: .init(dateTranscoder: RFC3339DateTranscoder()),
+            configuration: .kith,
             transport: AsyncHTTPClientTransport(configuration: .init(client: http, timeout: .seconds(120))),
             middlewares: token.map { [Bearer(token: $0)] } ?? [])
         do {

@@ -59,9 +59,7 @@ func buildRouter(
     try FamilyPage(db: db, config: config, logger: logger).register(on: router)
 
     let service = KithService(db: db, config: config, logger: logger)
-    try service.registerHandlers(
-        on: router,
-        configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
+    try service.registerHandlers(on: router, configuration: .kith)
     return router
 }
 
