@@ -35,6 +35,12 @@ import Testing
         #expect(throws: AppConfig.Invalid.self) {
             try AppConfig.fromEnvironment(["DATABASE_URL": "postgres://kith@db/kith", "KITH_DB_POOL_SIZE": "10", "KITH_DB_POOL_MIN": "11"])
         }
+        #expect(good?.databasePreparedStatements == true)
+        let unnamed = try? AppConfig.fromEnvironment(["DATABASE_URL": "postgres://kith@db/kith", "KITH_DB_PREPARED_STATEMENTS": "off"])
+        #expect(unnamed?.databasePreparedStatements == false)
+        #expect(throws: AppConfig.Invalid.self) {
+            try AppConfig.fromEnvironment(["DATABASE_URL": "postgres://kith@db/kith", "KITH_DB_PREPARED_STATEMENTS": "sometimes"])
+        }
         #expect(DatabaseURL("postgres://kith@db.example/kith")?.sslMode == .prefer)
         #expect(DatabaseURL("postgres://kith@db.example/kith?sslmode=disable")?.sslMode == .disable)
     }

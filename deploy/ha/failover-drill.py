@@ -206,7 +206,9 @@ def load_demo(server, database):
 
 def serve(server, database, port):
     """A kith-server on 127.0.0.1:port, once it answers /healthz."""
-    env = dict(os.environ, DATABASE_URL=database, KITH_LOG_LEVEL="error", KITH_HOST="127.0.0.1", KITH_PORT=str(port))
+    # Through Debian's PgBouncer (1.18), which keeps no named statements in transaction mode.
+    env = dict(os.environ, DATABASE_URL=database, KITH_LOG_LEVEL="error", KITH_HOST="127.0.0.1", KITH_PORT=str(port),
+               KITH_DB_PREPARED_STATEMENTS="off")
     process = subprocess.Popen([server, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while call(f"http://127.0.0.1:{port}", "/healthz")[0] != 200:
         time.sleep(0.05)
