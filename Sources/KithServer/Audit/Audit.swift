@@ -15,7 +15,8 @@ extension PostgresConnection {
         _ action: AuditAction, _ entity: String, recordId: UUID? = nil, familyIds: [UUID], breakGlass: Bool = false,
         principal: Principal, reason: String? = nil, logger: Logger
     ) async throws {
-        try await query(
+        _ = try await query(
+            AuditWrite.self,
             """
             INSERT INTO audit_events (organisation_id, worker_id, family_id, action, entity, record_id, reason, break_glass)
             SELECT \(principal.organisationId), \(principal.workerId), family, \(action.rawValue), \(entity),
@@ -24,3 +25,6 @@ extension PostgresConnection {
             """, logger: logger)
     }
 }
+
+/// Audit events of reads and writes of families' records.
+enum AuditWrite: HotStatement {}

@@ -48,6 +48,7 @@ struct AuthMiddleware: RouterMiddleware {
         // so that it keeps its unsent work instead of treating the refusal as a lost sign-in. The organisation is not
         // known yet, so the lookup is the narrow `kith_session` function.
         let found = try await db.definerLookup(
+            SessionLookup.self,
             """
             SELECT organisation_id, session_id, worker_id, device_id, roles, device_revoked, valid, team_ids
             FROM kith_session(\(tokenHash))
@@ -67,3 +68,6 @@ struct AuthMiddleware: RouterMiddleware {
             roles: Set(roles.compactMap(Role.init(rawValue:))), teamIds: teams)
     }
 }
+
+/// The token's session, looked up by every request.
+enum SessionLookup: HotStatement {}

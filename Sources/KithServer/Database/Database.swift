@@ -45,12 +45,12 @@ struct Database: Sendable {
     /// The first row of one statement run on its own (its own implicit transaction), outside the wall: only for the
     /// `SECURITY DEFINER` lookups made before the organisation is known, which every request makes (its token's
     /// session). One round trip where a transaction behind the wall takes four; the function is the narrow way in.
-    func definerLookup(_ query: PostgresQuery) async throws -> PostgresRow? {
+    func definerLookup<Site: HotStatement>(_ site: Site.Type, _ query: PostgresQuery) async throws -> PostgresRow? {
         let requested = ContinuousClock.now
         return try await client.withConnection { connection in
             leased(since: requested)
             defer { inUse.decrement() }
-            return try await connection.query(query, logger: logger).first { _ in true }
+            return try await connection.query(site, query, logger: logger).first
         }
     }
 

@@ -75,8 +75,9 @@ struct FamilyPage: Sendable {
     // MARK: Pages
 
     private func codePage(link: String, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
-        let state = try await db.definerLookup("SELECT state FROM kith_family_invitation(\(InvitationSecret.linkHash(link)))")?
-            .decode(String.self)
+        let state = try await db.definerLookup(
+            InvitationLookup.self, "SELECT state FROM kith_family_invitation(\(InvitationSecret.linkHash(link)))"
+        )?.decode(String.self)
         try FamilyPageRefusal.check(invitationState: state)
         return html(status, "code", CodeView(action: "/family/i/\(link)", csrf: Self.formToken(key: link, for: "code"), error: error))
     }
@@ -172,6 +173,7 @@ struct FamilyPage: Sendable {
             throw FamilyPageRefusal.notSignedIn
         }
         let found = try await db.definerLookup(
+            FamilySessionLookup.self,
             """
             SELECT organisation_id, session_id, invitation_id, family_id, person_id, valid
             FROM kith_family_session(\(Tokens.hash(token)))
@@ -303,3 +305,7 @@ actor ViewLimiter {
         return window.count <= Self.perMinute
     }
 }
+
+/// The lookups the family's page makes before the organisation is known.
+enum InvitationLookup: HotStatement {}
+enum FamilySessionLookup: HotStatement {}

@@ -81,17 +81,24 @@ extension Records {
                    OR (i.family_id IS NULL AND EXISTS (
                       SELECT 1 FROM team_members tm
                       WHERE tm.organisation_id = i.organisation_id AND tm.worker_id = i.worker_id AND tm.team_id = ANY(\(teams)))))
-              AND (\(afterKey)::timestamptz IS NULL OR (i.created_at, i.id) > (\(afterKey)::timestamptz, \(afterId)))
+              AND (\(afterKey)::text IS NULL OR (i.created_at, i.id) > (\(afterKey)::text::timestamptz, \(afterId)))
             ORDER BY i.created_at, i.id
             LIMIT \(limit)
             """
-        if forUpdate { query.sql += "\nFOR UPDATE OF i" }
+        // Every pull reads the worker's items; resolving one locks it.
+        let found: [PostgresRow]
+        if forUpdate {
+            query.sql += "\nFOR UPDATE OF i"
+            found = try await connection.query(query, logger: logger).collect()
+        } else {
+            found = try await connection.query(ReviewItemsRead.self, query, logger: logger)
+        }
         var rows: [ReviewItemRow] = []
-        for try await (id, kind, family, mutation, device, summary, reason, status, createdAt, payload, key, restricted, own, recipient, ownerTeams)
-            in try await connection.query(query, logger: logger).decode(
-                (UUID, String, UUID?, UUID?, UUID?, String, String?, String, Date, String?, String, Bool, Bool, Bool, [UUID]).self)
-        {
-            let kind = ReviewItemKind(rawValue: kind) ?? .rejected
+        for row in found {
+            let (id, kindName, family, mutation, device, summary, reason, status, createdAt, payload, key, restricted, own, recipient,
+                 ownerTeams) = try row.decode(
+                    (UUID, String, UUID?, UUID?, UUID?, String, String?, String, Date, String?, String, Bool, Bool, Bool, [UUID]).self)
+            let kind = ReviewItemKind(rawValue: kindName) ?? .rejected
             rows.append(ReviewItemRow(
                 id: id,
                 item: .init(
@@ -195,3 +202,6 @@ extension Records {
         throw KithError.notFound
     }
 }
+
+/// The review items a worker may see, read by every pull and the review queue.
+enum ReviewItemsRead: HotStatement {}

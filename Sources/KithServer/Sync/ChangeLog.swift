@@ -19,9 +19,13 @@ extension PostgresConnection {
     func changeLogWasPruned(after cursor: PullCursor, logger: Logger) async throws -> Bool {
         guard !cursor.isStart else { return false }
         return try await query(
+            PrunedCheck.self,
             """
-            SELECT (last_xid, last_seq) > (\(String(cursor.afterXid))::xid8, \(cursor.afterSeq)) FROM sync_changes_pruned
+            SELECT (last_xid, last_seq) > (\(String(cursor.afterXid))::text::xid8, \(cursor.afterSeq)) FROM sync_changes_pruned
             """, logger: logger
-        ).decode(Bool.self).first { _ in true } ?? false
+        ).first?.decode(Bool.self) ?? false
     }
 }
+
+/// Whether a cursor's rows were pruned, asked by every pull.
+enum PrunedCheck: HotStatement {}

@@ -11,18 +11,20 @@ extension Records {
     /// Locks the device for this transaction and returns its `lastAppliedSeq`.
     func lockDevice(_ device: SyncDevice) async throws -> Int64 {
         guard let seq = try await connection.query(
+            DeviceLock.self,
             """
             SELECT last_applied_seq FROM devices
             WHERE organisation_id = \(device.organisationId) AND id = \(device.id) FOR UPDATE
             """, logger: logger
-        ).decode(Int64.self).first(where: { _ in true }) else { throw KithError.notFound }
+        ).first?.decode(Int64.self) else { throw KithError.notFound }
         return seq
     }
 
     /// Starts a grant for every family newly allocated to the device's worker and ends the grants of families they
     /// no longer hold (a leaver holds none).
     func reconcileGrants(_ device: SyncDevice) async throws {
-        try await connection.query(
+        _ = try await connection.query(
+            GrantsReconciled.self,
             """
             WITH held AS (
                 SELECT DISTINCT a.family_id
@@ -51,3 +53,7 @@ extension Records {
             """, logger: logger)
     }
 }
+
+/// The statements every push and pull begins with.
+enum DeviceLock: HotStatement {}
+enum GrantsReconciled: HotStatement {}

@@ -85,10 +85,8 @@ extension Records {
             horizon = windowEnd
         } else {
             let (xmin, lag) = try await connection.query(
-                """
-                SELECT pg_snapshot_xmin(pg_current_snapshot())::text, kith_oldest_transaction_age()
-                """, logger: logger
-            ).decode((String, Double).self).first { _ in true } ?? ("0", 0)
+                PullHorizon.self, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text, kith_oldest_transaction_age()", logger: logger
+            ).first?.decode((String, Double).self) ?? ("0", 0)
             horizon = UInt64(xmin) ?? 0
             // How far behind the present a pull can see: as old as the oldest transaction still writing.
             Gauge(label: "sync_horizon_lag_seconds").record(lag)
@@ -96,7 +94,8 @@ extension Records {
 
         var grants: [(id: UUID, familyId: UUID, number: Int64)] = []
         var removals: [Components.Schemas.ScopeRemoval] = []
-        for try await (id, familyId, number, ended, reason) in try await connection.query(
+        for row in try await connection.query(
+            PullGrants.self,
             """
             SELECT id, family_id, number, ended_at IS NOT NULL, coalesce(end_reason, '')
             FROM device_grants
@@ -104,7 +103,8 @@ extension Records {
               AND (ended_at IS NULL OR purge_acked_at IS NULL)
             ORDER BY number
             """, logger: logger
-        ).decode((UUID, UUID, Int64, Bool, String).self) {
+        ) {
+            let (id, familyId, number, ended, reason) = try row.decode((UUID, UUID, Int64, Bool, String).self)
             if ended {
                 removals.append(.init(familyId: familyId.text, grantId: id.text, reason: reason))
             } else {
@@ -136,18 +136,19 @@ extension Records {
         if !hasMore, changes.count < limit {
             let room = limit - changes.count
             var rows: [(xid: String, seq: Int64, familyId: UUID, entity: String, id: UUID)] = []
-            for try await row in try await connection.query(
+            for row in try await connection.query(
+                PullFeed.self,
                 """
                 SELECT xid::text, seq, family_id, entity, entity_id
                 FROM sync_changes
                 WHERE organisation_id = \(organisation) AND family_id = ANY(\(grants.map(\.familyId)))
-                  AND (xid, seq) > (\(String(next.afterXid))::xid8, \(next.afterSeq))
-                  AND xid < \(String(horizon))::xid8
+                  AND (xid, seq) > (\(String(next.afterXid))::text::xid8, \(next.afterSeq))
+                  AND xid < \(String(horizon))::text::xid8
                 ORDER BY xid, seq
                 LIMIT \(room + 1)
                 """, logger: logger
-            ).decode((String, Int64, UUID, String, UUID).self) {
-                rows.append(row)
+            ) {
+                rows.append(try row.decode((String, Int64, UUID, String, UUID).self))
             }
             hasMore = rows.count > room
             let page = rows.prefix(room)
@@ -178,8 +179,9 @@ extension Records {
             try await audit(.read, "sync", recordId: device.id, familyIds: families.sorted { $0.text < $1.text }, breakGlass: glass)
         }
         let lastAppliedSeq = try await connection.query(
+            PullLastApplied.self,
             "SELECT last_applied_seq FROM devices WHERE organisation_id = \(organisation) AND id = \(device.id)", logger: logger
-        ).decode(Int64.self).first { _ in true } ?? 0
+        ).first?.decode(Int64.self) ?? 0
 
         return .init(
             cursor: try next.sealed(with: epoch.cursorKey), hasMore: hasMore, lastAppliedSeq: lastAppliedSeq, changes: changes,
@@ -264,3 +266,9 @@ extension Records {
         }
     }
 }
+
+/// The statements of every pull.
+enum PullHorizon: HotStatement {}
+enum PullGrants: HotStatement {}
+enum PullFeed: HotStatement {}
+enum PullLastApplied: HotStatement {}

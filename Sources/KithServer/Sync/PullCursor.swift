@@ -88,23 +88,29 @@ extension PostgresConnection {
         var key = Data(count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in key.indices { key[index] = UInt8.random(in: .min ... .max, using: &generator) }
-        try await query(
-            """
-            INSERT INTO sync_generations (organisation_id, cursor_key) VALUES (\(organisationId), \(key))
-            ON CONFLICT (organisation_id) DO NOTHING
-            """, logger: logger)
+        // The row made now, or the one there already (a CTE's insert is not visible to the rest of its statement).
         let rows = try await query(
+            SyncEpochRead.self,
             """
+            WITH made AS (
+                INSERT INTO sync_generations (organisation_id, cursor_key) VALUES (\(organisationId), \(key))
+                ON CONFLICT (organisation_id) DO NOTHING
+                RETURNING generation, cursor_key
+            ), generation AS (
+                SELECT generation, cursor_key FROM made
+                UNION ALL
+                SELECT generation, cursor_key FROM sync_generations WHERE organisation_id = \(organisationId)
+            )
             SELECT (SELECT system_identifier::text FROM pg_control_system()),
                    -- The current timeline, from the WAL file being written: pg_control_checkpoint() still shows the old
                    -- one until the first checkpoint after a promotion.
                    substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8), generation, cursor_key
-            FROM sync_generations WHERE organisation_id = \(organisationId)
+            FROM generation LIMIT 1
             """, logger: logger)
-        for try await (system, timeline, generation, cursorKey) in rows.decode((String, String, UUID, Data).self) {
-            return SyncEpoch(systemId: system, timeline: timeline, generation: generation, cursorKey: cursorKey)
+        guard let (system, timeline, generation, cursorKey) = try rows.first?.decode((String, String, UUID, Data).self) else {
+            throw KithError.notFound
         }
-        throw KithError.notFound
+        return SyncEpoch(systemId: system, timeline: timeline, generation: generation, cursorKey: cursorKey)
     }
 
     /// After restoring a backup: every organisation gets a new generation and key when it next syncs, so every
@@ -113,3 +119,6 @@ extension PostgresConnection {
         try await query("SELECT kith_start_new_sync_generation()", logger: logger)
     }
 }
+
+/// The organisation's sync epoch, read by every push and pull.
+enum SyncEpochRead: HotStatement {}

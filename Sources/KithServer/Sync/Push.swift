@@ -97,7 +97,8 @@ extension Records {
             results.append(result)
             last = mutation.seq
         }
-        try await connection.query(
+        _ = try await connection.query(
+            MutationsRecorded.self,
             """
             INSERT INTO sync_mutations (organisation_id, device_id, seq, mutation_id, payload_hash, status, result)
             SELECT \(device.organisationId), \(device.id), seq, id, decode(hash, 'hex'), status, result::jsonb
@@ -105,7 +106,8 @@ extension Records {
                         \(processed.map(\.result.status.rawValue))::text[], \(try processed.map { try Self.json($0.result) })::text[])
                  AS mutation(seq, id, hash, status, result)
             """, logger: logger)
-        try await connection.query(
+        _ = try await connection.query(
+            DeviceAdvanced.self,
             """
             UPDATE devices SET last_applied_seq = \(last), last_synced_at = now()
             WHERE organisation_id = \(device.organisationId) AND id = \(device.id)
@@ -197,13 +199,15 @@ extension Records {
         of mutations: [Components.Schemas.Mutation], device: SyncDevice
     ) async throws -> [String: Components.Schemas.MutationResult] {
         var stored: [String: Components.Schemas.MutationResult] = [:]
-        for try await (id, result) in try await connection.query(
+        for row in try await connection.query(
+            StoredResults.self,
             """
             SELECT mutation_id, result::text FROM sync_mutations
             WHERE organisation_id = \(device.organisationId) AND status <> 'duplicate'
               AND mutation_id = ANY(\(mutations.compactMap { UUID(uuidString: $0.id) }))
             """, logger: logger
-        ).decode((UUID, String).self) {
+        ) {
+            let (id, result) = try row.decode((UUID, String).self)
             stored[id.text] = try Self.result(result)
         }
         return stored
@@ -466,3 +470,8 @@ extension Components.Schemas.MutationResult {
         return result
     }
 }
+
+/// The statements of every push.
+enum StoredResults: HotStatement {}
+enum MutationsRecorded: HotStatement {}
+enum DeviceAdvanced: HotStatement {}
