@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Hummingbird
 import KithAPI
 import Logging
 import PostgresNIO
@@ -58,6 +59,19 @@ import Testing
             }
             // Prepared once, though asked twice; the unnamed query left nothing behind.
             #expect(probes == 1 && statements == 1)
+        }
+    }
+
+    @Test func eachRequestRunsWithItsServersStatementMode() async throws {
+        for enabled in [true, false] {
+            let router = Router()
+            router.add(middleware: PreparedStatementsMiddleware(enabled: enabled))
+            router.get("/mode") { _, _ in Database.preparesStatements ? "prepared" : "unnamed" }
+            try await Application(router: router).test(.router) { client in
+                try await client.execute(uri: "/mode", method: .get) { response in
+                    #expect(String(buffer: response.body) == (enabled ? "prepared" : "unnamed"))
+                }
+            }
         }
     }
 

@@ -72,10 +72,11 @@ extension PostgresConnection {
     /// Makes the rest of this transaction run as `kith_app`, which owns nothing and whose row-level security policies
     /// show one organisation's rows (migration 0006). The settings are transaction-local, so a pooled connection (or
     /// PgBouncer in transaction mode) carries nothing over to the next transaction, and they hold even when the server
-    /// connects as a superuser or as the tables' owner. `timeouts`, when given, limit this transaction alone. Prepared
-    /// statements run on their generic plans: left to choose, PostgreSQL planned the hot ones again at every call (a
-    /// custom plan looks cheaper when it knows the family, the limit and whether a keyset is given), and that planning
-    /// was most of their cost; their generic plans read through the same family indexes.
+    /// connects as a superuser or as the tables' owner. `timeouts`, when given, limit this transaction alone. When hot
+    /// statements are prepared, the transaction's statements run on generic plans: left to choose, PostgreSQL planned
+    /// the prepared ones again at every call (a custom plan looks cheaper when it knows the family, the limit and whether
+    /// a keyset is given), and that planning was most of their cost; their generic plans read through the same family
+    /// indexes (the benchmarks of docs/benchmarks.md, team continuity among them, found none slower).
     func enterWall(organisation: UUID?, timeouts: Timeouts? = nil, logger: Logger) async throws {
         let limits = timeouts?.milliseconds
         _ = try await query(
