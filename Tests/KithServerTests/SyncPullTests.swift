@@ -41,6 +41,28 @@ import Testing
         }
     }
 
+    @Test func aLargeCaseloadArrivesAGroupOfFamiliesAPageAndASmallOneInOne() async throws {
+        try await Kith.run { kith in
+            var families: [String] = []
+            for number in 1...(Records.familiesReadTogether + 2) {
+                families.append(try await kith.openFamily("Family \(number)").id)
+            }
+            let device = try await FieldDevice.register(kith, as: .priya)
+            // However small the limit, a page carries one group of whole families; then the rest, then the feed.
+            let first = try await device.pull(cursor: nil, limit: 1)
+            #expect(Set(first.changes.filter { $0.entity == .family }.map(\.id)).count == Records.familiesReadTogether)
+            #expect(first.hasMore)
+            let (rest, _) = try await device.pullAll(from: first.cursor)
+            #expect(Set((first.changes + rest.flatMap(\.changes)).filter { $0.entity == .family }.map(\.id)) == Set(families))
+
+            let tom = try await FieldDevice.register(kith, as: .tom)
+            _ = try await kith.openFamily("Tom's only family", by: .tom)
+            // A first sync that delivers every family is done, even with its page full: its feed starts at its snapshot.
+            let whole = try await tom.pull(cursor: nil, limit: 1)
+            #expect(whole.changes.contains { $0.entity == .family } && !whole.hasMore)
+        }
+    }
+
     @Test func aChangeBringsOnlyTheChangedRecordAndProgressComesInsideItsPlan() async throws {
         try await Kith.run { kith in
             let family = try await kith.openFamily()

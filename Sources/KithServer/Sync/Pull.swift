@@ -132,8 +132,14 @@ extension Records {
             // A first sync needs no history beyond the families delivered whole: its feed starts at this snapshot.
             if cursor.afterXid == 0, cursor.windowEnd == nil { next.afterXid = horizon }
         }
-        // The feed, in what room the page has left, in the same snapshot.
-        if !hasMore, changes.count < limit {
+        if !hasMore, next.afterXid >= horizon {
+            // Nothing below the horizon comes after the cursor (a first sync whose families are all delivered, or a
+            // pull with nothing new): the feed is read to the end without asking.
+            next.afterXid = horizon
+            next.afterSeq = 0
+            next.windowEnd = nil
+        } else if !hasMore, changes.count < limit {
+            // The feed, in what room the page has left, in the same snapshot.
             let room = limit - changes.count
             var rows: [(xid: String, seq: Int64, familyId: UUID, entity: String, id: UUID)] = []
             for row in try await connection.query(
@@ -190,9 +196,9 @@ extension Records {
             reviewItems: try await pulledReviewItems())
     }
 
-    /// How many newly granted families a first sync reads with each set of statements: enough to spare round trips,
-    /// few enough that a page of records (the pull's limit) is not overshot by much.
-    static let familiesReadTogether = 8
+    /// How many newly granted families a first sync reads with each set of statements: enough to spare round trips
+    /// (a caseload of 25 in two), few enough that a page overshoots the pull's limit by one group's records at most.
+    static let familiesReadTogether = 16
 
     /// The records of one kind a pull reads: all of its families', or those the change log named (each id with its family).
     enum Wanted {
