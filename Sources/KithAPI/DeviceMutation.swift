@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 package import OpenAPIRuntime
 
 /// The sync protocol version this build speaks (`docs/sync.md`): the client sends it, the server checks it.

@@ -365,7 +365,7 @@ import Testing
         try await Kith.run { kith in
             _ = try await kith.openFamily()
             let device = try await FieldDevice.register(kith, as: .priya)
-            let (first, cursor) = try await device.pullAll(from: nil)
+            let (_, cursor) = try await device.pullAll(from: nil)
             let parts = cursor.split(separator: ".")
             let payload = try #require(Data(base64URL: parts[0]))
             var fields = try #require(try JSONSerialization.jsonObject(with: payload) as? [String: Any])

@@ -12,7 +12,7 @@ import Synchronization
 ///
 /// Behind a pooler that cannot keep named statements (PgBouncer before 1.21 in transaction mode),
 /// `KITH_DB_PREPARED_STATEMENTS=off` sends them unnamed, like every other query.
-protocol HotStatement {}
+protocol HotStatement: Sendable {}
 
 extension PostgresConnection {
     /// Runs `query` as the prepared statement `Site` (or unnamed, when this task's database prepares none), its rows
