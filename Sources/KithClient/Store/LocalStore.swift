@@ -101,8 +101,8 @@ package final class LocalStore: Sendable {
 
     package typealias Entity = Components.Schemas.ChangeEntity
 
-    /// Records a write made on this device; it is pushed at the next sync. `shows` are the records as the write leaves them, so the device shows its
-    /// own work before the server has it; the server's copies replace them when pulled.
+    /// Records a write made on this device; it is pushed at the next sync. `shows` are the records as the write leaves
+    /// them, so the device shows its own work before the server has it; the server's copies replace them when pulled.
     @discardableResult
     package func enqueue(
         _ write: DeviceMutation, familyId: String?, shows: [LocalRecord] = [], recordedAt: Date = Date()

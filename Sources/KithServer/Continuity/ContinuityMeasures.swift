@@ -74,13 +74,15 @@ extension Records {
                        count(DISTINCT a.worker_id)
                            FILTER (WHERE a.role = 'allocatedWorker' AND (a.ended_on IS NULL OR a.ended_on >= asof.d - 364))::int AS workers
                 FROM allocations a, asof
-                WHERE a.organisation_id = \(organisation) AND a.family_id = ANY(\(familyIds)) AND a.created_at < asof.cutoff AND a.started_on <= asof.d
+                WHERE a.organisation_id = \(organisation) AND a.family_id = ANY(\(familyIds))
+                  AND a.created_at < asof.cutoff AND a.started_on <= asof.d
                 GROUP BY a.family_id
             ),
             contact AS MATERIALIZED (
                 SELECT c.id, c.family_id, (c.occurred_at AT TIME ZONE 'UTC')::date AS day, c.occurred_at, c.recorded_at, c.child_seen
                 FROM contacts c, asof
-                WHERE c.organisation_id = \(organisation) AND c.family_id = ANY(\(familyIds)) AND c.recorded_at < asof.cutoff AND c.occurred_at < asof.cutoff
+                WHERE c.organisation_id = \(organisation) AND c.family_id = ANY(\(familyIds))
+                  AND c.recorded_at < asof.cutoff AND c.occurred_at < asof.cutoff
             ),
             recent AS (
                 SELECT c.family_id,
@@ -107,14 +109,16 @@ extension Records {
                            'endedOn', ho.ended_on, 'withNote', ho.with_note, 'withJointVisit', ho.with_joint_visit)
                          ORDER BY ho.ended_on, ho.outgoing_id)::text AS list
                 FROM handovers ho, asof
-                WHERE ho.organisation_id = \(organisation) AND ho.family_id = ANY(\(familyIds)) AND ho.ended_on BETWEEN asof.d - 364 AND asof.d AND ho.incoming_started_on <= asof.d
+                WHERE ho.organisation_id = \(organisation) AND ho.family_id = ANY(\(familyIds))
+                  AND ho.ended_on BETWEEN asof.d - 364 AND asof.d AND ho.incoming_started_on <= asof.d
                   AND ho.outgoing_created_at < asof.cutoff AND ho.incoming_created_at < asof.cutoff
                 GROUP BY ho.family_id
             ),
             stage AS (
                 SELECT DISTINCT ON (e.family_id) e.family_id, e.stage, e.on_date, e.conference_id
                 FROM conference_stage_events e, asof
-                WHERE e.organisation_id = \(organisation) AND e.family_id = ANY(\(familyIds)) AND e.on_date <= asof.d AND e.recorded_at < asof.cutoff
+                WHERE e.organisation_id = \(organisation) AND e.family_id = ANY(\(familyIds))
+                  AND e.on_date <= asof.d AND e.recorded_at < asof.cutoff
                 ORDER BY e.family_id, e.on_date DESC, e.recorded_at DESC,
                          array_position(\(Components.Schemas.ConferenceStage.allCases.map(\.rawValue)), e.stage) DESC
             ),
