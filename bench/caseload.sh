@@ -1,4 +1,14 @@
-# Sourced by the benchmarks: SQL against $DATABASE_URL, and a practitioner's caseload made up to a size.
+# Sourced by the benchmarks: a fresh demo database, SQL against $DATABASE_URL, and a practitioner's caseload made up
+# to a size.
+
+# demo_database SERVER_URL NAME KITH_SERVER: NAME dropped and made again on the cluster at SERVER_URL, migrated and
+# loaded with the demo organisation (400 families, 3 years); DATABASE_URL is exported pointing at it.
+demo_database() {
+    psql "$1/postgres" -qc "DROP DATABASE IF EXISTS $2 WITH (FORCE)" -c "CREATE DATABASE $2"
+    export DATABASE_URL=$1/$2
+    "$3" migrate >/dev/null
+    "$3" demo-data --families 400 --years 3 >/dev/null
+}
 
 q() { psql "$DATABASE_URL" -tAc "$1"; }
 

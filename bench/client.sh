@@ -16,11 +16,8 @@ swift build -c release --product kith-server >/dev/null
 swift build -c release --product kith >/dev/null
 bin=$(swift build -c release --show-bin-path)
 
-psql "$server/postgres" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" -c "CREATE DATABASE $database"
-export DATABASE_URL=$server/$database
-"$bin/kith-server" migrate >/dev/null
-"$bin/kith-server" demo-data --families 400 --years 3 >/dev/null
 source bench/caseload.sh
+demo_database "$server" "$database" "$bin/kith-server"
 reader=$(q "SELECT email FROM workers WHERE 'practitioner' = ANY(roles) ORDER BY email LIMIT 1")
 give_caseload "$reader" 25
 family=$(q "SELECT f.reference FROM families f JOIN current_allocations a ON a.family_id = f.id JOIN workers w ON w.id = a.worker_id

@@ -21,11 +21,8 @@ database=kith_bench_ratios
 swift build -c release --product kith-server >/dev/null
 bin=$(swift build -c release --show-bin-path)/kith-server
 
-psql "$server/postgres" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" -c "CREATE DATABASE $database"
-export DATABASE_URL=$server/$database
-"$bin" migrate >/dev/null
-"$bin" demo-data --families 400 --years 3 >/dev/null
 source bench/caseload.sh
+demo_database "$server" "$database" "$bin"
 # The first-sync caseload: a practitioner made up to 25 families (as in bench/sync.sh).
 reader=$(q "SELECT email FROM workers WHERE 'practitioner' = ANY(roles) ORDER BY email LIMIT 1 OFFSET 8")
 give_caseload "$reader" 25

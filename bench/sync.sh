@@ -18,11 +18,8 @@ command -v pgbench >/dev/null || { echo "pgbench is missing: apt-get install pos
 swift build -c release --product kith-server >/dev/null
 bin=$(swift build -c release --show-bin-path)/kith-server
 
-psql "$server/postgres" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" -c "CREATE DATABASE $database"
-export DATABASE_URL=$server/$database
-"$bin" migrate >/dev/null
-"$bin" demo-data --families 400 --years 3 >/dev/null
 source bench/caseload.sh
+demo_database "$server" "$database" "$bin"
 
 # Caseloads: eight practitioners with a family each for pushing, and one with 25 families for the first sync.
 q "SELECT email FROM workers WHERE 'practitioner' = ANY(roles) ORDER BY email LIMIT 9" > /tmp/kith-bench-workers
