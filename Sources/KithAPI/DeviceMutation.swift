@@ -17,6 +17,7 @@ package enum DeviceMutation: Sendable {
     case setPersonFields(personId: String, Components.Schemas.UpdatePerson)
     case addPlanItemUpdate(planItemId: String, Components.Schemas.CreatePlanItemUpdate)
     case resolveConflict(conflictId: String, value: String?)
+    case writeHandover(allocationId: String, Components.Schemas.WriteHandover)
 
     package enum Kind: String, CaseIterable, Sendable {
         case recordContact = "contact.record"
@@ -26,6 +27,7 @@ package enum DeviceMutation: Sendable {
         case setPersonFields = "person.setFields"
         case addPlanItemUpdate = "planItem.addUpdate"
         case resolveConflict = "conflict.resolve"
+        case writeHandover = "handover.write"
 
         /// The kind in a worker's words, for what waits to be sent.
         package var word: String {
@@ -37,6 +39,7 @@ package enum DeviceMutation: Sendable {
             case .setPersonFields: "change to a person"
             case .addPlanItemUpdate: "plan update"
             case .resolveConflict: "conflict resolution"
+            case .writeHandover: "handover"
             }
         }
 
@@ -48,6 +51,7 @@ package enum DeviceMutation: Sendable {
             case .setPersonFields: "personId"
             case .addPlanItemUpdate: "planItemId"
             case .resolveConflict: "conflictId"
+            case .writeHandover: "allocationId"
             }
         }
     }
@@ -67,6 +71,7 @@ package enum DeviceMutation: Sendable {
         case .setPersonFields: .setPersonFields
         case .addPlanItemUpdate: .addPlanItemUpdate
         case .resolveConflict: .resolveConflict
+        case .writeHandover: .writeHandover
         }
     }
 
@@ -89,14 +94,15 @@ package enum DeviceMutation: Sendable {
         case .setPersonFields: self = .setPersonFields(personId: id, try body())
         case .addPlanItemUpdate: self = .addPlanItemUpdate(planItemId: id, try body())
         case .resolveConflict: self = .resolveConflict(conflictId: id, value: target.value)
+        case .writeHandover: self = .writeHandover(allocationId: id, try body())
         }
     }
 
-    /// The id the write is addressed to (a family, note, person, plan item or conflict).
+    /// The id the write is addressed to (a family, note, person, plan item, conflict or allocation).
     package var targetId: String {
         switch self {
         case .recordContact(let id, _), .createNote(let id, _), .amendNote(let id, _), .addPerson(let id, _),
-             .setPersonFields(let id, _), .addPlanItemUpdate(let id, _), .resolveConflict(let id, _): id
+             .setPersonFields(let id, _), .addPlanItemUpdate(let id, _), .resolveConflict(let id, _), .writeHandover(let id, _): id
         }
     }
 
@@ -110,6 +116,7 @@ package enum DeviceMutation: Sendable {
         case .setPersonFields(_, let body): body
         case .addPlanItemUpdate(_, let body): body
         case .resolveConflict(_, let value): ["value": value]
+        case .writeHandover(_, let body): body
         }
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601

@@ -34,16 +34,23 @@ public struct SignalInputs: Sendable, Equatable {
     /// Days since the plan's review date (negative before it), or nil without a plan review date.
     public var daysPastPlanReview: Int?
     public var distinctAllocatedWorkers365: Int
+    /// How many of the family's current allocated workers have a leaving date: the family wants a new worker.
+    public var allocatedWorkersLeaving: Int
 
-    public init(daysSinceLastContact: Int?, daysSinceChildSeen: Int?, daysPastPlanReview: Int?, distinctAllocatedWorkers365: Int) {
+    public init(
+        daysSinceLastContact: Int?, daysSinceChildSeen: Int?, daysPastPlanReview: Int?, distinctAllocatedWorkers365: Int,
+        allocatedWorkersLeaving: Int = 0
+    ) {
         self.daysSinceLastContact = daysSinceLastContact
         self.daysSinceChildSeen = daysSinceChildSeen
         self.daysPastPlanReview = daysPastPlanReview
         self.distinctAllocatedWorkers365 = distinctAllocatedWorkers365
+        self.allocatedWorkersLeaving = allocatedWorkersLeaving
     }
 
     /// Every signal, raised or not, so the threshold is always shown beside the measure. A family with no contact or
-    /// no sighting at all on record raises those signals: the absence is itself worth a conversation.
+    /// no sighting at all on record raises those signals: the absence is itself worth a conversation. `workerLeft` has
+    /// no threshold to set: it is raised while an allocated worker with a leaving date still holds the family.
     public func signals(_ settings: SignalSettings) -> [Signal] {
         [
             Signal(measure: "daysSinceLastContact", threshold: settings.noContactDays,
@@ -54,6 +61,7 @@ public struct SignalInputs: Sendable, Equatable {
                    raised: daysPastPlanReview.map { $0 > settings.planReviewOverdueDays } ?? false),
             Signal(measure: "distinctAllocatedWorkers365", threshold: settings.workerChanges365,
                    raised: distinctAllocatedWorkers365 >= settings.workerChanges365),
+            Signal(measure: "workerLeft", threshold: 0, raised: allocatedWorkersLeaving > 0),
         ]
     }
 }

@@ -72,11 +72,14 @@ import Testing
 
 @Suite struct SignalTests {
     @Test func aSignalIsRaisedOnlyPastItsThresholdAndAlwaysShown() {
-        let inputs = SignalInputs(daysSinceLastContact: 28, daysSinceChildSeen: 43, daysPastPlanReview: -5, distinctAllocatedWorkers365: 3)
+        var inputs = SignalInputs(daysSinceLastContact: 28, daysSinceChildSeen: 43, daysPastPlanReview: -5, distinctAllocatedWorkers365: 3)
         let signals = inputs.signals(.defaults)
-        #expect(signals.map(\.measure) == ["daysSinceLastContact", "daysSinceChildSeen", "planReviewPassed", "distinctAllocatedWorkers365"])
-        #expect(signals.map(\.raised) == [false, true, false, true])
-        #expect(signals.map(\.threshold) == [28, 42, 0, 3])
+        #expect(signals.map(\.measure)
+            == ["daysSinceLastContact", "daysSinceChildSeen", "planReviewPassed", "distinctAllocatedWorkers365", "workerLeft"])
+        #expect(signals.map(\.raised) == [false, true, false, true, false])
+        #expect(signals.map(\.threshold) == [28, 42, 0, 3, 0])
+        inputs.allocatedWorkersLeaving = 1
+        #expect(inputs.signals(.defaults)[4].raised)
     }
 
     @Test func changingAThresholdChangesTheSignalNotTheMeasure() {

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import KithAPI
+import KithCore
 import Logging
 import PostgresNIO
 import Testing
@@ -116,7 +117,7 @@ import Testing
             #expect(c.planReviewPassed == true)
             let raised = Dictionary(uniqueKeysWithValues: c.signals.map { ($0.measure, $0.raised) })
             #expect(raised == ["daysSinceLastContact": false, "daysSinceChildSeen": true, "planReviewPassed": true,
-                               "distinctAllocatedWorkers365": true])
+                               "distinctAllocatedWorkers365": true, "workerLeft": false])
 
             // Every figure traces back to records.
             let evidence = try #require(c.evidence)
@@ -201,8 +202,8 @@ import Testing
             #expect(after.distinctAllocatedWorkers365 == before.distinctAllocatedWorkers365)
             let raised = Dictionary(uniqueKeysWithValues: after.signals.map { ($0.measure, $0.raised) })
             #expect(raised == ["daysSinceLastContact": true, "daysSinceChildSeen": false, "planReviewPassed": false,
-                               "distinctAllocatedWorkers365": false])
-            #expect(after.signals.map(\.threshold) == [7, 60, 45, 4])
+                               "distinctAllocatedWorkers365": false, "workerLeft": false])
+            #expect(after.signals.map(\.threshold) == [7, 60, 45, 4, 0])
             // A raised signal blocks nothing: the current worker records a visit as always.
             let visit = try await kith.request(
                 .post, "/v1/families/\(history.adeyemi)/contacts", as: .omar, json: ["occurredAt": "2026-07-01T10:00:00Z", "kind": "phone"])
@@ -244,6 +245,68 @@ import Testing
             #expect(try await kith.request(.get, "/v1/continuity/teams/\(kith.fixture.north)", as: .ruth).status == .notFound)
             let audited = try await kith.count("SELECT count(DISTINCT family_id) FROM audit_events WHERE entity = 'continuity'")
             #expect(audited == 2)
+        }
+    }
+
+    @Test func recordingLagIsTheWorkersAndFinishedConferencesAndLeavingWorkersAreShownAsTheyAre() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let path = "/v1/continuity/families/\(family.id)"
+            // Written on the tablet two hours after the visit, synced eight hours later: the lag is the worker's two.
+            // A tablet whose clock runs an hour ahead of the server's is left out rather than believed.
+            let device = try await FieldDevice.register(kith, as: .priya)
+            let now = Date()
+            let visit = Components.Schemas.CreateContact(id: UUID().text, occurredAt: now.addingTimeInterval(-10 * 3600), kind: .homeVisit)
+            let skewed = Components.Schemas.CreateContact(id: UUID().text, occurredAt: now.addingTimeInterval(-5 * 3600), kind: .phone)
+            let pushed = try await device.push([
+                Mutation.mutation(1, .recordContact(familyId: family.id, visit), recordedAt: now.addingTimeInterval(-8 * 3600)),
+                Mutation.mutation(2, .recordContact(familyId: family.id, skewed), recordedAt: now.addingTimeInterval(3600)),
+            ])
+            #expect(pushed.results.map(\.status) == [.applied, .applied])
+            var measures: Components.Schemas.FamilyContinuity = try await kith.send(.get, path, as: .sam)
+            #expect(measures.medianRecordingLagHours90.map { ($0 * 10).rounded() / 10 } == 2)
+
+            // A plan whose review date has passed is overdue while its conference runs, and not once it is closed.
+            let _: Components.Schemas.Allocation = try await kith.send(
+                .post, "/v1/families/\(family.id)/allocations", as: .sam,
+                json: ["workerId": kith.fixture.id(.chris).text, "role": "coordinator", "startedOn": CalendarDay.today.text],
+                expect: .created)
+            let conference: Components.Schemas.Conference = try await kith.send(
+                .post, "/v1/families/\(family.id)/conferences", as: .chris,
+                json: Components.Schemas.CreateConference(
+                    referral: .init(referrerId: kith.fixture.id(.priya).text, reason: "School worried", familyAgreed: true, bottomLines: [])),
+                expect: .created)
+            let _: Components.Schemas.FamilyPlan = try await kith.send(
+                .post, "/v1/conferences/\(conference.id)/plans", as: .chris,
+                json: Components.Schemas.CreatePlan(items: [], reviewOn: CalendarDay.today.adding(days: -3).text, agreedByReferrer: true),
+                expect: .created)
+            measures = try await kith.send(.get, path, as: .sam)
+            #expect(measures.planReviewPassed == true)
+            let _: Components.Schemas.Conference = try await kith.send(
+                .post, "/v1/conferences/\(conference.id)/stage", as: .chris, json: ["stage": "closed", "on": CalendarDay.today.text])
+            measures = try await kith.send(.get, path, as: .sam)
+            #expect(measures.planReviewPassed == nil)
+            #expect(measures.signals.first { $0.measure == "planReviewPassed" }?.raised == false)
+
+            // Priya is leaving: the family is flagged until someone else holds it.
+            func workerLeft() async throws -> Bool? {
+                let measures: Components.Schemas.FamilyContinuity = try await kith.send(.get, path, as: .sam)
+                return measures.signals.first { $0.measure == "workerLeft" }?.raised
+            }
+            #expect(try await workerLeft() == false)
+            let _: Components.Schemas.Worker = try await kith.send(
+                .patch, "/v1/workers/\(kith.fixture.id(.priya))", as: .alex, json: ["leftOn": CalendarDay.today.adding(days: 14).text])
+            #expect(try await workerLeft() == true)
+            let allocations: ItemList<Components.Schemas.Allocation> = try await kith.send(
+                .get, "/v1/families/\(family.id)/allocations", as: .sam)
+            let priyas = try #require(allocations.items.first { $0.workerId == kith.fixture.id(.priya).text })
+            let _: Components.Schemas.Allocation = try await kith.send(
+                .post, "/v1/allocations/\(priyas.id)/end", as: .sam, json: ["endedOn": CalendarDay.today.text, "reason": "leaving"])
+            let _: Components.Schemas.Allocation = try await kith.send(
+                .post, "/v1/families/\(family.id)/allocations", as: .sam,
+                json: ["workerId": kith.fixture.id(.tom).text, "role": "allocatedWorker", "startedOn": CalendarDay.today.text],
+                expect: .created)
+            #expect(try await workerLeft() == false)
         }
     }
 

@@ -74,6 +74,8 @@ import Testing
             "listAllocations": nil,
             "createAllocation": ["workerId": outsider, "role": "familySupport", "startedOn": "2026-01-01"],
             "endAllocation": ["endedOn": CalendarDayText.today, "reason": "ended by an outsider"],
+            "writeHandover": ["note": "An outsider's handover"],
+            "listHandoverVersions": nil,
             "recordContact": ["occurredAt": "2026-06-02T10:00:00Z", "kind": "phone"],
             "createNote": ["body": "An outsider's note"],
             "getNote": nil,

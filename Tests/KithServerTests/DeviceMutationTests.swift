@@ -7,7 +7,8 @@ import Testing
 /// The mutation vocabulary is written once (`DeviceMutation` in KithAPI): what the client encodes is what the server
 /// reads, for every kind, and a kind the server does not know is refused by name.
 @Suite struct DeviceMutationTests {
-    static let family = UUID().text, note = UUID().text, person = UUID().text, item = UUID().text, conflict = UUID().text
+    static let family = UUID().text, note = UUID().text, person = UUID().text, item = UUID().text, conflict = UUID().text,
+               allocation = UUID().text
 
     static let everyKind: [DeviceMutation] = [
         .recordContact(familyId: family, .init(id: UUID().text, occurredAt: Date(timeIntervalSince1970: 1_780_000_000), kind: .homeVisit, childSeen: true)),
@@ -17,6 +18,7 @@ import Testing
         .setPersonFields(personId: person, .init(fields: .init(phone: .init(value: "07700 900002", baseVersion: 1)))),
         .addPlanItemUpdate(planItemId: item, .init(id: UUID().text, text: "Every day this week", status: .done)),
         .resolveConflict(conflictId: conflict, value: "07700 900003"),
+        .writeHandover(allocationId: allocation, .init(note: "Amy likes visits after school.", jointVisitContactId: UUID().text)),
     ]
 
     @Test func whatTheClientWritesTheServerReadsForEveryKind() throws {

@@ -75,7 +75,7 @@ struct FamilyAccess: Sendable {
         if item.carriesRestricted && !seesRestricted(throughBreakGlass: false) && !item.isOwnWork { return false }
         if supervisesTeam { return true }
         switch item.kind {
-        case .late, .proposal, .conflict, .familyWords: return item.isRecipient
+        case .late, .proposal, .conflict, .familyWords, .handover: return item.isRecipient
         case .rejected: return item.isOwnWork
         case .quarantined: return false
         }

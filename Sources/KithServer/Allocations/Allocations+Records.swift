@@ -7,18 +7,21 @@ import PostgresNIO
 enum AllocationRow {
     static let columns = """
         a.id, a.family_id, a.worker_id, a.role, a.started_on::text, a.ended_on::text, a.end_reason, a.handover_note,
-        a.joint_handover_visit, a.letter_to_family
+        a.joint_handover_visit, a.letter_to_family, a.handover_written_by, a.handover_written_at, a.joint_visit_contact_id,
+        (SELECT max(h.version) FROM handover_notes h WHERE h.organisation_id = a.organisation_id AND h.allocation_id = a.id)
         """
 
     static func decode(_ rows: [PostgresRow]) throws -> [Components.Schemas.Allocation] {
         var allocations: [Components.Schemas.Allocation] = []
         for row in rows {
-            let (id, family, worker, role, startedOn, endedOn, reason, note, joint, letter) =
-                try row.decode((UUID, UUID, UUID, String, String, String?, String?, String?, Bool?, String?).self)
+            let (id, family, worker, role, startedOn, endedOn, reason, note, joint, letter, writtenBy, writtenAt, jointContact,
+                 version) = try row.decode(
+                    (UUID, UUID, UUID, String, String, String?, String?, String?, Bool?, String?, UUID?, Date?, UUID?, Int?).self)
             allocations.append(.init(
                 id: id.text, familyId: family.text, workerId: worker.text, role: .init(rawValue: role) ?? .allocatedWorker,
                 startedOn: startedOn, endedOn: endedOn, endReason: reason, handoverNote: note, letterToFamily: letter,
-                jointHandoverVisit: joint))
+                jointHandoverVisit: joint, handoverWrittenBy: writtenBy?.text, handoverWrittenAt: writtenAt,
+                handoverVersion: version, jointVisitContactId: jointContact?.text))
         }
         return allocations
     }
@@ -44,10 +47,14 @@ extension Records {
                     \(startedOn.description)::date, \(principal.workerId))
             """, record: "allocation", alsoUnique: "an open allocation of this worker in this role", logger: logger)
         try await audit(.write, "allocation", recordId: id, access: access)
+        if role == .allocatedWorker {
+            try await handOverLatest(to: workerId, access: access)
+        }
         return try await allocation(id)
     }
 
-    /// Ends an open allocation, with the handover note for the incoming worker and the letter to the family.
+    /// Ends an open allocation, with the letter to the family and, if given, a new version of the handover note (as
+    /// `save(_:access:)` writes it, so an earlier one by the outgoing worker is kept).
     func end(
         allocation id: UUID, access: FamilyAccess, on endedOn: CalendarDay, reason: String, handoverNote: String?,
         letterToFamily: String?, jointHandoverVisit: Bool?
@@ -55,7 +62,7 @@ extension Records {
         let ended = try await connection.query(
             """
             UPDATE allocations SET ended_on = \(endedOn.description)::date, end_reason = \(reason),
-                   handover_note = \(handoverNote), letter_to_family = \(letterToFamily),
+                   letter_to_family = \(letterToFamily),
                    joint_handover_visit = \(jointHandoverVisit), ended_by = \(principal.workerId)
             WHERE organisation_id = \(principal.organisationId) AND id = \(id) AND ended_on IS NULL
               AND started_on <= \(endedOn.description)::date
@@ -68,6 +75,9 @@ extension Records {
             throw KithError.invalidField("endedOn", "must not be before the allocation started (\(current.startedOn))")
         }
         try await audit(.write, "allocation", recordId: id, access: access)
+        if let handoverNote {
+            try await save(try NewHandover(allocationId: id, .init(note: handoverNote)), access: access)
+        }
         return try await allocation(id)
     }
 

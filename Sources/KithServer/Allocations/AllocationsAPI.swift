@@ -48,4 +48,26 @@ extension KithService {
         }
         return .ok(.init(body: .json(allocation)))
     }
+
+    func writeHandover(_ input: Operations.WriteHandover.Input) async throws -> Operations.WriteHandover.Output {
+        let id = try UUID(path: input.path.allocationId)
+        let body = switch input.body { case .json(let body): body }
+        let handover = try NewHandover(allocationId: id, body)
+        let allocation = try await records { records in
+            try await records.save(handover, access: try await records.access(.allocations, id, for: .write))
+            return try await records.allocation(id)
+        }
+        return .created(.init(body: .json(allocation)))
+    }
+
+    func listHandoverVersions(_ input: Operations.ListHandoverVersions.Input) async throws -> Operations.ListHandoverVersions.Output {
+        let id = try UUID(path: input.path.allocationId)
+        let versions = try await records { records in
+            let access = try await records.access(.allocations, id, for: .read)
+            let versions = try await records.handoverVersions(of: id)
+            try await records.audit(.read, "handover", recordId: id, access: access)
+            return versions
+        }
+        return .ok(.init(body: .json(.init(items: versions))))
+    }
 }

@@ -24,12 +24,15 @@ struct FamilyMeasures: Sendable {
     var medianRecordingLagHours90: Double?
     var fgcStage: String?
     var daysInStage: Int?
+    /// Nil once the plan's conference is closed: a review date of a finished conference is not overdue.
     var daysPastPlanReview: Int?
+    var allocatedWorkersLeaving: Int
 
     var signalInputs: SignalInputs {
         SignalInputs(
             daysSinceLastContact: daysSinceLastContact, daysSinceChildSeen: daysSinceChildSeen,
-            daysPastPlanReview: daysPastPlanReview, distinctAllocatedWorkers365: figures.distinctAllocatedWorkers365)
+            daysPastPlanReview: daysPastPlanReview, distinctAllocatedWorkers365: figures.distinctAllocatedWorkers365,
+            allocatedWorkersLeaving: allocatedWorkersLeaving)
     }
 
     func response(asOf: CalendarDay, settings: SignalSettings) -> Components.Schemas.FamilyContinuity {
@@ -72,14 +75,21 @@ extension Records {
                                          ORDER BY a.started_on, a.worker_id)
                                 FILTER (WHERE a.ended_on IS NULL OR a.ended_on > asof.d), '[]')::text AS current,
                        count(DISTINCT a.worker_id)
-                           FILTER (WHERE a.role = 'allocatedWorker' AND (a.ended_on IS NULL OR a.ended_on >= asof.d - 364))::int AS workers
-                FROM allocations a, asof
+                           FILTER (WHERE a.role = 'allocatedWorker' AND (a.ended_on IS NULL OR a.ended_on >= asof.d - 364))::int AS workers,
+                       count(DISTINCT a.worker_id)
+                           FILTER (WHERE a.role = 'allocatedWorker' AND (a.ended_on IS NULL OR a.ended_on > asof.d)
+                                   AND w.left_on IS NOT NULL)::int AS leaving
+                FROM allocations a
+                JOIN workers w ON w.organisation_id = a.organisation_id AND w.id = a.worker_id
+                CROSS JOIN asof
                 WHERE a.organisation_id = \(organisation) AND a.family_id = ANY(\(familyIds))
                   AND a.created_at < asof.cutoff AND a.started_on <= asof.d
                 GROUP BY a.family_id
             ),
             contact AS MATERIALIZED (
-                SELECT c.id, c.family_id, (c.occurred_at AT TIME ZONE 'UTC')::date AS day, c.occurred_at, c.recorded_at, c.child_seen
+                SELECT c.id, c.family_id, (c.occurred_at AT TIME ZONE 'UTC')::date AS day, c.occurred_at, c.child_seen,
+                       -- When the worker wrote it: on the device for one that came by sync, left out if that clock was suspect.
+                       CASE WHEN NOT c.clock_suspect THEN coalesce(c.device_recorded_at, c.recorded_at) END AS written_at
                 FROM contacts c, asof
                 WHERE c.organisation_id = \(organisation) AND c.family_id = ANY(\(familyIds))
                   AND c.recorded_at < asof.cutoff AND c.occurred_at < asof.cutoff
@@ -87,7 +97,8 @@ extension Records {
             recent AS (
                 SELECT c.family_id,
                        percentile_cont(0.5) WITHIN GROUP (ORDER BY c.gap) FILTER (WHERE c.gap IS NOT NULL) AS gap,
-                       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.recorded_at - c.occurred_at) / 3600) AS lag,
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.written_at - c.occurred_at) / 3600)
+                           FILTER (WHERE c.written_at IS NOT NULL) AS lag,
                        array_agg(c.id ORDER BY c.occurred_at, c.id) AS ids
                 FROM (SELECT c.*, c.day - lag(c.day) OVER (PARTITION BY c.family_id ORDER BY c.occurred_at) AS gap
                         FROM contact c, asof WHERE c.day >= asof.d - 89) c
@@ -123,7 +134,7 @@ extension Records {
                          array_position(\(Components.Schemas.ConferenceStage.allCases.map(\.rawValue)), e.stage) DESC
             ),
             plan AS (
-                SELECT DISTINCT ON (p.family_id) p.family_id, p.id, p.review_on
+                SELECT DISTINCT ON (p.family_id) p.family_id, p.id, p.review_on, p.conference_id
                 FROM family_plans p, asof
                 WHERE p.organisation_id = \(organisation) AND p.family_id = ANY(\(familyIds)) AND p.created_at < asof.cutoff
                 ORDER BY p.family_id, p.created_at DESC
@@ -133,7 +144,10 @@ extension Records {
                    last.id, asof.d - last.day, seen.id, asof.d - seen.day,
                    recent.gap, recent.lag, coalesce(recent.ids, '{}'),
                    stage.stage, asof.d - stage.on_date, stage.conference_id,
-                   plan.id, asof.d - plan.review_on
+                   plan.id,
+                   CASE WHEN stage.stage = 'closed' AND stage.conference_id = plan.conference_id THEN NULL
+                        ELSE asof.d - plan.review_on END,
+                   coalesce(allocs.leaving, 0)
             FROM fam
             CROSS JOIN asof
             LEFT JOIN allocs ON allocs.family_id = fam.id
@@ -147,9 +161,9 @@ extension Records {
             """, logger: logger)
         var measures: [FamilyMeasures] = []
         for try await (id, team, openedOn, closedOn, currentJSON, distinct, handoversJSON, lastContact, sinceContact, lastSeen,
-                       sinceSeen, gap, lag, contacts90, stage, inStage, stageConference, plan, pastReview) in rows.decode(
+                       sinceSeen, gap, lag, contacts90, stage, inStage, stageConference, plan, pastReview, leaving) in rows.decode(
             (UUID, UUID, String, String?, String, Int, String, UUID?, Int?, UUID?, Int?, Double?, Double?, [UUID], String?, Int?,
-             UUID?, UUID?, Int?).self)
+             UUID?, UUID?, Int?, Int).self)
         {
             let handovers = try JSONDecoder().decode([Components.Schemas.HandoverEvidence].self, from: Data(handoversJSON.utf8))
             guard let opened = CalendarDay(openedOn) else { continue }
@@ -162,7 +176,8 @@ extension Records {
                 handovers: handovers, lastContactId: lastContact, lastChildSeenContactId: lastSeen, contactIds90: contacts90,
                 stageConferenceId: stageConference, reviewPlanId: plan,
                 daysSinceLastContact: sinceContact, daysSinceChildSeen: sinceSeen, medianContactGapDays90: gap,
-                medianRecordingLagHours90: lag, fgcStage: stage, daysInStage: inStage, daysPastPlanReview: pastReview))
+                medianRecordingLagHours90: lag, fgcStage: stage, daysInStage: inStage, daysPastPlanReview: pastReview,
+                allocatedWorkersLeaving: leaving))
         }
         return measures
     }

@@ -149,6 +149,7 @@ struct Batch {
     var families: Table
     var people: Table
     var allocations: Table
+    var handovers: Table
     var contacts: Table
     var contactPeople: Table
     var contactWorkers: Table
@@ -170,7 +171,11 @@ struct Batch {
                                   "interpreter_needed": "boolean", "created_by": "uuid"], organisation)
         allocations = Table("allocations", ["id": "uuid", "family_id": "uuid", "worker_id": "uuid", "role": "text",
                                             "started_on": "date", "ended_on": "date", "end_reason": "text",
-                                            "handover_note": "text", "joint_handover_visit": "boolean", "created_by": "uuid"], organisation)
+                                            "handover_note": "text", "joint_handover_visit": "boolean",
+                                            "handover_written_by": "uuid", "handover_written_at": "timestamptz",
+                                            "created_by": "uuid"], organisation)
+        handovers = Table("handover_notes", ["id": "uuid", "allocation_id": "uuid", "family_id": "uuid", "version": "integer",
+                                             "note": "text", "written_by": "uuid", "written_at": "timestamptz"], organisation)
         contacts = Table("contacts", ["id": "uuid", "family_id": "uuid", "occurred_at": "timestamptz", "duration_minutes": "integer",
                                       "kind": "text", "location": "text", "child_seen": "boolean", "child_seen_alone": "boolean",
                                       "recorded_by": "uuid", "recorded_at": "timestamptz"], organisation)
@@ -202,7 +207,7 @@ struct Batch {
 
     /// In foreign-key order.
     func insert(into connection: PostgresConnection, logger: Logger) async throws {
-        for table in [families, people, allocations, contacts, contactPeople, contactWorkers, notes, revisions, conferences,
+        for table in [families, people, allocations, handovers, contacts, contactPeople, contactWorkers, notes, revisions, conferences,
                       stages, participants, plans, planItems, planUpdates] {
             try await table.insert(into: connection, logger: logger)
         }

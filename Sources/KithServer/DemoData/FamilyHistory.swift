@@ -65,15 +65,26 @@ enum FamilyHistory {
             let last = index == spans.count - 1
             let ended = !last || closed != nil
             let next = last ? nil : spans[index + 1].worker
+            let allocationId = random.uuid()
+            // The outgoing worker writes the handover on their last day.
+            let handover = next != nil && random.chance(0.6)
+                ? "For \(next!.name): \(childName) responds best to visits after school. \(random.pick(Names.handovers))" : nil
+            let writtenAt = span.to.at(hour: 16, minute: 0).text
             batch.allocations.add([
-                "id": random.uuid().text, "family_id": familyId.text, "worker_id": span.worker.id.text, "role": "allocatedWorker",
+                "id": allocationId.text, "family_id": familyId.text, "worker_id": span.worker.id.text, "role": "allocatedWorker",
                 "started_on": span.from.text, "ended_on": ended ? span.to.text : nil,
                 "end_reason": ended ? (last ? "family's involvement closed" : random.pick(Names.endReasons)) : nil,
-                "handover_note": next != nil && random.chance(0.6)
-                    ? "For \(next!.name): \(childName) responds best to visits after school. \(random.pick(Names.handovers))" : nil,
+                "handover_note": handover, "handover_written_by": handover.map { _ in span.worker.id.text },
+                "handover_written_at": handover.map { _ in writtenAt },
                 "joint_handover_visit": ended ? String(next != nil && random.chance(0.4)) : nil,
                 "created_by": staff.workers.first { $0.role == "supervisor" && $0.team == team }!.id.text,
             ])
+            if let handover {
+                batch.handovers.add([
+                    "id": random.uuid().text, "allocation_id": allocationId.text, "family_id": familyId.text, "version": "1",
+                    "note": handover, "written_by": span.worker.id.text, "written_at": writtenAt,
+                ])
+            }
         }
         func worker(on day: CalendarDay) -> Staff.Worker {
             spans.last { $0.from <= day }?.worker ?? spans[0].worker

@@ -178,7 +178,7 @@ extension Records {
             try await save(person, access: access)
         case .planItemUpdate(let update):
             _ = try await save(update, access: access)
-        case .contact, .note, .amendment, .resolveConflict:
+        case .contact, .note, .amendment, .resolveConflict, .handover:
             throw KithError(status: .unprocessableContent, code: "action_not_applicable", detail: "This proposal cannot be applied.")
         }
         try await close(item, action: .accept)

@@ -40,7 +40,7 @@ extension KithService {
             case (.quarantined, .discard):
                 try principal.require(.supervisor, "a supervisor of the device's team")
                 try await records.close(item, action: .discard)
-            case (_, .discard), (.late, _), (.familyWords, _), (.rejected, .resolve):
+            case (_, .discard), (.late, _), (.familyWords, _), (.handover, _), (.rejected, .resolve):
                 try await records.close(item, action: body.action)
             case (.rejected, .accept), (.proposal, .resolve), (.quarantined, .resolve):
                 throw KithError(
@@ -57,6 +57,8 @@ enum ReviewItemKind: String, Sendable {
     case rejected, conflict, late, proposal, quarantined
     /// A family member's message or progress from the family's page, for their worker to read.
     case familyWords
+    /// The outgoing worker's handover note, for the incoming worker to read.
+    case handover
 
     var actions: String {
         switch self {
@@ -66,6 +68,7 @@ enum ReviewItemKind: String, Sendable {
         case .proposal: "accepted (applied now) or discarded"
         case .quarantined: "accepted (applied once) or discarded by a supervisor"
         case .familyWords: "marked read (accepted, resolved or discarded: the family's words stay in the record)"
+        case .handover: "acknowledged (accepted, resolved or discarded: the note stays on the allocation)"
         }
     }
 

@@ -15,6 +15,7 @@ enum DeviceWrite: Sendable {
     case fields(personId: UUID, [PersonFieldEdit])
     case planItemUpdate(NewPlanItemUpdate)
     case resolveConflict(conflictId: UUID, value: String?)
+    case handover(NewHandover)
 
     /// The write a pushed mutation asks for, its `args` checked as the REST body and path would be.
     init(type: String, args: OpenAPIObjectContainer) throws {
@@ -45,14 +46,16 @@ enum DeviceWrite: Sendable {
             check.text("args.value", value, max: 1000)
             try check.orThrow()
             self = .resolveConflict(conflictId: try id(conflictId), value: value)
+        case .writeHandover(let allocationId, let body):
+            self = .handover(try NewHandover(allocationId: try id(allocationId), body))
         }
     }
 
-    /// Notes, amendments and contacts record practice that happened: they are kept even when the family was
-    /// reallocated while the device was offline. Other edits under an ended grant become proposals.
+    /// Notes, amendments, contacts and handovers record practice that happened: they are kept even when the family
+    /// was reallocated while the device was offline. Other edits under an ended grant become proposals.
     var recordsPractice: Bool {
         switch self {
-        case .contact, .note, .amendment: true
+        case .contact, .note, .amendment, .handover: true
         case .person, .fields, .planItemUpdate, .resolveConflict: false
         }
     }
@@ -67,6 +70,7 @@ enum DeviceWrite: Sendable {
         case .fields(let personId, _): try await records.familyOf(.people, id: personId)
         case .planItemUpdate(let update):
             try await records.familyOf(.planItems, id: update.planItemId)
+        case .handover(let handover): try await records.familyOf(.allocations, id: handover.allocationId)
         case .resolveConflict: nil
         }
     }

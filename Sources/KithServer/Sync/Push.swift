@@ -284,6 +284,7 @@ extension Records {
         case .amendment(let amendment): try await save(amendment, access: access)
         case .person(let person): try await save(person, access: access)
         case .planItemUpdate(let update): _ = try await save(update, access: access)
+        case .handover(let handover): try await save(handover, access: access)
         case .fields(let personId, let edits):
             let stale = try await setFields(personId, edits, access: access) { _ in }
             for conflict in stale {

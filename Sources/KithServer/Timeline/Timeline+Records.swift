@@ -36,8 +36,14 @@ extension Records {
                 UNION ALL
                 SELECT 'allocationEnded', a.ended_on::timestamptz, a.id, a.worker_id, NULL,
                        a.end_reason || CASE WHEN a.joint_handover_visit THEN ', joint handover visit' ELSE '' END,
-                       a.handover_note, false
+                       NULL, false
                 FROM allocations a WHERE a.organisation_id = \(org) AND a.family_id = \(familyId) AND a.ended_on IS NOT NULL
+                UNION ALL
+                SELECT 'handover', h.written_at, h.id, h.written_by, NULL,
+                       'handover note' || CASE WHEN h.version > 1 THEN ', version ' || h.version ELSE '' END
+                           || CASE WHEN h.joint_visit_contact_id IS NOT NULL THEN ', after a joint visit' ELSE '' END,
+                       h.note, false
+                FROM handover_notes h WHERE h.organisation_id = \(org) AND h.family_id = \(familyId)
                 UNION ALL
                 SELECT 'conferenceStage', e.on_date::timestamptz, e.id, e.recorded_by, NULL, e.stage, e.note, false
                 FROM conference_stage_events e WHERE e.organisation_id = \(org) AND e.family_id = \(familyId)
