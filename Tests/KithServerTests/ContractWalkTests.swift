@@ -76,6 +76,7 @@ import Testing
             "endAllocation": ["endedOn": CalendarDayText.today, "reason": "ended by an outsider"],
             "writeHandover": ["note": "An outsider's handover"],
             "listHandoverVersions": nil,
+            "reallocateFamily": ["toWorkerId": outsider, "reason": "taken by an outsider"],
             "recordContact": ["occurredAt": "2026-06-02T10:00:00Z", "kind": "phone"],
             "createNote": ["body": "An outsider's note"],
             "getNote": nil,

@@ -104,6 +104,33 @@ import Testing
         }
     }
 
+    @Test func aSupervisorReallocatesInOneStep() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let body: [String: String] = ["toWorkerId": kith.fixture.id(.tom).text, "reason": "Priya moves to the South team",
+                                          "handoverNote": "Sam's summary for Tom."]
+            #expect(try await kith.request(.post, "/v1/families/\(family.id)/reallocation", as: .priya, json: body).status == .forbidden)
+            let moved: Components.Schemas.Reallocation = try await kith.send(
+                .post, "/v1/families/\(family.id)/reallocation", as: .sam, json: body, expect: .created)
+            #expect(moved.ended.workerId == kith.fixture.id(.priya).text && moved.ended.endedOn == CalendarDay.today.text)
+            #expect(moved.ended.handoverNote == "Sam's summary for Tom.")
+            #expect(moved.started.workerId == kith.fixture.id(.tom).text && moved.started.role == .allocatedWorker)
+            let queue: Components.Schemas.ReviewItemPage = try await kith.send(.get, "/v1/review-items", as: .tom)
+            #expect(queue.items.filter { $0.kind == .handover }.count == 1)
+            // Nothing to end in a role nobody holds: nothing changes.
+            let none = try await kith.request(
+                .post, "/v1/families/\(family.id)/reallocation", as: .sam,
+                json: ["toWorkerId": kith.fixture.id(.chris).text, "reason": "x", "role": "coordinator"])
+            #expect(none.status == .conflict)
+            // An incoming worker who cannot be allocated undoes the whole step.
+            let admin = try await kith.request(
+                .post, "/v1/families/\(family.id)/reallocation", as: .sam,
+                json: ["toWorkerId": kith.fixture.id(.alex).text, "reason": "x"])
+            #expect(admin.status == .badRequest)
+            #expect(try await kith.count("SELECT count(*) FROM allocations WHERE ended_on IS NULL AND role = 'allocatedWorker'") == 1)
+        }
+    }
+
     @Test func aHandoverThatIsNotWellFormedChangesNothing() async throws {
         try await Kith.run { kith in
             let family = try await kith.openFamily()

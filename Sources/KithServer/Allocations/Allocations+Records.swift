@@ -93,6 +93,26 @@ extension Records {
             """, logger: logger))
     }
 
+    /// The allocation a reallocation ends: the one chosen (it must be current, of this family and role), or the
+    /// family's only current one in the role.
+    func currentAllocation(of familyId: UUID, role: Components.Schemas.AllocationRole, chosen: UUID?) async throws -> UUID {
+        let current = try await connection.query(
+            """
+            SELECT id FROM current_allocations
+            WHERE organisation_id = \(principal.organisationId) AND family_id = \(familyId) AND role = \(role.rawValue)
+              AND (\(chosen)::uuid IS NULL OR id = \(chosen))
+            """, logger: logger
+        ).collect().map { try $0.decode(UUID.self) }
+        guard current.count == 1, let id = current.first else {
+            if chosen != nil { throw KithError.invalidField("fromAllocationId", "is not a current \(role.rawValue) allocation of this family") }
+            throw KithError.conflict(
+                current.isEmpty ? "nothing_to_end" : "several_current",
+                current.isEmpty ? "The family has no current \(role.rawValue) allocation to end; allocate instead."
+                    : "The family has \(current.count) current \(role.rawValue) allocations: say which to end (fromAllocationId).")
+        }
+        return id
+    }
+
     func allocation(_ id: UUID) async throws -> Components.Schemas.Allocation {
         guard let allocation = try AllocationRow.decode(try await connection.query(
             "SELECT \(unescaped: AllocationRow.columns) FROM allocations a WHERE a.organisation_id = \(principal.organisationId) AND a.id = \(id)",

@@ -70,4 +70,29 @@ extension KithService {
         }
         return .ok(.init(body: .json(.init(items: versions))))
     }
+
+    func reallocateFamily(_ input: Operations.ReallocateFamily.Input) async throws -> Operations.ReallocateFamily.Output {
+        let familyId = try UUID(path: input.path.familyId)
+        let body = switch input.body { case .json(let body): body }
+        var check = Validation()
+        let toWorker = check.uuid("toWorkerId", body.toWorkerId)
+        let from = check.uuid("fromAllocationId", body.fromAllocationId)
+        let on = body.on.map { check.day("on", $0) } ?? .today
+        check.requiredText("reason", body.reason, max: 500)
+        check.text("handoverNote", body.handoverNote, max: 65_536)
+        check.text("letterToFamily", body.letterToFamily, max: 8_000)
+        try check.orThrow()
+        let role = body.role ?? .allocatedWorker
+
+        let (ended, started) = try await records { records in
+            let access = try await records.access(familyId, for: .allocate)
+            let outgoing = try await records.currentAllocation(of: familyId, role: role, chosen: from)
+            let ended = try await records.end(
+                allocation: outgoing, access: access, on: on!, reason: body.reason, handoverNote: body.handoverNote.nilIfBlank,
+                letterToFamily: body.letterToFamily.nilIfBlank, jointHandoverVisit: nil)
+            let started = try await records.allocate(UUID(), access: access, worker: toWorker!, role: role, from: on!)
+            return (ended, started)
+        }
+        return .created(.init(body: .json(.init(ended: ended, started: started))))
+    }
 }
