@@ -49,6 +49,8 @@ struct FamilyOverview: AsyncParsableCommand {
         let people: [Caseload.Person]
         let plan: Caseload.FamilyPlan?
         let allocations: [Caseload.Allocation]
+        /// The newest handover note written about the family: what the incoming worker reads first.
+        let handover: Caseload.Allocation?
         let recent: [TimelineEntry]
     }
 
@@ -59,7 +61,7 @@ struct FamilyOverview: AsyncParsableCommand {
             let family = try caseload.family(ref)
             let output = Output(
                 family: family, people: try caseload.people(of: family.id), plan: try caseload.currentPlan(of: family.id),
-                allocations: try caseload.allocations(of: family.id), recent: Array(try caseload.timeline(of: family.id).prefix(8)))
+                allocations: try caseload.allocations(of: family.id), handover: try caseload.latestHandover(of: family.id), recent: Array(try caseload.timeline(of: family.id).prefix(8)))
             if listing.json { return try Terminal.json(output) }
 
             let style = Terminal.style
@@ -89,10 +91,17 @@ struct FamilyOverview: AsyncParsableCommand {
             for allocation in output.allocations {
                 allocations.add([
                     caseload.worker(allocation.workerId), Caseload.describe(allocation.role), allocation.startedOn, allocation.endedOn ?? "now",
-                    allocation.endedOn == nil ? "" : allocation.handoverNote == nil ? "no note" : "note written",
+                    allocation.handoverNote.map(Caseload.firstLine) ?? (allocation.endedOn == nil ? "" : "no note"),
                 ])
             }
             Terminal.print(allocations.render(width: Terminal.width, style: style))
+
+            if let handover = output.handover {
+                let by = caseload.worker(handover.handoverWrittenBy ?? handover.workerId)
+                Terminal.print("\n" + style.bold("Handover note") + " from \(caseload.worker(handover.workerId))"
+                    + (handover.handoverWrittenAt.map { ", written by \(by) on \(Format.when($0))" } ?? ""))
+                Terminal.print("  " + (handover.handoverNote ?? "").replacingOccurrences(of: "\n", with: "\n  "))
+            }
 
             Terminal.print("\n" + style.bold("Recent"))
             TimelineView.print(output.recent, caseload: caseload)

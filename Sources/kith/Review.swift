@@ -11,14 +11,18 @@ struct Review: AsyncParsableCommand {
 }
 
 struct ReviewList: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "The review items waiting for you (as of the last sync).")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "The review items waiting for you (as of the last sync); --team: your teams' whole queue (online).",
+        discussion: "Example: kith review --team")
 
     @OptionGroup var common: Common
     @OptionGroup var listing: Listing
+    @Flag(help: "Supervisors: every open item of the teams you supervise, from the server.") var team = false
 
     func run() async throws {
         try await reporting {
             let workspace = try common.open()
+            if team { return try await teamQueue(workspace) }
             let items = try workspace.store.reviewItems()
             if listing.json { return try Terminal.json(items) }
             guard !items.isEmpty else { return Terminal.print("Nothing to review.") }
@@ -36,6 +40,12 @@ struct ReviewList: AsyncParsableCommand {
                     Terminal.print("  \(from ?? "Someone in the family's network")" + (planItem.map { ", on \"\($0)\"" } ?? "")
                         + ": \"\(words)\"")
                 }
+                if item.kind == .handover, let familyId = item.familyId,
+                   let allocation = try workspace.caseload.allocations(of: familyId).first(where: {
+                       $0.id == item.payload?.additionalProperties.value["allocationId"] as? String
+                   }), let note = allocation.handoverNote {
+                    Terminal.print("  \"\(note)\"")
+                }
                 for (index, value) in ReviewChoices.values(of: item).enumerated() {
                     Terminal.print("  \(index + 1)) \(value.value ?? "(empty)") — \(workspace.caseload.worker(value.workerId))")
                 }
@@ -44,9 +54,26 @@ struct ReviewList: AsyncParsableCommand {
 
                 Conflicts: `kith review resolve ID --choose N` (or --value TEXT, or --keep for what shows now).
                 Late notes: `kith review accept ID` acknowledges them; rejected changes: re-enter them, then `kith review discard ID`.
-                Words from a family's page are in the family's timeline; `kith review accept ID` marks them read.
+                Words from a family's page are in the family's timeline; `kith review accept ID` marks them read, as it
+                does a handover note once you have read it (it is also in `kith family`).
                 """)
         }
+    }
+
+    private func teamQueue(_ workspace: Workspace) async throws {
+        let (items, families) = try await workspace.office { office in (try await office.reviewQueue(), try await office.teamFamilies()) }
+        if listing.json { return try Terminal.json(items) }
+        guard !items.isEmpty else { return Terminal.print("Nothing waiting in your teams' review queue.") }
+        let names = Dictionary((families + (try workspace.caseload.families())).map { ($0.id, $0.displayName) },
+                               uniquingKeysWith: { first, _ in first })
+        var table = Table([.init("SINCE"), .init("KIND"), .init("FAMILY", flexible: true), .init("WHAT", flexible: true), .init("ID")])
+        for item in items {
+            table.add([
+                Format.when(item.createdAt), item.kind.rawValue, item.familyId.map { names[$0] ?? Caseload.shortId($0) } ?? "—",
+                item.summary, Caseload.shortId(item.id),
+            ])
+        }
+        Terminal.table(table)
     }
 }
 

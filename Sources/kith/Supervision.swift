@@ -22,10 +22,11 @@ struct TeamCaseload: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             let workspace = try common.open()
-            let teams = try Teams.choose(team, from: workspace.session.me.teams)
-            let rows = try await workspace.online { client in
+            let teams = try Office.teams(team, from: workspace.session.me.teams)
+            let rows = try await workspace.office { office in
+                let client = office.client
                 var rows: [Row] = []
-                let names = Dictionary(try await Teams.families(client).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+                let names = Dictionary(try await office.teamFamilies().map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
                 for team in teams {
                     let continuity: Components.Schemas.TeamContinuity = switch try await client.getTeamContinuity(path: .init(teamId: team.id)) {
                     case .ok(let ok): try ok.body.json
@@ -77,12 +78,9 @@ struct Continuity: AsyncParsableCommand {
             guard [family, worker, team].compactMap({ $0 }).count == 1 else { throw CommandError.usage("say one of --family, --worker or --team") }
             let workspace = try common.open()
             if let family {
-                let (chosen, measures): (Components.Schemas.Family, Components.Schemas.FamilyContinuity) = try await workspace.online { client in
-                    // A supervisor's team families need not be on this machine.
-                    var chosen = try? workspace.caseload.family(family)
-                    if chosen == nil { chosen = try Caseload.family(family, among: try await Teams.families(client)) }
-                    guard let chosen else { throw CommandError.usage("no family matches '\(family)'") }
-                    switch try await client.getFamilyContinuity(path: .init(familyId: chosen.id)) {
+                let (chosen, measures): (Components.Schemas.Family, Components.Schemas.FamilyContinuity) = try await workspace.office { office in
+                    let chosen = try await office.family(family, caseload: workspace.caseload)
+                    switch try await office.client.getFamilyContinuity(path: .init(familyId: chosen.id)) {
                     case .ok(let ok): return (chosen, try ok.body.json)
                     case .default(let status, let problem): throw Server.refusal(status, problem)
                     }
@@ -90,10 +88,10 @@ struct Continuity: AsyncParsableCommand {
                 if listing.json { return try Terminal.json(measures) }
                 ContinuityView.print(measures, family: chosen, caseload: workspace.caseload)
             } else if let worker {
-                let (measures, families): (Components.Schemas.WorkerContinuity, [Components.Schemas.Family]) = try await workspace.online { client in
-                    let id = try await Teams.worker(worker, me: workspace.session, client: client)
-                    switch try await client.getWorkerContinuity(path: .init(workerId: id)) {
-                    case .ok(let ok): return (try ok.body.json, try await Teams.families(client))
+                let (measures, families): (Components.Schemas.WorkerContinuity, [Components.Schemas.Family]) = try await workspace.office { office in
+                    let id = try await office.worker(worker).id
+                    switch try await office.client.getWorkerContinuity(path: .init(workerId: id)) {
+                    case .ok(let ok): return (try ok.body.json, try await office.teamFamilies())
                     case .default(let status, let problem): throw Server.refusal(status, problem)
                     }
                 }
@@ -107,7 +105,7 @@ struct Continuity: AsyncParsableCommand {
                 }
                 Terminal.table(table)
             } else if let team {
-                let chosen = try Teams.choose(team, from: workspace.session.me.teams)[0]
+                let chosen = try Office.teams(team, from: workspace.session.me.teams)[0]
                 let measures: Components.Schemas.TeamContinuity = try await workspace.online { client in
                     switch try await client.getTeamContinuity(path: .init(teamId: chosen.id)) {
                     case .ok(let ok): return try ok.body.json
@@ -155,55 +153,13 @@ enum ContinuityView {
         case "daysSinceChildSeen": "child not seen"
         case "planReviewPassed": "plan review"
         case "distinctAllocatedWorkers365", "workerChanges365": "worker changes"
+        case "workerLeft": "worker leaving"
         default: measure
         }
     }
 
     static func number(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
-    }
-}
-
-enum Teams {
-    static func choose(_ ref: String?, from teams: [Components.Schemas.Team]) throws -> [Components.Schemas.Team] {
-        guard !teams.isEmpty else { throw CommandError.usage("you are not in a team, so there is no team caseload to show") }
-        guard let ref else { return teams }
-        let needle = ref.lowercased()
-        let matches = teams.filter { $0.id.hasPrefix(needle) || $0.name.lowercased().contains(needle) }
-        guard matches.count == 1 else {
-            throw CommandError.usage("'\(ref)' matches \(matches.count) of your teams (\(teams.map(\.name).joined(separator: ", ")))")
-        }
-        return matches
-    }
-
-    /// The open families of the worker's teams, from the server.
-    static func families(_ client: Client) async throws -> [Components.Schemas.Family] {
-        var families: [Components.Schemas.Family] = []
-        var after: String?
-        repeat {
-            switch try await client.listFamilies(query: .init(scope: .team, status: .open, limit: 200, after: after)) {
-            case .ok(let ok):
-                let page = try ok.body.json
-                families += page.items
-                after = page.next
-            case .default(let status, let problem): throw Server.refusal(status, problem)
-            }
-        } while after != nil
-        return families
-    }
-
-    static func worker(_ ref: String, me: Session, client: Client) async throws -> String {
-        if ref == "me" { return me.workerId }
-        let workers: [Components.Schemas.Worker] = switch try await client.listWorkers() {
-        case .ok(let ok): try ok.body.json.items
-        case .default(let status, let problem): throw Server.refusal(status, problem)
-        }
-        let needle = ref.lowercased()
-        let matches = workers.filter { $0.id.hasPrefix(needle) || $0.name.lowercased().contains(needle) }
-        guard matches.count == 1 else {
-            throw CommandError.usage("'\(ref)' matches \(matches.count) workers\(matches.isEmpty ? "" : ": " + matches.prefix(5).map(\.name).joined(separator: ", "))")
-        }
-        return matches[0].id
     }
 }
 
@@ -215,5 +171,10 @@ extension Workspace {
         } catch {
             throw try explain(error)
         }
+    }
+
+    /// Work that needs the server now, through the client library's `Office`.
+    func office<T>(_ body: (Office) async throws -> T) async throws -> T {
+        try await online { client in try await body(Office(client: client, session: session)) }
     }
 }

@@ -56,7 +56,8 @@ struct Visit: AsyncParsableCommand {
         "When it happened: now (the default), 'today 14:30', 14:30, yesterday, 'friday 10:00', '2026-11-28 09:30' or ISO 8601.",
         valueName: "when")) var at: WhenArgument?
     @Option(help: "How: home, phone, video, school, office, conference or other.") var kind: Components.Schemas.ContactKind = .homeVisit
-    @Option(name: .customLong("with"), parsing: .upToNextOption, help: ArgumentHelp("Who was there (names from the family's network).", valueName: "name"))
+    @Option(name: .customLong("with"), parsing: .upToNextOption, help: ArgumentHelp(
+        "Who was there besides you: people in the family's network or colleagues (a joint visit), by name.", valueName: "name"))
     var with: [String] = []
     @Flag(help: "The child in focus was seen.") var childSeen = false
     @Flag(help: "The child in focus was seen alone (implies --child-seen).") var seenAlone = false
@@ -67,7 +68,12 @@ struct Visit: AsyncParsableCommand {
             let workspace = try common.open()
             let family = try workspace.caseload.family(ref)
             var visit = Practice.Visit(at: at?.date ?? Date(), kind: kind)
-            visit.presentPersonIds = try with.map { try workspace.caseload.person($0, in: family.id).id }
+            for name in with {
+                switch try workspace.caseload.present(name, in: family.id) {
+                case .person(let id): visit.presentPersonIds.append(id)
+                case .worker(let id): visit.presentWorkerIds.append(id)
+                }
+            }
             if childSeen || seenAlone { visit.childSeen = true }
             if seenAlone { visit.childSeenAlone = true }
             let context = "\(Caseload.describe(kind)) with \(family.displayName), \(Format.when(visit.at))."

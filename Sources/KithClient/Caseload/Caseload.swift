@@ -104,6 +104,42 @@ package struct Caseload: Sendable {
             ref, "person", people.filter { $0.id.hasPrefix(needle) || $0.name.lowercased().contains(needle) }, describe: \.name)
     }
 
+    /// Who `--with NAME` means at a visit: someone in the family's network, else a colleague.
+    package enum Present: Equatable, Sendable { case person(String), worker(String) }
+
+    package func present(_ ref: String, in familyId: String) throws -> Present {
+        do {
+            return .person(try person(ref, in: familyId).id)
+        } catch {
+            guard let worker = try? colleague(ref) else {
+                throw CommandError.usage(
+                    "nobody in the family's network nor a colleague matches '\(ref)' (run `kith sync` if they are new)")
+            }
+            return .worker(worker)
+        }
+    }
+
+    /// A colleague by name, as last fetched from the server (`kith sync` refreshes the names).
+    package func colleague(_ ref: String) throws -> String {
+        let needle = ref.lowercased()
+        let known = workerNames.filter { $0.key != workerId }.map { (id: $0.key, name: $0.value) }
+        if let exact = known.first(where: { $0.id == needle || $0.name.lowercased() == needle }) { return exact.id }
+        return try Self.unique(
+            ref, "colleague", known.filter { $0.id.hasPrefix(needle) || $0.name.lowercased().contains(needle) }, describe: \.name).id
+    }
+
+    /// The newest handover note written about the family, if any: what the incoming worker reads first.
+    package func latestHandover(of familyId: String) throws -> Allocation? {
+        try allocations(of: familyId).filter { $0.handoverNote != nil }
+            .max { ($0.handoverWrittenAt ?? .distantPast, $0.startedOn) < ($1.handoverWrittenAt ?? .distantPast, $1.startedOn) }
+    }
+
+    /// This worker's own current allocation to the family, the one their handover is written on.
+    package func myAllocation(of familyId: String) throws -> Allocation? {
+        try allocations(of: familyId).first { $0.workerId == workerId && $0.endedOn == nil && $0.role == .allocatedWorker }
+            ?? allocations(of: familyId).first { $0.workerId == workerId && $0.endedOn == nil }
+    }
+
     package func note(_ ref: String) throws -> JudgmentNote {
         let needle = ref.lowercased()
         let notes = try store.records(.note, as: JudgmentNote.self)

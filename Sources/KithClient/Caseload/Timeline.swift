@@ -33,9 +33,14 @@ extension Caseload {
             let start = Self.date(allocation.startedOn)
             add(start, "allocationStarted", allocation.id, "Allocated to \(worker(allocation.workerId)) (\(Self.describe(allocation.role)))", by: nil)
             if let ended = allocation.endedOn {
-                let handover = allocation.handoverNote == nil ? "no handover note" : "handover note written"
+                let handover = allocation.handoverNote == nil ? " (no handover note)" : ""
                 add(Self.date(ended), "allocationEnded", allocation.id,
-                    "\(worker(allocation.workerId)) left: \(allocation.endReason ?? "no reason given") (\(handover))", by: nil)
+                    "\(worker(allocation.workerId)) left: \(allocation.endReason ?? "no reason given")\(handover)", by: nil)
+            }
+            if let note = allocation.handoverNote {
+                // The note's whole text: the timeline is where the incoming worker first reads it.
+                add(allocation.handoverWrittenAt ?? start, "handover", allocation.id + "-handover",
+                    "Handover from \(worker(allocation.workerId)): \(note)", by: allocation.handoverWrittenBy)
             }
         }
         for conference in try conferences(of: familyId) {

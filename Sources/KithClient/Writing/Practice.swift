@@ -16,6 +16,8 @@ package struct Practice: Sendable {
         package var at: Date
         package var kind: Components.Schemas.ContactKind
         package var presentPersonIds: [String] = []
+        /// Colleagues who were there too (the worker recording it always was).
+        package var presentWorkerIds: [String] = []
         package var childSeen: Bool?
         package var childSeenAlone: Bool?
 
@@ -32,11 +34,12 @@ package struct Practice: Sendable {
         let body = Components.Schemas.CreateContact(
             id: id, occurredAt: visit.at, kind: visit.kind,
             presentPersonIds: visit.presentPersonIds.isEmpty ? nil : visit.presentPersonIds,
+            presentWorkerIds: visit.presentWorkerIds.isEmpty ? nil : visit.presentWorkerIds,
             childSeen: visit.childSeen, childSeenAlone: visit.childSeenAlone)
         let now = Date()
         let contact = Components.Schemas.Contact(
             id: id, familyId: family.id, occurredAt: visit.at, kind: visit.kind, presentPersonIds: visit.presentPersonIds,
-            presentWorkerIds: [], childSeen: visit.childSeen, childSeenAlone: visit.childSeenAlone, recordedBy: me, recordedAt: now,
+            presentWorkerIds: Array(Set(visit.presentWorkerIds + [me])).sorted(), childSeen: visit.childSeen, childSeenAlone: visit.childSeenAlone, recordedBy: me, recordedAt: now,
             deviceRecordedAt: now, clockSuspect: false, lateAfterReallocation: false)
         try store.enqueue(.recordContact(familyId: family.id, body), familyId: family.id, shows: [try .init(.contact, id: id, familyId: family.id, contact)])
         guard let note, !note.isEmpty else { return (id, nil) }
@@ -135,6 +138,20 @@ package struct Practice: Sendable {
             if let status { shown.items[index].status = status }
         }
         try store.enqueue(.addPlanItemUpdate(planItemId: item.id, body), familyId: plan.familyId, shows: [try .init(.plan, id: plan.id, familyId: plan.familyId, shown)])
+    }
+
+    /// A new version of the handover note on the worker's own allocation, for whoever takes the family on; the
+    /// server keeps the earlier versions.
+    package func writeHandover(_ note: String, on allocation: Caseload.Allocation, jointVisitContactId: String? = nil) throws {
+        var shown = allocation
+        shown.handoverNote = note
+        shown.handoverWrittenBy = me
+        shown.handoverWrittenAt = Date()
+        shown.handoverVersion = (allocation.handoverVersion ?? 0) + 1
+        shown.jointVisitContactId = jointVisitContactId
+        try store.enqueue(
+            .writeHandover(allocationId: allocation.id, .init(note: note, jointVisitContactId: jointVisitContactId)),
+            familyId: allocation.familyId, shows: [try .init(.allocation, id: allocation.id, familyId: allocation.familyId, shown)])
     }
 
     /// Settles a field conflict: `value` becomes a new version of the field; nil keeps the value showing.

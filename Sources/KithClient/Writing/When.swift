@@ -38,6 +38,12 @@ package enum When {
         return nil
     }
 
+    /// The calendar day of `date` on this device, `YYYY-MM-DD`, as allocations, stages and supervision record days.
+    package static func dayText(_ date: Date, calendar: Calendar = .current) -> String {
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+    }
+
     private static let weekdays = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
 
     private static func time(_ text: String) -> (hour: Int, minute: Int)? {

@@ -1,0 +1,228 @@
+import Foundation
+import KithAPI
+import OpenAPIRuntime
+
+/// The work that needs the server now, because no copy of it lives on a device: allocating and reallocating,
+/// supervision, a team's signals and review queue, devices, break-glass access, a family's audit trail and export,
+/// and looking up colleagues and a team's families. Each answer is the record, or the server's refusal as the
+/// `CommandError` the person is told.
+package struct Office: Sendable {
+    package let client: Client
+    package let session: Session
+
+    package init(client: Client, session: Session) {
+        self.client = client
+        self.session = session
+    }
+
+    // MARK: Looking up
+
+    package func workers() async throws -> [Components.Schemas.Worker] {
+        switch try await client.listWorkers() {
+        case .ok(let ok): try ok.body.json.items
+        case .default(let status, let problem): throw Server.refusal(status, problem)
+        }
+    }
+
+    /// A colleague by `me`, their email, a piece of their name or the start of their id, that only they match.
+    package func worker(_ ref: String) async throws -> Components.Schemas.Worker {
+        let workers = try await workers()
+        if ref == "me", let me = workers.first(where: { $0.id == session.workerId }) { return me }
+        return try Self.worker(ref, among: workers)
+    }
+
+    package static func worker(_ ref: String, among workers: [Components.Schemas.Worker]) throws -> Components.Schemas.Worker {
+        let needle = ref.lowercased()
+        if let exact = workers.first(where: { $0.email.lowercased() == needle || $0.name.lowercased() == needle || $0.id == needle }) {
+            return exact
+        }
+        let matches = workers.filter { $0.id.hasPrefix(needle) || $0.name.lowercased().contains(needle) }
+        guard matches.count == 1 else {
+            throw CommandError.usage(
+                "'\(ref)' matches \(matches.count) workers\(matches.isEmpty ? "" : ": " + matches.prefix(5).map(\.name).joined(separator: ", "))")
+        }
+        return matches[0]
+    }
+
+    /// The signed-in worker's teams, or the one `ref` names.
+    package static func teams(_ ref: String?, from teams: [Components.Schemas.Team]) throws -> [Components.Schemas.Team] {
+        guard !teams.isEmpty else { throw CommandError.usage("you are not in a team, so there is no team to show") }
+        guard let ref else { return teams }
+        let needle = ref.lowercased()
+        let matches = teams.filter { $0.id.hasPrefix(needle) || $0.name.lowercased().contains(needle) }
+        guard matches.count == 1 else {
+            throw CommandError.usage("'\(ref)' matches \(matches.count) of your teams (\(teams.map(\.name).joined(separator: ", ")))")
+        }
+        return matches
+    }
+
+    /// The open families of the worker's teams.
+    package func teamFamilies() async throws -> [Components.Schemas.Family] {
+        var families: [Components.Schemas.Family] = []
+        var after: String?
+        repeat {
+            switch try await client.listFamilies(query: .init(scope: .team, status: .open, limit: 200, after: after)) {
+            case .ok(let ok):
+                let page = try ok.body.json
+                families += page.items
+                after = page.next
+            case .default(let status, let problem): throw Server.refusal(status, problem)
+            }
+        } while after != nil
+        return families
+    }
+
+    /// A family on this device, else among the team's (a supervisor's families need not be on the machine).
+    package func family(_ ref: String, caseload: Caseload) async throws -> Components.Schemas.Family {
+        if let here = try? caseload.family(ref) { return here }
+        return try Caseload.family(ref, among: try await teamFamilies())
+    }
+
+    // MARK: Allocations
+
+    package func allocate(
+        _ family: Components.Schemas.Family, to worker: Components.Schemas.Worker, role: Components.Schemas.AllocationRole,
+        on day: String
+    ) async throws -> Components.Schemas.Allocation {
+        switch try await client.createAllocation(
+            path: .init(familyId: family.id), body: .json(.init(workerId: worker.id, role: role, startedOn: day)))
+        {
+        case .created(let created): try created.body.json
+        case .default(let status, let problem): throw Server.refusal(status, problem)
+        }
+    }
+
+    package func reallocate(
+        _ family: Components.Schemas.Family, to worker: Components.Schemas.Worker, role: Components.Schemas.AllocationRole,
+        reason: String, handoverNote: String?
+    ) async throws -> Components.Schemas.Reallocation {
+        switch try await client.reallocateFamily(
+            path: .init(familyId: family.id),
+            body: .json(.init(toWorkerId: worker.id, role: role, reason: reason, handoverNote: handoverNote)))
+        {
+        case .created(let created): try created.body.json
+        case .default(let status, let problem): throw Server.refusal(status, problem)
+        }
+    }
+
+    // MARK: Supervision and signals
+
+    package func recordSupervision(
+        with worker: Components.Schemas.Worker, on day: String, families: [Components.Schemas.Family], notes: String
+    ) async throws -> Components.Schemas.SupervisionSession {
+        switch try await client.createSupervisionSession(
+            body: .json(.init(workerId: worker.id, heldOn: day, familyIds: families.map(\.id), notes: notes)))
+        {
+        case .created(let created): try created.body.json
+        case .default(let status, let problem): throw Server.refusal(status, problem)
+        }
+    }
+
+    package func supervisionSessions(of worker: Components.Schemas.Worker) async throws -> [Components.Schemas.SupervisionSession] {
+        switch try await client.listSupervisionSessions(query: .init(workerId: worker.id)) {
+        case .ok(let ok): try ok.body.json.items
+        case .default(let status, let problem): throw Server.refusal(status, problem)
+        }
+    }
+
+    package func signalSettings(of team: Components.Schemas.Team) async throws -> Components.Schemas.SignalSettings {
+        switch try await client.getSignalSettings(path: .init(teamId: team.id)) {
+        case .ok(let ok): try ok.body.json
+        case .default(let status, let problem): throw Server.refusal(status, problem)
+        }
+    }
+
+    /// The team's thresholds with `changes` (`noContactDays=21`) applied; the other thresholds stay as they are.
+    package func setSignals(_ changes: [String], of team: Components.Schemas.Team) async throws -> Components.Schemas.SignalSettings {
+        var settings = try await signalSettings(of: team)
+        for change in changes {
+            let parts = change.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let days = Int(parts[1]) else {
+                throw CommandError.usage("'\(change)' is not NAME=NUMBER (for example noContactDays=21)")
+            }
+            switch parts[0] {
+            case "noContactDays": settings.noContactDays = days
+            case "childNotSeenDays": settings.childNotSeenDays = days
+            case "planReviewOverdueDays": settings.planReviewOverdueDays = days
+            case "workerChanges365": settings.workerChanges365 = days
+            default:
+                throw CommandError.usage(
+                    "'\(parts[0])' is not a threshold: noContactDays, childNotSeenDays, planReviewOverdueDays or workerChanges365")
+            }
+        }
+        switch try await client.putSignalSettings(path: .init(teamId: team.id), body: .json(settings)) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let problem): throw Server.refusal(status, problem)
+        }
+    }
+
+    /// Every open review item the server gives this worker: for a supervisor, their teams' too.
+    package func reviewQueue() async throws -> [Components.Schemas.ReviewItem] {
+        var items: [Components.Schemas.ReviewItem] = []
+        var after: String?
+        repeat {
+            switch try await client.listReviewItems(query: .init(limit: 200, after: after)) {
+            case .ok(let ok):
+                let page = try ok.body.json
+                items += page.items
+                after = page.next
+            case .default(let status, let problem): throw Server.refusal(status, problem)
+            }
+        } while after != nil
+        return items
+    }
+
+    // MARK: Devices
+
+    package func devices() async throws -> [Components.Schemas.Device] {
+        switch try await client.listDevices() {
+        case .ok(let ok): try ok.body.json.items
+        case .default(let status, let problem): throw Server.refusal(status, problem)
+        }
+    }
+
+    /// A device by the start of its id or a piece of its name, among those the worker may see.
+    package func revokeDevice(_ ref: String) async throws -> Components.Schemas.Device {
+        let needle = ref.lowercased()
+        let matches = try await devices().filter { $0.id.hasPrefix(needle) || $0.name.lowercased().contains(needle) }
+        guard matches.count == 1, let device = matches.first else {
+            throw CommandError.usage("'\(ref)' matches \(matches.count) devices (`kith device list` shows them)")
+        }
+        switch try await client.revokeDevice(path: .init(deviceId: device.id)) {
+        case .ok: return device
+        case .default(let status, let problem): throw Server.refusal(status, problem)
+        }
+    }
+
+    // MARK: Break-glass, audit and export
+
+    package func openBreakGlass(_ family: Components.Schemas.Family, reason: String) async throws -> Components.Schemas.BreakGlassGrant {
+        switch try await client.openBreakGlassAccess(path: .init(familyId: family.id), body: .json(.init(reason: reason))) {
+        case .created(let created): try created.body.json
+        case .default(let status, let problem): throw Server.refusal(status, problem)
+        }
+    }
+
+    /// The family's audit trail, newest first, up to `limit` events.
+    package func audit(of family: Components.Schemas.Family, limit: Int) async throws -> [Components.Schemas.AuditEvent] {
+        var events: [Components.Schemas.AuditEvent] = []
+        var after: String?
+        repeat {
+            switch try await client.getFamilyAudit(path: .init(familyId: family.id), query: .init(limit: min(200, limit), after: after)) {
+            case .ok(let ok):
+                let page = try ok.body.json
+                events += page.items
+                after = page.next
+            case .default(let status, let problem): throw Server.refusal(status, problem)
+            }
+        } while after != nil && events.count < limit
+        return Array(events.prefix(limit))
+    }
+
+    package func export(_ family: Components.Schemas.Family) async throws -> Components.Schemas.FamilyExport {
+        switch try await client.exportFamily(path: .init(familyId: family.id)) {
+        case .ok(let ok): try ok.body.json
+        case .default(let status, let problem): throw Server.refusal(status, problem)
+        }
+    }
+}
