@@ -88,6 +88,8 @@ import Testing
             "changeConferenceStage": ["stage": "preparing", "on": CalendarDayText.today],
             "setConferenceParticipant": ["personId": v.ids["personId"]!, "invited": true, "attended": false],
             "recordPrivateFamilyTime": ["startedAt": "2026-06-03T10:00:00Z"],
+            "recordMeeting": ["kind": "review", "heldOn": "2026-06-03"],
+            "changeCoordinator": ["workerId": outsider],
             "listPlans": nil,
             "createPlan": ["items": [], "agreedByReferrer": true],
             "addPlanItemUpdate": ["text": "Done, says an outsider"],

@@ -4,25 +4,141 @@ import KithCore
 import Logging
 import PostgresNIO
 
+/// A referral, checked: a Kith worker or an outside referrer (at least one), the family's agreement with its day
+/// and who gave it, and the bottom lines.
+struct NewReferral: Sendable {
+    let referrerId: UUID?
+    let referrerName: String?
+    let referrerAgency: String?
+    let referredOn: CalendarDay?
+    let agreedOn: CalendarDay?
+    let agreedBy: UUID?
+    let body: Components.Schemas.Referral
+
+    init(_ body: Components.Schemas.Referral, check: inout Validation) {
+        referrerId = check.uuid("referral.referrerId", body.referrerId)
+        if let referrer = body.referrer {
+            check.requiredText("referral.referrer.name", referrer.name, max: 200)
+            check.text("referral.referrer.agency", referrer.agency, min: 1, max: 200)
+        }
+        if body.referrerId == nil && body.referrer == nil {
+            check.add("referral.referrer", "name the referrer: a Kith worker (referrerId) or someone outside Kith (referrer)")
+        }
+        referrerName = body.referrer?.name
+        referrerAgency = body.referrer?.agency.nilIfBlank
+        referredOn = check.day("referral.referredOn", body.referredOn)
+        agreedOn = check.day("referral.familyAgreedOn", body.familyAgreedOn)
+        agreedBy = check.uuid("referral.familyAgreedBy", body.familyAgreedBy)
+        check.text("referral.reason", body.reason, max: 65_536)
+        check.count("referral.bottomLines", body.bottomLines.count, max: 50)
+        for (index, line) in body.bottomLines.enumerated() { check.text("referral.bottomLines[\(index)]", line, max: 2000) }
+        self.body = body
+    }
+}
+
 extension Records {
-    /// A referral opens a conference at the `referred` stage; its referrer and coordinator are workers here.
+    /// A referral opens a conference at the `referred` stage; a referrer or coordinator who is a worker is one here,
+    /// whoever gave the family's agreement is in its network.
     func createConference(
-        _ id: UUID, access: FamilyAccess, referrerId: UUID, coordinatorId: UUID?, referral: Components.Schemas.Referral
+        _ id: UUID, access: FamilyAccess, referral: NewReferral, coordinatorId: UUID?
     ) async throws -> Components.Schemas.Conference {
-        try await requireMembers(personIds: [], workerIds: [referrerId] + (coordinatorId.map { [$0] } ?? []), familyId: access.familyId)
+        try await requireMembers(
+            personIds: referral.agreedBy.map { [$0] } ?? [],
+            workerIds: (referral.referrerId.map { [$0] } ?? []) + (coordinatorId.map { [$0] } ?? []), familyId: access.familyId)
+        let org = principal.organisationId
+        let referredOn = referral.referredOn?.description
         try await connection.insertNew(
             """
-            INSERT INTO conferences (organisation_id, id, family_id, referrer_id, referral_reason, family_agreed,
-                                     bottom_lines, coordinator_id, created_by)
-            VALUES (\(principal.organisationId), \(id), \(access.familyId), \(referrerId), \(referral.reason),
-                    \(referral.familyAgreed), \(referral.bottomLines), \(coordinatorId), \(principal.workerId))
+            INSERT INTO conferences (organisation_id, id, family_id, referrer_id, referrer_name, referrer_agency, referred_on,
+                                     referral_reason, family_agreed, family_agreed_on, family_agreed_by, bottom_lines,
+                                     coordinator_id, created_by)
+            VALUES (\(org), \(id), \(access.familyId), \(referral.referrerId), \(referral.referrerName), \(referral.referrerAgency),
+                    coalesce(\(referredOn)::text::date, current_date), \(referral.body.reason), \(referral.body.familyAgreed),
+                    \(referral.agreedOn?.description)::text::date, \(referral.agreedBy), \(referral.body.bottomLines),
+                    \(coordinatorId), \(principal.workerId))
             """, record: "conference", logger: logger)
         try await connection.query(
             """
             INSERT INTO conference_stage_events (organisation_id, id, conference_id, family_id, stage, on_date, recorded_by)
-            VALUES (\(principal.organisationId), \(UUID()), \(id), \(access.familyId), 'referred', current_date, \(principal.workerId))
+            VALUES (\(org), \(UUID()), \(id), \(access.familyId), 'referred', coalesce(\(referredOn)::text::date, current_date),
+                    \(principal.workerId))
             """, logger: logger)
+        if let coordinatorId {
+            try await addCoordinator(coordinatorId, to: id, access: access, from: referredOn)
+        }
         try await audit(.write, "conference", recordId: id, access: access)
+        return try await conference(id, access: access)
+    }
+
+    /// A new coordinator from a day; the spell before stays in the conference's history.
+    func changeCoordinator(
+        of id: UUID, access: FamilyAccess, to workerId: UUID, from: CalendarDay?
+    ) async throws -> Components.Schemas.Conference {
+        try await requireMembers(personIds: [], workerIds: [workerId], familyId: access.familyId)
+        try await connection.query(
+            "UPDATE conferences SET coordinator_id = \(workerId) WHERE organisation_id = \(principal.organisationId) AND id = \(id)",
+            logger: logger)
+        try await addCoordinator(workerId, to: id, access: access, from: from?.description)
+        try await audit(.write, "conference", recordId: id, access: access, reason: "coordinator changed")
+        return try await conference(id, access: access)
+    }
+
+    private func addCoordinator(_ workerId: UUID, to conference: UUID, access: FamilyAccess, from: String?) async throws {
+        try await connection.query(
+            """
+            INSERT INTO conference_coordinators (organisation_id, id, conference_id, family_id, coordinator_id, from_on, changed_by)
+            VALUES (\(principal.organisationId), \(UUID()), \(conference), \(access.familyId), \(workerId),
+                    coalesce(\(from)::text::date, current_date), \(principal.workerId))
+            """, logger: logger)
+    }
+
+    /// A meeting with who attended: each person or worker named attends (one not yet a participant becomes one,
+    /// invited); every other invited participant is recorded absent.
+    func recordMeeting(
+        of id: UUID, access: FamilyAccess, meetingId: UUID, kind: Components.Schemas.MeetingKind, heldOn: CalendarDay,
+        privateTime: Components.Schemas.PrivateFamilyTime?, attended: [UUID]
+    ) async throws -> Components.Schemas.Conference {
+        let org = principal.organisationId
+        let known = try await connection.query(
+            """
+            SELECT id, 'person' FROM people WHERE organisation_id = \(org) AND family_id = \(access.familyId) AND id = ANY(\(attended))
+            UNION ALL
+            SELECT id, 'worker' FROM workers WHERE organisation_id = \(org) AND id = ANY(\(attended))
+            """, logger: logger
+        ).collect().map { try $0.decode((UUID, String).self) }
+        let found = Set(known.map(\.0))
+        if let stranger = attended.firstIndex(where: { !found.contains($0) }) {
+            throw KithError.invalidField("attended[\(stranger)]", "is neither in this family's network nor a worker here")
+        }
+        try await connection.insertNew(
+            """
+            INSERT INTO conference_meetings (organisation_id, id, conference_id, family_id, kind, held_on, private_time_started_at,
+                                             private_time_ended_at, recorded_by)
+            VALUES (\(org), \(meetingId), \(id), \(access.familyId), \(kind.rawValue), \(heldOn.description)::date,
+                    \(privateTime?.startedAt), \(privateTime?.endedAt), \(principal.workerId))
+            """, record: "meeting", logger: logger)
+        for (participant, what) in known {
+            let person: UUID? = what == "person" ? participant : nil
+            let worker: UUID? = what == "worker" ? participant : nil
+            try await connection.query(
+                """
+                INSERT INTO conference_participants (organisation_id, id, conference_id, family_id, person_id, worker_id, role,
+                                                     invited, attended)
+                VALUES (\(org), \(UUID()), \(id), \(access.familyId), \(person), \(worker),
+                        \(worker == nil ? "familyMember" : "professional"), true, true)
+                ON CONFLICT (organisation_id, conference_id, person_id, worker_id) DO UPDATE SET attended = true
+                """, logger: logger)
+        }
+        try await connection.query(
+            """
+            INSERT INTO meeting_attendance (organisation_id, meeting_id, participant_id, conference_id, family_id, attended)
+            SELECT \(org), \(meetingId), p.id, p.conference_id, p.family_id,
+                   coalesce(p.person_id = ANY(\(attended)), false) OR coalesce(p.worker_id = ANY(\(attended)), false)
+            FROM conference_participants p
+            WHERE p.organisation_id = \(org) AND p.conference_id = \(id)
+              AND (p.invited OR p.person_id = ANY(\(attended)) OR p.worker_id = ANY(\(attended)))
+            """, logger: logger)
+        try await audit(.write, "conference", recordId: id, access: access, reason: "\(kind.rawValue) meeting recorded")
         return try await conference(id, access: access)
     }
 
@@ -47,30 +163,48 @@ extension Records {
 
     /// One row per person or worker, updated in place.
     func setParticipant(
-        of id: UUID, access: FamilyAccess, personId: UUID?, workerId: UUID?, invited: Bool?, attended: Bool?
+        of id: UUID, access: FamilyAccess, personId: UUID?, workerId: UUID?, role: Components.Schemas.ParticipantRole?,
+        invited: Bool?, attended: Bool?
     ) async throws -> Components.Schemas.Conference {
         try await requireMembers(personIds: personId.map { [$0] } ?? [], workerIds: workerId.map { [$0] } ?? [], familyId: access.familyId)
         try await connection.query(
             """
-            INSERT INTO conference_participants (organisation_id, id, conference_id, family_id, person_id, worker_id, invited, attended)
+            INSERT INTO conference_participants (organisation_id, id, conference_id, family_id, person_id, worker_id, role,
+                                                 invited, attended)
             VALUES (\(principal.organisationId), \(UUID()), \(id), \(access.familyId), \(personId), \(workerId),
-                    \(invited ?? false), \(attended ?? false))
+                    \(role?.rawValue ?? (workerId == nil ? "familyMember" : "professional")), \(invited ?? false), \(attended ?? false))
             ON CONFLICT (organisation_id, conference_id, person_id, worker_id) DO UPDATE
             SET invited = coalesce(\(invited), conference_participants.invited),
-                attended = coalesce(\(attended), conference_participants.attended)
+                attended = coalesce(\(attended), conference_participants.attended),
+                role = coalesce(\(role?.rawValue), conference_participants.role)
             """, logger: logger)
         try await audit(.write, "conference", recordId: id, access: access)
         return try await conference(id, access: access)
     }
 
+    /// On the latest meeting, or an initial meeting on that day when none is recorded yet.
     func recordPrivateFamilyTime(
         of id: UUID, access: FamilyAccess, startedAt: Date, endedAt: Date?
     ) async throws -> Components.Schemas.Conference {
-        try await connection.query(
+        let org = principal.organisationId
+        let updated = try await connection.query(
             """
-            UPDATE conferences SET private_time_started_at = \(startedAt), private_time_ended_at = \(endedAt)
-            WHERE organisation_id = \(principal.organisationId) AND id = \(id)
-            """, logger: logger)
+            UPDATE conference_meetings SET private_time_started_at = \(startedAt), private_time_ended_at = \(endedAt)
+            WHERE organisation_id = \(org) AND id = (
+                SELECT id FROM conference_meetings WHERE organisation_id = \(org) AND conference_id = \(id)
+                ORDER BY held_on DESC, recorded_at DESC LIMIT 1)
+            RETURNING id
+            """, logger: logger
+        ).collect()
+        if updated.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO conference_meetings (organisation_id, id, conference_id, family_id, kind, held_on, private_time_started_at,
+                                                 private_time_ended_at, recorded_by)
+                VALUES (\(org), \(UUID()), \(id), \(access.familyId), 'initial', (\(startedAt) AT TIME ZONE 'UTC')::date,
+                        \(startedAt), \(endedAt), \(principal.workerId))
+                """, logger: logger)
+        }
         try await audit(.write, "conference", recordId: id, access: access)
         return try await conference(id, access: access)
     }
@@ -103,40 +237,81 @@ extension Records {
         for row in try await connection.query(
             ConferenceParticipantsRead.self,
             """
-            SELECT conference_id, person_id, worker_id, invited, attended FROM conference_participants
+            SELECT conference_id, id, person_id, worker_id, role, invited, attended FROM conference_participants
             WHERE organisation_id = \(org) AND family_id = ANY(\(families)) AND (\(ids)::uuid[] IS NULL OR conference_id = ANY(\(ids)::uuid[]))
             ORDER BY id
             """, logger: logger
         ) {
-            let (conference, person, worker, invited, attended) = try row.decode((UUID, UUID?, UUID?, Bool, Bool).self)
+            let (conference, id, person, worker, role, invited, attended) = try row.decode((UUID, UUID, UUID?, UUID?, String, Bool, Bool).self)
             participants[conference, default: []].append(.init(
-                personId: person?.text, workerId: worker?.text, invited: invited, attended: attended))
+                id: id.text, personId: person?.text, workerId: worker?.text, role: .init(rawValue: role) ?? .other, invited: invited,
+                attended: attended))
+        }
+        var meetings: [UUID: [Components.Schemas.Meeting]] = [:]
+        for row in try await connection.query(
+            ConferenceMeetingsRead.self,
+            """
+            SELECT m.conference_id, m.id, m.kind, m.held_on::text, m.private_time_started_at, m.private_time_ended_at, m.recorded_by,
+                   ARRAY(SELECT a.participant_id FROM meeting_attendance a
+                         WHERE a.organisation_id = m.organisation_id AND a.meeting_id = m.id AND a.attended ORDER BY a.participant_id)
+            FROM conference_meetings m
+            WHERE m.organisation_id = \(org) AND m.family_id = ANY(\(families))
+              AND (\(ids)::uuid[] IS NULL OR m.conference_id = ANY(\(ids)::uuid[]))
+            ORDER BY m.held_on, m.recorded_at, m.id
+            """, logger: logger
+        ) {
+            let (conference, id, kind, heldOn, started, ended, by, attended) =
+                try row.decode((UUID, UUID, String, String, Date?, Date?, UUID, [UUID]).self)
+            meetings[conference, default: []].append(.init(
+                id: id.text, kind: .init(rawValue: kind) ?? .initial, heldOn: heldOn,
+                privateFamilyTime: started.map { .init(startedAt: $0, endedAt: ended) }, attended: attended.map(\.text),
+                recordedBy: by.text))
+        }
+        var coordinators: [UUID: [Components.Schemas.CoordinatorSpell]] = [:]
+        for row in try await connection.query(
+            ConferenceCoordinatorsRead.self,
+            """
+            SELECT conference_id, coordinator_id, from_on::text FROM conference_coordinators
+            WHERE organisation_id = \(org) AND family_id = ANY(\(families)) AND (\(ids)::uuid[] IS NULL OR conference_id = ANY(\(ids)::uuid[]))
+            ORDER BY from_on, changed_at, id
+            """, logger: logger
+        ) {
+            let (conference, worker, from) = try row.decode((UUID, UUID, String).self)
+            coordinators[conference, default: []].append(.init(workerId: worker.text, from: from))
         }
         var conferences: [Components.Schemas.Conference] = []
         for row in try await connection.query(
             ConferencesRead.self,
             """
-            SELECT id, family_id, stage, stage_since::text, referrer_id, referral_reason, family_agreed, bottom_lines, coordinator_id,
-                   private_time_started_at, private_time_ended_at
+            SELECT id, family_id, stage, stage_since::text, referrer_id, referrer_name, referrer_agency, referred_on::text,
+                   referral_reason, family_agreed, family_agreed_on::text, family_agreed_by, bottom_lines, coordinator_id
             FROM conferences
             WHERE organisation_id = \(org) AND family_id = ANY(\(families)) AND (\(ids)::uuid[] IS NULL OR id = ANY(\(ids)::uuid[]))
             ORDER BY created_at, id
             """, logger: logger
         ) {
-            let (cid, family, stage, since, referrer, reason, agreed, bottomLines, coordinator, started, ended) =
-                try row.decode((UUID, UUID, String, String, UUID, String, Bool, [String], UUID?, Date?, Date?).self)
+            let (cid, family, stage, since, referrer, referrerName, agency, referredOn, reason, agreed, agreedOn, agreedBy,
+                 bottomLines, coordinator) = try row.decode(
+                    (UUID, UUID, String, String, UUID?, String?, String?, String, String, Bool, String?, UUID?, [String], UUID?).self)
+            let held = meetings[cid] ?? []
             conferences.append(.init(
                 id: cid.text, familyId: family.text, stage: .init(rawValue: stage) ?? .referred, stageSince: since,
-                referral: .init(referrerId: referrer.text, reason: reason, familyAgreed: agreed, bottomLines: bottomLines),
-                coordinatorId: coordinator?.text, stages: stages[cid] ?? [], participants: participants[cid] ?? [],
-                privateFamilyTime: started.map { .init(startedAt: $0, endedAt: ended) }))
+                referral: .init(
+                    referrerId: referrer?.text, referrer: referrerName.map { .init(name: $0, agency: agency) }, referredOn: referredOn,
+                    reason: reason, familyAgreed: agreed, familyAgreedOn: agreedOn, familyAgreedBy: agreedBy?.text,
+                    bottomLines: bottomLines),
+                coordinatorId: coordinator?.text, coordinators: coordinators[cid] ?? [], stages: stages[cid] ?? [],
+                participants: participants[cid] ?? [], meetings: held,
+                privateFamilyTime: held.last { $0.privateFamilyTime != nil }?.privateFamilyTime))
         }
         if ids?.count == 1, conferences.isEmpty { throw KithError.notFound }
         return conferences
     }
 }
 
-/// The conferences of a set of families, their stage events and participants.
+/// The conferences of a set of families, their stage events, participants, meetings and coordinators.
 enum ConferencesRead: HotStatement {}
 enum ConferenceStagesRead: HotStatement {}
 enum ConferenceParticipantsRead: HotStatement {}
+enum ConferenceMeetingsRead: HotStatement {}
+enum ConferenceCoordinatorsRead: HotStatement {}

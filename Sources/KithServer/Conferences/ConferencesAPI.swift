@@ -20,17 +20,13 @@ extension KithService {
         let body = switch input.body { case .json(let body): body }
         var check = Validation()
         let id = check.uuid("id", body.id) ?? UUID()
-        let referrerId = check.uuid("referral.referrerId", body.referral.referrerId)
+        let referral = NewReferral(body.referral, check: &check)
         let coordinatorId = check.uuid("coordinatorId", body.coordinatorId)
-        check.text("referral.reason", body.referral.reason, max: 65_536)
-        check.count("referral.bottomLines", body.referral.bottomLines.count, max: 50)
-        for (index, line) in body.referral.bottomLines.enumerated() { check.text("referral.bottomLines[\(index)]", line, max: 2000) }
         try check.orThrow()
 
         let conference = try await records { records in
             try await records.createConference(
-                id, access: try await records.access(familyId, for: .write), referrerId: referrerId!, coordinatorId: coordinatorId,
-                referral: body.referral)
+                id, access: try await records.access(familyId, for: .write), referral: referral, coordinatorId: coordinatorId)
         }
         return .created(.init(body: .json(conference)))
     }
@@ -72,7 +68,7 @@ extension KithService {
         let conference = try await records { records in
             try await records.setParticipant(
                 of: id, access: try await records.conferenceAccess(id, for: .write), personId: personId, workerId: workerId,
-                invited: body.invited, attended: body.attended)
+                role: body.role, invited: body.invited, attended: body.attended)
         }
         return .ok(.init(body: .json(conference)))
     }
@@ -90,6 +86,43 @@ extension KithService {
         let conference = try await records { records in
             try await records.recordPrivateFamilyTime(
                 of: id, access: try await records.conferenceAccess(id, for: .write), startedAt: body.startedAt, endedAt: body.endedAt)
+        }
+        return .ok(.init(body: .json(conference)))
+    }
+
+    func recordMeeting(_ input: Operations.RecordMeeting.Input) async throws -> Operations.RecordMeeting.Output {
+        let id = try UUID(path: input.path.conferenceId)
+        let body = switch input.body { case .json(let body): body }
+        var check = Validation()
+        let meetingId = check.uuid("id", body.id) ?? UUID()
+        let heldOn = check.day("heldOn", body.heldOn)
+        let attended = Array(Set(check.uuids("attended", body.attended, max: 100)))
+        if let time = body.privateFamilyTime {
+            check.moment("privateFamilyTime.startedAt", time.startedAt)
+            check.moment("privateFamilyTime.endedAt", time.endedAt)
+            if let end = time.endedAt, end < time.startedAt { check.add("privateFamilyTime.endedAt", "must not be before startedAt") }
+        }
+        try check.orThrow()
+
+        let conference = try await records { records in
+            try await records.recordMeeting(
+                of: id, access: try await records.conferenceAccess(id, for: .write), meetingId: meetingId, kind: body.kind,
+                heldOn: heldOn!, privateTime: body.privateFamilyTime, attended: attended)
+        }
+        return .created(.init(body: .json(conference)))
+    }
+
+    func changeCoordinator(_ input: Operations.ChangeCoordinator.Input) async throws -> Operations.ChangeCoordinator.Output {
+        let id = try UUID(path: input.path.conferenceId)
+        let body = switch input.body { case .json(let body): body }
+        var check = Validation()
+        let workerId = check.uuid("workerId", body.workerId)
+        let from = check.day("from", body.from)
+        try check.orThrow()
+
+        let conference = try await records { records in
+            try await records.changeCoordinator(
+                of: id, access: try await records.conferenceAccess(id, for: .write), to: workerId!, from: from)
         }
         return .ok(.init(body: .json(conference)))
     }

@@ -156,6 +156,8 @@ struct Batch {
     var notes: Table
     var revisions: Table
     var conferences: Table
+    var coordinators: Table
+    var meetings: Table
     var stages: Table
     var participants: Table
     var plans: Table
@@ -189,8 +191,13 @@ struct Batch {
                                              "author_id": "uuid", "created_at": "timestamptz"], organisation)
         conferences = Table("conferences", ["id": "uuid", "family_id": "uuid", "referrer_id": "uuid", "referral_reason": "text",
                                             "family_agreed": "boolean", "bottom_lines": "text[]", "coordinator_id": "uuid",
-                                            "stage": "text", "stage_since": "date", "private_time_started_at": "timestamptz",
-                                            "private_time_ended_at": "timestamptz", "created_by": "uuid"], organisation)
+                                            "stage": "text", "stage_since": "date", "referred_on": "date",
+                                            "referrer_name": "text", "referrer_agency": "text", "created_by": "uuid"], organisation)
+        coordinators = Table("conference_coordinators", ["id": "uuid", "conference_id": "uuid", "family_id": "uuid",
+                                                         "coordinator_id": "uuid", "from_on": "date", "changed_by": "uuid"], organisation)
+        meetings = Table("conference_meetings", ["id": "uuid", "conference_id": "uuid", "family_id": "uuid", "kind": "text",
+                                                 "held_on": "date", "private_time_started_at": "timestamptz",
+                                                 "private_time_ended_at": "timestamptz", "recorded_by": "uuid"], organisation)
         stages = Table("conference_stage_events", ["id": "uuid", "conference_id": "uuid", "family_id": "uuid", "stage": "text",
                                                    "on_date": "date", "recorded_by": "uuid", "recorded_at": "timestamptz"], organisation)
         participants = Table("conference_participants", ["id": "uuid", "conference_id": "uuid", "family_id": "uuid",
@@ -208,7 +215,7 @@ struct Batch {
     /// In foreign-key order.
     func insert(into connection: PostgresConnection, logger: Logger) async throws {
         for table in [families, people, allocations, handovers, contacts, contactPeople, contactWorkers, notes, revisions, conferences,
-                      stages, participants, plans, planItems, planUpdates] {
+                      coordinators, stages, participants, meetings, plans, planItems, planUpdates] {
             try await table.insert(into: connection, logger: logger)
         }
     }

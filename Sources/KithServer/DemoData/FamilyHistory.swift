@@ -181,11 +181,20 @@ enum FamilyHistory {
             "referral_reason": "The family asked for help to plan how \(people[0].name) can stay safely at home.",
             "family_agreed": "true",
             "bottom_lines": "{\"\(people[0].name) attends school every day\",\"No contact with the ex-partner at home\"}",
-            "coordinator_id": coordinator.id.text, "stage": stage.0, "stage_since": stage.1.text,
-            "private_time_started_at": held <= end ? held.at(hour: 11).text : nil,
-            "private_time_ended_at": held <= end ? held.at(hour: 12, minute: 30).text : nil,
+            "coordinator_id": coordinator.id.text, "stage": stage.0, "stage_since": stage.1.text, "referred_on": referred.text,
             "created_by": referrer.id.text,
         ])
+        batch.coordinators.add([
+            "id": random.uuid().text, "conference_id": conferenceId.text, "family_id": family.text,
+            "coordinator_id": coordinator.id.text, "from_on": referred.text, "changed_by": referrer.id.text,
+        ])
+        for (kind, day) in [("initial", held), ("review", held.adding(days: 90))] where day <= end {
+            batch.meetings.add([
+                "id": random.uuid().text, "conference_id": conferenceId.text, "family_id": family.text, "kind": kind,
+                "held_on": day.text, "private_time_started_at": day.at(hour: 11).text,
+                "private_time_ended_at": day.at(hour: 12, minute: 30).text, "recorded_by": coordinator.id.text,
+            ])
+        }
         for (name, day) in reached {
             batch.stages.add([
                 "id": random.uuid().text, "conference_id": conferenceId.text, "family_id": family.text, "stage": name,

@@ -66,11 +66,20 @@ enum ShowcaseFamily {
         let conference = random.uuid()
         let held = opened.adding(days: 45)
         batch.conferences.add([
-            "id": conference.text, "family_id": family.text, "referrer_id": priya.id.text,
+            "id": conference.text, "family_id": family.text, "referrer_name": "Mrs Hughes, head of year",
+            "referrer_agency": "Riverside Primary School",
             "referral_reason": "The family asked for help to plan how Amy gets to school every day.", "family_agreed": "true",
             "bottom_lines": "{\"Amy attends school every day\"}", "coordinator_id": coordinator.id.text, "stage": "planAgreed",
-            "stage_since": held.text, "private_time_started_at": held.at(hour: 11).text,
-            "private_time_ended_at": held.at(hour: 12, minute: 30).text, "created_by": priya.id.text,
+            "stage_since": held.text, "referred_on": opened.adding(days: 5).text, "created_by": priya.id.text,
+        ])
+        batch.coordinators.add([
+            "id": random.uuid().text, "conference_id": conference.text, "family_id": family.text,
+            "coordinator_id": coordinator.id.text, "from_on": opened.adding(days: 5).text, "changed_by": priya.id.text,
+        ])
+        batch.meetings.add([
+            "id": random.uuid().text, "conference_id": conference.text, "family_id": family.text, "kind": "initial",
+            "held_on": held.text, "private_time_started_at": held.at(hour: 11).text,
+            "private_time_ended_at": held.at(hour: 12, minute: 30).text, "recorded_by": coordinator.id.text,
         ])
         for (stage, day) in [("referred", opened.adding(days: 5)), ("preparing", opened.adding(days: 12)),
                              ("conferenceHeld", held), ("planAgreed", held)] {

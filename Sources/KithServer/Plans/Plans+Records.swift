@@ -45,6 +45,24 @@ extension Records {
                         \(items.map { $0.byWhen?.description ?? "" })::text[])
                  WITH ORDINALITY AS i (id, who, what, by_when, position)
             """, logger: logger)
+        if plan.body.carryOverItems == true {
+            // The previous version's items still open (their latest status is neither done nor dropped), after these.
+            try await connection.query(
+                """
+                INSERT INTO plan_items (organisation_id, id, plan_id, family_id, position, person_id, worker_id, what, by_when)
+                SELECT i.organisation_id, gen_random_uuid(), \(plan.id), i.family_id,
+                       \(items.count) + row_number() OVER (ORDER BY i.position), i.person_id, i.worker_id, i.what, i.by_when
+                FROM plan_items i
+                WHERE i.organisation_id = \(principal.organisationId)
+                  AND i.plan_id = (SELECT p.id FROM family_plans p
+                                   WHERE p.organisation_id = \(principal.organisationId) AND p.conference_id = \(plan.conferenceId)
+                                     AND p.id <> \(plan.id)
+                                   ORDER BY p.version DESC LIMIT 1)
+                  AND coalesce((SELECT u.status FROM plan_item_updates u
+                                WHERE u.organisation_id = i.organisation_id AND u.plan_item_id = i.id AND u.status IS NOT NULL
+                                ORDER BY u.created_at DESC, u.id DESC LIMIT 1), 'open') = 'open'
+                """, logger: logger)
+        }
         try await audit(.write, "plan", recordId: plan.id, access: access)
         return try await plans(of: [access.familyId], conferenceId: plan.conferenceId, only: [plan.id])[0]
     }
@@ -52,11 +70,14 @@ extension Records {
     func save(
         _ update: NewPlanItemUpdate, access: FamilyAccess
     ) async throws -> Components.Schemas.PlanItemUpdate {
+        if let from = update.fromPersonId {
+            try await requireMembers(personIds: [from], workerIds: [], familyId: access.familyId)
+        }
         let createdAt = try await connection.query(
             """
-            INSERT INTO plan_item_updates (organisation_id, id, plan_item_id, family_id, text, status, author_id)
+            INSERT INTO plan_item_updates (organisation_id, id, plan_item_id, family_id, text, status, author_id, from_person_id)
             VALUES (\(principal.organisationId), \(update.id), \(update.planItemId), \(access.familyId), \(update.body.text),
-                    \(update.body.status?.rawValue), \(principal.workerId))
+                    \(update.body.status?.rawValue), \(principal.workerId), \(update.fromPersonId))
             ON CONFLICT DO NOTHING
             RETURNING created_at
             """, logger: logger
@@ -65,7 +86,7 @@ extension Records {
         try await audit(.write, "planItemUpdate", recordId: update.id, access: access)
         return .init(
             id: update.id.text, planItemId: update.planItemId.text, text: update.body.text, status: update.body.status,
-            authorId: principal.workerId.text, createdAt: createdAt)
+            authorId: principal.workerId.text, fromPersonId: update.fromPersonId?.text, createdAt: createdAt)
     }
 
     /// Plans of a family (or of one conference, or one plan), newest version first, with items and their progress.
@@ -77,17 +98,18 @@ extension Records {
         for row in try await connection.query(
             PlanItemUpdatesRead.self,
             """
-            SELECT u.id, u.plan_item_id, u.text, u.status, u.author_id, u.person_id, u.created_at
+            SELECT u.id, u.plan_item_id, u.text, u.status, u.author_id, u.person_id, u.from_person_id, u.created_at
             FROM plan_item_updates u JOIN plan_items i ON i.organisation_id = u.organisation_id AND i.id = u.plan_item_id
             WHERE u.organisation_id = \(org) AND u.family_id = ANY(\(families))
               AND (\(ids)::uuid[] IS NULL OR i.plan_id = ANY(\(ids)::uuid[]))
             ORDER BY u.created_at, u.id
             """, logger: logger
         ) {
-            let (uid, item, text, status, author, person, at) = try row.decode((UUID, UUID, String, String?, UUID?, UUID?, Date).self)
+            let (uid, item, text, status, author, person, from, at) =
+                try row.decode((UUID, UUID, String, String?, UUID?, UUID?, UUID?, Date).self)
             updates[item, default: []].append(.init(
                 id: uid.text, planItemId: item.text, text: text, status: status.flatMap(Components.Schemas.PlanItemStatus.init(rawValue:)),
-                authorId: author?.text, personId: person?.text, createdAt: at))
+                authorId: author?.text, personId: person?.text, fromPersonId: from?.text, createdAt: at))
         }
         var items: [UUID: [Components.Schemas.PlanItem]] = [:]
         for row in try await connection.query(

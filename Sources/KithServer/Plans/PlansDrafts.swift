@@ -8,12 +8,15 @@ import PostgresNIO
 struct NewPlanItemUpdate: Sendable {
     let id: UUID
     let planItemId: UUID
+    /// The network member whose words the worker wrote down.
+    let fromPersonId: UUID?
     let body: Components.Schemas.CreatePlanItemUpdate
 
     init(planItemId: UUID, _ body: Components.Schemas.CreatePlanItemUpdate) throws {
         var check = Validation()
         id = check.uuid("id", body.id) ?? UUID()
         check.requiredText("text", body.text, max: 65_536)
+        fromPersonId = check.uuid("fromPersonId", body.fromPersonId)
         try check.orThrow()
         self.planItemId = planItemId
         self.body = body
