@@ -18,7 +18,7 @@ struct Kith: AsyncParsableCommand {
             Sync.self, Status.self,
             Families.self, FamilyOverview.self, Timeline.self,
             Visit.self, Note.self, Amend.self, Show.self, PersonCommand.self, PlanCommand.self,
-            Handover.self, Review.self, Invite.self, Invitations.self,
+            Handover.self, Review.self, Invite.self, Invitations.self, ConferenceCommand.self,
             Allocate.self, Reallocate.self, SupervisionCommand.self, TeamCaseload.self, Continuity.self, Signals.self, DeviceCommand.self,
             Access.self, Audit.self, Export.self,
         ]

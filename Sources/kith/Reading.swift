@@ -173,7 +173,7 @@ struct Show: AsyncParsableCommand {
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan", abstract: "A family's current plan, and progress on its items.",
-        subcommands: [PlanShow.self, PlanUpdate.self], defaultSubcommand: PlanShow.self)
+        subcommands: [PlanShow.self, PlanNew.self, PlanUpdate.self], defaultSubcommand: PlanShow.self)
 }
 
 struct PlanShow: AsyncParsableCommand {

@@ -94,6 +94,11 @@ enum Format {
         return formatter.string(from: date)
     }
 
+    /// `14:30`, in the machine's time zone.
+    static func clock(_ date: Date) -> String {
+        String(when(date).suffix(5))
+    }
+
     /// `507d`, for narrow columns.
     static func shortDays(_ days: Int?) -> String {
         days.map { $0 == 0 ? "today" : "\($0)d" } ?? "—"

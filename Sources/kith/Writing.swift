@@ -193,19 +193,22 @@ struct PersonSet: AsyncParsableCommand {
 
 struct PlanUpdate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "update", abstract: "Add progress to a plan item, in the family's and your words.")
+        commandName: "update", abstract: "Add progress to a plan item, in the family's and your words.",
+        discussion: "Example: kith plan update 3f2a9c1e -m \"Every Monday since the conference\" --done --from margaret")
 
     @OptionGroup var common: Common
     @Argument(help: "The plan item (the start of its id, as `kith plan` shows it).") var item: String
     @Option(name: .shortAndLong, help: "What happened.") var message: String
     @Flag(help: "The item is done.") var done = false
     @Option(help: "Or set its status: open, done or dropped.") var status: Components.Schemas.PlanItemStatus?
+    @Option(help: ArgumentHelp("Whose words these are: someone in the family's network, by name.", valueName: "person")) var from: String?
 
     func run() async throws {
         try await reporting {
             let workspace = try common.open()
             let (plan, item) = try workspace.caseload.planItem(item)
-            try workspace.practice.updatePlanItem(item, in: plan, text: message, status: done ? .done : status)
+            let person = try from.map { try workspace.caseload.person($0, in: plan.familyId).id }
+            try workspace.practice.updatePlanItem(item, in: plan, text: message, status: done ? .done : status, from: person)
             try await workspace.sendIfOnline("Plan item updated")
         }
     }

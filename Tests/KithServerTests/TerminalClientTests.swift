@@ -114,9 +114,11 @@ struct Tmux {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("kith-terminal-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let editor = folder.appendingPathComponent("editor")
+        // A test wanting other text writes it to `next-edit` first: the editor uses it once, in place of the note.
         try """
             #!/bin/sh
             cp "$1" "\(folder.path)/template-seen"
+            if [ -f "\(folder.path)/next-edit" ]; then mv "\(folder.path)/next-edit" "$1"; exit 0; fi
             sed -i -e '1s/^/Visit after school.\\n/' \\
                 -e 's/^# What I saw:$/&\\nTheo showed me his drawings; the house was calm./' \\
                 -e 's/^# Next steps:$/&\\nVisit again on Friday with Nan./' "$1"
@@ -128,6 +130,31 @@ struct Tmux {
             "PATH=\(bin):/usr/bin:/bin", "PS1=$ ",
         ]
         try tmux(["new-session", "-d", "-s", "kith", "-x", "80", "-y", "50", "env", "-i"] + environment + ["bash", "--norc", "--noprofile"])
+    }
+
+    /// What the editor writes the next time it opens, instead of the note.
+    func nextEdit(_ text: String) throws {
+        try text.write(to: folder.appendingPathComponent("next-edit"), atomically: true, encoding: .utf8)
+    }
+
+    /// Signs `who` in on a profile of their own, answering the password prompt.
+    func login(_ who: Fixture.Who, port: Int) async throws {
+        try type("kith --profile \(who.rawValue) login 127.0.0.1:\(port) --email \(who.rawValue)@test.kith; echo END-LOGIN-\(who.rawValue)")
+        try await waitFor("Password:", prompt: true)
+        try type(Fixture.password)
+        try await waitFor("END-LOGIN-\(who.rawValue)")
+    }
+
+    /// Runs a command line and returns the screen once it has finished.
+    @discardableResult
+    func run(_ line: String) async throws -> String {
+        let marker = "END-\(UUID().uuidString.prefix(8))"
+        try type("\(line); echo \(marker)")
+        let screen = try await waitFor(marker)
+        // Only what this command printed: from its own line to its marker.
+        let lines = screen.components(separatedBy: "\n")
+        let start = lines.lastIndex { $0.contains("echo \(marker)") } ?? 0
+        return lines[start...].joined(separator: "\n")
     }
 
     /// Types a line and presses Enter.

@@ -140,6 +140,23 @@ package struct Caseload: Sendable {
             ?? allocations(of: familyId).first { $0.workerId == workerId && $0.endedOn == nil }
     }
 
+    /// A conference by the start of its id, or a family's (its latest) by the family's reference or name.
+    package func conference(_ ref: String) throws -> Conference {
+        let needle = ref.lowercased()
+        let all = try store.records(.conference, as: Conference.self)
+        let byId = all.filter { $0.id.hasPrefix(needle) }
+        if byId.count == 1, let only = byId.first { return only }
+        if let family = try? family(ref), let latest = all.filter({ $0.familyId == family.id }).max(by: { $0.referral.referredOn ?? "" < $1.referral.referredOn ?? "" }) {
+            return latest
+        }
+        return try Self.unique(ref, "conference", byId, describe: { Self.shortId($0.id) })
+    }
+
+    /// The items of a plan a new version starts from: those still open.
+    package static func openItems(of plan: FamilyPlan) -> [PlanItem] {
+        plan.items.filter { $0.status == .open }
+    }
+
     package func note(_ ref: String) throws -> JudgmentNote {
         let needle = ref.lowercased()
         let notes = try store.records(.note, as: JudgmentNote.self)

@@ -315,6 +315,18 @@ package final class LocalStore: Sendable {
         }
     }
 
+    /// Records the server has just answered an online write with, kept as if pulled: the device shows them at once,
+    /// even when the change feed brings them only at a later sync.
+    package func keep(_ records: [LocalRecord]) throws {
+        try db.write { db in
+            for record in records {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO records (entity, id, family_id, data, pending) VALUES (?, ?, ?, ?, NULL)",
+                    arguments: [record.entity.rawValue, record.id, record.familyId, record.data])
+            }
+        }
+    }
+
     /// Pulled records (and those changed here) as the REST API shapes them.
     package func records<Record: Decodable>(_ entity: Entity, familyId: String? = nil, as type: Record.Type) throws -> [Record] {
         try db.read { db in

@@ -129,12 +129,17 @@ package struct Practice: Sendable {
             shows: [try .init(.person, id: person.id, familyId: person.familyId, shown)])
     }
 
-    package func updatePlanItem(_ item: Caseload.PlanItem, in plan: Caseload.FamilyPlan, text: String, status: Components.Schemas.PlanItemStatus?) throws {
+    /// Progress on a plan item; `from` names the network member whose words the worker writes down.
+    package func updatePlanItem(
+        _ item: Caseload.PlanItem, in plan: Caseload.FamilyPlan, text: String, status: Components.Schemas.PlanItemStatus?,
+        from person: String? = nil
+    ) throws {
         let id = Self.newId()
-        let body = Components.Schemas.CreatePlanItemUpdate(id: id, text: text, status: status)
+        let body = Components.Schemas.CreatePlanItemUpdate(id: id, text: text, status: status, fromPersonId: person)
         var shown = plan
         if let index = shown.items.firstIndex(where: { $0.id == item.id }) {
-            shown.items[index].updates.append(.init(id: id, planItemId: item.id, text: text, status: status, authorId: me, createdAt: Date()))
+            shown.items[index].updates.append(.init(
+                id: id, planItemId: item.id, text: text, status: status, authorId: me, fromPersonId: person, createdAt: Date()))
             if let status { shown.items[index].status = status }
         }
         try store.enqueue(.addPlanItemUpdate(planItemId: item.id, body), familyId: plan.familyId, shows: [try .init(.plan, id: plan.id, familyId: plan.familyId, shown)])

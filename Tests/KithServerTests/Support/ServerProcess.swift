@@ -72,6 +72,16 @@ final class ServerProcess {
         try await Self.post(base + path, token: token, json: json)
     }
 
+    /// The body of a GET that must answer 200.
+    func get(_ path: String, token: String) async throws -> Data {
+        var request = URLRequest(url: URL(string: base + path)!)
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.timeoutInterval = 60
+        let (status, data) = try await Self.call(request)
+        guard status == 200 else { throw KithError.invalidField(path, "answered \(status): \(String(decoding: data, as: UTF8.self))") }
+        return data
+    }
+
     static func post(_ url: String, token: String, json: Data) async throws -> (Int, Data) {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = "POST"

@@ -1,0 +1,168 @@
+import Foundation
+import KithAPI
+import KithCore
+import PostgresNIO
+import Testing
+@testable import KithServer
+
+/// Every role's day in the terminal (tmux), against the real `kith-server` on loopback: a coordinator from referral to
+/// an agreed plan, a practitioner's joint visit and handover that the incoming worker reads, and a supervisor who
+/// reallocates and records supervision.
+@Suite struct CoordinationTerminalTests {
+    struct Setting {
+        let fixture: Fixture
+        let server: ServerProcess
+        let family: Components.Schemas.Family
+
+        func post(_ path: String, as who: Fixture.Who, _ body: [String: Any]) async throws -> Data {
+            let (status, data) = try await server.post(path, token: fixture.tokens[who]!, json: try JSONSerialization.data(withJSONObject: body))
+            #expect((200..<300).contains(status), "\(path): \(String(decoding: data, as: UTF8.self))")
+            return data
+        }
+    }
+
+    /// The Adeyemi family (FGC-7) of Priya's, with Amy, Jade and Margaret in its network.
+    func withFamily(_ body: @escaping @Sendable (Setting, PostgresClient) async throws -> Void) async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
+                let fixture = try await Fixture.seed(db, logger: TestDatabase.logger)
+                let server = try await ServerProcess(databaseURL: url)
+                defer { server.kill() }
+                let (_, created) = try await server.post(
+                    "/v1/families", token: fixture.tokens[.priya]!,
+                    json: try JSONSerialization.data(withJSONObject: ["displayName": "The Adeyemi family", "reference": "FGC-7"]))
+                let family = try Kith.decoder.decode(Components.Schemas.Family.self, from: created)
+                let setting = Setting(fixture: fixture, server: server, family: family)
+                for (name, child) in [("Amy Adeyemi", true), ("Jade Adeyemi", false), ("Margaret Adeyemi", false)] {
+                    _ = try await setting.post("/v1/families/\(family.id)/people", as: .priya, ["name": name, "isChildInFocus": child])
+                }
+                try await body(setting, db)
+            }
+        }
+    }
+
+    @Test func aCoordinatorTakesAReferralFromASchoolToAnAgreedPlanWithItsPrivateFamilyTime() async throws {
+        try await withFamily { setting, db in
+            _ = try await setting.post(
+                "/v1/families/\(setting.family.id)/allocations", as: .sam,
+                ["workerId": setting.fixture.id(.chris).text, "role": "coordinator", "startedOn": CalendarDay.today.text])
+            let terminal = try Tmux()
+            defer { terminal.close() }
+            try await terminal.login(.chris, port: setting.server.port)
+            let kith = "kith --profile chris"
+
+            var screen = try await terminal.run("""
+                \(kith) conference new FGC-7 --reason 'School worried about attendance' \
+                --referrer 'Mrs Hughes, Riverside Primary School' --family-agreed --agreed-by jade --bottom-line 'Amy is at school every day'
+                """)
+            #expect(screen.contains("Referral recorded for The Adeyemi family"), "\(screen)")
+            screen = try await terminal.run("\(kith) conference stage FGC-7 preparing -m 'Met Jade and Margaret at home'")
+            #expect(screen.contains("preparing on \(CalendarDay.today.text)"), "\(screen)")
+            try await terminal.run("\(kith) conference invite FGC-7 margaret")
+            try await terminal.run("\(kith) conference invite FGC-7 jade")
+            screen = try await terminal.run("\(kith) conference invite FGC-7 tom --role informationGiver")
+            #expect(screen.contains("as informationGiver"), "\(screen)")
+            screen = try await terminal.run("\(kith) conference meeting FGC-7 --held-on today --family-time 13:00-14:30 --attended jade margaret")
+            #expect(screen.contains("(2 attended)"), "\(screen)")
+            try await terminal.run("\(kith) conference stage FGC-7 conferenceHeld")
+
+            try terminal.nextEdit("Margaret: Takes Amy to school on Mondays\nJade: Calls the school if Amy is ill by 2027-01-31\n")
+            screen = try await terminal.run("\(kith) plan new FGC-7 --review-on 2027-02-01 --referrer-agreed")
+            #expect(screen.contains("Plan version 1 saved with 2 items"), "\(screen)")
+            try await terminal.run("\(kith) conference stage FGC-7 planAgreed")
+
+            screen = try await terminal.run("\(kith) conference show FGC-7")
+            #expect(screen.contains("Referred by Mrs Hughes, Riverside Primary School"), "\(screen)")
+            #expect(screen.contains("The family agreed on \(CalendarDay.today.text) (Jade Adeyemi)"))
+            #expect(screen.contains("planAgreed since"))
+            #expect(screen.contains("private family time 13:00–14:30"))
+            #expect(screen.contains("attended: ") && screen.contains("Margaret Adeyemi"))
+            #expect(screen.contains("Takes Amy to school on"))
+
+            // On the server: an outside referrer, the meeting's private time, the plan agreed.
+            #expect(try await count(db, """
+                SELECT count(*) FROM conferences c JOIN people p ON p.id = c.family_agreed_by
+                WHERE c.referrer_id IS NULL AND c.referrer_agency = 'Riverside Primary School' AND p.name = 'Jade Adeyemi'
+                  AND c.stage = 'planAgreed'
+                """) == 1)
+            #expect(try await count(db, """
+                SELECT count(*) FROM conference_meetings
+                WHERE private_time_ended_at - private_time_started_at = interval '90 minutes'
+                """) == 1)
+            #expect(try await count(db, "SELECT count(*) FROM meeting_attendance WHERE attended") == 2)
+            #expect(try await count(db, "SELECT count(*) FROM plan_items WHERE by_when = '2027-01-31'") == 1)
+
+            // The next version starts from the items still open: Margaret's is done, in her words.
+            let plan: Components.Schemas.FamilyPlan = try Kith.decoder.decode(
+                ItemList<Components.Schemas.FamilyPlan>.self,
+                from: try await setting.server.get("/v1/conferences/\(try await conferenceId(db))/plans", token: setting.fixture.tokens[.chris]!)
+            ).items[0]
+            let mondays = try #require(plan.items.first { $0.what == "Takes Amy to school on Mondays" })
+            screen = try await terminal.run("\(kith) plan update \(mondays.id.prefix(8)) -m 'Every Monday so far' --done --from margaret")
+            #expect(screen.contains("Plan item updated"), "\(screen)")
+            #expect(try await count(db, "SELECT count(*) FROM plan_item_updates u JOIN people p ON p.id = u.from_person_id WHERE p.name = 'Margaret Adeyemi'") == 1)
+            try terminal.nextEdit("Jade: Calls the school if Amy is ill\n")
+            screen = try await terminal.run("\(kith) plan new FGC-7")
+            #expect(screen.contains("Plan version 2 saved with 1 items"), "\(screen)")
+            let template = try String(contentsOf: terminal.folder.appendingPathComponent("template-seen"), encoding: .utf8)
+            #expect(template.contains("Jade Adeyemi: Calls the school if Amy is ill by 2027-01-31"))
+            #expect(!template.contains("Takes Amy to school on Mondays"))
+        }
+    }
+
+    @Test func aPractitionerHandsOverAndASupervisorReallocatesAndRecordsSupervision() async throws {
+        try await withFamily { setting, db in
+            let terminal = try Tmux()
+            defer { terminal.close() }
+            for who in [Fixture.Who.priya, .tom, .sam] { try await terminal.login(who, port: setting.server.port) }
+
+            // Priya takes Tom on a handover visit, then writes the handover from her terminal.
+            var screen = try await terminal.run("kith --profile priya visit FGC-7 --with tom jade --child-seen -m 'Handover visit with Tom'")
+            #expect(screen.contains("Home visit recorded with a note for The Adeyemi family and synced"), "\(screen)")
+            screen = try await terminal.run(
+                "kith --profile priya handover FGC-7 -m 'Amy opens up in the car, not at home. Margaret does the Friday school run.'")
+            #expect(screen.contains("Handover note saved for The Adeyemi family and synced"), "\(screen)")
+
+            // Sam reallocates to Tom in one step and records supervision with Priya.
+            screen = try await terminal.run("kith --profile sam reallocate FGC-7 --to tom --reason 'Priya moves to the South team'")
+            #expect(screen.contains("Priya Shah's allocation ended; Tom Walsh holds it from"), "\(screen)")
+            #expect(screen.contains("Tom Walsh has the handover note to read"))
+            screen = try await terminal.run("kith --profile sam supervision record priya --family FGC-7 -m 'Talked through the move and the handover.'")
+            #expect(screen.contains("Supervision with Priya Shah on \(CalendarDay.today.text) recorded (1 families discussed)"), "\(screen)")
+            screen = try await terminal.run("kith --profile sam supervision list priya")
+            #expect(screen.contains("Talked through the move and the handover."), "\(screen)")
+            screen = try await terminal.run("kith --profile sam review --team")
+            #expect(screen.contains("handover") && screen.contains("The Adeyemi family"), "\(screen)")
+
+            // Tom reads the handover where he first looks at the family, and acknowledges it.
+            // The change feed holds a commit back while older transactions run (other tests share the server), so the
+            // family may take another sync to arrive, as it would for Tom.
+            for _ in 0..<20 {
+                try await terminal.run("kith --profile tom sync")
+                screen = try await terminal.run("kith --profile tom family FGC-7")
+                if !screen.contains("no family on this device") { break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(screen.contains("Handover note from Priya Shah"), "\(screen)")
+            #expect(screen.contains("Amy opens up in the car, not at home. Margaret does the Friday school run."))
+            screen = try await terminal.run("kith --profile tom review")
+            #expect(screen.contains("A handover note from Priya Shah to read"), "\(screen)")
+            #expect(try await count(db, "SELECT count(*) FROM review_items WHERE kind = 'handover' AND status = 'open'") == 1)
+
+            // The joint visit recorded with --with counts in the family's continuity.
+            let data = try await setting.server.get("/v1/continuity/families/\(setting.family.id)", token: setting.fixture.tokens[.sam]!)
+            let continuity = try Kith.decoder.decode(Components.Schemas.FamilyContinuity.self, from: data)
+            #expect(continuity.handovers365.total == 1 && continuity.handovers365.withJointVisit == 1 && continuity.handovers365.withNote == 1)
+            screen = try await terminal.run("kith --profile sam continuity --family FGC-7")
+            #expect(screen.contains("Handovers in the year (note / joint visit)") && screen.contains("1 (1 / 1)"), "\(screen)")
+        }
+    }
+
+    private func conferenceId(_ db: PostgresClient) async throws -> String {
+        try await db.query("SELECT id::text FROM conferences", logger: TestDatabase.logger).decode(String.self).first { _ in true } ?? ""
+    }
+
+    private func count(_ db: PostgresClient, _ sql: String) async throws -> Int {
+        try await db.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).decode(Int.self).first { _ in true } ?? -1
+    }
+}
