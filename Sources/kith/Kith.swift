@@ -16,7 +16,7 @@ struct Kith: AsyncParsableCommand {
         subcommands: [
             Login.self, Logout.self, WhoAmI.self,
             Sync.self, Status.self,
-            Families.self, FamilyOverview.self, Timeline.self,
+            Families.self, FamilyOverview.self, Timeline.self, OpenFamily.self,
             Visit.self, Note.self, Amend.self, Show.self, PersonCommand.self, PlanCommand.self,
             Handover.self, Review.self, Invite.self, Invitations.self, ConferenceCommand.self,
             Allocate.self, Reallocate.self, SupervisionCommand.self, TeamCaseload.self, Continuity.self, Signals.self, DeviceCommand.self,

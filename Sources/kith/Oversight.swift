@@ -83,6 +83,35 @@ struct Handover: AsyncParsableCommand {
     }
 }
 
+struct OpenFamily: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "open", abstract: "Open a new family (a referral that is new to Kith); you become its worker or coordinator (online).",
+        discussion: """
+            Add the family's network afterwards with `kith person add REF NAME` (offline).
+
+            Example: kith open "The Okoro family" --reference FGC-20 --reason "Referred by the school: attendance"
+            """)
+
+    @OptionGroup var common: Common
+    @Argument(help: "The family's name as the family would put it.") var name: String
+    @Option(help: "The family's reference in your organisation.") var reference: String?
+    @Option(help: "Why Kith is involved.") var reason: String?
+    @Option(help: "The team (a piece of its name); needed when you are in more than one.") var team: String?
+
+    func run() async throws {
+        try await reporting {
+            let workspace = try common.open()
+            let teams = try Office.teams(team, from: workspace.session.me.teams)
+            guard teams.count == 1, let chosen = teams.first else { throw CommandError.usage("you are in \(teams.count) teams: say which with --team") }
+            let body = Components.Schemas.CreateFamily(teamId: chosen.id, displayName: name, reference: reference, reasonForInvolvement: reason)
+            let family: Components.Schemas.Family = try await workspace.office { try await $0.openFamily(body) }
+            try workspace.store.keep([try .init(.family, id: family.id, familyId: family.id, family)])
+            Terminal.note("Opened \(family.displayName)\(family.reference.map { " (\($0))" } ?? "") in \(chosen.name).")
+            try await workspace.sync()
+        }
+    }
+}
+
 struct Allocate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Supervisors: allocate a worker to a family (online).",

@@ -107,6 +107,17 @@ import Testing
             let template = try String(contentsOf: terminal.folder.appendingPathComponent("template-seen"), encoding: .utf8)
             #expect(template.contains("Jade Adeyemi: Calls the school if Amy is ill by 2027-01-31"))
             #expect(!template.contains("Takes Amy to school on Mondays"))
+
+            // A referral new to Kith: Chris opens the family and is its coordinator, with its network added offline.
+            screen = try await terminal.run("\(kith) open 'The Okoro family' --reference FGC-20 --reason 'Referred by the school'")
+            #expect(screen.contains("Opened The Okoro family (FGC-20) in North"), "\(screen)")
+            try await terminal.run("KITH_OFFLINE=1 \(kith) person add FGC-20 'Grace Okoro' --relationship mother")
+            screen = try await terminal.run("\(kith) families")
+            #expect(screen.contains("FGC-20") && screen.contains("The Okoro family (1 unsent)"), "\(screen)")
+            #expect(try await count(db, """
+                SELECT count(*) FROM allocations a JOIN families f ON f.id = a.family_id
+                WHERE f.reference = 'FGC-20' AND a.role = 'coordinator' AND a.worker_id = '\(setting.fixture.id(.chris))'
+                """) == 1)
         }
     }
 

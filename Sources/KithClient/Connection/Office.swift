@@ -78,7 +78,15 @@ package struct Office: Sendable {
         return try Caseload.family(ref, among: try await teamFamilies())
     }
 
-    // MARK: Allocations
+    // MARK: Families and allocations
+
+    /// A new family of the worker's team; the server makes a practitioner or coordinator who opens it its worker.
+    package func openFamily(_ family: Components.Schemas.CreateFamily) async throws -> Components.Schemas.Family {
+        switch try await client.createFamily(body: .json(family)) {
+        case .created(let created): try created.body.json
+        case .default(let status, let problem): throw Server.refusal(status, problem)
+        }
+    }
 
     package func allocate(
         _ family: Components.Schemas.Family, to worker: Components.Schemas.Worker, role: Components.Schemas.AllocationRole,
