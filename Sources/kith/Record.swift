@@ -15,7 +15,7 @@ struct Access: AsyncParsableCommand {
             """)
 
     @OptionGroup var common: Common
-    @Argument(help: "The family (its reference or the start of its id).") var ref: String
+    @Argument(help: "The family: its id (or, for your teams' families, its reference).") var ref: String
     @Option(help: "Why you need it (required; the family's supervisors see it).") var reason: String
 
     func run() async throws {
@@ -23,9 +23,8 @@ struct Access: AsyncParsableCommand {
             guard !reason.allSatisfy(\.isWhitespace) else { throw CommandError.usage("--reason needs a reason") }
             let workspace = try common.open()
             let caseload = workspace.caseload
-            let (family, grant): (Components.Schemas.Family, Components.Schemas.BreakGlassGrant) = try await workspace.office { office in
-                let family = try await office.family(ref, caseload: caseload)
-                return (family, try await office.openBreakGlass(family, reason: reason))
+            let (family, grant): (Components.Schemas.Family, Components.Schemas.BreakGlassGrant) = try await workspace.office {
+                try await $0.openBreakGlass(ref, caseload: caseload, reason: reason)
             }
             Terminal.note("""
                 Access to \(family.displayName) is open until \(Format.when(grant.expiresAt)). This is recorded with your reason \
@@ -39,12 +38,13 @@ struct Access: AsyncParsableCommand {
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Who read and wrote a family's record, newest first (the allocated worker and supervisors; online).",
-        discussion: "Example: kith audit FGC-7 --limit 20")
+        discussion: "Example: kith audit FGC-7 --others --limit 20")
 
     @OptionGroup var common: Common
     @OptionGroup var listing: Listing
     @Argument(help: "The family.") var ref: String
     @Option(name: .shortAndLong, help: "At most this many events.") var limit: Int = 50
+    @Flag(help: "Who else viewed the family: leave out its allocated workers' own reads.") var others = false
 
     func run() async throws {
         try await reporting {
@@ -52,7 +52,7 @@ struct Audit: AsyncParsableCommand {
             let caseload = workspace.caseload, count = max(1, limit)
             let (family, events): (Components.Schemas.Family, [Components.Schemas.AuditEvent]) = try await workspace.office { office in
                 let family = try await office.family(ref, caseload: caseload)
-                return (family, try await office.audit(of: family, limit: count))
+                return (family, try await office.audit(of: family, limit: count, others: others))
             }
             if listing.json { return try Terminal.json(events) }
             Terminal.print(Terminal.style.bold(family.displayName) + " — audit trail")
@@ -86,6 +86,36 @@ struct Export: AsyncParsableCommand {
                 try await office.export(try await office.family(ref, caseload: caseload))
             }
             try Terminal.json(export)
+        }
+    }
+}
+
+struct BreakGlass: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "break-glass", abstract: "Supervisors: every break-glass opening of your team's families, with its reason (online).",
+        discussion: "Example: kith break-glass --since 2026-11-01")
+
+    @OptionGroup var common: Common
+    @OptionGroup var listing: Listing
+    @Option(help: "The team (a piece of its name); needed when you are in more than one.") var team: String?
+    @Option(help: ArgumentHelp("Since this day (default 30 days ago).", valueName: "day")) var since: DayArgument?
+
+    func run() async throws {
+        try await reporting {
+            let workspace = try common.open()
+            let teams = try Office.teams(team, from: workspace.session.me.teams)
+            guard teams.count == 1, let chosen = teams.first else { throw CommandError.usage("you are in \(teams.count) teams: say which with --team") }
+            let day = since?.text
+            let openings: [Components.Schemas.BreakGlassOpening] = try await workspace.office {
+                try await $0.breakGlassOpenings(of: chosen, since: day)
+            }
+            if listing.json { return try Terminal.json(openings) }
+            guard !openings.isEmpty else { return Terminal.print("No break-glass openings in \(chosen.name)\(day.map { " since \($0)" } ?? " in 30 days").") }
+            var table = Table([.init("OPENED"), .init("WHO", flexible: true), .init("FAMILY", flexible: true), .init("REASON", flexible: true)])
+            for opening in openings {
+                table.add([Format.when(opening.openedAt), opening.workerName, opening.familyName, opening.reason])
+            }
+            Terminal.table(table)
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import KithAPI
+import KithCore
 import PostgresNIO
 import Testing
 @testable import KithServer
@@ -55,6 +56,39 @@ import Testing
             let _: Components.Schemas.Allocation = try await kith.send(
                 .post, "/v1/allocations/\(allocation.id)/end", as: .sam, json: ["endedOn": "2026-01-02", "reason": "plan completed"])
             #expect(try await kith.request(.get, "/v1/families/\(family.id)", as: .tom).status == .notFound)
+        }
+    }
+
+    @Test func supervisorsSeeTheirTeamsBreakGlassInOnePlaceAndWhoElseViewedAFamily() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let reason = "Duty cover: police called about the children tonight"
+            let _: Components.Schemas.BreakGlassGrant = try await kith.send(
+                .post, "/v1/families/\(family.id)/access", as: .tom, json: ["reason": reason], expect: .created)
+            let _: Components.Schemas.TimelinePage = try await kith.send(.get, "/v1/families/\(family.id)/timeline", as: .tom)
+            let _: Components.Schemas.TimelinePage = try await kith.send(.get, "/v1/families/\(family.id)/timeline", as: .priya)
+
+            struct Openings: Decodable { let items: [Components.Schemas.BreakGlassOpening] }
+            let path = "/v1/teams/\(kith.fixture.north)/break-glass"
+            let openings: Openings = try await kith.send(.get, path, as: .sam)
+            #expect(openings.items.map(\.reason) == [reason])
+            #expect(openings.items.first?.workerName == "Tom Walsh" && openings.items.first?.familyName == "The Adeyemi family")
+            #expect(try await kith.request(.get, path, as: .priya).status == .forbidden)
+            #expect(try await kith.request(.get, path, as: .ruth).status == .notFound)
+            #expect(try await kith.request(.get, path + "?since=2026-13-01", as: .sam).status == .badRequest)
+            let later: Openings = try await kith.send(.get, path + "?since=\(CalendarDay.today.adding(days: 1).text)", as: .sam)
+            #expect(later.items.isEmpty)
+            #expect(try await kith.count("SELECT count(*) FROM audit_events WHERE entity = 'breakGlass' AND action = 'read'") == 1)
+
+            // Who else viewed the family: Priya's own reads left out, Tom's kept.
+            let all: Components.Schemas.AuditPage = try await kith.send(.get, "/v1/families/\(family.id)/audit", as: .sam)
+            let others: Components.Schemas.AuditPage = try await kith.send(
+                .get, "/v1/families/\(family.id)/audit?leaveOutAllocatedReads=true", as: .sam)
+            let priya = kith.fixture.id(.priya).text
+            #expect(all.items.contains { $0.action == .read && $0.workerId == priya })
+            #expect(!others.items.contains { $0.action == .read && $0.workerId == priya })
+            #expect(others.items.contains { $0.action == .read && $0.workerId == kith.fixture.id(.tom).text })
+            #expect(others.items.contains { $0.action == .write && $0.workerId == priya })
         }
     }
 

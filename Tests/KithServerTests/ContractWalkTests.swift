@@ -77,6 +77,7 @@ import Testing
             "writeHandover": ["note": "An outsider's handover"],
             "listHandoverVersions": nil,
             "reallocateFamily": ["toWorkerId": outsider, "reason": "taken by an outsider"],
+            "listTeamBreakGlass": nil,
             "recordContact": ["occurredAt": "2026-06-02T10:00:00Z", "kind": "phone"],
             "createNote": ["body": "An outsider's note"],
             "getNote": nil,

@@ -125,10 +125,20 @@ import Testing
         try await withFamily { setting, db in
             let terminal = try Tmux()
             defer { terminal.close() }
-            for who in [Fixture.Who.priya, .tom, .sam] { try await terminal.login(who, port: setting.server.port) }
+            for who in [Fixture.Who.priya, .tom, .sam, .omar] { try await terminal.login(who, port: setting.server.port) }
+
+            // Omar, on duty for the South team, opens the family by its id: he is told it is recorded and shown.
+            var screen = try await terminal.run(
+                "kith --profile omar access \(setting.family.id) --reason 'Out of hours: police called about Amy'")
+            #expect(screen.contains("Access to The Adeyemi family is open until"), "\(screen)")
+            #expect(screen.contains("recorded with your reason in the family's audit trail and shown to the family's supervisors"))
+            screen = try await terminal.run("kith --profile sam break-glass")
+            #expect(screen.contains("Omar Haddad") && screen.contains("Out of hours: police called"), "\(screen)")
+            screen = try await terminal.run("kith --profile sam audit FGC-7 --others")
+            #expect(screen.contains("Omar Haddad") && screen.contains("break-glass"), "\(screen)")
 
             // Priya takes Tom on a handover visit, then writes the handover from her terminal.
-            var screen = try await terminal.run("kith --profile priya visit FGC-7 --with tom jade --child-seen -m 'Handover visit with Tom'")
+            screen = try await terminal.run("kith --profile priya visit FGC-7 --with tom jade --child-seen -m 'Handover visit with Tom'")
             #expect(screen.contains("Home visit recorded with a note for The Adeyemi family and synced"), "\(screen)")
             screen = try await terminal.run(
                 "kith --profile priya handover FGC-7 -m 'Amy opens up in the car, not at home. Margaret does the Friday school run.'")

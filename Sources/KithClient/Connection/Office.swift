@@ -75,6 +75,7 @@ package struct Office: Sendable {
     /// A family on this device, else among the team's (a supervisor's families need not be on the machine).
     package func family(_ ref: String, caseload: Caseload) async throws -> Components.Schemas.Family {
         if let here = try? caseload.family(ref) { return here }
+        guard session.me.worker.roles.contains(.supervisor) else { return try caseload.family(ref) }
         return try Caseload.family(ref, among: try await teamFamilies())
     }
 
@@ -259,19 +260,32 @@ package struct Office: Sendable {
 
     // MARK: Break-glass, audit and export
 
-    package func openBreakGlass(_ family: Components.Schemas.Family, reason: String) async throws -> Components.Schemas.BreakGlassGrant {
-        switch try await client.openBreakGlassAccess(path: .init(familyId: family.id), body: .json(.init(reason: reason))) {
+    /// Break-glass to a family by its reference or name (on this device or, for a supervisor, in their teams) or by
+    /// its id (a family with no relationship to the worker is on no list of theirs); then the family, now readable.
+    package func openBreakGlass(
+        _ ref: String, caseload: Caseload, reason: String
+    ) async throws -> (Components.Schemas.Family, Components.Schemas.BreakGlassGrant) {
+        let familyId = UUID(uuidString: ref) != nil ? ref.lowercased() : try await family(ref, caseload: caseload).id
+        let grant: Components.Schemas.BreakGlassGrant = switch try await client.openBreakGlassAccess(
+            path: .init(familyId: familyId), body: .json(.init(reason: reason)))
+        {
         case .created(let created): try created.body.json
+        case .default(let status, let problem): throw Server.refusal(status, problem)
+        }
+        switch try await client.getFamily(path: .init(familyId: familyId)) {
+        case .ok(let ok): return (try ok.body.json, grant)
         case .default(let status, let problem): throw Server.refusal(status, problem)
         }
     }
 
-    /// The family's audit trail, newest first, up to `limit` events.
-    package func audit(of family: Components.Schemas.Family, limit: Int) async throws -> [Components.Schemas.AuditEvent] {
+    /// The family's audit trail, newest first, up to `limit` events; `others`: without its allocated workers' own reads.
+    package func audit(of family: Components.Schemas.Family, limit: Int, others: Bool = false) async throws -> [Components.Schemas.AuditEvent] {
         var events: [Components.Schemas.AuditEvent] = []
         var after: String?
         repeat {
-            switch try await client.getFamilyAudit(path: .init(familyId: family.id), query: .init(limit: min(200, limit), after: after)) {
+            switch try await client.getFamilyAudit(
+                path: .init(familyId: family.id), query: .init(limit: min(200, limit), after: after, leaveOutAllocatedReads: others))
+            {
             case .ok(let ok):
                 let page = try ok.body.json
                 events += page.items
@@ -280,6 +294,14 @@ package struct Office: Sendable {
             }
         } while after != nil && events.count < limit
         return Array(events.prefix(limit))
+    }
+
+    /// Break-glass openings of the team's families since a day (the server's default: 30 days).
+    package func breakGlassOpenings(of team: Components.Schemas.Team, since day: String?) async throws -> [Components.Schemas.BreakGlassOpening] {
+        switch try await client.listTeamBreakGlass(path: .init(teamId: team.id), query: .init(since: day)) {
+        case .ok(let ok): try ok.body.json.items
+        case .default(let status, let problem): throw Server.refusal(status, problem)
+        }
     }
 
     package func export(_ family: Components.Schemas.Family) async throws -> Components.Schemas.FamilyExport {

@@ -19,6 +19,31 @@ extension Records {
         return .init(id: id.text, familyId: access.familyId.text, reason: reason, openedAt: openedAt, expiresAt: expiresAt)
     }
 
+    /// Openings of the team's families since a day, newest first; reading them is audited against each family.
+    func breakGlassOpenings(team: UUID, since: CalendarDay) async throws -> [Components.Schemas.BreakGlassOpening] {
+        let rows = try await connection.query(
+            """
+            SELECT g.id, g.family_id, f.display_name, g.worker_id, w.name, g.reason, g.opened_at, g.expires_at
+            FROM break_glass_grants g
+            JOIN families f ON f.organisation_id = g.organisation_id AND f.id = g.family_id
+            JOIN workers w ON w.organisation_id = g.organisation_id AND w.id = g.worker_id
+            WHERE g.organisation_id = \(principal.organisationId) AND f.team_id = \(team)
+              AND g.opened_at >= \(since.description)::date
+            ORDER BY g.opened_at DESC, g.id
+            """, logger: logger)
+        var openings: [Components.Schemas.BreakGlassOpening] = []
+        for try await (id, family, familyName, worker, workerName, reason, openedAt, expiresAt) in rows.decode(
+            (UUID, UUID, String, UUID, String, String, Date, Date).self)
+        {
+            openings.append(.init(
+                id: id.text, familyId: family.text, familyName: familyName, workerId: worker.text, workerName: workerName,
+                reason: reason, openedAt: openedAt, expiresAt: expiresAt))
+        }
+        let families = Array(Set(openings.map(\.familyId))).compactMap(UUID.init(uuidString:))
+        if !families.isEmpty { try await audit(.read, "breakGlass", familyIds: families) }
+        return openings
+    }
+
     func auditPage(_ feed: AuditFeed, before: Int64?, limit: Int) async throws -> Components.Schemas.AuditPage {
         let events = try await auditEvents(feed, before: before, limit: limit + 1)
         let next = events.count > limit ? events[limit - 1].id : nil
@@ -27,7 +52,8 @@ extension Records {
 
     /// Newest first; `before` is the id of the last event a client saw.
     func auditEvents(_ feed: AuditFeed, before: Int64? = nil, limit: Int? = nil) async throws -> [Components.Schemas.AuditEvent] {
-        let family: UUID? = if case .family(let id) = feed { id } else { nil }
+        let family: UUID? = if case .family(let id, _) = feed { id } else { nil }
+        let leaveOut = if case .family(_, let leaving) = feed { leaving } else { false }
         let teams: [UUID]? = if case .organisation(let teams) = feed { teams } else { nil }
         let rows = try await connection.query(
             """
@@ -40,6 +66,9 @@ extension Records {
               AND (\(family)::uuid IS NULL AND e.family_id IS NULL OR e.family_id = \(family))
               AND (\(teams == nil) OR e.team_id = ANY(\(teams ?? [])))
               AND (\(before)::bigint IS NULL OR e.id < \(before))
+              AND NOT (\(leaveOut) AND e.action = 'read' AND e.worker_id IN (
+                  SELECT a.worker_id FROM current_allocations a
+                  WHERE a.organisation_id = e.organisation_id AND a.family_id = e.family_id AND a.role = 'allocatedWorker'))
             ORDER BY e.id DESC
             LIMIT \(limit)
             """, logger: logger)

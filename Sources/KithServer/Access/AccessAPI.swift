@@ -31,9 +31,25 @@ extension KithService {
         let before = try AuditPosition.parse(input.query.after)
         let page = try await records { records in
             _ = try await records.access(familyId, for: .readAudit)
-            return try await records.auditPage(.family(familyId), before: before, limit: limit)
+            return try await records.auditPage(
+                .family(familyId, leavingOutAllocatedReads: input.query.leaveOutAllocatedReads ?? false), before: before, limit: limit)
         }
         return .ok(.init(body: .json(page)))
+    }
+
+    /// Break-glass openings of a team's families, for the team's supervisors (a member who is not one hears 403).
+    func listTeamBreakGlass(_ input: Operations.ListTeamBreakGlass.Input) async throws -> Operations.ListTeamBreakGlass.Output {
+        let principal = try Principal.required()
+        let team = try UUID(path: input.path.teamId)
+        var check = Validation()
+        let since = check.day("since", input.query.since) ?? CalendarDay.today.adding(days: -30)
+        try check.orThrow()
+        guard principal.supervises(team: team) else {
+            guard principal.teamIds.contains(team) else { throw KithError.notFound }
+            throw KithError.forbidden("Break-glass openings of a team are for its supervisors.")
+        }
+        let openings = try await records { try await $0.breakGlassOpenings(team: team, since: since) }
+        return .ok(.init(body: .json(.init(items: openings))))
     }
 
     /// The organisation's own feed of administrative changes: administrators see all of it, supervisors their teams'.
@@ -52,7 +68,8 @@ extension KithService {
 
 /// Which audit events a page lists: one family's, or the organisation's administrative events (of some teams only).
 enum AuditFeed {
-    case family(UUID)
+    /// `leavingOutAllocatedReads`: "who else viewed this family", without its current allocated workers' own reads.
+    case family(UUID, leavingOutAllocatedReads: Bool = false)
     case organisation(teams: [UUID]?)
 }
 
