@@ -19,26 +19,16 @@ struct Login: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let url = try Self.serverURL(server)
+            let url = try SignIn.serverURL(server)
             guard let email = email ?? Terminal.ask("Email: "), !email.isEmpty else { throw CommandError.usage("an email is needed to sign in") }
             guard let password = Terminal.askSecret("Password: "), !password.isEmpty else { throw CommandError.usage("a password is needed to sign in") }
 
             let profile = try common.profileFolder()
             let store = try profile.open()
-            let (me, registration) = try await Self.register(url, email: email, password: password, deviceName: deviceName)
-            let session = Session(server: url, deviceId: registration.deviceId, token: registration.token, me: me)
-            if let previous = try store.session(), previous.server != url || previous.workerId != me.worker.id, try !store.waiting().isEmpty {
-                await Self.revoke(session)
-                throw CommandError.usage("""
-                    profile '\(profile.name)' holds work of \(previous.me.worker.name) on \(previous.server.absoluteString) not yet synced; \
-                    sign in with another profile (`kith --profile NAME login …`), or sync it first
-                    """)
-            }
-            if let previous = try store.session() { await Self.revoke(previous) }
-            try store.startOverForNewDevice()
-            try store.setSession(session)
+            let session = try await SignIn.register(url, email: email, password: password, deviceName: deviceName)
+            try await SignIn.adopt(session, in: store, profile: profile.name)
             let workspace = try Workspace(profile: profile, store: store, session: session)
-            Terminal.note("Signed in as \(me.worker.name) (\(me.organisation.name)); this machine is device \(Caseload.shortId(registration.deviceId)).")
+            Terminal.note("Signed in as \(session.me.worker.name) (\(session.me.organisation.name)); this machine is device \(Caseload.shortId(session.deviceId)).")
             do {
                 try await workspace.sync()
                 let families = try workspace.caseload.families().count
@@ -46,62 +36,6 @@ struct Login: AsyncParsableCommand {
             } catch let error as CommandError {
                 Terminal.error(error.description)
             }
-        }
-    }
-
-    /// The registration this one replaces is revoked, so no forgotten token stays valid (best effort: a token the
-    /// server no longer honours is revoked already).
-    static func revoke(_ session: Session) async {
-        _ = try? await Server.with(session.server, token: session.token, patience: 2) { client in
-            try await client.revokeDevice(path: .init(deviceId: session.deviceId))
-        }
-    }
-
-    static func serverURL(_ text: String) throws -> URL {
-        var text = text
-        if !text.contains("://") {
-            let local = text.hasPrefix("localhost") || text.hasPrefix("127.") || text.hasPrefix("[::1]")
-            text = (local ? "http://" : "https://") + text
-        }
-        while text.hasSuffix("/") { text.removeLast() }
-        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-            throw CommandError.usage("'\(text)' is not a server address (e.g. https://kith.example.org)")
-        }
-        return url
-    }
-
-    /// Signs in with the password, registers a device, and ends the password's session: from here on this machine
-    /// uses the device token only.
-    static func register(
-        _ url: URL, email: String, password: String, deviceName: String?
-    ) async throws -> (Components.Schemas.Me, Components.Schemas.DeviceRegistration) {
-        do {
-            let login = try await Server.with(url, token: nil) { client in
-                switch try await client.login(body: .json(.init(email: email, password: password))) {
-                case .ok(let ok): return try ok.body.json
-                case .default(let status, let problem):
-                    if status == 401 { throw CommandError.usage("wrong email or password") }
-                    if status == 429 { throw CommandError.usage("too many attempts: wait a minute, then try again") }
-                    throw Server.refusal(status, problem)
-                }
-            }
-            return try await Server.with(url, token: login.token) { client in
-                let me: Components.Schemas.Me = switch try await client.getMe() {
-                case .ok(let ok): try ok.body.json
-                case .default(let status, let problem): throw Server.refusal(status, problem)
-                }
-                let host = ProcessInfo.processInfo.hostName
-                let registration: Components.Schemas.DeviceRegistration = switch try await client.registerDevice(body: .json(.init(
-                    name: deviceName ?? "kith on \(host)", platform: "terminal", clientVersion: KithVersion.client))) {
-                case .created(let created): try created.body.json
-                case .default(let status, let problem): throw Server.refusal(status, problem)
-                }
-                _ = try? await client.logout()
-                return (me, registration)
-            }
-        } catch {
-            if Server.isUnreachable(error) { throw CommandError.unreachable(url, waiting: nil) }
-            throw error
         }
     }
 }
@@ -130,20 +64,10 @@ struct Logout: AsyncParsableCommand {
             if forget, !force, let waiting = try store.waitingDescription() {
                 throw CommandError.usage("\(waiting) not yet sent to the server; run `kith sync` when online, or `kith logout --forget --force` to lose them")
             }
-            if let workspace, let session {
-                do {
-                    try await workspace.online { client in
-                        switch try await client.revokeDevice(path: .init(deviceId: session.deviceId)) {
-                        case .ok: break
-                        case .default(let status, let problem): throw Server.refusal(status, problem)
-                        }
-                    }
-                } catch CommandError.refused(let status, _, _) where status == 401 || status == 403 {
-                    // A token the server no longer honours is as good as revoked.
-                } catch let error as CommandError {
-                    Terminal.error("could not revoke this device on the server (\(error)); a supervisor can revoke device \(session.deviceId)")
+            if let session {
+                if let trouble = try await SignIn.signOut(session, store: store) {
+                    Terminal.error("could not revoke this device on the server (\(trouble)); a supervisor can revoke device \(session.deviceId)")
                 }
-                try store.setSession(nil)
                 Terminal.note("Signed out of \(session.server.absoluteString).")
             } else if !forget {
                 Terminal.note("Not signed in on profile '\(profile.name)'.")

@@ -50,10 +50,7 @@ struct ConferenceNew: AsyncParsableCommand {
             let caseload = workspace.caseload
             let family = try caseload.family(ref)
             let agreedById = try agreedBy.map { try caseload.person($0, in: family.id).id }
-            let outside = referrer.map { text -> Components.Schemas.OutsideReferrer in
-                let parts = text.split(separator: ",", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                return .init(name: parts[0], agency: parts.count > 1 && !parts[1].isEmpty ? parts[1] : nil)
-            }
+            let outside = try referrer.map(ConferenceDrafts.outsideReferrer)
             let day = on?.text ?? DayArgument.today
             let conference: Components.Schemas.Conference = try await workspace.office { office in
                 var referrerId: String?
@@ -226,21 +223,13 @@ struct ConferenceMeeting: AsyncParsableCommand {
                 case .person(let id), .worker(let id): ids.append(id)
                 }
             }
-            let time = try familyTime.map { try Self.familyTime($0, on: heldOn.text) }
+            let time = try familyTime.map { try ConferenceDrafts.privateTime($0, on: heldOn.text) }
             let meeting = Components.Schemas.RecordMeeting(
                 kind: review ? .review : .initial, heldOn: heldOn.text, privateFamilyTime: time, attended: ids)
             try workspace.keep(try await workspace.office { try await $0.recordMeeting(meeting, of: conference) })
             Terminal.note("\(review ? "Review" : "Conference") meeting on \(heldOn.text) recorded (\(ids.count) attended).")
             try await workspace.sync()
         }
-    }
-
-    static func familyTime(_ text: String, on day: String) throws -> Components.Schemas.PrivateFamilyTime {
-        let ends = text.split(separator: "-").map { When.parse("\(day) \($0)") }
-        guard ends.count == 2, let start = ends[0], let end = ends[1], end >= start else {
-            throw CommandError.usage("--family-time takes a start and an end on the day, for example 13:00-14:30")
-        }
-        return .init(startedAt: start, endedAt: end)
     }
 }
 
@@ -273,9 +262,7 @@ struct PlanNew: AsyncParsableCommand {
             if let message {
                 text = message
             } else {
-                let carried = last.map(Caseload.openItems)?.map { item in
-                    "\(people[item.who] ?? caseload.worker(item.who)): \(item.what)" + (item.byWhen.map { " by \($0)" } ?? "")
-                } ?? []
+                let carried = ConferenceDrafts.carriedOver(last) { people[$0] ?? caseload.worker($0) }
                 let template = (carried + ["", """
                     # The family's plan, version \((last?.version ?? 0) + 1). One item a line: WHO: WHAT [by YYYY-MM-DD].
                     # WHO is someone in the family's network or a colleague, by name. Items still open in the last version
@@ -283,19 +270,10 @@ struct PlanNew: AsyncParsableCommand {
                     """]).joined(separator: "\n")
                 text = NoteDraft(editedTemplate: try Terminal.edit(template, in: workspace.profile.directory)).body
             }
-            var items: [Components.Schemas.CreatePlanItem] = []
-            for line in text.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) where !line.isEmpty {
-                let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard parts.count == 2, !parts[1].isEmpty else { throw CommandError.usage("'\(line)' is not WHO: WHAT") }
-                var what = parts[1], byWhen: String?
-                if let range = what.range(of: #" by \d{4}-\d{2}-\d{2}$"#, options: .regularExpression) {
-                    byWhen = String(what[range].dropFirst(4))
-                    what = String(what[..<range.lowerBound])
-                }
-                let who = switch try caseload.present(parts[0], in: conference.familyId) {
+            let items = try ConferenceDrafts.planItems(text) { name in
+                switch try caseload.present(name, in: conference.familyId) {
                 case .person(let id), .worker(let id): id
                 }
-                items.append(.init(who: who, what: what, byWhen: byWhen))
             }
             guard !items.isEmpty else { return Terminal.note("No items: no plan saved.") }
             let plan = Components.Schemas.CreatePlan(

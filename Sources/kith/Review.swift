@@ -77,30 +77,6 @@ struct ReviewList: AsyncParsableCommand {
     }
 }
 
-/// The competing values of a field conflict (`payload.values`).
-enum ReviewChoices {
-    struct Value {
-        let value: String?
-        let workerId: String
-    }
-
-    static func values(of item: Components.Schemas.PulledReviewItem) -> [Value] {
-        guard item.kind == .conflict, let values = item.payload?.additionalProperties.value["values"] as? [Any?] else { return [] }
-        return values.compactMap { entry in
-            guard let entry = entry as? [String: Any?] else { return nil }
-            return Value(value: entry["value"] as? String, workerId: entry["workerId"] as? String ?? "")
-        }
-    }
-
-    static func item(_ ref: String, in store: LocalStore) throws -> Components.Schemas.PulledReviewItem {
-        let matches = try store.reviewItems().filter { $0.id.hasPrefix(ref.lowercased()) }
-        guard matches.count == 1, !ref.isEmpty else {
-            throw CommandError.usage(matches.isEmpty ? "no review item matches '\(ref)' (run `kith sync`, then `kith review`)" : "'\(ref)' matches \(matches.count) review items: say more")
-        }
-        return matches[0]
-    }
-}
-
 struct ReviewResolve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resolve", abstract: "Settle a field conflict by choosing a value (works offline; sent at the next sync).")

@@ -152,11 +152,6 @@ package struct Caseload: Sendable {
         return try Self.unique(ref, "conference", byId, describe: { Self.shortId($0.id) })
     }
 
-    /// The items of a plan a new version starts from: those still open.
-    package static func openItems(of plan: FamilyPlan) -> [PlanItem] {
-        plan.items.filter { $0.status == .open }
-    }
-
     package func note(_ ref: String) throws -> JudgmentNote {
         let needle = ref.lowercased()
         let notes = try store.records(.note, as: JudgmentNote.self)

@@ -1,0 +1,102 @@
+import Foundation
+import KithAPI
+
+/// Signing a profile in and out: the server's address as a person types it, the password exchanged for a device
+/// registration, and the rules that keep unsent work safe when a profile changes hands.
+package enum SignIn {
+    /// `kith.example.org` means https, `localhost:8080` and loopback addresses http; a trailing slash is dropped.
+    package static func serverURL(_ text: String) throws -> URL {
+        var text = text
+        if !text.contains("://") {
+            let local = text.hasPrefix("localhost") || text.hasPrefix("127.") || text.hasPrefix("[::1]")
+            text = (local ? "http://" : "https://") + text
+        }
+        while text.hasSuffix("/") { text.removeLast() }
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw CommandError.usage("'\(text)' is not a server address (e.g. https://kith.example.org)")
+        }
+        return url
+    }
+
+    /// Signs in with the password, registers a device, and ends the password's session: from here on the machine
+    /// uses the device token only.
+    package static func register(
+        _ url: URL, email: String, password: String, deviceName: String?, hostName: String = ProcessInfo.processInfo.hostName
+    ) async throws -> Session {
+        do {
+            let login = try await Server.with(url, token: nil) { client in
+                switch try await client.login(body: .json(.init(email: email, password: password))) {
+                case .ok(let ok): return try ok.body.json
+                case .default(let status, let problem):
+                    if status == 401 { throw CommandError.usage("wrong email or password") }
+                    if status == 429 { throw CommandError.usage("too many attempts: wait a minute, then try again") }
+                    throw Server.refusal(status, problem)
+                }
+            }
+            return try await Server.with(url, token: login.token) { client in
+                let me: Components.Schemas.Me = switch try await client.getMe() {
+                case .ok(let ok): try ok.body.json
+                case .default(let status, let problem): throw Server.refusal(status, problem)
+                }
+                let registration: Components.Schemas.DeviceRegistration = switch try await client.registerDevice(body: .json(.init(
+                    name: deviceName ?? "kith on \(hostName)", platform: "terminal", clientVersion: KithVersion.client))) {
+                case .created(let created): try created.body.json
+                case .default(let status, let problem): throw Server.refusal(status, problem)
+                }
+                _ = try? await client.logout()
+                return Session(server: url, deviceId: registration.deviceId, token: registration.token, me: me)
+            }
+        } catch {
+            if Server.isUnreachable(error) { throw CommandError.unreachable(url, waiting: nil) }
+            throw error
+        }
+    }
+
+    /// Makes `session` the profile's. Work waiting to be sent by another worker or for another server is never
+    /// handed to this one: the new registration is revoked again and the person told what to do. The registration
+    /// replaced is revoked (best effort), and the local copy starts over for the new device, keeping unsent work.
+    package static func adopt(_ session: Session, in store: LocalStore, profile: String) async throws {
+        if let previous = try store.session(), previous.server != session.server || previous.workerId != session.workerId,
+           try !store.waiting().isEmpty
+        {
+            await revoke(session)
+            throw CommandError.usage("""
+                profile '\(profile)' holds work of \(previous.me.worker.name) on \(previous.server.absoluteString) not yet synced; \
+                sign in with another profile (`kith --profile NAME login …`), or sync it first
+                """)
+        }
+        if let previous = try store.session() { await revoke(previous) }
+        try store.startOverForNewDevice()
+        try store.setSession(session)
+    }
+
+    /// The registration is revoked, so no forgotten token stays valid (best effort: a token the server no longer
+    /// honours is revoked already).
+    package static func revoke(_ session: Session) async {
+        _ = try? await Server.with(session.server, token: session.token, patience: 2) { client in
+            try await client.revokeDevice(path: .init(deviceId: session.deviceId))
+        }
+    }
+
+    /// Signing out: the device token revoked on the server and forgotten here. A token the server no longer honours
+    /// counts as revoked; another refusal or no answer is returned, for the person to hear (the token is forgotten
+    /// here all the same).
+    package static func signOut(_ session: Session, store: LocalStore) async throws -> CommandError? {
+        var trouble: CommandError?
+        do {
+            try await Server.with(session.server, token: session.token, patience: 5) { client in
+                switch try await client.revokeDevice(path: .init(deviceId: session.deviceId)) {
+                case .ok: break
+                case .default(let status, let problem): throw Server.refusal(status, problem)
+                }
+            }
+        } catch CommandError.refused(let status, _, _) where status == 401 || status == 403 {
+        } catch let error as CommandError {
+            trouble = error
+        } catch {
+            trouble = Server.isUnreachable(error) ? .unreachable(session.server, waiting: nil) : .usage("\(error)")
+        }
+        try store.setSession(nil)
+        return trouble
+    }
+}
