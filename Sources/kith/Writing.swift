@@ -47,7 +47,10 @@ struct Visit: AsyncParsableCommand {
             Unless -m is given, $VISUAL or $EDITOR opens on a template with the optional sections (what I saw, what I think
             it means, what I decided and why, the family's words, next steps) as '#' headings, as `git commit` does.
             An empty note records the contact alone. --at takes "today 14:30", "yesterday", "friday 10:00",
-            "2026-11-28 09:30" or an ISO time; the default is now.
+            "2026-11-28 09:30" or an ISO time; the default is now. --with names who was there besides you: people in
+            the family's network, and colleagues (a joint visit, which counts for continuity).
+
+            Example: kith visit FGC-7 --with tom jade --child-seen --at "today 09:30"
             """)
 
     @OptionGroup var common: Common
