@@ -188,7 +188,11 @@ struct ConferenceInvite: AsyncParsableCommand {
             let part: Components.Schemas.ParticipantRole
             if let role { part = role } else if case .worker = present { part = .professional } else { part = .familyMember }
             try workspace.keep(try await workspace.office { try await $0.invite(present, to: conference, role: part) })
-            Terminal.note("Invited \(who) to conference \(Caseload.shortId(conference.id)) as \(part.rawValue).")
+            let name = switch present {
+            case .person(let id): try workspace.caseload.people(of: conference.familyId).first { $0.id == id }?.name ?? who
+            case .worker(let id): workspace.caseload.worker(id)
+            }
+            Terminal.note("Invited \(name) to conference \(Caseload.shortId(conference.id)) as \(part.rawValue).")
             try await workspace.sync()
         }
     }

@@ -97,9 +97,10 @@ struct FamilyOverview: AsyncParsableCommand {
             Terminal.print(allocations.render(width: Terminal.width, style: style))
 
             if let handover = output.handover {
-                let by = caseload.worker(handover.handoverWrittenBy ?? handover.workerId)
+                let writer = handover.handoverWrittenBy ?? handover.workerId
                 Terminal.print("\n" + style.bold("Handover note") + " from \(caseload.worker(handover.workerId))"
-                    + (handover.handoverWrittenAt.map { ", written by \(by) on \(Format.when($0))" } ?? ""))
+                    + (writer == handover.workerId ? "" : ", written by \(caseload.worker(writer))")
+                    + (handover.handoverWrittenAt.map { " on \(Format.when($0))" } ?? ""))
                 Terminal.print("  " + (handover.handoverNote ?? "").replacingOccurrences(of: "\n", with: "\n  "))
             }
 
