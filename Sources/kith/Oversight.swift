@@ -101,8 +101,7 @@ struct OpenFamily: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             let workspace = try common.open()
-            let teams = try Office.teams(team, from: workspace.session.me.teams)
-            guard teams.count == 1, let chosen = teams.first else { throw CommandError.usage("you are in \(teams.count) teams: say which with --team") }
+            let chosen = try Office.team(team, from: workspace.session.me.teams)
             let body = Components.Schemas.CreateFamily(teamId: chosen.id, displayName: name, reference: reference, reasonForInvolvement: reason)
             let family: Components.Schemas.Family = try await workspace.office { try await $0.openFamily(body) }
             try workspace.store.keep([try .init(.family, id: family.id, familyId: family.id, family)])
@@ -284,10 +283,7 @@ struct Signals: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             let workspace = try common.open()
-            let chosen = try Office.teams(team, from: workspace.session.me.teams)
-            guard chosen.count == 1, let team = chosen.first else {
-                throw CommandError.usage("you are in \(chosen.count) teams: say which with --team")
-            }
+            let team = try Office.team(team, from: workspace.session.me.teams)
             let changes = set
             let settings: Components.Schemas.SignalSettings = try await workspace.office { office in
                 changes.isEmpty ? try await office.signalSettings(of: team) : try await office.setSignals(changes, of: team)

@@ -103,8 +103,7 @@ struct BreakGlass: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             let workspace = try common.open()
-            let teams = try Office.teams(team, from: workspace.session.me.teams)
-            guard teams.count == 1, let chosen = teams.first else { throw CommandError.usage("you are in \(teams.count) teams: say which with --team") }
+            let chosen = try Office.team(team, from: workspace.session.me.teams)
             let day = since?.text
             let openings: [Components.Schemas.BreakGlassOpening] = try await workspace.office {
                 try await $0.breakGlassOpenings(of: chosen, since: day)

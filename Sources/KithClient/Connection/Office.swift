@@ -56,6 +56,15 @@ package struct Office: Sendable {
         return matches
     }
 
+    /// The one team a command acts on: the only team the worker is in, or the one `ref` names.
+    package static func team(_ ref: String?, from teams: [Components.Schemas.Team]) throws -> Components.Schemas.Team {
+        let chosen = try self.teams(ref, from: teams)
+        guard chosen.count == 1, let team = chosen.first else {
+            throw CommandError.usage("you are in \(chosen.count) teams (\(teams.map(\.name).joined(separator: ", "))): say which with --team")
+        }
+        return team
+    }
+
     /// The open families of the worker's teams.
     package func teamFamilies() async throws -> [Components.Schemas.Family] {
         var families: [Components.Schemas.Family] = []
