@@ -35,36 +35,13 @@ struct Common: ParsableArguments {
 
     func profileFolder() throws -> Profile { try Profile(name: profile) }
 
-    /// The signed-in profile, its store and its caseload.
-    func open() throws -> Workspace {
-        let profile = try profileFolder()
-        guard profile.exists else { throw CommandError.notSignedIn(profile: profile.name) }
-        let store = try profile.open()
-        guard let session = try store.session() else { throw CommandError.notSignedIn(profile: profile.name) }
-        return try Workspace(profile: profile, store: store, session: session)
-    }
+    func open() throws -> Workspace { try profileFolder().signedIn() }
 }
 
 /// `--json` on every listing.
 struct Listing: ParsableArguments {
     @Flag(name: .long, help: "Print JSON instead of a table.")
     var json = false
-}
-
-struct Workspace {
-    let profile: Profile
-    let store: LocalStore
-    let session: Session
-    let caseload: KithClient.Caseload
-
-    init(profile: Profile, store: LocalStore, session: Session) throws {
-        self.profile = profile
-        self.store = store
-        self.session = session
-        caseload = try .init(store: store, workerId: session.workerId)
-    }
-
-    var practice: Practice { Practice(caseload: caseload) }
 }
 
 extension AsyncParsableCommand {

@@ -48,7 +48,8 @@ struct Visit: AsyncParsableCommand {
             it means, what I decided and why, the family's words, next steps) as '#' headings, as `git commit` does.
             An empty note records the contact alone. --at takes "today 14:30", "yesterday", "friday 10:00",
             "2026-11-28 09:30" or an ISO time; the default is now. --with names who was there besides you: people in
-            the family's network, and colleagues (a joint visit, which counts for continuity).
+            the family's network, and colleagues (a joint visit, which counts for continuity); --other "NAME, ROLE"
+            someone else who was there (an interpreter, the school nurse).
 
             Example: kith visit FGC-7 --with tom jade --child-seen --at "today 09:30"
             """)
@@ -62,6 +63,9 @@ struct Visit: AsyncParsableCommand {
     @Option(name: .customLong("with"), parsing: .upToNextOption, help: ArgumentHelp(
         "Who was there besides you: people in the family's network or colleagues (a joint visit), by name.", valueName: "name"))
     var with: [String] = []
+    @Option(name: .customLong("other"), help: ArgumentHelp(
+        "Someone else there who is neither a colleague nor in the network (repeatable).", valueName: "name, role"))
+    var others: [String] = []
     @Flag(help: "The child in focus was seen.") var childSeen = false
     @Flag(help: "The child in focus was seen alone (implies --child-seen).") var seenAlone = false
     @OptionGroup var text: NoteText
@@ -77,6 +81,7 @@ struct Visit: AsyncParsableCommand {
                 case .worker(let id): visit.presentWorkerIds.append(id)
                 }
             }
+            visit.othersPresent = try others.map(Practice.Visit.other)
             if childSeen || seenAlone { visit.childSeen = true }
             if seenAlone { visit.childSeenAlone = true }
             let context = "\(Caseload.describe(kind)) with \(family.displayName), \(Format.when(visit.at))."

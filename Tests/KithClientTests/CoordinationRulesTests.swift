@@ -55,6 +55,13 @@ import Testing
         #expect(try ConferenceDrafts.planItems(lines.joined(separator: "\n")) { try #require(ids[$0]) }.map(\.byWhen) == ["2027-01-31"])
     }
 
+    @Test func someoneElseAtAVisitIsANameAndARole() throws {
+        let interpreter = try Practice.Visit.other("Ana Silva, interpreter")
+        #expect(interpreter.name == "Ana Silva" && interpreter.role == "interpreter")
+        #expect(throws: CommandError.self) { try Practice.Visit.other("Ana Silva") }
+        #expect(throws: CommandError.self) { try Practice.Visit.other(", interpreter") }
+    }
+
     @Test func aColleagueIsNamedByEmailNameOrIdAndAmbiguityIsSaid() throws {
         let workers: [Components.Schemas.Worker] = [
             .init(id: "a1", name: "Tom Walsh", email: "tom@kith.demo", roles: [.practitioner], teamIds: []),

@@ -138,11 +138,17 @@ import Testing
             #expect(screen.contains("Omar Haddad") && screen.contains("break-glass"), "\(screen)")
 
             // Priya takes Tom on a handover visit, then writes the handover from her terminal.
-            screen = try await terminal.run("kith --profile priya visit FGC-7 --with tom jade --child-seen -m 'Handover visit with Tom'")
+            screen = try await terminal.run("kith --profile priya visit FGC-7 --with tom jade --other 'Ana Silva, interpreter' --child-seen -m 'Handover visit with Tom'")
             #expect(screen.contains("Home visit recorded with a note for The Adeyemi family and synced"), "\(screen)")
             screen = try await terminal.run(
                 "kith --profile priya handover FGC-7 -m 'Amy opens up in the car, not at home. Margaret does the Friday school run.'")
             #expect(screen.contains("Handover note saved for The Adeyemi family and synced"), "\(screen)")
+            #expect(try await count(db, """
+                SELECT count(*) FROM contacts c
+                WHERE c.others_present @> '[{"name": "Ana Silva", "role": "interpreter"}]'
+                  AND (SELECT count(*) FROM contact_workers w WHERE w.contact_id = c.id) = 2
+                  AND (SELECT count(*) FROM contact_people p WHERE p.contact_id = c.id) = 1
+                """) == 1)
 
             // Sam reallocates to Tom in one step and records supervision with Priya.
             screen = try await terminal.run("kith --profile sam reallocate FGC-7 --to tom --reason 'Priya moves to the South team'")

@@ -34,10 +34,35 @@ package struct Profile: Sendable {
         return store
     }
 
+    /// The signed-in profile's store, session and caseload; not signed in is said as such.
+    package func signedIn() throws -> Workspace {
+        guard exists else { throw CommandError.notSignedIn(profile: name) }
+        let store = try open()
+        guard let session = try store.session() else { throw CommandError.notSignedIn(profile: name) }
+        return try Workspace(profile: self, store: store, session: session)
+    }
+
     /// Removes the token and the local database.
     package func forget() throws {
         try FileManager.default.removeItem(at: directory)
     }
+}
+
+/// A signed-in profile at work: its store, who it is signed in as, and the caseload the device holds.
+package struct Workspace: Sendable {
+    package let profile: Profile
+    package let store: LocalStore
+    package let session: Session
+    package let caseload: Caseload
+
+    package init(profile: Profile, store: LocalStore, session: Session) throws {
+        self.profile = profile
+        self.store = store
+        self.session = session
+        caseload = try .init(store: store, workerId: session.workerId)
+    }
+
+    package var practice: Practice { Practice(caseload: caseload) }
 }
 
 /// Who this profile is signed in as, and with which device registration.

@@ -18,12 +18,23 @@ package struct Practice: Sendable {
         package var presentPersonIds: [String] = []
         /// Colleagues who were there too (the worker recording it always was).
         package var presentWorkerIds: [String] = []
+        /// Interpreters and other professionals, by name and role.
+        package var othersPresent: [Components.Schemas.OtherPresent] = []
         package var childSeen: Bool?
         package var childSeenAlone: Bool?
 
         package init(at: Date, kind: Components.Schemas.ContactKind) {
             self.at = at
             self.kind = kind
+        }
+
+        /// `Ana Silva, interpreter`: a name, a comma, their role.
+        package static func other(_ text: String) throws -> Components.Schemas.OtherPresent {
+            let parts = text.split(separator: ",", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw CommandError.usage("'\(text)' is not NAME, ROLE (for example \"Ana Silva, interpreter\")")
+            }
+            return .init(name: parts[0], role: parts[1])
         }
     }
 
@@ -35,12 +46,13 @@ package struct Practice: Sendable {
             id: id, occurredAt: visit.at, kind: visit.kind,
             presentPersonIds: visit.presentPersonIds.isEmpty ? nil : visit.presentPersonIds,
             presentWorkerIds: visit.presentWorkerIds.isEmpty ? nil : visit.presentWorkerIds,
+            othersPresent: visit.othersPresent.isEmpty ? nil : visit.othersPresent,
             childSeen: visit.childSeen, childSeenAlone: visit.childSeenAlone)
         let now = Date()
         let contact = Components.Schemas.Contact(
             id: id, familyId: family.id, occurredAt: visit.at, kind: visit.kind, presentPersonIds: visit.presentPersonIds,
             presentWorkerIds: Array(Set(visit.presentWorkerIds + [me])).sorted(), childSeen: visit.childSeen, childSeenAlone: visit.childSeenAlone, recordedBy: me, recordedAt: now,
-            deviceRecordedAt: now, clockSuspect: false, lateAfterReallocation: false)
+            deviceRecordedAt: now, clockSuspect: false, lateAfterReallocation: false, othersPresent: visit.othersPresent)
         try store.enqueue(.recordContact(familyId: family.id, body), familyId: family.id, shows: [try .init(.contact, id: id, familyId: family.id, contact)])
         guard let note, !note.isEmpty else { return (id, nil) }
         return (id, try writeNote(note, in: family, contactId: id))
