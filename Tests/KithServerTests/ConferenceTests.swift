@@ -117,6 +117,12 @@ import Testing
             let plans: ItemList<Components.Schemas.FamilyPlan> = try await kith.send(
                 .get, "/v1/conferences/\(conference.id)/plans", as: .chris)
             #expect(plans.items.last?.items.first?.updates.first?.fromPersonId == margaret)
+
+            // A device holds the conference whole: its meetings, attendance and coordinators come with it.
+            let device = try await FieldDevice.register(kith, as: .chris)
+            let pages = try await device.pullAll(from: nil).pages
+            let pulled = pages.flatMap(\.changes).compactMap { $0.record as? Conference }
+            #expect(pulled.first?.meetings?.count == 2 && pulled.first?.coordinators?.count == 2)
         }
     }
 }
