@@ -43,8 +43,10 @@ extension Records {
         _ id: UUID, access: FamilyAccess, referral: NewReferral, coordinatorId: UUID?
     ) async throws -> Components.Schemas.Conference {
         try await requireMembers(
-            personIds: referral.agreedBy.map { [$0] } ?? [],
-            workerIds: (referral.referrerId.map { [$0] } ?? []) + (coordinatorId.map { [$0] } ?? []), familyId: access.familyId)
+            personIds: referral.agreedBy.map { [$0] } ?? [], workerIds: referral.referrerId.map { [$0] } ?? [], familyId: access.familyId,
+            personField: "referral.familyAgreedBy", workerField: "referral.referrerId")
+        try await requireMembers(
+            personIds: [], workerIds: coordinatorId.map { [$0] } ?? [], familyId: access.familyId, workerField: "coordinatorId")
         let org = principal.organisationId
         let referredOn = referral.referredOn?.description
         try await connection.insertNew(
@@ -74,7 +76,7 @@ extension Records {
     func changeCoordinator(
         of id: UUID, access: FamilyAccess, to workerId: UUID, from: CalendarDay?
     ) async throws -> Components.Schemas.Conference {
-        try await requireMembers(personIds: [], workerIds: [workerId], familyId: access.familyId)
+        try await requireMembers(personIds: [], workerIds: [workerId], familyId: access.familyId, workerField: "workerId")
         try await connection.query(
             "UPDATE conferences SET coordinator_id = \(workerId) WHERE organisation_id = \(principal.organisationId) AND id = \(id)",
             logger: logger)
@@ -166,7 +168,9 @@ extension Records {
         of id: UUID, access: FamilyAccess, personId: UUID?, workerId: UUID?, role: Components.Schemas.ParticipantRole?,
         invited: Bool?, attended: Bool?
     ) async throws -> Components.Schemas.Conference {
-        try await requireMembers(personIds: personId.map { [$0] } ?? [], workerIds: workerId.map { [$0] } ?? [], familyId: access.familyId)
+        try await requireMembers(
+            personIds: personId.map { [$0] } ?? [], workerIds: workerId.map { [$0] } ?? [], familyId: access.familyId,
+            personField: "personId", workerField: "workerId")
         try await connection.query(
             """
             INSERT INTO conference_participants (organisation_id, id, conference_id, family_id, person_id, worker_id, role,

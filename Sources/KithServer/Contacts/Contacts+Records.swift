@@ -35,8 +35,11 @@ extension Records {
         try await audit(.write, "contact", recordId: contact.id, access: access)
     }
 
-    /// Present people must be in this family's network, present workers in this organisation.
-    func requireMembers(personIds: [UUID], workerIds: [UUID], familyId: UUID) async throws {
+    /// People named must be in this family's network, workers in this organisation; a problem names the fields given.
+    func requireMembers(
+        personIds: [UUID], workerIds: [UUID], familyId: UUID, personField: String = "presentPersonIds",
+        workerField: String = "presentWorkerIds"
+    ) async throws {
         let (people, workers) = try await connection.query(
             """
             SELECT (SELECT count(*) FROM people WHERE organisation_id = \(principal.organisationId)
@@ -45,8 +48,8 @@ extension Records {
             """, logger: logger
         ).decode((Int, Int).self).first { _ in true } ?? (0, 0)
         var check = Validation()
-        if people != Set(personIds).count { check.add("presentPersonIds", "names someone who is not in this family's network") }
-        if workers != Set(workerIds).count { check.add("presentWorkerIds", "names someone who is not a worker here") }
+        if people != Set(personIds).count { check.add(personField, "names someone who is not in this family's network") }
+        if workers != Set(workerIds).count { check.add(workerField, "names someone who is not a worker here") }
         try check.orThrow()
     }
 

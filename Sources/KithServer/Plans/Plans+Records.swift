@@ -71,7 +71,7 @@ extension Records {
         _ update: NewPlanItemUpdate, access: FamilyAccess
     ) async throws -> Components.Schemas.PlanItemUpdate {
         if let from = update.fromPersonId {
-            try await requireMembers(personIds: [from], workerIds: [], familyId: access.familyId)
+            try await requireMembers(personIds: [from], workerIds: [], familyId: access.familyId, personField: "fromPersonId")
         }
         let createdAt = try await connection.query(
             """
