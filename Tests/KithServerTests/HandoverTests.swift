@@ -99,6 +99,8 @@ import Testing
             let versions: ItemList<Components.Schemas.HandoverVersion> = try await kith.send(
                 .get, "/v1/allocations/\(priyas.id)/handover", as: .tom)
             #expect(versions.items.map(\.writtenBy) == [kith.fixture.id(.priya).text, kith.fixture.id(.sam).text])
+            let export: Components.Schemas.FamilyExport = try await kith.send(.get, "/v1/families/\(family.id)/export", as: .sam)
+            #expect(export.handovers.map(\.note) == ["Priya's words.", "Sam adds: dad is back home."])
             // One item to read, however many versions.
             #expect(try await kith.count("SELECT count(*) FROM review_items WHERE kind = 'handover' AND status = 'open'") == 1)
         }

@@ -64,7 +64,7 @@ extension KithService {
         let id = try UUID(path: input.path.allocationId)
         let versions = try await records { records in
             let access = try await records.access(.allocations, id, for: .read)
-            let versions = try await records.handoverVersions(of: id)
+            let versions = try await records.handoverVersions(in: access.familyId, of: id)
             try await records.audit(.read, "handover", recordId: id, access: access)
             return versions
         }

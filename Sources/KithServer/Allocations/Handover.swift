@@ -118,17 +118,21 @@ extension Records {
         if let latest { try await handOver(latest, access: access) }
     }
 
-    func handoverVersions(of allocationId: UUID) async throws -> [Components.Schemas.HandoverVersion] {
+    /// Every version of the family's handover notes (of one allocation, if given), oldest first.
+    func handoverVersions(in familyId: UUID, of allocationId: UUID? = nil) async throws -> [Components.Schemas.HandoverVersion] {
         let rows = try await connection.query(
             """
-            SELECT id, version, note, joint_visit_contact_id, written_by, written_at FROM handover_notes
-            WHERE organisation_id = \(principal.organisationId) AND allocation_id = \(allocationId)
-            ORDER BY version
+            SELECT id, allocation_id, version, note, joint_visit_contact_id, written_by, written_at FROM handover_notes
+            WHERE organisation_id = \(principal.organisationId) AND family_id = \(familyId)
+              AND (\(allocationId)::uuid IS NULL OR allocation_id = \(allocationId))
+            ORDER BY written_at, version
             """, logger: logger)
         var versions: [Components.Schemas.HandoverVersion] = []
-        for try await (id, version, note, contact, writtenBy, writtenAt) in rows.decode((UUID, Int, String, UUID?, UUID, Date).self) {
+        for try await (id, allocation, version, note, contact, writtenBy, writtenAt) in rows.decode(
+            (UUID, UUID, Int, String, UUID?, UUID, Date).self)
+        {
             versions.append(.init(
-                id: id.text, allocationId: allocationId.text, version: version, note: note, jointVisitContactId: contact?.text,
+                id: id.text, allocationId: allocation.text, version: version, note: note, jointVisitContactId: contact?.text,
                 writtenBy: writtenBy.text, writtenAt: writtenAt))
         }
         return versions

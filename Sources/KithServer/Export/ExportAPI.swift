@@ -17,6 +17,7 @@ extension KithService {
                 family: try await records.family(familyId),
                 people: try await records.people(of: [familyId]),
                 allocations: try await records.allocations(of: [familyId]),
+                handovers: try await records.handoverVersions(in: familyId),
                 contacts: try await records.contacts(of: [familyId]),
                 notes: try await records.notes(of: [access])
                     .map { .init(note: $0, redactionSuggested: $0.audience == .restricted) },
