@@ -18,6 +18,11 @@ package enum DeviceMutation: Sendable {
     case addPlanItemUpdate(planItemId: String, Components.Schemas.CreatePlanItemUpdate)
     case resolveConflict(conflictId: String, value: String?)
     case writeHandover(allocationId: String, Components.Schemas.WriteHandover)
+    case createConference(familyId: String, Components.Schemas.CreateConference)
+    case recordStage(conferenceId: String, Components.Schemas.StageChange)
+    case setParticipant(conferenceId: String, Components.Schemas.SetParticipant)
+    case recordMeeting(conferenceId: String, Components.Schemas.RecordMeeting)
+    case createPlan(conferenceId: String, Components.Schemas.CreatePlan)
 
     package enum Kind: String, CaseIterable, Sendable {
         case recordContact = "contact.record"
@@ -28,6 +33,11 @@ package enum DeviceMutation: Sendable {
         case addPlanItemUpdate = "planItem.addUpdate"
         case resolveConflict = "conflict.resolve"
         case writeHandover = "handover.write"
+        case createConference = "conference.create"
+        case recordStage = "conference.stage"
+        case setParticipant = "conference.participant"
+        case recordMeeting = "conference.meeting"
+        case createPlan = "plan.create"
 
         /// The kind in a worker's words, for what waits to be sent.
         package var word: String {
@@ -40,18 +50,24 @@ package enum DeviceMutation: Sendable {
             case .addPlanItemUpdate: "plan update"
             case .resolveConflict: "conflict resolution"
             case .writeHandover: "handover"
+            case .createConference: "referral"
+            case .recordStage: "conference stage"
+            case .setParticipant: "conference invitation"
+            case .recordMeeting: "conference meeting"
+            case .createPlan: "family plan"
             }
         }
 
         /// The key in `args` naming the record the write is addressed to, as the REST path would.
         package var target: String {
             switch self {
-            case .recordContact, .createNote, .addPerson: "familyId"
+            case .recordContact, .createNote, .addPerson, .createConference: "familyId"
             case .amendNote: "noteId"
             case .setPersonFields: "personId"
             case .addPlanItemUpdate: "planItemId"
             case .resolveConflict: "conflictId"
             case .writeHandover: "allocationId"
+            case .recordStage, .setParticipant, .recordMeeting, .createPlan: "conferenceId"
             }
         }
     }
@@ -72,6 +88,11 @@ package enum DeviceMutation: Sendable {
         case .addPlanItemUpdate: .addPlanItemUpdate
         case .resolveConflict: .resolveConflict
         case .writeHandover: .writeHandover
+        case .createConference: .createConference
+        case .recordStage: .recordStage
+        case .setParticipant: .setParticipant
+        case .recordMeeting: .recordMeeting
+        case .createPlan: .createPlan
         }
     }
 
@@ -95,14 +116,21 @@ package enum DeviceMutation: Sendable {
         case .addPlanItemUpdate: self = .addPlanItemUpdate(planItemId: id, try body())
         case .resolveConflict: self = .resolveConflict(conflictId: id, value: target.value)
         case .writeHandover: self = .writeHandover(allocationId: id, try body())
+        case .createConference: self = .createConference(familyId: id, try body())
+        case .recordStage: self = .recordStage(conferenceId: id, try body())
+        case .setParticipant: self = .setParticipant(conferenceId: id, try body())
+        case .recordMeeting: self = .recordMeeting(conferenceId: id, try body())
+        case .createPlan: self = .createPlan(conferenceId: id, try body())
         }
     }
 
-    /// The id the write is addressed to (a family, note, person, plan item, conflict or allocation).
+    /// The id the write is addressed to (a family, note, person, plan item, conflict, allocation or conference).
     package var targetId: String {
         switch self {
         case .recordContact(let id, _), .createNote(let id, _), .amendNote(let id, _), .addPerson(let id, _),
-             .setPersonFields(let id, _), .addPlanItemUpdate(let id, _), .resolveConflict(let id, _), .writeHandover(let id, _): id
+             .setPersonFields(let id, _), .addPlanItemUpdate(let id, _), .resolveConflict(let id, _), .writeHandover(let id, _),
+             .createConference(let id, _), .recordStage(let id, _), .setParticipant(let id, _), .recordMeeting(let id, _),
+             .createPlan(let id, _): id
         }
     }
 
@@ -117,6 +145,11 @@ package enum DeviceMutation: Sendable {
         case .addPlanItemUpdate(_, let body): body
         case .resolveConflict(_, let value): ["value": value]
         case .writeHandover(_, let body): body
+        case .createConference(_, let body): body
+        case .recordStage(_, let body): body
+        case .setParticipant(_, let body): body
+        case .recordMeeting(_, let body): body
+        case .createPlan(_, let body): body
         }
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601

@@ -12,7 +12,7 @@ struct ConferenceCommand: AsyncParsableCommand {
         abstract: "Coordinators: a family group conference from referral to an agreed plan and its reviews.",
         discussion: """
             CONF is the start of a conference's id, or a family's reference or name for the family's latest conference.
-            Reading works offline (`kith conference show`); recording needs the server, then brings this machine up to date.
+            Everything works offline, like a visit: it is saved on this machine and sent at the next sync.
             """,
         subcommands: [ConferenceNew.self, ConferenceShow.self, ConferenceStage.self, ConferenceInvite.self, ConferenceMeeting.self],
         defaultSubcommand: ConferenceShow.self)
@@ -20,7 +20,7 @@ struct ConferenceCommand: AsyncParsableCommand {
 
 struct ConferenceNew: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "new", abstract: "Take a referral: a conference at the referred stage, with you as its coordinator (online).",
+        commandName: "new", abstract: "Take a referral: a conference at the referred stage, with you as its coordinator.",
         discussion: """
             The referrer is someone outside Kith (--referrer "NAME, AGENCY") or a colleague (--referrer-worker). The
             family's agreement is recorded with its day and, with --agreed-by, who in the network gave it.
@@ -50,19 +50,14 @@ struct ConferenceNew: AsyncParsableCommand {
             let caseload = workspace.caseload
             let family = try caseload.family(ref)
             let agreedById = try agreedBy.map { try caseload.person($0, in: family.id).id }
-            let outside = try referrer.map(ConferenceDrafts.outsideReferrer)
             let day = on?.text ?? DayArgument.today
-            let conference: Components.Schemas.Conference = try await workspace.office { office in
-                var referrerId: String?
-                if let referrerWorker { referrerId = try await office.worker(referrerWorker).id }
-                let referral = Components.Schemas.Referral(
-                    referrerId: referrerId, referrer: outside, referredOn: day, reason: reason, familyAgreed: familyAgreed,
-                    familyAgreedOn: familyAgreed ? day : nil, familyAgreedBy: agreedById, bottomLines: bottomLines)
-                return try await office.createConference(for: family, referral: referral, coordinator: workspace.session.workerId)
-            }
-            try workspace.keep(conference)
-            Terminal.note("Referral recorded for \(family.displayName): conference \(Caseload.shortId(conference.id)), referred on \(day).")
-            try await workspace.sync()
+            let referral = Components.Schemas.Referral(
+                referrerId: try referrerWorker.map(caseload.colleague), referrer: try referrer.map(ConferenceDrafts.outsideReferrer),
+                referredOn: day, reason: reason, familyAgreed: familyAgreed, familyAgreedOn: familyAgreed ? day : nil,
+                familyAgreedBy: agreedById, bottomLines: bottomLines)
+            let conference = try workspace.practice.refer(referral, in: family, on: day)
+            try await workspace.sendIfOnline(
+                "Referral recorded for \(family.displayName): conference \(Caseload.shortId(conference.id)), referred on \(day)")
         }
     }
 }
@@ -138,7 +133,7 @@ struct ConferenceShow: AsyncParsableCommand {
 
 struct ConferenceStage: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "stage", abstract: "Record the stage the conference reached, on a day (online).",
+        commandName: "stage", abstract: "Record the stage the conference reached, on a day.",
         discussion: """
             STAGE: referred, preparing, conferenceHeld, planAgreed, reviewing or closed. Stages are recorded in any order.
 
@@ -156,19 +151,15 @@ struct ConferenceStage: AsyncParsableCommand {
             let workspace = try common.open()
             let conference = try workspace.caseload.conference(conf)
             let day = on?.text ?? DayArgument.today
-            let updated: Components.Schemas.Conference = try await workspace.office {
-                try await $0.recordStage(stage, of: conference, on: day, note: message)
-            }
-            try workspace.keep(updated)
-            Terminal.note("Conference \(Caseload.shortId(updated.id)): \(stage.rawValue) on \(day).")
-            try await workspace.sync()
+            try workspace.practice.recordStage(stage, of: conference, on: day, note: message)
+            try await workspace.sendIfOnline("Conference \(Caseload.shortId(conference.id)): \(stage.rawValue) on \(day)")
         }
     }
 }
 
 struct ConferenceInvite: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "invite", abstract: "Invite someone from the family's network, or a colleague, with their part (online).",
+        commandName: "invite", abstract: "Invite someone from the family's network, or a colleague, with their part.",
         discussion: """
             ROLE: familyMember (the default), childAdvocate, informationGiver, interpreter, professional or other.
 
@@ -187,20 +178,19 @@ struct ConferenceInvite: AsyncParsableCommand {
             let present = try workspace.caseload.present(who, in: conference.familyId)
             let part: Components.Schemas.ParticipantRole
             if let role { part = role } else if case .worker = present { part = .professional } else { part = .familyMember }
-            try workspace.keep(try await workspace.office { try await $0.invite(present, to: conference, role: part) })
+            try workspace.practice.invite(present, to: conference, role: part)
             let name = switch present {
             case .person(let id): try workspace.caseload.people(of: conference.familyId).first { $0.id == id }?.name ?? who
             case .worker(let id): workspace.caseload.worker(id)
             }
-            Terminal.note("Invited \(name) to conference \(Caseload.shortId(conference.id)) as \(part.rawValue).")
-            try await workspace.sync()
+            try await workspace.sendIfOnline("Invited \(name) to conference \(Caseload.shortId(conference.id)) as \(part.rawValue)")
         }
     }
 }
 
 struct ConferenceMeeting: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "meeting", abstract: "Record the conference meeting or a review: its day, private family time and who came (online).",
+        commandName: "meeting", abstract: "Record the conference meeting or a review: its day, private family time and who came.",
         discussion: """
             Everyone named with --attended was there; every other invited participant is recorded as not attending. Only
             when private family time started and ended is kept, never what was said.
@@ -228,18 +218,16 @@ struct ConferenceMeeting: AsyncParsableCommand {
                 }
             }
             let time = try familyTime.map { try ConferenceDrafts.privateTime($0, on: heldOn.text) }
-            let meeting = Components.Schemas.RecordMeeting(
-                kind: review ? .review : .initial, heldOn: heldOn.text, privateFamilyTime: time, attended: ids)
-            try workspace.keep(try await workspace.office { try await $0.recordMeeting(meeting, of: conference) })
-            Terminal.note("\(review ? "Review" : "Conference") meeting on \(heldOn.text) recorded (\(ids.count) attended).")
-            try await workspace.sync()
+            try workspace.practice.recordMeeting(
+                review ? .review : .initial, of: conference, heldOn: heldOn.text, privateTime: time, attended: ids)
+            try await workspace.sendIfOnline("\(review ? "Review" : "Conference") meeting on \(heldOn.text) recorded (\(ids.count) attended)")
         }
     }
 }
 
 struct PlanNew: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "new", abstract: "Write the family's plan (its next version) in your editor, the open items carried over (online).",
+        commandName: "new", abstract: "Write the family's plan (its next version) in your editor, the open items carried over.",
         discussion: """
             One item a line, WHO: WHAT, optionally ending "by YYYY-MM-DD"; WHO is someone in the family's network or a
             colleague, by name. The open items of the last version start the text: delete a line to leave it out.
@@ -282,17 +270,8 @@ struct PlanNew: AsyncParsableCommand {
             guard !items.isEmpty else { return Terminal.note("No items: no plan saved.") }
             let plan = Components.Schemas.CreatePlan(
                 items: items, contingency: contingency, reviewOn: reviewOn?.text, agreedByReferrer: referrerAgreed)
-            let saved: Components.Schemas.FamilyPlan = try await workspace.office { try await $0.createPlan(plan, for: conference) }
-            try workspace.store.keep([try .init(.plan, id: saved.id, familyId: saved.familyId, saved)])
-            Terminal.note("Plan version \(saved.version) saved with \(saved.items.count) items.")
-            try await workspace.sync()
+            let saved = try workspace.practice.agreePlan(plan, for: conference, after: last)
+            try await workspace.sendIfOnline("Plan version \(saved.version) saved with \(saved.items.count) items")
         }
-    }
-}
-
-extension Workspace {
-    /// A conference as the server just answered, shown here at once.
-    func keep(_ conference: Components.Schemas.Conference) throws {
-        try store.keep([try .init(.conference, id: conference.id, familyId: conference.familyId, conference)])
     }
 }

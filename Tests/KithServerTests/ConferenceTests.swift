@@ -128,6 +128,44 @@ import Testing
     }
 }
 
+extension ConferenceTests {
+    @Test func aCoordinatorsConferenceWrittenOfflineArrivesWholeAndABadMeetingIsRefusedAlone() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let jade: Components.Schemas.Person = try await kith.send(
+                .post, "/v1/families/\(family.id)/people", as: .priya, json: ["name": "Jade"], expect: .created)
+            let _: Components.Schemas.Allocation = try await kith.send(
+                .post, "/v1/families/\(family.id)/allocations", as: .sam,
+                json: ["workerId": kith.fixture.id(.chris).text, "role": "coordinator", "startedOn": CalendarDay.today.text],
+                expect: .created)
+            let device = try await FieldDevice.register(kith, as: .chris)
+            let grant = try #require(try await device.pullAll(from: nil).pages.last?.scope.grants.first { $0.familyId == family.id }).grantId
+            let conference = UUID().text, plan = UUID().text
+            let pushed = try await device.push([
+                Mutation.mutation(1, .createConference(familyId: family.id, .init(
+                    id: conference, referral: .init(
+                        referrer: .init(name: "Health visitor"), referredOn: "2026-11-02", reason: "Baby's weight", familyAgreed: true,
+                        bottomLines: []),
+                    coordinatorId: kith.fixture.id(.chris).text)), grant: grant),
+                Mutation.mutation(2, .recordStage(conferenceId: conference, .init(stage: .preparing, on: "2026-11-05")), grant: grant),
+                Mutation.mutation(3, .setParticipant(conferenceId: conference, .init(personId: jade.id, invited: true)), grant: grant),
+                Mutation.mutation(4, .recordMeeting(conferenceId: conference, .init(
+                    id: UUID().text, kind: .initial, heldOn: "2026-11-20", attended: [UUID().text])), grant: grant),
+                Mutation.mutation(5, .recordMeeting(conferenceId: conference, .init(
+                    id: UUID().text, kind: .initial, heldOn: "2026-11-20", attended: [jade.id])), grant: grant),
+                Mutation.mutation(6, .createPlan(conferenceId: conference, .init(
+                    id: plan, items: [.init(id: UUID().text, who: jade.id, what: "Weekly weigh-in")], agreedByReferrer: true)), grant: grant),
+            ])
+            #expect(pushed.results.map(\.status) == [.applied, .applied, .applied, .rejected, .applied, .applied])
+            let read: Conference = try await kith.send(.get, "/v1/conferences/\(conference)", as: .chris)
+            #expect(read.referral.referrer?.name == "Health visitor" && read.stage == .preparing)
+            #expect(read.meetings?.count == 1 && read.meetings?.first?.attended.count == 1)
+            let plans: ItemList<Components.Schemas.FamilyPlan> = try await kith.send(.get, "/v1/conferences/\(conference)/plans", as: .chris)
+            #expect(plans.items.map(\.id) == [plan])
+        }
+    }
+}
+
 /// A status and body, for requests whose answer is read either way.
 struct TestResponseStatus {
     let code: Int

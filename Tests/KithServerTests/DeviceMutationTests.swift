@@ -8,7 +8,7 @@ import Testing
 /// reads, for every kind, and a kind the server does not know is refused by name.
 @Suite struct DeviceMutationTests {
     static let family = UUID().text, note = UUID().text, person = UUID().text, item = UUID().text, conflict = UUID().text,
-               allocation = UUID().text
+               allocation = UUID().text, conference = UUID().text
 
     static let everyKind: [DeviceMutation] = [
         .recordContact(familyId: family, .init(id: UUID().text, occurredAt: Date(timeIntervalSince1970: 1_780_000_000), kind: .homeVisit, childSeen: true)),
@@ -19,6 +19,16 @@ import Testing
         .addPlanItemUpdate(planItemId: item, .init(id: UUID().text, text: "Every day this week", status: .done)),
         .resolveConflict(conflictId: conflict, value: "07700 900003"),
         .writeHandover(allocationId: allocation, .init(note: "Amy likes visits after school.", jointVisitContactId: UUID().text)),
+        .createConference(familyId: family, .init(
+            id: conference, referral: .init(referrer: .init(name: "Mrs Hughes", agency: "Riverside Primary"), reason: "Attendance",
+                                            familyAgreed: true, bottomLines: []))),
+        .recordStage(conferenceId: conference, .init(stage: .preparing, on: "2026-11-10", note: "Met Jade")),
+        .setParticipant(conferenceId: conference, .init(personId: person, role: .familyMember, invited: true)),
+        .recordMeeting(conferenceId: conference, .init(
+            id: UUID().text, kind: .initial, heldOn: "2026-11-20", privateFamilyTime: .init(startedAt: Date(timeIntervalSince1970: 1_780_000_000)),
+            attended: [person])),
+        .createPlan(conferenceId: conference, .init(
+            id: UUID().text, items: [.init(id: UUID().text, who: person, what: "School runs on Mondays")], agreedByReferrer: true)),
     ]
 
     @Test func whatTheClientWritesTheServerReadsForEveryKind() throws {

@@ -123,61 +123,6 @@ package struct Office: Sendable {
         }
     }
 
-    // MARK: Conferences
-
-    package func createConference(
-        for family: Components.Schemas.Family, referral: Components.Schemas.Referral, coordinator: String?
-    ) async throws -> Components.Schemas.Conference {
-        switch try await client.createConference(
-            path: .init(familyId: family.id), body: .json(.init(referral: referral, coordinatorId: coordinator)))
-        {
-        case .created(let created): try created.body.json
-        case .default(let status, let problem): throw Server.refusal(status, problem)
-        }
-    }
-
-    package func recordStage(
-        _ stage: Components.Schemas.ConferenceStage, of conference: Components.Schemas.Conference, on day: String, note: String?
-    ) async throws -> Components.Schemas.Conference {
-        switch try await client.changeConferenceStage(
-            path: .init(conferenceId: conference.id), body: .json(.init(stage: stage, on: day, note: note)))
-        {
-        case .ok(let ok): try ok.body.json
-        case .default(let status, let problem): throw Server.refusal(status, problem)
-        }
-    }
-
-    package func invite(
-        _ who: Caseload.Present, to conference: Components.Schemas.Conference, role: Components.Schemas.ParticipantRole
-    ) async throws -> Components.Schemas.Conference {
-        let body: Components.Schemas.SetParticipant = switch who {
-        case .person(let id): .init(personId: id, role: role, invited: true)
-        case .worker(let id): .init(workerId: id, role: role, invited: true)
-        }
-        switch try await client.setConferenceParticipant(path: .init(conferenceId: conference.id), body: .json(body)) {
-        case .ok(let ok): return try ok.body.json
-        case .default(let status, let problem): throw Server.refusal(status, problem)
-        }
-    }
-
-    package func recordMeeting(
-        _ meeting: Components.Schemas.RecordMeeting, of conference: Components.Schemas.Conference
-    ) async throws -> Components.Schemas.Conference {
-        switch try await client.recordMeeting(path: .init(conferenceId: conference.id), body: .json(meeting)) {
-        case .created(let created): try created.body.json
-        case .default(let status, let problem): throw Server.refusal(status, problem)
-        }
-    }
-
-    package func createPlan(
-        _ plan: Components.Schemas.CreatePlan, for conference: Components.Schemas.Conference
-    ) async throws -> Components.Schemas.FamilyPlan {
-        switch try await client.createPlan(path: .init(conferenceId: conference.id), body: .json(plan)) {
-        case .created(let created): try created.body.json
-        case .default(let status, let problem): throw Server.refusal(status, problem)
-        }
-    }
-
     // MARK: Supervision and signals
 
     package func recordSupervision(

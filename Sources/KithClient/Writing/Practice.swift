@@ -171,6 +171,105 @@ package struct Practice: Sendable {
             familyId: allocation.familyId, shows: [try .init(.allocation, id: allocation.id, familyId: allocation.familyId, shown)])
     }
 
+    // MARK: Conferences, recorded where they happen and sent at the next sync
+
+    /// A referral: a conference at the `referred` stage on the day, coordinated by this worker.
+    @discardableResult
+    package func refer(_ referral: Components.Schemas.Referral, in family: Caseload.Family, on day: String) throws -> Caseload.Conference {
+        let id = Self.newId()
+        let body = Components.Schemas.CreateConference(id: id, referral: referral, coordinatorId: me)
+        let shown = Caseload.Conference(
+            id: id, familyId: family.id, stage: .referred, stageSince: day, referral: referral, coordinatorId: me,
+            coordinators: [.init(workerId: me, from: day)],
+            stages: [.init(stage: .referred, on: day, recordedBy: me, recordedAt: Date())], participants: [], meetings: [])
+        try store.enqueue(
+            .createConference(familyId: family.id, body), familyId: family.id, shows: [try .init(.conference, id: id, familyId: family.id, shown)])
+        return shown
+    }
+
+    package func recordStage(
+        _ stage: Components.Schemas.ConferenceStage, of conference: Caseload.Conference, on day: String, note: String?
+    ) throws {
+        var shown = conference
+        shown.stage = stage
+        shown.stageSince = day
+        shown.stages.append(.init(stage: stage, on: day, note: note, recordedBy: me, recordedAt: Date()))
+        try enqueue(.recordStage(conferenceId: conference.id, .init(stage: stage, on: day, note: note)), showing: shown)
+    }
+
+    package func invite(
+        _ who: Caseload.Present, to conference: Caseload.Conference, role: Components.Schemas.ParticipantRole
+    ) throws {
+        let (person, worker): (String?, String?) = switch who {
+        case .person(let id): (id, nil)
+        case .worker(let id): (nil, id)
+        }
+        var shown = conference
+        if let index = shown.participants.firstIndex(where: { $0.personId == person && $0.workerId == worker }) {
+            shown.participants[index].role = role
+            shown.participants[index].invited = true
+        } else {
+            shown.participants.append(.init(id: Self.newId(), personId: person, workerId: worker, role: role, invited: true, attended: false))
+        }
+        try enqueue(
+            .setParticipant(conferenceId: conference.id, .init(personId: person, workerId: worker, role: role, invited: true)),
+            showing: shown)
+    }
+
+    /// The meeting and who attended (people of the network or colleagues, by id); one not yet a participant becomes one.
+    package func recordMeeting(
+        _ kind: Components.Schemas.MeetingKind, of conference: Caseload.Conference, heldOn day: String,
+        privateTime: Components.Schemas.PrivateFamilyTime?, attended: [String]
+    ) throws {
+        let id = Self.newId()
+        var shown = conference
+        var present: [String] = []
+        for who in attended {
+            if let participant = shown.participants.firstIndex(where: { $0.personId == who || $0.workerId == who }) {
+                shown.participants[participant].attended = true
+                present.append(shown.participants[participant].id)
+            } else {
+                let isWorker = caseload.workerNames[who] != nil
+                let participant = Components.Schemas.Participant(
+                    id: Self.newId(), personId: isWorker ? nil : who, workerId: isWorker ? who : nil,
+                    role: isWorker ? .professional : .familyMember, invited: true, attended: true)
+                shown.participants.append(participant)
+                present.append(participant.id)
+            }
+        }
+        shown.meetings = (shown.meetings ?? []) + [.init(id: id, kind: kind, heldOn: day, privateFamilyTime: privateTime, attended: present, recordedBy: me)]
+        if let privateTime { shown.privateFamilyTime = privateTime }
+        try enqueue(
+            .recordMeeting(conferenceId: conference.id, .init(id: id, kind: kind, heldOn: day, privateFamilyTime: privateTime, attended: attended)),
+            showing: shown)
+    }
+
+    /// The plan's next version.
+    @discardableResult
+    package func agreePlan(_ plan: Components.Schemas.CreatePlan, for conference: Caseload.Conference, after last: Caseload.FamilyPlan?) throws -> Caseload.FamilyPlan {
+        let id = Self.newId()
+        var body = plan
+        body.id = id
+        body.items = plan.items.map { item in var item = item; item.id = item.id ?? Self.newId(); return item }
+        let people = Set(try caseload.people(of: conference.familyId).map(\.id))
+        let shown = Caseload.FamilyPlan(
+            id: id, conferenceId: conference.id, familyId: conference.familyId, version: (last?.version ?? 0) + 1,
+            items: body.items.map { item in
+                .init(id: item.id!, who: item.who, whoKind: people.contains(item.who) ? .person : .worker, what: item.what, byWhen: item.byWhen,
+                      status: .open, updates: [])
+            },
+            contingency: plan.contingency, reviewOn: plan.reviewOn, agreedByReferrer: plan.agreedByReferrer,
+            referrerReasoning: plan.referrerReasoning, createdBy: me, createdAt: Date())
+        try store.enqueue(
+            .createPlan(conferenceId: conference.id, body), familyId: conference.familyId,
+            shows: [try .init(.plan, id: id, familyId: conference.familyId, shown)])
+        return shown
+    }
+
+    private func enqueue(_ write: DeviceMutation, showing conference: Caseload.Conference) throws {
+        try store.enqueue(write, familyId: conference.familyId, shows: [try .init(.conference, id: conference.id, familyId: conference.familyId, conference)])
+    }
+
     /// Settles a field conflict: `value` becomes a new version of the field; nil keeps the value showing.
     package func resolveConflict(_ item: Components.Schemas.PulledReviewItem, value: String?) throws {
         try store.enqueue(.resolveConflict(conflictId: item.id, value: value), familyId: item.familyId)

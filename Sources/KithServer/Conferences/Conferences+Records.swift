@@ -4,44 +4,11 @@ import KithCore
 import Logging
 import PostgresNIO
 
-/// A referral, checked: a Kith worker or an outside referrer (at least one), the family's agreement with its day
-/// and who gave it, and the bottom lines.
-struct NewReferral: Sendable {
-    let referrerId: UUID?
-    let referrerName: String?
-    let referrerAgency: String?
-    let referredOn: CalendarDay?
-    let agreedOn: CalendarDay?
-    let agreedBy: UUID?
-    let body: Components.Schemas.Referral
-
-    init(_ body: Components.Schemas.Referral, check: inout Validation) {
-        referrerId = check.uuid("referral.referrerId", body.referrerId)
-        if let referrer = body.referrer {
-            check.requiredText("referral.referrer.name", referrer.name, max: 200)
-            check.text("referral.referrer.agency", referrer.agency, min: 1, max: 200)
-        }
-        if body.referrerId == nil && body.referrer == nil {
-            check.add("referral.referrer", "name the referrer: a Kith worker (referrerId) or someone outside Kith (referrer)")
-        }
-        referrerName = body.referrer?.name
-        referrerAgency = body.referrer?.agency.nilIfBlank
-        referredOn = check.day("referral.referredOn", body.referredOn)
-        agreedOn = check.day("referral.familyAgreedOn", body.familyAgreedOn)
-        agreedBy = check.uuid("referral.familyAgreedBy", body.familyAgreedBy)
-        check.text("referral.reason", body.reason, max: 65_536)
-        check.count("referral.bottomLines", body.bottomLines.count, max: 50)
-        for (index, line) in body.bottomLines.enumerated() { check.text("referral.bottomLines[\(index)]", line, max: 2000) }
-        self.body = body
-    }
-}
-
 extension Records {
     /// A referral opens a conference at the `referred` stage; a referrer or coordinator who is a worker is one here,
     /// whoever gave the family's agreement is in its network.
-    func createConference(
-        _ id: UUID, access: FamilyAccess, referral: NewReferral, coordinatorId: UUID?
-    ) async throws -> Components.Schemas.Conference {
+    func save(_ draft: NewConference, access: FamilyAccess) async throws -> Components.Schemas.Conference {
+        let (id, referral, coordinatorId) = (draft.id, draft.referral, draft.coordinatorId)
         try await requireMembers(
             personIds: referral.agreedBy.map { [$0] } ?? [], workerIds: referral.referrerId.map { [$0] } ?? [], familyId: access.familyId,
             personField: "referral.familyAgreedBy", workerField: "referral.referrerId")
@@ -96,11 +63,10 @@ extension Records {
 
     /// A meeting with who attended: each person or worker named attends (one not yet a participant becomes one,
     /// invited); every other invited participant is recorded absent.
-    func recordMeeting(
-        of id: UUID, access: FamilyAccess, meetingId: UUID, kind: Components.Schemas.MeetingKind, heldOn: CalendarDay,
-        privateTime: Components.Schemas.PrivateFamilyTime?, attended: [UUID]
-    ) async throws -> Components.Schemas.Conference {
+    func save(_ meeting: NewMeeting, access: FamilyAccess) async throws -> Components.Schemas.Conference {
         let org = principal.organisationId
+        let (id, meetingId, attended) = (meeting.conferenceId, meeting.id, meeting.attended)
+        let (kind, heldOn, privateTime) = (meeting.body.kind, meeting.heldOn, meeting.body.privateFamilyTime)
         let known = try await connection.query(
             """
             SELECT id, 'person' FROM people WHERE organisation_id = \(org) AND family_id = \(access.familyId) AND id = ANY(\(attended))
@@ -145,9 +111,8 @@ extension Records {
     }
 
     /// Stages are recorded in any order, each with its date: the service records the process, it does not police it.
-    func recordStage(
-        of id: UUID, access: FamilyAccess, stage: Components.Schemas.ConferenceStage, on: CalendarDay, note: String?
-    ) async throws -> Components.Schemas.Conference {
+    func save(_ change: NewStage, access: FamilyAccess) async throws -> Components.Schemas.Conference {
+        let (id, stage, on, note) = (change.conferenceId, change.stage, change.on, change.note)
         try await connection.query(
             """
             INSERT INTO conference_stage_events (organisation_id, id, conference_id, family_id, stage, on_date, note, recorded_by)
@@ -164,10 +129,9 @@ extension Records {
     }
 
     /// One row per person or worker, updated in place.
-    func setParticipant(
-        of id: UUID, access: FamilyAccess, personId: UUID?, workerId: UUID?, role: Components.Schemas.ParticipantRole?,
-        invited: Bool?, attended: Bool?
-    ) async throws -> Components.Schemas.Conference {
+    func save(_ change: ParticipantChange, access: FamilyAccess) async throws -> Components.Schemas.Conference {
+        let (id, personId, workerId) = (change.conferenceId, change.personId, change.workerId)
+        let (role, invited, attended) = (change.body.role, change.body.invited, change.body.attended)
         try await requireMembers(
             personIds: personId.map { [$0] } ?? [], workerIds: workerId.map { [$0] } ?? [], familyId: access.familyId,
             personField: "personId", workerField: "workerId")

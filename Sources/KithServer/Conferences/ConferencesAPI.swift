@@ -18,15 +18,9 @@ extension KithService {
     func createConference(_ input: Operations.CreateConference.Input) async throws -> Operations.CreateConference.Output {
         let familyId = try UUID(path: input.path.familyId)
         let body = switch input.body { case .json(let body): body }
-        var check = Validation()
-        let id = check.uuid("id", body.id) ?? UUID()
-        let referral = NewReferral(body.referral, check: &check)
-        let coordinatorId = check.uuid("coordinatorId", body.coordinatorId)
-        try check.orThrow()
-
+        let draft = try NewConference(familyId: familyId, body)
         let conference = try await records { records in
-            try await records.createConference(
-                id, access: try await records.access(familyId, for: .write), referral: referral, coordinatorId: coordinatorId)
+            try await records.save(draft, access: try await records.access(familyId, for: .write))
         }
         return .created(.init(body: .json(conference)))
     }
@@ -44,14 +38,9 @@ extension KithService {
     func changeConferenceStage(_ input: Operations.ChangeConferenceStage.Input) async throws -> Operations.ChangeConferenceStage.Output {
         let id = try UUID(path: input.path.conferenceId)
         let body = switch input.body { case .json(let body): body }
-        var check = Validation()
-        let on = check.day("on", body.on)
-        check.text("note", body.note, max: 10_000)
-        try check.orThrow()
-
+        let draft = try NewStage(conferenceId: id, body)
         let conference = try await records { records in
-            try await records.recordStage(
-                of: id, access: try await records.conferenceAccess(id, for: .write), stage: body.stage, on: on!, note: body.note.nilIfBlank)
+            try await records.save(draft, access: try await records.conferenceAccess(id, for: .write))
         }
         return .ok(.init(body: .json(conference)))
     }
@@ -59,16 +48,9 @@ extension KithService {
     func setConferenceParticipant(_ input: Operations.SetConferenceParticipant.Input) async throws -> Operations.SetConferenceParticipant.Output {
         let id = try UUID(path: input.path.conferenceId)
         let body = switch input.body { case .json(let body): body }
-        var check = Validation()
-        let personId = check.uuid("personId", body.personId)
-        let workerId = check.uuid("workerId", body.workerId)
-        if (body.personId == nil) == (body.workerId == nil) { check.add("personId", "give exactly one of personId and workerId") }
-        try check.orThrow()
-
+        let draft = try ParticipantChange(conferenceId: id, body)
         let conference = try await records { records in
-            try await records.setParticipant(
-                of: id, access: try await records.conferenceAccess(id, for: .write), personId: personId, workerId: workerId,
-                role: body.role, invited: body.invited, attended: body.attended)
+            try await records.save(draft, access: try await records.conferenceAccess(id, for: .write))
         }
         return .ok(.init(body: .json(conference)))
     }
@@ -93,21 +75,9 @@ extension KithService {
     func recordMeeting(_ input: Operations.RecordMeeting.Input) async throws -> Operations.RecordMeeting.Output {
         let id = try UUID(path: input.path.conferenceId)
         let body = switch input.body { case .json(let body): body }
-        var check = Validation()
-        let meetingId = check.uuid("id", body.id) ?? UUID()
-        let heldOn = check.day("heldOn", body.heldOn)
-        let attended = Array(Set(check.uuids("attended", body.attended, max: 100)))
-        if let time = body.privateFamilyTime {
-            check.moment("privateFamilyTime.startedAt", time.startedAt)
-            check.moment("privateFamilyTime.endedAt", time.endedAt)
-            if let end = time.endedAt, end < time.startedAt { check.add("privateFamilyTime.endedAt", "must not be before startedAt") }
-        }
-        try check.orThrow()
-
+        let draft = try NewMeeting(conferenceId: id, body)
         let conference = try await records { records in
-            try await records.recordMeeting(
-                of: id, access: try await records.conferenceAccess(id, for: .write), meetingId: meetingId, kind: body.kind,
-                heldOn: heldOn!, privateTime: body.privateFamilyTime, attended: attended)
+            try await records.save(draft, access: try await records.conferenceAccess(id, for: .write))
         }
         return .created(.init(body: .json(conference)))
     }

@@ -178,7 +178,9 @@ extension Records {
             try await save(person, access: access)
         case .planItemUpdate(let update):
             _ = try await save(update, access: access)
-        case .contact, .note, .amendment, .resolveConflict, .handover:
+        case .participant(let change):
+            _ = try await save(change, access: access)
+        case .contact, .note, .amendment, .resolveConflict, .handover, .conference, .stage, .meeting, .plan:
             throw KithError(status: .unprocessableContent, code: "action_not_applicable", detail: "This proposal cannot be applied.")
         }
         try await close(item, action: .accept)

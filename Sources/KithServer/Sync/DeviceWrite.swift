@@ -16,6 +16,11 @@ enum DeviceWrite: Sendable {
     case planItemUpdate(NewPlanItemUpdate)
     case resolveConflict(conflictId: UUID, value: String?)
     case handover(NewHandover)
+    case conference(NewConference)
+    case stage(NewStage)
+    case participant(ParticipantChange)
+    case meeting(NewMeeting)
+    case plan(NewPlan)
 
     /// The write a pushed mutation asks for, its `args` checked as the REST body and path would be.
     init(type: String, args: OpenAPIObjectContainer) throws {
@@ -48,15 +53,22 @@ enum DeviceWrite: Sendable {
             self = .resolveConflict(conflictId: try id(conflictId), value: value)
         case .writeHandover(let allocationId, let body):
             self = .handover(try NewHandover(allocationId: try id(allocationId), body))
+        case .createConference(let familyId, let body): self = .conference(try NewConference(familyId: try id(familyId), body))
+        case .recordStage(let conferenceId, let body): self = .stage(try NewStage(conferenceId: try id(conferenceId), body))
+        case .setParticipant(let conferenceId, let body):
+            self = .participant(try ParticipantChange(conferenceId: try id(conferenceId), body))
+        case .recordMeeting(let conferenceId, let body): self = .meeting(try NewMeeting(conferenceId: try id(conferenceId), body))
+        case .createPlan(let conferenceId, let body): self = .plan(try NewPlan(conferenceId: try id(conferenceId), body))
         }
     }
 
-    /// Notes, amendments, contacts and handovers record practice that happened: they are kept even when the family
-    /// was reallocated while the device was offline. Other edits under an ended grant become proposals.
+    /// Notes, amendments, contacts, handovers and what happened in a conference (a referral, its stages, meetings and
+    /// the plan agreed) record practice that happened: they are kept even when the family was reallocated while the
+    /// device was offline. Other edits under an ended grant become proposals.
     var recordsPractice: Bool {
         switch self {
-        case .contact, .note, .amendment, .handover: true
-        case .person, .fields, .planItemUpdate, .resolveConflict: false
+        case .contact, .note, .amendment, .handover, .conference, .stage, .meeting, .plan: true
+        case .person, .fields, .planItemUpdate, .resolveConflict, .participant: false
         }
     }
 
@@ -71,6 +83,11 @@ enum DeviceWrite: Sendable {
         case .planItemUpdate(let update):
             try await records.familyOf(.planItems, id: update.planItemId)
         case .handover(let handover): try await records.familyOf(.allocations, id: handover.allocationId)
+        case .conference(let conference): conference.familyId
+        case .stage(let stage): try await records.familyOf(.conferences, id: stage.conferenceId)
+        case .participant(let change): try await records.familyOf(.conferences, id: change.conferenceId)
+        case .meeting(let meeting): try await records.familyOf(.conferences, id: meeting.conferenceId)
+        case .plan(let plan): try await records.familyOf(.conferences, id: plan.conferenceId)
         case .resolveConflict: nil
         }
     }

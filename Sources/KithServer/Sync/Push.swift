@@ -285,6 +285,11 @@ extension Records {
         case .person(let person): try await save(person, access: access)
         case .planItemUpdate(let update): _ = try await save(update, access: access)
         case .handover(let handover): try await save(handover, access: access)
+        case .conference(let conference): _ = try await save(conference, access: access)
+        case .stage(let stage): _ = try await save(stage, access: access)
+        case .participant(let change): _ = try await save(change, access: access)
+        case .meeting(let meeting): _ = try await save(meeting, access: access)
+        case .plan(let plan): _ = try await save(plan, access: access)
         case .fields(let personId, let edits):
             let stale = try await setFields(personId, edits, access: access) { _ in }
             for conflict in stale {
