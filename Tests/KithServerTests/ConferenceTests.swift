@@ -19,10 +19,7 @@ import Testing
                 return person.id
             }
             let jade = try await person("Jade"), margaret = try await person("Margaret")
-            let _: Components.Schemas.Allocation = try await kith.send(
-                .post, "/v1/families/\(family.id)/allocations", as: .sam,
-                json: ["workerId": kith.fixture.id(.chris).text, "role": "coordinator", "startedOn": CalendarDay.today.text],
-                expect: .created)
+            try await kith.allocate(.chris, to: family, role: .coordinator)
 
             // Refused, and nothing saved: no referrer at all, an outside referrer without a name, agreement from a stranger.
             func refer(_ referral: [String: Any]) async throws -> TestResponseStatus {
@@ -134,10 +131,7 @@ extension ConferenceTests {
             let family = try await kith.openFamily()
             let jade: Components.Schemas.Person = try await kith.send(
                 .post, "/v1/families/\(family.id)/people", as: .priya, json: ["name": "Jade"], expect: .created)
-            let _: Components.Schemas.Allocation = try await kith.send(
-                .post, "/v1/families/\(family.id)/allocations", as: .sam,
-                json: ["workerId": kith.fixture.id(.chris).text, "role": "coordinator", "startedOn": CalendarDay.today.text],
-                expect: .created)
+            try await kith.allocate(.chris, to: family, role: .coordinator)
             let device = try await FieldDevice.register(kith, as: .chris)
             let grant = try #require(try await device.pullAll(from: nil).pages.last?.scope.grants.first { $0.familyId == family.id }).grantId
             let conference = UUID().text, plan = UUID().text

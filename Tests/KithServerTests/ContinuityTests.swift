@@ -267,10 +267,7 @@ import Testing
             #expect(measures.medianRecordingLagHours90.map { ($0 * 10).rounded() / 10 } == 2)
 
             // A plan whose review date has passed is overdue while its conference runs, and not once it is closed.
-            let _: Components.Schemas.Allocation = try await kith.send(
-                .post, "/v1/families/\(family.id)/allocations", as: .sam,
-                json: ["workerId": kith.fixture.id(.chris).text, "role": "coordinator", "startedOn": CalendarDay.today.text],
-                expect: .created)
+            try await kith.allocate(.chris, to: family, role: .coordinator)
             let conference: Components.Schemas.Conference = try await kith.send(
                 .post, "/v1/families/\(family.id)/conferences", as: .chris,
                 json: Components.Schemas.CreateConference(
@@ -302,10 +299,7 @@ import Testing
             let priyas = try #require(allocations.items.first { $0.workerId == kith.fixture.id(.priya).text })
             let _: Components.Schemas.Allocation = try await kith.send(
                 .post, "/v1/allocations/\(priyas.id)/end", as: .sam, json: ["endedOn": CalendarDay.today.text, "reason": "leaving"])
-            let _: Components.Schemas.Allocation = try await kith.send(
-                .post, "/v1/families/\(family.id)/allocations", as: .sam,
-                json: ["workerId": kith.fixture.id(.tom).text, "role": "allocatedWorker", "startedOn": CalendarDay.today.text],
-                expect: .created)
+            try await kith.allocate(.tom, to: family)
             #expect(try await workerLeft() == false)
         }
     }

@@ -48,10 +48,7 @@ import Testing
             // Sam reallocates; Tom is told, and reads the newest version in the timeline.
             let _: Allocation = try await kith.send(
                 .post, "/v1/allocations/\(priyas.id)/end", as: .sam, json: ["endedOn": CalendarDay.today.text, "reason": "moved team"])
-            let _: Allocation = try await kith.send(
-                .post, "/v1/families/\(family.id)/allocations", as: .sam,
-                json: ["workerId": kith.fixture.id(.tom).text, "role": "allocatedWorker", "startedOn": CalendarDay.today.text],
-                expect: .created)
+            try await kith.allocate(.tom, to: family)
             let queue: Components.Schemas.ReviewItemPage = try await kith.send(.get, "/v1/review-items", as: .tom)
             let toRead = try #require(queue.items.first { $0.kind == .handover })
             #expect(toRead.familyId == family.id && toRead.summary == "A handover note from Priya Shah to read")
@@ -85,10 +82,7 @@ import Testing
             let family = try await kith.openFamily()
             let priyas = try await Self.priyasAllocation(kith, of: family)
             // Tom is allocated first (a planned change): he is told as soon as Priya writes.
-            let _: Allocation = try await kith.send(
-                .post, "/v1/families/\(family.id)/allocations", as: .sam,
-                json: ["workerId": kith.fixture.id(.tom).text, "role": "allocatedWorker", "startedOn": CalendarDay.today.text],
-                expect: .created)
+            try await kith.allocate(.tom, to: family)
             let _: Allocation = try await kith.send(
                 .post, "/v1/allocations/\(priyas.id)/handover", as: .priya, json: ["note": "Priya's words."], expect: .created)
             let ended: Allocation = try await kith.send(
@@ -162,10 +156,7 @@ import Testing
             // Sam ends Priya's allocation and allocates Tom while her tablet is offline.
             let _: Allocation = try await kith.send(
                 .post, "/v1/allocations/\(priyas.id)/end", as: .sam, json: ["endedOn": CalendarDay.today.text, "reason": "moved team"])
-            let _: Allocation = try await kith.send(
-                .post, "/v1/families/\(family.id)/allocations", as: .sam,
-                json: ["workerId": kith.fixture.id(.tom).text, "role": "allocatedWorker", "startedOn": CalendarDay.today.text],
-                expect: .created)
+            try await kith.allocate(.tom, to: family)
             let pushed = try await device.push([
                 Mutation.mutation(1, .writeHandover(allocationId: priyas.id, .init(note: "Written on the bus home.")), grant: grant),
             ])

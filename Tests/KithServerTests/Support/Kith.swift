@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import KithAPI
+import KithCore
 import Logging
 import Metrics
 import Prometheus
@@ -143,6 +144,18 @@ struct Kith: Sendable {
     /// A family in the North team, opened by Priya (so she is its allocated worker).
     func openFamily(_ name: String = "The Adeyemi family", by who: Fixture.Who = .priya) async throws -> Components.Schemas.Family {
         try await send(.post, "/v1/families", as: who, json: ["displayName": name], expect: .created)
+    }
+
+    /// Sam, the North team's supervisor, allocates `who` to the family from today.
+    @discardableResult
+    func allocate(
+        _ who: Fixture.Who, to family: Components.Schemas.Family, role: Components.Schemas.AllocationRole = .allocatedWorker,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> Components.Schemas.Allocation {
+        try await send(
+            .post, "/v1/families/\(family.id)/allocations", as: .sam,
+            json: ["workerId": fixture.id(who).text, "role": role.rawValue, "startedOn": CalendarDay.today.text], expect: .created,
+            sourceLocation: sourceLocation)
     }
 
     func count(_ sql: String) async throws -> Int {
