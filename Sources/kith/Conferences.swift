@@ -211,16 +211,11 @@ struct ConferenceMeeting: AsyncParsableCommand {
             let workspace = try common.open()
             let caseload = workspace.caseload
             let conference = try caseload.conference(conf)
-            var ids: [String] = []
-            for who in attended {
-                switch try caseload.present(who, in: conference.familyId) {
-                case .person(let id), .worker(let id): ids.append(id)
-                }
-            }
+            let present = try attended.map { try caseload.present($0, in: conference.familyId) }
             let time = try familyTime.map { try ConferenceDrafts.privateTime($0, on: heldOn.text) }
             try workspace.practice.recordMeeting(
-                review ? .review : .initial, of: conference, heldOn: heldOn.text, privateTime: time, attended: ids)
-            try await workspace.sendIfOnline("\(review ? "Review" : "Conference") meeting on \(heldOn.text) recorded (\(ids.count) attended)")
+                review ? .review : .initial, of: conference, heldOn: heldOn.text, privateTime: time, attended: present)
+            try await workspace.sendIfOnline("\(review ? "Review" : "Conference") meeting on \(heldOn.text) recorded (\(present.count) attended)")
         }
     }
 }

@@ -146,7 +146,9 @@ package struct Caseload: Sendable {
         let all = try store.records(.conference, as: Conference.self)
         let byId = all.filter { $0.id.hasPrefix(needle) }
         if byId.count == 1, let only = byId.first { return only }
-        if let family = try? family(ref), let latest = all.filter({ $0.familyId == family.id }).max(by: { $0.referral.referredOn ?? "" < $1.referral.referredOn ?? "" }) {
+        if let family = try? family(ref),
+           let latest = all.filter({ $0.familyId == family.id }).max(by: { ($0.referral.referredOn ?? "") < ($1.referral.referredOn ?? "") })
+        {
             return latest
         }
         return try Self.unique(ref, "conference", byId, describe: { Self.shortId($0.id) })

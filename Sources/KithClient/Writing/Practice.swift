@@ -51,7 +51,8 @@ package struct Practice: Sendable {
         let now = Date()
         let contact = Components.Schemas.Contact(
             id: id, familyId: family.id, occurredAt: visit.at, kind: visit.kind, presentPersonIds: visit.presentPersonIds,
-            presentWorkerIds: Array(Set(visit.presentWorkerIds + [me])).sorted(), childSeen: visit.childSeen, childSeenAlone: visit.childSeenAlone, recordedBy: me, recordedAt: now,
+            presentWorkerIds: Array(Set(visit.presentWorkerIds + [me])).sorted(), childSeen: visit.childSeen,
+            childSeenAlone: visit.childSeenAlone, recordedBy: me, recordedAt: now,
             deviceRecordedAt: now, clockSuspect: false, lateAfterReallocation: false, othersPresent: visit.othersPresent)
         try store.enqueue(.recordContact(familyId: family.id, body), familyId: family.id, shows: [try .init(.contact, id: id, familyId: family.id, contact)])
         guard let note, !note.isEmpty else { return (id, nil) }
@@ -183,7 +184,8 @@ package struct Practice: Sendable {
             coordinators: [.init(workerId: me, from: day)],
             stages: [.init(stage: .referred, on: day, recordedBy: me, recordedAt: Date())], participants: [], meetings: [])
         try store.enqueue(
-            .createConference(familyId: family.id, body), familyId: family.id, shows: [try .init(.conference, id: id, familyId: family.id, shown)])
+            .createConference(familyId: family.id, body), familyId: family.id,
+            shows: [try .init(.conference, id: id, familyId: family.id, shown)])
         return shown
     }
 
@@ -209,38 +211,46 @@ package struct Practice: Sendable {
             shown.participants[index].role = role
             shown.participants[index].invited = true
         } else {
-            shown.participants.append(.init(id: Self.newId(), personId: person, workerId: worker, role: role, invited: true, attended: false))
+            shown.participants.append(.init(
+                id: Self.newId(), personId: person, workerId: worker, role: role, invited: true, attended: false))
         }
         try enqueue(
             .setParticipant(conferenceId: conference.id, .init(personId: person, workerId: worker, role: role, invited: true)),
             showing: shown)
     }
 
-    /// The meeting and who attended (people of the network or colleagues, by id); one not yet a participant becomes one.
+    /// The meeting and who attended (people of the network or colleagues); one not yet a participant becomes one.
     package func recordMeeting(
         _ kind: Components.Schemas.MeetingKind, of conference: Caseload.Conference, heldOn day: String,
-        privateTime: Components.Schemas.PrivateFamilyTime?, attended: [String]
+        privateTime: Components.Schemas.PrivateFamilyTime?, attended: [Caseload.Present]
     ) throws {
         let id = Self.newId()
         var shown = conference
         var present: [String] = []
+        var ids: [String] = []
         for who in attended {
-            if let participant = shown.participants.firstIndex(where: { $0.personId == who || $0.workerId == who }) {
+            let (person, worker): (String?, String?) = switch who {
+            case .person(let id): (id, nil)
+            case .worker(let id): (nil, id)
+            }
+            ids.append(person ?? worker!)
+            if let participant = shown.participants.firstIndex(where: { $0.personId == person && $0.workerId == worker }) {
                 shown.participants[participant].attended = true
                 present.append(shown.participants[participant].id)
             } else {
-                let isWorker = caseload.workerNames[who] != nil
                 let participant = Components.Schemas.Participant(
-                    id: Self.newId(), personId: isWorker ? nil : who, workerId: isWorker ? who : nil,
-                    role: isWorker ? .professional : .familyMember, invited: true, attended: true)
+                    id: Self.newId(), personId: person, workerId: worker, role: worker == nil ? .familyMember : .professional,
+                    invited: true, attended: true)
                 shown.participants.append(participant)
                 present.append(participant.id)
             }
         }
-        shown.meetings = (shown.meetings ?? []) + [.init(id: id, kind: kind, heldOn: day, privateFamilyTime: privateTime, attended: present, recordedBy: me)]
+        shown.meetings = (shown.meetings ?? [])
+            + [.init(id: id, kind: kind, heldOn: day, privateFamilyTime: privateTime, attended: present, recordedBy: me)]
         if let privateTime { shown.privateFamilyTime = privateTime }
         try enqueue(
-            .recordMeeting(conferenceId: conference.id, .init(id: id, kind: kind, heldOn: day, privateFamilyTime: privateTime, attended: attended)),
+            .recordMeeting(
+                conferenceId: conference.id, .init(id: id, kind: kind, heldOn: day, privateFamilyTime: privateTime, attended: ids)),
             showing: shown)
     }
 
