@@ -105,7 +105,17 @@ package struct Caseload: Sendable {
     }
 
     /// Who `--with NAME` means at a visit: someone in the family's network, else a colleague.
-    package enum Present: Equatable, Sendable { case person(String), worker(String) }
+    package enum Present: Equatable, Sendable {
+        case person(String), worker(String)
+
+        /// As a participant or a plan item names them: one of the two ids.
+        package var ids: (person: String?, worker: String?) {
+            switch self {
+            case .person(let id): (id, nil)
+            case .worker(let id): (nil, id)
+            }
+        }
+    }
 
     package func present(_ ref: String, in familyId: String) throws -> Present {
         do {

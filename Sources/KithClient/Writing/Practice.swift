@@ -202,10 +202,7 @@ package struct Practice: Sendable {
     package func invite(
         _ who: Caseload.Present, to conference: Caseload.Conference, role: Components.Schemas.ParticipantRole
     ) throws {
-        let (person, worker): (String?, String?) = switch who {
-        case .person(let id): (id, nil)
-        case .worker(let id): (nil, id)
-        }
+        let (person, worker) = who.ids
         var shown = conference
         if let index = shown.participants.firstIndex(where: { $0.personId == person && $0.workerId == worker }) {
             shown.participants[index].role = role
@@ -229,10 +226,7 @@ package struct Practice: Sendable {
         var present: [String] = []
         var ids: [String] = []
         for who in attended {
-            let (person, worker): (String?, String?) = switch who {
-            case .person(let id): (id, nil)
-            case .worker(let id): (nil, id)
-            }
+            let (person, worker) = who.ids
             ids.append(person ?? worker!)
             if let participant = shown.participants.firstIndex(where: { $0.personId == person && $0.workerId == worker }) {
                 shown.participants[participant].attended = true

@@ -85,18 +85,17 @@ extension Records {
             VALUES (\(org), \(meetingId), \(id), \(access.familyId), \(kind.rawValue), \(heldOn.description)::date,
                     \(privateTime?.startedAt), \(privateTime?.endedAt), \(principal.workerId))
             """, record: "meeting", logger: logger)
-        for (participant, what) in known {
-            let person: UUID? = what == "person" ? participant : nil
-            let worker: UUID? = what == "worker" ? participant : nil
-            try await connection.query(
-                """
-                INSERT INTO conference_participants (organisation_id, id, conference_id, family_id, person_id, worker_id, role,
-                                                     invited, attended)
-                VALUES (\(org), \(UUID()), \(id), \(access.familyId), \(person), \(worker),
-                        \(worker == nil ? "familyMember" : "professional"), true, true)
-                ON CONFLICT (organisation_id, conference_id, person_id, worker_id) DO UPDATE SET attended = true
-                """, logger: logger)
-        }
+        let people = known.filter { $0.1 == "person" }.map(\.0), workers = known.filter { $0.1 == "worker" }.map(\.0)
+        try await connection.query(
+            """
+            INSERT INTO conference_participants (organisation_id, id, conference_id, family_id, person_id, worker_id, role,
+                                                 invited, attended)
+            SELECT \(org), gen_random_uuid(), \(id), \(access.familyId), person, worker,
+                   CASE WHEN worker IS NULL THEN 'familyMember' ELSE 'professional' END, true, true
+            FROM (SELECT p, NULL::uuid FROM unnest(\(people)::uuid[]) AS p
+                  UNION ALL SELECT NULL::uuid, w FROM unnest(\(workers)::uuid[]) AS w) AS present (person, worker)
+            ON CONFLICT (organisation_id, conference_id, person_id, worker_id) DO UPDATE SET attended = true
+            """, logger: logger)
         try await connection.query(
             """
             INSERT INTO meeting_attendance (organisation_id, meeting_id, participant_id, conference_id, family_id, attended)
