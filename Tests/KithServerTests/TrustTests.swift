@@ -109,6 +109,62 @@ import Testing
         }
     }
 
+    /// A signed-in request holds one connection: its token's lookup opens the first transaction behind the wall, and
+    /// every transaction of the request, the continued one and those after it, stands behind the wall it names.
+    @Test func everyTransactionOfASignedInRequestStandsBehindTheWall() async throws {
+        try await Kith.run { kith in
+            _ = try await kith.openFamily()
+            let db = Database(client: kith.db, logger: TestDatabase.logger)
+            let organisation = kith.fixture.organisation
+            struct Seen: Equatable { let role: String, organisation: String, isolation: String, families: Int, timeout: String }
+            func seen(_ organisation: UUID?, _ isolation: Database.Isolation = .readCommitted) async throws -> Seen {
+                try await db.transaction(organisation: organisation, isolation: isolation) { connection in
+                    let row = try await connection.query(
+                        """
+                        SELECT current_user::text, current_setting('kith.organisation_id'), current_setting('transaction_isolation'),
+                               (SELECT count(*) FROM families)::int, current_setting('statement_timeout')
+                        """, logger: TestDatabase.logger
+                    ).collect()[0].decode((String, String, String, Int, String).self)
+                    return Seen(role: row.0, organisation: row.1, isolation: row.2, families: row.3, timeout: row.4)
+                }
+            }
+            func openTransactions() async throws -> Int {
+                try await kith.count(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'")
+            }
+            let ours = Seen(role: "kith_app", organisation: organisation.text.lowercased(), isolation: "read committed", families: 1, timeout: "30s")
+            try await db.signedIn { held in
+                let found = try await held.begin(
+                    LookupInTest.self,
+                    "SELECT \(organisation) FROM kith_enter_wall(\(organisation), false, 30000, 60000)",
+                    logger: TestDatabase.logger, organisation: { try $0.decode(UUID.self) })
+                #expect(found != nil)
+                #expect(try await seen(organisation) == ours)
+                #expect(try await seen(organisation) == ours)
+                await #expect(throws: KithError.self) {
+                    try await db.transaction(organisation: organisation) { _ in throw KithError.notFound }
+                }
+                #expect(try await seen(organisation, .repeatableRead) == Seen(
+                    role: "kith_app", organisation: ours.organisation, isolation: "repeatable read", families: 1, timeout: "30s"))
+                #expect(try await seen(kith.fixture.otherOrganisation).families == 0)
+                #expect(try await openTransactions() == 0)
+            }
+            // A lookup that found nobody, or whose transaction nothing took, leaves no transaction open.
+            try await db.signedIn { held async throws in
+                #expect(try await held.begin(
+                    LookupInTest.self, "SELECT \(organisation) WHERE false", logger: TestDatabase.logger,
+                    organisation: { try $0.decode(UUID.self) }) == nil)
+                #expect(try await openTransactions() == 1)
+            }
+            try await db.signedIn { held in
+                _ = try await held.begin(
+                    LookupInTest.self, "SELECT \(organisation) FROM kith_enter_wall(\(organisation), false, NULL, NULL)",
+                    logger: TestDatabase.logger, organisation: { try $0.decode(UUID.self) })
+            }
+            #expect(try await openTransactions() == 0)
+        }
+    }
+
     @Test func theDatabaseShowsAnOrganisationsRowsOnlyToATransactionNamingIt() async throws {
         try await Kith.run { kith in
             _ = try await kith.openFamily()
@@ -188,3 +244,5 @@ import Testing
         #expect(access(nil, supervises: true).receives(item(.quarantined, recipient: false)))
     }
 }
+
+private enum LookupInTest: HotStatement {}

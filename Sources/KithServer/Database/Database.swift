@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Metrics
 import PostgresNIO
+import Synchronization
 
 /// The server's way into PostgreSQL. Every lease is measured, so `/metrics` shows how busy the pool is
 /// (`kith_db_connections_in_use`) and how long requests wait for a connection (`kith_db_connection_wait`):
@@ -22,29 +23,47 @@ struct Database: Sendable {
     /// One transaction: a write's records, its audit event and its change-log rows commit together. It runs behind the
     /// database's own wall (`PostgresConnection.enterWall`), seeing only `organisation`'s rows, or none when the
     /// organisation is not known yet (sign-in and token lookup then go through their narrow functions). The closure's
-    /// own error (a `KithError`, say) comes out unwrapped, after the rollback.
+    /// own error (a `KithError`, say) comes out as it was, after the rollback. In a signed-in request it runs on the
+    /// request's own connection (`signedIn`).
     func transaction<Result>(
         organisation: UUID?, isolation: Isolation = .readCommitted, _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
+        if let held = Self.requestConnection {
+            return try await held.transaction(organisation: organisation, isolation: isolation, timeouts: timeouts, logger: logger, body)
+        }
         let requested = ContinuousClock.now
-        do {
-            return try await client.withTransaction(logger: logger) { connection in
-                leased(since: requested)
-                defer { inUse.decrement() }
-                if isolation == .repeatableRead {
-                    try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", logger: logger)
-                }
-                try await connection.enterWall(organisation: organisation, timeouts: timeouts, logger: logger)
-                return try await body(connection)
+        return try await client.withConnection { connection in
+            leased(since: requested)
+            defer { inUse.decrement() }
+            return try await connection.transaction(
+                .begin(isolation, behindWallOf: organisation, timeouts: timeouts), logger: logger, body)
+        }
+    }
+
+    /// A signed-in request, on one connection from its token's lookup to its answer. `body` looks the token up with
+    /// `RequestConnection.begin`, which opens the request's first transaction; every transaction of the request then
+    /// runs on this connection, one after another, and the first for the organisation the lookup named continues the
+    /// lookup's own, so a request about a family costs a lease and a round trip fewer than a lookup of its own would.
+    /// The lookup's transaction, if nothing took it, is rolled back at the end.
+    func signedIn<Result: Sendable>(_ body: (RequestConnection) async throws -> Result) async throws -> Result {
+        let requested = ContinuousClock.now
+        return try await client.withConnection { connection in
+            leased(since: requested)
+            defer { inUse.decrement() }
+            let held = RequestConnection(connection: connection)
+            do {
+                let result = try await Self.$requestConnection.withValue(held) { try await body(held) }
+                try await held.endLookup(logger: logger)
+                return result
+            } catch {
+                try? await held.endLookup(logger: logger)
+                throw error
             }
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error.commitError ?? error.beginError ?? error
         }
     }
 
     /// The first row of one statement run on its own (its own implicit transaction), outside the wall: only for the
-    /// `SECURITY DEFINER` lookups made before the organisation is known, which every request makes (its token's
-    /// session). One round trip where a transaction behind the wall takes four; the function is the narrow way in.
+    /// `SECURITY DEFINER` lookups made before the organisation is known (a family member's session on their page).
     func definerLookup<Site: HotStatement>(_ site: Site.Type, _ query: PostgresQuery) async throws -> PostgresRow? {
         let requested = ContinuousClock.now
         return try await client.withConnection { connection in
@@ -53,6 +72,9 @@ struct Database: Sendable {
             return try await connection.query(site, query, logger: logger).first
         }
     }
+
+    /// The signed-in request this task serves, if any (`signedIn`).
+    @TaskLocal static var requestConnection: RequestConnection?
 
     /// Whether this task's statements marked `HotStatement` are prepared: set for each request by
     /// `PreparedStatementsMiddleware` (`KITH_DB_PREPARED_STATEMENTS`); off for everything else (migrations, housekeeping).
@@ -70,27 +92,119 @@ struct Database: Sendable {
 
 extension PostgresConnection {
     /// Makes the rest of this transaction run as `kith_app`, which owns nothing and whose row-level security policies
-    /// show one organisation's rows (migration 0006). The settings are transaction-local, so a pooled connection (or
-    /// PgBouncer in transaction mode) carries nothing over to the next transaction, and they hold even when the server
-    /// connects as a superuser or as the tables' owner. `timeouts`, when given, limit this transaction alone. When hot
-    /// statements are prepared, the transaction's statements run on generic plans: left to choose, PostgreSQL planned
-    /// the prepared ones again at every call (a custom plan looks cheaper when it knows the family, the limit and whether
-    /// a keyset is given), and that planning was most of their cost; their generic plans read through the same family
-    /// indexes (the benchmarks of docs/benchmarks.md, team continuity among them, found none slower).
+    /// show one organisation's rows (migration 0006), with this transaction's limits: `kith_enter_wall` (migration
+    /// 0013), which the token's lookup calls in its own statement. The settings are transaction-local, so a pooled
+    /// connection (or PgBouncer in transaction mode) carries nothing over to the next transaction, and they hold even
+    /// when the server connects as a superuser or as the tables' owner. `timeouts`, when given, limit this transaction
+    /// alone. When hot statements are prepared, the transaction's statements run on generic plans: left to choose,
+    /// PostgreSQL planned the prepared ones again at every call (a custom plan looks cheaper when it knows the family,
+    /// the limit and whether a keyset is given), and that planning was most of their cost; their generic plans read
+    /// through the same family indexes (the benchmarks of docs/benchmarks.md, team continuity among them, found none
+    /// slower).
     func enterWall(organisation: UUID?, timeouts: Timeouts? = nil, logger: Logger) async throws {
         let limits = timeouts?.milliseconds
         _ = try await query(
             Wall.self,
             """
-            SELECT set_config('role', 'kith_app', true), set_config('kith.organisation_id', \(organisation?.text ?? ""), true),
-                   set_config('plan_cache_mode', CASE WHEN \(Database.preparesStatements) THEN 'force_generic_plan'
-                                                      ELSE current_setting('plan_cache_mode') END, true),
-                   set_config('statement_timeout', coalesce(\(limits?.statement)::bigint::text, current_setting('statement_timeout')), true),
-                   set_config('idle_in_transaction_session_timeout',
-                              coalesce(\(limits?.idle)::bigint::text, current_setting('idle_in_transaction_session_timeout')), true)
+            SELECT kith_enter_wall(\(organisation), \(Database.preparesStatements), \(limits?.statement)::bigint, \(limits?.idle)::bigint)
             """, logger: logger)
+    }
+
+    /// How a transaction starts: `BEGIN` and the wall for an organisation, or already open behind it.
+    enum TransactionStart {
+        case begin(Database.Isolation, behindWallOf: UUID?, timeouts: Timeouts?)
+        case continuing
+    }
+
+    /// `start`, `body`, then `COMMIT`, or `ROLLBACK` when `body` throws, whose error then comes out as it was. A
+    /// connection whose transaction could not be rolled back is closed, so that the pool never lends it half-way
+    /// through one.
+    func transaction<Result>(
+        _ start: TransactionStart, logger: Logger, isolation actor: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        if case .begin(let isolation, let organisation, let timeouts) = start {
+            switch isolation {
+            case .readCommitted: try await query("BEGIN", logger: logger)
+            case .repeatableRead: try await query("BEGIN ISOLATION LEVEL REPEATABLE READ", logger: logger)
+            }
+            do {
+                try await enterWall(organisation: organisation, timeouts: timeouts, logger: logger)
+            } catch {
+                try? await rollback(logger: logger)
+                throw error
+            }
+        }
+        var finished = false
+        do {
+            let result = try await body(self)
+            finished = true
+            try await query("COMMIT", logger: logger)
+            return result
+        } catch {
+            if !finished { try? await rollback(logger: logger) }
+            throw error
+        }
+    }
+
+    func rollback(logger: Logger) async throws {
+        do {
+            try await query("ROLLBACK", logger: logger)
+        } catch {
+            try? await close()
+            throw error
+        }
     }
 }
 
 /// The settings every server transaction starts with.
 enum Wall: HotStatement {}
+
+/// The connection a signed-in request holds (`Database.signedIn`), and whether the transaction its token's lookup
+/// opened is still waiting for the request to take it.
+final class RequestConnection: Sendable {
+    let connection: PostgresConnection
+    /// The organisation whose wall the lookup's open transaction stands behind, until a transaction takes it.
+    private let lookup = Mutex<Lookup>(.none)
+
+    private enum Lookup { case none, open, behindWall(UUID) }
+
+    init(connection: PostgresConnection) { self.connection = connection }
+
+    /// Opens the request's first transaction with `statement`, the token's lookup, which enters the wall for the
+    /// organisation `organisation` reads from its row; its first row, or nil for none.
+    func begin<Site: HotStatement>(
+        _ site: Site.Type, _ statement: PostgresQuery, logger: Logger, organisation: (PostgresRow) throws -> UUID
+    ) async throws -> PostgresRow? {
+        try await connection.query("BEGIN", logger: logger)
+        lookup.withLock { $0 = .open }
+        guard let row = try await connection.query(site, statement, logger: logger).first else { return nil }
+        let found = try organisation(row)
+        lookup.withLock { $0 = .behindWall(found) }
+        return row
+    }
+
+    /// Rolls back the lookup's transaction if no transaction of the request took it.
+    func endLookup(logger: Logger) async throws {
+        let open = lookup.withLock { lookup in
+            defer { lookup = .none }
+            if case .none = lookup { return false }
+            return true
+        }
+        if open { try await connection.rollback(logger: logger) }
+    }
+
+    func transaction<Result>(
+        organisation: UUID?, isolation: Database.Isolation, timeouts: Timeouts, logger: Logger,
+        _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        let continues = lookup.withLock { lookup in
+            guard case .behindWall(let wall) = lookup, wall == organisation, isolation == .readCommitted else { return false }
+            lookup = .none
+            return true
+        }
+        if !continues { try await endLookup(logger: logger) }
+        return try await connection.transaction(
+            continues ? .continuing : .begin(isolation, behindWallOf: organisation, timeouts: timeouts), logger: logger, body)
+    }
+}
