@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 package import OpenAPIRuntime
 
 /// The sync protocol version this build speaks (`docs/sync.md`): the client sends it, the server checks it.
@@ -99,28 +99,44 @@ package enum DeviceMutation: Sendable {
     /// Reads a pushed mutation; nil for a kind this build does not know. A body that does not decode throws the
     /// decoder's error (its coding path names the field).
     package init?(type: String, args: OpenAPIObjectContainer) throws {
+        guard Kind(rawValue: type) != nil else { return nil }
+        try self.init(type: type, json: try JSONEncoder().encode(args), argsUnder: nil)
+    }
+
+    /// Reads a pushed mutation from the JSON of its `args`, or of an object holding them under `argsUnder` (the
+    /// server reads them from the bytes it hashes, in one pass), as `init(type:args:)` does.
+    package init?(type: String, json: Data, argsUnder key: String?) throws {
         guard let kind = Kind(rawValue: type) else { return nil }
-        let data = try JSONEncoder().encode(args)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         decoder.userInfo[Key.kind] = kind
-        let target = try decoder.decode(Target.self, from: data)
-        guard let id = target.id else { throw Malformed(field: "args.\(kind.target)", message: "is required") }
-        func body<Body: Decodable>(_: Body.Type = Body.self) throws -> Body { try decoder.decode(Body.self, from: data) }
+        decoder.userInfo[Key.argsUnder] = key
+        func addressed<Body: Decodable>(_: Body.Type = Body.self) throws -> (id: String, body: Body) {
+            let read = try decoder.decode(Args<AddressedBody<Body>>.self, from: json).args
+            guard let id = read.id, let body = read.body else { throw Malformed(field: "args.\(kind.target)", message: "is required") }
+            return (id, body)
+        }
         switch kind {
-        case .recordContact: self = .recordContact(familyId: id, try body())
-        case .createNote: self = .createNote(familyId: id, try body())
-        case .amendNote: self = .amendNote(noteId: id, try body())
-        case .addPerson: self = .addPerson(familyId: id, try body())
-        case .setPersonFields: self = .setPersonFields(personId: id, try body())
-        case .addPlanItemUpdate: self = .addPlanItemUpdate(planItemId: id, try body())
-        case .resolveConflict: self = .resolveConflict(conflictId: id, value: target.value)
-        case .writeHandover: self = .writeHandover(allocationId: id, try body())
-        case .createConference: self = .createConference(familyId: id, try body())
-        case .recordStage: self = .recordStage(conferenceId: id, try body())
-        case .setParticipant: self = .setParticipant(conferenceId: id, try body())
-        case .recordMeeting: self = .recordMeeting(conferenceId: id, try body())
-        case .createPlan: self = .createPlan(conferenceId: id, try body())
+        case .recordContact: let (id, body) = try addressed(Components.Schemas.CreateContact.self); self = .recordContact(familyId: id, body)
+        case .createNote: let (id, body) = try addressed(Components.Schemas.CreateNote.self); self = .createNote(familyId: id, body)
+        case .amendNote: let (id, body) = try addressed(Components.Schemas.CreateAmendment.self); self = .amendNote(noteId: id, body)
+        case .addPerson: let (id, body) = try addressed(Components.Schemas.CreatePerson.self); self = .addPerson(familyId: id, body)
+        case .setPersonFields:
+            let (id, body) = try addressed(Components.Schemas.UpdatePerson.self); self = .setPersonFields(personId: id, body)
+        case .addPlanItemUpdate:
+            let (id, body) = try addressed(Components.Schemas.CreatePlanItemUpdate.self); self = .addPlanItemUpdate(planItemId: id, body)
+        case .resolveConflict:
+            let (id, body) = try addressed(ChosenValue.self); self = .resolveConflict(conflictId: id, value: body.value)
+        case .writeHandover:
+            let (id, body) = try addressed(Components.Schemas.WriteHandover.self); self = .writeHandover(allocationId: id, body)
+        case .createConference:
+            let (id, body) = try addressed(Components.Schemas.CreateConference.self); self = .createConference(familyId: id, body)
+        case .recordStage: let (id, body) = try addressed(Components.Schemas.StageChange.self); self = .recordStage(conferenceId: id, body)
+        case .setParticipant:
+            let (id, body) = try addressed(Components.Schemas.SetParticipant.self); self = .setParticipant(conferenceId: id, body)
+        case .recordMeeting:
+            let (id, body) = try addressed(Components.Schemas.RecordMeeting.self); self = .recordMeeting(conferenceId: id, body)
+        case .createPlan: let (id, body) = try addressed(Components.Schemas.CreatePlan.self); self = .createPlan(conferenceId: id, body)
         }
     }
 
@@ -157,17 +173,35 @@ package enum DeviceMutation: Sendable {
         return try JSONDecoder().decode(OpenAPIObjectContainer.self, from: data)
     }
 
-    /// The addressed id under the key its kind uses, and a conflict's chosen value.
-    private struct Target: Decodable {
-        var id: String?
-        var value: String?
+    /// `args` themselves, or the member of the object around them that holds them.
+    private struct Args<Inner: Decodable>: Decodable {
+        let args: Inner
 
         init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: Key.self)
-            let kind = decoder.userInfo[Key.kind] as! Kind
-            id = try container.decodeIfPresent(String.self, forKey: Key(kind.target))
-            value = try container.decodeIfPresent(String.self, forKey: Key("value"))
+            guard let key = decoder.userInfo[Key.argsUnder] as? String else {
+                args = try Inner(from: decoder)
+                return
+            }
+            args = try decoder.container(keyedBy: Key.self).decode(Inner.self, forKey: Key(key))
         }
+    }
+
+    /// The addressed id under the key its kind uses and the body beside it, read in one pass; no body is read when the
+    /// id is missing, which is the fault then reported.
+    private struct AddressedBody<Body: Decodable>: Decodable {
+        let id: String?
+        let body: Body?
+
+        init(from decoder: any Decoder) throws {
+            let kind = decoder.userInfo[Key.kind] as! Kind
+            id = try decoder.container(keyedBy: Key.self).decodeIfPresent(String.self, forKey: Key(kind.target))
+            body = id == nil ? nil : try Body(from: decoder)
+        }
+    }
+
+    /// A conflict's chosen value, the one body that is not a REST body.
+    private struct ChosenValue: Decodable {
+        let value: String?
     }
 
     /// A body with the addressed id beside its own fields, in one object.
@@ -185,6 +219,7 @@ package enum DeviceMutation: Sendable {
 
     private struct Key: CodingKey {
         static let kind = CodingUserInfoKey(rawValue: "kith.mutationKind")!
+        static let argsUnder = CodingUserInfoKey(rawValue: "kith.argsUnder")!
         let stringValue: String
         init(_ name: String) { stringValue = name }
         init?(stringValue: String) { self.stringValue = stringValue }

@@ -24,9 +24,18 @@ enum DeviceWrite: Sendable {
 
     /// The write a pushed mutation asks for, its `args` checked as the REST body and path would be.
     init(type: String, args: OpenAPIObjectContainer) throws {
+        try self.init { try DeviceMutation(type: type, args: args) }
+    }
+
+    /// The same from the JSON holding the mutation's `args` under `argsUnder` (`DeviceMutation.init(type:json:argsUnder:)`).
+    init(type: String, json: Data, argsUnder key: String) throws {
+        try self.init { try DeviceMutation(type: type, json: json, argsUnder: key) }
+    }
+
+    private init(reading read: () throws -> DeviceMutation?) throws {
         let mutation: DeviceMutation
         do {
-            guard let known = try DeviceMutation(type: type, args: args) else {
+            guard let known = try read() else {
                 throw KithError.invalidField("type", "is not a mutation this server knows")
             }
             mutation = known

@@ -47,9 +47,10 @@ extension Records {
         var results: [Components.Schemas.MutationResult] = []
         // Each mutation is hashed and read as the write it asks for once, however it is then applied.
         let ordered = try mutations.sorted(by: { $0.seq < $1.seq }).map { mutation in
-            PreparedMutation(
-                mutation: mutation, hash: try Self.payloadHash(mutation),
-                write: Result { try DeviceWrite(type: mutation._type, args: mutation.args.additionalProperties) })
+            let payload = try Self.payload(mutation)
+            return PreparedMutation(
+                mutation: mutation, hash: Data(SHA256.hash(data: payload)),
+                write: Result { try DeviceWrite(type: mutation._type, json: payload, argsUnder: "args") })
         }
         var index = 0
         // After a run that could not go in one statement, its mutations go one by one (not in ever shorter runs).
@@ -97,18 +98,17 @@ extension Records {
             results.append(result)
             last = mutation.seq
         }
+        // The outcomes and the device's new position in one statement.
         _ = try await connection.query(
             MutationsRecorded.self,
             """
-            INSERT INTO sync_mutations (organisation_id, device_id, seq, mutation_id, payload_hash, status, result)
-            SELECT \(device.organisationId), \(device.id), seq, id, decode(hash, 'hex'), status, result::jsonb
-            FROM unnest(\(processed.map(\.seq))::bigint[], \(processed.map(\.id))::uuid[], \(processed.map { $0.hash.hex })::text[],
-                        \(processed.map(\.result.status.rawValue))::text[], \(try processed.map { try Self.json($0.result) })::text[])
-                 AS mutation(seq, id, hash, status, result)
-            """, logger: logger)
-        _ = try await connection.query(
-            DeviceAdvanced.self,
-            """
+            WITH recorded AS (
+                INSERT INTO sync_mutations (organisation_id, device_id, seq, mutation_id, payload_hash, status, result)
+                SELECT \(device.organisationId), \(device.id), seq, id, decode(hash, 'hex'), status, result::jsonb
+                FROM unnest(\(processed.map(\.seq))::bigint[], \(processed.map(\.id))::uuid[], \(processed.map { $0.hash.hex })::text[],
+                            \(processed.map(\.result.status.rawValue))::text[], \(try processed.map { try Self.json($0.result) })::text[])
+                     AS mutation(seq, id, hash, status, result)
+            )
             UPDATE devices SET last_applied_seq = \(last), last_synced_at = now()
             WHERE organisation_id = \(device.organisationId) AND id = \(device.id)
             """, logger: logger)
@@ -419,8 +419,10 @@ extension Records {
         ).collect().map { try $0.decode(UUID.self) }
     }
 
-    /// What a re-sent mutation is compared by: everything the device sent for it but its sequence number.
-    static func payloadHash(_ mutation: Components.Schemas.Mutation) throws -> Data {
+    /// What a re-sent mutation is compared by, hashed: everything the device sent for it but its sequence number, as
+    /// JSON with sorted keys (the same bytes as ever, so a re-send of a mutation stored by an earlier build still
+    /// matches). Its `args` are read from these bytes too, under "args".
+    static func payload(_ mutation: Components.Schemas.Mutation) throws -> Data {
         struct Payload: Encodable {
             let id: String
             let type: String
@@ -434,7 +436,7 @@ extension Records {
         let payload = Payload(
             id: mutation.id.lowercased(), type: mutation._type, recordedAt: mutation.recordedAt, grantId: mutation.grantId,
             args: mutation.args)
-        return Data(SHA256.hash(data: try encoder.encode(payload)))
+        return try encoder.encode(payload)
     }
 
     static func json(_ value: some Encodable) throws -> String {
@@ -480,4 +482,3 @@ extension Components.Schemas.MutationResult {
 /// The statements of every push.
 enum StoredResults: HotStatement {}
 enum MutationsRecorded: HotStatement {}
-enum DeviceAdvanced: HotStatement {}
