@@ -165,6 +165,53 @@ import Testing
         }
     }
 
+    /// The lookup reads the caller's relationship to the family the path names behind the wall it has just entered, and
+    /// the first access check of the transaction that continues the lookup's uses it, once.
+    @Test func aRequestsLookupReadsItsFamilysRelationshipBehindTheWall() async throws {
+        try await Kith.run { kith in
+            let familyId = try #require(UUID(uuidString: try await kith.openFamily(by: .priya).id))
+            func lookup(_ who: Fixture.Who) async throws -> [[String]] {
+                try await kith.db.withTransaction(logger: TestDatabase.logger) { connection in
+                    try await connection.query(
+                        """
+                        SELECT current_user::text, coalesce(family_id::text, 'none'), coalesce(allocation_role, 'none')
+                        FROM kith_request(\(Tokens.hash(kith.fixture.tokens[who]!)), false, NULL, NULL, \([familyId]))
+                        """, logger: TestDatabase.logger
+                    ).collect().map { row in
+                        let (role, family, allocation) = try row.decode((String, String, String).self)
+                        return [role, family, allocation]
+                    }
+                }
+            }
+            #expect(try await lookup(.priya) == [["kith_app", familyId.text.lowercased(), "allocatedWorker"]])
+            // A colleague without an allocation: the family's row, no allocation (FamilyAccess then judges).
+            #expect(try await lookup(.tom) == [["kith_app", familyId.text.lowercased(), "none"]])
+            // Another organisation's worker: the wall hides the family from the lookup itself.
+            #expect(try await lookup(.zed) == [["kith_app", "none", "none"]])
+
+            let db = Database(client: kith.db, logger: TestDatabase.logger)
+            let known = FamilyRelationship(familyId: familyId, teamId: kith.fixture.north, allocationRole: "allocatedWorker", breakGlass: false)
+            let organisation = kith.fixture.organisation
+            try await db.signedIn { held in
+                _ = try await held.begin(
+                    LookupInTest.self, "SELECT \(organisation) FROM kith_enter_wall(\(organisation), false, NULL, NULL)",
+                    logger: TestDatabase.logger, organisation: { try $0.decode(UUID.self) })
+                held.knowRelationship(known)
+                #expect(held.takeRelationship(to: familyId) == nil)
+                try await db.transaction(organisation: organisation) { _ in
+                    #expect(held.takeRelationship(to: UUID()) == nil)
+                    held.knowRelationship(known)
+                    #expect(held.takeRelationship(to: familyId)?.allocationRole == "allocatedWorker")
+                    #expect(held.takeRelationship(to: familyId) == nil)
+                }
+                held.knowRelationship(known)
+                try await db.transaction(organisation: organisation) { _ in
+                    #expect(held.takeRelationship(to: familyId) == nil)
+                }
+            }
+        }
+    }
+
     @Test func theDatabaseShowsAnOrganisationsRowsOnlyToATransactionNamingIt() async throws {
         try await Kith.run { kith in
             _ = try await kith.openFamily()

@@ -29,29 +29,31 @@ struct Records: Sendable {
         try await relationships([familyId])[familyId].flatMap { $0.seesFamily ? $0 : nil }
     }
 
-    /// How the caller relates to each of these families, in one query: the family's team, the caller's current
-    /// allocation role (allocated worker first) and open break-glass. Families that do not exist are absent.
+    /// How the caller relates to each of these families, in one query (`kith_relationships`): the family's team, the
+    /// caller's current allocation role (allocated worker first) and open break-glass. Families that do not exist are
+    /// absent. A request about one family had it read by its token's lookup, in this transaction.
     func relationships(_ familyIds: [UUID]) async throws -> [UUID: FamilyAccess] {
-        let rows = try await connection.query(
-            FamilyRelationships.self,
-            """
-            SELECT f.id, f.team_id,
-                   (SELECT a.role FROM current_allocations a
-                     WHERE a.organisation_id = f.organisation_id AND a.family_id = f.id
-                       AND a.worker_id = \(principal.workerId)
-                     ORDER BY a.role = 'allocatedWorker' DESC LIMIT 1),
-                   EXISTS (SELECT 1 FROM break_glass_grants g
-                            WHERE g.organisation_id = f.organisation_id AND g.family_id = f.id
-                              AND g.worker_id = \(principal.workerId) AND g.expires_at > now())
-            FROM families f
-            WHERE f.organisation_id = \(principal.organisationId) AND f.id = ANY(\(Array(Set(familyIds))))
-            """, logger: logger)
+        let ids = Array(Set(familyIds))
+        var facts: [FamilyRelationship] = []
+        if ids.count == 1, let known = Database.requestConnection?.takeRelationship(to: ids[0]) {
+            facts = [known]
+        } else {
+            let rows = try await connection.query(
+                FamilyRelationships.self,
+                """
+                SELECT family_id, team_id, allocation_role, break_glass
+                FROM kith_relationships(\(principal.organisationId), \(principal.workerId), \(ids))
+                """, logger: logger)
+            for row in rows {
+                let (family, team, role, breakGlass) = try row.decode((UUID, UUID, String?, Bool).self)
+                facts.append(FamilyRelationship(familyId: family, teamId: team, allocationRole: role, breakGlass: breakGlass))
+            }
+        }
         var found: [UUID: FamilyAccess] = [:]
-        for row in rows {
-            let (family, team, role, breakGlass) = try row.decode((UUID, UUID, String?, Bool).self)
-            found[family] = FamilyAccess(
-                familyId: family, teamId: team, allocationRole: role.flatMap(AllocationRole.init(rawValue:)),
-                supervisesTeam: principal.supervises(team: team), breakGlass: breakGlass, adminOnly: principal.isAdminOnly)
+        for fact in facts {
+            found[fact.familyId] = FamilyAccess(
+                familyId: fact.familyId, teamId: fact.teamId, allocationRole: fact.allocationRole.flatMap(AllocationRole.init(rawValue:)),
+                supervisesTeam: principal.supervises(team: fact.teamId), breakGlass: fact.breakGlass, adminOnly: principal.isAdminOnly)
         }
         return found
     }
@@ -105,6 +107,14 @@ struct Records: Sendable {
 
 /// The caller's relationships to families, read by every request about one.
 enum FamilyRelationships: HotStatement {}
+
+/// What `kith_relationships` says of a caller and a family, which `FamilyAccess` judges.
+struct FamilyRelationship: Sendable {
+    let familyId: UUID
+    let teamId: UUID
+    let allocationRole: String?
+    let breakGlass: Bool
+}
 
 /// Tables whose rows are addressed by id in a path and belong to one family.
 enum RecordTable: String {

@@ -28,7 +28,9 @@ struct AuthMiddleware: RouterMiddleware {
         let token = String(header.dropFirst("bearer ".count)).trimmingWhitespace()
         guard !token.isEmpty, token.count <= 200 else { throw KithError.unauthorized }
         return try await db.signedIn { held in
-            let principal = try await authenticate(tokenHash: Tokens.hash(token), on: held, logger: context.logger) { revoked in
+            let principal = try await authenticate(
+                tokenHash: Tokens.hash(token), familyIds: Self.family(in: path).map { [$0] } ?? [], on: held, logger: context.logger
+            ) { revoked in
                 guard request.method == .post, path == "/v1/sync/push" else { return nil }
                 let body = try await request.body.collect(upTo: .max)
                 return try await db.transaction(organisation: revoked.organisation) { connection in
@@ -44,24 +46,28 @@ struct AuthMiddleware: RouterMiddleware {
     /// `onRevokedDevice` runs before a revoked device is refused (to quarantine what it was pushing); what it returns is
     /// added to the refusal.
     private func authenticate(
-        tokenHash: Data, on held: RequestConnection, logger: Logger,
+        tokenHash: Data, familyIds: [UUID], on held: RequestConnection, logger: Logger,
         onRevokedDevice: ((organisation: UUID, device: UUID)) async throws -> String?
     ) async throws -> Principal {
         // Found before it is judged: a revoked device must hear `device_revoked` (403), whatever else has ended,
         // so that it keeps its unsent work instead of treating the refusal as a lost sign-in. The organisation is not
-        // known yet, so the lookup is the narrow `kith_session` function, and the same statement enters the wall for the
-        // session's organisation (the request's first transaction then goes on from here).
+        // known yet, so the lookup is the narrow `kith_session` function; `kith_request` then enters the wall for the
+        // session's organisation and, behind it, reads the worker's relationship to the family the path names (the
+        // request's first transaction goes on from here, and its access check needs no statement of its own).
         let limits = db.timeouts.milliseconds
-        let found = try await held.begin(
+        let row = try await held.begin(
             SessionLookup.self,
             """
-            SELECT s.organisation_id, s.session_id, s.worker_id, s.device_id, s.roles, s.device_revoked, s.valid, s.team_ids
-            FROM kith_session(\(tokenHash)) s
-            CROSS JOIN LATERAL kith_enter_wall(
-                s.organisation_id, \(Database.preparesStatements), \(limits.statement)::bigint, \(limits.idle)::bigint) wall
-            """, logger: logger, organisation: { try $0.decode(UUID.self) }
-        )?.decode((UUID, UUID, UUID, UUID?, [String], Bool, Bool, [UUID]).self)
-        guard let (organisation, session, worker, device, roles, deviceRevoked, valid, teams) = found else {
+            SELECT organisation_id, session_id, worker_id, device_id, roles, device_revoked, valid, team_ids,
+                   family_id, team_id, allocation_role, break_glass
+            FROM kith_request(\(tokenHash), \(Database.preparesStatements), \(limits.statement)::bigint, \(limits.idle)::bigint,
+                              \(familyIds)::uuid[])
+            """, logger: logger, organisation: { try $0.decode(UUID.self) })
+        let found = try row?.decode((UUID, UUID, UUID, UUID?, [String], Bool, Bool, [UUID], UUID?, UUID?, String?, Bool?).self)
+        if let found, let family = found.8, let team = found.9 {
+            held.knowRelationship(FamilyRelationship(familyId: family, teamId: team, allocationRole: found.10, breakGlass: found.11 ?? false))
+        }
+        guard let (organisation, session, worker, device, roles, deviceRevoked, valid, teams, _, _, _, _) = found else {
             throw KithError.unauthorized
         }
         if deviceRevoked, let device {
@@ -76,5 +82,14 @@ struct AuthMiddleware: RouterMiddleware {
     }
 }
 
-/// The token's session, looked up by every request, and the wall for its organisation.
+extension AuthMiddleware {
+    /// The family a path under `/v1/families/{familyId}` is about, whose relationship the lookup reads ahead.
+    static func family(in path: String) -> UUID? {
+        let parts = path.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: true)
+        guard parts.count >= 3, parts[0] == "v1", parts[1] == "families" else { return nil }
+        return UUID(uuidString: String(parts[2]))
+    }
+}
+
+/// The token's session, looked up by every request, the wall for its organisation and the relationship ahead.
 enum SessionLookup: HotStatement {}

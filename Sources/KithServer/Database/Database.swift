@@ -160,16 +160,28 @@ extension PostgresConnection {
 /// The settings every server transaction starts with.
 enum Wall: HotStatement {}
 
-/// The connection a signed-in request holds (`Database.signedIn`), and whether the transaction its token's lookup
-/// opened is still waiting for the request to take it.
+/// The connection a signed-in request holds (`Database.signedIn`), whether the transaction its token's lookup opened
+/// is still waiting for the request to take it, and the relationship the lookup read ahead in it.
 final class RequestConnection: Sendable {
     let connection: PostgresConnection
-    /// The organisation whose wall the lookup's open transaction stands behind, until a transaction takes it.
     private let lookup = Mutex<Lookup>(.none)
 
-    private enum Lookup { case none, open, behindWall(UUID) }
+    private enum Lookup {
+        case none, open
+        /// Behind the wall for this organisation, not taken yet.
+        case behindWall(UUID)
+        /// Taken: the request's transaction running now is the lookup's.
+        case continued
+    }
+
+    /// Read by the lookup, for the first access check of the transaction that continues it.
+    private let relationship = Mutex<FamilyRelationship?>(nil)
+    private let running = Mutex(false)
 
     init(connection: PostgresConnection) { self.connection = connection }
+
+    /// A transaction begun inside another on the request's connection: a fault in the server, answered 500.
+    struct NestedTransaction: Error {}
 
     /// Opens the request's first transaction with `statement`, the token's lookup, which enters the wall for the
     /// organisation `organisation` reads from its row; its first row, or nil for none.
@@ -184,12 +196,28 @@ final class RequestConnection: Sendable {
         return row
     }
 
+    /// The caller's relationship to a family, as the lookup read it in its transaction.
+    func knowRelationship(_ known: FamilyRelationship) { relationship.withLock { $0 = known } }
+
+    /// The relationship the lookup read to `familyId`, once, and only in the transaction that continues the lookup's
+    /// (a later check, after the transaction may have changed it, reads it again).
+    func takeRelationship(to familyId: UUID) -> FamilyRelationship? {
+        guard lookup.withLock({ if case .continued = $0 { true } else { false } }) else { return nil }
+        return relationship.withLock { known in
+            defer { known = nil }
+            return known?.familyId == familyId ? known : nil
+        }
+    }
+
     /// Rolls back the lookup's transaction if no transaction of the request took it.
     func endLookup(logger: Logger) async throws {
+        relationship.withLock { $0 = nil }
         let open = lookup.withLock { lookup in
             defer { lookup = .none }
-            if case .none = lookup { return false }
-            return true
+            switch lookup {
+            case .open, .behindWall: return true
+            case .none, .continued: return false
+            }
         }
         if open { try await connection.rollback(logger: logger) }
     }
@@ -198,12 +226,21 @@ final class RequestConnection: Sendable {
         organisation: UUID?, isolation: Database.Isolation, timeouts: Timeouts, logger: Logger,
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
+        // One connection runs one transaction at a time: a transaction begun inside another would end the outer one.
+        guard !running.withLock({ running in defer { running = true }; return running }) else { throw NestedTransaction() }
+        defer { running.withLock { $0 = false } }
         let continues = lookup.withLock { lookup in
             guard case .behindWall(let wall) = lookup, wall == organisation, isolation == .readCommitted else { return false }
-            lookup = .none
+            lookup = .continued
             return true
         }
         if !continues { try await endLookup(logger: logger) }
+        defer {
+            if continues {
+                lookup.withLock { $0 = .none }
+                relationship.withLock { $0 = nil }
+            }
+        }
         return try await connection.transaction(
             continues ? .continuing : .begin(isolation, behindWallOf: organisation, timeouts: timeouts), logger: logger, body)
     }
