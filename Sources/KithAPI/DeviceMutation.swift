@@ -99,7 +99,6 @@ package enum DeviceMutation: Sendable {
     /// Reads a pushed mutation; nil for a kind this build does not know. A body that does not decode throws the
     /// decoder's error (its coding path names the field).
     package init?(type: String, args: OpenAPIObjectContainer) throws {
-        guard Kind(rawValue: type) != nil else { return nil }
         try self.init(type: type, json: try JSONEncoder().encode(args), argsUnder: nil)
     }
 

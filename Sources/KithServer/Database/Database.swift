@@ -118,7 +118,8 @@ extension PostgresConnection {
 
     /// `start`, `body`, then `COMMIT`, or `ROLLBACK` when `body` throws, whose error then comes out as it was. A
     /// connection whose transaction could not be rolled back is closed, so that the pool never lends it half-way
-    /// through one.
+    /// through one. `actor` is the caller's isolation, as PostgresNIO's own `withTransaction` takes it, so that `body`
+    /// may be sent on.
     func transaction<Result>(
         _ start: TransactionStart, logger: Logger, isolation actor: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending Result
