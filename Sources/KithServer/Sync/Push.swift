@@ -98,16 +98,16 @@ extension Records {
             results.append(result)
             last = mutation.seq
         }
-        // The outcomes and the device's new position in one statement.
+        // The outcomes (encoded together, one array) and the device's new position in one statement.
         _ = try await connection.query(
             MutationsRecorded.self,
             """
             WITH recorded AS (
                 INSERT INTO sync_mutations (organisation_id, device_id, seq, mutation_id, payload_hash, status, result)
-                SELECT \(device.organisationId), \(device.id), seq, id, decode(hash, 'hex'), status, result::jsonb
+                SELECT \(device.organisationId), \(device.id), seq, id, decode(hash, 'hex'), status, result
                 FROM unnest(\(processed.map(\.seq))::bigint[], \(processed.map(\.id))::uuid[], \(processed.map { $0.hash.hex })::text[],
-                            \(processed.map(\.result.status.rawValue))::text[], \(try processed.map { try Self.json($0.result) })::text[])
-                     AS mutation(seq, id, hash, status, result)
+                            \(processed.map(\.result.status.rawValue))::text[]) WITH ORDINALITY AS mutation(seq, id, hash, status, n)
+                JOIN jsonb_array_elements(\(try Self.json(processed.map(\.result)))::jsonb) WITH ORDINALITY AS outcome(result, n) USING (n)
             )
             UPDATE devices SET last_applied_seq = \(last), last_synced_at = now()
             WHERE organisation_id = \(device.organisationId) AND id = \(device.id)
