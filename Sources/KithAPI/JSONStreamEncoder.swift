@@ -20,7 +20,7 @@ package struct JSONStreamEncoder: Sendable {
 
     package func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
         let writer = Writer(dateTranscoder: dateTranscoder)
-        try writer.value(value, codingPath: [])
+        try writer.value(value)
         writer.close(above: -1)
         return writer.bytes
     }
@@ -46,7 +46,7 @@ private final class Writer {
     }
 
     /// Writes one value and closes whatever containers its own encoding opened.
-    func value<Value: Encodable>(_ value: Value, codingPath: [any CodingKey]) throws {
+    func value<Value: Encodable>(_ value: Value) throws {
         if Value.self == Date.self { return string(try dateTranscoder.encode(value as! Date)) }
         if Value.self == String.self { return string(value as! String) }
         if Value.self == Data.self { return string((value as! Data).base64EncodedString()) }
@@ -54,7 +54,7 @@ private final class Writer {
         let outer = base
         base = open.count
         defer { base = outer }
-        try value.encode(to: StreamEncoder(writer: self, codingPath: codingPath))
+        try value.encode(to: StreamEncoder(writer: self))
         close(above: base - 1)
         // A value whose encoding wrote nothing is an empty object, as Foundation writes it.
         if bytes.count == start { bytes.append(contentsOf: "{}".utf8) }
@@ -77,10 +77,9 @@ private final class Writer {
 
     /// Makes the container at `index` the innermost, closing any opened after it, and writes the separator before its
     /// next member.
-    func enter(_ container: (index: Int, id: Int), codingPath: [any CodingKey]) throws {
+    func enter(_ container: (index: Int, id: Int)) throws {
         guard container.index < open.count, open[container.index].id == container.id else {
-            throw JSONStreamEncoder.Unsupported(
-                description: "a container written to after it was closed, at \(codingPath.map(\.stringValue).joined(separator: "."))")
+            throw JSONStreamEncoder.Unsupported(description: "a container written to after it was closed")
         }
         close(above: container.index)
         if open[container.index].empty { open[container.index].empty = false } else { bytes.append(UInt8(ascii: ",")) }
@@ -101,8 +100,9 @@ private final class Writer {
         bytes.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { utf8 in
+            guard utf8.contains(where: Self.needsEscape) else { return bytes.append(contentsOf: utf8) }
             var plain = 0
-            for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            for (index, byte) in utf8.enumerated() where Self.needsEscape(byte) {
                 bytes.append(contentsOf: utf8[plain..<index])
                 plain = index + 1
                 switch byte {
@@ -125,11 +125,15 @@ private final class Writer {
         bytes.append(UInt8(ascii: "\""))
     }
 
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+    }
+
     func literal(_ text: String) { bytes.append(contentsOf: text.utf8) }
 
-    func double(_ number: Double, codingPath: [any CodingKey]) throws {
+    func double(_ number: Double) throws {
         guard number.isFinite else {
-            throw EncodingError.invalidValue(number, .init(codingPath: codingPath, debugDescription: "JSON has no \(number)"))
+            throw EncodingError.invalidValue(number, .init(codingPath: [], debugDescription: "JSON has no \(number)"))
         }
         // As Foundation writes them: a whole number without a fraction.
         if number == number.rounded(), abs(number) < 1e15 { literal(String(Int64(number))) } else { literal("\(number)") }
@@ -138,37 +142,37 @@ private final class Writer {
 
 private struct StreamEncoder: Encoder {
     let writer: Writer
-    let codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        guard let own = writer.own(object: true) else { return KeyedEncodingContainer(Refused<Key>(codingPath: codingPath)) }
-        return KeyedEncodingContainer(Keyed(writer: writer, container: own, codingPath: codingPath))
+        guard let own = writer.own(object: true) else { return KeyedEncodingContainer(Refused<Key>()) }
+        return KeyedEncodingContainer(Keyed(writer: writer, container: own))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        guard let own = writer.own(object: false) else { return Refused<AnyCodingKey>(codingPath: codingPath) }
-        return Unkeyed(writer: writer, container: own, codingPath: codingPath)
+        guard let own = writer.own(object: false) else { return Refused<AnyCodingKey>() }
+        return Unkeyed(writer: writer, container: own)
     }
 
-    func singleValueContainer() -> any SingleValueEncodingContainer { Single(writer: writer, codingPath: codingPath) }
+    func singleValueContainer() -> any SingleValueEncodingContainer { Single(writer: writer) }
 }
 
 private struct Keyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let writer: Writer
     let container: (index: Int, id: Int)
-    let codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
 
     private func member(_ key: Key) throws {
-        try writer.enter(container, codingPath: codingPath + [key])
+        try writer.enter(container)
         writer.key(key)
     }
 
     mutating func encodeNil(forKey key: Key) throws { try member(key); writer.literal("null") }
     mutating func encode(_ value: Bool, forKey key: Key) throws { try member(key); writer.literal(value ? "true" : "false") }
     mutating func encode(_ value: String, forKey key: Key) throws { try member(key); writer.string(value) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { try member(key); try writer.double(value, codingPath: codingPath + [key]) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { try member(key); try writer.double(Double(value), codingPath: codingPath + [key]) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { try member(key); try writer.double(value) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { try member(key); try writer.double(Double(value)) }
     mutating func encode(_ value: Int, forKey key: Key) throws { try member(key); writer.literal(String(value)) }
     mutating func encode(_ value: Int8, forKey key: Key) throws { try member(key); writer.literal(String(value)) }
     mutating func encode(_ value: Int16, forKey key: Key) throws { try member(key); writer.literal(String(value)) }
@@ -182,49 +186,46 @@ private struct Keyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         try member(key)
-        try writer.value(value, codingPath: codingPath + [key])
+        try writer.value(value)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
         keyedBy keyType: NestedKey.Type, forKey key: Key
     ) -> KeyedEncodingContainer<NestedKey> {
-        let path = codingPath + [key]
-        guard (try? member(key)) != nil else { return KeyedEncodingContainer(Refused<NestedKey>(codingPath: path)) }
-        return KeyedEncodingContainer(Keyed<NestedKey>(writer: writer, container: writer.nested(object: true), codingPath: path))
+        guard (try? member(key)) != nil else { return KeyedEncodingContainer(Refused<NestedKey>()) }
+        return KeyedEncodingContainer(Keyed<NestedKey>(writer: writer, container: writer.nested(object: true)))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        let path = codingPath + [key]
-        guard (try? member(key)) != nil else { return Refused<Key>(codingPath: path) }
-        return Unkeyed(writer: writer, container: writer.nested(object: false), codingPath: path)
+        guard (try? member(key)) != nil else { return Refused<Key>() }
+        return Unkeyed(writer: writer, container: writer.nested(object: false))
     }
 
-    mutating func superEncoder() -> any Encoder { Unavailable(codingPath: codingPath) }
-    mutating func superEncoder(forKey key: Key) -> any Encoder { Unavailable(codingPath: codingPath + [key]) }
+    mutating func superEncoder() -> any Encoder { Unavailable() }
+    mutating func superEncoder(forKey key: Key) -> any Encoder { Unavailable() }
 }
 
 private struct Unkeyed: UnkeyedEncodingContainer {
     let writer: Writer
     let container: (index: Int, id: Int)
-    let codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
     private(set) var count = 0
 
-    init(writer: Writer, container: (index: Int, id: Int), codingPath: [any CodingKey]) {
+    init(writer: Writer, container: (index: Int, id: Int)) {
         self.writer = writer
         self.container = container
-        self.codingPath = codingPath
     }
 
     private mutating func element() throws {
-        try writer.enter(container, codingPath: codingPath)
+        try writer.enter(container)
         count += 1
     }
 
     mutating func encodeNil() throws { try element(); writer.literal("null") }
     mutating func encode(_ value: Bool) throws { try element(); writer.literal(value ? "true" : "false") }
     mutating func encode(_ value: String) throws { try element(); writer.string(value) }
-    mutating func encode(_ value: Double) throws { try element(); try writer.double(value, codingPath: codingPath) }
-    mutating func encode(_ value: Float) throws { try element(); try writer.double(Double(value), codingPath: codingPath) }
+    mutating func encode(_ value: Double) throws { try element(); try writer.double(value) }
+    mutating func encode(_ value: Float) throws { try element(); try writer.double(Double(value)) }
     mutating func encode(_ value: Int) throws { try element(); writer.literal(String(value)) }
     mutating func encode(_ value: Int8) throws { try element(); writer.literal(String(value)) }
     mutating func encode(_ value: Int16) throws { try element(); writer.literal(String(value)) }
@@ -238,31 +239,31 @@ private struct Unkeyed: UnkeyedEncodingContainer {
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         try element()
-        try writer.value(value, codingPath: codingPath)
+        try writer.value(value)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        guard (try? element()) != nil else { return KeyedEncodingContainer(Refused<NestedKey>(codingPath: codingPath)) }
-        return KeyedEncodingContainer(Keyed<NestedKey>(writer: writer, container: writer.nested(object: true), codingPath: codingPath))
+        guard (try? element()) != nil else { return KeyedEncodingContainer(Refused<NestedKey>()) }
+        return KeyedEncodingContainer(Keyed<NestedKey>(writer: writer, container: writer.nested(object: true)))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        guard (try? element()) != nil else { return Refused<AnyCodingKey>(codingPath: codingPath) }
-        return Unkeyed(writer: writer, container: writer.nested(object: false), codingPath: codingPath)
+        guard (try? element()) != nil else { return Refused<AnyCodingKey>() }
+        return Unkeyed(writer: writer, container: writer.nested(object: false))
     }
 
-    mutating func superEncoder() -> any Encoder { Unavailable(codingPath: codingPath) }
+    mutating func superEncoder() -> any Encoder { Unavailable() }
 }
 
 private struct Single: SingleValueEncodingContainer {
     let writer: Writer
-    let codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
 
     mutating func encodeNil() throws { writer.literal("null") }
     mutating func encode(_ value: Bool) throws { writer.literal(value ? "true" : "false") }
     mutating func encode(_ value: String) throws { writer.string(value) }
-    mutating func encode(_ value: Double) throws { try writer.double(value, codingPath: codingPath) }
-    mutating func encode(_ value: Float) throws { try writer.double(Double(value), codingPath: codingPath) }
+    mutating func encode(_ value: Double) throws { try writer.double(value) }
+    mutating func encode(_ value: Float) throws { try writer.double(Double(value)) }
     mutating func encode(_ value: Int) throws { writer.literal(String(value)) }
     mutating func encode(_ value: Int8) throws { writer.literal(String(value)) }
     mutating func encode(_ value: Int16) throws { writer.literal(String(value)) }
@@ -273,46 +274,46 @@ private struct Single: SingleValueEncodingContainer {
     mutating func encode(_ value: UInt16) throws { writer.literal(String(value)) }
     mutating func encode(_ value: UInt32) throws { writer.literal(String(value)) }
     mutating func encode(_ value: UInt64) throws { writer.literal(String(value)) }
-    mutating func encode<T: Encodable>(_ value: T) throws { try writer.value(value, codingPath: codingPath) }
+    mutating func encode<T: Encodable>(_ value: T) throws { try writer.value(value) }
 }
 
 /// What a container that could not be opened in order gives back: every write to it is refused.
 private struct Refused<Key: CodingKey>: KeyedEncodingContainerProtocol, UnkeyedEncodingContainer {
-    let codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
     var count: Int { 0 }
 
     private func refuse() -> JSONStreamEncoder.Unsupported {
-        .init(description: "a container opened out of order, at \(codingPath.map(\.stringValue).joined(separator: "."))")
+        .init(description: "a container opened out of order")
     }
 
     mutating func encodeNil(forKey key: Key) throws { throw refuse() }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { throw refuse() }
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
-        KeyedEncodingContainer(Refused<NestedKey>(codingPath: codingPath))
+        KeyedEncodingContainer(Refused<NestedKey>())
     }
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer { self }
-    mutating func superEncoder() -> any Encoder { Unavailable(codingPath: codingPath) }
-    mutating func superEncoder(forKey key: Key) -> any Encoder { Unavailable(codingPath: codingPath) }
+    mutating func superEncoder() -> any Encoder { Unavailable() }
+    mutating func superEncoder(forKey key: Key) -> any Encoder { Unavailable() }
     mutating func encodeNil() throws { throw refuse() }
     mutating func encode<T: Encodable>(_ value: T) throws { throw refuse() }
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        KeyedEncodingContainer(Refused<NestedKey>(codingPath: codingPath))
+        KeyedEncodingContainer(Refused<NestedKey>())
     }
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer { self }
 }
 
 /// `superEncoder`, which no generated type uses: its containers refuse every write.
 private struct Unavailable: Encoder {
-    let codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        KeyedEncodingContainer(Refused<Key>(codingPath: codingPath))
+        KeyedEncodingContainer(Refused<Key>())
     }
-    func unkeyedContainer() -> any UnkeyedEncodingContainer { Refused<AnyCodingKey>(codingPath: codingPath) }
-    func singleValueContainer() -> any SingleValueEncodingContainer { Unsupported(codingPath: codingPath) }
+    func unkeyedContainer() -> any UnkeyedEncodingContainer { Refused<AnyCodingKey>() }
+    func singleValueContainer() -> any SingleValueEncodingContainer { Unsupported() }
 
     private struct Unsupported: SingleValueEncodingContainer {
-        let codingPath: [any CodingKey]
+        var codingPath: [any CodingKey] { [] }
         mutating func encodeNil() throws { throw JSONStreamEncoder.Unsupported(description: "superEncoder") }
         mutating func encode<T: Encodable>(_ value: T) throws { throw JSONStreamEncoder.Unsupported(description: "superEncoder") }
     }
