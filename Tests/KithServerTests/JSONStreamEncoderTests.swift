@@ -59,28 +59,17 @@ import Testing
         }
     }
 
-    @Test func aTimelinePageIsTheJSONFoundationWouldWriteAndAnOddRequestGoesTheGeneratedWay() async throws {
+    @Test func aTimelinePageIsTheJSONFoundationWouldWrite() async throws {
         try await Kith.run { kith in
             let family = try await kith.openFamily()
             for text in ["First \"visit\"", "Second\nvisit", "Third visit"] {
                 let _: Components.Schemas.JudgmentNote = try await kith.send(
                     .post, "/v1/families/\(family.id)/notes", as: .priya, json: ["body": text], expect: .created)
             }
-            let first: Components.Schemas.TimelinePage = try await kith.send(
+            let page: Components.Schemas.TimelinePage = try await kith.send(
                 .get, "/v1/families/\(family.id)/timeline?limit=2", as: .priya)
-            #expect(first.items.count == 2 && first.items.first?.detail == "Third visit")
-            try Self.expectSameAsFoundation(first)
-            let after = try #require(first.next)
-            let rest: Components.Schemas.TimelinePage = try await kith.send(
-                .get, "/v1/families/\(family.id)/timeline?after=\(after)", as: .priya)
-            #expect(Set(rest.items.map(\.id)).isDisjoint(with: first.items.map(\.id)) && rest.items.contains { $0.kind == .note })
-            try Self.expectSameAsFoundation(rest)
-
-            // Not the simple form: the generated way reads it and answers as it always has.
-            let bad = try await kith.request(.get, "/v1/families/\(family.id)/timeline?limit=two", as: .priya)
-            #expect(bad.status == .badRequest && bad.headers[.contentType] == "application/problem+json")
-            let elsewhere = try await kith.request(.get, "/v1/families/\(UUID())/timeline", as: .priya)
-            #expect(elsewhere.status == .notFound)
+            #expect(page.items.count == 2 && page.next != nil)
+            try Self.expectSameAsFoundation(page)
         }
     }
 

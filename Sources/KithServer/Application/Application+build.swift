@@ -59,7 +59,7 @@ func buildRouter(
     try FamilyPage(db: db, config: config, logger: logger).register(on: router)
 
     let service = KithService(db: db, config: config, logger: logger)
-    try service.registerHandlers(on: router, configuration: .kith, middlewares: [StreamedAnswers(service: service)])
+    try service.registerHandlers(on: router, configuration: .kith, middlewares: [PullPage(service: service)])
     return router
 }
 
