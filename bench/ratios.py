@@ -87,6 +87,15 @@ wrk.headers["Content-Type"] = "application/json"
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
+def settle():
+    """A checkpoint and a vacuum of what the runs before wrote, before each side of each measurement that runs for
+    seconds, so that neither side meets an autovacuum or a checkpoint the other did not: on two shared cores either moves
+    a short run by half. (Not before a first sync: a vacuum makes the pool's prepared statements plan again, which a
+    first sync of a tenth of a second would measure, and the reads before it write only their audit events.)"""
+    q("CHECKPOINT")
+    q("VACUUM (ANALYZE)")
+
+
 def rss_mib():
     with open(f"/proc/{PID}/status") as status:
         return int(re.search(r"VmRSS:\s+(\d+) kB", status.read()).group(1)) / 1024
@@ -142,12 +151,14 @@ def push_once():
             if response.status != 200 or result["lastAppliedSeq"] != seq: failures.append(result)
         connection.close()
 
+    settle()
     started = time.perf_counter()
     threads_of(run, devices)
     elapsed = time.perf_counter() - started
     if failures: raise SystemExit(f"{len(failures)} pushes were not applied whole")
     kith = len(devices) * 20 * 50 / elapsed
 
+    settle()
     author = q(f"SELECT id FROM workers WHERE email = '{practitioners[0]}'")
     family = q(f"SELECT family_id FROM current_allocations WHERE worker_id = '{author}' LIMIT 1")
     raw, _ = pgbench(f"""WITH n AS (
@@ -191,7 +202,9 @@ def first_sync_once():
 
 
 def post_notes_once():
+    settle()
     kith = wrk("POST", f"/v1/families/{written}/notes", priya_token, 32, body={"body": NOTE_TEXT, "audience": "professional"})
+    settle()
     raw, _ = pgbench(f"""WITH n AS (
     INSERT INTO notes (organisation_id, id, family_id, audience, author_id)
     VALUES ('{organisation}', gen_random_uuid(), '{written}', 'professional', '{priya}') RETURNING organisation_id, id, family_id, author_id)
@@ -202,8 +215,10 @@ SELECT organisation_id, gen_random_uuid(), id, family_id, 1, '{NOTE_TEXT}', auth
 
 
 def timeline_once():
+    settle()
     kith = wrk("GET", f"/v1/families/{typical}/timeline?limit=50", priya_token, 8)
     o, f, w = organisation, typical, priya
+    settle()
     raw, _ = pgbench(f"""BEGIN;
 SELECT * FROM (
     SELECT 'contact' AS kind, c.occurred_at AS at, c.id, c.recorded_by AS worker, c.kind AS summary, c.location AS detail
@@ -262,22 +277,12 @@ def memory_once():
     return peak[0], len(devices)
 
 
-def settled(measure):
-    """`measure`, after a checkpoint and a vacuum of what the runs before it wrote, so that neither side of a pair meets
-    an autovacuum or a checkpoint the other did not: on two shared cores either moves a short run by half."""
-    def run():
-        q("CHECKPOINT")
-        q("VACUUM (ANALYZE)")
-        return measure()
-    return run
-
-
 def median(values):
     return statistics.median(values)
 
 
-MEASURES = [("sync", settled(first_sync_once), RUNS), ("timeline", settled(timeline_once), RUNS), ("memory", memory_once, 1),
-            ("push", settled(push_once), RUNS), ("post", settled(post_notes_once), RUNS)]
+MEASURES = [("sync", first_sync_once, RUNS), ("timeline", timeline_once, RUNS), ("memory", memory_once, 1),
+            ("push", push_once, RUNS), ("post", post_notes_once, RUNS)]
 if only := os.environ.get("KITH_BENCH_ONLY"):
     # One row alone while working on it (KITH_BENCH_ONLY=sync bench/ratios.sh): printed, nothing written to the document.
     first_sync_once()

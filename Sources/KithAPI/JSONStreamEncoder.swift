@@ -2,7 +2,7 @@ package import Foundation
 package import OpenAPIRuntime
 
 /// Writes an `Encodable` value as JSON straight into bytes, as `Configuration.kith` has Foundation's `JSONEncoder` write
-/// it (times by the date transcoder, slashes unescaped, keys in the order the type encodes them), without the tree of
+/// it (times by the date transcoder, slashes unescaped; keys here in the order the type encodes them), without the tree of
 /// values Foundation builds and then serialises: a device's first sync is thousands of records, and building that tree
 /// was most of the server's time for it (docs/benchmarks.md).
 ///
@@ -21,7 +21,6 @@ package struct JSONStreamEncoder: Sendable {
     package func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
         let writer = Writer(dateTranscoder: dateTranscoder)
         try writer.value(value)
-        writer.close(above: -1)
         return writer.bytes
     }
 
