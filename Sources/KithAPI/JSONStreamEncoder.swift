@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 package import OpenAPIRuntime
 
 /// Writes an `Encodable` value as JSON straight into bytes, as `Configuration.kith` has Foundation's `JSONEncoder` write
