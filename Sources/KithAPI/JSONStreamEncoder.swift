@@ -31,10 +31,10 @@ package struct JSONStreamEncoder: Sendable {
 }
 
 private final class Writer {
-    var bytes: [UInt8] = []
+    private(set) var bytes: [UInt8] = []
     let dateTranscoder: any DateTranscoder
     /// The open containers, innermost last, each with an id of its own and whether anything was written into it yet.
-    var open: [(object: Bool, id: Int, empty: Bool)] = []
+    private var open: [(object: Bool, id: Int, empty: Bool)] = []
     private var opened = 0
     /// Where the containers of the value being encoded begin on the stack: the first is its own, the rest nested in it.
     private var base = 0

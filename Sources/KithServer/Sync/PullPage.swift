@@ -39,7 +39,7 @@ struct PullPage: ServerMiddleware {
     /// A JSON body (its size was limited before it got here) asking for a JSON answer.
     private static func isPlainJSON(_ request: HTTPRequest) -> Bool {
         let json = request.headerFields[.contentType].map { $0.lowercased().hasPrefix("application/json") } ?? true
-        let takesJSON = request.headerFields[.accept].map { $0.contains("application/json") || $0.contains("*/*") } ?? true
+        let takesJSON = request.headerFields[.accept].map { $0.lowercased().contains("application/json") || $0.contains("*/*") } ?? true
         return json && takesJSON
     }
 }
