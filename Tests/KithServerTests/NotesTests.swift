@@ -88,6 +88,52 @@ import Testing
         }
     }
 
+    /// A practitioner's note is written in one statement with its revision and its audit event, or not at all: the same
+    /// note again, a revision id already used, a contact of another family and a family the writer has no relationship
+    /// with are each refused, with their own reason, and change nothing.
+    @Test func aNoteIsWrittenWholeOrNotAtAll() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let other = try await kith.openFamily("The Brown family")
+            let contact = try await kith.json(
+                .post, "/v1/families/\(family.id)/contacts", as: .priya,
+                ["occurredAt": "2026-06-01T10:00:00Z", "kind": "homeVisit", "childSeen": true])
+            let elsewhere = try await kith.json(
+                .post, "/v1/families/\(other.id)/contacts", as: .priya,
+                ["occurredAt": "2026-06-01T12:00:00Z", "kind": "homeVisit", "childSeen": true])
+            let noteId = UUID().text, revisionId = UUID().text
+            let note: Components.Schemas.JudgmentNote = try await kith.send(
+                .post, "/v1/families/\(family.id)/notes", as: .priya,
+                json: ["id": noteId, "revisionId": revisionId, "body": "Amy was at nan's.", "contactId": contact["id"] as! String],
+                expect: .created)
+            #expect(note.id == noteId && note.current.id == revisionId && note.contactId == contact["id"] as? String)
+            #expect(note.authorId == kith.fixture.id(.priya).text && note.revisions.count == 1)
+            let read: Components.Schemas.JudgmentNote = try await kith.send(.get, "/v1/notes/\(noteId)", as: .priya)
+            #expect(read.createdAt == note.createdAt && read.current.body == "Amy was at nan's.")
+            #expect(try await kith.count(
+                "SELECT count(*) FROM audit_events WHERE action = 'write' AND entity = 'note' AND record_id = '\(noteId)'") == 1)
+
+            let before = try await kith.fingerprint()
+            let again = try await kith.request(
+                .post, "/v1/families/\(family.id)/notes", as: .priya, json: ["id": noteId, "body": "Written twice."])
+            #expect(again.status == .conflict)
+            #expect(try kith.problem(again).code == "conflict")
+            let usedRevision = try await kith.request(
+                .post, "/v1/families/\(family.id)/notes", as: .priya, json: ["revisionId": revisionId, "body": "Its revision again."])
+            #expect(usedRevision.status == .conflict)
+            let wrongContact = try await kith.request(
+                .post, "/v1/families/\(family.id)/notes", as: .priya,
+                json: ["body": "At the other house.", "contactId": elsewhere["id"] as! String])
+            #expect(wrongContact.status == .badRequest)
+            #expect(try kith.problem(wrongContact).errors?.map(\.field) == ["contactId"])
+            let stranger = try await kith.request(.post, "/v1/families/\(family.id)/notes", as: .tom, json: ["body": "Not mine to write."])
+            #expect(stranger.status == .notFound)
+            let otherOrganisation = try await kith.request(.post, "/v1/families/\(family.id)/notes", as: .zed, json: ["body": "Not ours."])
+            #expect(otherOrganisation.status == .notFound)
+            #expect(try await kith.fingerprint() == before)
+        }
+    }
+
     @Test func restrictedNotesAreForTheAllocatedWorkerSupervisorsAndBreakGlassOnly() async throws {
         try await Kith.run { kith in
             let family = try await kith.openFamily()

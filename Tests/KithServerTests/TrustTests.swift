@@ -137,7 +137,7 @@ import Testing
                 let found = try await held.begin(
                     LookupInTest.self,
                     "SELECT \(organisation) FROM kith_enter_wall(\(organisation), false, 30000, 60000)",
-                    logger: TestDatabase.logger, organisation: { try $0.decode(UUID.self) })
+                    opensTransaction: true, logger: TestDatabase.logger, organisation: { try $0.decode(UUID.self) })
                 #expect(found != nil)
                 #expect(try await seen(organisation) == ours)
                 #expect(try await seen(organisation) == ours)
@@ -152,14 +152,14 @@ import Testing
             // A lookup that found nobody, or whose transaction nothing took, leaves no transaction open.
             try await db.signedIn { held async throws in
                 #expect(try await held.begin(
-                    LookupInTest.self, "SELECT \(organisation) WHERE false", logger: TestDatabase.logger,
+                    LookupInTest.self, "SELECT \(organisation) WHERE false", opensTransaction: true, logger: TestDatabase.logger,
                     organisation: { try $0.decode(UUID.self) }) == nil)
                 #expect(try await openTransactions() == 1)
             }
             try await db.signedIn { held in
                 _ = try await held.begin(
                     LookupInTest.self, "SELECT \(organisation) FROM kith_enter_wall(\(organisation), false, NULL, NULL)",
-                    logger: TestDatabase.logger, organisation: { try $0.decode(UUID.self) })
+                    opensTransaction: true, logger: TestDatabase.logger, organisation: { try $0.decode(UUID.self) })
             }
             #expect(try await openTransactions() == 0)
         }
@@ -195,7 +195,7 @@ import Testing
             try await db.signedIn { held in
                 _ = try await held.begin(
                     LookupInTest.self, "SELECT \(organisation) FROM kith_enter_wall(\(organisation), false, NULL, NULL)",
-                    logger: TestDatabase.logger, organisation: { try $0.decode(UUID.self) })
+                    opensTransaction: true, logger: TestDatabase.logger, organisation: { try $0.decode(UUID.self) })
                 held.knowRelationship(known)
                 #expect(held.takeRelationship(to: familyId) == nil)
                 try await db.transaction(organisation: organisation) { _ in
@@ -209,6 +209,76 @@ import Testing
                     #expect(held.takeRelationship(to: familyId) == nil)
                 }
             }
+        }
+    }
+
+    /// A request whose work is one statement (a note's `POST`): its lookup runs on its own and leaves nothing open, its
+    /// relationship is for that one statement only, and the statement, `kith_write_notes`, enters the wall itself, so a
+    /// note for another organisation's family is not written, whoever connects.
+    @Test func aWriteInOneStatementEntersTheWallItself() async throws {
+        try await Kith.run { kith in
+            let familyId = try #require(UUID(uuidString: try await kith.openFamily(by: .priya).id))
+            let db = Database(client: kith.db, logger: TestDatabase.logger)
+            let organisation = kith.fixture.organisation
+            let known = FamilyRelationship(familyId: familyId, teamId: kith.fixture.north, allocationRole: "allocatedWorker", breakGlass: false)
+            func roleAndWall(_ held: RequestConnection) async throws -> [String] {
+                let row = try #require(try await held.alone(
+                    LookupInTest.self, "SELECT current_user::text, current_setting('kith.organisation_id', true)",
+                    logger: TestDatabase.logger))
+                let (role, wall) = try row.decode((String, String?).self)
+                return [role, wall ?? ""]
+            }
+            let login = try await kith.db.query("SELECT current_user::text", logger: TestDatabase.logger).collect()[0].decode(String.self)
+            try await db.signedIn { held in
+                _ = try await held.begin(
+                    LookupInTest.self, "SELECT \(organisation) FROM kith_enter_wall(\(organisation), false, NULL, NULL)",
+                    opensTransaction: false, logger: TestDatabase.logger, organisation: { try $0.decode(UUID.self) })
+                held.knowRelationship(known)
+                // What the lookup entered ended with it.
+                #expect(try await roleAndWall(held) == [login, ""])
+                #expect(held.takeRelationship(to: familyId) == nil)
+                #expect(held.takeSettledRelationship(to: familyId, organisation: kith.fixture.otherOrganisation) == nil)
+                #expect(held.takeSettledRelationship(to: familyId, organisation: organisation)?.allocationRole == "allocatedWorker")
+                #expect(held.takeSettledRelationship(to: familyId, organisation: organisation) == nil)
+                // A transaction after it begins for itself, behind the wall.
+                try await db.transaction(organisation: organisation) { connection in
+                    let role = try await connection.query("SELECT current_user::text", logger: TestDatabase.logger).collect()[0]
+                    #expect(try role.decode(String.self) == "kith_app")
+                    await #expect(throws: RequestConnection.NestedTransaction.self) { _ = try await roleAndWall(held) }
+                }
+            }
+
+            func write(_ noteId: UUID, in organisation: UUID, by worker: Fixture.Who) async throws -> Date? {
+                let row = try await kith.db.query(
+                    """
+                    SELECT kith_write_notes(\(organisation), false, \(kith.fixture.id(worker)), NULL, \([noteId]), \([UUID()]), \([familyId]),
+                                            \([""]), \(["professional"]), \([false]), \([-1.0]), \([false]), \([false]),
+                                            \(["Seen at home."]), \([""]), \([""]), \([""]), \([""]), \([""]), \([false]))
+                    """, logger: TestDatabase.logger).collect()[0]
+                return try row.decode(Date?.self)
+            }
+            // Named for the other organisation, the family is not there behind its wall: refused, nothing written.
+            await #expect(throws: PSQLError.self) { _ = try await write(UUID(), in: kith.fixture.otherOrganisation, by: .zed) }
+            let noteId = UUID()
+            #expect(try await write(noteId, in: organisation, by: .priya) != nil)
+            // Written once: the same note again writes nothing.
+            #expect(try await write(noteId, in: organisation, by: .priya) == nil)
+            #expect(try await kith.count("SELECT count(*) FROM notes WHERE family_id = '\(familyId)'") == 1)
+            #expect(try await kith.count(
+                "SELECT count(*) FROM audit_events WHERE family_id = '\(familyId)' AND entity = 'note' AND record_id = '\(noteId)'") == 1)
+            // Called inside a transaction, it leaves the transaction behind the wall it entered.
+            let inside = try await kith.db.withTransaction(logger: TestDatabase.logger) { connection in
+                _ = try await connection.query(
+                    """
+                    SELECT kith_write_notes(\(organisation), false, \(kith.fixture.id(.priya)), NULL, \([UUID()]), \([UUID()]),
+                                            \([familyId]), \([""]), \(["professional"]), \([false]), \([-1.0]), \([false]),
+                                            \([false]), \(["Seen again."]), \([""]), \([""]), \([""]), \([""]), \([""]), \([false]))
+                    """, logger: TestDatabase.logger).collect()
+                return try await connection.query(
+                    "SELECT current_user::text, current_setting('kith.organisation_id'), (SELECT count(*) FROM families)::int",
+                    logger: TestDatabase.logger).collect()[0].decode((String, String, Int).self)
+            }
+            #expect(inside.0 == "kith_app" && inside.1 == organisation.text.lowercased() && inside.2 == 1)
         }
     }
 

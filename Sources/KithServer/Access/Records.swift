@@ -49,13 +49,7 @@ struct Records: Sendable {
                 facts.append(FamilyRelationship(familyId: family, teamId: team, allocationRole: role, breakGlass: breakGlass))
             }
         }
-        var found: [UUID: FamilyAccess] = [:]
-        for fact in facts {
-            found[fact.familyId] = FamilyAccess(
-                familyId: fact.familyId, teamId: fact.teamId, allocationRole: fact.allocationRole.flatMap(AllocationRole.init(rawValue:)),
-                supervisesTeam: principal.supervises(team: fact.teamId), breakGlass: fact.breakGlass, adminOnly: principal.isAdminOnly)
-        }
-        return found
+        return Dictionary(uniqueKeysWithValues: facts.map { ($0.familyId, FamilyAccess($0, of: principal)) })
     }
 
     /// The family a record belongs to, for operations addressed by the record's own id.
@@ -114,6 +108,15 @@ struct FamilyRelationship: Sendable {
     let teamId: UUID
     let allocationRole: String?
     let breakGlass: Bool
+}
+
+extension FamilyAccess {
+    /// How `principal` stands with a family, from what `kith_relationships` said of them.
+    init(_ fact: FamilyRelationship, of principal: Principal) {
+        self.init(
+            familyId: fact.familyId, teamId: fact.teamId, allocationRole: fact.allocationRole.flatMap(AllocationRole.init(rawValue:)),
+            supervisesTeam: principal.supervises(team: fact.teamId), breakGlass: fact.breakGlass, adminOnly: principal.isAdminOnly)
+    }
 }
 
 /// Tables whose rows are addressed by id in a path and belong to one family.

@@ -17,6 +17,28 @@ struct KithService: APIProtocol {
         }
     }
 
+    /// A write of a family's record that is one statement entering the wall itself (a `kith_write_…` function of the
+    /// migrations), its audit event among what it writes, after the caller's access to the family for `action` is
+    /// checked. Where the token's lookup ran on its own and read that access (`AuthMiddleware.writesInOneStatement`),
+    /// the statement is the request's whole transaction: two round trips, the lookup and the write, where a
+    /// transaction's BEGIN and COMMIT would make four. Otherwise it runs in a transaction of `records`.
+    func writeInOneStatement<Site: HotStatement>(
+        _ site: Site.Type, family familyId: UUID, for action: FamilyAction,
+        _ statement: @Sendable (Principal, FamilyAccess) -> PostgresQuery
+    ) async throws -> PostgresRow? {
+        let principal = try Principal.required()
+        if let held = Database.requestConnection,
+           let known = held.takeSettledRelationship(to: familyId, organisation: principal.organisationId) {
+            let access = FamilyAccess(known, of: principal)
+            guard access.allows(action) else { throw access.refusal(action) }
+            return try await held.alone(site, statement(principal, access), logger: logger)
+        }
+        return try await records { records in
+            let access = try await records.access(familyId, for: action)
+            return try await records.connection.query(site, statement(principal, access), logger: logger).first
+        }
+    }
+
     /// A read of part of a family's record: the caller's access is checked (404 without it) and the read audited, in
     /// the same transaction as the read, so no read of a family can skip either. `showsRestricted` says whether what
     /// was read holds a restricted note, which marks the event `breakGlass` when only break-glass let the caller see it.

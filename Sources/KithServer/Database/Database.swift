@@ -171,6 +171,9 @@ final class RequestConnection: Sendable {
         case none, open
         /// Behind the wall for this organisation, not taken yet.
         case behindWall(UUID)
+        /// Run on its own for this organisation, leaving no transaction open, for a request whose work is one statement
+        /// (`alone`).
+        case settled(UUID)
         /// Taken: the request's transaction running now is the lookup's.
         case continued
     }
@@ -181,19 +184,25 @@ final class RequestConnection: Sendable {
 
     init(connection: PostgresConnection) { self.connection = connection }
 
-    /// A transaction begun inside another on the request's connection: a fault in the server, answered 500.
+    /// A transaction begun inside another on the request's connection, or a statement meant to run alone begun inside
+    /// one: a fault in the server, answered 500.
     struct NestedTransaction: Error {}
 
-    /// Opens the request's first transaction with `statement`, the token's lookup, which enters the wall for the
-    /// organisation `organisation` reads from its row; its first row, or nil for none.
+    /// Runs `statement`, the token's lookup, which enters the wall for the organisation `organisation` reads from its
+    /// row; its first row, or nil for none. With `opensTransaction` it opens the request's first transaction, which the
+    /// request's first transaction for that organisation continues; without, it is a transaction of its own, and what
+    /// it entered ends with it.
     func begin<Site: HotStatement>(
-        _ site: Site.Type, _ statement: PostgresQuery, logger: Logger, organisation: (PostgresRow) throws -> UUID
+        _ site: Site.Type, _ statement: PostgresQuery, opensTransaction: Bool, logger: Logger,
+        organisation: (PostgresRow) throws -> UUID
     ) async throws -> PostgresRow? {
-        try await connection.query("BEGIN", logger: logger)
-        lookup.withLock { $0 = .open }
+        if opensTransaction {
+            try await connection.query("BEGIN", logger: logger)
+            lookup.withLock { $0 = .open }
+        }
         guard let row = try await connection.query(site, statement, logger: logger).first else { return nil }
         let found = try organisation(row)
-        lookup.withLock { $0 = .behindWall(found) }
+        lookup.withLock { $0 = opensTransaction ? .behindWall(found) : .settled(found) }
         return row
     }
 
@@ -210,6 +219,30 @@ final class RequestConnection: Sendable {
         }
     }
 
+    /// The relationship the lookup read to `familyId` when it ran on its own for `organisation`, once: the access check
+    /// of the request's one statement (`alone`).
+    func takeSettledRelationship(to familyId: UUID, organisation: UUID) -> FamilyRelationship? {
+        guard lookup.withLock({ if case .settled(organisation) = $0 { true } else { false } }) else { return nil }
+        return relationship.withLock { known in
+            defer { known = nil }
+            return known?.familyId == familyId ? known : nil
+        }
+    }
+
+    /// `statement`, which must enter the wall itself (a `kith_write_…` function of the migrations), as a transaction of
+    /// its own: its first row, or nil for none. Only where no transaction is open, after a lookup that ran on its own.
+    func alone<Site: HotStatement>(_ site: Site.Type, _ statement: PostgresQuery, logger: Logger) async throws -> PostgresRow? {
+        guard !running.withLock({ running in defer { running = true }; return running }) else { throw NestedTransaction() }
+        defer { running.withLock { $0 = false } }
+        guard lookup.withLock({ lookup in
+            switch lookup {
+            case .none, .settled: return true
+            case .open, .behindWall, .continued: return false
+            }
+        }) else { throw NestedTransaction() }
+        return try await connection.query(site, statement, logger: logger).first
+    }
+
     /// Rolls back the lookup's transaction if no transaction of the request took it.
     func endLookup(logger: Logger) async throws {
         relationship.withLock { $0 = nil }
@@ -217,7 +250,7 @@ final class RequestConnection: Sendable {
             defer { lookup = .none }
             switch lookup {
             case .open, .behindWall: return true
-            case .none, .continued: return false
+            case .none, .continued, .settled: return false
             }
         }
         if open { try await connection.rollback(logger: logger) }

@@ -7,93 +7,31 @@ import PostgresNIO
 extension Records {
     /// A new note and its first revision, audited, in the caller's transaction (one statement), as the API shows it.
     func save(_ note: NewNote, access: FamilyAccess, origin: WriteOrigin) async throws -> Components.Schemas.JudgmentNote {
-        guard let createdAt = try await save([(note, access, origin)]) else {
-            if note.contactId != nil {
-                let found = try await connection.query(
-                    """
-                    SELECT count(*) FROM contacts
-                    WHERE organisation_id = \(principal.organisationId) AND family_id = \(note.familyId) AND id = \(note.contactId)
-                    """, logger: logger
-                ).decode(Int.self).first { _ in true }
-                guard found == 1 else { throw KithError.invalidField("contactId", "is not a contact with this family") }
-            }
-            throw KithError.conflict("conflict", "A note or revision with this id already exists.")
-        }
-        let sections = note.body.sections
-        let revision = Components.Schemas.NoteRevision(
-            id: note.revisionId.text, number: 1, body: note.body.body,
-            sections: .init(
-                observed: sections?.observed.nilIfBlank, analysis: sections?.analysis.nilIfBlank, decision: sections?.decision.nilIfBlank,
-                familyWords: sections?.familyWords.nilIfBlank, nextSteps: sections?.nextSteps.nilIfBlank),
-            authorId: principal.workerId.text, createdAt: createdAt, concurrent: false)
-        return .init(
-            id: note.id.text, familyId: note.familyId.text, contactId: note.contactId?.text, audience: note.body.audience ?? .professional,
-            writtenWithFamily: note.body.writtenWithFamily ?? false, authorId: principal.workerId.text, createdAt: createdAt,
-            current: revision, revisions: [revision], concurrent: false, lateAfterReallocation: origin.lateAfterReallocation,
-            deviceRecordedAt: origin.deviceRecordedAt, clockSuspect: origin.clockSuspect)
+        guard let createdAt = try await save([(note, access, origin)]) else { throw try await refusal(of: note) }
+        return note.written(by: principal.workerId, at: createdAt, origin: origin)
     }
 
-    /// Many new notes at once, each with its first revision and its audit event, in one statement: a device's week of
-    /// notes costs one round trip instead of three a note. Every note must be new and every contact it names one of its
-    /// family's; nil when either is not so, and then the caller rolls back what was written (its savepoint or its
-    /// transaction) and writes them one by one, so each refusal is the note's own. Otherwise: when they were written
-    /// (the transaction's time, every note's `createdAt`).
-    func save(_ notes: [(note: NewNote, access: FamilyAccess, origin: WriteOrigin)]) async throws -> Date? {
-        let contacts = notes.compactMap { entry in entry.note.contactId.map { (family: entry.note.familyId, id: $0) } }
-        if !contacts.isEmpty {
+    /// Many new notes at once, each with its first revision and its audit event, in one statement (`NotesWrite`): a
+    /// device's week of notes costs one round trip instead of three a note. Nil when a note is not new or names a contact
+    /// that is not its family's: nothing was written, and the caller writes them one by one, so that each refusal is
+    /// the note's own. Otherwise: when they were written (the transaction's time, every note's `createdAt`).
+    func save(_ notes: [NotesWrite.Entry]) async throws -> Date? {
+        try await connection.query(NotesWrite.self, NotesWrite.statement(notes, by: principal), logger: logger)
+            .first?.decode(Date?.self) ?? nil
+    }
+
+    /// Why `note` was not written: the contact it names is not one of its family's, or it or its revision exists.
+    func refusal(of note: NewNote) async throws -> KithError {
+        if note.contactId != nil {
             let found = try await connection.query(
                 """
-                SELECT count(*) FROM contacts c
-                JOIN unnest(\(contacts.map(\.family))::uuid[], \(contacts.map(\.id))::uuid[]) AS wanted(family_id, id)
-                  ON c.family_id = wanted.family_id AND c.id = wanted.id
-                WHERE c.organisation_id = \(principal.organisationId)
+                SELECT count(*) FROM contacts
+                WHERE organisation_id = \(principal.organisationId) AND family_id = \(note.familyId) AND id = \(note.contactId)
                 """, logger: logger
             ).decode(Int.self).first { _ in true }
-            guard found == contacts.count else { return nil }
+            guard found == 1 else { return KithError.invalidField("contactId", "is not a contact with this family") }
         }
-        // Arrays bind without NULLs, so absent text travels as '' (blank text is absent anyway) and an absent time as -1.
-        func text(_ value: (NewNote) -> String?) -> [String] { notes.map { value($0.note).nilIfBlank ?? "" } }
-        let inserted = try await connection.query(
-            NotesWrite.self,
-            """
-            WITH given AS (
-                SELECT * FROM unnest(
-                    \(notes.map(\.note.id))::uuid[], \(notes.map(\.note.revisionId))::uuid[], \(notes.map(\.note.familyId))::uuid[],
-                    \(text { $0.contactId?.text })::text[], \(notes.map { ($0.note.body.audience ?? .professional).rawValue })::text[],
-                    \(notes.map { $0.note.body.writtenWithFamily ?? false })::boolean[],
-                    \(notes.map { $0.origin.deviceRecordedAt?.timeIntervalSince1970 ?? -1 })::float8[],
-                    \(notes.map(\.origin.clockSuspect))::boolean[], \(notes.map(\.origin.lateAfterReallocation))::boolean[],
-                    \(notes.map(\.note.body.body))::text[], \(text { $0.body.sections?.observed })::text[],
-                    \(text { $0.body.sections?.analysis })::text[], \(text { $0.body.sections?.decision })::text[],
-                    \(text { $0.body.sections?.familyWords })::text[], \(text { $0.body.sections?.nextSteps })::text[],
-                    \(notes.map { $0.access.needsBreakGlass(.write, restricted: $0.note.body.audience == .restricted) })::boolean[])
-                AS g(id, revision_id, family_id, contact_id, audience, with_family, recorded_at, clock_suspect, late, body,
-                     observed, analysis, decision, family_words, next_steps, break_glass)
-            ), note AS (
-                INSERT INTO notes (organisation_id, id, family_id, contact_id, audience, written_with_family, author_id,
-                                   source_device_id, device_recorded_at, clock_suspect, late_after_reallocation)
-                SELECT \(principal.organisationId), id, family_id, nullif(contact_id, '')::uuid, audience, with_family,
-                       \(principal.workerId), \(principal.deviceId)::uuid,
-                       CASE WHEN recorded_at >= 0 THEN to_timestamp(recorded_at) END, clock_suspect, late
-                FROM given
-                ON CONFLICT DO NOTHING
-                RETURNING id
-            ), revision AS (
-                INSERT INTO note_revisions (organisation_id, id, note_id, family_id, number, body, observed, analysis, decision,
-                                            family_words, next_steps, author_id)
-                SELECT \(principal.organisationId), revision_id, id, family_id, 1, body, nullif(observed, ''), nullif(analysis, ''),
-                       nullif(decision, ''), nullif(family_words, ''), nullif(next_steps, ''), \(principal.workerId)
-                FROM given
-                ON CONFLICT DO NOTHING
-                RETURNING id
-            ), event AS (
-                INSERT INTO audit_events (organisation_id, worker_id, family_id, action, entity, record_id, break_glass)
-                SELECT \(principal.organisationId), \(principal.workerId), family_id, 'write', 'note', id, break_glass FROM given
-            )
-            SELECT (SELECT count(*) FROM note) + (SELECT count(*) FROM revision), now()
-            """, logger: logger
-        ).first?.decode((Int, Date).self)
-        return inserted?.0 == 2 * notes.count ? inserted?.1 : nil
+        return KithError.conflict("conflict", "A note or revision with this id already exists.")
     }
 
     /// Adds a revision. Amendments of one note are serialised so revision numbers stay dense; concurrency is still
@@ -194,8 +132,30 @@ extension Records {
     }
 }
 
-/// New notes, their first revisions and audit events, from a REST write or a run of pushed ones.
-enum NotesWrite: HotStatement {}
+/// New notes, their first revisions and audit events, from a REST write (the request's one statement,
+/// `KithService.writeInOneStatement`) or a run of pushed ones (in the push's transaction): `kith_write_notes`, which
+/// enters the wall itself (migration 0016).
+enum NotesWrite: HotStatement {
+    typealias Entry = (note: NewNote, access: FamilyAccess, origin: WriteOrigin)
+
+    static func statement(_ notes: [Entry], by principal: Principal) -> PostgresQuery {
+        // Arrays bind without NULLs, so absent text travels as '' (blank text is absent anyway) and an absent time as -1.
+        func text(_ value: (NewNote) -> String?) -> [String] { notes.map { value($0.note).nilIfBlank ?? "" } }
+        return """
+            SELECT kith_write_notes(
+                \(principal.organisationId), \(Database.preparesStatements), \(principal.workerId), \(principal.deviceId)::uuid,
+                \(notes.map(\.note.id))::uuid[], \(notes.map(\.note.revisionId))::uuid[], \(notes.map(\.note.familyId))::uuid[],
+                \(text { $0.contactId?.text })::text[], \(notes.map { ($0.note.body.audience ?? .professional).rawValue })::text[],
+                \(notes.map { $0.note.body.writtenWithFamily ?? false })::boolean[],
+                \(notes.map { $0.origin.deviceRecordedAt?.timeIntervalSince1970 ?? -1 })::float8[],
+                \(notes.map(\.origin.clockSuspect))::boolean[], \(notes.map(\.origin.lateAfterReallocation))::boolean[],
+                \(notes.map(\.note.body.body))::text[], \(text { $0.body.sections?.observed })::text[],
+                \(text { $0.body.sections?.analysis })::text[], \(text { $0.body.sections?.decision })::text[],
+                \(text { $0.body.sections?.familyWords })::text[], \(text { $0.body.sections?.nextSteps })::text[],
+                \(notes.map { $0.access.needsBreakGlass(.write, restricted: $0.note.body.audience == .restricted) })::boolean[])
+            """
+    }
+}
 
 /// The notes of a set of families, and their revisions.
 enum NotesRead: HotStatement {}

@@ -23,6 +23,22 @@ struct NewNote: Sendable {
         self.familyId = familyId
         self.body = body
     }
+
+    /// The note as the API shows it once written: its one revision is current.
+    func written(by author: UUID, at createdAt: Date, origin: WriteOrigin) -> Components.Schemas.JudgmentNote {
+        let sections = body.sections
+        let revision = Components.Schemas.NoteRevision(
+            id: revisionId.text, number: 1, body: body.body,
+            sections: .init(
+                observed: sections?.observed.nilIfBlank, analysis: sections?.analysis.nilIfBlank, decision: sections?.decision.nilIfBlank,
+                familyWords: sections?.familyWords.nilIfBlank, nextSteps: sections?.nextSteps.nilIfBlank),
+            authorId: author.text, createdAt: createdAt, concurrent: false)
+        return .init(
+            id: id.text, familyId: familyId.text, contactId: contactId?.text, audience: body.audience ?? .professional,
+            writtenWithFamily: body.writtenWithFamily ?? false, authorId: author.text, createdAt: createdAt,
+            current: revision, revisions: [revision], concurrent: false, lateAfterReallocation: origin.lateAfterReallocation,
+            deviceRecordedAt: origin.deviceRecordedAt, clockSuspect: origin.clockSuspect)
+    }
 }
 
 /// An amendment, checked: it names the revision its author saw and says why.
