@@ -50,7 +50,7 @@ import Testing
                     try await Task.sleep(for: .milliseconds(25))
                     waiting = try await count(db, """
                         SELECT count(*) FROM pg_stat_activity
-                        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO notes%'
+                        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%kith_write_notes%'
                         """)
                 }
                 #expect(waiting == 1)

@@ -224,7 +224,7 @@ import Testing
             func roleAndWall(_ held: RequestConnection) async throws -> [String] {
                 let row = try #require(try await held.alone(
                     LookupInTest.self, "SELECT current_user::text, current_setting('kith.organisation_id', true)",
-                    logger: TestDatabase.logger))
+                    logger: TestDatabase.logger).first)
                 let (role, wall) = try row.decode((String, String?).self)
                 return [role, wall ?? ""]
             }

@@ -17,15 +17,16 @@ struct KithService: APIProtocol {
         }
     }
 
-    /// A write of a family's record that is one statement entering the wall itself (a `kith_write_…` function of the
-    /// migrations), its audit event among what it writes, after the caller's access to the family for `action` is
-    /// checked. Where the token's lookup ran on its own and read that access (`AuthMiddleware.writesInOneStatement`),
-    /// the statement is the request's whole transaction: two round trips, the lookup and the write, where a
-    /// transaction's BEGIN and COMMIT would make four. Otherwise it runs in a transaction of `records`.
-    func writeInOneStatement<Site: HotStatement>(
+    /// A read or write of a family's record that is one statement entering the wall itself (a `kith_read_…` or
+    /// `kith_write_…` function of the migrations), its audit event among what it writes, after the caller's access to
+    /// the family for `action` is checked: its rows. Where the token's lookup ran on its own and read that access
+    /// (`AuthMiddleware.worksInOneStatement`), the statement is the request's whole transaction: two round trips, the
+    /// lookup and the statement, where a transaction's BEGIN and COMMIT would make four. Otherwise it runs in a
+    /// transaction of `records`.
+    func inOneStatement<Site: HotStatement>(
         _ site: Site.Type, family familyId: UUID, for action: FamilyAction,
         _ statement: @Sendable (Principal, FamilyAccess) -> PostgresQuery
-    ) async throws -> PostgresRow? {
+    ) async throws -> [PostgresRow] {
         let principal = try Principal.required()
         if let held = Database.requestConnection,
            let known = held.takeSettledRelationship(to: familyId, organisation: principal.organisationId) {
@@ -35,7 +36,7 @@ struct KithService: APIProtocol {
         }
         return try await records { records in
             let access = try await records.access(familyId, for: action)
-            return try await records.connection.query(site, statement(principal, access), logger: logger).first
+            return try await records.connection.query(site, statement(principal, access), logger: logger)
         }
     }
 

@@ -30,7 +30,7 @@ struct AuthMiddleware: RouterMiddleware {
         return try await db.signedIn { held in
             let principal = try await authenticate(
                 tokenHash: Tokens.hash(token), familyIds: Self.family(in: path).map { [$0] } ?? [],
-                opensTransaction: !Self.writesInOneStatement(request.method, path), on: held, logger: context.logger
+                opensTransaction: !Self.worksInOneStatement(request.method, path), on: held, logger: context.logger
             ) { revoked in
                 guard request.method == .post, path == "/v1/sync/push" else { return nil }
                 let body = try await request.body.collect(upTo: .max)
@@ -91,12 +91,14 @@ extension AuthMiddleware {
         return UUID(uuidString: String(parts[2]))
     }
 
-    /// Requests whose work is one statement that enters the wall itself (`KithService.writeInOneStatement`): their
-    /// lookup runs on its own, so that the statement is the request's whole transaction, two round trips fewer. A
-    /// request named here that does more still runs its transactions whole, each begun for itself.
-    static func writesInOneStatement(_ method: HTTPRequest.Method, _ path: String) -> Bool {
+    /// Requests whose work is one statement that enters the wall itself (`KithService.inOneStatement`): a note's
+    /// `POST` and a timeline page. Their lookup runs on its own, so that the statement is the request's whole
+    /// transaction, two round trips fewer. A request named here that does more still runs its transactions whole, each
+    /// begun for itself.
+    static func worksInOneStatement(_ method: HTTPRequest.Method, _ path: String) -> Bool {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
-        return method == .post && parts.count == 4 && parts[3] == "notes" && family(in: path) != nil
+        guard parts.count == 4, family(in: path) != nil else { return false }
+        return (method == .post && parts[3] == "notes") || (method == .get && parts[3] == "timeline")
     }
 }
 

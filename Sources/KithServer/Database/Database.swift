@@ -229,9 +229,9 @@ final class RequestConnection: Sendable {
         }
     }
 
-    /// `statement`, which must enter the wall itself (a `kith_write_…` function of the migrations), as a transaction of
-    /// its own: its first row, or nil for none. Only where no transaction is open, after a lookup that ran on its own.
-    func alone<Site: HotStatement>(_ site: Site.Type, _ statement: PostgresQuery, logger: Logger) async throws -> PostgresRow? {
+    /// `statement`, which must enter the wall itself (a `kith_read_…` or `kith_write_…` function of the migrations), as
+    /// a transaction of its own: its rows. Only where no transaction is open, after a lookup that ran on its own.
+    func alone<Site: HotStatement>(_ site: Site.Type, _ statement: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
         guard !running.withLock({ running in defer { running = true }; return running }) else { throw NestedTransaction() }
         defer { running.withLock { $0 = false } }
         guard lookup.withLock({ lookup in
@@ -240,7 +240,7 @@ final class RequestConnection: Sendable {
             case .open, .behindWall, .continued: return false
             }
         }) else { throw NestedTransaction() }
-        return try await connection.query(site, statement, logger: logger).first
+        return try await connection.query(site, statement, logger: logger)
     }
 
     /// Rolls back the lookup's transaction if no transaction of the request took it.

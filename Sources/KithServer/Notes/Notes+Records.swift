@@ -133,7 +133,7 @@ extension Records {
 }
 
 /// New notes, their first revisions and audit events, from a REST write (the request's one statement,
-/// `KithService.writeInOneStatement`) or a run of pushed ones (in the push's transaction): `kith_write_notes`, which
+/// `KithService.inOneStatement`) or a run of pushed ones (in the push's transaction): `kith_write_notes`, which
 /// enters the wall itself (migration 0016).
 enum NotesWrite: HotStatement {
     typealias Entry = (note: NewNote, access: FamilyAccess, origin: WriteOrigin)

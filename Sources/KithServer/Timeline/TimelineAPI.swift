@@ -12,10 +12,9 @@ extension KithService {
         let limit = try PageSize.resolve(input.query.limit)
         let after = try KeysetPosition(input.query.after)
 
-        let page = try await records { records in
-            try await records.readTimeline(
-                of: familyId, access: try await records.access(familyId, for: .read), after: after, limit: limit)
+        let rows = try await inOneStatement(TimelineRead.self, family: familyId, for: .read) { principal, access in
+            TimelineRead.statement(of: familyId, access: access, after: after, limit: limit, by: principal)
         }
-        return .ok(.init(body: .json(page)))
+        return .ok(.init(body: .json(try TimelineRead.page(rows, limit: limit))))
     }
 }
