@@ -212,17 +212,17 @@ final class RequestConnection: Sendable {
     /// The relationship the lookup read to `familyId`, once, and only in the transaction that continues the lookup's
     /// (a later check, after the transaction may have changed it, reads it again).
     func takeRelationship(to familyId: UUID) -> FamilyRelationship? {
-        guard lookup.withLock({ if case .continued = $0 { true } else { false } }) else { return nil }
-        return relationship.withLock { known in
-            defer { known = nil }
-            return known?.familyId == familyId ? known : nil
-        }
+        take(familyId) { if case .continued = $0 { true } else { false } }
     }
 
     /// The relationship the lookup read to `familyId` when it ran on its own for `organisation`, once: the access check
     /// of the request's one statement (`alone`).
     func takeSettledRelationship(to familyId: UUID, organisation: UUID) -> FamilyRelationship? {
-        guard lookup.withLock({ if case .settled(organisation) = $0 { true } else { false } }) else { return nil }
+        take(familyId) { if case .settled(organisation) = $0 { true } else { false } }
+    }
+
+    private func take(_ familyId: UUID, when state: (Lookup) -> Bool) -> FamilyRelationship? {
+        guard lookup.withLock({ state($0) }) else { return nil }
         return relationship.withLock { known in
             defer { known = nil }
             return known?.familyId == familyId ? known : nil
@@ -232,7 +232,7 @@ final class RequestConnection: Sendable {
     /// `statement`, which must enter the wall itself (a `kith_read_…` or `kith_write_…` function of the migrations), as
     /// a transaction of its own: its rows. Only where no transaction is open, after a lookup that ran on its own.
     func alone<Site: HotStatement>(_ site: Site.Type, _ statement: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
-        guard !running.withLock({ running in defer { running = true }; return running }) else { throw NestedTransaction() }
+        try claim()
         defer { running.withLock { $0 = false } }
         guard lookup.withLock({ lookup in
             switch lookup {
@@ -241,6 +241,11 @@ final class RequestConnection: Sendable {
             }
         }) else { throw NestedTransaction() }
         return try await connection.query(site, statement, logger: logger)
+    }
+
+    /// One connection runs one transaction at a time: a transaction begun inside another would end the outer one.
+    private func claim() throws {
+        guard !running.withLock({ running in defer { running = true }; return running }) else { throw NestedTransaction() }
     }
 
     /// Rolls back the lookup's transaction if no transaction of the request took it.
@@ -260,8 +265,7 @@ final class RequestConnection: Sendable {
         organisation: UUID?, isolation: Database.Isolation, timeouts: Timeouts, logger: Logger,
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
-        // One connection runs one transaction at a time: a transaction begun inside another would end the outer one.
-        guard !running.withLock({ running in defer { running = true }; return running }) else { throw NestedTransaction() }
+        try claim()
         defer { running.withLock { $0 = false } }
         let continues = lookup.withLock { lookup in
             guard case .behindWall(let wall) = lookup, wall == organisation, isolation == .readCommitted else { return false }
