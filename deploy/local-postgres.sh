@@ -2,7 +2,8 @@
 # A private PostgreSQL 15 cluster for development and tests, in a git-ignored folder of the project.
 #
 #   deploy/local-postgres.sh start   # installs PostgreSQL if missing, creates and starts the cluster, and prints
-#                                    # the URL of its `kith` database as the last line
+#                                    # the URL of its `kith` database as the last line (as the owner, `postgres`;
+#                                    # `kith-server serve` connects as `kith_server`: postgres://kith_server@…)
 #   deploy/local-postgres.sh stop
 #
 # PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` system user.
@@ -64,6 +65,11 @@ start() {
     fi
     psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'kith'" | grep -q 1 ||
         psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc "CREATE DATABASE kith" >/dev/null
+    # The role `kith-server serve` connects as (it owns nothing; `migrate` makes it a member of kith_app), trusted on
+    # this cluster's loopback like every role here.
+    psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc \
+        "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'kith_server') THEN CREATE ROLE kith_server LOGIN; END IF; END \$\$" \
+        >/dev/null
     echo "postgres://postgres@127.0.0.1:$port/kith"
 }
 

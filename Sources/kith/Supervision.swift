@@ -164,10 +164,14 @@ enum ContinuityView {
 }
 
 extension Workspace {
-    /// A request that needs the server now (no offline copy of it exists).
+    /// A request that needs the server now (no offline copy of it exists), with the worker's own sign-in: the device's
+    /// token reaches only its sync.
     func online<T>(_ body: (Client) async throws -> T) async throws -> T {
+        guard let signIn = session.signInToken else {
+            throw CommandError.usage("this needs your sign-in, not only this device's: run `kith login` again")
+        }
         do {
-            return try await Server.with(session.server, token: session.token, body)
+            return try await Server.with(session.server, token: signIn, body)
         } catch {
             throw try explain(error)
         }

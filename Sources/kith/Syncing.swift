@@ -9,14 +9,18 @@ extension Workspace {
         let spinner = Spinner("syncing with \(session.server.host ?? session.server.absoluteString)…")
         do {
             let summary = try await Server.with(session.server, token: session.token, patience: patience) { client in
-                let summary = try await SyncEngine(client: client, store: store, deviceId: session.deviceId).sync { progress in
+                try await SyncEngine(client: client, store: store, deviceId: session.deviceId).sync { progress in
                     spinner.update("syncing… \(progress.pushed) sent, \(progress.changes) received")
                 }
-                // Colleagues' names, for timelines read offline.
-                if case .ok(let ok) = try await client.listWorkers(), case .json(let page) = ok.body {
-                    try store.setWorkerNames(Dictionary(page.items.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first }))
+            }
+            // Colleagues' names, for timelines read offline, while the worker's own sign-in lasts (a device's token
+            // reaches only its sync).
+            if let signIn = session.signInToken {
+                try await Server.with(session.server, token: signIn, patience: patience) { client in
+                    if case .ok(let ok) = try await client.listWorkers(), case .json(let page) = ok.body {
+                        try store.setWorkerNames(Dictionary(page.items.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first }))
+                    }
                 }
-                return summary
             }
             await spinner.stop()
             return summary

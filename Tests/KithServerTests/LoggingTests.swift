@@ -33,7 +33,7 @@ import NIOConcurrencyHelpers
             let config = AppConfig(databaseURL: url)
             try await withDatabase(config, logger: TestDatabase.logger) { db in
                 let fixture = try await Fixture.seed(db, logger: TestDatabase.logger)
-                let app = try buildApplication(config, logger: Logger(label: "kith") { _ in Capture(lines: lines) })
+                let app = try buildApplication(AppConfig(databaseURL: TestDatabase.serving(url)), logger: Logger(label: "kith") { _ in Capture(lines: lines) })
                 try await app.test(.router) { client in
                     let kith = Kith(client: client, db: db, fixture: fixture, databaseURL: url)
                     let login = try await kith.request(

@@ -30,7 +30,7 @@ server_reset_query = DISCARD ALL
 logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
 INI
-        echo '"postgres" ""' > "$dir/userlist.txt"
+        printf '"postgres" ""\n"kith_server" ""\n' > "$dir/userlist.txt"
         [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$dir"
         as_owner /usr/sbin/pgbouncer -d "$dir/pgbouncer.ini"
         for _ in $(seq 50); do

@@ -69,13 +69,18 @@ package struct Workspace: Sendable {
 package struct Session: Codable, Sendable {
     package let server: URL
     package let deviceId: String
+    /// The device's token: it reaches the device's sync and nothing else.
     package let token: String
+    /// The worker's own sign-in, for the work that needs the server now (`Office`); it lasts hours, not weeks, and
+    /// `kith login` renews it.
+    package let signInToken: String?
     package let me: Components.Schemas.Me
 
-    package init(server: URL, deviceId: String, token: String, me: Components.Schemas.Me) {
+    package init(server: URL, deviceId: String, token: String, signInToken: String?, me: Components.Schemas.Me) {
         self.server = server
         self.deviceId = deviceId
         self.token = token
+        self.signInToken = signInToken
         self.me = me
     }
 

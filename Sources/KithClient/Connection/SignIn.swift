@@ -18,8 +18,8 @@ package enum SignIn {
         return url
     }
 
-    /// Signs in with the password, registers a device, and ends the password's session: from here on the machine
-    /// uses the device token only.
+    /// Signs in with the password and registers a device: the device's token syncs, and the sign-in's own token (which
+    /// expires within the day) does the work that needs the server now. Signing that sign-in out revokes the device.
     package static func register(
         _ url: URL, email: String, password: String, deviceName: String?, hostName: String = ProcessInfo.processInfo.hostName
     ) async throws -> Session {
@@ -43,8 +43,8 @@ package enum SignIn {
                 case .created(let created): try created.body.json
                 case .default(let status, let problem): throw Server.refusal(status, problem)
                 }
-                _ = try? await client.logout()
-                return Session(server: url, deviceId: registration.deviceId, token: registration.token, me: me)
+                return Session(
+                    server: url, deviceId: registration.deviceId, token: registration.token, signInToken: login.token, me: me)
             }
         } catch {
             if Server.isUnreachable(error) { throw CommandError.unreachable(url, waiting: nil) }
@@ -73,8 +73,19 @@ package enum SignIn {
     /// The registration is revoked, so no forgotten token stays valid (best effort: a token the server no longer
     /// honours is revoked already).
     package static func revoke(_ session: Session) async {
-        _ = try? await Server.with(session.server, token: session.token, patience: 2) { client in
-            try await client.revokeDevice(path: .init(deviceId: session.deviceId))
+        _ = try? await signOut(session)
+    }
+
+    /// The device signs itself out (its token's sign-out revokes it), then the sign-in that registered it.
+    private static func signOut(_ session: Session) async throws {
+        try await Server.with(session.server, token: session.token, patience: 5) { client in
+            switch try await client.logout() {
+            case .noContent: break
+            case .default(let status, let problem): throw Server.refusal(status, problem)
+            }
+        }
+        if let signIn = session.signInToken {
+            _ = try? await Server.with(session.server, token: signIn, patience: 2) { try await $0.logout() }
         }
     }
 
@@ -84,12 +95,7 @@ package enum SignIn {
     package static func signOut(_ session: Session, store: LocalStore) async throws -> CommandError? {
         var trouble: CommandError?
         do {
-            try await Server.with(session.server, token: session.token, patience: 5) { client in
-                switch try await client.revokeDevice(path: .init(deviceId: session.deviceId)) {
-                case .ok: break
-                case .default(let status, let problem): throw Server.refusal(status, problem)
-                }
-            }
+            try await signOut(session)
         } catch CommandError.refused(let status, _, _) where status == 401 || status == 403 {
         } catch let error as CommandError {
             trouble = error

@@ -42,7 +42,7 @@ struct Records: Sendable {
                 FamilyRelationships.self,
                 """
                 SELECT family_id, team_id, allocation_role, break_glass
-                FROM kith_relationships(\(principal.organisationId), \(principal.workerId), \(ids))
+                FROM kith_relationships(\(principal.workerId), \(ids))
                 """, logger: logger)
             for row in rows {
                 let (family, team, role, breakGlass) = try row.decode((UUID, UUID, String?, Bool).self)

@@ -28,6 +28,8 @@ public struct AppConfig: Sendable {
     /// Where people reach this server (`KITH_PUBLIC_URL`, e.g. `https://kith.example.org`): invitation links to the
     /// family's page are made from it, and its page cookie is `Secure` when it is `https`. Unset: `http://HOST:PORT`.
     public var publicURL: URL?
+    /// Serve even as a database role that can leave the wall (`KITH_UNSAFE_DATABASE_ROLE=1`): development only.
+    public var unsafeDatabaseRole = false
 
     /// The base of links handed to families.
     var publicBase: URL { publicURL ?? URL(string: "http://\(host.contains(":") ? "[\(host)]" : host):\(port)")! }
@@ -56,8 +58,8 @@ public struct AppConfig: Sendable {
     }
 
     /// Reads `DATABASE_URL`, `KITH_HOST`, `KITH_PORT`, `KITH_LOG_LEVEL`, `KITH_TRUSTED_PROXIES`, `KITH_DB_POOL_SIZE`,
-    /// `KITH_STATEMENT_TIMEOUT`, `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, `KITH_PUBLIC_URL`, listing every missing or bad key
-    /// at once.
+    /// `KITH_STATEMENT_TIMEOUT`, `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, `KITH_PUBLIC_URL`, `KITH_UNSAFE_DATABASE_ROLE`,
+    /// listing every missing or bad key at once.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
         var problems: [String] = []
         let url = env["DATABASE_URL"] ?? ""
@@ -107,6 +109,10 @@ public struct AppConfig: Sendable {
             } else {
                 problems.append("KITH_PUBLIC_URL must be an http:// or https:// address without a query, got '\(text)'")
             }
+        }
+        if let unsafe = env["KITH_UNSAFE_DATABASE_ROLE"], !unsafe.isEmpty {
+            if ["0", "1"].contains(unsafe) { config.unsafeDatabaseRole = unsafe == "1" }
+            else { problems.append("KITH_UNSAFE_DATABASE_ROLE must be 1 or 0, got '\(unsafe)'") }
         }
         guard problems.isEmpty else { throw Invalid(problems: problems) }
         return config

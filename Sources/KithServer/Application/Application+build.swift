@@ -19,6 +19,7 @@ public func buildApplication(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kith"),
         logger: logger)
+    app.beforeServerStarts { try await ServingRole.check(db, allowingUnsafe: config.unsafeDatabaseRole, logger: logger) }
     app.addServices(db, Housekeeping(db: Database(client: db, logger: logger, timeouts: config.timeouts), logger: logger))
     return app
 }

@@ -14,12 +14,22 @@ extension Records {
         return try await worker(principal.workerId)
     }
 
+    /// Signing out: this session ends, and so does the device it is (a device signing itself out) or registered (the
+    /// terminal's sign-in), so that no token of that sign-in keeps syncing.
     func endSession() async throws {
-        try await connection.query(
+        let rows = try await connection.query(
             """
-            UPDATE sessions SET revoked_at = now()
-            WHERE organisation_id = \(principal.organisationId) AND id = \(principal.sessionId)
+            WITH ended AS (
+                UPDATE sessions SET revoked_at = coalesce(revoked_at, now())
+                WHERE organisation_id = \(principal.organisationId) AND id = \(principal.sessionId)
+            )
+            SELECT device_id FROM sessions
+            WHERE organisation_id = \(principal.organisationId) AND device_id IS NOT NULL
+              AND (id = \(principal.sessionId) OR registered_by = \(principal.sessionId))
             """, logger: logger)
+        var devices: Set<UUID> = []
+        for try await device in rows.decode(UUID.self) { devices.insert(device) }
+        for device in devices { _ = try await revoke(device: device) }
     }
 
     func me() async throws -> Components.Schemas.Me {

@@ -30,6 +30,7 @@ struct AuthMiddleware: RouterMiddleware {
         return try await db.signedIn { held in
             let principal = try await authenticate(
                 tokenHash: Tokens.hash(token), familyIds: Self.family(in: path).map { [$0] } ?? [],
+                deviceMayReach: Self.deviceMayReach(request.method, path),
                 opensTransaction: !Self.worksInOneStatement(request.method, path), on: held, logger: context.logger
             ) { revoked in
                 guard request.method == .post, path == "/v1/sync/push" else { return nil }
@@ -47,7 +48,8 @@ struct AuthMiddleware: RouterMiddleware {
     /// `onRevokedDevice` runs before a revoked device is refused (to quarantine what it was pushing); what it returns is
     /// added to the refusal.
     private func authenticate(
-        tokenHash: Data, familyIds: [UUID], opensTransaction: Bool, on held: RequestConnection, logger: Logger,
+        tokenHash: Data, familyIds: [UUID], deviceMayReach: Bool, opensTransaction: Bool, on held: RequestConnection,
+        logger: Logger,
         onRevokedDevice: ((organisation: UUID, device: UUID)) async throws -> String?
     ) async throws -> Principal {
         // Found before it is judged: a revoked device must hear `device_revoked` (403), whatever else has ended,
@@ -59,18 +61,22 @@ struct AuthMiddleware: RouterMiddleware {
         let row = try await held.begin(
             SessionLookup.self,
             """
-            SELECT organisation_id, session_id, worker_id, device_id, roles, device_revoked, valid, team_ids,
+            SELECT organisation_id, session_id, worker_id, device_id, roles, device_revoked, valid, team_ids, expired,
                    family_id, team_id, allocation_role, break_glass
             FROM kith_request(\(tokenHash), \(Database.preparesStatements), \(limits.statement)::bigint, \(limits.idle)::bigint,
                               \(familyIds)::uuid[])
             """, opensTransaction: opensTransaction, logger: logger, organisation: { try $0.decode(UUID.self) })
-        let found = try row?.decode((UUID, UUID, UUID, UUID?, [String], Bool, Bool, [UUID], UUID?, UUID?, String?, Bool?).self)
-        if let found, let family = found.8, let team = found.9 {
-            held.knowRelationship(FamilyRelationship(familyId: family, teamId: team, allocationRole: found.10, breakGlass: found.11 ?? false))
+        let found = try row?.decode((UUID, UUID, UUID, UUID?, [String], Bool, Bool, [UUID], Bool, UUID?, UUID?, String?, Bool?).self)
+        if let found, let family = found.9, let team = found.10 {
+            held.knowRelationship(FamilyRelationship(familyId: family, teamId: team, allocationRole: found.11, breakGlass: found.12 ?? false))
         }
-        guard let (organisation, session, worker, device, roles, deviceRevoked, valid, teams, _, _, _, _) = found else {
+        guard let (organisation, session, worker, device, roles, deviceRevoked, valid, teams, expired, _, _, _, _) = found,
+              !expired
+        else {
             throw KithError.unauthorized
         }
+        // A device's token is for syncing that device: a lost tablet is not a whole worker.
+        guard device == nil || deviceMayReach else { throw KithError.unauthorized }
         if deviceRevoked, let device {
             let said = try await onRevokedDevice((organisation, device))
             throw KithError(
@@ -79,7 +85,7 @@ struct AuthMiddleware: RouterMiddleware {
         guard valid else { throw KithError.unauthorized }
         return Principal(
             organisationId: organisation, workerId: worker, sessionId: session, deviceId: device,
-            roles: Set(roles.compactMap(Role.init(rawValue:))), teamIds: teams)
+            roles: Set(roles.compactMap(Role.init(rawValue:))), teamIds: teams, tokenHash: tokenHash)
     }
 }
 
@@ -89,6 +95,12 @@ extension AuthMiddleware {
         let parts = path.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: true)
         guard parts.count >= 3, parts[0] == "v1", parts[1] == "families" else { return nil }
         return UUID(uuidString: String(parts[2]))
+    }
+
+    /// What a device's token reaches: its sync (`/v1/sync/…`), who it belongs to (`GET /v1/me`), and signing itself
+    /// out (`POST /v1/auth/logout`, which revokes the device). Everything else is a worker's, signed in as themselves.
+    static func deviceMayReach(_ method: HTTPRequest.Method, _ path: String) -> Bool {
+        path.hasPrefix("/v1/sync/") || (method == .get && path == "/v1/me") || (method == .post && path == "/v1/auth/logout")
     }
 
     /// Requests whose work is one statement that enters the wall itself (`KithService.inOneStatement`): a note's

@@ -5,7 +5,8 @@ import Logging
 import PostgresNIO
 
 extension Records {
-    /// The caller's own new device, with the session its token opens.
+    /// The caller's own new device, with the session its token opens, registered by the caller's session (signing it
+    /// out revokes the device: `endSession`).
     func registerDevice(
         name: String, platform: String, clientVersion: String, tokenHash: Data, expiresAt: Date
     ) async throws -> UUID {
@@ -17,8 +18,9 @@ extension Records {
             """, logger: logger)
         try await connection.query(
             """
-            INSERT INTO sessions (organisation_id, id, worker_id, device_id, token_hash, expires_at)
-            VALUES (\(principal.organisationId), \(UUID()), \(principal.workerId), \(deviceId), \(tokenHash), \(expiresAt))
+            INSERT INTO sessions (organisation_id, id, worker_id, device_id, token_hash, expires_at, registered_by)
+            VALUES (\(principal.organisationId), \(UUID()), \(principal.workerId), \(deviceId), \(tokenHash), \(expiresAt),
+                    \(principal.sessionId))
             """, logger: logger)
         try await auditAdministration("device", recordId: deviceId, teamIds: principal.teamIds, reason: "device registered")
         return deviceId

@@ -16,7 +16,7 @@ extension Records {
     /// that is not its family's: nothing was written, and the caller writes them one by one, so that each refusal is
     /// the note's own. Otherwise: when they were written (the transaction's time, every note's `createdAt`).
     func save(_ notes: [NotesWrite.Entry]) async throws -> Date? {
-        try await connection.query(NotesWrite.self, NotesWrite.statement(notes, by: principal), logger: logger)
+        try await connection.query(NotesWrite.self, NotesWrite.statement(notes, as: principal.acting, device: principal.deviceId), logger: logger)
             .first?.decode(Date?.self) ?? nil
     }
 
@@ -133,17 +133,17 @@ extension Records {
 }
 
 /// New notes, their first revisions and audit events, from a REST write (the request's one statement,
-/// `KithService.inOneStatement`) or a run of pushed ones (in the push's transaction): `kith_write_notes`, which
-/// enters the wall itself (migration 0016).
+/// `KithService.inOneStatement`) or a run of pushed ones (in the push's transaction): `kith_write_notes`, behind the
+/// wall `kith_acting_worker` enters or finds (migration 0018).
 enum NotesWrite: HotStatement {
     typealias Entry = (note: NewNote, access: FamilyAccess, origin: WriteOrigin)
 
-    static func statement(_ notes: [Entry], by principal: Principal) -> PostgresQuery {
+    static func statement(_ notes: [Entry], as acting: ActingWorker, device: UUID?) -> PostgresQuery {
         // Arrays bind without NULLs, so absent text travels as '' (blank text is absent anyway) and an absent time as -1.
         func text(_ value: (NewNote) -> String?) -> [String] { notes.map { value($0.note).nilIfBlank ?? "" } }
         return """
             SELECT kith_write_notes(
-                \(principal.organisationId), \(Database.preparesStatements), \(principal.workerId), \(principal.deviceId)::uuid,
+                w.worker, \(device)::uuid,
                 \(notes.map(\.note.id))::uuid[], \(notes.map(\.note.revisionId))::uuid[], \(notes.map(\.note.familyId))::uuid[],
                 \(text { $0.contactId?.text })::text[], \(notes.map { ($0.note.body.audience ?? .professional).rawValue })::text[],
                 \(notes.map { $0.note.body.writtenWithFamily ?? false })::boolean[],
@@ -153,6 +153,7 @@ enum NotesWrite: HotStatement {
                 \(text { $0.body.sections?.analysis })::text[], \(text { $0.body.sections?.decision })::text[],
                 \(text { $0.body.sections?.familyWords })::text[], \(text { $0.body.sections?.nextSteps })::text[],
                 \(notes.map { $0.access.needsBreakGlass(.write, restricted: $0.note.body.audience == .restricted) })::boolean[])
+            FROM kith_acting_worker(\(acting.tokenHash)::bytea, \(Database.preparesStatements), \(acting.worker)::uuid) AS w(worker)
             """
     }
 }

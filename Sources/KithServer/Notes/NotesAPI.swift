@@ -11,8 +11,8 @@ extension KithService {
     func createNote(_ input: Operations.CreateNote.Input) async throws -> Operations.CreateNote.Output {
         let body = switch input.body { case .json(let body): body }
         let draft = try NewNote(familyId: try UUID(path: input.path.familyId), body)
-        let written = try await inOneStatement(NotesWrite.self, family: draft.familyId, for: .write) { principal, access in
-            NotesWrite.statement([(draft, access, .online)], by: principal)
+        let written = try await inOneStatement(NotesWrite.self, family: draft.familyId, for: .write) { principal, access, acting in
+            NotesWrite.statement([(draft, access, .online)], as: acting, device: principal.deviceId)
         }
         guard let createdAt = try written.first?.decode(Date?.self) else {
             throw try await records { records in try await records.refusal(of: draft) }

@@ -4,18 +4,21 @@ import KithCore
 import Logging
 import PostgresNIO
 
-/// A page of a family's timeline and its audit event: `kith_read_timeline` (migration 0017), one statement that
-/// enters the wall itself, the request's whole transaction (`KithService.inOneStatement`). The event is marked
-/// `breakGlass` as `Records.audit` would mark it, by whether the page shows a restricted note.
+/// A page of a family's timeline and its audit event: `kith_read_timeline` (migration 0018), one statement that
+/// enters the wall itself from the request's token (`kith_acting_worker`), the request's whole transaction
+/// (`KithService.inOneStatement`). The event is marked `breakGlass` as `Records.audit` would mark it, by whether the
+/// page shows a restricted note.
 enum TimelineRead: HotStatement {
     static func statement(
-        of familyId: UUID, access: FamilyAccess, after: KeysetPosition?, limit: Int, by principal: Principal
+        of familyId: UUID, access: FamilyAccess, after: KeysetPosition?, limit: Int, as acting: ActingWorker
     ) -> PostgresQuery {
         """
-        SELECT kind, at, id, worker_id, person_id, summary, detail, at_key
-        FROM kith_read_timeline(\(principal.organisationId), \(Database.preparesStatements), \(principal.workerId), \(familyId),
-                                \(access.seesRestricted), \(after?.key)::text, \(after?.id)::uuid, \(limit)::integer,
-                                \(access.needsBreakGlass(.read, restricted: true)), \(access.needsBreakGlass(.read)))
+        SELECT t.kind, t.at, t.id, t.worker_id, t.person_id, t.summary, t.detail, t.at_key
+        FROM kith_acting_worker(\(acting.tokenHash)::bytea, \(Database.preparesStatements), \(acting.worker)::uuid) AS w(worker)
+        CROSS JOIN LATERAL kith_read_timeline(w.worker, \(familyId), \(access.seesRestricted), \(after?.key)::text,
+                                              \(after?.id)::uuid, \(limit)::integer,
+                                              \(access.needsBreakGlass(.read, restricted: true)),
+                                              \(access.needsBreakGlass(.read))) AS t
         """
     }
 

@@ -12,8 +12,8 @@ extension KithService {
         let limit = try PageSize.resolve(input.query.limit)
         let after = try KeysetPosition(input.query.after)
 
-        let rows = try await inOneStatement(TimelineRead.self, family: familyId, for: .read) { principal, access in
-            TimelineRead.statement(of: familyId, access: access, after: after, limit: limit, by: principal)
+        let rows = try await inOneStatement(TimelineRead.self, family: familyId, for: .read) { _, access, acting in
+            TimelineRead.statement(of: familyId, access: access, after: after, limit: limit, as: acting)
         }
         return .ok(.init(body: .json(try TimelineRead.page(rows, limit: limit))))
     }

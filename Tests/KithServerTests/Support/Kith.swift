@@ -24,23 +24,24 @@ struct Kith: Sendable {
         _ test: @Sendable @escaping (Kith) async throws -> Void
     ) async throws {
         try await TestDatabase.withFreshDatabase { url in
-            var configuration = AppConfig(databaseURL: url)
+            var configuration = AppConfig(databaseURL: TestDatabase.serving(url))
             configure(&configuration)
             let config = configuration
             let logger = TestDatabase.logger
-            let fixture = try await withDatabase(config, logger: logger) { try await Fixture.seed($0, logger: logger) }
+            let fixture = try await withDatabase(AppConfig(databaseURL: url), logger: logger) { try await Fixture.seed($0, logger: logger) }
             try await serve(url, fixture: fixture, config: config, over: setup, test)
         }
     }
 
-    /// The application on a database that already holds `fixture` (another cluster's copy of it, say).
+    /// The application on a database that already holds `fixture` (another cluster's copy of it, say), serving as
+    /// `kith_server` as a deployment does; `db` is the owner's, for seeding and for checking what was stored.
     static func serve(
         _ url: String, fixture: Fixture, config: AppConfig? = nil, over setup: TestingSetup = .router,
         _ test: @Sendable @escaping (Kith) async throws -> Void
     ) async throws {
-        let config = config ?? AppConfig(databaseURL: url)
+        let config = config ?? AppConfig(databaseURL: TestDatabase.serving(url))
         let logger = TestDatabase.logger
-        try await withDatabase(config, logger: logger) { db in
+        try await withDatabase(AppConfig(databaseURL: url), logger: logger) { db in
             let app = try buildApplication(config, logger: logger, metrics: Self.metrics)
             try await app.test(setup) { client in
                 try await test(Kith(client: client, db: db, fixture: fixture, databaseURL: url))

@@ -34,7 +34,7 @@ final class ServerProcess {
         process.executableURL = try Self.builtProduct("kith-server")
         process.arguments = ["serve"]
         process.environment = [
-            "DATABASE_URL": databaseURL, "KITH_HOST": "127.0.0.1", "KITH_PORT": String(port), "KITH_LOG_LEVEL": "error",
+            "DATABASE_URL": TestDatabase.serving(databaseURL), "KITH_HOST": "127.0.0.1", "KITH_PORT": String(port), "KITH_LOG_LEVEL": "error",
             // Many test servers share one PostgreSQL: each opens its connections as it needs them.
             "KITH_DB_POOL_MIN": "0",
         ]

@@ -26,7 +26,21 @@ enum TestDatabase {
         return components.string!
     }
 
-    private static let template = Task<String, any Error> { try await makeTemplate() }
+    /// The same database as `kith-server serve` reaches it: as `kith_server`, the role that owns nothing (trusted on
+    /// the test clusters' loopback, given LOGIN when the template is made).
+    static func serving(_ url: String) -> String {
+        var components = URLComponents(string: url)!
+        components.user = "kith_server"
+        components.password = nil
+        return components.string!
+    }
+
+    /// The migrated template, and `kith_server` (which the migrations make, cluster-wide) able to log in.
+    private static let template = Task<String, any Error> {
+        let name = try await makeTemplate()
+        _ = try await admin { try await $0.query("ALTER ROLE kith_server LOGIN", logger: logger) }
+        return name
+    }
 
     /// Runs `body` with the URL of a fresh, migrated database, dropped afterwards.
     static func withFreshDatabase<Result: Sendable>(_ body: @Sendable (String) async throws -> Result) async throws -> Result {
