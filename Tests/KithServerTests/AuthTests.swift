@@ -46,8 +46,8 @@ import Testing
 
             // The failures are in the database, by account and by address, hashed: another instance of the server (or
             // this one restarted) counts them too.
-            #expect(try await kith.count("SELECT count(DISTINCT key_hash) FROM login_failures") == 2)
-            #expect(try await kith.count("SELECT count(*) FROM login_failures") == 10)
+            #expect(try await kith.count("SELECT count(DISTINCT key_hash) FROM login_failures") == 3)
+            #expect(try await kith.count("SELECT count(*) FROM login_failures") == 15)
             let another = try buildApplication(AppConfig(databaseURL: TestDatabase.serving(kith.databaseURL)), logger: TestDatabase.logger, metrics: Kith.metrics)
             try await another.test(.router) { client in
                 let again = try await client.execute(
@@ -134,15 +134,60 @@ import Testing
                 #expect(try await attempt("another@test.kith") == 1)
                 #expect(try await attempt("another@test.kith", from: "10.0.0.2") == 0)
 
-                for _ in 0..<5 { #expect(try await attempt("tom@test.kith", from: "10.9.9.9") == 0) }
+                for _ in 0..<4 { #expect(try await attempt("tom@test.kith", from: "10.9.9.9") == 0) }
+                guard case .check(_, let reservedAt) = try await LoginThrottle.begin(
+                    email: "tom@test.kith", address: "10.9.9.9", on: connection, logger: logger)
+                else { Issue.record("the fifth attempt was refused"); return }
                 #expect(try await attempt("tom@test.kith", from: "10.9.9.8") > 890)
-                try await LoginThrottle.succeeded(email: "tom@test.kith", on: connection, logger: logger)
+                try await LoginThrottle.succeeded(
+                    email: "tom@test.kith", address: "10.9.9.9", reservedAt: reservedAt, on: connection, logger: logger)
                 #expect(try await attempt("tom@test.kith", from: "10.9.9.9") == 0)
 
                 // Housekeeping forgets failures too old to count.
                 try await connection.query("UPDATE login_failures SET failed_at = failed_at - interval '16 minutes'", logger: logger)
                 try await LoginThrottle.forgetOldFailures(on: connection, logger: logger)
                 #expect(try await kith.count("SELECT count(*) FROM login_failures") == 0)
+            }
+        }
+    }
+
+    /// An office keeps working: right passwords never count against the address they come from, and an address that
+    /// signed in to an account lately is not locked out of it by someone else's five guesses, whose own stop at five.
+    @Test func anOfficeKeepsSigningInWhileAGuesserIsStopped() async throws {
+        try await Kith.run { kith in
+            try await kith.db.withConnection { connection in
+                let logger = TestDatabase.logger
+                func attempt(_ email: String, from address: String) async throws -> (wait: Int, reservedAt: Date?) {
+                    switch try await LoginThrottle.begin(email: email, address: address, on: connection, logger: logger) {
+                    case .wait(let seconds): (seconds, nil)
+                    case .check(_, let reservedAt): (0, reservedAt)
+                    }
+                }
+                func signIn(_ email: String, from address: String) async throws -> Int {
+                    let (wait, reservedAt) = try await attempt(email, from: address)
+                    if let reservedAt {
+                        try await LoginThrottle.succeeded(
+                            email: email, address: address, reservedAt: reservedAt, on: connection, logger: logger)
+                    }
+                    return wait
+                }
+                // Forty right passwords from one office address, then one typo there: checked, not throttled.
+                for index in 0..<40 { #expect(try await signIn("person\(index)@test.kith", from: "10.1.1.1") == 0) }
+                #expect(try await attempt("person40@test.kith", from: "10.1.1.1").wait == 0)
+                #expect(try await kith.count("SELECT count(*) FROM login_failures") == 3)
+
+                // Priya signs in from the office; someone elsewhere guesses her password five times.
+                #expect(try await signIn("priya@test.kith", from: "10.1.1.1") == 0)
+                for _ in 0..<5 { #expect(try await attempt("priya@test.kith", from: "192.0.2.7").wait == 0) }
+                #expect(try await attempt("priya@test.kith", from: "192.0.2.7").wait > 800)
+                #expect(try await attempt("priya@test.kith", from: "192.0.2.8").wait > 800)
+                // The office is known to her account: still checked. Its own five wrong guesses stop it too.
+                for _ in 0..<5 { #expect(try await attempt("priya@test.kith", from: "10.1.1.1").wait == 0) }
+                #expect(try await attempt("priya@test.kith", from: "10.1.1.1").wait > 800)
+                // Known for 30 days, then forgotten by housekeeping.
+                try await connection.query("UPDATE known_sign_ins SET signed_in_at = now() - interval '31 days'", logger: logger)
+                try await LoginThrottle.forgetOldFailures(on: connection, logger: logger)
+                #expect(try await kith.count("SELECT count(*) FROM known_sign_ins") == 0)
             }
         }
     }

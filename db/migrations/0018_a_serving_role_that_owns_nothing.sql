@@ -357,3 +357,106 @@ GRANT EXECUTE ON FUNCTION kith_wall(), kith_relationships(uuid, uuid[]),
 -- The worker session that registered a device: signing that session out (the terminal's `kith logout`) revokes the
 -- device too, since a device's token reaches only its sync.
 ALTER TABLE sessions ADD COLUMN registered_by uuid;
+
+-- Sign-in that keeps offices working. A right password no longer counts against its address (the reservation made
+-- for it is taken back), and an address that signed in to an account in the last 30 days is known to it: the
+-- account's lock, which anyone can trip with five wrong guesses, does not refuse that address, though its own wrong
+-- guesses still stop at the account's limit. Keys are SHA-256, as for failures: no email or address is kept.
+CREATE TABLE known_sign_ins (
+    key_hash     bytea PRIMARY KEY,
+    signed_in_at timestamptz NOT NULL
+);
+GRANT SELECT, INSERT, UPDATE, DELETE ON known_sign_ins TO kith_definer;
+
+DROP FUNCTION kith_begin_sign_in(text, bytea, bytea, integer, integer, integer);
+DROP FUNCTION kith_sign_in_succeeded(bytea);
+CREATE FUNCTION kith_begin_sign_in(
+    email text, account_key bytea, address_key bytea, pair_key bytea, account_limit integer, address_limit integer,
+    window_seconds integer)
+RETURNS TABLE (retry_after integer, organisation_id uuid, worker_id uuid, password_hash text, reserved_at timestamptz)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    since timestamptz := clock_timestamp() - make_interval(secs => window_seconds);
+    attempt_at timestamptz := clock_timestamp();
+    account_failures integer;
+    account_oldest timestamptz;
+    pair_failures integer;
+    pair_oldest timestamptz;
+    address_failures integer;
+    address_oldest timestamptz;
+    address_newest timestamptz;
+    known boolean;
+BEGIN
+    -- Account first, then address: every attempt takes the two locks in the same order.
+    PERFORM pg_advisory_xact_lock(hashtextextended('kith sign-in ' || encode(account_key, 'hex'), 0));
+    PERFORM pg_advisory_xact_lock(hashtextextended('kith sign-in ' || encode(address_key, 'hex'), 0));
+    SELECT count(*), min(f.failed_at) INTO account_failures, account_oldest
+    FROM login_failures f WHERE f.key_hash = account_key AND f.failed_at > since;
+    SELECT count(*), min(f.failed_at) INTO pair_failures, pair_oldest
+    FROM login_failures f WHERE f.key_hash = pair_key AND f.failed_at > since;
+    SELECT count(*), min(f.failed_at), max(f.failed_at) INTO address_failures, address_oldest, address_newest
+    FROM login_failures f WHERE f.key_hash = address_key AND f.failed_at > since;
+    known := EXISTS (SELECT 1 FROM known_sign_ins k WHERE k.key_hash = pair_key AND k.signed_in_at > now() - interval '30 days');
+
+    IF pair_failures >= account_limit THEN
+        RETURN QUERY SELECT greatest(1, ceil(extract(epoch FROM pair_oldest - since))::integer), NULL::uuid, NULL::uuid,
+                            NULL::text, NULL::timestamptz;
+        RETURN;
+    END IF;
+    IF account_failures >= account_limit AND NOT known THEN
+        RETURN QUERY SELECT greatest(1, ceil(extract(epoch FROM account_oldest - since))::integer), NULL::uuid, NULL::uuid,
+                            NULL::text, NULL::timestamptz;
+        RETURN;
+    END IF;
+    IF address_failures >= address_limit AND NOT known THEN
+        IF account_failures > 0 THEN
+            RETURN QUERY SELECT greatest(1, ceil(extract(epoch FROM address_oldest - since))::integer), NULL::uuid,
+                                NULL::uuid, NULL::text, NULL::timestamptz;
+            RETURN;
+        ELSIF address_newest > clock_timestamp() - interval '1 second' THEN
+            RETURN QUERY SELECT 1, NULL::uuid, NULL::uuid, NULL::text, NULL::timestamptz;
+            RETURN;
+        END IF;
+    END IF;
+
+    DELETE FROM login_failures f WHERE f.key_hash IN (account_key, address_key, pair_key) AND f.failed_at <= since;
+    INSERT INTO login_failures (key_hash, failed_at) VALUES (account_key, attempt_at), (address_key, attempt_at), (pair_key, attempt_at);
+    RETURN QUERY
+        SELECT 0, w.organisation_id, w.id, w.password_hash, attempt_at FROM workers w
+        WHERE lower(w.email) = lower(kith_begin_sign_in.email) AND (w.left_on IS NULL OR w.left_on > current_date)
+        UNION ALL
+        SELECT 0, NULL, NULL, NULL, attempt_at
+        WHERE NOT EXISTS (SELECT 1 FROM workers w WHERE lower(w.email) = lower(kith_begin_sign_in.email)
+                            AND (w.left_on IS NULL OR w.left_on > current_date));
+END
+$$;
+
+-- The right password: the account's and this address's failures against it are forgiven, the address's reservation
+-- for this attempt is taken back (its other failures stand), and the address is known to the account for 30 days.
+CREATE FUNCTION kith_sign_in_succeeded(account_key bytea, address_key bytea, pair_key bytea, reserved_at timestamptz)
+RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    DELETE FROM login_failures WHERE key_hash IN (account_key, pair_key);
+    DELETE FROM login_failures WHERE ctid = (SELECT ctid FROM login_failures
+                                             WHERE key_hash = address_key AND failed_at = reserved_at LIMIT 1);
+    INSERT INTO known_sign_ins (key_hash, signed_in_at) VALUES (pair_key, now())
+    ON CONFLICT (key_hash) DO UPDATE SET signed_in_at = excluded.signed_in_at;
+$$;
+
+CREATE OR REPLACE FUNCTION kith_forget_login_failures(window_seconds integer) RETURNS integer
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    DELETE FROM known_sign_ins WHERE signed_in_at <= now() - interval '30 days';
+    WITH gone AS (
+        DELETE FROM login_failures WHERE failed_at <= clock_timestamp() - make_interval(secs => window_seconds) RETURNING 1
+    )
+    SELECT count(*)::integer FROM gone
+$$;
+
+GRANT CREATE ON SCHEMA public TO kith_definer;
+ALTER FUNCTION kith_begin_sign_in(text, bytea, bytea, bytea, integer, integer, integer) OWNER TO kith_definer;
+ALTER FUNCTION kith_sign_in_succeeded(bytea, bytea, bytea, timestamptz) OWNER TO kith_definer;
+REVOKE CREATE ON SCHEMA public FROM kith_definer;
+REVOKE EXECUTE ON FUNCTION kith_begin_sign_in(text, bytea, bytea, bytea, integer, integer, integer),
+    kith_sign_in_succeeded(bytea, bytea, bytea, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION kith_begin_sign_in(text, bytea, bytea, bytea, integer, integer, integer),
+    kith_sign_in_succeeded(bytea, bytea, bytea, timestamptz) TO kith_app;

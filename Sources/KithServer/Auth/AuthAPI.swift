@@ -17,9 +17,10 @@ extension KithService {
             try await LoginThrottle.begin(email: email, address: Principal.clientAddress, on: connection, logger: logger)
         }
         let account: (organisation: UUID, worker: UUID, passwordHash: String)?
+        let reservedAt: Date
         switch attempt {
         case .wait(let seconds): throw KithError.tooManyRequests(retryAfter: seconds)
-        case .check(let found): account = found
+        case .check(let found, let at): (account, reservedAt) = (found, at)
         }
         // A wrong password leaves its reservation as the failure it is.
         guard try await Passwords.verify(body.password, hash: account?.passwordHash), let account else {
@@ -31,7 +32,8 @@ extension KithService {
         let session = Principal(
             organisationId: account.organisation, workerId: account.worker, sessionId: UUID(), deviceId: nil, roles: [], teamIds: [])
         let worker = try await db.transaction(organisation: account.organisation) { connection in
-            try await LoginThrottle.succeeded(email: email, on: connection, logger: logger)
+            try await LoginThrottle.succeeded(
+                email: email, address: Principal.clientAddress, reservedAt: reservedAt, on: connection, logger: logger)
             return try await Records(connection: connection, principal: session, logger: logger)
                 .openSession(tokenHash: Tokens.hash(token), expiresAt: expiresAt)
         }
