@@ -44,7 +44,7 @@ import Testing
             #expect(retryAfter > 0 && retryAfter <= 900)
             #expect(try kith.problem(throttled).code == "too_many_requests")
 
-            // The failures are in the database, by account and by address, hashed: another instance of the server (or
+            // The failures are in the database, by account, by address and by the two together, hashed: another instance of the server (or
             // this one restarted) counts them too.
             #expect(try await kith.count("SELECT count(DISTINCT key_hash) FROM login_failures") == 3)
             #expect(try await kith.count("SELECT count(*) FROM login_failures") == 15)

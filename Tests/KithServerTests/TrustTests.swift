@@ -248,32 +248,36 @@ import Testing
                 }
             }
 
-            func write(_ noteId: UUID, in organisation: UUID, by worker: Fixture.Who) async throws -> Date? {
+            // The statement enters the wall from the token it is given: as Zed, of the other organisation, Priya's family
+            // is not there behind his wall, so nothing is written.
+            func write(_ noteId: UUID, by worker: Fixture.Who) async throws -> Date? {
+                let note = try NewNote(familyId: familyId, .init(id: noteId.text, body: "Seen at home."))
+                let access = FamilyAccess(known, of: Principal(
+                    organisationId: organisation, workerId: kith.fixture.id(worker), sessionId: UUID(), deviceId: nil,
+                    roles: [.practitioner], teamIds: []))
+                let acting = ActingWorker(tokenHash: ByteBuffer(data: Tokens.hash(kith.fixture.tokens[worker]!)), worker: kith.fixture.id(worker))
                 let row = try await kith.db.query(
-                    """
-                    SELECT kith_write_notes(\(organisation), false, \(kith.fixture.id(worker)), NULL, \([noteId]), \([UUID()]), \([familyId]),
-                                            \([""]), \(["professional"]), \([false]), \([-1.0]), \([false]), \([false]),
-                                            \(["Seen at home."]), \([""]), \([""]), \([""]), \([""]), \([""]), \([false]))
-                    """, logger: TestDatabase.logger).collect()[0]
+                    NotesWrite.statement([(note, access, .online)], as: acting, device: nil), logger: TestDatabase.logger
+                ).collect()[0]
                 return try row.decode(Date?.self)
             }
-            // Named for the other organisation, the family is not there behind its wall: refused, nothing written.
-            await #expect(throws: PSQLError.self) { _ = try await write(UUID(), in: kith.fixture.otherOrganisation, by: .zed) }
+            await #expect(throws: PSQLError.self) { _ = try await write(UUID(), by: .zed) }
             let noteId = UUID()
-            #expect(try await write(noteId, in: organisation, by: .priya) != nil)
+            #expect(try await write(noteId, by: .priya) != nil)
             // Written once: the same note again writes nothing.
-            #expect(try await write(noteId, in: organisation, by: .priya) == nil)
+            #expect(try await write(noteId, by: .priya) == nil)
             #expect(try await kith.count("SELECT count(*) FROM notes WHERE family_id = '\(familyId)'") == 1)
             #expect(try await kith.count(
                 "SELECT count(*) FROM audit_events WHERE family_id = '\(familyId)' AND entity = 'note' AND record_id = '\(noteId)'") == 1)
             // Called inside a transaction, it leaves the transaction behind the wall it entered.
+            let acting = ActingWorker(tokenHash: ByteBuffer(data: Tokens.hash(kith.fixture.tokens[.priya]!)), worker: kith.fixture.id(.priya))
             let inside = try await kith.db.withTransaction(logger: TestDatabase.logger) { connection in
-                _ = try await connection.query(
-                    """
-                    SELECT kith_write_notes(\(organisation), false, \(kith.fixture.id(.priya)), NULL, \([UUID()]), \([UUID()]),
-                                            \([familyId]), \([""]), \(["professional"]), \([false]), \([-1.0]), \([false]),
-                                            \([false]), \(["Seen again."]), \([""]), \([""]), \([""]), \([""]), \([""]), \([false]))
-                    """, logger: TestDatabase.logger).collect()
+                let note = try NewNote(familyId: familyId, .init(body: "Seen again."))
+                let access = FamilyAccess(known, of: Principal(
+                    organisationId: organisation, workerId: kith.fixture.id(.priya), sessionId: UUID(), deviceId: nil,
+                    roles: [.practitioner], teamIds: []))
+                _ = try await connection.query(NotesWrite.statement([(note, access, .online)], as: acting, device: nil),
+                                               logger: TestDatabase.logger).collect()
                 return try await connection.query(
                     "SELECT current_user::text, current_setting('kith.organisation_id'), (SELECT count(*) FROM families)::int",
                     logger: TestDatabase.logger).collect()[0].decode((String, String, Int).self)
