@@ -191,6 +191,38 @@ import Testing
         }
     }
 
+    /// A device's token reaches its sync, who it belongs to, and signing itself out: every other operation of the
+    /// served contract answers 401 to it, though its worker (the victim family's allocated worker) may do them all.
+    @Test func aDeviceTokenReachesOnlyItsSync() async throws {
+        try await Kith.run { kith in
+            let victim = try await Self.victim(kith)
+            let device = try await FieldDevice.register(kith, as: .priya)
+            let reaches: Set<String> = ["syncPush", "syncPull", "syncAck", "getMe", "logout", "login"]
+            let document = String(buffer: try await kith.request(.get, "/openapi.yaml", as: nil).body)
+            let operations = Self.operations(in: document)
+            #expect(Set(operations.map(\.id)).isSuperset(of: reaches))
+            let before = try await kith.fingerprint()
+            for operation in operations where !reaches.contains(operation.id) {
+                var path = operation.path
+                for (name, value) in victim.ids { path = path.replacingOccurrences(of: "{\(name)}", with: value) }
+                let body = try (Self.bodies(victim, outsider: kith.fixture.id(.tom).text)[operation.id] ?? [:])
+                    .map { try JSONSerialization.data(withJSONObject: $0) }
+                let response = try await kith.request(operation.method, path, token: device.token, body: body)
+                #expect(response.status == .unauthorized, "\(operation.id) with a device token: \(response.status)")
+                for secret in victim.secrets {
+                    #expect(!String(buffer: response.body).contains(secret), "\(operation.id) showed \(secret)")
+                }
+            }
+            #expect(try await kith.fingerprint() == before)
+            // What it reaches, it reaches; signing itself out revokes the device.
+            #expect(try await kith.request(.get, "/v1/me", token: device.token, body: nil).status == .ok)
+            let (pages, _) = try await device.pullAll(from: nil)
+            #expect(pages.flatMap { $0.ids(.family) }.contains(victim.ids["familyId"]!))
+            #expect(try await kith.request(.post, "/v1/auth/logout", token: device.token, body: nil).status == .noContent)
+            #expect(try await kith.count("SELECT count(*) FROM devices WHERE id = '\(device.id)' AND revoked_at IS NOT NULL") == 1)
+        }
+    }
+
     @Test func idsInsideBodiesNamingOthersRecordsChangeNothing() async throws {
         try await Kith.run { kith in
             let victim = try await Self.victim(kith)

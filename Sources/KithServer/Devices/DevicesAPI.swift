@@ -13,9 +13,6 @@ extension KithService {
     func registerDevice(_ input: Operations.RegisterDevice.Input) async throws -> Operations.RegisterDevice.Output {
         let principal = try Principal.required()
         let body = switch input.body { case .json(let body): body }
-        guard principal.deviceId == nil else {
-            throw KithError.forbidden("Register a device with your own sign-in, not with another device's token.")
-        }
         var check = Validation()
         check.requiredText("name", body.name, max: 500)
         check.text("platform", body.platform, max: 100)

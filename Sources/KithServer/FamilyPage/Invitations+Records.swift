@@ -37,7 +37,8 @@ extension Records {
             """
             SELECT i.id, i.family_id, i.person_id, p.name, i.created_by, i.created_at, i.expires_at, i.opened_at, i.revoked_at,
                    CASE WHEN i.revoked_at IS NOT NULL THEN 'revoked'
-                        WHEN NOT kith_family_member_active(i.organisation_id, i.person_id) THEN 'ended'
+                        WHEN NOT kith_member_active(i.person_id) THEN 'ended'
+                        WHEN i.opened_at <= now() - interval '180 days' THEN 'expired'
                         WHEN i.opened_at IS NOT NULL THEN 'opened'
                         WHEN i.expires_at <= now() THEN 'expired'
                         ELSE 'waiting' END
