@@ -39,6 +39,7 @@ import Testing
         let logger = TestDatabase.logger
         let fixture = try await withDatabase(AppConfig(databaseURL: primary), logger: logger) { db in
             try await Migrator(client: db, logger: logger).migrate()
+            try await db.query("ALTER ROLE kith_server LOGIN", logger: logger)
             return try await Fixture.seed(db, logger: logger)
         }
 

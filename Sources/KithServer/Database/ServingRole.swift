@@ -34,7 +34,7 @@ enum ServingRole {
         for try await (role, superuser, bypassesRLS, app, others, owns) in rows.decode((String, Bool, Bool, Bool, [String], Bool).self) {
             var reasons: [String] = []
             if superuser { reasons.append("is a superuser") }
-            if bypassesRLS { reasons.append("bypasses row-level security") }
+            if bypassesRLS && !superuser { reasons.append("bypasses row-level security") }
             if owns && !superuser { reasons.append("owns Kith's tables, or may act as their owner") }
             if !others.isEmpty && !superuser { reasons.append("may become \(others.joined(separator: ", "))") }
             if !app && !superuser { reasons.append("is not a member of kith_app (run `kith-server migrate` as the owner first)") }
