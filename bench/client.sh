@@ -23,7 +23,7 @@ give_caseload "$reader" 25
 family=$(q "SELECT f.reference FROM families f JOIN current_allocations a ON a.family_id = f.id JOIN workers w ON w.id = a.worker_id
             WHERE w.email = '$reader' ORDER BY (SELECT count(*) FROM notes n WHERE n.family_id = f.id) DESC LIMIT 1")
 
-KITH_HOST=127.0.0.1 KITH_PORT=$port KITH_LOG_LEVEL=error "$bin/kith-server" serve &
+DATABASE_URL=$(deploy/local-postgres.sh serving-url "$DATABASE_URL") KITH_HOST=127.0.0.1 KITH_PORT=$port KITH_LOG_LEVEL=error "$bin/kith-server" serve &
 pid=$!
 home=$(mktemp -d)
 trap 'kill $pid 2>/dev/null; rm -rf "$home"' EXIT

@@ -30,7 +30,7 @@ measure() {
     psql "$server/$database" -qc "ALTER DATABASE $database SET session_preload_libraries = 'auto_explain'" \
         -c "ALTER DATABASE $database SET auto_explain.log_min_duration = '50ms'" \
         -c "ALTER DATABASE $database SET auto_explain.log_analyze = on" >/dev/null
-    DATABASE_URL=$server/$database KITH_PORT=$port KITH_LOG_LEVEL=error "$bin" serve &
+    DATABASE_URL=$(deploy/local-postgres.sh serving-url "$server/$database") KITH_PORT=$port KITH_LOG_LEVEL=error "$bin" serve &
     local pid=$!
     trap "kill $pid 2>/dev/null" RETURN
     for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done

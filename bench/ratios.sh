@@ -27,7 +27,7 @@ demo_database "$server" "$database" "$bin"
 reader=$(q "SELECT email FROM workers WHERE 'practitioner' = ANY(roles) ORDER BY email LIMIT 1 OFFSET 8")
 give_caseload "$reader" 25
 
-KITH_HOST=127.0.0.1 KITH_PORT=$port KITH_LOG_LEVEL=error "$bin" serve &
+DATABASE_URL=$(deploy/local-postgres.sh serving-url "$DATABASE_URL") KITH_HOST=127.0.0.1 KITH_PORT=$port KITH_LOG_LEVEL=error "$bin" serve &
 pid=$!
 trap 'kill $pid 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done

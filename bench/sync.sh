@@ -26,7 +26,7 @@ q "SELECT email FROM workers WHERE 'practitioner' = ANY(roles) ORDER BY email LI
 reader=$(tail -n 1 /tmp/kith-bench-workers)
 give_caseload "$reader" 25
 
-KITH_HOST=127.0.0.1 KITH_PORT=$port KITH_LOG_LEVEL=error "$bin" serve &
+DATABASE_URL=$(deploy/local-postgres.sh serving-url "$DATABASE_URL") KITH_HOST=127.0.0.1 KITH_PORT=$port KITH_LOG_LEVEL=error "$bin" serve &
 pid=$!
 trap 'kill $pid 2>/dev/null' EXIT
 base=http://127.0.0.1:$port

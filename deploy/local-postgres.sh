@@ -5,6 +5,7 @@
 #                                    # the URL of its `kith` database as the last line (as the owner, `postgres`;
 #                                    # `kith-server serve` connects as `kith_server`: postgres://kith_server@…)
 #   deploy/local-postgres.sh stop
+#   deploy/local-postgres.sh serving-url URL   # the same database as `serve` reaches it: as kith_server
 #
 # PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` system user.
 # Settings: KITH_PGDATA (data folder, default .data/postgres), KITH_PGPORT (default 54329),
@@ -79,8 +80,14 @@ stop() {
     as_owner "$pgbin/pg_ctl" -D "$data" -m fast stop >/dev/null 2>&1 || true
 }
 
+# The owner's URL with kith_server as its user and no password (trusted on the private clusters' loopback).
+serving_url() {
+    printf '%s\n' "$1" | sed -E 's#^(postgres(ql)?://)([^@/]*@)?#\1kith_server@#'
+}
+
 case "${1:-}" in
     start) start ;;
     stop) stop ;;
-    *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+    serving-url) serving_url "${2:?usage: $0 serving-url URL}" ;;
+    *) echo "usage: $0 start|stop|serving-url URL" >&2; exit 2 ;;
 esac

@@ -146,7 +146,7 @@ server_login_retry = 1
 logfile = $dir/pgbouncer/pgbouncer.log
 pidfile = $dir/pgbouncer/pgbouncer.pid
 INI
-    as_owner bash -c "echo '\"postgres\" \"\"' > '$dir/pgbouncer/userlist.txt'"
+    as_owner bash -c "printf '\"postgres\" \"\"\\n\"kith_server\" \"\"\\n' > '$dir/pgbouncer/userlist.txt'"
 }
 
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }

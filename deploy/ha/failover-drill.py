@@ -15,6 +15,7 @@ import http.client
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -202,12 +203,18 @@ def load_demo(server, database):
     env = dict(os.environ, DATABASE_URL=database, KITH_LOG_LEVEL="error")
     subprocess.run([server, "migrate"], env=env, check=True, capture_output=True)
     subprocess.run([server, "demo-data", "--families", "12", "--years", "1"], env=env, check=True, capture_output=True)
+    subprocess.run(["psql", database, "-qc", "ALTER ROLE kith_server LOGIN"], check=True, capture_output=True)
+
+
+def serving(database):
+    """The same database as `serve` reaches it: as kith_server, the role that owns nothing (docs/operations.md)."""
+    return re.sub(r"^(postgres(?:ql)?://)([^@/]*@)?", r"\1kith_server@", database)
 
 
 def serve(server, database, port):
     """A kith-server on 127.0.0.1:port, once it answers /healthz."""
     # Through Debian's PgBouncer (1.18), which keeps no named statements in transaction mode.
-    env = dict(os.environ, DATABASE_URL=database, KITH_LOG_LEVEL="error", KITH_HOST="127.0.0.1", KITH_PORT=str(port),
+    env = dict(os.environ, DATABASE_URL=serving(database), KITH_LOG_LEVEL="error", KITH_HOST="127.0.0.1", KITH_PORT=str(port),
                KITH_DB_PREPARED_STATEMENTS="off")
     process = subprocess.Popen([server, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while call(f"http://127.0.0.1:{port}", "/healthz")[0] != 200:
