@@ -59,7 +59,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
-            resources: [.copy("FamilyPage/Templates")]
+            resources: [.copy("FamilyPage/Templates"), .copy("Auth/common-passwords.txt")]
         ),
         .executableTarget(
             name: "kith-server",

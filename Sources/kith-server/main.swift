@@ -77,7 +77,6 @@ struct CreateAdmin: AsyncParsableCommand {
     func run() async throws {
         let (config, logger) = try start()
         let password = ProcessInfo.processInfo.environment["KITH_ADMIN_PASSWORD"] ?? readLine(strippingNewline: true) ?? ""
-        guard password.count >= 12 else { throw ValidationError("The password needs at least 12 characters.") }
         try await withDatabase(config, logger: logger) { db in
             let id = try await Administration(db: db, logger: logger)
                 .createOrganisation(name: organisation, adminName: name, adminEmail: email, adminPassword: password)

@@ -111,6 +111,68 @@ import Testing
     }
 }
 
+@Suite struct PasswordTests {
+    func login(_ kith: Kith, _ email: String, _ password: String) async throws -> TestResponse {
+        try await kith.request(.post, "/v1/auth/login", as: nil, json: AuthTests.Login(email: email, password: password))
+    }
+
+    /// At least 12 characters, none of the 30,000 most common, and every byte counts: bcrypt reads 72, so a longer
+    /// password that differs only after them is another password.
+    @Test func passwordsAreLongUncommonAndEveryByteCounts() async throws {
+        try await Kith.run { kith in
+            #expect(Passwords.common.count >= 10_000)
+            func create(_ email: String, _ password: String) async throws -> TestResponse {
+                try await kith.request(.post, "/v1/workers", as: .alex, json: Components.Schemas.CreateWorker(
+                    name: "Nia Brown", email: email, password: password, roles: [.practitioner], teamIds: []))
+            }
+            for weak in ["password1234", "Password1234", "qwerty123456", "eleven char"] {
+                let refused = try await create("weak@test.kith", weak)
+                #expect(refused.status == .badRequest, "\(weak)")
+                #expect(try kith.problem(refused).errors?.map(\.field) == ["password"], "\(weak)")
+            }
+            #expect(try await kith.count("SELECT count(*) FROM workers WHERE email = 'weak@test.kith'") == 0)
+
+            let long = String(repeating: "a long and memorable sentence ", count: 3) + "ending one way"
+            let other = String(repeating: "a long and memorable sentence ", count: 3) + "ending another"
+            #expect(long.utf8.count > 72 && Array(long.utf8.prefix(72)) == Array(other.utf8.prefix(72)))
+            #expect(try await create("long@test.kith", long).status == .created)
+            #expect(try await login(kith, "long@test.kith", long).status == .ok)
+            #expect(try await login(kith, "long@test.kith", other).status == .unauthorized)
+        }
+    }
+
+    @Test func aWorkerChangesTheirPasswordAndTheirOtherSessionsEnd() async throws {
+        try await Kith.run { kith in
+            let elsewhere = try Kith.decoder.decode(
+                Components.Schemas.LoginResponse.self, from: try await login(kith, "priya@test.kith", Fixture.password).body)
+            let device = try await FieldDevice.register(kith, as: .priya)
+            let here = kith.fixture.tokens[.priya]!
+            func change(_ current: String, _ new: String) async throws -> TestResponse {
+                try await kith.request(.post, "/v1/me/password", token: here, body: try JSONSerialization.data(
+                    withJSONObject: ["current": current, "new": new]))
+            }
+            let wrong = try await change("not my password", "a brand new passphrase")
+            #expect(wrong.status == .forbidden)
+            #expect(try kith.problem(wrong).code == "invalid_credentials")
+            let common = try await change(Fixture.password, "password1234")
+            #expect(common.status == .badRequest)
+            #expect(try kith.problem(common).errors?.map(\.field) == ["new"])
+            #expect(try await change(Fixture.password, "a brand new passphrase").status == .noContent)
+
+            #expect(try await kith.request(.get, "/v1/me", token: here, body: nil).status == .ok)
+            #expect(try await kith.request(.get, "/v1/me", token: elsewhere.token, body: nil).status == .unauthorized)
+            #expect(try await kith.request(.get, "/v1/me", token: device.token, body: nil).status == .unauthorized)
+            #expect(try await login(kith, "priya@test.kith", Fixture.password).status == .unauthorized)
+            #expect(try await login(kith, "priya@test.kith", "a brand new passphrase").status == .ok)
+            #expect(try await kith.count("SELECT count(*) FROM audit_events WHERE action = 'administer' AND reason = 'password changed'") == 1)
+            // A device's token cannot change it.
+            let byDevice = try await kith.request(.post, "/v1/me/password", token: device.token, body: try JSONSerialization.data(
+                withJSONObject: ["current": "a brand new passphrase", "new": "another new passphrase"]))
+            #expect(byDevice.status == .unauthorized)
+        }
+    }
+}
+
 @Suite struct LoginThrottleTests {
     @Test func anAccountIsSlowedAfterFiveFailuresAnAddressIsSlowedNotShut() async throws {
         try await Kith.run { kith in

@@ -24,7 +24,13 @@ public struct Administration: Sendable {
         self.logger = logger
     }
 
+    /// A password an operator chose that Kith will not take (`Passwords.problem`).
+    public struct PasswordRefused: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     public func createOrganisation(name: String, adminName: String, adminEmail: String, adminPassword: String) async throws -> UUID {
+        if let problem = Passwords.problem(adminPassword) { throw PasswordRefused(description: "The password \(problem).") }
         let organisation = UUID()
         let hash = try await Passwords.hash(adminPassword)
         try await db.withTransaction(logger: logger) { connection in

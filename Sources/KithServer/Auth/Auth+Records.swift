@@ -32,6 +32,22 @@ extension Records {
         for device in devices { _ = try await revoke(device: device) }
     }
 
+    /// A worker's new password: every session of theirs ends but `keeping` (devices' tokens too: they sign in again),
+    /// and the change is in the organisation's feed, seen by the worker's teams' supervisors.
+    func setPassword(hash: String, of workerId: UUID, keeping sessionId: UUID?, reason: String) async throws {
+        try await connection.query(
+            """
+            WITH changed AS (
+                UPDATE workers SET password_hash = \(hash) WHERE organisation_id = \(principal.organisationId) AND id = \(workerId)
+            )
+            UPDATE sessions SET revoked_at = now()
+            WHERE organisation_id = \(principal.organisationId) AND worker_id = \(workerId) AND revoked_at IS NULL
+              AND id IS DISTINCT FROM \(sessionId)::uuid
+            """, logger: logger)
+        let teams = try await worker(workerId).teamIds.compactMap(UUID.init(uuidString:))
+        try await auditAdministration("worker", recordId: workerId, teamIds: teams, reason: reason)
+    }
+
     func me() async throws -> Components.Schemas.Me {
         let worker = try await worker(principal.workerId)
         let organisation = try await connection.query(

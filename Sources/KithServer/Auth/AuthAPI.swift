@@ -46,6 +46,37 @@ extension KithService {
         return .noContent(.init())
     }
 
+    /// The worker's own password: the current one checked as a sign-in checks it (and throttled with sign-ins), the
+    /// new one by `Passwords.problem`; the worker's other sessions end.
+    func changePassword(_ input: Operations.ChangePassword.Input) async throws -> Operations.ChangePassword.Output {
+        let principal = try Principal.required()
+        let body = switch input.body { case .json(let body): body }
+        var check = Validation()
+        check.text("current", body.current, min: 1, max: Passwords.maximumCharacters)
+        check.text("new", body.new, max: Passwords.maximumCharacters)
+        check.newPassword("new", body.new)
+        try check.orThrow()
+
+        let email = try await records { try await $0.worker(principal.workerId).email }.lowercased()
+        let attempt = try await db.transaction(organisation: nil) { connection in
+            try await LoginThrottle.begin(email: email, address: Principal.clientAddress, on: connection, logger: logger)
+        }
+        guard case .check(let account, let reservedAt) = attempt else {
+            if case .wait(let seconds) = attempt { throw KithError.tooManyRequests(retryAfter: seconds) }
+            throw KithError.unauthorized
+        }
+        guard let account, account.worker == principal.workerId, try await Passwords.verify(body.current, hash: account.passwordHash) else {
+            throw KithError(status: .forbidden, code: "invalid_credentials", detail: "The current password is not right.")
+        }
+        let hash = try await Passwords.hash(body.new)
+        try await records { records in
+            try await LoginThrottle.succeeded(
+                email: email, address: Principal.clientAddress, reservedAt: reservedAt, on: records.connection, logger: logger)
+            try await records.setPassword(hash: hash, of: principal.workerId, keeping: principal.sessionId, reason: "password changed")
+        }
+        return .noContent(.init())
+    }
+
     func getMe(_ input: Operations.GetMe.Input) async throws -> Operations.GetMe.Output {
         let me = try await records { try await $0.me() }
         return .ok(.init(body: .json(me)))
