@@ -1,9 +1,7 @@
 import Foundation
 
-/// The opaque `after` cursor of a paginated list: the sort key of the last item a client saw.
-///
-/// It only positions a page; every query still applies the caller's access rules, so a forged cursor
-/// can skip or repeat items the caller may see anyway, never reveal others.
+/// The encoding of a paginated list's opaque `after` cursor: the sort keys of the last item a client saw. The server
+/// signs what it hands out (`ListCursor`), so a cursor it reads is one it made for that caller and that list.
 public struct PageCursor: Sendable, Equatable {
     public var keys: [String]
 

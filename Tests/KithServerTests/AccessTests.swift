@@ -154,4 +154,40 @@ import Testing
             #expect(try await kith.request(.get, "/v1/families?after=garbage", as: .priya).status == .badRequest)
         }
     }
+
+    /// Every list's cursor is signed for its list and its caller. The attack it stops: a hand-made cursor naming a
+    /// family the caller cannot see made the page start after that family's name, so renaming one's own family and
+    /// watching where the page began spelled out the hidden name.
+    @Test func listCursorsAreSignedForTheirListAndTheirCaller() async throws {
+        try await Kith.run { kith in
+            let hidden = try await kith.openFamily("The Adeyemi family", by: .omar)
+            for name in ["Carter", "Ahmed", "Baker"] { _ = try await kith.openFamily("The \(name) family") }
+            // The old way in, by hand: the hidden family's id as the cursor.
+            let handMade = PageCursor([hidden.id]).encoded
+            let forged = try await kith.request(.get, "/v1/families?after=\(handMade)", as: .priya)
+            #expect(forged.status == .badRequest)
+            #expect(!String(buffer: forged.body).contains("Adeyemi"))
+
+            let first: Components.Schemas.FamilyPage = try await kith.send(.get, "/v1/families?limit=1", as: .priya)
+            let cursor = try #require(first.next)
+            // Altered: the same keys with the signature of another, or one character changed.
+            let keys = try #require(PageCursor(encoded: cursor, count: 2)).keys
+            let swapped = PageCursor([hidden.id, keys[1]]).encoded
+            var flipped = Array(cursor)
+            flipped[flipped.count / 2] = flipped[flipped.count / 2] == "A" ? "B" : "A"
+            for bad in [swapped, String(flipped)] {
+                #expect(try await kith.request(.get, "/v1/families?after=\(bad)", as: .priya).status == .badRequest)
+            }
+            // Another caller's, or another list's: refused too.
+            #expect(try await kith.request(.get, "/v1/families?after=\(cursor)", as: .sam).status == .badRequest)
+            let family = try #require(first.items.first)
+            #expect(try await kith.request(.get, "/v1/families/\(family.id)/timeline?after=\(cursor)", as: .priya).status == .badRequest)
+            #expect(try await kith.request(.get, "/v1/review-items?after=\(cursor)", as: .priya).status == .badRequest)
+            #expect(try await kith.request(.get, "/v1/families/\(family.id)/audit?after=\(cursor)", as: .priya).status == .badRequest)
+            #expect(try await kith.request(.get, "/v1/audit?after=\(cursor)", as: .alex).status == .badRequest)
+            // Its own caller goes on with it.
+            let second: Components.Schemas.FamilyPage = try await kith.send(.get, "/v1/families?limit=1&after=\(cursor)", as: .priya)
+            #expect(second.items.map(\.displayName) == ["The Baker family"])
+        }
+    }
 }

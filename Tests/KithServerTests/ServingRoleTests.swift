@@ -62,8 +62,9 @@ import Testing
                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1
                 """, logger: logger).collect().map { try $0.decode((String, Bool).self) }
-            // Tables without an organisation hold no one's record: keyed hashes and the migrations' ledger.
-            #expect(tables.filter { !$0.1 }.map(\.0) == ["known_sign_ins", "login_failures", "schema_migrations", "sync_changes_pruned"])
+            // Tables without an organisation hold no one's record: keyed hashes, the migrations' ledger, the server's keys.
+            #expect(tables.filter { !$0.1 }.map(\.0)
+                    == ["known_sign_ins", "login_failures", "schema_migrations", "server_keys", "sync_changes_pruned"])
             var counted: [String: Int] = [:]
             for (table, tenanted) in tables where tenanted {
                 counted[table] = try await kith.count("SELECT count(*) FROM \(table) WHERE organisation_id = '\(organisation)'")
@@ -96,7 +97,8 @@ import Testing
             let states = try await Self.asServer(kith) { connection in
                 var states: [String: String?] = [:]
                 for statement in [
-                    "SELECT count(*) FROM login_failures", "SELECT count(*) FROM known_sign_ins", "SET ROLE kith_definer",
+                    "SELECT count(*) FROM login_failures", "SELECT count(*) FROM known_sign_ins", "SELECT count(*) FROM server_keys",
+                    "SET ROLE kith_definer",
                     "SET ROLE postgres", "SET SESSION AUTHORIZATION postgres", "ALTER TABLE notes DISABLE TRIGGER ALL",
                     "ALTER TABLE families DISABLE ROW LEVEL SECURITY", "ALTER TABLE families NO FORCE ROW LEVEL SECURITY",
                     "DROP POLICY organisation ON families", "TRUNCATE audit_events", "GRANT kith_definer TO kith_server",
@@ -154,7 +156,7 @@ import Testing
                 "end_family_page_access", "record_plan_item_update_change", "record_sync_change", "refuse_change",
                 "kith_acting_worker", "kith_begin_sign_in", "kith_enter_wall", "kith_family_code_accepted",
                 "kith_family_code_attempt", "kith_family_invitation", "kith_family_session", "kith_forget_login_failures",
-                "kith_member_active", "kith_note_readable", "kith_oldest_transaction_age", "kith_organisation",
+                "kith_list_cursor_key", "kith_member_active", "kith_note_readable", "kith_oldest_transaction_age", "kith_organisation",
                 "kith_prune_change_log", "kith_read_timeline", "kith_relationships", "kith_request", "kith_session",
                 "kith_sign_in_succeeded", "kith_wall", "kith_write_notes",
             ]
@@ -238,6 +240,7 @@ import Testing
                     "SELECT kith_note_readable('restricted', '\(zed)', '\(priya)', false)::int",
                     "SELECT kith_family_code_attempt(\(none), \(none), 5, 30, 900)",
                     "SELECT count(*)::int FROM kith_begin_sign_in('nobody@test.kith', \(none), \(none), \(none), 5, 30, 900)",
+                    "SELECT length(kith_list_cursor_key())",
                 ] {
                     counts.append(try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()[0].decode(Int.self))
                 }
@@ -260,7 +263,7 @@ import Testing
                 }
                 return (counts, triggers, entered, acting)
             }
-            #expect(lookups.0 == [0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1])
+            #expect(lookups.0 == [0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 32])
             #expect(lookups.1.allSatisfy { $0 == "0A000" }, "\(lookups.1)")
             #expect(lookups.2 == organisation)
             #expect(lookups.3 == "28000")

@@ -460,3 +460,23 @@ REVOKE EXECUTE ON FUNCTION kith_begin_sign_in(text, bytea, bytea, bytea, integer
     kith_sign_in_succeeded(bytea, bytea, bytea, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kith_begin_sign_in(text, bytea, bytea, bytea, integer, integer, integer),
     kith_sign_in_succeeded(bytea, bytea, bytea, timestamptz) TO kith_app;
+
+-- Lists' cursors are signed (ListCursor), as pull cursors are, so that a hand-made or altered `?after=` is refused
+-- and a cursor names only what its caller was shown. One key for every instance of the server, made here at random
+-- (gen_random_uuid draws from the operating system's strong random source) and read by the server, never by a client.
+CREATE TABLE server_keys (
+    name text PRIMARY KEY,
+    key  bytea NOT NULL
+);
+INSERT INTO server_keys (name, key)
+VALUES ('list-cursors', decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'));
+GRANT SELECT ON server_keys TO kith_definer;
+CREATE FUNCTION kith_list_cursor_key() RETURNS bytea
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    SELECT key FROM server_keys WHERE name = 'list-cursors'
+$$;
+GRANT CREATE ON SCHEMA public TO kith_definer;
+ALTER FUNCTION kith_list_cursor_key() OWNER TO kith_definer;
+REVOKE CREATE ON SCHEMA public FROM kith_definer;
+REVOKE EXECUTE ON FUNCTION kith_list_cursor_key() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION kith_list_cursor_key() TO kith_app;

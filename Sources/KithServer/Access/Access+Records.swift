@@ -44,10 +44,10 @@ extension Records {
         return openings
     }
 
-    func auditPage(_ feed: AuditFeed, before: Int64?, limit: Int) async throws -> Components.Schemas.AuditPage {
+    func auditPage(_ feed: AuditFeed, before: Int64?, limit: Int, position: AuditPosition) async throws -> Components.Schemas.AuditPage {
         let events = try await auditEvents(feed, before: before, limit: limit + 1)
         let next = events.count > limit ? events[limit - 1].id : nil
-        return .init(items: Array(events.prefix(limit)), next: next.map { PageCursor([$0]).encoded })
+        return .init(items: Array(events.prefix(limit)), next: next.map(position.after))
     }
 
     /// Newest first; `before` is the id of the last event a client saw.

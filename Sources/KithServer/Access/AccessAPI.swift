@@ -28,11 +28,13 @@ extension KithService {
     func getFamilyAudit(_ input: Operations.GetFamilyAudit.Input) async throws -> Operations.GetFamilyAudit.Output {
         let familyId = try UUID(path: input.path.familyId)
         let limit = try PageSize.resolve(input.query.limit)
-        let before = try AuditPosition.parse(input.query.after)
+        let position = AuditPosition(cursors: try await cursors(), list: .familyAudit, principal: try Principal.required())
+        let before = try position.parse(input.query.after)
         let page = try await records { records in
             _ = try await records.access(familyId, for: .readAudit)
             return try await records.auditPage(
-                .family(familyId, leavingOutAllocatedReads: input.query.leaveOutAllocatedReads ?? false), before: before, limit: limit)
+                .family(familyId, leavingOutAllocatedReads: input.query.leaveOutAllocatedReads ?? false), before: before, limit: limit,
+                position: position)
         }
         return .ok(.init(body: .json(page)))
     }
@@ -56,12 +58,13 @@ extension KithService {
     func getOrganisationAudit(_ input: Operations.GetOrganisationAudit.Input) async throws -> Operations.GetOrganisationAudit.Output {
         let principal = try Principal.required()
         let limit = try PageSize.resolve(input.query.limit)
-        let before = try AuditPosition.parse(input.query.after)
+        let position = AuditPosition(cursors: try await cursors(), list: .organisationAudit, principal: principal)
+        let before = try position.parse(input.query.after)
         let feed: AuditFeed
         if principal.has(.admin) { feed = .organisation(teams: nil) }
         else if principal.has(.supervisor) { feed = .organisation(teams: principal.teamIds) }
         else { throw KithError.forbidden("The organisation's audit feed is for administrators and supervisors.") }
-        let page = try await records { try await $0.auditPage(feed, before: before, limit: limit) }
+        let page = try await records { try await $0.auditPage(feed, before: before, limit: limit, position: position) }
         return .ok(.init(body: .json(page)))
     }
 }
@@ -73,13 +76,18 @@ enum AuditFeed {
     case organisation(teams: [UUID]?)
 }
 
-/// `?after=` of an audit page: the id of the last event a client saw.
-enum AuditPosition {
-    static func parse(_ cursor: String?) throws -> Int64? {
-        guard let cursor else { return nil }
-        guard let keys = PageCursor(encoded: cursor, count: 1)?.keys, let id = Int64(keys[0]) else {
-            throw KithError.invalidField("after", "is not a cursor from this list")
-        }
+/// `?after=` of an audit page: the id of the last event its caller saw, signed (`ListCursor`).
+struct AuditPosition {
+    let cursors: ListCursor
+    let list: ListCursor.List
+    let principal: Principal
+
+    func parse(_ cursor: String?) throws -> Int64? {
+        guard let keys = try cursors.read(cursor, keys: 1, list: list, for: principal) else { return nil }
+        guard let id = Int64(keys[0]) else { throw ListCursor.notFromThisList }
         return id
     }
+
+    /// After the event whose id (as the page shows it) is `id`.
+    func after(_ id: String) -> String { cursors.make([id], list: list, for: principal) }
 }

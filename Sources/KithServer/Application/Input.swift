@@ -65,20 +65,16 @@ enum PageSize {
     }
 }
 
-/// Where the previous page of a list ordered by (sort key, id) ended, read from `?after=`. The sort key is kept as
-/// PostgreSQL wrote it (a name, or a timestamp to the microsecond) and handed back to PostgreSQL as is.
+/// Where the previous page of a list ordered by (sort key, id) ended, read from a signed `?after=` (`ListCursor`).
+/// The sort key is kept as PostgreSQL wrote it (a timestamp to the microsecond) and handed back to PostgreSQL as is.
 struct KeysetPosition {
     let key: String
     let id: UUID
 
-    init?(_ value: String?) throws {
-        guard let value else { return nil }
-        guard let cursor = PageCursor(encoded: value, count: 2), cursor.keys[0].count <= 1000,
-              let id = UUID(uuidString: cursor.keys[1])
-        else { throw KithError.invalidField("after", "is not a cursor from this list") }
-        self.key = cursor.keys[0]
+    init?(_ value: String?, in list: ListCursor.List, cursors: ListCursor, for principal: Principal) throws {
+        guard let keys = try cursors.read(value, keys: 2, list: list, for: principal) else { return nil }
+        guard keys[0].count <= 1000, let id = UUID(uuidString: keys[1]) else { throw ListCursor.notFromThisList }
+        self.key = keys[0]
         self.id = id
     }
-
-    static func after(key: String, id: String) -> String { PageCursor([key, id]).encoded }
 }

@@ -9,12 +9,12 @@ extension KithService {
     func listFamilies(_ input: Operations.ListFamilies.Input) async throws -> Operations.ListFamilies.Output {
         let principal = try Principal.required()
         let limit = try PageSize.resolve(input.query.limit)
-        // The cursor holds the last family's id only, never its name: URLs end up in logs.
+        // The cursor holds the last family's id only, never its name (URLs end up in logs), signed for this caller:
+        // the page goes on after the name of a family they were shown, never one they could not see.
+        let cursors = try await cursors()
         var after: UUID?
-        if let cursor = input.query.after {
-            guard let keys = PageCursor(encoded: cursor, count: 1)?.keys, let id = UUID(uuidString: keys[0]) else {
-                throw KithError.invalidField("after", "is not a cursor from this list")
-            }
+        if let keys = try cursors.read(input.query.after, keys: 1, list: .families, for: principal) {
+            guard let id = UUID(uuidString: keys[0]) else { throw ListCursor.notFromThisList }
             after = id
         }
         let teamScope = input.query.scope == .team
@@ -26,7 +26,7 @@ extension KithService {
         var next: String?
         if families.count > limit {
             families.removeLast()
-            next = families.last.map { PageCursor([$0.id]).encoded }
+            next = families.last.map { cursors.make([$0.id], list: .families, for: principal) }
         }
         return .ok(.init(body: .json(.init(items: families, next: next))))
     }

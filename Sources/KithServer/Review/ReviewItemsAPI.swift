@@ -8,15 +8,17 @@ import PostgresNIO
 /// Sync work a person must decide on, addressed to a worker or (for supervisors) to their teams.
 extension KithService {
     func listReviewItems(_ input: Operations.ListReviewItems.Input) async throws -> Operations.ListReviewItems.Output {
+        let principal = try Principal.required()
         let limit = try PageSize.resolve(input.query.limit)
-        let after = try KeysetPosition(input.query.after)
+        let cursors = try await cursors()
+        let after = try KeysetPosition(input.query.after, in: .reviewItems, cursors: cursors, for: principal)
         var items = try await records { records in
             try await records.reviewItems(after: after.map { (key: $0.key, id: $0.id) }, limit: limit + 1)
         }
         var cursor: String?
         if items.count > limit {
             items.removeLast()
-            cursor = items.last.map { KeysetPosition.after(key: $0.key, id: $0.item.id) }
+            cursor = items.last.map { cursors.make([$0.key, $0.item.id], list: .reviewItems, for: principal) }
         }
         return .ok(.init(body: .json(.init(items: items.map { $0.item }, next: cursor))))
     }

@@ -22,8 +22,11 @@ enum TimelineRead: HotStatement {
         """
     }
 
-    /// The page the statement's rows make, newest first, with the cursor after its last entry when there are more.
-    static func page(_ rows: [PostgresRow], limit: Int) throws -> Components.Schemas.TimelinePage {
+    /// The page the statement's rows make, newest first, with the cursor after its last entry (`after`: its time key
+    /// and id) when there are more.
+    static func page(
+        _ rows: [PostgresRow], limit: Int, after: (String, String) -> String
+    ) throws -> Components.Schemas.TimelinePage {
         var items: [(Components.Schemas.TimelineEntry, String)] = []
         for row in rows {
             let (kind, at, id, worker, person, summary, detail, atKey) = try row.decode(
@@ -35,7 +38,7 @@ enum TimelineRead: HotStatement {
         var next: String?
         if items.count > limit {
             items.removeLast()
-            next = items.last.map { KeysetPosition.after(key: $0.1, id: $0.0.id) }
+            next = items.last.map { after($0.1, $0.0.id) }
         }
         return Components.Schemas.TimelinePage(items: items.map(\.0), next: next)
     }

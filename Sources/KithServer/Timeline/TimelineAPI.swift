@@ -9,12 +9,15 @@ import PostgresNIO
 extension KithService {
     func getTimeline(_ input: Operations.GetTimeline.Input) async throws -> Operations.GetTimeline.Output {
         let familyId = try UUID(path: input.path.familyId)
+        let principal = try Principal.required()
         let limit = try PageSize.resolve(input.query.limit)
-        let after = try KeysetPosition(input.query.after)
+        let cursors = try await cursors()
+        let after = try KeysetPosition(input.query.after, in: .timeline, cursors: cursors, for: principal)
 
         let rows = try await inOneStatement(TimelineRead.self, family: familyId, for: .read) { _, access, acting in
             TimelineRead.statement(of: familyId, access: access, after: after, limit: limit, as: acting)
         }
-        return .ok(.init(body: .json(try TimelineRead.page(rows, limit: limit))))
+        let page = try TimelineRead.page(rows, limit: limit) { cursors.make([$0, $1], list: .timeline, for: principal) }
+        return .ok(.init(body: .json(page)))
     }
 }

@@ -1,0 +1,56 @@
+import Crypto
+import Foundation
+import KithCore
+import Synchronization
+
+/// The `after` cursor of every list: the sort keys of the last item its caller was shown, signed for that list and
+/// that caller (HMAC-SHA256 under the server's list-cursor key, migration 0018), as a pull cursor is signed. A
+/// hand-made or altered cursor, or one made for another list or another worker, is refused with 400, so a cursor can
+/// position a page only after something its caller saw: it never makes the server look up a record they may not see.
+struct ListCursor: Sendable {
+    enum List: String { case families, familyAudit, organisationAudit, reviewItems, timeline }
+
+    let key: SymmetricKey
+
+    func make(_ keys: [String], list: List, for principal: Principal) -> String {
+        PageCursor(keys + [Data(signature(keys, list: list, for: principal)).base64URL]).encoded
+    }
+
+    /// The keys of `value`, nil for no cursor.
+    func read(_ value: String?, keys count: Int, list: List, for principal: Principal) throws -> [String]? {
+        guard let value else { return nil }
+        guard let cursor = PageCursor(encoded: value, count: count + 1),
+              let mac = Data(base64URL: Substring(cursor.keys[count])),
+              HMAC<SHA256>.isValidAuthenticationCode(
+                mac, authenticating: Self.message(Array(cursor.keys.prefix(count)), list: list, for: principal), using: key)
+        else { throw Self.notFromThisList }
+        return Array(cursor.keys.prefix(count))
+    }
+
+    static let notFromThisList = KithError.invalidField("after", "is not a cursor from this list")
+
+    private func signature(_ keys: [String], list: List, for principal: Principal) -> HMAC<SHA256>.MAC {
+        HMAC<SHA256>.authenticationCode(for: Self.message(keys, list: list, for: principal), using: key)
+    }
+
+    private static func message(_ keys: [String], list: List, for principal: Principal) -> Data {
+        Data(([list.rawValue, principal.organisationId.text, principal.workerId.text] + keys).joined(separator: "\u{0}").utf8)
+    }
+}
+
+/// The server's list-cursor key, read once from the database (`kith_list_cursor_key`) and kept.
+final class ListCursorKey: Sendable {
+    private let key = Mutex<SymmetricKey?>(nil)
+
+    func cursor(from db: Database) async throws -> ListCursor {
+        if let known = key.withLock({ $0 }) { return ListCursor(key: known) }
+        guard let bytes = try await db.definerLookup(ListCursorKeyRead.self, "SELECT kith_list_cursor_key()")?.decode(Data.self) else {
+            throw KithError(status: .serviceUnavailable, code: "not_migrated", detail: "The database has no list-cursor key.")
+        }
+        let read = SymmetricKey(data: bytes)
+        key.withLock { $0 = read }
+        return ListCursor(key: read)
+    }
+}
+
+enum ListCursorKeyRead: HotStatement {}
