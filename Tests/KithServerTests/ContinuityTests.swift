@@ -347,4 +347,38 @@ import Testing
             #expect(audit.items.contains { $0.entity == "supervisionSession" && $0.action == .write })
         }
     }
+
+    /// Tom works in North and South: Sam's session with him in North is not Ruth's to read in South, and Ruth's in
+    /// South is not Sam's. A supervisor of both teams says which team a session belongs to.
+    @Test func aSessionStaysInTheTeamItWasRecordedIn() async throws {
+        try await Kith.run { kith in
+            let organisation = kith.fixture.organisation
+            try await kith.db.query(
+                "INSERT INTO team_members (organisation_id, team_id, worker_id) VALUES (\(organisation), \(kith.fixture.south), \(kith.fixture.id(.tom)))",
+                logger: TestDatabase.logger)
+            let tom = kith.fixture.id(.tom).text
+            func record(as who: Fixture.Who, team: UUID? = nil, notes: String) async throws -> TestResponse {
+                try await kith.request(.post, "/v1/supervision-sessions", as: who, json: Components.Schemas.CreateSupervisionSession(
+                    workerId: tom, heldOn: "2026-11-20", familyIds: [], notes: notes, teamId: team?.text))
+            }
+            #expect(try await record(as: .sam, notes: "North: the Adeyemi visits").status == .created)
+            #expect(try await record(as: .ruth, notes: "South: his second caseload").status == .created)
+            let path = "/v1/supervision-sessions?workerId=\(tom)"
+            func notes(_ who: Fixture.Who) async throws -> [String] {
+                let list: ItemList<Components.Schemas.SupervisionSession> = try await kith.send(.get, path, as: who)
+                return list.items.map(\.notes).sorted()
+            }
+            #expect(try await notes(.sam) == ["North: the Adeyemi visits"])
+            #expect(try await notes(.ruth) == ["South: his second caseload"])
+            #expect(try await notes(.tom) == ["North: the Adeyemi visits", "South: his second caseload"])
+
+            // Sam supervises South too now: his sessions with Tom must say which team.
+            try await kith.db.query(
+                "INSERT INTO team_members (organisation_id, team_id, worker_id) VALUES (\(organisation), \(kith.fixture.south), \(kith.fixture.id(.sam)))",
+                logger: TestDatabase.logger)
+            let unsaid = try await record(as: .sam, notes: "Which team?")
+            #expect(unsaid.status == .badRequest)
+            #expect(try kith.problem(unsaid).errors?.map(\.field) == ["teamId"])
+        }
+    }
 }

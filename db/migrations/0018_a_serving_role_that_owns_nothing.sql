@@ -480,3 +480,13 @@ ALTER FUNCTION kith_list_cursor_key() OWNER TO kith_definer;
 REVOKE CREATE ON SCHEMA public FROM kith_definer;
 REVOKE EXECUTE ON FUNCTION kith_list_cursor_key() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kith_list_cursor_key() TO kith_app;
+
+-- A supervision session belongs to the team it was recorded in: a supervisor of the worker's other team does not read
+-- it. Sessions recorded before took the team their supervisor and worker shared (the first, if several; none if they
+-- share none now, and then only the worker and the supervisor who wrote it read it).
+ALTER TABLE supervision_sessions ADD COLUMN team_id uuid;
+UPDATE supervision_sessions s SET team_id = (
+    SELECT min(a.team_id::text)::uuid FROM team_members a JOIN team_members b
+        ON b.organisation_id = a.organisation_id AND b.team_id = a.team_id AND b.worker_id = s.worker_id
+    WHERE a.organisation_id = s.organisation_id AND a.worker_id = s.supervisor_id);
+ALTER TABLE supervision_sessions ADD FOREIGN KEY (organisation_id, team_id) REFERENCES teams (organisation_id, id);

@@ -28,7 +28,7 @@ extension KithService {
     func getFamilyAudit(_ input: Operations.GetFamilyAudit.Input) async throws -> Operations.GetFamilyAudit.Output {
         let familyId = try UUID(path: input.path.familyId)
         let limit = try PageSize.resolve(input.query.limit)
-        let position = AuditPosition(cursors: try await cursors(), list: .familyAudit, principal: try Principal.required())
+        let position = AuditPosition(cursors: try cursors(), list: .familyAudit, principal: try Principal.required())
         let before = try position.parse(input.query.after)
         let page = try await records { records in
             _ = try await records.access(familyId, for: .readAudit)
@@ -58,7 +58,7 @@ extension KithService {
     func getOrganisationAudit(_ input: Operations.GetOrganisationAudit.Input) async throws -> Operations.GetOrganisationAudit.Output {
         let principal = try Principal.required()
         let limit = try PageSize.resolve(input.query.limit)
-        let position = AuditPosition(cursors: try await cursors(), list: .organisationAudit, principal: principal)
+        let position = AuditPosition(cursors: try cursors(), list: .organisationAudit, principal: principal)
         let before = try position.parse(input.query.after)
         let feed: AuditFeed
         if principal.has(.admin) { feed = .organisation(teams: nil) }

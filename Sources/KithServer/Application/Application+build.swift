@@ -14,18 +14,22 @@ public func buildApplication(
     _ config: AppConfig, logger: Logger, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
 ) throws -> some ApplicationProtocol {
     let db = try PostgresClient.kith(config, logger: logger)
-    let router = try buildRouter(config, db: db, logger: logger, metrics: metrics)
+    let cursorKey = ListCursorKey()
+    let router = try buildRouter(config, db: db, cursorKey: cursorKey, logger: logger, metrics: metrics)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kith"),
         logger: logger)
-    app.beforeServerStarts { try await ServingRole.check(db, allowingUnsafe: config.unsafeDatabaseRole, logger: logger) }
+    app.beforeServerStarts {
+        try await ServingRole.check(db, allowingUnsafe: config.unsafeDatabaseRole, logger: logger)
+        try await cursorKey.load(from: Database(client: db, logger: logger))
+    }
     app.addServices(db, Housekeeping(db: Database(client: db, logger: logger, timeouts: config.timeouts), logger: logger))
     return app
 }
 
 func buildRouter(
-    _ config: AppConfig, db client: PostgresClient, logger: Logger, metrics: PrometheusCollectorRegistry
+    _ config: AppConfig, db client: PostgresClient, cursorKey: ListCursorKey, logger: Logger, metrics: PrometheusCollectorRegistry
 ) throws -> Router<KithRequestContext> {
     let db = Database(client: client, logger: logger, timeouts: config.timeouts)
     let router = Router(context: KithRequestContext.self)
@@ -59,7 +63,7 @@ func buildRouter(
 
     try FamilyPage(db: db, config: config, logger: logger).register(on: router)
 
-    let service = KithService(db: db, config: config, logger: logger)
+    let service = KithService(db: db, config: config, logger: logger, cursorKey: cursorKey)
     try service.registerHandlers(on: router, configuration: .kith, middlewares: [PullPage(service: service)])
     return router
 }

@@ -8,10 +8,10 @@ struct KithService: APIProtocol {
     let db: Database
     let config: AppConfig
     let logger: Logger
-    let cursorKey = ListCursorKey()
+    let cursorKey: ListCursorKey
 
     /// Signs and reads lists' `?after=` cursors.
-    func cursors() async throws -> ListCursor { try await cursorKey.cursor(from: db) }
+    func cursors() throws -> ListCursor { try cursorKey.cursor }
 
     /// The signed-in caller's transaction, behind the database's wall for their organisation.
     func records<Result>(_ body: (Records) async throws -> sending Result) async throws -> sending Result {

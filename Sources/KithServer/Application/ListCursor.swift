@@ -38,18 +38,25 @@ struct ListCursor: Sendable {
     }
 }
 
-/// The server's list-cursor key, read once from the database (`kith_list_cursor_key`) and kept.
+/// The server's list-cursor key, read from the database (`kith_list_cursor_key`) before the server listens and kept:
+/// read in a request, it would take a second connection while the request holds one.
 final class ListCursorKey: Sendable {
     private let key = Mutex<SymmetricKey?>(nil)
 
-    func cursor(from db: Database) async throws -> ListCursor {
-        if let known = key.withLock({ $0 }) { return ListCursor(key: known) }
+    func load(from db: Database) async throws {
         guard let bytes = try await db.definerLookup(ListCursorKeyRead.self, "SELECT kith_list_cursor_key()")?.decode(Data.self) else {
-            throw KithError(status: .serviceUnavailable, code: "not_migrated", detail: "The database has no list-cursor key.")
+            throw AppConfig.Invalid(problems: ["the database has no list-cursor key: run `kith-server migrate`"])
         }
-        let read = SymmetricKey(data: bytes)
-        key.withLock { $0 = read }
-        return ListCursor(key: read)
+        key.withLock { $0 = SymmetricKey(data: bytes) }
+    }
+
+    var cursor: ListCursor {
+        get throws {
+            guard let known = key.withLock({ $0 }) else {
+                throw KithError(status: .serviceUnavailable, code: "not_ready", detail: "The server is still starting.")
+            }
+            return ListCursor(key: known)
+        }
     }
 }
 

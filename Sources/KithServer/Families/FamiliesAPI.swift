@@ -11,7 +11,7 @@ extension KithService {
         let limit = try PageSize.resolve(input.query.limit)
         // The cursor holds the last family's id only, never its name (URLs end up in logs), signed for this caller:
         // the page goes on after the name of a family they were shown, never one they could not see.
-        let cursors = try await cursors()
+        let cursors = try cursors()
         var after: UUID?
         if let keys = try cursors.read(input.query.after, keys: 1, list: .families, for: principal) {
             guard let id = UUID(uuidString: keys[0]) else { throw ListCursor.notFromThisList }

@@ -10,7 +10,7 @@ extension KithService {
     func listReviewItems(_ input: Operations.ListReviewItems.Input) async throws -> Operations.ListReviewItems.Output {
         let principal = try Principal.required()
         let limit = try PageSize.resolve(input.query.limit)
-        let cursors = try await cursors()
+        let cursors = try cursors()
         let after = try KeysetPosition(input.query.after, in: .reviewItems, cursors: cursors, for: principal)
         var items = try await records { records in
             try await records.reviewItems(after: after.map { (key: $0.key, id: $0.id) }, limit: limit + 1)

@@ -5,8 +5,8 @@ import Logging
 import PostgresNIO
 
 /// Reflective supervision: a supervisor records a session with one of their team's workers, naming the families
-/// discussed. Sessions are readable by that worker and the supervisors of their teams, and audited against each
-/// family discussed.
+/// discussed. A session belongs to the team it was recorded in: it is readable by that worker and the supervisors of
+/// that team (not of the worker's other teams), and audited against each family discussed.
 extension KithService {
     func createSupervisionSession(_ input: Operations.CreateSupervisionSession.Input) async throws -> Operations.CreateSupervisionSession.Output {
         let principal = try Principal.required()
@@ -16,11 +16,12 @@ extension KithService {
         let workerId = check.uuid("workerId", body.workerId)
         let heldOn = check.day("heldOn", body.heldOn)
         let familyIds = Array(Set(check.uuids("familyIds", body.familyIds, max: 200)))
+        let teamId = check.uuid("teamId", body.teamId)
         check.text("notes", body.notes, max: 65_536)
         try check.orThrow()
 
         let session = try await records {
-            try await $0.recordSupervision(of: workerId!, heldOn: heldOn!, familyIds: familyIds, notes: body.notes)
+            try await $0.recordSupervision(of: workerId!, in: teamId, heldOn: heldOn!, familyIds: familyIds, notes: body.notes)
         }
         return .created(.init(body: .json(session)))
     }

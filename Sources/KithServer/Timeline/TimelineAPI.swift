@@ -11,7 +11,7 @@ extension KithService {
         let familyId = try UUID(path: input.path.familyId)
         let principal = try Principal.required()
         let limit = try PageSize.resolve(input.query.limit)
-        let cursors = try await cursors()
+        let cursors = try cursors()
         let after = try KeysetPosition(input.query.after, in: .timeline, cursors: cursors, for: principal)
 
         let rows = try await inOneStatement(TimelineRead.self, family: familyId, for: .read) { _, access, acting in
