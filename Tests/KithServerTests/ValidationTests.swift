@@ -18,6 +18,35 @@ import Testing
         return counts
     }
 
+    /// A key named twice in one object would mean whichever value the decoder kept: refused, whatever the escaping,
+    /// at any depth (a push's mutation arguments among them), and nothing is written. One key in two objects is fine.
+    @Test func aJSONBodyNamingAKeyTwiceIsRefused() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let device = try await FieldDevice.register(kith, as: .priya)
+            let before = try await snapshot(kith)
+            let notes = "/v1/families/\(family.id)/notes"
+            let cases: [(String, String, String, String)] = [
+                (kith.fixture.tokens[.priya]!, notes, #"{"body": "x", "audience": "family", "audience": "restricted"}"#, "audience"),
+                (kith.fixture.tokens[.priya]!, notes, #"{"body": "x", "audi\u0065nce": "family", "audience": "restricted"}"#, "audience"),
+                (kith.fixture.tokens[.priya]!, notes, #"{"body": "x", "sections": {"observed": "a", "observed": "b"}}"#, "observed"),
+                (device.token, "/v1/sync/push", """
+                    {"protocol": 1, "deviceId": "\(device.id)", "clientVersion": "1", "mutations": [{"seq": 1, "kind": "note.create",
+                     "id": "\(UUID().text)", "args": {"familyId": "\(family.id)", "body": "x", "body": "y"}}]}
+                    """, "body"),
+            ]
+            for (token, path, body, key) in cases {
+                let response = try await kith.request(.post, path, token: token, body: Data(body.utf8))
+                #expect(response.status == .badRequest, "\(body)")
+                #expect(try kith.problem(response).errors?.map(\.field) == [key], "\(body)")
+            }
+            #expect(try await snapshot(kith) == before)
+            // Every mutation of a push names "seq", "kind" and "args": one key in many objects.
+            let pushed = try await device.push([Mutation.note(1, family: family.id), Mutation.note(2, family: family.id)])
+            #expect(pushed.results.map(\.status) == [.applied, .applied])
+        }
+    }
+
     @Test func malformedRequestsAnswer400AndChangeNothing() async throws {
         try await Kith.run { kith in
             let family = try await kith.openFamily()

@@ -97,7 +97,8 @@ extension PostgresClient {
     }
 }
 
-/// Every size a client controls has a limit: request bodies are read up to `maxBytes` and refused beyond.
+/// Every size a client controls has a limit: request bodies are read up to `maxBytes` and refused beyond. A JSON body
+/// that names a key twice in one object is refused too (`DuplicateKeys`).
 struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     let maxBytes: Int
 
@@ -108,10 +109,15 @@ struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
             status: .contentTooLarge, code: request.uri.path == "/v1/sync/push" ? "batch_too_large" : "too_large",
             detail: "The request body is larger than \(maxBytes) bytes.")
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBytes { throw tooLarge }
+        let body: ByteBuffer
         do {
-            _ = try await request.collectBody(upTo: maxBytes)
+            body = try await request.collectBody(upTo: maxBytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw tooLarge
+        }
+        if request.headers[.contentType]?.lowercased().contains("json") == true, let key = DuplicateKeys.first(in: body) {
+            throw KithError.malformed(
+                "The JSON body names a key twice in one object.", fields: [.init(field: key, message: "appears twice in one object")])
         }
         return try await next(request, context)
     }
