@@ -20,7 +20,7 @@ struct KithServerCommand: AsyncParsableCommand {
 func start() throws -> (AppConfig, Logger) {
     let config = try AppConfig.fromEnvironment()
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
+        var handler = PrivateLogHandler(StreamLogHandler.standardError(label: label))
         handler.logLevel = config.logLevel
         return handler
     }
