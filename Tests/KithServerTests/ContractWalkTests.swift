@@ -78,6 +78,7 @@ import Testing
             "listHandoverVersions": nil,
             "reallocateFamily": ["toWorkerId": outsider, "reason": "taken by an outsider"],
             "listTeamBreakGlass": nil,
+            "getTeamAccessReview": nil,
             "recordContact": ["occurredAt": "2026-06-02T10:00:00Z", "kind": "phone"],
             "createNote": ["body": "An outsider's note"],
             "getNote": nil,
@@ -111,9 +112,10 @@ import Testing
 
     /// What the policy allows a worker of the same organisation outside the relationship, on purpose: break-glass is
     /// never refused for want of one (it is audited and shown to the family's workers), and an administrator manages
-    /// workers, devices and team settings.
+    /// workers, devices and team settings, and reviews who can read a team's families.
     static func allowedInOrganisation(_ operation: String, admin: Bool) -> Bool {
-        admin ? ["updateWorker", "revokeDevice", "getSignalSettings"].contains(operation) : operation == "openBreakGlassAccess"
+        admin ? ["updateWorker", "revokeDevice", "getSignalSettings", "getTeamAccessReview"].contains(operation)
+            : operation == "openBreakGlassAccess"
     }
 
     struct Operation { let method: HTTPRequest.Method; let path: String; let id: String }

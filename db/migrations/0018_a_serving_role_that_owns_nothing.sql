@@ -490,3 +490,10 @@ UPDATE supervision_sessions s SET team_id = (
         ON b.organisation_id = a.organisation_id AND b.team_id = a.team_id AND b.worker_id = s.worker_id
     WHERE a.organisation_id = s.organisation_id AND a.worker_id = s.supervisor_id);
 ALTER TABLE supervision_sessions ADD FOREIGN KEY (organisation_id, team_id) REFERENCES teams (organisation_id, id);
+
+-- Every grant of case access is seen by the people it concerns: a role that reads case content given to a worker of a
+-- team is a review item for the team's supervisors (team_id), naming the worker (payload workerId), the roles and who
+-- granted them (worker_id).
+ALTER TABLE review_items DROP CONSTRAINT review_items_kind_check;
+ALTER TABLE review_items ADD CONSTRAINT review_items_kind_check
+    CHECK (kind IN ('rejected', 'conflict', 'late', 'proposal', 'quarantined', 'familyWords', 'handover', 'accessGranted'));

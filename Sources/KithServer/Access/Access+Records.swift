@@ -44,6 +44,38 @@ extension Records {
         return openings
     }
 
+    /// Who can read the team's families today and why: its supervisors, current allocations, open break-glass.
+    func accessReview(team: UUID) async throws -> [Components.Schemas.AccessReviewEntry] {
+        let rows = try await connection.query(
+            """
+            SELECT w.id, w.name, 'supervisor', NULL::uuid, NULL::text, NULL::timestamptz
+            FROM team_members tm JOIN workers w ON w.organisation_id = tm.organisation_id AND w.id = tm.worker_id
+            WHERE tm.organisation_id = \(principal.organisationId) AND tm.team_id = \(team) AND 'supervisor' = ANY(w.roles)
+              AND (w.left_on IS NULL OR w.left_on > current_date)
+            UNION ALL
+            SELECT w.id, w.name, 'allocation', a.family_id, a.role, NULL
+            FROM current_allocations a
+            JOIN families f ON f.organisation_id = a.organisation_id AND f.id = a.family_id
+            JOIN workers w ON w.organisation_id = a.organisation_id AND w.id = a.worker_id
+            WHERE a.organisation_id = \(principal.organisationId) AND f.team_id = \(team)
+            UNION ALL
+            SELECT w.id, w.name, 'breakGlass', g.family_id, NULL, g.expires_at
+            FROM break_glass_grants g
+            JOIN families f ON f.organisation_id = g.organisation_id AND f.id = g.family_id
+            JOIN workers w ON w.organisation_id = g.organisation_id AND w.id = g.worker_id
+            WHERE g.organisation_id = \(principal.organisationId) AND f.team_id = \(team) AND g.expires_at > now()
+            ORDER BY 2, 1, 3, 4
+            """, logger: logger)
+        var entries: [Components.Schemas.AccessReviewEntry] = []
+        for try await (worker, name, reason, family, role, until) in rows.decode((UUID, String, String, UUID?, String?, Date?).self) {
+            entries.append(.init(
+                workerId: worker.text, workerName: name, reason: .init(rawValue: reason) ?? .allocation, familyId: family?.text,
+                allocationRole: role.flatMap(Components.Schemas.AccessReviewEntry.AllocationRolePayload.init(rawValue:)), until: until))
+        }
+        try await auditAdministration("accessReview", recordId: team, teamIds: [team], reason: "access review read")
+        return entries
+    }
+
     func auditPage(_ feed: AuditFeed, before: Int64?, limit: Int, position: AuditPosition) async throws -> Components.Schemas.AuditPage {
         let events = try await auditEvents(feed, before: before, limit: limit + 1)
         let next = events.count > limit ? events[limit - 1].id : nil

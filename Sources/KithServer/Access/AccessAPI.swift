@@ -54,6 +54,23 @@ extension KithService {
         return .ok(.init(body: .json(.init(items: openings))))
     }
 
+    /// Who can read the team's families and why, for the periodic access review: the team's supervisors and
+    /// administrators (a member who is not a supervisor hears 403, anyone else 404). Reading it is in the organisation's
+    /// feed.
+    func getTeamAccessReview(_ input: Operations.GetTeamAccessReview.Input) async throws -> Operations.GetTeamAccessReview.Output {
+        let principal = try Principal.required()
+        let team = try UUID(path: input.path.teamId)
+        let entries = try await records { records in
+            guard try await !records.teams(ids: [team]).isEmpty else { throw KithError.notFound }
+            guard principal.supervises(team: team) || principal.has(.admin) else {
+                guard principal.teamIds.contains(team) else { throw KithError.notFound }
+                throw KithError.forbidden("A team's access review is for its supervisors and administrators.")
+            }
+            return try await records.accessReview(team: team)
+        }
+        return .ok(.init(body: .json(.init(items: entries))))
+    }
+
     /// The organisation's own feed of administrative changes: administrators see all of it, supervisors their teams'.
     func getOrganisationAudit(_ input: Operations.GetOrganisationAudit.Input) async throws -> Operations.GetOrganisationAudit.Output {
         let principal = try Principal.required()

@@ -77,7 +77,7 @@ struct FamilyAccess: Sendable {
         switch item.kind {
         case .late, .proposal, .conflict, .familyWords, .handover: return item.isRecipient
         case .rejected: return item.isOwnWork
-        case .quarantined: return false
+        case .quarantined, .accessGranted: return false
         }
     }
 }
@@ -105,12 +105,18 @@ struct ReviewItemAddress: Sendable {
     let isOwnWork: Bool
     /// The teams of the worker whose device pushed it, today.
     let ownerTeams: [UUID]
+    /// The team an item about the team itself is for (a grant of case access), and the worker it is about.
+    var team: UUID? = nil
+    var aboutWorker: UUID? = nil
 }
 
 extension Principal {
     /// A review item naming no family: for the supervisors of the device owner's teams, and a rejection also for the
-    /// worker whose own work it is.
+    /// worker whose own work it is. A grant of case access is for the supervisors of its team but the worker it names.
     func receives(_ item: ReviewItemAddress) -> Bool {
+        if item.kind == .accessGranted {
+            return item.team.map(supervises(team:)) == true && item.aboutWorker != workerId
+        }
         if item.ownerTeams.contains(where: supervises(team:)) { return true }
         return item.kind == .rejected && item.isOwnWork
     }

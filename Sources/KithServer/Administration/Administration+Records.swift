@@ -25,7 +25,32 @@ extension Records {
         try await setTeams(of: id, to: teamIds)
         try await auditAdministration(
             "worker", recordId: id, teamIds: teamIds, reason: "worker created with roles \(roles.joined(separator: ", "))")
-        return try await worker(id)
+        let created = try await worker(id)
+        try await noticeCaseAccess(given: created, rolesBefore: [], teamsBefore: [])
+        return created
+    }
+
+    /// Roles that read case content (an administrator's does not).
+    static let caseRoles: Set<String> = ["supervisor", "coordinator", "practitioner"]
+
+    /// Every grant of case access is seen by the people it concerns: for each team of `worker` in which they now hold a
+    /// role that reads case content they did not hold there before, a review item for the team's supervisors naming
+    /// the worker, the roles and who granted them.
+    func noticeCaseAccess(given worker: Components.Schemas.Worker, rolesBefore: Set<String>, teamsBefore: Set<UUID>) async throws {
+        let held = Set(worker.roles.map(\.rawValue)).intersection(Self.caseRoles)
+        guard !held.isEmpty, let workerId = UUID(uuidString: worker.id) else { return }
+        let grantor = try await self.worker(principal.workerId).name
+        for team in worker.teamIds.compactMap(UUID.init(uuidString:)) {
+            let gained = teamsBefore.contains(team) ? held.subtracting(rolesBefore) : held
+            guard !gained.isEmpty else { continue }
+            let payload = try JSONSerialization.data(withJSONObject: [
+                "workerId": workerId.text, "roles": gained.sorted(), "grantedBy": principal.workerId.text,
+            ], options: [.sortedKeys])
+            try await addReviewItem(
+                .accessGranted, familyId: nil, teamId: team, deviceId: nil, mutationId: nil,
+                summary: "\(worker.name) can now read this team's families as \(gained.sorted().joined(separator: ", ")), granted by \(grantor)",
+                reason: nil, payload: String(decoding: payload, as: UTF8.self), recipients: [])
+        }
     }
 
     /// Roles, teams and a leaving date, each only when given; the audit event says what changed from what.
@@ -39,6 +64,9 @@ extension Records {
         if let teamIds {
             try await setTeams(of: workerId, to: teamIds)
         }
+        try await noticeCaseAccess(
+            given: try await worker(workerId), rolesBefore: Set(before.roles.map(\.rawValue)),
+            teamsBefore: Set(before.teamIds.compactMap(UUID.init(uuidString:))))
         // From the leaving date on, sign-in and every token stop working anyway; on or after it, end them now.
         if let leftOn, leftOn <= .today {
             // A worker who leaves loses every session and device at once. Device sessions stay on record so that

@@ -32,15 +32,17 @@ extension Records {
     /// Open items the caller may see now, oldest first, after a keyset position (`created_at`, `id`): candidates are
     /// those addressed to them or to a team they supervise, kept only when the access policy says they receive them
     /// (`FamilyAccess.receives`, `Principal.receives`). Reading items that carry a family's content is audited.
+    /// `includeOfficeWork`: also quarantined pushes and grants of access, which are decided in the office, never on a
+    /// device.
     func reviewItems(
-        after: (key: String, id: UUID)? = nil, only id: UUID? = nil, limit: Int, includeQuarantined: Bool = true,
+        after: (key: String, id: UUID)? = nil, only id: UUID? = nil, limit: Int, includeOfficeWork: Bool = true,
         forUpdate: Bool = false
     ) async throws -> [ReviewItemRow] {
         var found: [ReviewItemRow] = []
         var position = after
         while found.count < limit {
             let batch = try await reviewItemCandidates(
-                after: position, only: id, limit: limit, includeQuarantined: includeQuarantined, forUpdate: forUpdate)
+                after: position, only: id, limit: limit, includeOfficeWork: includeOfficeWork, forUpdate: forUpdate)
             let access = try await relationships(batch.compactMap(\.familyId))
             for row in batch {
                 let receives = row.familyId.map { access[$0]?.receives(row.address) ?? false } ?? principal.receives(row.address)
@@ -58,7 +60,7 @@ extension Records {
     }
 
     private func reviewItemCandidates(
-        after: (key: String, id: UUID)?, only id: UUID?, limit: Int, includeQuarantined: Bool, forUpdate: Bool
+        after: (key: String, id: UUID)?, only id: UUID?, limit: Int, includeOfficeWork: Bool, forUpdate: Bool
     ) async throws -> [ReviewItemRow] {
         let teams = principal.has(.supervisor) ? principal.teamIds : []
         let afterKey = after?.key
@@ -70,14 +72,16 @@ extension Records {
                    EXISTS (SELECT 1 FROM review_item_recipients r
                            WHERE r.organisation_id = i.organisation_id AND r.review_item_id = i.id AND r.worker_id = \(principal.workerId)),
                    ARRAY(SELECT tm.team_id FROM team_members tm
-                         WHERE tm.organisation_id = i.organisation_id AND tm.worker_id = i.worker_id)
+                         WHERE tm.organisation_id = i.organisation_id AND tm.worker_id = i.worker_id),
+                   i.team_id, (i.payload ->> 'workerId')::uuid
             FROM review_items i
             LEFT JOIN families f ON f.organisation_id = i.organisation_id AND f.id = i.family_id
             WHERE i.organisation_id = \(principal.organisationId) AND (i.status = 'open' OR \(id)::uuid IS NOT NULL)
-              AND (\(id)::uuid IS NULL OR i.id = \(id)) AND (\(includeQuarantined) OR i.kind <> 'quarantined')
+              AND (\(id)::uuid IS NULL OR i.id = \(id)) AND (\(includeOfficeWork) OR i.kind NOT IN ('quarantined', 'accessGranted'))
               AND (i.worker_id = \(principal.workerId) OR f.team_id = ANY(\(teams)) OR EXISTS (
                       SELECT 1 FROM review_item_recipients r
                       WHERE r.organisation_id = i.organisation_id AND r.review_item_id = i.id AND r.worker_id = \(principal.workerId))
+                   OR (i.kind = 'accessGranted' AND i.team_id = ANY(\(teams)))
                    OR (i.family_id IS NULL AND EXISTS (
                       SELECT 1 FROM team_members tm
                       WHERE tm.organisation_id = i.organisation_id AND tm.worker_id = i.worker_id AND tm.team_id = ANY(\(teams)))))
@@ -96,8 +100,9 @@ extension Records {
         var rows: [ReviewItemRow] = []
         for row in found {
             let (id, kindName, family, mutation, device, summary, reason, status, createdAt, payload, key, restricted, own, recipient,
-                 ownerTeams) = try row.decode(
-                    (UUID, String, UUID?, UUID?, UUID?, String, String?, String, Date, String?, String, Bool, Bool, Bool, [UUID]).self)
+                 ownerTeams, team, aboutWorker) = try row.decode(
+                    (UUID, String, UUID?, UUID?, UUID?, String, String?, String, Date, String?, String, Bool, Bool, Bool, [UUID], UUID?,
+                     UUID?).self)
             let kind = ReviewItemKind(rawValue: kindName) ?? .rejected
             rows.append(ReviewItemRow(
                 id: id,
@@ -108,7 +113,8 @@ extension Records {
                     payload: try ReviewItemKind.container(payload).map { .init(additionalProperties: $0) }),
                 key: key, familyId: family, payload: payload,
                 address: ReviewItemAddress(
-                    kind: kind, carriesRestricted: restricted, isRecipient: recipient || own, isOwnWork: own, ownerTeams: ownerTeams)))
+                    kind: kind, carriesRestricted: restricted, isRecipient: recipient || own, isOwnWork: own, ownerTeams: ownerTeams,
+                    team: team, aboutWorker: aboutWorker)))
         }
         return rows
     }

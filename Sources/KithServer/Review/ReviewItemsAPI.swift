@@ -42,7 +42,7 @@ extension KithService {
             case (.quarantined, .discard):
                 try principal.require(.supervisor, "a supervisor of the device's team")
                 try await records.close(item, action: .discard)
-            case (_, .discard), (.late, _), (.familyWords, _), (.handover, _), (.rejected, .resolve):
+            case (_, .discard), (.late, _), (.familyWords, _), (.handover, _), (.accessGranted, _), (.rejected, .resolve):
                 try await records.close(item, action: body.action)
             case (.rejected, .accept), (.proposal, .resolve), (.quarantined, .resolve):
                 throw KithError(
@@ -61,6 +61,8 @@ enum ReviewItemKind: String, Sendable {
     case familyWords
     /// The outgoing worker's handover note, for the incoming worker to read.
     case handover
+    /// A role that reads case content given to a worker of a team, for the team's supervisors to see.
+    case accessGranted
 
     var actions: String {
         switch self {
@@ -71,6 +73,7 @@ enum ReviewItemKind: String, Sendable {
         case .quarantined: "accepted (applied once) or discarded by a supervisor"
         case .familyWords: "marked read (accepted, resolved or discarded: the family's words stay in the record)"
         case .handover: "acknowledged (accepted, resolved or discarded: the note stays on the allocation)"
+        case .accessGranted: "acknowledged (accepted, resolved or discarded: the grant stays as it is)"
         }
     }
 

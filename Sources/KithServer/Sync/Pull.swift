@@ -265,7 +265,7 @@ extension Records {
     /// Open review items for the device's worker, as the access policy addresses them (quarantined work is a
     /// supervisor's, online): sent whole on every pull, so the device's list is simply replaced (a resolved item drops out).
     private func pulledReviewItems() async throws -> [Components.Schemas.PulledReviewItem] {
-        try await reviewItems(limit: 500, includeQuarantined: false).map { row in
+        try await reviewItems(limit: 500, includeOfficeWork: false).map { row in
             .init(
                 id: row.item.id, kind: .init(rawValue: row.item.kind.rawValue) ?? .rejected, familyId: row.item.familyId,
                 mutationId: row.item.mutationId, summary: row.item.summary, reason: row.item.reason, payload: row.item.payload.map { .init(additionalProperties: $0.additionalProperties) })
