@@ -173,6 +173,47 @@ import Testing
     }
 }
 
+@Suite struct PasswordResetTests {
+    /// An administrator makes a link; the worker opens it and sets their own password, which the administrator never
+    /// sees; every session of the worker ends; the link works once, for 24 hours, and only while it is the newest.
+    @Test func anAdministratorsResetLinkLetsTheWorkerSetTheirOwnPassword() async throws {
+        try await Kith.run { kith in
+            let priya = kith.fixture.id(.priya)
+            struct Reset: Decodable { let url: String; let expiresAt: Date }
+            #expect(try await kith.request(.post, "/v1/workers/\(kith.fixture.id(.alex))/password-reset", as: .alex).status == .forbidden)
+            #expect(try await kith.request(.post, "/v1/workers/\(priya)/password-reset", as: .sam).status == .forbidden)
+            #expect(try await kith.request(.post, "/v1/workers/\(kith.fixture.id(.zed))/password-reset", as: .alex).status == .notFound)
+            let first: Reset = try await kith.send(.post, "/v1/workers/\(priya)/password-reset", as: .alex, expect: .created)
+            let reset: Reset = try await kith.send(.post, "/v1/workers/\(priya)/password-reset", as: .alex, expect: .created)
+            #expect(abs(reset.expiresAt.timeIntervalSinceNow - 86_400) < 120)
+            func path(_ url: String) -> String { String(url.drop { $0 != "/" }.dropFirst(2).drop { $0 != "/" }) }
+            let link = String(path(reset.url).split(separator: "/").last!)
+            // Only the link's hash is kept.
+            #expect(try await kith.count("SELECT count(*) FROM password_resets") == 2)
+            #expect(try await kith.count(
+                "SELECT count(*) FROM password_resets WHERE position(convert_to('\(link)', 'UTF8') IN link_hash) > 0") == 0)
+
+            let browser = Browser(kith: kith)
+            #expect(try await browser.get(path(first.url)).status == .gone)
+            let page = try await browser.get(path(reset.url))
+            #expect(page.status == .ok && String(buffer: page.body).contains("Choose your password"))
+            let csrf = Browser.csrf(page)
+            #expect(try await browser.post(path(reset.url), ["password": "a brand new passphrase", "again": "a brand new passphrase", "csrf": "forged"]).status == .forbidden)
+            #expect(try await browser.post(path(reset.url), ["password": "a brand new passphrase", "again": "a different one!", "csrf": csrf]).status == .unprocessableContent)
+            #expect(try await browser.post(path(reset.url), ["password": "password1234", "again": "password1234", "csrf": csrf]).status == .unprocessableContent)
+            let set = try await browser.post(path(reset.url), ["password": "a brand new passphrase", "again": "a brand new passphrase", "csrf": csrf])
+            #expect(set.status == .ok && String(buffer: set.body).contains("Your password is set"))
+
+            #expect(try await kith.request(.get, "/v1/me", as: .priya).status == .unauthorized)
+            let login = try await kith.request(
+                .post, "/v1/auth/login", as: nil, json: AuthTests.Login(email: "priya@test.kith", password: "a brand new passphrase"))
+            #expect(login.status == .ok)
+            #expect(try await browser.get(path(reset.url)).status == .gone)
+            #expect(try await kith.count("SELECT count(*) FROM audit_events WHERE reason IN ('password reset link made', 'password set from a reset link')") == 3)
+        }
+    }
+}
+
 @Suite struct LoginThrottleTests {
     @Test func anAccountIsSlowedAfterFiveFailuresAnAddressIsSlowedNotShut() async throws {
         try await Kith.run { kith in

@@ -65,6 +65,7 @@ import Testing
     static func bodies(_ v: Victim, outsider: String) -> [String: [String: Any]?] {
         [
             "updateWorker": ["roles": ["practitioner", "supervisor"]],
+            "createPasswordReset": nil,
             "revokeDevice": nil,
             "getFamily": nil,
             "updateFamily": ["displayName": "Renamed by an outsider"],
@@ -112,9 +113,9 @@ import Testing
 
     /// What the policy allows a worker of the same organisation outside the relationship, on purpose: break-glass is
     /// never refused for want of one (it is audited and shown to the family's workers), and an administrator manages
-    /// workers, devices and team settings, and reviews who can read a team's families.
+    /// workers (a reset link among it), devices and team settings, and reviews who can read a team's families.
     static func allowedInOrganisation(_ operation: String, admin: Bool) -> Bool {
-        admin ? ["updateWorker", "revokeDevice", "getSignalSettings", "getTeamAccessReview"].contains(operation)
+        admin ? ["updateWorker", "createPasswordReset", "revokeDevice", "getSignalSettings", "getTeamAccessReview"].contains(operation)
             : operation == "openBreakGlassAccess"
     }
 

@@ -497,3 +497,47 @@ ALTER TABLE supervision_sessions ADD FOREIGN KEY (organisation_id, team_id) REFE
 ALTER TABLE review_items DROP CONSTRAINT review_items_kind_check;
 ALTER TABLE review_items ADD CONSTRAINT review_items_kind_check
     CHECK (kind IN ('rejected', 'conflict', 'late', 'proposal', 'quarantined', 'familyWords', 'handover', 'accessGranted'));
+
+-- An administrator's one-time link for a worker to set their own password (the administrator never learns it):
+-- valid for 24 hours, once, and only while it is the worker's newest. Only the link's SHA-256 is kept.
+CREATE TABLE password_resets (
+    organisation_id uuid NOT NULL,
+    id              uuid NOT NULL,
+    worker_id       uuid NOT NULL,
+    link_hash       bytea NOT NULL UNIQUE,
+    created_by      uuid NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    expires_at      timestamptz NOT NULL,
+    used_at         timestamptz,
+    PRIMARY KEY (organisation_id, id),
+    FOREIGN KEY (organisation_id, worker_id) REFERENCES workers (organisation_id, id),
+    FOREIGN KEY (organisation_id, created_by) REFERENCES workers (organisation_id, id)
+);
+CREATE INDEX password_resets_worker ON password_resets (organisation_id, worker_id, created_at);
+ALTER TABLE password_resets ENABLE ROW LEVEL SECURITY;
+ALTER TABLE password_resets FORCE ROW LEVEL SECURITY;
+CREATE POLICY organisation ON password_resets TO kith_app
+    USING (organisation_id = kith_organisation()) WITH CHECK (organisation_id = kith_organisation());
+GRANT SELECT, INSERT, UPDATE ON password_resets TO kith_app;
+GRANT SELECT ON password_resets TO kith_definer;
+CREATE POLICY definer_reads ON password_resets FOR SELECT TO kith_definer USING (true);
+
+-- The reset behind a link, before its organisation is known, and what state it is in.
+CREATE FUNCTION kith_password_reset(link_hash bytea)
+RETURNS TABLE (organisation_id uuid, reset_id uuid, worker_id uuid, state text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    SELECT r.organisation_id, r.id, r.worker_id,
+           CASE WHEN r.used_at IS NOT NULL THEN 'used'
+                WHEN r.expires_at <= now() THEN 'expired'
+                WHEN w.left_on <= current_date THEN 'ended'
+                WHEN EXISTS (SELECT 1 FROM password_resets n WHERE n.organisation_id = r.organisation_id
+                               AND n.worker_id = r.worker_id AND n.created_at > r.created_at) THEN 'replaced'
+                ELSE 'open' END
+    FROM password_resets r JOIN workers w ON w.organisation_id = r.organisation_id AND w.id = r.worker_id
+    WHERE r.link_hash = kith_password_reset.link_hash
+$$;
+GRANT CREATE ON SCHEMA public TO kith_definer;
+ALTER FUNCTION kith_password_reset(bytea) OWNER TO kith_definer;
+REVOKE CREATE ON SCHEMA public FROM kith_definer;
+REVOKE EXECUTE ON FUNCTION kith_password_reset(bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION kith_password_reset(bytea) TO kith_app;

@@ -71,4 +71,19 @@ extension KithService {
         }
         return .ok(.init(body: .json(worker)))
     }
+
+    /// A one-time link for a worker to set their own password; an administrator's, never for themselves.
+    func createPasswordReset(_ input: Operations.CreatePasswordReset.Input) async throws -> Operations.CreatePasswordReset.Output {
+        let principal = try Principal.required()
+        try principal.require(.admin, "administrators")
+        let workerId = try UUID(path: input.path.workerId)
+        guard workerId != principal.workerId else {
+            throw KithError.forbidden("Change your own password with POST /v1/me/password.")
+        }
+        let (link, expiresAt) = try await records {
+            try await $0.createPasswordReset(for: workerId, lifetime: FamilyPage.passwordResetLifetime)
+        }
+        let url = config.publicBase.appendingPathComponent("password-reset").appendingPathComponent(link).absoluteString
+        return .created(.init(body: .json(.init(url: url, expiresAt: expiresAt))))
+    }
 }

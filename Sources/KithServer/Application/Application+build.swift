@@ -61,7 +61,9 @@ func buildRouter(
             body: .init(byteBuffer: ByteBuffer(bytes: document)))
     }
 
-    try FamilyPage(db: db, config: config, logger: logger).register(on: router)
+    let pages = try FamilyPage(db: db, config: config, logger: logger)
+    pages.register(on: router)
+    pages.registerPasswordReset(on: router)
 
     let service = KithService(db: db, config: config, logger: logger, cursorKey: cursorKey)
     try service.registerHandlers(on: router, configuration: .kith, middlewares: [PullPage(service: service)])

@@ -185,7 +185,7 @@ struct FamilyPage: Sendable {
     }
 
     /// A form from this page: from this origin (a browser says where a form came from), within the size limit.
-    private static func form<Form: Decodable>(_ type: Form.Type, _ request: Request, base: URL) async throws -> Form {
+    static func form<Form: Decodable>(_ type: Form.Type, _ request: Request, base: URL) async throws -> Form {
         if let origin = request.headers[.origin] {
             let host = request.head.authority ?? ""
             let allowed = [Self.origin(of: base), "http://\(host)", "https://\(host)"]
@@ -215,7 +215,7 @@ struct FamilyPage: Sendable {
     }
 
     /// Checked by swift-crypto, in constant time.
-    private static func isFormToken(_ given: String, key: String, for purpose: String) -> Bool {
+    static func isFormToken(_ given: String, key: String, for purpose: String) -> Bool {
         guard let mac = Data(base64URL: Substring(given)) else { return false }
         return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.purpose(purpose), using: SymmetricKey(data: Data(key.utf8)))
     }
@@ -237,7 +237,7 @@ struct FamilyPage: Sendable {
         .cacheControl: "no-store",
     ]
 
-    private func html(_ status: HTTPResponse.Status, _ template: String, _ view: Any) -> Response {
+    func html(_ status: HTTPResponse.Status, _ template: String, _ view: Any) -> Response {
         var headers = Self.securityHeaders
         headers[.contentType] = "text/html; charset=utf-8"
         let page = templates.render(view, withTemplate: template) ?? ""
@@ -252,7 +252,7 @@ struct FamilyPage: Sendable {
     }
 
     /// Every answer of the page is a page: a refusal is a polite notice, anything unexpected a plain apology.
-    private func respond(_ body: () async throws -> Response) async -> Response {
+    func respond(_ body: () async throws -> Response) async -> Response {
         do {
             return try await body()
         } catch let refusal as FamilyPageRefusal {

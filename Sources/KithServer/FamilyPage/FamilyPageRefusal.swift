@@ -66,6 +66,21 @@ struct FamilyPageRefusal: Error, Sendable {
         }
     }
 
+    /// What a password-reset link's state (`kith_password_reset`) means for the worker opening it.
+    init(resetState state: String?) {
+        let (title, message) = switch state {
+        case nil: ("This link does not open anything", "Please check the link, or ask your administrator for a new one.")
+        case "used": ("This link has been used", "Your password was set with it. Sign in with that password, or ask your administrator for a new link.")
+        case "replaced": ("A newer link was made", "Please use the newest link your administrator gave you.")
+        default: ("This link has run out", "Links to set a password work for 24 hours. Please ask your administrator for a new one.")
+        }
+        self.init(status: state == nil ? .notFound : .gone, title: title, message: message)
+    }
+
+    static let passwordSet = FamilyPageRefusal(
+        status: .ok, title: "Your password is set",
+        message: "You have been signed out everywhere. Sign in with your new password on each device you use.")
+
     static func check(invitationState state: String?) throws {
         guard let state else { throw notFound }
         if state != "open" { throw FamilyPageRefusal(invitationState: state) }
