@@ -157,6 +157,7 @@ import Testing
                 "kith_acting_worker", "kith_begin_sign_in", "kith_enter_wall", "kith_family_code_accepted",
                 "kith_family_code_attempt", "kith_family_invitation", "kith_family_session", "kith_forget_login_failures",
                 "kith_list_cursor_key", "kith_member_active", "kith_note_readable", "kith_oldest_transaction_age", "kith_organisation",
+                "kith_password_reset",
                 "kith_prune_change_log", "kith_read_timeline", "kith_relationships", "kith_request", "kith_session",
                 "kith_sign_in_succeeded", "kith_wall", "kith_write_notes",
             ]
@@ -241,6 +242,7 @@ import Testing
                     "SELECT kith_family_code_attempt(\(none), \(none), 5, 30, 900)",
                     "SELECT count(*)::int FROM kith_begin_sign_in('nobody@test.kith', \(none), \(none), \(none), 5, 30, 900)",
                     "SELECT length(kith_list_cursor_key())",
+                    "SELECT count(*)::int FROM kith_password_reset(\(none))",
                 ] {
                     counts.append(try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()[0].decode(Int.self))
                 }
@@ -263,7 +265,7 @@ import Testing
                 }
                 return (counts, triggers, entered, acting)
             }
-            #expect(lookups.0 == [0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 32])
+            #expect(lookups.0 == [0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 32, 0])
             #expect(lookups.1.allSatisfy { $0 == "0A000" }, "\(lookups.1)")
             #expect(lookups.2 == organisation)
             #expect(lookups.3 == "28000")
