@@ -115,7 +115,7 @@ BEGIN
     END IF;
     SELECT * INTO s FROM kith_session(token_hash);
     IF NOT FOUND OR NOT s.valid OR s.device_revoked OR s.worker_id IS DISTINCT FROM coalesce(worker, s.worker_id) THEN
-        RAISE EXCEPTION 'the session no longer stands' USING ERRCODE = '28000';
+        RAISE EXCEPTION 'the session no longer stands' USING ERRCODE = '42501';
     END IF;
     PERFORM kith_enter_wall(s.organisation_id, generic_plans, NULL, NULL);
     RETURN s.worker_id;
