@@ -205,6 +205,56 @@ import Testing
         }
     }
 
+    /// A page session lasts 12 hours and an opened invitation 180 days, whatever a cookie or a row says; and nothing
+    /// old opens the page again when a person rejoins the network or a closed family is reopened (a new invitation is
+    /// needed), whichever path changed them.
+    @Test func nothingOldOpensThePageAgain() async throws {
+        try await Kith.run { kith in
+            let story = try await Self.story(kith)
+            let logger = TestDatabase.logger
+            var browser = Browser(kith: kith)
+            try await browser.signIn(story)
+            #expect(try await browser.get("/family").status == .ok)
+            try await kith.db.query("UPDATE family_sessions SET created_at = now() - interval '13 hours'", logger: logger)
+            let lapsed = try await browser.get("/family")
+            #expect(lapsed.status != .ok && !String(buffer: lapsed.body).contains("Amy showed me"))
+
+            // Opened again within 180 days of its opening, the link works; past them, it and its sessions do not.
+            try await browser.signIn(story)
+            #expect(try await browser.get("/family").status == .ok)
+            try await kith.db.query("UPDATE family_invitations SET opened_at = now() - interval '181 days'", logger: logger)
+            #expect(try await browser.get("/family").status != .ok)
+            #expect(try await Browser(kith: kith).get(story.path).status == .gone)
+
+            // Margaret leaves the network and rejoins: the invitation she had before stays ended.
+            func invite() async throws -> Story {
+                let invitation = try await kith.json(.post, "/v1/people/\(story.margaretId)/invitations", as: .priya, [:])
+                return Story(
+                    familyId: story.familyId, conferenceId: story.conferenceId, margaretId: story.margaretId,
+                    planItemId: story.planItemId, invitation: invitation)
+            }
+            let beforeLeaving = try await invite()
+            let margaret = UUID(uuidString: story.margaretId)!
+            try await kith.db.query("UPDATE people SET left_network_on = current_date - 1 WHERE id = \(margaret)", logger: logger)
+            try await kith.db.query("UPDATE people SET left_network_on = NULL WHERE id = \(margaret)", logger: logger)
+            #expect(try await Browser(kith: kith).get(beforeLeaving.path).status == .gone)
+
+            // The family is closed and reopened: the same.
+            let beforeClosing = try await invite()
+            var reader = Browser(kith: kith)
+            try await reader.signIn(beforeClosing)
+            let family = UUID(uuidString: story.familyId)!
+            try await kith.db.query("UPDATE families SET status = 'closed' WHERE id = \(family)", logger: logger)
+            try await kith.db.query("UPDATE families SET status = 'open' WHERE id = \(family)", logger: logger)
+            #expect(try await reader.get("/family").status != .ok)
+            #expect(try await Browser(kith: kith).get(beforeClosing.path).status == .gone)
+            // A new invitation opens it.
+            var invited = Browser(kith: kith)
+            try await invited.signIn(try await invite())
+            #expect(try await invited.get("/family").status == .ok)
+        }
+    }
+
     @Test func aPersonsWordsAndViewsHaveAnHourlyAndAMinutelyLimit() async throws {
         try await Kith.run { kith in
             let story = try await Self.story(kith)

@@ -22,7 +22,8 @@ struct FamilyPage: Sendable {
     let logger: Logger
 
     static let cookie = "kith_family"
-    static let sessionLifetime: TimeInterval = 30 * 86_400
+    /// A page session lasts 12 hours (the database says so too: `kith_family_session`, migration 0018).
+    static let sessionLifetime: TimeInterval = 12 * 3600
     static let maxFormBytes = 16_384
     static let maxWords = 4_000
 
