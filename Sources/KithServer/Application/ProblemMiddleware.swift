@@ -35,6 +35,9 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return problem(for: error.underlyingError, logger: logger)
         case let error as PSQLError:
             switch error.serverInfo?[.sqlState] {
+            case "KT401":
+                // kith_acting_worker: the request's token stopped standing between its lookup and its one statement.
+                return .unauthorized
             case "23505":
                 return .conflict("conflict", "A record with this id or reference already exists.")
             case "23503":
