@@ -5,7 +5,7 @@
 -- organisation is named), and no RESET ROLE or SET ROLE leads anywhere else. The operator's commands (migrate,
 -- create-admin, demo-data, new-sync-generation) keep the owner. The role is made NOLOGIN: the operator gives it LOGIN
 -- and a password (docs/operations.md); a role of that name made beforehand is kept as it is, and `serve` refuses to
--- run as anything wider (Serving.checkRole).
+-- run as anything wider (ServingRole.check).
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'kith_server') THEN

@@ -7,7 +7,7 @@ import Logging
 public struct PrivateLogHandler: LogHandler {
     private var wrapped: any LogHandler
     /// The modules whose records pass at the configured level.
-    static let ownSources: Set<String> = ["KithServer", "kith_server", "kith-server", "KithCore"]
+    static let ownSources: Set<String> = ["KithServer", "kith_server", "KithCore"]
 
     public init(_ wrapped: any LogHandler) { self.wrapped = wrapped }
 
