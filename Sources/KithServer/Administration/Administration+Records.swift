@@ -48,7 +48,8 @@ extension Records {
             ], options: [.sortedKeys])
             try await addReviewItem(
                 .accessGranted, familyId: nil, teamId: team, deviceId: nil, mutationId: nil,
-                summary: "\(worker.name) can now read this team's families as \(gained.sorted().joined(separator: ", ")), granted by \(grantor)",
+                summary: "\(worker.name) can now read this team's families as \(gained.sorted().joined(separator: ", ")), "
+                    + "granted by \(grantor)",
                 reason: nil, payload: String(decoding: payload, as: UTF8.self), recipients: [])
         }
     }
@@ -64,8 +65,9 @@ extension Records {
         if let teamIds {
             try await setTeams(of: workerId, to: teamIds)
         }
+        let after = try await worker(workerId)
         try await noticeCaseAccess(
-            given: try await worker(workerId), rolesBefore: Set(before.roles.map(\.rawValue)),
+            given: after, rolesBefore: Set(before.roles.map(\.rawValue)),
             teamsBefore: Set(before.teamIds.compactMap(UUID.init(uuidString:))))
         // From the leaving date on, sign-in and every token stop working anyway; on or after it, end them now.
         if let leftOn, leftOn <= .today {
@@ -91,7 +93,7 @@ extension Records {
         try await auditAdministration(
             "worker", recordId: workerId, teamIds: teams.sorted { $0.text < $1.text },
             reason: changes.isEmpty ? "no change" : changes.joined(separator: "; "))
-        return try await worker(workerId)
+        return after
     }
 
     func worker(_ id: UUID) async throws -> Components.Schemas.Worker {

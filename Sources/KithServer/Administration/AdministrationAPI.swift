@@ -34,7 +34,6 @@ extension KithService {
         check.requiredText("name", body.name, max: 500)
         check.text("email", body.email, min: 3, max: 320)
         if !body.email.contains("@") { check.add("email", "must be an email address") }
-        check.text("password", body.password, max: Passwords.maximumCharacters)
         check.newPassword("password", body.password)
         if body.roles.isEmpty { check.add("roles", "must name at least one role") }
         let teamIds = check.uuids("teamIds", body.teamIds, max: 50)

@@ -53,7 +53,6 @@ extension KithService {
         let body = switch input.body { case .json(let body): body }
         var check = Validation()
         check.text("current", body.current, min: 1, max: Passwords.maximumCharacters)
-        check.text("new", body.new, max: Passwords.maximumCharacters)
         check.newPassword("new", body.new)
         try check.orThrow()
 

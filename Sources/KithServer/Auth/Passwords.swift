@@ -50,8 +50,10 @@ enum Passwords {
 }
 
 extension Validation {
-    /// A new password: `Passwords.problem`.
+    /// A new password: text a person typed (no control characters), and `Passwords.problem`.
     mutating func newPassword(_ field: String, _ value: String) {
-        if let problem = Passwords.problem(value) { add(field, problem) }
+        let before = problems.count
+        text(field, value, max: Passwords.maximumCharacters)
+        if problems.count == before, let problem = Passwords.problem(value) { add(field, problem) }
     }
 }
