@@ -65,6 +65,7 @@ let package = Package(
             name: "kith-server",
             dependencies: [
                 "KithServer",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

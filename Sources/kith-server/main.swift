@@ -5,6 +5,7 @@ import KithServer
 import Logging
 import Metrics
 import Prometheus
+import ServiceLifecycle
 
 @main
 struct KithServerCommand: AsyncParsableCommand {
@@ -35,7 +36,12 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let app = try buildApplication(config, logger: logger, metrics: registry)
-        try await app.runService()
+        // SIGTERM or SIGINT: stop listening, let what is in flight finish for up to KITH_DRAIN_TIMEOUT, then cancel it
+        // (the database pool closes its connections, which ends any query still waiting), and exit whatever remains.
+        var lifecycle = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        lifecycle.maximumGracefulShutdownDuration = config.drainTimeout
+        lifecycle.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: lifecycle).run()
     }
 }
 

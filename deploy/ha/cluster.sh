@@ -135,6 +135,9 @@ listen_addr = 127.0.0.1
 listen_port = 6432
 unix_socket_dir =
 pool_mode = transaction
+; Kith sends its limits as startup parameters, which PgBouncer refuses unless told to ignore them; behind it they come
+; from the serving role instead (ALTER ROLE kith_server SET ..., docs/operations.md).
+ignore_startup_parameters = statement_timeout,lock_timeout,idle_in_transaction_session_timeout
 auth_type = trust
 auth_file = $dir/pgbouncer/userlist.txt
 default_pool_size = 20

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Small PostgreSQL 15 clusters on loopback for the tests of what a failover or a restore does to sync: a primary, a
 # streaming standby made with pg_basebackup and promoted, a base backup brought up by archive recovery. Each ends on a
-# new WAL timeline, as after a real failover or point-in-time restore. Run as root, the clusters run as `postgres`.
+# new WAL timeline, as after a real failover or point-in-time restore; and a database stopped, crashed and started
+# again under a serving Kith. Run as root, the clusters run as `postgres`.
 #
 #   wal-history.sh primary DIR PORT            initdb and start a primary
 #   wal-history.sh standby FROM_PORT DIR PORT  pg_basebackup a streaming standby of FROM_PORT and start it
@@ -9,6 +10,8 @@
 #   wal-history.sh recover DIR PORT            start DIR by archive recovery: replays its WAL, ends on a new timeline
 #   wal-history.sh promote DIR                 promote a standby
 #   wal-history.sh stop DIR                    stop at once (as a crash would)
+#   wal-history.sh shutdown DIR                stop as an operator does for a minor update (fast: sessions ended)
+#   wal-history.sh start DIR PORT              start a stopped cluster again
 #   wal-history.sh destroy DIR                 stop and remove
 set -euo pipefail
 pgbin=/usr/lib/postgresql/15/bin
@@ -48,8 +51,12 @@ case "${1:-}" in
         as_owner "$pgbin/pg_ctl" -D "$2" -w promote >/dev/null ;;
     stop)
         as_owner "$pgbin/pg_ctl" -D "$2" -m immediate stop >/dev/null 2>&1 || true ;;
+    shutdown)
+        as_owner "$pgbin/pg_ctl" -D "$2" -m fast -w stop >/dev/null ;;
+    start)
+        start "$2" "$3" ;;
     destroy)
         as_owner "$pgbin/pg_ctl" -D "$2" -m immediate stop >/dev/null 2>&1 || true
         rm -rf "$2" ;;
-    *) sed -n '2,13p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,16p' "$0" >&2; exit 2 ;;
 esac

@@ -28,6 +28,12 @@ public struct AppConfig: Sendable {
     /// Where people reach this server (`KITH_PUBLIC_URL`, e.g. `https://kith.example.org`): invitation links to the
     /// family's page are made from it, and its page cookie is `Secure` when it is `https`. Unset: `http://HOST:PORT`.
     public var publicURL: URL?
+    /// How long `serve` lets requests in flight finish after SIGTERM or SIGINT (`KITH_DRAIN_TIMEOUT`); what is still
+    /// running then is cancelled.
+    public var drainTimeout: Duration = .seconds(30)
+    /// How long a connection may send nothing (`KITH_HTTP_IDLE_TIMEOUT`): no request, a request's head not finished, or
+    /// its body stalled. The server then closes it.
+    public var httpIdleTimeout: Duration = .seconds(60)
     /// Serve even as a database role that can leave the wall (`KITH_UNSAFE_DATABASE_ROLE=1`): development only.
     public var unsafeDatabaseRole = false
 
@@ -58,8 +64,9 @@ public struct AppConfig: Sendable {
     }
 
     /// Reads `DATABASE_URL`, `KITH_HOST`, `KITH_PORT`, `KITH_LOG_LEVEL`, `KITH_TRUSTED_PROXIES`, `KITH_DB_POOL_SIZE`,
-    /// `KITH_STATEMENT_TIMEOUT`, `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, `KITH_PUBLIC_URL`, `KITH_UNSAFE_DATABASE_ROLE`,
-    /// listing every missing or bad key at once.
+    /// the timeouts (`KITH_DB_ACQUIRE_TIMEOUT`, `KITH_STATEMENT_TIMEOUT`, `KITH_LOCK_TIMEOUT`,
+    /// `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, `KITH_DRAIN_TIMEOUT`, `KITH_HTTP_IDLE_TIMEOUT`), `KITH_PUBLIC_URL`,
+    /// `KITH_UNSAFE_DATABASE_ROLE`, listing every missing or bad key at once.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
         var problems: [String] = []
         let url = env["DATABASE_URL"] ?? ""
@@ -97,9 +104,14 @@ public struct AppConfig: Sendable {
             default: problems.append("KITH_DB_PREPARED_STATEMENTS must be on or off, got '\(prepared)'")
             }
         }
-        for (key, path) in [("KITH_STATEMENT_TIMEOUT", \Timeouts.statement), ("KITH_IDLE_IN_TRANSACTION_TIMEOUT", \Timeouts.idleInTransaction)] {
+        let limits: [(String, WritableKeyPath<AppConfig, Duration>)] = [
+            ("KITH_STATEMENT_TIMEOUT", \.timeouts.statement), ("KITH_IDLE_IN_TRANSACTION_TIMEOUT", \.timeouts.idleInTransaction),
+            ("KITH_DB_ACQUIRE_TIMEOUT", \.timeouts.acquire), ("KITH_LOCK_TIMEOUT", \.timeouts.lock),
+            ("KITH_DRAIN_TIMEOUT", \.drainTimeout), ("KITH_HTTP_IDLE_TIMEOUT", \.httpIdleTimeout),
+        ]
+        for (key, path) in limits {
             guard let text = env[key], !text.isEmpty else { continue }
-            if let seconds = Int(text), (1...3600).contains(seconds) { config.timeouts[keyPath: path] = .seconds(seconds) }
+            if let seconds = Int(text), (1...3600).contains(seconds) { config[keyPath: path] = .seconds(seconds) }
             else { problems.append("\(key) must be a number of seconds from 1 to 3600, got '\(text)'") }
         }
         if let text = env["KITH_PUBLIC_URL"], !text.isEmpty {
@@ -119,16 +131,34 @@ public struct AppConfig: Sendable {
     }
 }
 
-/// How long one statement, and a transaction left idle, may take before PostgreSQL ends it.
+/// How long the server waits on its database: for a connection, for one statement, for a lock, and how long PostgreSQL
+/// lets one of its transactions sit idle. Each ends with 503 and `Retry-After`, having changed nothing.
 public struct Timeouts: Sendable, Equatable {
+    /// `KITH_DB_ACQUIRE_TIMEOUT`: waiting for a connection (the pool busy, or the database unreachable).
+    public var acquire: Duration = .seconds(5)
+    /// `KITH_STATEMENT_TIMEOUT`.
     public var statement: Duration = .seconds(30)
+    /// `KITH_LOCK_TIMEOUT`: a lock held elsewhere (a migration, an operator's psql) costs a request this, not the pool.
+    public var lock: Duration = .seconds(5)
+    /// `KITH_IDLE_IN_TRANSACTION_TIMEOUT`.
     public var idleInTransaction: Duration = .seconds(60)
 
     public init() {}
 
     var milliseconds: (statement: Int64, idle: Int64) {
-        (statement.components.seconds * 1000, idleInTransaction.components.seconds * 1000)
+        (statement.milliseconds, idleInTransaction.milliseconds)
     }
+
+    /// The serving connections' own settings, sent when each connection starts: they bound every statement, the ones
+    /// that run on their own too (a note's `POST`, a timeline page), where a transaction's `SET LOCAL` cannot reach.
+    var sessionSettings: [(String, String)] {
+        [("statement_timeout", "\(statement.milliseconds)"), ("lock_timeout", "\(lock.milliseconds)"),
+         ("idle_in_transaction_session_timeout", "\(idleInTransaction.milliseconds)")]
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }
 
 /// The parts of a `postgres://user:password@host:port/database?sslmode=…` URL.

@@ -13,11 +13,13 @@ import Prometheus
 public func buildApplication(
     _ config: AppConfig, logger: Logger, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
 ) throws -> some ApplicationProtocol {
-    let db = try PostgresClient.kith(config, logger: logger)
+    let db = try PostgresClient.kith(config, serving: true, logger: logger)
     let cursorKey = ListCursorKey()
     let router = try buildRouter(config, db: db, cursorKey: cursorKey, logger: logger, metrics: metrics)
+    let idle = config.httpIdleTimeout.milliseconds
     var app = Application(
-        router: router,
+        responder: WatchedResponder(inner: router.buildResponder()),
+        server: .http1(configuration: .init(idleTimeout: .milliseconds(idle))),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kith"),
         logger: logger)
     app.beforeServerStarts {
@@ -43,7 +45,7 @@ func buildRouter(
 
     router.get("/healthz") { _, _ in HTTPResponse.Status.ok }
     router.get("/readyz") { _, context -> Response in
-        let current = (try? await Migrator(client: client, logger: context.logger).isCurrent()) ?? false
+        let current = await Migrator(client: client, logger: context.logger).isCurrent(within: .seconds(2))
         return Response(
             status: current ? .ok : .serviceUnavailable,
             headers: [.contentType: "text/plain"],
@@ -71,7 +73,9 @@ func buildRouter(
 }
 
 extension PostgresClient {
-    static func kith(_ config: AppConfig, logger: Logger) throws -> PostgresClient {
+    /// The pool `serve` uses (`serving`), whose every connection starts with the server's limits, or an operator's
+    /// command's, which has none: a migration may wait for a lock and run long.
+    static func kith(_ config: AppConfig, serving: Bool = false, logger: Logger) throws -> PostgresClient {
         guard let url = DatabaseURL(config.databaseURL) else {
             throw AppConfig.Invalid(problems: [DatabaseURL.problem(config.databaseURL) ?? "DATABASE_URL is not a postgres:// URL"])
         }
@@ -95,6 +99,7 @@ extension PostgresClient {
         // connection that died while idle fails its next query, which the request reports and the pool replaces.
         configuration.options.minimumConnections = config.databasePoolMinimum
         configuration.options.keepAliveBehavior = nil
+        if serving { configuration.options.additionalStartupParameters = config.timeouts.sessionSettings }
         return PostgresClient(configuration: configuration, backgroundLogger: logger)
     }
 }

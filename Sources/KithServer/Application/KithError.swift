@@ -35,6 +35,14 @@ public struct KithError: Error, Sendable {
         KithError(status: .conflict, code: code, detail: detail)
     }
 
+    /// The database could not be reached in time, or the connection to it was lost: the client tries again later.
+    static let databaseUnavailable = KithError(
+        status: .serviceUnavailable, code: "database_unavailable",
+        detail: "The database cannot be reached just now. Try again shortly.", retryAfterSeconds: retryAfterDatabase)
+
+    /// What a client is told to wait when the database is at fault: about how long a restart or a failover takes.
+    static let retryAfterDatabase = 5
+
     static func tooManyRequests(retryAfter seconds: Int) -> KithError {
         KithError(
             status: .tooManyRequests, code: "too_many_requests",

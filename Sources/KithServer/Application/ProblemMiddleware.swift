@@ -33,6 +33,15 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 return .malformed("The request does not match the contract: \(error.underlyingError)")
             }
             return problem(for: error.underlyingError, logger: logger)
+        case DatabaseUnavailable.noConnection:
+            logger.warning("no database connection in time")
+            return .databaseUnavailable
+        case let error as PSQLError where error.serverInfo == nil:
+            // The connection failed or was lost (the database restarted, crashed or failed over): the pool replaces it.
+            // A write whose commit was under way when it was lost may have been made; everything Kith writes is
+            // idempotent when sent again (sync mutations, notes and records by their client-made ids).
+            logger.warning("database connection lost", metadata: ["code": .string("\(error.code)")])
+            return .databaseUnavailable
         case let error as PSQLError:
             switch error.serverInfo?[.sqlState] {
             case "KT401":
@@ -44,10 +53,16 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 return .malformed("The request refers to a record that does not exist.")
             case let state? where state.hasPrefix("22") || state.hasPrefix("23"):
                 return .malformed("The request has a value the database cannot store.")
-            case "57014", "25P03":
-                // statement_timeout or idle_in_transaction_session_timeout: nothing was changed; the client may retry.
+            case "57014", "25P03", "55P03":
+                // statement_timeout, idle_in_transaction_session_timeout or lock_timeout: nothing was changed.
                 logger.warning("database statement timed out", metadata: ["sqlState": .string(error.serverInfo?[.sqlState] ?? "none")])
-                return KithError(status: .serviceUnavailable, code: "timeout", detail: "The database took too long; nothing was changed. Try again.")
+                return KithError(
+                    status: .serviceUnavailable, code: "timeout", detail: "The database took too long; nothing was changed. Try again.",
+                    retryAfterSeconds: KithError.retryAfterDatabase)
+            case let state? where state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300":
+                // The connection failed, the server is shutting down or starting (57P01–57P03), or it is full.
+                logger.warning("database unavailable", metadata: ["sqlState": .string(state)])
+                return .databaseUnavailable
             default:
                 logger.error("database error", metadata: ["sqlState": .string(error.serverInfo?[.sqlState] ?? "none"), "code": .string("\(error.code)")])
                 return KithError(status: .internalServerError, code: "internal_error", detail: "Something went wrong on the server.")

@@ -2,7 +2,9 @@ import Foundation
 import KithCore
 import KithSchema
 import Logging
+import NIOPosix
 import PostgresNIO
+import Synchronization
 
 /// Applies `db/migrations/NNNN_name.sql` in order, each in its own transaction, recording each in
 /// `schema_migrations`. A transaction-level advisory lock lets several processes start at once without racing.
@@ -72,6 +74,26 @@ public struct Migrator: Sendable {
         let wanted = Set(try Self.bundled().map(\.version))
         let done = try await client.withConnection { try await self.appliedVersions($0) }
         return wanted.isSubset(of: done)
+    }
+
+    /// `isCurrent`, answered within `limit` whatever the database does: false when it cannot say by then. A probe must
+    /// answer, and a database that stopped answering may leave a query waiting long after the probe gave up (it is left
+    /// to end when its connection does).
+    func isCurrent(within limit: Duration) async -> Bool {
+        await withCheckedContinuation { (answer: CheckedContinuation<Bool, Never>) in
+            let once = Mutex<CheckedContinuation<Bool, Never>?>(answer)
+            let check = Task {
+                let current = (try? await ConnectionLease.with(client, waitingAtMost: limit) { connection in
+                    let wanted = Set(try Self.bundled().map(\.version))
+                    return wanted.isSubset(of: try await self.appliedVersions(connection))
+                }) ?? false
+                once.withLock { $0.take() }?.resume(returning: current)
+            }
+            MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(limit.milliseconds * 1_000_000)) {
+                check.cancel()
+                once.withLock { $0.take() }?.resume(returning: false)
+            }
+        }
     }
 
     private func appliedVersions(_ connection: PostgresConnection) async throws -> Set<String> {

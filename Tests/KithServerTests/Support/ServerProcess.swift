@@ -11,16 +11,17 @@ final class ServerProcess {
     let base: String
 
     /// `port`: nil picks a free one; a restarted server reuses its predecessor's, as clients know it by address.
-    convenience init(databaseURL: String, port: Int? = nil) async throws {
+    /// `environment`: settings added to the server's own (`KITH_DB_ACQUIRE_TIMEOUT`, say).
+    convenience init(databaseURL: String, port: Int? = nil, environment: [String: String] = [:]) async throws {
         if let port {
-            try await self.init(databaseURL: databaseURL, exactly: port)
+            try await self.init(databaseURL: databaseURL, exactly: port, environment: environment)
             return
         }
         // Below Linux's ephemeral range (32768 and up), where the tests' own connections take their ports; a port
         // some other process holds already makes the server exit, and the next one is tried.
         for _ in 0..<10 {
             do {
-                try await self.init(databaseURL: databaseURL, exactly: Int.random(in: 20_000...32_000))
+                try await self.init(databaseURL: databaseURL, exactly: Int.random(in: 20_000...32_000), environment: environment)
                 return
             } catch Failure.exited {}
         }
@@ -29,7 +30,7 @@ final class ServerProcess {
 
     enum Failure: Error { case exited, silent(String) }
 
-    private init(databaseURL: String, exactly port: Int) async throws {
+    private init(databaseURL: String, exactly port: Int, environment: [String: String]) async throws {
         let process = Process()
         process.executableURL = try Self.builtProduct("kith-server")
         process.arguments = ["serve"]
@@ -37,7 +38,7 @@ final class ServerProcess {
             "DATABASE_URL": TestDatabase.serving(databaseURL), "KITH_HOST": "127.0.0.1", "KITH_PORT": String(port), "KITH_LOG_LEVEL": "error",
             // Many test servers share one PostgreSQL: each opens its connections as it needs them.
             "KITH_DB_POOL_MIN": "0",
-        ]
+        ].merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -1,0 +1,56 @@
+import Hummingbird
+import Metrics
+import Synchronization
+
+/// Every request is served by a task of its own while the connection's task waits for its answer, so that a request
+/// stranded on a lost database connection (`LostConnections`) can still be answered: 503 and `Retry-After`, and the
+/// stranded task is left where it stopped. Cancelling the wait (the drain's end) cancels the request's task.
+struct WatchedResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context: Sendable {
+    typealias Context = Inner.Context
+    let inner: Inner
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let watch = RequestWatch()
+        let serving = Mutex<Task<Void, Never>?>(nil)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (answer: CheckedContinuation<Response, any Error>) in
+                watch.onAnswer(answer)
+                let task = Task {
+                    let result = await Result(catching: { try await RequestWatch.$current.withValue(watch) { try await inner.respond(to: request, context: context) } })
+                    watch.answer(with: result)
+                }
+                serving.withLock { $0 = task }
+            }
+        } onCancel: {
+            serving.withLock { $0 }?.cancel()
+        }
+    }
+}
+
+/// The request a task serves, answered once: by its handler, or without it when its database connection was lost
+/// under it (`abandon`).
+final class RequestWatch: Sendable {
+    @TaskLocal static var current: RequestWatch?
+
+    private let waiting = Mutex<CheckedContinuation<Response, any Error>?>(nil)
+
+    fileprivate func onAnswer(_ answer: CheckedContinuation<Response, any Error>) {
+        waiting.withLock { $0 = answer }
+    }
+
+    fileprivate func answer(with result: Result<Response, any Error>) {
+        waiting.withLock { $0.take() }?.resume(with: result)
+    }
+
+    /// The request's database connection was lost and its handler did not end by itself.
+    func abandon() {
+        Counter(label: "kith_requests_stranded").increment()
+        answer(with: .success(KithError.databaseUnavailable.response()))
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}

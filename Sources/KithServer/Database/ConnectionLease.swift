@@ -1,0 +1,168 @@
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import Synchronization
+
+/// A connection leased from the pool by a task of its own and lent to the task that asked for it, so that the wait can end
+/// at a deadline: PostgresNIO queues a lease until a connection is free or, with its database gone, until its own
+/// circuit breaker trips a minute later, and it offers no deadline of its own. The lender's lease request is cancelled
+/// when the asker gives up, which takes it out of the pool's queue. The deadline is a NIO timer, not a `Task.sleep`
+/// (each cancelled sleep leaks on this Swift for Linux, and nearly every lease cancels its deadline).
+final class ConnectionLease: Sendable {
+    private struct State {
+        var connection: PostgresConnection?
+        var failure: (any Error)?
+        var asker: CheckedContinuation<PostgresConnection, any Error>?
+        var lender: CheckedContinuation<Void, Never>?
+        var released = false
+    }
+
+    private let state = Mutex(State())
+
+    /// `body` with a connection of `client`'s, or `DatabaseUnavailable.noConnection` when none is lent within `wait`.
+    static func with<Result>(
+        _ client: PostgresClient, waitingAtMost wait: Duration, isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        let lease = ConnectionLease()
+        let nanoseconds = wait.components.seconds * 1_000_000_000 + wait.components.attoseconds / 1_000_000_000
+        let deadline = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(nanoseconds)) {
+            lease.fail(DatabaseUnavailable.noConnection)
+        }
+        defer { deadline.cancel() }
+        let lender = Task {
+            do {
+                try await client.withConnection { connection in await lease.lend(connection) }
+            } catch {
+                // Whatever stopped the lease (the pool's circuit breaker, its shutdown), the asker hears one thing.
+                lease.fail(DatabaseUnavailable.noConnection)
+            }
+        }
+        let connection: PostgresConnection
+        do {
+            connection = try await lease.connection()
+        } catch {
+            lender.cancel()
+            throw error
+        }
+        deadline.cancel()
+        LostConnections.watch(connection, lease: lease, request: RequestWatch.current)
+        defer {
+            LostConnections.unwatch(connection)
+            lease.release()
+        }
+        return try await body(connection)
+    }
+
+    /// The asker's side: the connection once lent, or the reason there is none.
+    private func connection() async throws -> PostgresConnection {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (asker: CheckedContinuation<PostgresConnection, any Error>) in
+                let ready: Swift.Result<PostgresConnection, any Error>? = state.withLock { state in
+                    if let connection = state.connection { return .success(connection) }
+                    if let failure = state.failure { return .failure(failure) }
+                    state.asker = asker
+                    return nil
+                }
+                if let ready { asker.resume(with: ready) }
+            }
+        } onCancel: {
+            fail(CancellationError())
+        }
+    }
+
+    /// The lender's side: hands `connection` over and holds the lease until the asker releases it, or returns at once
+    /// when the asker has given up.
+    private func lend(_ connection: PostgresConnection) async {
+        let asker: CheckedContinuation<PostgresConnection, any Error>?? = state.withLock { state in
+            guard state.failure == nil, !state.released else { return .none }
+            state.connection = connection
+            defer { state.asker = nil }
+            return .some(state.asker)
+        }
+        guard case .some(let waiting) = asker else { return }
+        waiting?.resume(returning: connection)
+        await withCheckedContinuation { (lender: CheckedContinuation<Void, Never>) in
+            let released = state.withLock { state in
+                if !state.released { state.lender = lender }
+                return state.released
+            }
+            if released { lender.resume() }
+        }
+    }
+
+    /// The deadline passed, the asker was cancelled, or the lease failed: unless a connection was lent already.
+    private func fail(_ error: any Error) {
+        let asker = state.withLock { state -> CheckedContinuation<PostgresConnection, any Error>? in
+            guard state.connection == nil, state.failure == nil else { return nil }
+            state.failure = error
+            defer { state.asker = nil }
+            return state.asker
+        }
+        asker?.resume(throwing: error)
+    }
+
+    fileprivate func release() {
+        let lender = state.withLock { state in
+            state.released = true
+            defer { state.lender = nil }
+            return state.lender
+        }
+        lender?.resume()
+    }
+}
+
+/// The database cannot be reached, or not in time: the request changed nothing and may be tried again. Answered 503
+/// with `Retry-After` (`ProblemMiddleware`).
+enum DatabaseUnavailable: Error {
+    /// No connection was free, or none could be made, within `KITH_DB_ACQUIRE_TIMEOUT`.
+    case noConnection
+}
+
+/// The connections lent now, watched for being lost under their borrower. PostgresNIO fails a query in flight when its
+/// connection closes, but a query sent after that (the next statement of a transaction, when the database crashed
+/// between two) is written to a channel with nobody left to answer it, and waits for ever. A borrower still holding a
+/// lost connection a moment later is taken to be stranded so: its request is answered 503 without it
+/// (`RequestWatch`), and the lease goes back, so that the pool makes a new connection in its place.
+enum LostConnections {
+    private struct Watched {
+        var lease: ConnectionLease
+        var request: RequestWatch?
+    }
+
+    private static let lent = Mutex<(now: [PostgresConnection.ID: Watched], known: Set<PostgresConnection.ID>)>(([:], []))
+
+    /// How long a borrower has to end by itself once its connection is lost.
+    static let grace = TimeAmount.seconds(1)
+
+    static func watch(_ connection: PostgresConnection, lease: ConnectionLease, request: RequestWatch?) {
+        let first = lent.withLock { lent in
+            lent.now[connection.id] = Watched(lease: lease, request: request)
+            return lent.known.insert(connection.id).inserted
+        }
+        // Once a connection: a callback a lease would pile up on a connection that lives for days.
+        guard first else { return }
+        let id = connection.id
+        connection.closeFuture.whenComplete { _ in
+            let watched = lent.withLock { lent in
+                lent.known.remove(id)
+                return lent.now[id]
+            }
+            guard let watched else { return }
+            connection.closeFuture.eventLoop.scheduleTask(in: grace) {
+                let stranded = lent.withLock { lent in
+                    guard let still = lent.now[id], still.lease === watched.lease else { return false }
+                    lent.now[id] = nil
+                    return true
+                }
+                guard stranded else { return }
+                watched.lease.release()
+                watched.request?.abandon()
+            }
+        }
+    }
+
+    static func unwatch(_ connection: PostgresConnection) {
+        lent.withLock { _ = $0.now.removeValue(forKey: connection.id) }
+    }
+}
