@@ -48,7 +48,7 @@ import Testing
             // this one restarted) counts them too.
             #expect(try await kith.count("SELECT count(DISTINCT key_hash) FROM login_failures") == 3)
             #expect(try await kith.count("SELECT count(*) FROM login_failures") == 15)
-            let another = try buildApplication(AppConfig(databaseURL: TestDatabase.serving(kith.databaseURL)), logger: TestDatabase.logger, metrics: Kith.metrics)
+            let another = try buildApplication(TestDatabase.servingConfig(kith.databaseURL), logger: TestDatabase.logger, metrics: Kith.metrics)
             try await another.test(.router) { client in
                 let again = try await client.execute(
                     uri: "/v1/auth/login", method: .post, headers: [.contentType: "application/json"],

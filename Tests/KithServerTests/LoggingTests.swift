@@ -35,7 +35,7 @@ import NIOConcurrencyHelpers
                 let fixture = try await Fixture.seed(db, logger: TestDatabase.logger)
                 // As `kith-server` logs: through PrivateLogHandler.
                 let logger = Logger(label: "kith") { _ in PrivateLogHandler(Capture(lines: lines)) }
-                let app = try buildApplication(AppConfig(databaseURL: TestDatabase.serving(url)), logger: logger)
+                let app = try buildApplication(TestDatabase.servingConfig(url), logger: logger)
                 try await app.test(.router) { client in
                     let kith = Kith(client: client, db: db, fixture: fixture, databaseURL: url)
                     let login = try await kith.request(

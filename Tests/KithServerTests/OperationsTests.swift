@@ -80,7 +80,7 @@ import Testing
             let config = AppConfig(databaseURL: url)
             try await withDatabase(config, logger: TestDatabase.logger) { db in
                 try await db.query("DELETE FROM schema_migrations")
-                let app = try buildApplication(AppConfig(databaseURL: TestDatabase.serving(url)), logger: TestDatabase.logger)
+                let app = try buildApplication(TestDatabase.servingConfig(url), logger: TestDatabase.logger)
                 try await app.test(.router) { client in
                     let ready = try await client.execute(uri: "/readyz", method: .get)
                     #expect(ready.status == .serviceUnavailable)
@@ -139,7 +139,7 @@ import Testing
             let config = AppConfig(databaseURL: url)
             try await withDatabase(config, logger: TestDatabase.logger) { db in
                 _ = try await DemoOrganisation(families: 8, years: 1, seed: 1).load(into: db, logger: TestDatabase.logger)
-                let app = try buildApplication(AppConfig(databaseURL: TestDatabase.serving(url)), logger: TestDatabase.logger)
+                let app = try buildApplication(TestDatabase.servingConfig(url), logger: TestDatabase.logger)
                 try await app.test(.router) { client in
                     let login = try await client.execute(
                         uri: "/v1/auth/login", method: .post, headers: [.contentType: "application/json"],
@@ -162,7 +162,7 @@ import Testing
             try await withDatabase(config, logger: TestDatabase.logger) { db in
                 let organisation = try await Administration(db: db, logger: TestDatabase.logger).createOrganisation(
                     name: "Hillside", adminName: "Ada Admin", adminEmail: "ada@hillside.test", adminPassword: "a long admin password")
-                let app = try buildApplication(AppConfig(databaseURL: TestDatabase.serving(url)), logger: TestDatabase.logger)
+                let app = try buildApplication(TestDatabase.servingConfig(url), logger: TestDatabase.logger)
                 try await app.test(.router) { client in
                     let login = try await client.execute(
                         uri: "/v1/auth/login", method: .post, headers: [.contentType: "application/json"],

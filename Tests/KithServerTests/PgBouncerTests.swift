@@ -28,7 +28,7 @@ import Testing
                 }
                 #expect(applied.isEmpty)
                 // PgBouncer 1.18 (Debian 12) keeps no named statements in transaction mode.
-                var config = AppConfig(databaseURL: TestDatabase.serving(url))
+                var config = TestDatabase.servingConfig(url)
                 config.databasePreparedStatements = false
                 try await Kith.serve(url, fixture: direct.fixture, config: config) { kith in
                     let seen = try await withThrowingTaskGroup(of: (Fixture.Who, [String]).self) { group in

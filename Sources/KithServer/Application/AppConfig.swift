@@ -34,6 +34,10 @@ public struct AppConfig: Sendable {
     /// How long a connection may send nothing (`KITH_HTTP_IDLE_TIMEOUT`): no request, a request's head not finished, or
     /// its body stalled. The server then closes it.
     public var httpIdleTimeout: Duration = .seconds(60)
+    /// How many pushes and pulls a device may make a minute, in a burst or spread out (`KITH_SYNC_REQUESTS_PER_MINUTE`);
+    /// a worker, across their devices, twice as many. A client syncing a caseload needs a few; one in a loop is told to
+    /// wait (429).
+    public var syncRequestsPerMinute = 120
     /// Serve even as a database role that can leave the wall (`KITH_UNSAFE_DATABASE_ROLE=1`): development only.
     public var unsafeDatabaseRole = false
 
@@ -65,7 +69,7 @@ public struct AppConfig: Sendable {
 
     /// Reads `DATABASE_URL`, `KITH_HOST`, `KITH_PORT`, `KITH_LOG_LEVEL`, `KITH_TRUSTED_PROXIES`, `KITH_DB_POOL_SIZE`,
     /// the timeouts (`KITH_DB_ACQUIRE_TIMEOUT`, `KITH_STATEMENT_TIMEOUT`, `KITH_LOCK_TIMEOUT`,
-    /// `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, `KITH_DRAIN_TIMEOUT`, `KITH_HTTP_IDLE_TIMEOUT`), `KITH_PUBLIC_URL`,
+    /// `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, `KITH_DRAIN_TIMEOUT`, `KITH_HTTP_IDLE_TIMEOUT`), `KITH_SYNC_REQUESTS_PER_MINUTE`, `KITH_PUBLIC_URL`,
     /// `KITH_UNSAFE_DATABASE_ROLE`, listing every missing or bad key at once.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
         var problems: [String] = []
@@ -113,6 +117,10 @@ public struct AppConfig: Sendable {
             guard let text = env[key], !text.isEmpty else { continue }
             if let seconds = Int(text), (1...3600).contains(seconds) { config[keyPath: path] = .seconds(seconds) }
             else { problems.append("\(key) must be a number of seconds from 1 to 3600, got '\(text)'") }
+        }
+        if let text = env["KITH_SYNC_REQUESTS_PER_MINUTE"], !text.isEmpty {
+            if let value = Int(text), (1...100_000).contains(value) { config.syncRequestsPerMinute = value }
+            else { problems.append("KITH_SYNC_REQUESTS_PER_MINUTE must be a number from 1 to 100000, got '\(text)'") }
         }
         if let text = env["KITH_PUBLIC_URL"], !text.isEmpty {
             if let url = URL(string: text.hasSuffix("/") ? String(text.dropLast()) : text), ["http", "https"].contains(url.scheme),

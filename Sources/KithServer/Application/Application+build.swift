@@ -38,9 +38,10 @@ func buildRouter(
     router.addMiddleware {
         ProblemMiddleware()
         MetricsMiddleware()
-        BodyLimitMiddleware(maxBytes: config.maxRequestBodyBytes)
         PreparedStatementsMiddleware(enabled: config.databasePreparedStatements)
-        AuthMiddleware(db: db, trustedProxies: config.trustedProxies)
+        TokenBeforeBodyMiddleware(db: db)
+        BodyLimitMiddleware(maxBytes: config.maxRequestBodyBytes)
+        AuthMiddleware(db: db, trustedProxies: config.trustedProxies, maxBodyBytes: config.maxRequestBodyBytes)
     }
 
     router.get("/healthz") { _, _ in HTTPResponse.Status.ok }
@@ -51,8 +52,9 @@ func buildRouter(
             headers: [.contentType: "text/plain"],
             body: .init(byteBuffer: ByteBuffer(string: current ? "ready\n" : "database unreachable or not migrated\n")))
     }
-    router.get("/metrics") { _, _ in
-        Response(
+    router.get("/metrics") { _, context in
+        await FeedLag.sample(client, logger: context.logger)
+        return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
             body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
     }
@@ -67,7 +69,8 @@ func buildRouter(
     pages.register(on: router)
     pages.registerPasswordReset(on: router)
 
-    let service = KithService(db: db, config: config, logger: logger, cursorKey: cursorKey)
+    let service = KithService(
+        db: db, config: config, logger: logger, cursorKey: cursorKey, syncRate: SyncRate(perMinute: config.syncRequestsPerMinute))
     try service.registerHandlers(on: router, configuration: .kith, middlewares: [PullPage(service: service)])
     return router
 }

@@ -43,9 +43,7 @@ public struct KithError: Error, Sendable {
     /// What a client is told to wait when the database is at fault: about how long a restart or a failover takes.
     static let retryAfterDatabase = 5
 
-    static func tooManyRequests(retryAfter seconds: Int) -> KithError {
-        KithError(
-            status: .tooManyRequests, code: "too_many_requests",
-            detail: "Too many failed sign-ins; wait before trying again.", retryAfterSeconds: seconds)
+    static func tooManyRequests(retryAfter seconds: Int, _ detail: String) -> KithError {
+        KithError(status: .tooManyRequests, code: "too_many_requests", detail: detail, retryAfterSeconds: seconds)
     }
 }

@@ -9,6 +9,7 @@ struct KithService: APIProtocol {
     let config: AppConfig
     let logger: Logger
     let cursorKey: ListCursorKey
+    let syncRate: SyncRate
 
     /// Signs and reads lists' `?after=` cursors.
     func cursors() throws -> ListCursor { try cursorKey.cursor }

@@ -12,6 +12,7 @@ struct AuthMiddleware: RouterMiddleware {
 
     let db: Database
     let trustedProxies: [AddressBlock]
+    let maxBodyBytes: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
@@ -22,11 +23,7 @@ struct AuthMiddleware: RouterMiddleware {
                 try await next(request, context)
             }
         }
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
-            throw KithError.unauthorized
-        }
-        let token = String(header.dropFirst("bearer ".count)).trimmingWhitespace()
-        guard !token.isEmpty, token.count <= 200 else { throw KithError.unauthorized }
+        guard let token = Self.bearerToken(request) else { throw KithError.unauthorized }
         return try await db.signedIn { held in
             let principal = try await authenticate(
                 tokenHash: Tokens.hash(token), familyIds: Self.family(in: path).map { [$0] } ?? [],
@@ -34,7 +31,7 @@ struct AuthMiddleware: RouterMiddleware {
                 opensTransaction: !Self.worksInOneStatement(request.method, path), on: held, logger: context.logger
             ) { revoked in
                 guard request.method == .post, path == "/v1/sync/push" else { return nil }
-                let body = try await request.body.collect(upTo: .max)
+                let body = try await request.body.collect(upTo: maxBodyBytes)
                 return try await db.transaction(organisation: revoked.organisation) { connection in
                     try await connection.quarantine(pushBody: body, deviceId: revoked.device, logger: context.logger)
                 }
@@ -90,6 +87,13 @@ struct AuthMiddleware: RouterMiddleware {
 }
 
 extension AuthMiddleware {
+    /// The request's bearer token, if it has one of a plausible length.
+    static func bearerToken(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { return nil }
+        let token = String(header.dropFirst("bearer ".count)).trimmingWhitespace()
+        return token.isEmpty || token.count > 200 ? nil : token
+    }
+
     /// The family a path under `/v1/families/{familyId}` is about, whose relationship the lookup reads ahead.
     static func family(in path: String) -> UUID? {
         let parts = path.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: true)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import PostgresNIO
 
 /// The change log (`sync_changes`) is pruned daily by `Housekeeping` of rows older than a cursor's lifetime.
@@ -29,3 +30,20 @@ extension PostgresConnection {
 
 /// Whether a cursor's rows were pruned, asked by every pull.
 enum PrunedCheck: HotStatement {}
+
+/// How far behind the present a pull can see: the age of the oldest transaction in the cluster that holds an id, which
+/// the feed's horizon waits for (`sync_horizon_lag_seconds`). Recorded by every pull and by every scrape of `/metrics`,
+/// so that an idle transaction anywhere (a psql left open, even in another database) is seen while no device pulls.
+enum FeedLag {
+    static let gauge = Gauge(label: "sync_horizon_lag_seconds")
+
+    /// Samples the lag for a scrape, waiting no more than a second; a database that cannot say leaves the last value.
+    static func sample(_ client: PostgresClient, logger: Logger) async {
+        let lag = try? await ConnectionLease.with(client, waitingAtMost: .seconds(1)) { connection in
+            try await connection.query(FeedLagRead.self, "SELECT kith_oldest_transaction_age()", logger: logger).first?.decode(Double.self)
+        }
+        if let lag = lag ?? nil { gauge.record(lag) }
+    }
+}
+
+enum FeedLagRead: HotStatement {}

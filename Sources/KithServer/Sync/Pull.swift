@@ -17,6 +17,7 @@ extension KithService {
         let principal = try Principal.required()
         let body = switch input.body { case .json(let body): body }
         let device = try SyncDevice(principal, claimed: body.deviceId)
+        try syncRate.admit(device)
         try SyncProtocol.check(body._protocol, oldest: SyncProtocol.oldestPulled)
         var check = Validation()
         check.range("limit", body.limit, 1...5000)
@@ -88,8 +89,7 @@ extension Records {
                 PullHorizon.self, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text, kith_oldest_transaction_age()", logger: logger
             ).first?.decode((String, Double).self) ?? ("0", 0)
             horizon = UInt64(xmin) ?? 0
-            // How far behind the present a pull can see: as old as the oldest transaction still writing.
-            Gauge(label: "sync_horizon_lag_seconds").record(lag)
+            FeedLag.gauge.record(lag)
         }
 
         var grants: [(id: UUID, familyId: UUID, number: Int64)] = []

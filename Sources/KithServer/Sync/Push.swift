@@ -16,6 +16,7 @@ extension KithService {
         let principal = try Principal.required()
         let body = switch input.body { case .json(let body): body }
         let device = try SyncDevice(principal, claimed: body.deviceId)
+        try syncRate.admit(device)
         try SyncProtocol.check(body._protocol, oldest: SyncProtocol.oldestPushed)
         guard body.mutations.count <= SyncProtocol.maxMutationsPerPush else {
             throw KithError(

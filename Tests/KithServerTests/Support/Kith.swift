@@ -24,7 +24,7 @@ struct Kith: Sendable {
         _ test: @Sendable @escaping (Kith) async throws -> Void
     ) async throws {
         try await TestDatabase.withFreshDatabase { url in
-            var configuration = AppConfig(databaseURL: TestDatabase.serving(url))
+            var configuration = TestDatabase.servingConfig(url)
             configure(&configuration)
             let config = configuration
             let logger = TestDatabase.logger
@@ -39,7 +39,7 @@ struct Kith: Sendable {
         _ url: String, fixture: Fixture, config: AppConfig? = nil, over setup: TestingSetup = .router,
         _ test: @Sendable @escaping (Kith) async throws -> Void
     ) async throws {
-        let config = config ?? AppConfig(databaseURL: TestDatabase.serving(url))
+        let config = config ?? TestDatabase.servingConfig(url)
         let logger = TestDatabase.logger
         try await withDatabase(AppConfig(databaseURL: url), logger: logger) { db in
             let app = try buildApplication(config, logger: logger, metrics: Self.metrics)

@@ -38,6 +38,8 @@ final class ServerProcess {
             "DATABASE_URL": TestDatabase.serving(databaseURL), "KITH_HOST": "127.0.0.1", "KITH_PORT": String(port), "KITH_LOG_LEVEL": "error",
             // Many test servers share one PostgreSQL: each opens its connections as it needs them.
             "KITH_DB_POOL_MIN": "0",
+            // As `TestDatabase.servingConfig`.
+            "KITH_DB_ACQUIRE_TIMEOUT": "30",
         ].merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -35,6 +35,15 @@ enum TestDatabase {
         return components.string!
     }
 
+    /// How a test serves `url`: as `kith_server`, waiting up to 30 s for a connection, not 5. Many servers share the test
+    /// cluster and two cores while the suite runs, and a test about something else must not fail on a busy machine;
+    /// the tests of the wait itself (`FailFastTests`) set their own.
+    static func servingConfig(_ url: String) -> AppConfig {
+        var config = AppConfig(databaseURL: serving(url))
+        config.timeouts.acquire = .seconds(30)
+        return config
+    }
+
     /// The migrated template, and `kith_server` (which the migrations make, cluster-wide) able to log in.
     private static let template = Task<String, any Error> {
         let name = try await makeTemplate()

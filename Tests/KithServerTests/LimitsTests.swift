@@ -1,0 +1,192 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import HTTPTypes
+import KithAPI
+import PostgresNIO
+import Testing
+@testable import KithServer
+
+/// What one client, or one lock, may cost everyone else: a lock held elsewhere costs the requests that meet it their
+/// lock timeout and leaves the pool to the rest; a silent or slow connection is closed; a large body from someone
+/// without a valid token is never read; a device syncing in a loop is told to wait; an idle transaction anywhere holding
+/// the feed back is seen in `/metrics`.
+@Suite struct LimitsTests {
+    @Test func aLockHeldElsewhereCostsTheRequestsThatMeetItTheirTimeoutAndLeavesThePoolToTheRest() async throws {
+        try await Kith.run({ config in
+            config.databasePoolSize = 2
+            config.timeouts.lock = .seconds(1)
+        }) { kith in
+            let family = try await kith.openFamily()
+            let (locked, lockedSignal) = AsyncStream<Void>.makeStream()
+            let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+            // An operator's migration, say, holding the notes table.
+            let holder = Task {
+                try await kith.db.withTransaction(logger: TestDatabase.logger) { connection in
+                    try await connection.query("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE", logger: TestDatabase.logger)
+                    lockedSignal.yield()
+                    for await _ in release { break }
+                }
+            }
+            for await _ in locked { break }
+            // Six requests that meet the lock on a pool of two: a note's POST and a timeline page, in one statement
+            // each, and the same through a transaction (a device's push would be one).
+            let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String?, String).self) { group in
+                for index in 0..<6 {
+                    group.addTask {
+                        let response = index.isMultiple(of: 2)
+                            ? try await kith.request(.post, "/v1/families/\(family.id)/notes", as: .priya, json: ["body": "Note \(index)"])
+                            : try await kith.request(.get, "/v1/families/\(family.id)/timeline", as: .priya)
+                        return (response.status, response.headers[.retryAfter], String(buffer: response.body))
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for (status, retryAfter, body) in statuses {
+                #expect(status == .serviceUnavailable, "\(body)")
+                #expect(retryAfter == "5")
+                #expect(body.contains("\"code\":\"timeout\""))
+            }
+            // While it is still held, what does not need the table answers.
+            let families = try await kith.request(.get, "/v1/families", as: .priya)
+            #expect(families.status == .ok)
+            let me = try await kith.request(.get, "/v1/me", as: .tom)
+            #expect(me.status == .ok)
+            releaseSignal.yield()
+            try await holder.value
+            // Nothing of the refused writes was kept; the next one is.
+            #expect(try await kith.count("SELECT count(*) FROM notes") == 0)
+            let written = try await kith.request(.post, "/v1/families/\(family.id)/notes", as: .priya, json: ["body": "After"])
+            #expect(written.status == .created)
+        }
+    }
+
+    @Test func silentAndStalledConnectionsAreClosedAndALargeBodyWaitsForItsToken() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            let fixture = try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) {
+                try await Fixture.seed($0, logger: TestDatabase.logger)
+            }
+            let server = try await ServerProcess(databaseURL: url, environment: ["KITH_HTTP_IDLE_TIMEOUT": "1"])
+            defer { server.kill() }
+            // A connection that never sends a request, and one whose request's head never ends: closed by the server.
+            let silent = try RawConnection(port: server.port)
+            #expect(try silent.readUntilClosed(within: 10) == "")
+            let stalled = try RawConnection(port: server.port)
+            try stalled.send("GET /v1/families HTTP/1.1\r\nHost: kith\r\n")
+            #expect(try stalled.readUntilClosed(within: 10) == "")
+
+            // A megabyte announced with a token that stands for nothing: refused before a byte of it is sent.
+            let stranger = try RawConnection(port: server.port)
+            try stranger.send(Self.pushHead(token: Tokens.generate(), length: 1_000_000))
+            let refused = try stranger.readUntilClosed(within: 10)
+            #expect(refused.hasPrefix("HTTP/1.1 401"), "\(refused)")
+
+            // With a token that stands, the server waits for the body (and closes a connection whose body stalls).
+            let worker = try RawConnection(port: server.port)
+            try worker.send(Self.pushHead(token: fixture.tokens[.priya]!, length: 1_000_000) + String(repeating: " ", count: 1000))
+            let waited = try worker.readUntilClosed(within: 10)
+            #expect(!waited.contains("401"), "\(waited)")
+        }
+    }
+
+    static func pushHead(token: String, length: Int) -> String {
+        "POST /v1/sync/push HTTP/1.1\r\nHost: kith\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(length)\r\n\r\n"
+    }
+
+    @Test func aDeviceSyncingInALoopIsToldToWait() async throws {
+        try await Kith.run({ $0.syncRequestsPerMinute = 10 }) { kith in
+            let device = try await FieldDevice.register(kith, as: .priya)
+            let body = try JSONSerialization.data(withJSONObject: ["protocol": 1, "deviceId": device.id])
+            var statuses: [HTTPResponse.Status] = []
+            var retryAfter: String?
+            for _ in 0..<12 {
+                let response = try await kith.request(.post, "/v1/sync/pull", token: device.token, body: body)
+                statuses.append(response.status)
+                if response.status == .tooManyRequests { retryAfter = response.headers[.retryAfter] }
+            }
+            // Ten at once (the device's minute), then told to wait about six seconds for the next.
+            #expect(statuses.prefix(10).allSatisfy { $0 == .ok }, "\(statuses)")
+            #expect(statuses.suffix(2) == [.tooManyRequests, .tooManyRequests])
+            #expect(retryAfter.flatMap(Int.init).map { (1...6).contains($0) } == true, "\(retryAfter ?? "none")")
+            // Another of the worker's devices has its own allowance; the worker's is twice a device's.
+            let second = try await FieldDevice.register(kith, as: .priya, name: "phone")
+            let other = try JSONSerialization.data(withJSONObject: ["protocol": 1, "deviceId": second.id])
+            let response = try await kith.request(.post, "/v1/sync/pull", token: second.token, body: other)
+            #expect(response.status == .ok)
+        }
+    }
+
+    @Test func anIdleTransactionAnywhereInTheClusterIsSeenAsTheFeedsLag() async throws {
+        try await Kith.run { kith in
+            let (begun, begunSignal) = AsyncStream<Void>.makeStream()
+            let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+            // A psql left open in another database, holding a transaction id.
+            let other = TestDatabase.url(database: "postgres")
+            let holder = Task<Void, any Error> {
+                try await withDatabase(AppConfig(databaseURL: other), logger: TestDatabase.logger) { db -> Void in
+                    try await db.withTransaction(logger: TestDatabase.logger) { connection -> Void in
+                        _ = try await connection.query("SELECT pg_current_xact_id()", logger: TestDatabase.logger)
+                        begunSignal.yield()
+                        for await _ in release { break }
+                    }
+                }
+            }
+            for await _ in begun { break }
+            try await Task.sleep(for: .seconds(2))
+            let metrics = try await kith.request(.get, "/metrics", as: nil)
+            let text = String(buffer: metrics.body)
+            let line = text.split(separator: "\n").first { $0.hasPrefix("sync_horizon_lag_seconds ") }
+            let lag = line.flatMap { Double(String($0.split(separator: " ").last ?? "")) } ?? -1
+            #expect(lag >= 2, "sync_horizon_lag_seconds: \(lag)")
+            releaseSignal.yield()
+            try await holder.value
+        }
+    }
+}
+
+/// A plain TCP connection to the server on loopback, to send exactly what a slow or hostile client would.
+final class RawConnection {
+    private let socket: Int32
+
+    init(port: Int) throws {
+        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw KithError.invalidField("port", "could not connect to \(port)") }
+    }
+
+    deinit { close(socket) }
+
+    func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        guard Glibc.send(socket, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else {
+            throw KithError.invalidField("socket", "could not send")
+        }
+    }
+
+    /// Everything the server sends until it closes the connection; fails if it is still open after `seconds`.
+    func readUntilClosed(within seconds: Int) throws -> String {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(socket, &buffer, buffer.count, 0)
+            if count == 0 { break }
+            if count < 0 {
+                // ECONNRESET: closed too.
+                if errno == ECONNRESET { break }
+                throw KithError.invalidField("socket", "still open after \(seconds) s")
+            }
+            received += buffer[0..<count]
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+}
