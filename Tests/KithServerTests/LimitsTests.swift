@@ -118,6 +118,43 @@ import Testing
         }
     }
 
+    @Test func firstSyncsBeyondTheirNumberAreToldToComeBack() async throws {
+        try await Kith.run({ $0.wholeFamilyPulls = 1 }) { kith in
+            _ = try await kith.openFamily()
+            let tablet = try await FieldDevice.register(kith, as: .priya)
+            let phone = try await FieldDevice.register(kith, as: .priya, name: "phone")
+            let (locked, lockedSignal) = AsyncStream<Void>.makeStream()
+            let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+            // The first sync is held inside its delivery by a lock on the notes it reads.
+            let holder = Task {
+                try await kith.db.withTransaction(logger: TestDatabase.logger) { connection in
+                    try await connection.query("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE", logger: TestDatabase.logger)
+                    lockedSignal.yield()
+                    for await _ in release { break }
+                }
+            }
+            for await _ in locked { break }
+            let tabletPull = try JSONSerialization.data(withJSONObject: ["protocol": 1, "deviceId": tablet.id])
+            let phonePull = try JSONSerialization.data(withJSONObject: ["protocol": 1, "deviceId": phone.id])
+            let first = Task { try await kith.request(.post, "/v1/sync/pull", token: tablet.token, body: tabletPull) }
+            var waiting = 0
+            for _ in 0..<100 where waiting == 0 {
+                try await Task.sleep(for: .milliseconds(20))
+                waiting = try await kith.count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+            }
+            #expect(waiting == 1)
+            let second = try await kith.request(.post, "/v1/sync/pull", token: phone.token, body: phonePull)
+            #expect(second.status == .serviceUnavailable)
+            #expect(second.headers[.retryAfter] == "5")
+            #expect(String(buffer: second.body).contains("\"code\":\"busy\""))
+            releaseSignal.yield()
+            try await holder.value
+            #expect(try await first.value.status == .ok)
+            let again = try await kith.request(.post, "/v1/sync/pull", token: phone.token, body: phonePull)
+            #expect(again.status == .ok)
+        }
+    }
+
     @Test func anIdleTransactionAnywhereInTheClusterIsSeenAsTheFeedsLag() async throws {
         try await Kith.run { kith in
             let (begun, begunSignal) = AsyncStream<Void>.makeStream()

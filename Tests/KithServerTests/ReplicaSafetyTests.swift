@@ -65,7 +65,7 @@ import Testing
 
     @Test func aServerTransactionCannotRunOnForever() async throws {
         try await Kith.run { kith in
-            var timeouts = Timeouts()
+            var timeouts = TestDatabase.servingConfig(kith.databaseURL).timeouts
             timeouts.statement = .seconds(1)
             let database = Database(client: kith.db, logger: TestDatabase.logger, timeouts: timeouts)
             let slow = await #expect(throws: PSQLError.self) {
@@ -74,7 +74,7 @@ import Testing
                 }
             }
             #expect(slow?.serverInfo?[.sqlState] == "57014")
-            let problem = ProblemMiddleware<KithRequestContext>.problem(for: slow!, logger: TestDatabase.logger)
+            let problem = ProblemMiddleware<KithRequestContext>.problem(for: try #require(slow), logger: TestDatabase.logger)
             #expect(problem.status == .serviceUnavailable && problem.code == "timeout")
             // The limit is the transaction's own: the next one on the same pool runs with the server's default.
             let setting = try await kith.db.query("SHOW statement_timeout", logger: TestDatabase.logger).decode(String.self).first { _ in true }

@@ -41,25 +41,46 @@ import Testing
         }
     }
 
-    @Test func aLargeCaseloadArrivesAGroupOfFamiliesAPageAndASmallOneInOne() async throws {
+    @Test func aPageKeepsItsLimitEvenInsideAFamilyAndTheFamilyIsWholeBeforeTheFeedGoesOn() async throws {
         try await Kith.run { kith in
             var families: [String] = []
             for number in 1...(Records.familiesReadTogether + 2) {
                 families.append(try await kith.openFamily("Family \(number)").id)
             }
+            let big = try await kith.openFamily("The Okafor family")
+            var notes: [String] = []
+            for number in 1...30 {
+                let note: Components.Schemas.JudgmentNote = try await kith.send(
+                    .post, "/v1/families/\(big.id)/notes", as: .priya, json: ["body": "Visit \(number)"], expect: .created)
+                notes.append(note.id)
+            }
             let device = try await FieldDevice.register(kith, as: .priya)
-            // However small the limit, a page carries one group of whole families; then the rest, then the feed.
-            let first = try await device.pull(cursor: nil, limit: 1)
-            #expect(Set(first.changes.filter { $0.entity == .family }.map(\.id)).count == Records.familiesReadTogether)
-            #expect(first.hasMore)
-            let (rest, _) = try await device.pullAll(from: first.cursor)
-            #expect(Set((first.changes + rest.flatMap(\.changes)).filter { $0.entity == .family }.map(\.id)) == Set(families))
-
-            let tom = try await FieldDevice.register(kith, as: .tom)
-            _ = try await kith.openFamily("Tom's only family", by: .tom)
-            // A first sync that delivers every family is done, even with its page full: its feed starts at its snapshot.
-            let whole = try await tom.pull(cursor: nil, limit: 1)
-            #expect(whole.changes.contains { $0.entity == .family } && !whole.hasMore)
+            var pages: [Components.Schemas.PullResponse] = []
+            var cursor: String?
+            repeat {
+                let page = try await device.pull(cursor: cursor, limit: 7)
+                pages.append(page)
+                cursor = page.cursor
+                if pages.count == 3 {
+                    // Written while the family is part-way delivered: it arrives by the feed once the family is whole.
+                    let late: Components.Schemas.JudgmentNote = try await kith.send(
+                        .post, "/v1/families/\(big.id)/notes", as: .priya, json: ["body": "Written between pages"], expect: .created)
+                    notes.append(late.id)
+                }
+            } while pages.last!.hasMore && pages.count < 50
+            let changes = pages.flatMap(\.changes)
+            #expect(pages.allSatisfy { $0.changes.count <= 7 }, "\(pages.map(\.changes.count))")
+            #expect(pages.count >= 8)
+            #expect(Set(changes.filter { $0.entity == .family }.map(\.id)) == Set(families + [big.id]))
+            #expect(Set(changes.filter { $0.entity == .note }.map(\.id)) == Set(notes))
+            // The family's own record comes first, before any of its notes.
+            let firstNote = changes.firstIndex { $0.entity == .note }!
+            #expect(changes.prefix(firstNote).contains { $0.entity == .family && $0.id == big.id })
+            // What a device pulling in one page has, this one has: nothing missing, nothing more.
+            let other = try await FieldDevice.register(kith, as: .priya, name: "phone")
+            let (whole, _) = try await other.pullAll(from: nil)
+            let wholeIds = Set(whole.flatMap(\.changes).map { "\($0.entity)/\($0.id)" })
+            #expect(Set(changes.map { "\($0.entity)/\($0.id)" }) == wholeIds)
         }
     }
 

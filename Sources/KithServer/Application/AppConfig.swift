@@ -38,6 +38,8 @@ public struct AppConfig: Sendable {
     /// a worker, across their devices, twice as many. A client syncing a caseload needs a few; one in a loop is told to
     /// wait (429).
     public var syncRequestsPerMinute = 120
+    /// How many pulls may deliver families whole at once (`KITH_SYNC_FIRST_SYNCS`); others are told to retry (503).
+    public var wholeFamilyPulls = 4
     /// Serve even as a database role that can leave the wall (`KITH_UNSAFE_DATABASE_ROLE=1`): development only.
     public var unsafeDatabaseRole = false
 
@@ -69,7 +71,7 @@ public struct AppConfig: Sendable {
 
     /// Reads `DATABASE_URL`, `KITH_HOST`, `KITH_PORT`, `KITH_LOG_LEVEL`, `KITH_TRUSTED_PROXIES`, `KITH_DB_POOL_SIZE`,
     /// the timeouts (`KITH_DB_ACQUIRE_TIMEOUT`, `KITH_STATEMENT_TIMEOUT`, `KITH_LOCK_TIMEOUT`,
-    /// `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, `KITH_DRAIN_TIMEOUT`, `KITH_HTTP_IDLE_TIMEOUT`), `KITH_SYNC_REQUESTS_PER_MINUTE`, `KITH_PUBLIC_URL`,
+    /// `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, `KITH_DRAIN_TIMEOUT`, `KITH_HTTP_IDLE_TIMEOUT`), `KITH_SYNC_REQUESTS_PER_MINUTE`, `KITH_SYNC_FIRST_SYNCS`, `KITH_PUBLIC_URL`,
     /// `KITH_UNSAFE_DATABASE_ROLE`, listing every missing or bad key at once.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
         var problems: [String] = []
@@ -121,6 +123,10 @@ public struct AppConfig: Sendable {
         if let text = env["KITH_SYNC_REQUESTS_PER_MINUTE"], !text.isEmpty {
             if let value = Int(text), (1...100_000).contains(value) { config.syncRequestsPerMinute = value }
             else { problems.append("KITH_SYNC_REQUESTS_PER_MINUTE must be a number from 1 to 100000, got '\(text)'") }
+        }
+        if let text = env["KITH_SYNC_FIRST_SYNCS"], !text.isEmpty {
+            if let value = Int(text), (1...1000).contains(value) { config.wholeFamilyPulls = value }
+            else { problems.append("KITH_SYNC_FIRST_SYNCS must be a number from 1 to 1000, got '\(text)'") }
         }
         if let text = env["KITH_PUBLIC_URL"], !text.isEmpty {
             if let url = URL(string: text.hasSuffix("/") ? String(text.dropLast()) : text), ["http", "https"].contains(url.scheme),

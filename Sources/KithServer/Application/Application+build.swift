@@ -70,7 +70,8 @@ func buildRouter(
     pages.registerPasswordReset(on: router)
 
     let service = KithService(
-        db: db, config: config, logger: logger, cursorKey: cursorKey, syncRate: SyncRate(perMinute: config.syncRequestsPerMinute))
+        db: db, config: config, logger: logger, cursorKey: cursorKey, syncRate: SyncRate(perMinute: config.syncRequestsPerMinute),
+        wholeFamilyPulls: WholeFamilyPulls(capacity: config.wholeFamilyPulls))
     try service.registerHandlers(on: router, configuration: .kith, middlewares: [PullPage(service: service)])
     return router
 }

@@ -10,6 +10,7 @@ struct KithService: APIProtocol {
     let logger: Logger
     let cursorKey: ListCursorKey
     let syncRate: SyncRate
+    let wholeFamilyPulls: WholeFamilyPulls
 
     /// Signs and reads lists' `?after=` cursors.
     func cursors() throws -> ListCursor { try cursorKey.cursor }

@@ -1,16 +1,17 @@
 import Hummingbird
+import NIOCore
 import Metrics
 import Synchronization
 
 /// Every request is served by a task of its own while the connection's task waits for its answer, so that a request
 /// stranded on a lost database connection (`LostConnections`) can still be answered: 503 and `Retry-After`, and the
 /// stranded task is left where it stopped. Cancelling the wait (the drain's end) cancels the request's task.
-struct WatchedResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context: Sendable {
+struct WatchedResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == KithRequestContext {
     typealias Context = Inner.Context
     let inner: Inner
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        let watch = RequestWatch()
+        let watch = RequestWatch(channel: context.channel)
         let serving = Mutex<Task<Void, Never>?>(nil)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (answer: CheckedContinuation<Response, any Error>) in
@@ -32,7 +33,19 @@ struct WatchedResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context
 final class RequestWatch: Sendable {
     @TaskLocal static var current: RequestWatch?
 
+    private let channel: any Channel
     private let waiting = Mutex<CheckedContinuation<Response, any Error>?>(nil)
+
+    /// Whether the connection was open when the request came (one made by a test's router framework never is).
+    private let cameOpen: Bool
+
+    fileprivate init(channel: any Channel) {
+        self.channel = channel
+        self.cameOpen = channel.isActive
+    }
+
+    /// Whether the client closed its connection: work for it can stop.
+    var clientIsGone: Bool { cameOpen && !channel.isActive }
 
     fileprivate func onAnswer(_ answer: CheckedContinuation<Response, any Error>) {
         waiting.withLock { $0 = answer }

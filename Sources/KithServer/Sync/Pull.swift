@@ -33,7 +33,7 @@ extension KithService {
             ?? PullCursor.start(epoch, deviceId: device.id)
         let response = try await db.transaction(organisation: principal.organisationId, isolation: .repeatableRead) { connection in
             try await Records(connection: connection, principal: principal, logger: logger)
-                .pull(after: cursor, limit: limit, device: device, epoch: epoch)
+                .pull(after: cursor, limit: limit, device: device, epoch: epoch, wholeFamilies: wholeFamilyPulls)
         }
         return .ok(.init(body: .json(response)))
     }
@@ -72,7 +72,7 @@ extension Records {
     }
 
     func pull(
-        after cursor: PullCursor, limit: Int, device: SyncDevice, epoch: SyncEpoch
+        after cursor: PullCursor, limit: Int, device: SyncDevice, epoch: SyncEpoch, wholeFamilies: WholeFamilyPulls
     ) async throws -> Components.Schemas.PullResponse {
         if try await connection.changeLogWasPruned(after: cursor, logger: logger) {
             throw PullCursor.expired
@@ -118,15 +118,48 @@ extension Records {
         var deliveredWhole: Set<UUID> = []
         var groups = grants.filter { $0.number > cursor.grantsThrough }[...]
         if !groups.isEmpty {
-            // Whole families, at least one a page, each with every record however old, read a few families at a time.
-            while !groups.isEmpty, changes.count < limit {
-                let group = groups.prefix(Self.familiesReadTogether)
-                groups = groups.dropFirst(group.count)
-                let records = try await familyRecords(of: group.map(\.familyId), only: nil)
-                changes += records.changes
-                breakGlass.formUnion(records.throughBreakGlass)
-                deliveredWhole.formUnion(group.map(\.familyId))
-                next.grantsThrough = group.last!.number
+            try await wholeFamilies.admit {
+                // Families with every record however old: a few whole families at a time while they fit in the page,
+                // and a family larger than what is left of it in slices (`FamilySlices`).
+                while let first = groups.first, changes.count < limit {
+                    // The device went away: what is read for it now is read for nobody.
+                    if RequestWatch.current?.clientIsGone == true { throw CancellationError() }
+                    let room = limit - changes.count
+                    let candidates = Array(groups.prefix(Self.familiesReadTogether))
+                    var group: [UUID] = []
+                    if next.within?.grant != first.number {
+                        let counts = try await recordCounts(candidates.map(\.familyId))
+                        var size = 0
+                        for grant in candidates {
+                            size += counts[grant.familyId] ?? 0
+                            guard size <= room else { break }
+                            group.append(grant.familyId)
+                        }
+                    }
+                    guard group.isEmpty else {
+                        let records = try await familyRecords(of: group, only: nil)
+                        changes += records.changes
+                        breakGlass.formUnion(records.throughBreakGlass)
+                        deliveredWhole.formUnion(group)
+                        next.grantsThrough = candidates[group.count - 1].number
+                        groups = groups.dropFirst(group.count)
+                        continue
+                    }
+                    let slice = try await familySlice(
+                        first.familyId, after: next.within?.grant == first.number ? next.within : nil, limit: room)
+                    var named: [String: [UUID: UUID]] = [:]
+                    for record in slice { named[FamilySlices.kinds[record.rank].entity.rawValue, default: [:]][record.id] = first.familyId }
+                    let records = try await familyRecords(of: [first.familyId], only: named)
+                    changes += records.changes
+                    breakGlass.formUnion(records.throughBreakGlass)
+                    if let last = slice.last, slice.count == room {
+                        next.within = FamilyPosition(grant: first.number, rank: last.rank, after: last.id)
+                        break
+                    }
+                    next.within = nil
+                    next.grantsThrough = first.number
+                    groups = groups.dropFirst()
+                }
             }
             hasMore = !groups.isEmpty
             // A first sync needs no history beyond the families delivered whole: its feed starts at this snapshot.
@@ -196,8 +229,8 @@ extension Records {
             reviewItems: try await pulledReviewItems())
     }
 
-    /// How many newly granted families a first sync reads with each set of statements: enough to spare round trips
-    /// (a caseload of 25 in two), few enough that a page overshoots the pull's limit by one group's records at most.
+    /// How many newly granted families a first sync reads with each set of statements, room allowing: enough to spare
+    /// round trips (a caseload of 25 in two).
     static let familiesReadTogether = 16
 
     /// The records of one kind a pull reads: all of its families', or those the change log named (each id with its family).

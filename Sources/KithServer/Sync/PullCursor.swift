@@ -22,6 +22,8 @@ struct PullCursor: Codable, Equatable, Sendable {
     var afterSeq: Int64
     var windowEnd: UInt64?
     var grantsThrough: Int64
+    /// The family after `grantsThrough` part-way delivered, larger than a page (`FamilySlices`).
+    var within: FamilyPosition?
     var issuedAt: Date
 
     /// Change-log rows are kept at least this long; an older cursor may point at rows no longer there.
@@ -33,7 +35,7 @@ struct PullCursor: Codable, Equatable, Sendable {
     static func start(_ epoch: SyncEpoch, deviceId: UUID) -> PullCursor {
         PullCursor(
             systemId: epoch.systemId, timeline: epoch.timeline, generation: epoch.generation, deviceId: deviceId, afterXid: 0, afterSeq: 0,
-            windowEnd: nil, grantsThrough: 0, issuedAt: Date())
+            windowEnd: nil, grantsThrough: 0, within: nil, issuedAt: Date())
     }
 
     func sealed(with key: Data) throws -> String {

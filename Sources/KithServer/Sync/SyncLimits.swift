@@ -53,3 +53,31 @@ final class SyncRate: Sendable {
         buckets = buckets.filter { seconds($0.value.at, now) < 60 }
     }
 }
+
+/// How many pulls may deliver families whole at once (`KITH_SYNC_FIRST_SYNCS`): a first sync reads and sends a
+/// caseload's whole record, and two hundred tablets doing it together after a bank holiday would take every connection
+/// and all the memory. The rest are told to come back (503 `busy` with `Retry-After`); pulls of the feed alone are not
+/// counted.
+final class WholeFamilyPulls: Sendable {
+    let capacity: Int
+    private let running = Mutex(0)
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// `body`, if there is room for one more; else 503 without running it.
+    func admit<Result>(_ body: () async throws -> sending Result) async throws -> sending Result {
+        let admitted = running.withLock { running in
+            guard running < capacity else { return false }
+            running += 1
+            return true
+        }
+        guard admitted else {
+            throw KithError(
+                status: .serviceUnavailable, code: "busy",
+                detail: "Many devices are syncing whole caseloads just now; this one's turn comes shortly. Try again.",
+                retryAfterSeconds: 5)
+        }
+        defer { running.withLock { $0 -= 1 } }
+        return try await body()
+    }
+}
