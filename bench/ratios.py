@@ -2,7 +2,7 @@
 
     ratios.py BASE DATABASE_URL SERVER_PID READER_EMAIL RUNS BENCHMARKS_MD
 """
-import http.client, json, os, platform, re, statistics, subprocess, sys, tempfile, threading, time, urllib.parse, urllib.request, uuid
+import http.client, json, os, platform, re, statistics, subprocess, sys, tempfile, threading, time, urllib.error, urllib.parse, urllib.request, uuid
 from datetime import datetime, timezone
 
 BASE, DATABASE_URL, PID, READER, RUNS, DOC = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6]
@@ -277,12 +277,79 @@ def memory_once():
     return peak[0], len(devices)
 
 
+def call_patiently(method, path, token, body):
+    """A device's request: told to wait (503 with Retry-After while first syncs are capped, 429 when it syncs too
+    often), it waits as long as it is told and asks again."""
+    while True:
+        try:
+            return call(method, path, token, body)
+        except urllib.error.HTTPError as error:
+            if error.code not in (429, 503): raise
+            time.sleep(int(error.headers.get("Retry-After", "1")))
+
+
+def big_families():
+    """A family of 5,000 notes for each pushing practitioner, made once (through the API, then its notes by SQL)."""
+    made = q("SELECT string_agg(id::text, ' ') FROM families WHERE display_name LIKE 'Bench: five thousand notes %'")
+    if made: return made.split()
+    for number, email in enumerate(practitioners):
+        family = call("POST", "/v1/families", login(email), {"displayName": f"Bench: five thousand notes {number}"})["id"]
+        author = q(f"SELECT id FROM workers WHERE email = '{email}'")
+        q(f"""WITH n AS (
+            INSERT INTO notes (organisation_id, id, family_id, audience, author_id, created_at)
+            SELECT '{organisation}', gen_random_uuid(), '{family}', 'professional', '{author}', now() - make_interval(hours => g)
+            FROM generate_series(1, 5000) g RETURNING organisation_id, id, family_id, author_id, created_at)
+        INSERT INTO note_revisions (organisation_id, id, note_id, family_id, number, body, author_id, created_at)
+        SELECT organisation_id, gen_random_uuid(), id, family_id, 1, '{NOTE_TEXT}', author_id, created_at FROM n""")
+    return big_families()
+
+
+def pulls_once():
+    """Server RSS while 200 devices make their first sync at once, each of a caseload holding a family of 5,000 notes,
+    and how long a sign-in takes meanwhile."""
+    big_families()
+    devices = []
+    for email in practitioners:
+        token = login(email)
+        devices += [device(token) for _ in range(25)]
+    peak, done, signed_in = [rss_mib()], threading.Event(), []
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_mib())
+            time.sleep(0.05)
+
+    def sign_in():
+        time.sleep(3)
+        started = time.perf_counter()
+        call("POST", "/v1/auth/login", body={"email": "priya@kith.demo", "password": PASSWORD})
+        signed_in.append(time.perf_counter() - started)
+
+    def run(d):
+        cursor = None
+        while True:
+            body = {"protocol": 1, "deviceId": d["deviceId"], "limit": 1000}
+            if cursor: body["cursor"] = cursor
+            page = call_patiently("POST", "/v1/sync/pull", d["token"], body)
+            cursor = page["cursor"]
+            if not page["hasMore"]: break
+
+    watchers = [threading.Thread(target=sample), threading.Thread(target=sign_in)]
+    for watcher in watchers: watcher.start()
+    try:
+        threads_of(run, devices)
+    finally:
+        done.set()
+    for watcher in watchers: watcher.join()
+    return peak[0], signed_in[0], len(devices)
+
+
 def median(values):
     return statistics.median(values)
 
 
 MEASURES = [("sync", first_sync_once, RUNS), ("timeline", timeline_once, RUNS), ("memory", memory_once, 1),
-            ("push", push_once, RUNS), ("post", post_notes_once, RUNS)]
+            ("pulls", pulls_once, 1), ("push", push_once, RUNS), ("post", post_notes_once, RUNS)]
 if only := os.environ.get("KITH_BENCH_ONLY"):
     # One row alone while working on it (KITH_BENCH_ONLY=sync bench/ratios.sh): printed, nothing written to the document.
     first_sync_once()
@@ -294,7 +361,7 @@ if only := os.environ.get("KITH_BENCH_ONLY"):
 
 # The reads first, every run of them, and the devices' memory, then the writes: what a write benchmark adds (tens of
 # thousands of notes, some in the reader's families) must not change what a later read reads.
-results = {"push": [], "sync": [], "post": [], "timeline": [], "memory": []}
+results = {"push": [], "sync": [], "post": [], "timeline": [], "memory": [], "pulls": []}
 # A first sync is measured on a warm server, as devices meet it: one unmeasured sync first prepares the pull's
 # statements on the pool's connections.
 first_sync_once()
@@ -309,6 +376,7 @@ records = results["sync"][0][2]
 post_kith, post_raw = median([k for k, _ in results["post"]]), median([r for _, r in results["post"]])
 timeline_kith, timeline_raw = median([k for k, _ in results["timeline"]]), median([r for _, r in results["timeline"]])
 rss, devices = results["memory"][0]
+pulls_rss, pulls_sign_in, pullers = results["pulls"][0]
 
 rows = [
     ("push, 8 devices × 20 batches × 50 notes", f"{push_kith:,.0f} notes/s",
@@ -339,6 +407,9 @@ for work, kith, raw, ratio, goal, met, percent in rows:
     lines.append(f"| {work} | {kith} | {raw} | {shown} | {goal} | {'yes' if met else 'no'} |")
 lines.append(f"| server memory (peak RSS) with {devices} devices syncing at once | {rss:.0f} MiB | — | — | < 150 MiB | "
              f"{'yes' if rss < 150 else 'no'} |")
+lines.append(f"| server memory (peak RSS) with {pullers} devices making their first sync at once, each caseload holding a "
+             f"family of 5,000 notes; a sign-in meanwhile | {pulls_rss:.0f} MiB; sign-in {pulls_sign_in:.2f} s | — | — | "
+             f"< 300 MiB; < 2 s | {'yes' if pulls_rss < 300 and pulls_sign_in < 2 else 'no'} |")
 lines.append("<!-- ratios:end -->")
 table = "\n".join(lines)
 print(table)

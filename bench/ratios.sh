@@ -5,7 +5,7 @@
 # written into docs/benchmarks.md between its "ratios" markers, with the command and the machine.
 #
 #   bench/ratios.sh [RUNS]
-#   KITH_BENCH_ONLY=sync|timeline|memory|push|post bench/ratios.sh [RUNS]   (one row, printed, the document untouched)
+#   KITH_BENCH_ONLY=sync|timeline|memory|pulls|push|post bench/ratios.sh [RUNS]   (one row, printed, the document untouched)
 #
 # Needs pgbench (postgresql-contrib), wrk and python3; the load generators stop by themselves (fixed counts or 10 s).
 set -euo pipefail

@@ -9,7 +9,8 @@
 #
 # PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` system user.
 # Settings: KITH_PGDATA (data folder, default .data/postgres), KITH_PGPORT (default 54329),
-# KITH_PG_FSYNC (default on; the test cluster turns it off, its databases are thrown away).
+# KITH_PG_FSYNC (default on; the test cluster turns it off, its databases are thrown away), KITH_PG_MAX_CONNECTIONS
+# (default 300; the test cluster has 1000: every test runs servers with pools of their own, fifty suites at once).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,7 +59,7 @@ start() {
     fi
     if ! as_owner "$pgbin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         if ! as_owner "$pgbin/pg_ctl" -D "$data" -l "$data/log" -w start \
-            -o "-k $data -p $port -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=${KITH_PG_FSYNC:-on}" >/dev/null; then
+            -o "-k $data -p $port -c listen_addresses=127.0.0.1 -c max_connections=${KITH_PG_MAX_CONNECTIONS:-300} -c fsync=${KITH_PG_FSYNC:-on}" >/dev/null; then
             say "PostgreSQL did not start on 127.0.0.1:$port (another server on that port? set KITH_PGPORT). Its log ends:"
             tail -n 5 "$data/log" >&2
             exit 1

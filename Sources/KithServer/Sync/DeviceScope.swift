@@ -8,16 +8,23 @@ import PostgresNIO
 /// Grants are brought up to date at the start of every push and pull, under the device's row lock, so a device's
 /// grants change one request at a time.
 extension Records {
-    /// Locks the device for this transaction and returns its `lastAppliedSeq`.
+    /// Locks the device for this transaction and returns its `lastAppliedSeq`. A device's own requests wait their turn
+    /// for as long as a statement may run, not the lock timeout, which is for locks held elsewhere: a push sent again on
+    /// another connection while the first still runs is served after it. The wait is lengthened for this lock alone
+    /// (the inner `set_config` runs before the rows are locked, the outer one after).
     func lockDevice(_ device: SyncDevice) async throws -> Int64 {
-        guard let seq = try await connection.query(
+        guard let row = try await connection.query(
             DeviceLock.self,
             """
-            SELECT last_applied_seq FROM devices
-            WHERE organisation_id = \(device.organisationId) AND id = \(device.id) FOR UPDATE
+            SELECT locked.last_applied_seq, set_config('lock_timeout', locked.usual, true)
+            FROM (SELECT d.last_applied_seq, w.usual
+                  FROM devices d,
+                       (SELECT current_setting('lock_timeout') AS usual,
+                               set_config('lock_timeout', current_setting('statement_timeout'), true)) w
+                  WHERE d.organisation_id = \(device.organisationId) AND d.id = \(device.id) FOR UPDATE OF d) locked
             """, logger: logger
-        ).first?.decode(Int64.self) else { throw KithError.notFound }
-        return seq
+        ).first else { throw KithError.notFound }
+        return try row.decode((Int64, String).self).0
     }
 
     /// Starts a grant for every family newly allocated to the device's worker and ends the grants of families they
