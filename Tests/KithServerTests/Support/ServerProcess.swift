@@ -39,7 +39,8 @@ final class ServerProcess {
             // Many test servers share one PostgreSQL: each opens its connections as it needs them.
             "KITH_DB_POOL_MIN": "0",
             // As `TestDatabase.servingConfig`.
-            "KITH_DB_ACQUIRE_TIMEOUT": "30", "KITH_SYNC_REQUESTS_PER_MINUTE": "100000",
+            "KITH_DB_ACQUIRE_TIMEOUT": "30", "KITH_LOCK_TIMEOUT": "30", "KITH_STATEMENT_TIMEOUT": "180",
+            "KITH_SYNC_REQUESTS_PER_MINUTE": "100000",
         ].merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -35,13 +35,16 @@ enum TestDatabase {
         return components.string!
     }
 
-    /// How a test serves `url`: as `kith_server`, waiting up to 30 s for a connection, not 5, and with no practical limit
-    /// on how often a device syncs. Many servers share the test cluster and two cores while the suite runs, and the
-    /// sync tests pull page after page of one record; a test about something else must not fail on either. The tests of
-    /// the limits themselves (`FailFastTests`, `LimitsTests`) set their own.
+    /// How a test serves `url`: as `kith_server`, with every wait six times the default (for a connection, a lock, a
+    /// statement) and no practical limit on how often a device syncs. Fifty suites share the test cluster and two cores
+    /// while the suite runs, forty sign-ins or five pushes in one test queue for one row, and the sync tests pull page
+    /// after page of one record; a test about something else must not fail on a busy machine. The tests of the limits
+    /// themselves (`FailFastTests`, `LimitsTests`) set their own.
     static func servingConfig(_ url: String) -> AppConfig {
         var config = AppConfig(databaseURL: serving(url))
         config.timeouts.acquire = .seconds(30)
+        config.timeouts.lock = .seconds(30)
+        config.timeouts.statement = .seconds(180)
         config.syncRequestsPerMinute = 100_000
         return config
     }
