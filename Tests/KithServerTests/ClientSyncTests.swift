@@ -50,7 +50,8 @@ struct ClientDevice {
 
     func engine(dropping answers: Set<String> = []) -> SyncEngine {
         let transport = RouterTransport(client: kith.client, token: device.token, dropAnswers: answers)
-        return SyncEngine(client: Client(serverURL: URL(string: "http://kith.test")!, transport: transport), store: store, deviceId: device.id)
+        let client = Client(serverURL: URL(string: "http://kith.test")!, transport: transport, middlewares: [Server.WaitWhenTold()])
+        return SyncEngine(client: client, store: store, deviceId: device.id)
     }
 
     @discardableResult

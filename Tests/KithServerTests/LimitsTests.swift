@@ -4,6 +4,7 @@ import Glibc
 #endif
 import HTTPTypes
 import KithAPI
+import KithClient
 import PostgresNIO
 import Testing
 @testable import KithServer
@@ -165,6 +166,41 @@ import Testing
             #expect(try await first.value.status == .ok)
             let again = try await kith.request(.post, "/v1/sync/pull", token: phone.token, body: phonePull)
             #expect(again.status == .ok)
+        }
+    }
+
+    @Test func theTerminalClientWaitsWhenToldAndSyncs() async throws {
+        try await Kith.run({ $0.wholeFamilyPulls = 1 }) { kith in
+            let family = try await kith.openFamily()
+            let tablet = try await FieldDevice.register(kith, as: .priya)
+            let (locked, lockedSignal) = AsyncStream<Void>.makeStream()
+            let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+            let holder = Task {
+                try await kith.db.withTransaction(logger: TestDatabase.logger) { connection in
+                    try await connection.query("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE", logger: TestDatabase.logger)
+                    lockedSignal.yield()
+                    for await _ in release { break }
+                }
+            }
+            for await _ in locked { break }
+            // Another device's first sync holds the only turn, waiting on the lock.
+            let first = Task { try await tablet.post("/v1/sync/pull", ["protocol": 1, "deviceId": tablet.id]) }
+            var waiting = 0
+            for _ in 0..<100 where waiting == 0 {
+                try await Task.sleep(for: .milliseconds(20))
+                waiting = try await kith.count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+            }
+            #expect(waiting == 1)
+            // The client is told `busy`, Retry-After 5, while the turn is taken; the turn ends a second later.
+            let phone = try ClientDevice(kith, device: try await FieldDevice.register(kith, as: .priya, name: "phone"), store: try LocalStore(), as: .priya)
+            let syncing = Task { try await phone.sync() }
+            try await Task.sleep(for: .seconds(1))
+            releaseSignal.yield()
+            try await holder.value
+            #expect(try await first.value.status == .ok)
+            let summary = try await syncing.value
+            #expect(summary.changes > 0)
+            #expect(try phone.caseload.families().map(\.id) == [family.id])
         }
     }
 

@@ -18,7 +18,7 @@ package enum Server {
             serverURL: url,
             configuration: .kith,
             transport: AsyncHTTPClientTransport(configuration: .init(client: http, timeout: .seconds(120))),
-            middlewares: token.map { [Bearer(token: $0)] } ?? [])
+            middlewares: [WaitWhenTold()] + (token.map { [Bearer(token: $0)] } ?? []))
         do {
             let result = try await body(client)
             try await http.shutdown()
@@ -39,6 +39,35 @@ package enum Server {
     package static func refusal(_ status: Int, _ response: Components.Responses.Problem) -> CommandError {
         let problem = try? response.body.applicationProblemJson
         return .refused(status: status, code: problem?.code, detail: problem?.detail ?? problem?.title)
+    }
+
+    /// A sync told to wait (429 when the device syncs too often, 503 while the server's database is restarting or many
+    /// devices make their first sync) waits as long as `Retry-After` says and asks again, a few times: every sync request
+    /// may be sent twice (mutations are applied once, by id; a pull's cursor moves only when its page is applied).
+    package struct WaitWhenTold: ClientMiddleware {
+        static let operations: Set<String> = ["syncPush", "syncPull", "syncAck"]
+        static let attempts = 6
+        static let longestWait = 60
+
+        package init() {}
+
+        package func intercept(
+            _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
+            next: @Sendable (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)
+        ) async throws -> (HTTPResponse, HTTPBody?) {
+            guard Self.operations.contains(operationID) else { return try await next(request, body, baseURL) }
+            // A body can be read once; a request sent again needs its bytes.
+            let bytes: Data? = if let body { try await Data(collecting: body, upTo: 16 << 20) } else { nil }
+            var attempt = 1
+            while true {
+                let (response, answer) = try await next(request, bytes.map { HTTPBody($0) }, baseURL)
+                guard [429, 503].contains(response.status.code), attempt < Self.attempts,
+                      let wait = response.headerFields[.retryAfter].flatMap(Int.init), (0...Self.longestWait).contains(wait)
+                else { return (response, answer) }
+                try await Task.sleep(for: .seconds(wait))
+                attempt += 1
+            }
+        }
     }
 
     struct Bearer: ClientMiddleware {
