@@ -102,6 +102,55 @@ import Testing
         }
     }
 
+    @Test func aPullWhoseDeviceHungUpStops() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            let fixture = try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) {
+                try await Fixture.seed($0, logger: TestDatabase.logger)
+            }
+            let server = try await ServerProcess(databaseURL: url)
+            defer { server.kill() }
+            let token = fixture.tokens[.priya]!
+            // Two groups of families to deliver: the pull looks for its device between them.
+            for number in 1...(Records.familiesReadTogether + 1) {
+                let created = try await HTTP.send(server.base, .post, "/v1/families", token: token, json: ["displayName": "Family \(number)"])
+                #expect(created.status == 201)
+            }
+            let registered = try await HTTP.send(
+                server.base, .post, "/v1/devices", token: token, json: ["name": "tablet", "platform": "test", "clientVersion": "1"])
+            let device = try Kith.decoder.decode(Components.Schemas.DeviceRegistration.self, from: registered.body)
+            let base = server.base
+            try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
+                let (locked, lockedSignal) = AsyncStream<Void>.makeStream()
+                let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+                let holder = Task {
+                    try await db.withTransaction(logger: TestDatabase.logger) { connection in
+                        try await connection.query("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE", logger: TestDatabase.logger)
+                        lockedSignal.yield()
+                        for await _ in release { break }
+                    }
+                }
+                for await _ in locked { break }
+                // The device gives up after a second, while its pull waits inside the first group.
+                let gaveUp = try? await HTTP.send(
+                    base, .post, "/v1/sync/pull", token: device.token, json: ["protocol": 1, "deviceId": device.deviceId], timeout: 1)
+                #expect(gaveUp == nil)
+                releaseSignal.yield()
+                try await holder.value
+                // Nothing more is read for nobody: the pull stopped before the second group, and its reads were not audited.
+                try await Task.sleep(for: .seconds(2))
+                let audited = try await db.query(
+                    "SELECT count(*)::int FROM audit_events WHERE entity = 'sync'", logger: TestDatabase.logger
+                ).decode(Int.self).first { _ in true }
+                #expect(audited == 0)
+                let waitingOrRunning = try await db.query(
+                    "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()",
+                    logger: TestDatabase.logger
+                ).decode(Int.self).first { _ in true }
+                #expect(waitingOrRunning == 0)
+            }
+        }
+    }
+
     static func pushHead(token: String, length: Int) -> String {
         "POST /v1/sync/push HTTP/1.1\r\nHost: kith\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\n"
             + "Content-Length: \(length)\r\n\r\n"

@@ -19,7 +19,7 @@ public func buildApplication(
     let idle = config.httpIdleTimeout.milliseconds
     var app = Application(
         responder: WatchedResponder(inner: router.buildResponder()),
-        server: .http1(configuration: .init(idleTimeout: .milliseconds(idle))),
+        server: .http1(configuration: .init(additionalChannelHandlers: [ClientPresence()], idleTimeout: .milliseconds(idle))),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kith"),
         logger: logger)
     app.beforeServerStarts {

@@ -44,8 +44,8 @@ final class RequestWatch: Sendable {
         self.cameOpen = channel.isActive
     }
 
-    /// Whether the client closed its connection: work for it can stop.
-    var clientIsGone: Bool { cameOpen && !channel.isActive }
+    /// Whether the client closed its connection, or its side of it: work for it can stop.
+    var clientIsGone: Bool { cameOpen && (!channel.isActive || ClientPresence.hasStoppedSending(channel)) }
 
     fileprivate func onAnswer(_ answer: CheckedContinuation<Response, any Error>) {
         waiting.withLock { $0 = answer }
@@ -65,5 +65,30 @@ final class RequestWatch: Sendable {
 extension Result where Failure == any Error {
     init(catching body: () async throws -> Success) async {
         do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}
+
+/// Notes a client that closed its side of the connection. Hummingbird allows half-closed connections, so a channel stays
+/// active after a client's FIN until the server writes or closes; for Kith a client that stops sending while its
+/// request is served has hung up (no Kith client half-closes and waits for an answer).
+final class ClientPresence: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = Any
+
+    private static let stopped = Mutex<Set<ObjectIdentifier>>([])
+
+    static func hasStoppedSending(_ channel: any Channel) -> Bool {
+        stopped.withLock { $0.contains(ObjectIdentifier(channel)) }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed? = event as? ChannelEvent {
+            _ = Self.stopped.withLock { $0.insert(ObjectIdentifier(context.channel)) }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        _ = Self.stopped.withLock { $0.remove(ObjectIdentifier(context.channel)) }
+        context.fireChannelInactive()
     }
 }
