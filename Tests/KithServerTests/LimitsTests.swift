@@ -26,17 +26,8 @@ import Testing
             let push = try JSONSerialization.data(withJSONObject: [
                 "protocol": 1, "deviceId": device.id, "clientVersion": "1", "mutations": [Mutation.note(1, family: family.id, body: "Pushed")],
             ])
-            let (locked, lockedSignal) = AsyncStream<Void>.makeStream()
-            let (release, releaseSignal) = AsyncStream<Void>.makeStream()
             // An operator's migration, say, holding the notes table.
-            let holder = Task {
-                try await kith.db.withTransaction(logger: TestDatabase.logger) { connection in
-                    try await connection.query("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE", logger: TestDatabase.logger)
-                    lockedSignal.yield()
-                    for await _ in release { break }
-                }
-            }
-            for await _ in locked { break }
+            let lock = try await NotesLock.hold(on: kith.db)
             // Seven requests that meet the lock on a pool of two: notes' POSTs and timeline pages, each one statement, and a
             // device's push, a transaction that first waits its turn on the device's own lock (with a longer wait) and
             // then meets the notes' lock with the usual one. No statement timeout would end any of them.
@@ -65,8 +56,7 @@ import Testing
             #expect(families.status == .ok)
             let me = try await kith.request(.get, "/v1/me", as: .tom)
             #expect(me.status == .ok)
-            releaseSignal.yield()
-            try await holder.value
+            try await lock.release()
             // Nothing of the refused writes was kept; the next one is.
             #expect(try await kith.count("SELECT count(*) FROM notes") == 0)
             let written = try await kith.request(.post, "/v1/families/\(family.id)/notes", as: .priya, json: ["body": "After"])
@@ -120,22 +110,12 @@ import Testing
             let device = try Kith.decoder.decode(Components.Schemas.DeviceRegistration.self, from: registered.body)
             let base = server.base
             try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
-                let (locked, lockedSignal) = AsyncStream<Void>.makeStream()
-                let (release, releaseSignal) = AsyncStream<Void>.makeStream()
-                let holder = Task {
-                    try await db.withTransaction(logger: TestDatabase.logger) { connection in
-                        try await connection.query("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE", logger: TestDatabase.logger)
-                        lockedSignal.yield()
-                        for await _ in release { break }
-                    }
-                }
-                for await _ in locked { break }
+                let lock = try await NotesLock.hold(on: db)
                 // The device gives up after a second, while its pull waits inside the first group.
                 let gaveUp = try? await HTTP.send(
                     base, .post, "/v1/sync/pull", token: device.token, json: ["protocol": 1, "deviceId": device.deviceId], timeout: 1)
                 #expect(gaveUp == nil)
-                releaseSignal.yield()
-                try await holder.value
+                try await lock.release()
                 // Nothing more is read for nobody: the pull stopped before the second group, and its reads were not audited.
                 try await Task.sleep(for: .seconds(2))
                 let audited = try await db.query(
@@ -186,32 +166,17 @@ import Testing
             _ = try await kith.openFamily()
             let tablet = try await FieldDevice.register(kith, as: .priya)
             let phone = try await FieldDevice.register(kith, as: .priya, name: "phone")
-            let (locked, lockedSignal) = AsyncStream<Void>.makeStream()
-            let (release, releaseSignal) = AsyncStream<Void>.makeStream()
             // The first sync is held inside its delivery by a lock on the notes it reads.
-            let holder = Task {
-                try await kith.db.withTransaction(logger: TestDatabase.logger) { connection in
-                    try await connection.query("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE", logger: TestDatabase.logger)
-                    lockedSignal.yield()
-                    for await _ in release { break }
-                }
-            }
-            for await _ in locked { break }
+            let lock = try await NotesLock.hold(on: kith.db)
             let tabletPull = try JSONSerialization.data(withJSONObject: ["protocol": 1, "deviceId": tablet.id])
             let phonePull = try JSONSerialization.data(withJSONObject: ["protocol": 1, "deviceId": phone.id])
             let first = Task { try await kith.request(.post, "/v1/sync/pull", token: tablet.token, body: tabletPull) }
-            var waiting = 0
-            for _ in 0..<100 where waiting == 0 {
-                try await Task.sleep(for: .milliseconds(20))
-                waiting = try await kith.count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
-            }
-            #expect(waiting == 1)
+            #expect(try await lock.waiters(in: kith) == 1)
             let second = try await kith.request(.post, "/v1/sync/pull", token: phone.token, body: phonePull)
             #expect(second.status == .serviceUnavailable)
             #expect(second.headers[.retryAfter] == "5")
             #expect(String(buffer: second.body).contains("\"code\":\"busy\""))
-            releaseSignal.yield()
-            try await holder.value
+            try await lock.release()
             #expect(try await first.value.status == .ok)
             let again = try await kith.request(.post, "/v1/sync/pull", token: phone.token, body: phonePull)
             #expect(again.status == .ok)
@@ -222,30 +187,15 @@ import Testing
         try await Kith.run({ $0.wholeFamilyPulls = 1 }) { kith in
             let family = try await kith.openFamily()
             let tablet = try await FieldDevice.register(kith, as: .priya)
-            let (locked, lockedSignal) = AsyncStream<Void>.makeStream()
-            let (release, releaseSignal) = AsyncStream<Void>.makeStream()
-            let holder = Task {
-                try await kith.db.withTransaction(logger: TestDatabase.logger) { connection in
-                    try await connection.query("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE", logger: TestDatabase.logger)
-                    lockedSignal.yield()
-                    for await _ in release { break }
-                }
-            }
-            for await _ in locked { break }
+            let lock = try await NotesLock.hold(on: kith.db)
             // Another device's first sync holds the only turn, waiting on the lock.
             let first = Task { try await tablet.post("/v1/sync/pull", ["protocol": 1, "deviceId": tablet.id]) }
-            var waiting = 0
-            for _ in 0..<100 where waiting == 0 {
-                try await Task.sleep(for: .milliseconds(20))
-                waiting = try await kith.count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
-            }
-            #expect(waiting == 1)
+            #expect(try await lock.waiters(in: kith) == 1)
             // The client is told `busy`, Retry-After 5, while the turn is taken; the turn ends a second later.
             let phone = try ClientDevice(kith, device: try await FieldDevice.register(kith, as: .priya, name: "phone"), store: try LocalStore(), as: .priya)
             let syncing = Task { try await phone.sync() }
             try await Task.sleep(for: .seconds(1))
-            releaseSignal.yield()
-            try await holder.value
+            try await lock.release()
             #expect(try await first.value.status == .ok)
             let summary = try await syncing.value
             #expect(summary.changes > 0)
@@ -323,5 +273,46 @@ final class RawConnection {
             received += buffer[0..<count]
         }
         return String(decoding: received, as: UTF8.self)
+    }
+}
+
+/// The notes table held by another connection, as a migration or an operator's `LOCK TABLE` holds it, until released.
+final class NotesLock: Sendable {
+    private let releasing: AsyncStream<Void>.Continuation
+    private let holder: Task<Void, any Error>
+
+    private init(releasing: AsyncStream<Void>.Continuation, holder: Task<Void, any Error>) {
+        self.releasing = releasing
+        self.holder = holder
+    }
+
+    static func hold(on db: PostgresClient) async throws -> NotesLock {
+        let (locked, lockedSignal) = AsyncStream<Void>.makeStream()
+        let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            try await db.withTransaction(logger: TestDatabase.logger) { connection in
+                try await connection.query("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE", logger: TestDatabase.logger)
+                lockedSignal.yield()
+                for await _ in release { break }
+            }
+        }
+        for await _ in locked { break }
+        return NotesLock(releasing: releaseSignal, holder: holder)
+    }
+
+    /// How many connections of the test's database wait for a lock, once one does (or after two seconds).
+    func waiters(in kith: Kith) async throws -> Int {
+        var waiting = 0
+        for _ in 0..<100 where waiting == 0 {
+            try await Task.sleep(for: .milliseconds(20))
+            waiting = try await kith.count(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+        }
+        return waiting
+    }
+
+    func release() async throws {
+        releasing.yield()
+        try await holder.value
     }
 }

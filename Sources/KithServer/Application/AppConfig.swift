@@ -71,8 +71,9 @@ public struct AppConfig: Sendable {
 
     /// Reads `DATABASE_URL`, `KITH_HOST`, `KITH_PORT`, `KITH_LOG_LEVEL`, `KITH_TRUSTED_PROXIES`, `KITH_DB_POOL_SIZE`,
     /// the timeouts (`KITH_DB_ACQUIRE_TIMEOUT`, `KITH_STATEMENT_TIMEOUT`, `KITH_LOCK_TIMEOUT`,
-    /// `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, `KITH_DRAIN_TIMEOUT`, `KITH_HTTP_IDLE_TIMEOUT`), `KITH_SYNC_REQUESTS_PER_MINUTE`, `KITH_SYNC_FIRST_SYNCS`, `KITH_PUBLIC_URL`,
-    /// `KITH_UNSAFE_DATABASE_ROLE`, listing every missing or bad key at once.
+    /// `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, `KITH_DRAIN_TIMEOUT`, `KITH_HTTP_IDLE_TIMEOUT`), the sync limits
+    /// (`KITH_SYNC_REQUESTS_PER_MINUTE`, `KITH_SYNC_FIRST_SYNCS`), `KITH_PUBLIC_URL`, `KITH_UNSAFE_DATABASE_ROLE`, listing
+    /// every missing or bad key at once.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
         var problems: [String] = []
         let url = env["DATABASE_URL"] ?? ""

@@ -16,10 +16,9 @@ public func buildApplication(
     let db = try PostgresClient.kith(config, serving: true, logger: logger)
     let cursorKey = ListCursorKey()
     let router = try buildRouter(config, db: db, cursorKey: cursorKey, logger: logger, metrics: metrics)
-    let idle = config.httpIdleTimeout.milliseconds
     var app = Application(
         responder: WatchedResponder(inner: router.buildResponder()),
-        server: .http1(configuration: .init(additionalChannelHandlers: [ClientPresence()], idleTimeout: .milliseconds(idle))),
+        server: .http1(configuration: .init(additionalChannelHandlers: [ClientPresence()], idleTimeout: TimeAmount(config.httpIdleTimeout))),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kith"),
         logger: logger)
     app.beforeServerStarts {

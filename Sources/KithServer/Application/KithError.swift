@@ -46,4 +46,8 @@ public struct KithError: Error, Sendable {
     static func tooManyRequests(retryAfter seconds: Int, _ detail: String) -> KithError {
         KithError(status: .tooManyRequests, code: "too_many_requests", detail: detail, retryAfterSeconds: seconds)
     }
+
+    static func tooManySignIns(retryAfter seconds: Int) -> KithError {
+        tooManyRequests(retryAfter: seconds, "Too many failed sign-ins; wait before trying again.")
+    }
 }

@@ -38,8 +38,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return .databaseUnavailable
         case let error as PSQLError where error.serverInfo == nil:
             // The connection failed or was lost (the database restarted, crashed or failed over): the pool replaces it.
-            // A write whose commit was under way when it was lost may have been made; everything Kith writes is
-            // idempotent when sent again (sync mutations, notes and records by their client-made ids).
+            // A write whose commit was under way when it was lost may have been made: a sync mutation, or a record
+            // written with an id the client chose, is taken once however often it is sent.
             logger.warning("database connection lost", metadata: ["code": .string("\(error.code)")])
             return .databaseUnavailable
         case let error as PSQLError:

@@ -17,10 +17,14 @@ struct WatchedResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context
             try await withCheckedThrowingContinuation { (answer: CheckedContinuation<Response, any Error>) in
                 watch.onAnswer(answer)
                 let task = Task {
-                    let result = await Result(catching: { try await RequestWatch.$current.withValue(watch) { try await inner.respond(to: request, context: context) } })
+                    let result = await Result {
+                        try await RequestWatch.$current.withValue(watch) { try await inner.respond(to: request, context: context) }
+                    }
                     watch.answer(with: result)
                 }
                 serving.withLock { $0 = task }
+                // Cancelled before the task was known to the handler below.
+                if Task.isCancelled { task.cancel() }
             }
         } onCancel: {
             serving.withLock { $0 }?.cancel()
@@ -63,7 +67,7 @@ final class RequestWatch: Sendable {
 }
 
 extension Result where Failure == any Error {
-    init(catching body: () async throws -> Success) async {
+    init(_ body: () async throws -> Success) async {
         do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }

@@ -19,7 +19,7 @@ extension KithService {
         let account: (organisation: UUID, worker: UUID, passwordHash: String)?
         let reservedAt: Date
         switch attempt {
-        case .wait(let seconds): throw KithError.tooManyRequests(retryAfter: seconds, "Too many failed sign-ins; wait before trying again.")
+        case .wait(let seconds): throw KithError.tooManySignIns(retryAfter: seconds)
         case .check(let found, let at): (account, reservedAt) = (found, at)
         }
         // A wrong password leaves its reservation as the failure it is.
@@ -61,7 +61,7 @@ extension KithService {
             try await LoginThrottle.begin(email: email, address: Principal.clientAddress, on: connection, logger: logger)
         }
         guard case .check(let account, let reservedAt) = attempt else {
-            if case .wait(let seconds) = attempt { throw KithError.tooManyRequests(retryAfter: seconds, "Too many failed sign-ins; wait before trying again.") }
+            if case .wait(let seconds) = attempt { throw KithError.tooManySignIns(retryAfter: seconds) }
             throw KithError.unauthorized
         }
         guard let account, account.worker == principal.workerId, try await Passwords.verify(body.current, hash: account.passwordHash) else {

@@ -3,8 +3,8 @@ import NIOPosix
 import PostgresNIO
 import Synchronization
 
-/// A connection leased from the pool by a task of its own and lent to the task that asked for it, so that the wait can end
-/// at a deadline: PostgresNIO queues a lease until a connection is free or, with its database gone, until its own
+/// A connection leased from the pool by a task of its own and lent to the task that asked for it, so that the wait can
+/// end at a deadline: PostgresNIO queues a lease until a connection is free or, with its database gone, until its own
 /// circuit breaker trips a minute later, and it offers no deadline of its own. The lender's lease request is cancelled
 /// when the asker gives up, which takes it out of the pool's queue. The deadline is a NIO timer, not a `Task.sleep`
 /// (each cancelled sleep leaks on this Swift for Linux, and nearly every lease cancels its deadline).
@@ -25,8 +25,7 @@ final class ConnectionLease: Sendable {
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
         let lease = ConnectionLease()
-        let nanoseconds = wait.components.seconds * 1_000_000_000 + wait.components.attoseconds / 1_000_000_000
-        let deadline = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(nanoseconds)) {
+        let deadline = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(wait)) {
             lease.fail(DatabaseUnavailable.noConnection)
         }
         defer { deadline.cancel() }

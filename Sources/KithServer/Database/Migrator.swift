@@ -89,7 +89,7 @@ public struct Migrator: Sendable {
                 }) ?? false
                 once.withLock { $0.take() }?.resume(returning: current)
             }
-            MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(limit.milliseconds * 1_000_000)) {
+            MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(limit)) {
                 check.cancel()
                 once.withLock { $0.take() }?.resume(returning: false)
             }

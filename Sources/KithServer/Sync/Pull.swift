@@ -118,6 +118,8 @@ extension Records {
         var deliveredWhole: Set<UUID> = []
         var groups = grants.filter { $0.number > cursor.grantsThrough }[...]
         if !groups.isEmpty {
+            // A family part-way delivered that has since left the device's scope is no longer on its way.
+            if let within = next.within, within.grant != groups.first?.number { next.within = nil }
             try await wholeFamilies.admit {
                 // Families with every record however old: a few whole families at a time while they fit in the page,
                 // and a family larger than what is left of it in slices (`FamilySlices`).
@@ -148,7 +150,9 @@ extension Records {
                     let slice = try await familySlice(
                         first.familyId, after: next.within?.grant == first.number ? next.within : nil, limit: room)
                     var named: [String: [UUID: UUID]] = [:]
-                    for record in slice { named[FamilySlices.kinds[record.rank].entity.rawValue, default: [:]][record.id] = first.familyId }
+                    for record in slice {
+                        named[FamilySlices.kinds[record.rank].entity.rawValue, default: [:]][record.id] = first.familyId
+                    }
                     let records = try await familyRecords(of: [first.familyId], only: named)
                     changes += records.changes
                     breakGlass.formUnion(records.throughBreakGlass)

@@ -21,7 +21,7 @@ final class SyncRate: Sendable {
     /// Takes one request from the device's bucket and the worker's, or says how long to wait and takes nothing.
     func admit(_ device: SyncDevice, now: ContinuousClock.Instant = .now) throws {
         let wait = buckets.withLock { buckets -> Double? in
-            if buckets.count > 100_000 { Self.forgetFull(&buckets, now: now, perMinute: perMinute) }
+            if buckets.count > 100_000 { Self.forgetFull(&buckets, now: now) }
             let limits = [(device.id, Double(perMinute)), (device.workerId, Double(perMinute * 2))]
             var filled: [(UUID, Bucket)] = []
             for (key, capacity) in limits {
@@ -49,7 +49,7 @@ final class SyncRate: Sendable {
     }
 
     /// Buckets idle long enough to be full again hold nothing worth keeping.
-    private static func forgetFull(_ buckets: inout [UUID: Bucket], now: ContinuousClock.Instant, perMinute: Int) {
+    private static func forgetFull(_ buckets: inout [UUID: Bucket], now: ContinuousClock.Instant) {
         buckets = buckets.filter { seconds($0.value.at, now) < 60 }
     }
 }
