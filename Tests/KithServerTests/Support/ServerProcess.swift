@@ -67,6 +67,11 @@ final class ServerProcess {
         return binary
     }
 
+    /// A test that fails before it stops its server leaves none behind.
+    deinit {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+    }
+
     func kill() {
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
