@@ -255,15 +255,15 @@ def memory_once():
             time.sleep(0.05)
 
     def run(d):
-        page = call("POST", "/v1/sync/pull", d["token"], {"protocol": 1, "deviceId": d["deviceId"], "limit": 1})
+        page = call_patiently("POST", "/v1/sync/pull", d["token"], {"protocol": 1, "deviceId": d["deviceId"], "limit": 1})
         family = page["scope"]["grants"][0]["familyId"]
         now = datetime.now(timezone.utc).isoformat()
         mutations = [{"seq": n, "id": str(uuid.uuid4()), "type": "note.create", "recordedAt": now,
                       "args": {"id": str(uuid.uuid4()), "familyId": family, "body": NOTE_TEXT}} for n in range(1, 21)]
-        call("POST", "/v1/sync/push", d["token"], push_body(d, mutations))
+        call_patiently("POST", "/v1/sync/push", d["token"], push_body(d, mutations))
         cursor = page["cursor"]
         for _ in range(3):
-            page = call("POST", "/v1/sync/pull", d["token"], {"protocol": 1, "deviceId": d["deviceId"], "limit": 100, "cursor": cursor})
+            page = call_patiently("POST", "/v1/sync/pull", d["token"], {"protocol": 1, "deviceId": d["deviceId"], "limit": 100, "cursor": cursor})
             cursor = page["cursor"]
             if not page["hasMore"]: break
 

@@ -123,6 +123,7 @@ extension Records {
             try await wholeFamilies.admit {
                 // Families with every record however old: a few whole families at a time while they fit in the page,
                 // and a family larger than what is left of it in slices (`FamilySlices`).
+                var counts: [UUID: Int] = [:]
                 while let first = groups.first, changes.count < limit {
                     // The device went away: what is read for it now is read for nobody.
                     if RequestWatch.current?.clientIsGone == true { throw CancellationError() }
@@ -130,7 +131,11 @@ extension Records {
                     let candidates = Array(groups.prefix(Self.familiesReadTogether))
                     var group: [UUID] = []
                     if next.within?.grant != first.number {
-                        let counts = try await recordCounts(candidates.map(\.familyId))
+                        if candidates.contains(where: { counts[$0.familyId] == nil }) {
+                            // Counted a few groups ahead at once: a caseload's families in one statement.
+                            let ahead = groups.prefix(Self.familiesReadTogether * 4).map(\.familyId)
+                            counts.merge(try await recordCounts(ahead)) { $1 }
+                        }
                         var size = 0
                         for grant in candidates {
                             size += counts[grant.familyId] ?? 0
