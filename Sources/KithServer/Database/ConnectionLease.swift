@@ -6,8 +6,7 @@ import Synchronization
 /// A connection leased from the pool by a task of its own and lent to the task that asked for it, so that the wait can
 /// end at a deadline: PostgresNIO queues a lease until a connection is free or, with its database gone, until its own
 /// circuit breaker trips a minute later, and it offers no deadline of its own. The lender's lease request is cancelled
-/// when the asker gives up, which takes it out of the pool's queue. The deadline is a NIO timer, not a `Task.sleep`
-/// (each cancelled sleep leaks on this Swift for Linux, and nearly every lease cancels its deadline).
+/// when the asker gives up, which takes it out of the pool's queue. Deadlines are kept by `LeaseDeadlines`.
 final class ConnectionLease: Sendable {
     private struct State {
         var connection: PostgresConnection?
@@ -25,10 +24,8 @@ final class ConnectionLease: Sendable {
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
         let lease = ConnectionLease()
-        let deadline = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(wait)) {
-            lease.fail(DatabaseUnavailable.noConnection)
-        }
-        defer { deadline.cancel() }
+        let deadline = LeaseDeadlines.shared.add(lease, at: .now + wait)
+        defer { LeaseDeadlines.shared.remove(deadline) }
         let lender = Task {
             do {
                 try await client.withConnection { connection in await lease.lend(connection) }
@@ -44,7 +41,7 @@ final class ConnectionLease: Sendable {
             lender.cancel()
             throw error
         }
-        deadline.cancel()
+        LeaseDeadlines.shared.remove(deadline)
         LostConnections.watch(connection, lease: lease, request: RequestWatch.current)
         defer {
             LostConnections.unwatch(connection)
@@ -91,7 +88,7 @@ final class ConnectionLease: Sendable {
     }
 
     /// The deadline passed, the asker was cancelled, or the lease failed: unless a connection was lent already.
-    private func fail(_ error: any Error) {
+    fileprivate func fail(_ error: any Error) {
         let asker = state.withLock { state -> CheckedContinuation<PostgresConnection, any Error>? in
             guard state.connection == nil, state.failure == nil else { return nil }
             state.failure = error
@@ -108,6 +105,42 @@ final class ConnectionLease: Sendable {
             return state.lender
         }
         lender?.resume()
+    }
+}
+
+/// The deadlines of the leases waiting now, looked at ten times a second by one repeated timer: a timer a lease would
+/// cost two wake-ups of an event loop on every request (nearly every lease gets its connection at once), and a
+/// `Task.sleep` cancelled that often leaks on this Swift for Linux. A wait ends within a tenth of a second of its limit.
+final class LeaseDeadlines: Sendable {
+    static let shared = LeaseDeadlines()
+
+    private let waiting = Mutex<(next: UInt64, leases: [UInt64: (at: ContinuousClock.Instant, lease: ConnectionLease)])>((0, [:]))
+
+    private init() {
+        MultiThreadedEventLoopGroup.singleton.any().scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) {
+            [self] _ in expire(now: .now)
+        }
+    }
+
+    func add(_ lease: ConnectionLease, at deadline: ContinuousClock.Instant) -> UInt64 {
+        waiting.withLock { waiting in
+            waiting.next += 1
+            waiting.leases[waiting.next] = (deadline, lease)
+            return waiting.next
+        }
+    }
+
+    func remove(_ key: UInt64) {
+        _ = waiting.withLock { $0.leases.removeValue(forKey: key) }
+    }
+
+    private func expire(now: ContinuousClock.Instant) {
+        let expired = waiting.withLock { waiting in
+            let due = waiting.leases.filter { $0.value.at <= now }
+            for key in due.keys { waiting.leases[key] = nil }
+            return due.values.map(\.lease)
+        }
+        for lease in expired { lease.fail(DatabaseUnavailable.noConnection) }
     }
 }
 
