@@ -43,7 +43,7 @@ import Testing
                 SELECT \(kith.fixture.organisation), NULL, 'family', gen_random_uuid(), 'upsert', now() - interval '200 days'
                 FROM generate_series(1, \(rows))
                 """, logger: logger)
-            let housekeeping = Housekeeping(db: Database(client: kith.db, logger: logger), logger: logger)
+            let housekeeping = Housekeeping(db: kith.database, logger: logger)
 
             // Another replica is tidying: this one leaves it alone.
             try await kith.db.withTransaction(logger: logger) { other in
@@ -65,7 +65,7 @@ import Testing
 
     @Test func aServerTransactionCannotRunOnForever() async throws {
         try await Kith.run { kith in
-            var timeouts = TestDatabase.servingConfig(kith.databaseURL).timeouts
+            var timeouts = kith.database.timeouts
             timeouts.statement = .seconds(1)
             let database = Database(client: kith.db, logger: TestDatabase.logger, timeouts: timeouts)
             let slow = await #expect(throws: PSQLError.self) {

@@ -114,7 +114,9 @@ import Testing
     @Test func everyTransactionOfASignedInRequestStandsBehindTheWall() async throws {
         try await Kith.run { kith in
             _ = try await kith.openFamily()
-            let db = Database(client: kith.db, logger: TestDatabase.logger)
+            var timeouts = kith.database.timeouts
+            timeouts.statement = .seconds(30)
+            let db = Database(client: kith.db, logger: TestDatabase.logger, timeouts: timeouts)
             let organisation = kith.fixture.organisation
             struct Seen: Equatable { let role: String, organisation: String, isolation: String, families: Int, timeout: String }
             func seen(_ organisation: UUID?, _ isolation: Database.Isolation = .readCommitted) async throws -> Seen {
@@ -189,7 +191,7 @@ import Testing
             // Another organisation's worker: the wall hides the family from the lookup itself.
             #expect(try await lookup(.zed) == [["kith_app", "none", "none"]])
 
-            let db = Database(client: kith.db, logger: TestDatabase.logger)
+            let db = kith.database
             let known = FamilyRelationship(familyId: familyId, teamId: kith.fixture.north, allocationRole: "allocatedWorker", breakGlass: false)
             let organisation = kith.fixture.organisation
             try await db.signedIn { held in
@@ -218,7 +220,7 @@ import Testing
     @Test func aWriteInOneStatementEntersTheWallItself() async throws {
         try await Kith.run { kith in
             let familyId = try #require(UUID(uuidString: try await kith.openFamily(by: .priya).id))
-            let db = Database(client: kith.db, logger: TestDatabase.logger)
+            let db = kith.database
             let organisation = kith.fixture.organisation
             let known = FamilyRelationship(familyId: familyId, teamId: kith.fixture.north, allocationRole: "allocatedWorker", breakGlass: false)
             func roleAndWall(_ held: RequestConnection) async throws -> [String] {
@@ -329,7 +331,7 @@ import Testing
                 "DELETE FROM audit_events",
                 "TRUNCATE notes",
             ] {
-                let database = Database(client: kith.db, logger: TestDatabase.logger)
+                let database = kith.database
                 let refused = await #expect(throws: PSQLError.self, "\(statement)") {
                     try await database.transaction(organisation: kith.fixture.organisation) { connection in
                         try await connection.query(PostgresQuery(unsafeSQL: statement), logger: TestDatabase.logger)

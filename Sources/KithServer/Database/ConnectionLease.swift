@@ -162,19 +162,20 @@ enum LostConnections {
         var request: RequestWatch?
     }
 
-    private static let lent = Mutex<(now: [PostgresConnection.ID: Watched], known: Set<PostgresConnection.ID>)>(([:], []))
+    /// By the connection object: PostgresNIO numbers connections per pool, and a process may have several (the tests').
+    private static let lent = Mutex<(now: [ObjectIdentifier: Watched], known: Set<ObjectIdentifier>)>(([:], []))
 
     /// How long a borrower has to end by itself once its connection is lost.
     static let grace = TimeAmount.seconds(1)
 
     static func watch(_ connection: PostgresConnection, lease: ConnectionLease, request: RequestWatch?) {
+        let id = ObjectIdentifier(connection)
         let first = lent.withLock { lent in
-            lent.now[connection.id] = Watched(lease: lease, request: request)
-            return lent.known.insert(connection.id).inserted
+            lent.now[id] = Watched(lease: lease, request: request)
+            return lent.known.insert(id).inserted
         }
         // Once a connection: a callback a lease would pile up on a connection that lives for days.
         guard first else { return }
-        let id = connection.id
         connection.closeFuture.whenComplete { _ in
             let watched = lent.withLock { lent in
                 lent.known.remove(id)
@@ -195,6 +196,6 @@ enum LostConnections {
     }
 
     static func unwatch(_ connection: PostgresConnection) {
-        lent.withLock { _ = $0.now.removeValue(forKey: connection.id) }
+        lent.withLock { _ = $0.now.removeValue(forKey: ObjectIdentifier(connection)) }
     }
 }

@@ -19,6 +19,11 @@ struct Kith: Sendable {
     let fixture: Fixture
     let databaseURL: String
 
+    /// The server's way into the owner's database, waiting as long as the tests' servers do.
+    var database: Database {
+        Database(client: db, logger: TestDatabase.logger, timeouts: TestDatabase.servingConfig(databaseURL).timeouts)
+    }
+
     static func run(
         _ configure: @Sendable (inout AppConfig) -> Void = { _ in }, over setup: TestingSetup = .router,
         _ test: @Sendable @escaping (Kith) async throws -> Void
