@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -70,6 +73,41 @@ import Testing
                 #expect(listed.status == 200)
             }
         }
+    }
+
+    @Test func aDatabaseThatFreezesWithItsConnectionsOpenCostsARequestItsBoundNotForever() async throws {
+        try await Self.withCluster { root, _, url, fixture in
+            // Statements of two seconds: a connection held past 2 × 2 + 10 s is closed under its request.
+            let server = try await ServerProcess(
+                databaseURL: url, environment: ["KITH_STATEMENT_TIMEOUT": "2", "KITH_DB_POOL_SIZE": "2", "KITH_DB_POOL_MIN": "2"])
+            defer { server.kill() }
+            let token = fixture.tokens[.priya]!
+            #expect(try await HTTP.send(server.base, .get, "/v1/families", token: token).status == 200)
+            // Every process of the cluster stopped, its sockets open: nothing answers, nothing closes, no timeout of
+            // PostgreSQL's can fire (a frozen host, a partition).
+            let processes = Self.processes(of: root)
+            #expect(!processes.isEmpty)
+            for pid in processes { kill(pid, SIGSTOP) }
+            let frozen = try? await HTTP.send(server.base, .get, "/v1/families", token: token, timeout: 40)
+            for pid in processes { kill(pid, SIGCONT) }
+            #expect(frozen?.status == 503, "\(frozen.map { "\($0.status) \($0.text)" } ?? "no answer within 40 s")")
+            let back = try await HTTP.eventually(server.base, .get, "/v1/families", token: token) { $0.status == 200 }
+            #expect(back.status == 200)
+        }
+    }
+
+    /// The postmaster of the cluster in `root` and every process it started.
+    static func processes(of root: String) -> [pid_t] {
+        guard let text = try? String(contentsOfFile: root + "/postmaster.pid", encoding: .utf8),
+              let postmaster = text.split(separator: "\n").first.flatMap({ pid_t($0) })
+        else { return [] }
+        let children = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && pid_t(fields[1]) == postmaster ? pid : nil
+        }
+        return [postmaster] + children
     }
 
     @Test func requestsInFlightWhenTheDatabaseCrashesAllAnswerAndSIGTERMDrainsWithinItsBound() async throws {

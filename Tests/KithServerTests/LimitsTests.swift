@@ -121,7 +121,10 @@ import Testing
                 for _ in 0..<300 where waiting == 0 {
                     try await Task.sleep(for: .milliseconds(50))
                     waiting = try await db.query(
-                        "SELECT count(*)::int FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+                        """
+                        SELECT count(*)::int FROM pg_stat_activity
+                        WHERE wait_event_type = 'Lock' AND datname = current_database() AND usename = 'kith_server'
+                        """,
                         logger: TestDatabase.logger
                     ).decode(Int.self).first { _ in true } ?? 0
                 }

@@ -160,6 +160,10 @@ public struct Timeouts: Sendable, Equatable {
 
     public init() {}
 
+    /// How long a request may hold a connection: two statements' time and ten seconds more. Only a database that stopped
+    /// answering without closing its connections gets there (`ConnectionLease`), since each statement is bounded.
+    var hold: Duration { statement * 2 + .seconds(10) }
+
     var milliseconds: (statement: Int64, idle: Int64) {
         (statement.milliseconds, idleInTransaction.milliseconds)
     }

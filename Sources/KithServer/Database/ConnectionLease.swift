@@ -19,12 +19,16 @@ final class ConnectionLease: Sendable {
     private let state = Mutex(State())
 
     /// `body` with a connection of `client`'s, or `DatabaseUnavailable.noConnection` when none is lent within `wait`.
+    /// A connection still held after `hold` is closed under its borrower: a database that stopped answering without
+    /// closing its connections (a frozen host, a network partition) cannot run out the statement timeout it set, and
+    /// nothing else would end the wait. Its borrower hears that the connection was lost (and a stranded one is answered
+    /// by `LostConnections`).
     static func with<Result>(
-        _ client: PostgresClient, waitingAtMost wait: Duration, isolation: isolated (any Actor)? = #isolation,
-        _ body: (PostgresConnection) async throws -> sending Result
+        _ client: PostgresClient, waitingAtMost wait: Duration, holdingAtMost hold: Duration? = nil,
+        isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
         let lease = ConnectionLease()
-        let deadline = LeaseDeadlines.shared.add(lease, at: .now + wait)
+        let deadline = LeaseDeadlines.shared.add(at: .now + wait) { lease.fail(DatabaseUnavailable.noConnection) }
         defer { LeaseDeadlines.shared.remove(deadline) }
         let lender = Task {
             do {
@@ -43,7 +47,9 @@ final class ConnectionLease: Sendable {
         }
         LeaseDeadlines.shared.remove(deadline)
         LostConnections.watch(connection, lease: lease, request: RequestWatch.current)
+        let overdue = hold.map { hold in LeaseDeadlines.shared.add(at: .now + hold) { let _: EventLoopFuture<Void> = connection.close() } }
         defer {
+            if let overdue { LeaseDeadlines.shared.remove(overdue) }
             LostConnections.unwatch(connection)
             lease.release()
         }
@@ -108,13 +114,14 @@ final class ConnectionLease: Sendable {
     }
 }
 
-/// The deadlines of the leases waiting now, looked at ten times a second by one repeated timer: a timer a lease would
-/// cost two wake-ups of an event loop on every request (nearly every lease gets its connection at once), and a
-/// `Task.sleep` cancelled that often leaks on this Swift for Linux. A wait ends within a tenth of a second of its limit.
+/// The deadlines of leases (for a connection, and for holding one), looked at ten times a second by one repeated timer:
+/// a timer a lease would cost two wake-ups of an event loop on every request (nearly every lease gets its connection at
+/// once and gives it back in time), and a `Task.sleep` cancelled that often leaks on this Swift for Linux. A deadline
+/// is kept within a tenth of a second.
 final class LeaseDeadlines: Sendable {
     static let shared = LeaseDeadlines()
 
-    private let waiting = Mutex<(next: UInt64, leases: [UInt64: (at: ContinuousClock.Instant, lease: ConnectionLease)])>((0, [:]))
+    private let waiting = Mutex<(next: UInt64, due: [UInt64: (at: ContinuousClock.Instant, then: @Sendable () -> Void)])>((0, [:]))
 
     private init() {
         MultiThreadedEventLoopGroup.singleton.any().scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) {
@@ -122,25 +129,26 @@ final class LeaseDeadlines: Sendable {
         }
     }
 
-    func add(_ lease: ConnectionLease, at deadline: ContinuousClock.Instant) -> UInt64 {
+    /// Runs `then` at `deadline` unless removed before.
+    func add(at deadline: ContinuousClock.Instant, _ then: @escaping @Sendable () -> Void) -> UInt64 {
         waiting.withLock { waiting in
             waiting.next += 1
-            waiting.leases[waiting.next] = (deadline, lease)
+            waiting.due[waiting.next] = (deadline, then)
             return waiting.next
         }
     }
 
     func remove(_ key: UInt64) {
-        _ = waiting.withLock { $0.leases.removeValue(forKey: key) }
+        _ = waiting.withLock { $0.due.removeValue(forKey: key) }
     }
 
     private func expire(now: ContinuousClock.Instant) {
         let expired = waiting.withLock { waiting in
-            let due = waiting.leases.filter { $0.value.at <= now }
-            for key in due.keys { waiting.leases[key] = nil }
-            return due.values.map(\.lease)
+            let due = waiting.due.filter { $0.value.at <= now }
+            for key in due.keys { waiting.due[key] = nil }
+            return due.values.map(\.then)
         }
-        for lease in expired { lease.fail(DatabaseUnavailable.noConnection) }
+        for then in expired { then() }
     }
 }
 

@@ -32,7 +32,7 @@ struct Database: Sendable {
             return try await held.transaction(organisation: organisation, isolation: isolation, timeouts: timeouts, logger: logger, body)
         }
         let requested = ContinuousClock.now
-        return try await ConnectionLease.with(client, waitingAtMost: timeouts.acquire) { connection in
+        return try await ConnectionLease.with(client, waitingAtMost: timeouts.acquire, holdingAtMost: timeouts.hold) { connection in
             leased(since: requested)
             defer { inUse.decrement() }
             return try await connection.transaction(
@@ -47,7 +47,7 @@ struct Database: Sendable {
     /// The lookup's transaction, if nothing took it, is rolled back at the end.
     func signedIn<Result: Sendable>(_ body: (RequestConnection) async throws -> Result) async throws -> Result {
         let requested = ContinuousClock.now
-        return try await ConnectionLease.with(client, waitingAtMost: timeouts.acquire) { connection in
+        return try await ConnectionLease.with(client, waitingAtMost: timeouts.acquire, holdingAtMost: timeouts.hold) { connection in
             leased(since: requested)
             defer { inUse.decrement() }
             let held = RequestConnection(connection: connection)
@@ -66,7 +66,7 @@ struct Database: Sendable {
     /// `SECURITY DEFINER` lookups made before the organisation is known (a family member's session on their page).
     func definerLookup<Site: HotStatement>(_ site: Site.Type, _ query: PostgresQuery) async throws -> PostgresRow? {
         let requested = ContinuousClock.now
-        return try await ConnectionLease.with(client, waitingAtMost: timeouts.acquire) { connection in
+        return try await ConnectionLease.with(client, waitingAtMost: timeouts.acquire, holdingAtMost: timeouts.hold) { connection in
             leased(since: requested)
             defer { inUse.decrement() }
             return try await connection.query(site, query, logger: logger).first
