@@ -92,6 +92,62 @@ import Testing
         }
     }
 
+    @Test func aPullWhoseDeviceHungUpStops() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            let fixture = try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) {
+                try await Fixture.seed($0, logger: TestDatabase.logger)
+            }
+            let server = try await ServerProcess(databaseURL: url)
+            defer { server.kill() }
+            let token = fixture.tokens[.priya]!
+            // Two groups of families to deliver: the pull looks for its device between them.
+            for number in 1...(Records.familiesReadTogether + 1) {
+                let created = try await HTTP.send(server.base, .post, "/v1/families", token: token, json: ["displayName": "Family \(number)"])
+                #expect(created.status == 201)
+            }
+            let registered = try await HTTP.send(
+                server.base, .post, "/v1/devices", token: token, json: ["name": "tablet", "platform": "test", "clientVersion": "1"])
+            let device = try Kith.decoder.decode(Components.Schemas.DeviceRegistration.self, from: registered.body)
+            let port = server.port
+            try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
+                let lock = try await NotesLock.hold(on: db)
+                let pull = try JSONSerialization.data(withJSONObject: ["protocol": 1, "deviceId": device.deviceId])
+                let tablet = try RawConnection(port: port)
+                try tablet.send(
+                    "POST /v1/sync/pull HTTP/1.1\r\nHost: kith\r\nAuthorization: Bearer \(device.token)\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: \(pull.count)\r\n\r\n" + String(decoding: pull, as: UTF8.self))
+                // The device hangs up while its pull waits inside the first group.
+                var waiting = 0
+                for _ in 0..<300 where waiting == 0 {
+                    try await Task.sleep(for: .milliseconds(50))
+                    waiting = try await db.query(
+                        """
+                        SELECT count(*)::int FROM pg_stat_activity
+                        WHERE wait_event_type = 'Lock' AND datname = current_database() AND usename = 'kith_server'
+                        """,
+                        logger: TestDatabase.logger
+                    ).decode(Int.self).first { _ in true } ?? 0
+                }
+                #expect(waiting == 1)
+                tablet.hangUp()
+                // A moment for the server to see the connection close, on a machine as busy as the test suite makes it.
+                try await Task.sleep(for: .seconds(4))
+                try await lock.release()
+                // Nothing more is read for nobody: the pull stopped before the second group, and its reads were not audited.
+                try await Task.sleep(for: .seconds(2))
+                let audited = try await db.query(
+                    "SELECT count(*)::int FROM audit_events WHERE entity = 'sync'", logger: TestDatabase.logger
+                ).decode(Int.self).first { _ in true }
+                #expect(audited == 0)
+                let waitingOrRunning = try await db.query(
+                    "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()",
+                    logger: TestDatabase.logger
+                ).decode(Int.self).first { _ in true }
+                #expect(waitingOrRunning == 0)
+            }
+        }
+    }
+
     static func pushHead(token: String, length: Int) -> String {
         "POST /v1/sync/push HTTP/1.1\r\nHost: kith\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\n"
             + "Content-Length: \(length)\r\n\r\n"
@@ -197,7 +253,8 @@ final class RawConnection {
     private let socket: Int32
 
     init(port: Int) throws {
-        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // Not inherited by the processes other tests start meanwhile: a copy of it there would keep it open after `hangUp`.
+        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -213,7 +270,10 @@ final class RawConnection {
     deinit { hangUp() }
 
     func hangUp() {
-        if open { close(socket) }
+        if open {
+            shutdown(socket, Int32(SHUT_RDWR))
+            close(socket)
+        }
         open = false
     }
 
