@@ -92,6 +92,40 @@ import Testing
         }
     }
 
+    @Test func aRequestTrickledAByteAtATimeIsClosedAtTheReadTimeoutAndAServedOneIsNot() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            let server = try await ServerProcess(
+                databaseURL: url, environment: ["KITH_HTTP_IDLE_TIMEOUT": "5", "KITH_HTTP_READ_TIMEOUT": "2"])
+            defer { server.kill() }
+            // Never idle for the idle timeout, never done: a head, then a body, a byte every quarter of a second.
+            let head = "GET /healthz HTTP/1.1\r\nHost: kith\r\nX-Waiting: " + String(repeating: "w", count: 200) + "\r\n\r\n"
+            let body = "POST /v1/sessions HTTP/1.1\r\nHost: kith\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n"
+            for (request, sentAtOnce) in [(head, 0), (body, body.utf8.count)] {
+                let trickler = try RawConnection(port: server.port)
+                try trickler.send(String(request.prefix(sentAtOnce)))
+                var sent = sentAtOnce
+                let started = ContinuousClock.now
+                while !trickler.closedByServer, ContinuousClock.now - started < .seconds(15) {
+                    try? trickler.send(sent < request.utf8.count ? String(Array(request)[sent]) : " ")
+                    sent += 1
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+                #expect(trickler.closedByServer, "still open after \(sent) bytes")
+                #expect(ContinuousClock.now - started < .seconds(10))
+            }
+
+            // A request that arrived is not held to the read timeout while it is served or after: the connection waits
+            // for the next one until the idle timeout.
+            let client = try RawConnection(port: server.port)
+            for _ in 1...2 {
+                try client.send("GET /healthz HTTP/1.1\r\nHost: kith\r\n\r\n")
+                #expect(try client.receive(within: 5).hasPrefix("HTTP/1.1 200"))
+                try await Task.sleep(for: .seconds(3))
+            }
+            #expect(!client.closedByServer)
+        }
+    }
+
     @Test func aPullWhoseDeviceHungUpStops() async throws {
         try await TestDatabase.withFreshDatabase { url in
             let fixture = try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) {
@@ -282,6 +316,23 @@ final class RawConnection {
         guard Glibc.send(socket, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else {
             throw KithError.invalidField("socket", "could not send")
         }
+    }
+
+    /// Whether the server closed the connection (nothing waits to be read, and the socket has reached its end).
+    var closedByServer: Bool {
+        var byte: UInt8 = 0
+        let count = recv(socket, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
+    /// What the server sent in one read, waiting up to `seconds` for it.
+    func receive(within seconds: Int) throws -> String {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = recv(socket, &buffer, buffer.count, 0)
+        guard count > 0 else { throw KithError.invalidField("socket", "nothing received within \(seconds) s") }
+        return String(decoding: buffer[0..<count], as: UTF8.self)
     }
 
     /// Everything the server sends until it closes the connection; fails if it is still open after `seconds`.

@@ -38,19 +38,20 @@ import Testing
         // The limits of fail-fast, drain and sync, each read, each refused when it is not a number in its range.
         let limits = try? AppConfig.fromEnvironment([
             "DATABASE_URL": "postgres://kith@db/kith", "KITH_DB_ACQUIRE_TIMEOUT": "2", "KITH_LOCK_TIMEOUT": "3", "KITH_DRAIN_TIMEOUT": "45",
-            "KITH_HTTP_IDLE_TIMEOUT": "20", "KITH_SYNC_REQUESTS_PER_MINUTE": "600", "KITH_SYNC_FIRST_SYNCS": "8",
+            "KITH_HTTP_IDLE_TIMEOUT": "20", "KITH_HTTP_READ_TIMEOUT": "90", "KITH_SYNC_REQUESTS_PER_MINUTE": "600", "KITH_SYNC_FIRST_SYNCS": "8",
         ])
         #expect(limits?.timeouts.acquire == .seconds(2) && limits?.timeouts.lock == .seconds(3) && limits?.drainTimeout == .seconds(45))
-        #expect(limits?.httpIdleTimeout == .seconds(20) && limits?.syncRequestsPerMinute == 600 && limits?.wholeFamilyPulls == 8)
+        #expect(limits?.httpIdleTimeout == .seconds(20) && limits?.httpReadTimeout == .seconds(90) && limits?.syncRequestsPerMinute == 600 && limits?.wholeFamilyPulls == 8)
         #expect(limits?.timeouts.sessionSettings.map { "\($0.0)=\($0.1)" }
             == ["statement_timeout=30000", "lock_timeout=3000", "idle_in_transaction_session_timeout=60000"])
         #expect {
             try AppConfig.fromEnvironment([
                 "DATABASE_URL": "postgres://kith@db/kith", "KITH_DB_ACQUIRE_TIMEOUT": "0", "KITH_LOCK_TIMEOUT": "soon", "KITH_DRAIN_TIMEOUT": "-1",
-                "KITH_HTTP_IDLE_TIMEOUT": "1e9", "KITH_SYNC_REQUESTS_PER_MINUTE": "0", "KITH_SYNC_FIRST_SYNCS": "many",
+                "KITH_HTTP_IDLE_TIMEOUT": "1e9", "KITH_HTTP_READ_TIMEOUT": "3601", "KITH_SYNC_REQUESTS_PER_MINUTE": "0",
+                "KITH_SYNC_FIRST_SYNCS": "many",
             ])
         } throws: { error in
-            (error as? AppConfig.Invalid)?.problems.count == 6
+            (error as? AppConfig.Invalid)?.problems.count == 7
         }
         #expect(good?.databasePreparedStatements == true)
         let unnamed = try? AppConfig.fromEnvironment(["DATABASE_URL": "postgres://kith@db/kith", "KITH_DB_PREPARED_STATEMENTS": "off"])

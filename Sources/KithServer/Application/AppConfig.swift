@@ -34,6 +34,9 @@ public struct AppConfig: Sendable {
     /// How long a connection may send nothing (`KITH_HTTP_IDLE_TIMEOUT`): no request, a request's head not finished, or
     /// its body stalled. The server then closes it.
     public var httpIdleTimeout: Duration = .seconds(60)
+    /// How long a request may take to arrive whole, head and body, from its first byte (`KITH_HTTP_READ_TIMEOUT`): a
+    /// client sending a byte now and then is never idle, and is closed at this.
+    public var httpReadTimeout: Duration = .seconds(60)
     /// How many pushes and pulls a device may make a minute, in a burst or spread out (`KITH_SYNC_REQUESTS_PER_MINUTE`);
     /// a worker, across their devices, twice as many. A client syncing a caseload needs a few; one in a loop is told to
     /// wait (429).
@@ -71,7 +74,7 @@ public struct AppConfig: Sendable {
 
     /// Reads `DATABASE_URL`, `KITH_HOST`, `KITH_PORT`, `KITH_LOG_LEVEL`, `KITH_TRUSTED_PROXIES`, `KITH_DB_POOL_SIZE`,
     /// the timeouts (`KITH_DB_ACQUIRE_TIMEOUT`, `KITH_STATEMENT_TIMEOUT`, `KITH_LOCK_TIMEOUT`,
-    /// `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, `KITH_DRAIN_TIMEOUT`, `KITH_HTTP_IDLE_TIMEOUT`), the sync limits
+    /// `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, `KITH_DRAIN_TIMEOUT`, `KITH_HTTP_IDLE_TIMEOUT`, `KITH_HTTP_READ_TIMEOUT`), the sync limits
     /// (`KITH_SYNC_REQUESTS_PER_MINUTE`, `KITH_SYNC_FIRST_SYNCS`), `KITH_PUBLIC_URL`, `KITH_UNSAFE_DATABASE_ROLE`, listing
     /// every missing or bad key at once.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
@@ -115,6 +118,7 @@ public struct AppConfig: Sendable {
             ("KITH_STATEMENT_TIMEOUT", \.timeouts.statement), ("KITH_IDLE_IN_TRANSACTION_TIMEOUT", \.timeouts.idleInTransaction),
             ("KITH_DB_ACQUIRE_TIMEOUT", \.timeouts.acquire), ("KITH_LOCK_TIMEOUT", \.timeouts.lock),
             ("KITH_DRAIN_TIMEOUT", \.drainTimeout), ("KITH_HTTP_IDLE_TIMEOUT", \.httpIdleTimeout),
+            ("KITH_HTTP_READ_TIMEOUT", \.httpReadTimeout),
         ]
         for (key, path) in limits {
             guard let text = env[key], !text.isEmpty else { continue }

@@ -18,7 +18,7 @@ public func buildApplication(
     let router = try buildRouter(config, db: db, cursorKey: cursorKey, logger: logger, metrics: metrics)
     var app = Application(
         responder: WatchedResponder(inner: router.buildResponder()),
-        server: .http1(configuration: .init(additionalChannelHandlers: [ClientPresence()], idleTimeout: TimeAmount(config.httpIdleTimeout))),
+        server: .kith(idleTimeout: config.httpIdleTimeout, readTimeout: config.httpReadTimeout),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kith"),
         logger: logger)
     app.beforeServerStarts {
