@@ -60,12 +60,10 @@ struct ClientDevice {
     /// Syncs until `done` holds: the feed reaches only below the oldest transaction running anywhere in the cluster
     /// (other tests' too), so what was just written may take a moment to arrive.
     func sync(until done: () throws -> Bool) async throws {
-        for _ in 0..<200 {
+        try await waitUntil("the device to see what it waited for") {
             try await sync()
-            if try done() { return }
-            try await Task.sleep(for: .milliseconds(25))
+            return try done()
         }
-        Issue.record("the device never saw what it waited for")
     }
 }
 

@@ -167,11 +167,10 @@ import Testing
             // Tom reads the handover where he first looks at the family, and acknowledges it.
             // The change feed holds a commit back while older transactions run (other tests share the server), so the
             // family may take another sync to arrive, as it would for Tom.
-            for _ in 0..<20 {
+            screen = try await waitUntil("the family to reach Tom's terminal", every: .milliseconds(500)) {
                 try await terminal.run("kith --profile tom sync")
-                screen = try await terminal.run("kith --profile tom family FGC-7")
-                if !screen.contains("no family on this device") { break }
-                try await Task.sleep(for: .milliseconds(500))
+                let family = try await terminal.run("kith --profile tom family FGC-7")
+                return family.contains("no family on this device") ? nil : family
             }
             #expect(screen.contains("Handover note from Priya Shah"), "\(screen)")
             #expect(screen.contains("Amy opens up in the car, not at home. Margaret does the Friday school run."))

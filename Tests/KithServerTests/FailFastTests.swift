@@ -169,12 +169,10 @@ import Testing
             let waiting = Task { try? await HTTP.send(base, .get, "/v1/families/\(family.id)/timeline", token: token, timeout: 30) }
             try await Task.sleep(for: .milliseconds(500))
             server.process.terminate()
-            var exited = false
-            for _ in 0..<200 where !exited {
-                try await Task.sleep(for: .milliseconds(100))
-                exited = !server.process.isRunning
+            // A drain of 3 s, with room for a busy machine.
+            try await waitUntil("kith-server to exit after SIGTERM", within: .seconds(20), every: .milliseconds(100)) {
+                !server.process.isRunning
             }
-            #expect(exited, "kith-server still running 20 s after SIGTERM with a drain timeout of 3 s")
             _ = await waiting.value
             holder.cancel()
         }
@@ -226,12 +224,9 @@ enum HTTP {
         _ base: String, _ method: Method, _ path: String, token: String? = nil, json: [String: Any]? = nil,
         _ done: (Answer) -> Bool
     ) async throws -> Answer {
-        var answer = Answer(status: 0, headers: [:], body: Data())
-        for _ in 0..<120 {
-            answer = (try? await send(base, method, path, token: token, json: json, timeout: 10)) ?? answer
-            if done(answer) { return answer }
-            try await Task.sleep(for: .milliseconds(500))
+        try await waitUntil("\(method) \(path) to be answered as wanted", within: .seconds(60), every: .milliseconds(500)) {
+            guard let answer = try? await send(base, method, path, token: token, json: json, timeout: 10) else { return nil }
+            return done(answer) ? answer : nil
         }
-        return answer
     }
 }

@@ -151,16 +151,15 @@ import Testing
                     "POST /v1/sync/pull HTTP/1.1\r\nHost: kith\r\nAuthorization: Bearer \(device.token)\r\n"
                         + "Content-Type: application/json\r\nContent-Length: \(pull.count)\r\n\r\n" + String(decoding: pull, as: UTF8.self))
                 // The device hangs up while its pull waits inside the first group.
-                var waiting = 0
-                for _ in 0..<300 where waiting == 0 {
-                    try await Task.sleep(for: .milliseconds(50))
-                    waiting = try await db.query(
+                let waiting = try await waitUntil("the pull to wait for the lock", within: .seconds(30)) {
+                    let waiting = try await db.query(
                         """
                         SELECT count(*)::int FROM pg_stat_activity
                         WHERE wait_event_type = 'Lock' AND datname = current_database() AND usename = 'kith_server'
                         """,
                         logger: TestDatabase.logger
                     ).decode(Int.self).first { _ in true } ?? 0
+                    return waiting > 0 ? waiting : nil
                 }
                 #expect(waiting == 1)
                 tablet.hangUp()
@@ -379,15 +378,13 @@ final class NotesLock: Sendable {
         return NotesLock(releasing: releaseSignal, holder: holder)
     }
 
-    /// How many connections of the test's database wait for a lock, once one does (or after two seconds).
+    /// How many connections of the test's database wait for a lock, once one does.
     func waiters(in kith: Kith) async throws -> Int {
-        var waiting = 0
-        for _ in 0..<100 where waiting == 0 {
-            try await Task.sleep(for: .milliseconds(20))
-            waiting = try await kith.count(
+        try await waitUntil("a request to wait for the lock", within: .seconds(30)) {
+            let waiting = try await kith.count(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+            return waiting > 0 ? waiting : nil
         }
-        return waiting
     }
 
     func release() async throws {

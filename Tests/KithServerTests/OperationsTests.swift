@@ -112,7 +112,13 @@ import Testing
                 }
                 #expect(try await count("SELECT count(*) FROM families") == 6 + 1)
                 #expect(try await count("SELECT count(*) FROM contacts") > 20)
-                #expect(try await count("SELECT count(*) FROM note_revisions WHERE number > 1") >= 0)
+                // Some notes amended (one in twelve), each amendment superseding its note's first text.
+                let amendments = try await count("SELECT count(*) FROM note_revisions WHERE number > 1")
+                #expect(amendments > 0)
+                #expect(try await count("""
+                    SELECT count(*) FROM note_revisions a JOIN note_revisions o ON o.id = a.supersedes AND o.note_id = a.note_id
+                    WHERE a.number = 2 AND o.number = 1
+                    """) == amendments)
                 #expect(try await count("SELECT count(*) FROM people WHERE is_child_in_focus") >= 6)
                 #expect(try await count("SELECT count(DISTINCT family_id) FROM current_allocations WHERE role = 'allocatedWorker'")
                     == count("SELECT count(*) FROM families WHERE status = 'open'"))

@@ -45,13 +45,12 @@ import Testing
                 for await _ in locked { break }
                 let pushURL = server.base + "/v1/sync/push"
                 let pushing = Task { try? await ServerProcess.post(pushURL, token: device.token, json: push) }
-                var waiting = 0
-                for _ in 0..<400 where waiting == 0 {
-                    try await Task.sleep(for: .milliseconds(25))
-                    waiting = try await count(db, """
+                let waiting = try await waitUntil("the push to wait for the lock", within: .seconds(30)) {
+                    let waiting = try await count(db, """
                         SELECT count(*) FROM pg_stat_activity
                         WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%kith_write_notes%'
                         """)
+                    return waiting > 0 ? waiting : nil
                 }
                 #expect(waiting == 1)
                 server.kill()
@@ -59,13 +58,11 @@ import Testing
                 releaseSignal.yield()
                 try await holder.value
                 // The orphaned transaction ends when its backend finds the client gone.
-                for _ in 0..<400 {
-                    let open = try await count(db, """
+                try await waitUntil("the killed server's transaction to end", within: .seconds(30)) {
+                    try await count(db, """
                         SELECT count(*) FROM pg_stat_activity
                         WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
-                        """)
-                    if open == 0 { break }
-                    try await Task.sleep(for: .milliseconds(25))
+                        """) == 0
                 }
                 #expect(try await count(db, "SELECT count(*) FROM notes") == 0)
                 #expect(try await count(db, "SELECT count(*) FROM sync_mutations") == 0)

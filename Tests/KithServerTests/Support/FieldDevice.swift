@@ -61,19 +61,20 @@ struct FieldDevice: Sendable {
         return (pages, cursor!)
     }
 
-    /// Pulls until `done` holds for everything delivered so far. The feed only reaches below the oldest transaction
-    /// still running anywhere in the cluster (other tests' too), so what was just written may take a moment.
+    /// Pulls until `done` holds for everything delivered so far, and fails the test if it never does. The feed only
+    /// reaches below the oldest transaction still running anywhere in the cluster (other tests' too), so what was just
+    /// written may take a moment.
     func pullUntil(
-        from cursor: String?, _ done: ([Components.Schemas.PullResponse]) -> Bool
+        _ what: String = "the pull to bring what was written", from cursor: String?,
+        _ done: ([Components.Schemas.PullResponse]) -> Bool
     ) async throws -> (pages: [Components.Schemas.PullResponse], cursor: String) {
         var pages: [Components.Schemas.PullResponse] = []
         var cursor = cursor
-        for _ in 0..<200 {
+        try await waitUntil(what) {
             let (more, next) = try await pullAll(from: cursor)
             pages += more
             cursor = next
-            if done(pages) { break }
-            try await Task.sleep(for: .milliseconds(25))
+            return done(pages)
         }
         return (pages, cursor!)
     }
