@@ -314,8 +314,7 @@ import Testing
                 """, logger: TestDatabase.logger
             ).collect().map { try $0.decode(String.self) }
             #expect(unguarded == [])
-            #expect(try await kith.count(
-                "SELECT count(*) FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'organisation_id' WHERE c.relkind = 'r'") >= 30)
+            // That each such table keeps organisations apart, row by row, is WallTests'.
         }
     }
 

@@ -1,0 +1,186 @@
+import Foundation
+import HTTPTypes
+import KithAPI
+import PostgresNIO
+import Testing
+@testable import KithServer
+
+/// The database's own rules, table by table, as the role the server serves with meets them: every table with
+/// `organisation_id` shows a transaction exactly the rows of the organisation it names (none when it names none), and
+/// every append-only table refuses UPDATE, DELETE and TRUNCATE. Every table of the schema is named below in one list or
+/// another, and every organisation's table must hold rows when the check runs, so a new table cannot escape either rule
+/// without this test failing.
+@Suite struct WallTests {
+    /// Facts, corrected by appending: never updated, deleted or truncated.
+    static let appendOnly: Set<String> = [
+        "audit_events", "conference_stage_events", "family_messages", "handover_notes", "note_revisions", "notes", "plan_item_updates",
+    ]
+    /// Rows that change as the work does (an allocation ends, a session expires), still each organisation's own.
+    static let changing: Set<String> = [
+        "allocations", "break_glass_grants", "conference_coordinators", "conference_meetings", "conference_participants",
+        "conferences", "contact_people", "contact_workers", "contacts", "device_grants", "devices", "families",
+        "family_invitations", "family_plans", "family_sessions", "meeting_attendance", "organisations", "password_resets", "people",
+        "plan_items", "review_item_recipients", "review_items", "sessions", "supervision_session_families",
+        "supervision_sessions", "sync_changes", "sync_generations", "sync_mutations", "team_members", "team_signal_settings",
+        "teams", "workers",
+    ]
+    /// Of no organisation: sign-in throttling, the server's keys, the feed's pruning mark and the migrations' record.
+    static let withoutOrganisation: Set<String> = [
+        "known_sign_ins", "login_failures", "schema_migrations", "server_keys", "sync_changes_pruned",
+    ]
+
+    @Test func everyTableIsNamedOnceAndEveryOrganisationsTableIsUnderTheWall() async throws {
+        try await Kith.run { kith in
+            let tables = try await kith.db.query(
+                """
+                SELECT c.relname,
+                       EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'organisation_id' AND NOT a.attisdropped)
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+                WHERE c.relkind IN ('r', 'p')
+                """, logger: TestDatabase.logger
+            ).collect().map { try $0.decode((String, Bool).self) }
+            let named = Self.appendOnly.union(Self.changing).union(Self.withoutOrganisation)
+            #expect(Self.appendOnly.intersection(Self.changing).isEmpty)
+            #expect(Set(tables.map(\.0)) == named, "tables not named here, or named and gone")
+            #expect(Set(tables.filter(\.1).map(\.0)) == Self.appendOnly.union(Self.changing))
+
+            try await Self.writeEveryKindOfRecord(kith)
+            let ours = kith.fixture.organisation, theirs = kith.fixture.otherOrganisation
+            try await Self.copy(organisation: ours, to: theirs, in: kith)
+
+            try await withDatabase(AppConfig(databaseURL: TestDatabase.serving(kith.databaseURL)), logger: TestDatabase.logger) { served in
+                for table in Self.appendOnly.union(Self.changing).sorted() {
+                    let rows: PostgresQuery = "SELECT count(*)::int FROM \(unescaped: table) WHERE organisation_id = \(ours)"
+                    let own = try await kith.db.query(rows, logger: TestDatabase.logger).decode(Int.self).first { _ in true } ?? 0
+                    #expect(own > 0, "\(table): no rows written, so the wall is not tried on it")
+                    for (organisation, expected) in [(ours, own), (theirs, own), (nil, 0)] as [(UUID?, Int)] {
+                        let seen = try await served.withTransaction(logger: TestDatabase.logger) { connection in
+                            try await connection.enterWall(organisation: organisation, logger: TestDatabase.logger)
+                            return try await connection.query(
+                                """
+                                SELECT count(*)::int, count(*) FILTER (WHERE organisation_id IS DISTINCT FROM \(organisation))::int
+                                FROM \(unescaped: table)
+                                """, logger: TestDatabase.logger
+                            ).decode((Int, Int).self).first { _ in true }
+                        }
+                        let label = organisation == ours ? "ours" : organisation == nil ? "none" : "theirs"
+                        #expect(seen?.1 == 0, "\(table): rows of another organisation seen behind the wall of \(label)")
+                        // The other organisation also has the fixture's own worker, team and session.
+                        let enough = organisation == theirs ? (seen?.0 ?? 0) >= expected : seen?.0 == expected
+                        #expect(enough, "\(table): \(seen?.0 ?? -1) rows seen behind the wall of \(label), \(expected) written")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func everyAppendOnlyTableRefusesUpdateDeleteAndTruncateToTheServerAndToItsOwner() async throws {
+        try await Kith.run { kith in
+            try await Self.writeEveryKindOfRecord(kith)
+            let organisation = kith.fixture.organisation
+            try await withDatabase(AppConfig(databaseURL: TestDatabase.serving(kith.databaseURL)), logger: TestDatabase.logger) { served in
+                for table in Self.appendOnly.sorted() {
+                    for statement in ["UPDATE \(table) SET organisation_id = organisation_id", "DELETE FROM \(table)", "TRUNCATE \(table) CASCADE"] {
+                        // The server's role: no such privilege, whatever the rows.
+                        let refused = await #expect(throws: PostgresTransactionError.self, "\(statement)") {
+                            try await served.withTransaction(logger: TestDatabase.logger) { connection in
+                                try await connection.enterWall(organisation: organisation, logger: TestDatabase.logger)
+                                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: TestDatabase.logger)
+                            }
+                        }
+                        let asServer = refused?.closureError as? PSQLError
+                        #expect(asServer?.serverInfo?[.sqlState] == "42501", "\(statement) as the server: \(String(reflecting: asServer))")
+                        // The tables' owner, who has every privilege: the trigger refuses.
+                        let asOwner = await #expect(throws: PSQLError.self, "\(statement)") {
+                            try await kith.db.query(PostgresQuery(unsafeSQL: statement), logger: TestDatabase.logger)
+                        }
+                        #expect(asOwner?.serverInfo?[.sqlState] == "42501", "\(statement) as the owner")
+                        #expect(asOwner?.serverInfo?[.message]?.contains("\(table) is append-only") == true, "\(statement) as the owner")
+                    }
+                }
+            }
+        }
+    }
+
+    /// A row in every table of the organisation, written as its workers, its family and its devices write them.
+    static func writeEveryKindOfRecord(_ kith: Kith) async throws {
+        let victim = try await ContractWalkTests.victim(kith)
+        let familyId = victim.ids["familyId"]!, personId = victim.ids["personId"]!, conferenceId = victim.ids["conferenceId"]!
+        _ = try await kith.json(
+            .post, "/v1/families/\(familyId)/contacts", as: .priya,
+            ["occurredAt": "2026-06-02T10:00:00Z", "kind": "homeVisit", "presentPersonIds": [personId],
+             "presentWorkerIds": [kith.fixture.id(.tom).text]], expect: .created)
+        _ = try await kith.json(.post, "/v1/conferences/\(conferenceId)/stage", as: .priya, ["stage": "preparing", "on": CalendarDayText.today], expect: .ok)
+        _ = try await kith.json(
+            .post, "/v1/conferences/\(conferenceId)/coordinator", as: .sam, ["workerId": kith.fixture.id(.chris).text], expect: .ok)
+        _ = try await kith.json(
+            .post, "/v1/conferences/\(conferenceId)/meetings", as: .priya,
+            ["kind": "review", "heldOn": CalendarDayText.today, "attended": [personId]], expect: .created)
+        _ = try await kith.json(
+            .post, "/v1/plan-items/\(victim.ids["planItemId"]!)/updates", as: .priya, ["text": "Going well"], expect: .created)
+        _ = try await kith.json(
+            .post, "/v1/allocations/\(victim.ids["allocationId"]!)/handover", as: .priya, ["note": "Amy talks in the car."], expect: .created)
+        _ = try await kith.json(
+            .put, "/v1/teams/\(kith.fixture.north.text)/signal-settings", as: .sam,
+            ["noContactDays": 20, "childNotSeenDays": 30, "planReviewOverdueDays": 0, "workerChanges365": 2], expect: .ok)
+        _ = try await kith.json(
+            .post, "/v1/supervision-sessions", as: .sam,
+            ["workerId": kith.fixture.id(.priya).text, "heldOn": CalendarDayText.today, "familyIds": [familyId], "notes": "Talked it through"],
+            expect: .created)
+        _ = try await kith.json(.post, "/v1/families/\(familyId)/access", as: .omar, ["reason": "Duty call about Amy"], expect: .created)
+        _ = try await kith.json(.post, "/v1/workers/\(kith.fixture.id(.tom).text)/password-reset", as: .alex, nil, expect: .created)
+
+        // A device that pulled and pushed.
+        let device = try await FieldDevice.register(kith, as: .priya)
+        _ = try await device.pullAll(from: nil)
+        _ = try await device.push([Mutation.note(1, family: familyId, body: "Written on the tablet")])
+
+        // The family's page opened, and their words sent.
+        let story = try await FamilyPageTests.story(kith)
+        var browser = Browser(kith: kith)
+        try await browser.signIn(story)
+        let csrf = Browser.csrf(try await browser.get("/family"))
+        #expect(try await browser.post("/family/message", ["text": "Thank you", "csrf": csrf]).status == .seeOther)
+    }
+
+    /// Every row of `organisation` again as `copy`'s, every id in it changed alike (so references still hold), and every
+    /// value that must be unique across organisations (an email, a token's hash) changed too. Written as the tables'
+    /// owner with triggers off, as a restore would write it: the other organisation's rows are what is wanted here, not
+    /// the feed's.
+    static func copy(organisation: UUID, to copy: UUID, in kith: Kith) async throws {
+        try await kith.db.withTransaction(logger: TestDatabase.logger) { connection in
+            try await connection.query("SET LOCAL session_replication_role = replica", logger: TestDatabase.logger)
+            let columns = try await connection.query(
+                """
+                SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+                FROM pg_class c
+                JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+                JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                WHERE c.relkind = 'r' AND a.attidentity = '' AND a.attgenerated = ''
+                  AND EXISTS (SELECT 1 FROM pg_attribute o WHERE o.attrelid = c.oid AND o.attname = 'organisation_id')
+                ORDER BY c.relname, a.attnum
+                """, logger: TestDatabase.logger
+            ).collect().map { try $0.decode((String, String, String).self) }
+            for (table, rows) in Dictionary(grouping: columns, by: \.0) {
+                let names = rows.map(\.1)
+                let values = rows.map { _, column, type -> String in
+                    switch (column, type) {
+                    case ("organisation_id", _): "'\(copy)'::uuid"
+                    case ("id", "uuid") where table == "organisations": "'\(copy)'::uuid"
+                    case (_, "uuid"): "md5(\(column)::text || 'copy')::uuid"
+                    case (_, "uuid[]"): "array(SELECT md5(x::text || 'copy')::uuid FROM unnest(\(column)) x)"
+                    case (_, "bytea"): "\(column) || '\\x01'::bytea"
+                    case ("email", _): "'copy-' || \(column)"
+                    default: column
+                    }
+                }
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: """
+                        INSERT INTO \(table) (\(names.joined(separator: ", ")))
+                        SELECT \(values.joined(separator: ", ")) FROM \(table) WHERE organisation_id = '\(organisation)'
+                        ON CONFLICT DO NOTHING
+                        """), logger: TestDatabase.logger)
+            }
+        }
+    }
+}
