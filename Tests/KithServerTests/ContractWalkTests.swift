@@ -226,6 +226,54 @@ import Testing
         }
     }
 
+    /// Reads that show none of a family's record: who is signed in, the organisation's teams, workers and devices, the
+    /// team's signal thresholds, the audit log itself (reading it is not a read of a family's record), supervision
+    /// sessions (the worker's own record, naming the families talked about), and the lists that name families to open
+    /// (the caseload, a worker's continuity, the access review, the break-glass list): each family opened from them is
+    /// audited where it is read.
+    static let readsOfNoFamilysRecord: Set<String> = [
+        "getMe", "listTeams", "listWorkers", "listDevices", "getSignalSettings", "getOrganisationAudit", "getFamilyAudit",
+        "listSupervisionSessions", "listFamilies", "getWorkerContinuity", "getTeamAccessReview", "listTeamBreakGlass",
+    ]
+
+    /// Every read of the served contract (each GET, and the sync pull), made by the family's supervisor, leaves an audit
+    /// event for the family unless it is one of `readsOfNoFamilysRecord`: a read added without its audit event fails.
+    @Test func everyReadOfAFamilysRecordIsAudited() async throws {
+        try await Kith.run { kith in
+            let victim = try await Self.victim(kith)
+            let familyId = try #require(UUID(uuidString: victim.ids["familyId"]!))
+            let sam = kith.fixture.id(.sam)
+            let document = String(buffer: try await kith.request(.get, "/openapi.yaml", as: nil).body)
+            let reads = Self.operations(in: document).filter { $0.method == .get }
+            #expect(reads.count >= 20, "the document's operations were not read")
+            #expect(Self.readsOfNoFamilysRecord.isSubset(of: Set(reads.map(\.id))))
+            func audited() async throws -> Int {
+                try await kith.count(
+                    "SELECT count(*) FROM audit_events WHERE worker_id = '\(sam)' AND family_id = '\(familyId)' AND action IN ('read', 'export')")
+            }
+            for operation in reads {
+                var path = operation.path
+                for (name, value) in victim.ids { path = path.replacingOccurrences(of: "{\(name)}", with: value) }
+                if operation.id == "listSupervisionSessions" { path += "?workerId=\(kith.fixture.id(.priya).text)" }
+                let before = try await audited()
+                let response = try await kith.request(.get, path, as: .sam)
+                #expect(response.status == .ok, "\(operation.id): \(response.status) \(String(buffer: response.body))")
+                let events = try await audited() - before
+                if Self.readsOfNoFamilysRecord.contains(operation.id) {
+                    #expect(events == 0, "\(operation.id) is listed as no read of a family's record, yet was audited as one")
+                } else {
+                    #expect(events >= 1, "\(operation.id) read the family's record without an audit event")
+                }
+            }
+            // The sync pull of the family's allocated worker's tablet reads the family's record too.
+            let device = try await FieldDevice.register(kith, as: .priya)
+            let synced = "SELECT count(*) FROM audit_events WHERE family_id = '\(familyId)' AND entity = 'sync' AND action = 'read'"
+            let before = try await kith.count(synced)
+            _ = try await device.pullAll(from: nil)
+            #expect(try await kith.count(synced) > before)
+        }
+    }
+
     @Test func idsInsideBodiesNamingOthersRecordsChangeNothing() async throws {
         try await Kith.run { kith in
             let victim = try await Self.victim(kith)
