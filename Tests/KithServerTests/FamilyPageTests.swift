@@ -95,6 +95,57 @@ import Testing
         }
     }
 
+    @Test func oneFamilysPageShowsNothingOfAnotherFamilyAndTakesNoWordsForIt() async throws {
+        try await Kith.run { kith in
+            let whitfields = try await Self.story(kith)
+            // Another family of the same worker, with notes for the family, a plan, people and words of its own.
+            let family = try await kith.json(.post, "/v1/families", as: .priya, ["displayName": "The Okoro family"], expect: .created)
+            let okoros = family["id"] as! String
+            let ngozi = try await kith.json(
+                .post, "/v1/families/\(okoros)/people", as: .priya,
+                ["name": "Ngozi Okoro", "relationshipToChild": "mum", "contact": ["phone": "07700 900777"]], expect: .created)
+            _ = try await kith.json(
+                .post, "/v1/families/\(okoros)/notes", as: .priya, ["body": "Chidi read his story to me.", "audience": "family"],
+                expect: .created)
+            let referral: [String: Any] = ["referrerId": kith.fixture.id(.priya).text, "reason": "Chidi's school", "familyAgreed": true, "bottomLines": []]
+            let conference = try await kith.json(.post, "/v1/families/\(okoros)/conferences", as: .priya, ["referral": referral], expect: .created)
+            let plan = try await kith.json(
+                .post, "/v1/conferences/\(conference["id"] as! String)/plans", as: .priya,
+                ["items": [["who": ngozi["id"] as! String, "what": "Ngozi walks Chidi to school"]], "agreedByReferrer": true], expect: .created)
+            let invitation = try await kith.json(.post, "/v1/people/\(ngozi["id"] as! String)/invitations", as: .priya, [:], expect: .created)
+            let okoroStory = Story(
+                familyId: okoros, conferenceId: conference["id"] as! String, margaretId: ngozi["id"] as! String,
+                planItemId: (plan["items"] as! [[String: Any]])[0]["id"] as! String, invitation: invitation)
+
+            var okoroPage = Browser(kith: kith)
+            try await okoroPage.signIn(okoroStory)
+            let okoroForm = Browser.csrf(try await okoroPage.get("/family"))
+            #expect(try await okoroPage.post("/family/message", ["text": "Chidi liked the visit", "csrf": okoroForm]).status == .seeOther)
+            var whitfieldPage = Browser(kith: kith)
+            try await whitfieldPage.signIn(whitfields)
+            let whitfieldForm = Browser.csrf(try await whitfieldPage.get("/family"))
+            #expect(try await whitfieldPage.post("/family/message", ["text": "Amy liked the visit", "csrf": whitfieldForm]).status == .seeOther)
+
+            // Each page shows its own family's words and nothing of the other's: names, notes, plan, contacts, words.
+            let whitfieldView = String(buffer: try await whitfieldPage.get("/family").body)
+            let okoroView = String(buffer: try await okoroPage.get("/family").body)
+            #expect(whitfieldView.contains("Amy showed me her reading book.") && whitfieldView.contains("Amy liked the visit"))
+            #expect(okoroView.contains("Chidi read his story to me.") && okoroView.contains("Chidi liked the visit"))
+            for okoroWords in ["Okoro", "Ngozi", "Chidi", "07700 900777", okoros, okoroStory.planItemId] {
+                #expect(!whitfieldView.contains(okoroWords), "the Whitfields' page shows \(okoroWords)")
+            }
+            for whitfieldWords in ["Whitfield", "Margaret", "Amy", "Secret Lane", "07700 900123", whitfields.familyId, whitfields.planItemId] {
+                #expect(!okoroView.contains(whitfieldWords), "the Okoros' page shows \(whitfieldWords)")
+            }
+
+            // Words for the other family's plan, from a page that is not theirs, are refused and written nowhere.
+            let crossed = try await whitfieldPage.post(
+                "/family/items/\(okoroStory.planItemId)/progress", ["text": "Written into the other family's plan", "csrf": whitfieldForm])
+            #expect(crossed.status == .notFound)
+            #expect(try await kith.count("SELECT count(*) FROM plan_item_updates WHERE text = 'Written into the other family''s plan'") == 0)
+        }
+    }
+
     @Test func theFamilysWordsAreTheirOwnAndReachTheirWorker() async throws {
         try await Kith.run { kith in
             let story = try await Self.story(kith)

@@ -62,6 +62,48 @@ import Testing
         }
     }
 
+    /// A coordinator's tablet holds the families they coordinate, without a word of their restricted notes, and nothing
+    /// of a family of their team they are not allocated to.
+    @Test func aCoordinatorsDevicePullsNoRestrictedNoteAndNoFamilyTheyAreNotAllocatedTo() async throws {
+        try await Kith.run { kith in
+            let coordinated = try await kith.openFamily("The Adeyemi family")
+            try await kith.allocate(.chris, to: coordinated, role: .coordinator)
+            let professional: Components.Schemas.JudgmentNote = try await kith.send(
+                .post, "/v1/families/\(coordinated.id)/notes", as: .priya, json: ["body": "Met the family at home."], expect: .created)
+            let restricted: Components.Schemas.JudgmentNote = try await kith.send(
+                .post, "/v1/families/\(coordinated.id)/notes", as: .priya,
+                json: ["body": "Disclosure by a neighbour", "audience": "restricted"], expect: .created)
+            // Of Chris's team, not allocated to Chris.
+            let other = try await kith.openFamily("The Brennan family", by: .tom)
+            let othersNote: Components.Schemas.JudgmentNote = try await kith.send(
+                .post, "/v1/families/\(other.id)/notes", as: .tom, json: ["body": "Brennan visit"], expect: .created)
+
+            let device = try await FieldDevice.register(kith, as: .chris)
+            let (pages, _) = try await device.pullAll(from: nil)
+            let changes = pages.flatMap(\.changes)
+            #expect(pages.last?.scope.grants.map(\.familyId) == [coordinated.id])
+            #expect(changes.contains { $0.id == professional.id })
+            #expect(!changes.contains { $0.id == restricted.id })
+            #expect(!changes.contains { $0.familyId == other.id || $0.id == other.id || $0.id == othersNote.id })
+            let delivered = String(decoding: try Kith.encoder.encode(pages), as: UTF8.self)
+            for unseen in ["Disclosure by a neighbour", "Brennan", restricted.current.id] {
+                #expect(!delivered.contains(unseen), "the coordinator's device received \(unseen)")
+            }
+
+            // Later changes follow the same policy: a new restricted note comes nowhere near the device.
+            let (_, cursor) = try await device.pullAll(from: nil)
+            let later: Components.Schemas.JudgmentNote = try await kith.send(
+                .post, "/v1/families/\(coordinated.id)/notes", as: .priya,
+                json: ["body": "A second disclosure", "audience": "restricted"], expect: .created)
+            let marker: Components.Schemas.JudgmentNote = try await kith.send(
+                .post, "/v1/families/\(coordinated.id)/notes", as: .priya, json: ["body": "Written after it"], expect: .created)
+            let (next, _) = try await device.pullUntil("the note written after the restricted one", from: cursor) {
+                $0.flatMap { $0.ids(.note) }.contains(marker.id)
+            }
+            #expect(!next.flatMap(\.changes).contains { $0.id == later.id })
+        }
+    }
+
     @Test func lateWorkIsTakenForThirtyDaysAndAnAmendmentOfTheNewWorkersNoteIsOnlyProposed() async throws {
         try await Kith.run { kith in
             let (family, device, grant) = try await Self.reallocated(kith)
