@@ -27,6 +27,7 @@ import Testing
             try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
                 let fixture = try await Fixture.seed(db, logger: TestDatabase.logger)
                 let server = try await ServerProcess(databaseURL: url)
+                server.mustNotLog("Adeyemi", "Amy", "Jade", "Margaret")
                 defer { server.kill() }
                 let (_, created) = try await server.post(
                     "/v1/families", token: fixture.tokens[.priya]!,

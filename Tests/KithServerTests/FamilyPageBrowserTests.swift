@@ -13,6 +13,7 @@ import Testing
             try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
                 let fixture = try await Fixture.seed(db, logger: TestDatabase.logger)
                 let server = try await ServerProcess(databaseURL: url)
+                server.mustNotLog("Whitfield", "Margaret", "Amy", "Secret Lane", "07700 900123", "reading book")
                 defer { server.kill() }
                 let token = fixture.tokens[.priya]!
                 let story = try await FamilyPageTests.story(priya: fixture.id(.priya)) { path, body in

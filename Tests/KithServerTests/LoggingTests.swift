@@ -56,6 +56,22 @@ import NIOConcurrencyHelpers
                     _ = try await kith.request(.patch, "/v1/people/\(person.id)", as: .priya, raw: #"{"fields": {"phone": {"value": "bad\u0000", "baseVersion": 0}}}"#)
                     _ = try await kith.request(.get, "/v1/families/\(family.id)/export", as: .priya)
 
+                    // A day of sync: two tablets pull, push notes, meet on one phone number, and one sends what is refused.
+                    let tablet = try await FieldDevice.register(kith, as: .priya, name: "Quentin's tablet")
+                    let phone = try await FieldDevice.register(kith, as: .priya, name: "phone")
+                    let (pages, cursor) = try await tablet.pullAll(from: nil)
+                    let grant = try #require(pages.last?.scope.grants.first { $0.familyId == family.id }).grantId
+                    _ = try await phone.pullAll(from: nil)
+                    let pushed = try await tablet.push([
+                        Mutation.note(1, family: family.id, body: "Quentin made marmalade with the children", grant: grant),
+                        Mutation.setPhone(2, person: person.id, phone: "07700 900456", baseVersion: 0, grant: grant),
+                        Mutation.mutation(3, "note.create", grant: grant, args: ["familyId": family.id, "body": "marmalade", "audience": "Zebedee-only"]),
+                    ])
+                    #expect(pushed.results.map(\.status) == [.applied, .applied, .rejected])
+                    let conflicting = try await phone.push([Mutation.setPhone(1, person: person.id, phone: "07700 900789", baseVersion: 0, grant: grant)])
+                    #expect(conflicting.results.first?.status == .appliedWithConflict)
+                    _ = try await tablet.pullUntil(from: cursor) { $0.flatMap { $0.ids(.person) }.contains(person.id) }
+
                     // Quentin on the family's page: a wrong code, the right one, a view and a message.
                     let invitation = try await kith.json(.post, "/v1/people/\(person.id)/invitations", as: .priya, [:])
                     let link = invitation["url"] as! String, code = invitation["code"] as! String
@@ -77,7 +93,8 @@ import NIOConcurrencyHelpers
         #expect(logged.contains("signed in"))
         #expect(logged.contains("break-glass access opened"))
         // The whole phone number: its first digits alone turn up in logged durations ("0.0077003 s").
-        for secret in ["Zebedee", "Quentin", "07700 900123", "example.test", "Larkspur", "marmalade", "priya@test.kith", "Zanzibar",
+        for secret in ["Zebedee", "Quentin", "07700 900123", "07700 900456", "07700 900789", "example.test", "Larkspur", "marmalade",
+                       "priya@test.kith", "Zanzibar",
                        Fixture.password, "Priya Shah", "grandad"] + secrets.withLockedValue({ $0 }) {
             #expect(!logged.contains(secret), "the log mentions \(secret)")
             // Nor as the bytes a database message or a body carries, written in hex.

@@ -12,6 +12,7 @@ import Testing
             try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
                 let fixture = try await Fixture.seed(db, logger: TestDatabase.logger)
                 var server = try await ServerProcess(databaseURL: url)
+                server.mustNotLog("Adeyemi", "Theo", "drawings", "Phoned mum")
                 func json(_ value: Any) throws -> Data { try JSONSerialization.data(withJSONObject: value) }
                 let (created, body) = try await server.post(
                     "/v1/families", token: fixture.tokens[.priya]!, json: try json(["displayName": "The Adeyemi family", "reference": "FGC-7"]))
@@ -74,6 +75,7 @@ import Testing
                 #expect(screen.contains("Waiting to be sent: 1 visit and 1 note"))
 
                 server = try await ServerProcess(databaseURL: url, port: server.port)
+                server.mustNotLog("Adeyemi", "Theo", "drawings", "Phoned mum")
                 defer { server.kill() }
                 screen = try await terminal.run("kith sync")
                 #expect(screen.contains("Synced: sent 2"))

@@ -2,13 +2,20 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Synchronization
+import Testing
 @testable import KithServer
 
-/// `kith-server` serving one database on a loopback port, as a separate process.
+/// `kith-server` serving one database on a loopback port, as a separate process. What it writes is kept and read when
+/// the test stops it: nothing personal may be in it (the fixture's names, emails and password, and whatever the test
+/// adds with `mustNotLog`), at the debug level the server logs at here.
 final class ServerProcess {
     let process: Process
     let port: Int
     let base: String
+    private let output: URL
+    private let personal = Mutex<[String]>(
+        ["Priya Shah", "Tom Walsh", "Omar Haddad", "Chris Doyle", "Sam Okafor", "Ruth Evans", "Alex Morgan", "@test.kith", Fixture.password])
 
     /// `port`: nil picks a free one; a restarted server reuses its predecessor's, as clients know it by address.
     /// `environment`: settings added to the server's own (`KITH_DB_ACQUIRE_TIMEOUT`, say).
@@ -35,16 +42,20 @@ final class ServerProcess {
         process.executableURL = try Self.builtProduct("kith-server")
         process.arguments = ["serve"]
         process.environment = [
-            "DATABASE_URL": TestDatabase.serving(databaseURL), "KITH_HOST": "127.0.0.1", "KITH_PORT": String(port), "KITH_LOG_LEVEL": "error",
+            "DATABASE_URL": TestDatabase.serving(databaseURL), "KITH_HOST": "127.0.0.1", "KITH_PORT": String(port), "KITH_LOG_LEVEL": "debug",
             // Many test servers share one PostgreSQL: each opens its connections as it needs them.
             "KITH_DB_POOL_MIN": "0",
             // As `TestDatabase.servingConfig`.
             "KITH_DB_ACQUIRE_TIMEOUT": "30", "KITH_LOCK_TIMEOUT": "30", "KITH_STATEMENT_TIMEOUT": "180",
             "KITH_SYNC_REQUESTS_PER_MINUTE": "100000",
         ].merging(environment) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        output = FileManager.default.temporaryDirectory.appendingPathComponent("kith-server-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let written = try FileHandle(forWritingTo: output)
+        process.standardOutput = written
+        process.standardError = written
         try process.run()
+        try written.close()
         self.process = process
         self.port = port
         self.base = "http://127.0.0.1:\(port)"
@@ -70,11 +81,27 @@ final class ServerProcess {
     /// A test that fails before it stops its server leaves none behind.
     deinit {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: output)
     }
 
-    func kill() {
+    /// Stops the server and reads what it wrote for anything personal.
+    func kill(sourceLocation: SourceLocation = #_sourceLocation) {
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        expectNothingPersonalWritten(sourceLocation: sourceLocation)
+    }
+
+    /// Words of the test's own (a family's name, a note's) that the server must never write.
+    func mustNotLog(_ words: String...) {
+        personal.withLock { $0 += words }
+    }
+
+    /// What the server wrote holds nothing personal; read again from the start each time (a server killed twice, say).
+    func expectNothingPersonalWritten(sourceLocation: SourceLocation = #_sourceLocation) {
+        let written = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        for word in personal.withLock({ $0 }) {
+            #expect(!written.contains(word), "kith-server wrote \(word)", sourceLocation: sourceLocation)
+        }
     }
 
     func post(_ path: String, token: String, json: Data) async throws -> (Int, Data) {
