@@ -58,8 +58,10 @@ start() {
         as_owner "$pgbin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
     fi
     if ! as_owner "$pgbin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        # In UTC, as the server's own calendar day is: the database's `current_date` is the same day as Kith's `today`
+        # whatever the host's zone.
         if ! as_owner "$pgbin/pg_ctl" -D "$data" -l "$data/log" -w start \
-            -o "-k $data -p $port -c listen_addresses=127.0.0.1 -c max_connections=${KITH_PG_MAX_CONNECTIONS:-300} -c fsync=${KITH_PG_FSYNC:-on}" >/dev/null; then
+            -o "-k $data -p $port -c listen_addresses=127.0.0.1 -c max_connections=${KITH_PG_MAX_CONNECTIONS:-300} -c fsync=${KITH_PG_FSYNC:-on} -c timezone=UTC" >/dev/null; then
             say "PostgreSQL did not start on 127.0.0.1:$port (another server on that port? set KITH_PGPORT). Its log ends:"
             tail -n 5 "$data/log" >&2
             exit 1

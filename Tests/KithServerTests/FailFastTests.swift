@@ -18,10 +18,17 @@ import Testing
 @Suite(.serialized) struct FailFastTests {
     /// A cluster, migrated and seeded, on a loopback port; destroyed after `body`.
     static func withCluster(_ body: (_ root: String, _ port: Int, _ url: String, Fixture) async throws -> Void) async throws {
-        let root = "/tmp/kith-failfast-\(UUID().uuidString.prefix(8))"
-        let port = WalHistoryTests.port()
+        let (root, port) = try await Ports.retrying { port in
+            let root = "/tmp/kith-failfast-\(UUID().uuidString.prefix(8))"
+            do {
+                try await WalHistoryTests.run("primary", root, "\(port)")
+                return (root, port)
+            } catch {
+                try? await WalHistoryTests.run("destroy", root)
+                throw error
+            }
+        }
         do {
-            try await WalHistoryTests.run("primary", root, "\(port)")
             let url = "postgres://postgres@127.0.0.1:\(port)/postgres"
             let fixture = try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
                 try await Migrator(client: db, logger: TestDatabase.logger).migrate()

@@ -15,9 +15,11 @@ import Testing
             let zedsFamily: Components.Schemas.Family = try await direct.send(
                 .post, "/v1/families", as: .zed, json: ["displayName": "Elsewhere family"], expect: .created)
             let upstream = URLComponents(string: TestDatabase.serverURL)!.port ?? 5432
-            let port = Int.random(in: 12_000...19_000) | 1
-            let folder = "/tmp/kith-pgbouncer-\(UUID().uuidString.prefix(8))"
-            try await Script.run("pgbouncer.sh", ["start", folder, "\(port)", "\(upstream)", "2"])
+            let (folder, port) = try await Ports.retrying { port in
+                let folder = "/tmp/kith-pgbouncer-\(UUID().uuidString.prefix(8))"
+                try await Script.run("pgbouncer.sh", ["start", folder, "\(port)", "\(upstream)", "2"])
+                return (folder, port)
+            }
             do {
                 var bounced = URLComponents(string: direct.databaseURL)!
                 bounced.port = port

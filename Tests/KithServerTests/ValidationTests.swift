@@ -57,7 +57,8 @@ import Testing
                 ("/v1/families/\(family.id)/notes", #"{"body": "x", "audience": "professional", "contactId": "nope"}"#, "contactId"),
                 ("/v1/families/\(family.id)/notes", #"{"body": "x", "audience": "professional", "contactId": "\#(UUID().text)"}"#, "contactId"),
                 ("/v1/families/\(family.id)/contacts", #"{"occurredAt": "yesterday", "kind": "phone"}"#, nil),
-                ("/v1/families/\(family.id)/contacts", #"{"occurredAt": "2030-01-01T00:00:00Z", "kind": "phone"}"#, "occurredAt"),
+                // A contact a year from now, whatever the day the tests run.
+                ("/v1/families/\(family.id)/contacts", #"{"occurredAt": "\#(Date().addingTimeInterval(366 * 86_400).formatted(.iso8601))", "kind": "phone"}"#, "occurredAt"),
                 ("/v1/families/\(family.id)/contacts", #"{"occurredAt": "2026-01-01T00:00:00Z", "kind": "phone", "durationMinutes": 5000}"#, "durationMinutes"),
                 ("/v1/families/\(family.id)/contacts", #"{"occurredAt": "2026-01-01T00:00:00Z", "kind": "phone", "childSeen": false, "childSeenAlone": true}"#, "childSeenAlone"),
                 ("/v1/families/\(family.id)/people", #"{"name": "   "}"#, "name"),

@@ -11,14 +11,11 @@ import Testing
 @Suite(.serialized) struct WalHistoryTests {
     static func run(_ arguments: String...) async throws { try await Script.run("wal-history.sh", arguments) }
 
-    /// Ports below Linux's ephemeral range (32768 and up, where the tests' own connections take theirs) and below the
-    /// ones `ServerProcess` picks.
-    static func port() -> Int { Int.random(in: 12_000...19_000) & ~1 }
 
     @Test func aPromotedStandbyAndARestoredBackupMakeOldCursorsResetRequired() async throws {
         let root = "/tmp/kith-wal-\(UUID().uuidString.prefix(8))"
         do {
-            try await Self.replay(in: root, ports: (Self.port(), Self.port() + 1, Self.port()))
+            try await Self.replay(in: root, ports: (Ports.free(), Ports.free(), Ports.free()))
         } catch {
             try? await Self.clean(root)
             throw error

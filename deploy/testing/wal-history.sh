@@ -28,7 +28,7 @@ folder() {
 
 start() {
     as_owner "$pgbin/pg_ctl" -D "$1" -l "$1/log" -w -t 60 start \
-        -o "-k $1 -p $2 -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50" >/dev/null
+        -o "-k $1 -p $2 -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50 -c timezone=UTC" >/dev/null
 }
 
 case "${1:-}" in

@@ -297,8 +297,7 @@ actor ViewLimiter {
     static let perMinute = 60
     private var windows: [UUID: (start: ContinuousClock.Instant, count: Int)] = [:]
 
-    func allow(_ session: UUID) -> Bool {
-        let now = ContinuousClock.now
+    func allow(_ session: UUID, now: ContinuousClock.Instant = .now) -> Bool {
         if windows.count > 10_000 { windows = windows.filter { now - $0.value.start < .seconds(60) } }
         var window = windows[session].flatMap { now - $0.start < .seconds(60) ? $0 : nil } ?? (start: now, count: 0)
         window.count += 1
