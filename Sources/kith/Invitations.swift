@@ -26,7 +26,9 @@ struct Invite: AsyncParsableCommand {
             let invitation: Components.Schemas.NewInvitation = try await workspace.online { client in
                 switch try await client.invitePerson(path: .init(personId: person.id)) {
                 case .created(let created): return try created.body.json
-                case .default(let status, let problem): throw Server.refusal(status, problem)
+                case .clientError(let status, let problem): throw Server.refusal(status, problem)
+                case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+                case .undocumented(let status, _): throw Server.undocumented(status)
                 }
             }
             if listing.json { return try Terminal.json(invitation) }
@@ -66,7 +68,9 @@ struct Invitations: AsyncParsableCommand {
             let invitations: [Components.Schemas.Invitation] = try await workspace.online { client in
                 var invitations: [Components.Schemas.Invitation] = switch try await client.listInvitations(path: .init(familyId: family.id)) {
                 case .ok(let ok): try ok.body.json.items
-                case .default(let status, let problem): throw Server.refusal(status, problem)
+                case .clientError(let status, let problem): throw Server.refusal(status, problem)
+                case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+                case .undocumented(let status, _): throw Server.undocumented(status)
                 }
                 guard let revoke else { return invitations }
                 let matches = invitations.filter { $0.id.hasPrefix(revoke.lowercased()) }
@@ -75,7 +79,9 @@ struct Invitations: AsyncParsableCommand {
                 }
                 let revoked: Components.Schemas.Invitation = switch try await client.revokeInvitation(path: .init(invitationId: matches[0].id)) {
                 case .ok(let ok): try ok.body.json
-                case .default(let status, let problem): throw Server.refusal(status, problem)
+                case .clientError(let status, let problem): throw Server.refusal(status, problem)
+                case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+                case .undocumented(let status, _): throw Server.undocumented(status)
                 }
                 invitations = invitations.map { $0.id == revoked.id ? revoked : $0 }
                 return invitations

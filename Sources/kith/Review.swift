@@ -139,7 +139,9 @@ enum ReviewAction {
         try await workspace.online { client in
             switch try await client.resolveReviewItem(path: .init(reviewItemId: item.id), body: .json(.init(action: action))) {
             case .ok: break
-            case .default(let status, let problem): throw Server.refusal(status, problem)
+            case .clientError(let status, let problem): throw Server.refusal(status, problem)
+            case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+            case .undocumented(let status, _): throw Server.undocumented(status)
             }
         }
         Terminal.note("Review item \(Caseload.shortId(item.id)): \(action.rawValue)ed.")

@@ -30,7 +30,9 @@ struct TeamCaseload: AsyncParsableCommand {
                 for team in teams {
                     let continuity: Components.Schemas.TeamContinuity = switch try await client.getTeamContinuity(path: .init(teamId: team.id)) {
                     case .ok(let ok): try ok.body.json
-                    case .default(let status, let problem): throw Server.refusal(status, problem)
+                    case .clientError(let status, let problem): throw Server.refusal(status, problem)
+                    case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+                    case .undocumented(let status, _): throw Server.undocumented(status)
                     }
                     for measures in continuity.families {
                         let family = names[measures.familyId]
@@ -82,7 +84,9 @@ struct Continuity: AsyncParsableCommand {
                     let chosen = try await office.family(family, caseload: workspace.caseload)
                     switch try await office.client.getFamilyContinuity(path: .init(familyId: chosen.id)) {
                     case .ok(let ok): return (chosen, try ok.body.json)
-                    case .default(let status, let problem): throw Server.refusal(status, problem)
+                    case .clientError(let status, let problem): throw Server.refusal(status, problem)
+                    case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+                    case .undocumented(let status, _): throw Server.undocumented(status)
                     }
                 }
                 if listing.json { return try Terminal.json(measures) }
@@ -92,7 +96,9 @@ struct Continuity: AsyncParsableCommand {
                     let id = try await office.worker(worker).id
                     switch try await office.client.getWorkerContinuity(path: .init(workerId: id)) {
                     case .ok(let ok): return (try ok.body.json, try await office.teamFamilies())
-                    case .default(let status, let problem): throw Server.refusal(status, problem)
+                    case .clientError(let status, let problem): throw Server.refusal(status, problem)
+                    case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+                    case .undocumented(let status, _): throw Server.undocumented(status)
                     }
                 }
                 if listing.json { return try Terminal.json(measures) }
@@ -109,7 +115,9 @@ struct Continuity: AsyncParsableCommand {
                 let measures: Components.Schemas.TeamContinuity = try await workspace.online { client in
                     switch try await client.getTeamContinuity(path: .init(teamId: chosen.id)) {
                     case .ok(let ok): return try ok.body.json
-                    case .default(let status, let problem): throw Server.refusal(status, problem)
+                    case .clientError(let status, let problem): throw Server.refusal(status, problem)
+                    case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+                    case .undocumented(let status, _): throw Server.undocumented(status)
                     }
                 }
                 if listing.json { return try Terminal.json(measures) }

@@ -47,6 +47,24 @@ import Testing
         }
     }
 
+    @Test func aMethodAnAddressDoesNotAnswerIs405WithWhatItDoes() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            for (method, path, allowed) in [
+                (HTTPRequest.Method.trace, "/v1/me", "GET"), (.delete, "/v1/families", "GET, POST"),
+                (.get, "/v1/families/\(family.id)/notes", "POST"), (.put, "/v1/families/\(family.id)", "GET, PATCH"),
+            ] {
+                let response = try await kith.request(method, path, as: .priya)
+                #expect(response.status == .methodNotAllowed, "\(method) \(path)")
+                #expect(response.headers[.allow] == allowed, "\(method) \(path)")
+                #expect(try kith.problem(response).code == "method_not_allowed")
+            }
+            // An address that is not the contract's is still unknown, and a right method still answers.
+            #expect(try await kith.request(.trace, "/v1/nowhere", as: .priya).status == .notFound)
+            #expect(try await kith.request(.get, "/v1/families/\(family.id)", as: .priya).status == .ok)
+        }
+    }
+
     @Test func malformedRequestsAnswer400AndChangeNothing() async throws {
         try await Kith.run { kith in
             let family = try await kith.openFamily()

@@ -20,7 +20,9 @@ package struct Office: Sendable {
     package func workers() async throws -> [Components.Schemas.Worker] {
         switch try await client.listWorkers() {
         case .ok(let ok): try ok.body.json.items
-        case .default(let status, let problem): throw Server.refusal(status, problem)
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
         }
     }
 
@@ -75,7 +77,9 @@ package struct Office: Sendable {
                 let page = try ok.body.json
                 families += page.items
                 after = page.next
-            case .default(let status, let problem): throw Server.refusal(status, problem)
+            case .clientError(let status, let problem): throw Server.refusal(status, problem)
+            case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+            case .undocumented(let status, _): throw Server.undocumented(status)
             }
         } while after != nil
         return families
@@ -94,7 +98,9 @@ package struct Office: Sendable {
     package func openFamily(_ family: Components.Schemas.CreateFamily) async throws -> Components.Schemas.Family {
         switch try await client.createFamily(body: .json(family)) {
         case .created(let created): try created.body.json
-        case .default(let status, let problem): throw Server.refusal(status, problem)
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
         }
     }
 
@@ -106,7 +112,9 @@ package struct Office: Sendable {
             path: .init(familyId: family.id), body: .json(.init(workerId: worker.id, role: role, startedOn: day)))
         {
         case .created(let created): try created.body.json
-        case .default(let status, let problem): throw Server.refusal(status, problem)
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
         }
     }
 
@@ -119,7 +127,9 @@ package struct Office: Sendable {
             body: .json(.init(toWorkerId: worker.id, role: role, reason: reason, handoverNote: handoverNote)))
         {
         case .created(let created): try created.body.json
-        case .default(let status, let problem): throw Server.refusal(status, problem)
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
         }
     }
 
@@ -132,21 +142,27 @@ package struct Office: Sendable {
             body: .json(.init(workerId: worker.id, heldOn: day, familyIds: families.map(\.id), notes: notes)))
         {
         case .created(let created): try created.body.json
-        case .default(let status, let problem): throw Server.refusal(status, problem)
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
         }
     }
 
     package func supervisionSessions(of worker: Components.Schemas.Worker) async throws -> [Components.Schemas.SupervisionSession] {
         switch try await client.listSupervisionSessions(query: .init(workerId: worker.id)) {
         case .ok(let ok): try ok.body.json.items
-        case .default(let status, let problem): throw Server.refusal(status, problem)
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
         }
     }
 
     package func signalSettings(of team: Components.Schemas.Team) async throws -> Components.Schemas.SignalSettings {
         switch try await client.getSignalSettings(path: .init(teamId: team.id)) {
         case .ok(let ok): try ok.body.json
-        case .default(let status, let problem): throw Server.refusal(status, problem)
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
         }
     }
 
@@ -170,7 +186,9 @@ package struct Office: Sendable {
         }
         switch try await client.putSignalSettings(path: .init(teamId: team.id), body: .json(settings)) {
         case .ok(let ok): return try ok.body.json
-        case .default(let status, let problem): throw Server.refusal(status, problem)
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
         }
     }
 
@@ -184,7 +202,9 @@ package struct Office: Sendable {
                 let page = try ok.body.json
                 items += page.items
                 after = page.next
-            case .default(let status, let problem): throw Server.refusal(status, problem)
+            case .clientError(let status, let problem): throw Server.refusal(status, problem)
+            case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+            case .undocumented(let status, _): throw Server.undocumented(status)
             }
         } while after != nil
         return items
@@ -195,7 +215,9 @@ package struct Office: Sendable {
     package func devices() async throws -> [Components.Schemas.Device] {
         switch try await client.listDevices() {
         case .ok(let ok): try ok.body.json.items
-        case .default(let status, let problem): throw Server.refusal(status, problem)
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
         }
     }
 
@@ -208,7 +230,9 @@ package struct Office: Sendable {
         }
         switch try await client.revokeDevice(path: .init(deviceId: device.id)) {
         case .ok: return device
-        case .default(let status, let problem): throw Server.refusal(status, problem)
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
         }
     }
 
@@ -224,11 +248,15 @@ package struct Office: Sendable {
             path: .init(familyId: familyId), body: .json(.init(reason: reason)))
         {
         case .created(let created): try created.body.json
-        case .default(let status, let problem): throw Server.refusal(status, problem)
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
         }
         switch try await client.getFamily(path: .init(familyId: familyId)) {
         case .ok(let ok): return (try ok.body.json, grant)
-        case .default(let status, let problem): throw Server.refusal(status, problem)
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
         }
     }
 
@@ -244,7 +272,9 @@ package struct Office: Sendable {
                 let page = try ok.body.json
                 events += page.items
                 after = page.next
-            case .default(let status, let problem): throw Server.refusal(status, problem)
+            case .clientError(let status, let problem): throw Server.refusal(status, problem)
+            case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+            case .undocumented(let status, _): throw Server.undocumented(status)
             }
         } while after != nil && events.count < limit
         return Array(events.prefix(limit))
@@ -254,14 +284,18 @@ package struct Office: Sendable {
     package func breakGlassOpenings(of team: Components.Schemas.Team, since day: String?) async throws -> [Components.Schemas.BreakGlassOpening] {
         switch try await client.listTeamBreakGlass(path: .init(teamId: team.id), query: .init(since: day)) {
         case .ok(let ok): try ok.body.json.items
-        case .default(let status, let problem): throw Server.refusal(status, problem)
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
         }
     }
 
     package func export(_ family: Components.Schemas.Family) async throws -> Components.Schemas.FamilyExport {
         switch try await client.exportFamily(path: .init(familyId: family.id)) {
         case .ok(let ok): try ok.body.json
-        case .default(let status, let problem): throw Server.refusal(status, problem)
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
         }
     }
 }

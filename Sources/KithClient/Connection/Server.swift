@@ -41,6 +41,18 @@ package enum Server {
         return .refused(status: status, code: problem?.code, detail: problem?.detail ?? problem?.title)
     }
 
+    /// The server could not answer just now (its database, a lock, many first syncs), after any waiting `WaitWhenTold`
+    /// did.
+    package static func refusal(_ response: Components.Responses.Unavailable) -> CommandError {
+        let problem = try? response.body.applicationProblemJson
+        return .refused(status: 503, code: problem?.code, detail: problem?.detail ?? problem?.title)
+    }
+
+    /// An answer the contract does not name (a 500, a proxy's page): said as it came.
+    package static func undocumented(_ status: Int) -> CommandError {
+        .refused(status: status, code: nil, detail: "The server answered \(status), which it never should.")
+    }
+
     /// A sync told to wait (429 when the device syncs too often, 503 while the server's database is restarting or many
     /// devices make their first sync) waits as long as `Retry-After` says and asks again, a few times: every sync request
     /// may be sent twice (mutations are applied once, by id; a pull's cursor moves only when its page is applied).

@@ -27,21 +27,27 @@ package enum SignIn {
             let login = try await Server.with(url, token: nil) { client in
                 switch try await client.login(body: .json(.init(email: email, password: password))) {
                 case .ok(let ok): return try ok.body.json
-                case .default(let status, let problem):
+                case .clientError(let status, let problem):
                     if status == 401 { throw CommandError.usage("wrong email or password") }
                     if status == 429 { throw CommandError.usage("too many attempts: wait a minute, then try again") }
                     throw Server.refusal(status, problem)
+                case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+                case .undocumented(let status, _): throw Server.undocumented(status)
                 }
             }
             return try await Server.with(url, token: login.token) { client in
                 let me: Components.Schemas.Me = switch try await client.getMe() {
                 case .ok(let ok): try ok.body.json
-                case .default(let status, let problem): throw Server.refusal(status, problem)
+                case .clientError(let status, let problem): throw Server.refusal(status, problem)
+                case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+                case .undocumented(let status, _): throw Server.undocumented(status)
                 }
                 let registration: Components.Schemas.DeviceRegistration = switch try await client.registerDevice(body: .json(.init(
                     name: deviceName ?? "kith on \(hostName)", platform: "terminal", clientVersion: KithVersion.client))) {
                 case .created(let created): try created.body.json
-                case .default(let status, let problem): throw Server.refusal(status, problem)
+                case .clientError(let status, let problem): throw Server.refusal(status, problem)
+                case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+                case .undocumented(let status, _): throw Server.undocumented(status)
                 }
                 return Session(
                     server: url, deviceId: registration.deviceId, token: registration.token, signInToken: login.token, me: me)
@@ -81,7 +87,9 @@ package enum SignIn {
         try await Server.with(session.server, token: session.token, patience: 5) { client in
             switch try await client.logout() {
             case .noContent: break
-            case .default(let status, let problem): throw Server.refusal(status, problem)
+            case .clientError(let status, let problem): throw Server.refusal(status, problem)
+            case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+            case .undocumented(let status, _): throw Server.undocumented(status)
             }
         }
         if let signIn = session.signInToken {

@@ -53,7 +53,9 @@ package struct SyncEngine: Sendable {
             let response: Components.Schemas.PushResponse
             switch output {
             case .ok(let ok): response = try ok.body.json
-            case .default(let status, let problem): throw Server.refusal(status, problem)
+            case .clientError(let status, let problem): throw Server.refusal(status, problem)
+            case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+            case .undocumented(let status, _): throw Server.undocumented(status)
             }
             try store.rejected(response.results.filter { $0.status == .rejected }.map(\.id))
             try store.confirm(through: response.lastAppliedSeq)
@@ -76,7 +78,9 @@ package struct SyncEngine: Sendable {
             let page: Components.Schemas.PullResponse
             switch output {
             case .ok(let ok): page = try ok.body.json
-            case .default(let status, let problem): throw Server.refusal(status, problem)
+            case .clientError(let status, let problem): throw Server.refusal(status, problem)
+            case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+            case .undocumented(let status, _): throw Server.undocumented(status)
             }
             try store.apply(page)
             lastAppliedSeq = page.lastAppliedSeq
@@ -87,7 +91,12 @@ package struct SyncEngine: Sendable {
         let purged = try store.purgesToAcknowledge()
         guard !purged.isEmpty else { return lastAppliedSeq }
         let output = try await client.syncAck(body: .json(.init(purged: purged.map { .init(familyId: $0.familyId, grantId: $0.grantId) })))
-        if case .default(let status, let problem) = output { throw Server.refusal(status, problem) }
+        switch output {
+        case .noContent: break
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
+        }
         try store.acknowledged(purged.map(\.grantId))
         summary.purged += purged.count
         return lastAppliedSeq

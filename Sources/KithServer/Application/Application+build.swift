@@ -34,9 +34,11 @@ func buildRouter(
 ) throws -> Router<KithRequestContext> {
     let db = Database(client: client, logger: logger, timeouts: config.timeouts)
     let router = Router(context: KithRequestContext.self)
+    let contract = ContractMethods()
     router.addMiddleware {
         ProblemMiddleware()
         MetricsMiddleware()
+        MethodNotAllowedMiddleware(methods: contract)
         PreparedStatementsMiddleware(enabled: config.databasePreparedStatements)
         TokenBeforeBodyMiddleware(db: db)
         BodyLimitMiddleware(maxBytes: config.maxRequestBodyBytes)
@@ -71,7 +73,8 @@ func buildRouter(
     let service = KithService(
         db: db, config: config, logger: logger, cursorKey: cursorKey, syncRate: SyncRate(perMinute: config.syncRequestsPerMinute),
         wholeFamilyPulls: WholeFamilyPulls(capacity: config.wholeFamilyPulls))
-    try service.registerHandlers(on: router, configuration: .kith, middlewares: [PullPage(service: service)])
+    try service.registerHandlers(
+        on: RecordingTransport(router: router, methods: contract), configuration: .kith, middlewares: [PullPage(service: service)])
     return router
 }
 

@@ -53,7 +53,7 @@ final class ListCursorKey: Sendable {
     var cursor: ListCursor {
         get throws {
             guard let known = key.withLock({ $0 }) else {
-                throw KithError(status: .serviceUnavailable, code: "not_ready", detail: "The server is still starting.")
+                throw KithError(status: .serviceUnavailable, code: "not_ready", detail: "The server is still starting.", retryAfterSeconds: 1)
             }
             return ListCursor(key: known)
         }

@@ -24,9 +24,16 @@ struct PullPage: ServerMiddleware {
         case .ok(let ok):
             let page = switch ok.body { case .json(let page): page }
             return Self.answer(.ok, "application/json; charset=utf-8", try Self.encoder.encode(page))
-        case .default(let status, let problem):
+        case .clientError(let status, let problem):
             let problem = switch problem.body { case .applicationProblemJson(let problem): problem }
             return Self.answer(.init(code: status), "application/problem+json", try Self.encoder.encode(problem))
+        case .serviceUnavailable(let unavailable):
+            let problem = switch unavailable.body { case .applicationProblemJson(let problem): problem }
+            var answer = Self.answer(.serviceUnavailable, "application/problem+json", try Self.encoder.encode(problem))
+            answer.0.headerFields[.retryAfter] = String(unavailable.headers.retryAfter)
+            return answer
+        case .undocumented(let status, _):
+            return Self.answer(.init(code: status), "application/problem+json", [])
         }
     }
 
