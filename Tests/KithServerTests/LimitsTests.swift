@@ -27,7 +27,7 @@ import Testing
                 "protocol": 1, "deviceId": device.id, "clientVersion": "1", "mutations": [Mutation.note(1, family: family.id, body: "Pushed")],
             ])
             // An operator's migration, say, holding the notes table.
-            let lock = try await NotesLock.hold(on: kith.db)
+            let lock = try await HeldLock.notes(on: kith.db)
             // Seven requests that meet the lock on a pool of two: notes' POSTs and timeline pages, each one statement, and a
             // device's push, a transaction that first waits its turn on the device's own lock (with a longer wait) and
             // then meets the notes' lock with the usual one. No statement timeout would end any of them.
@@ -144,7 +144,7 @@ import Testing
             let device = try Kith.decoder.decode(Components.Schemas.DeviceRegistration.self, from: registered.body)
             let port = server.port
             try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
-                let lock = try await NotesLock.hold(on: db)
+                let lock = try await HeldLock.notes(on: db)
                 let pull = try JSONSerialization.data(withJSONObject: ["protocol": 1, "deviceId": device.deviceId])
                 let tablet = try RawConnection(port: port)
                 try tablet.send(
@@ -254,7 +254,7 @@ import Testing
             let tablet = try await FieldDevice.register(kith, as: .priya)
             let phone = try await FieldDevice.register(kith, as: .priya, name: "phone")
             // The first sync is held inside its delivery by a lock on the notes it reads.
-            let lock = try await NotesLock.hold(on: kith.db)
+            let lock = try await HeldLock.notes(on: kith.db)
             let tabletPull = try JSONSerialization.data(withJSONObject: ["protocol": 1, "deviceId": tablet.id])
             let phonePull = try JSONSerialization.data(withJSONObject: ["protocol": 1, "deviceId": phone.id])
             let first = Task { try await kith.request(.post, "/v1/sync/pull", token: tablet.token, body: tabletPull) }
@@ -274,7 +274,7 @@ import Testing
         try await Kith.run({ $0.wholeFamilyPulls = 1 }) { kith in
             let family = try await kith.openFamily()
             let tablet = try await FieldDevice.register(kith, as: .priya)
-            let lock = try await NotesLock.hold(on: kith.db)
+            let lock = try await HeldLock.notes(on: kith.db)
             // Another device's first sync holds the only turn, waiting on the lock.
             let first = Task { try await tablet.post("/v1/sync/pull", ["protocol": 1, "deviceId": tablet.id]) }
             #expect(try await lock.waiters(in: kith) == 1)
@@ -391,8 +391,9 @@ final class RawConnection {
     }
 }
 
-/// The notes table held by another connection, as a migration or an operator's `LOCK TABLE` holds it, until released.
-final class NotesLock: Sendable {
+/// A lock held by another connection's transaction until released: the notes table, as a migration or an operator's
+/// `LOCK TABLE` holds it, or whatever `statement` locks.
+final class HeldLock: Sendable {
     private let releasing: AsyncStream<Void>.Continuation
     private let holder: Task<Void, any Error>
 
@@ -401,18 +402,22 @@ final class NotesLock: Sendable {
         self.holder = holder
     }
 
-    static func hold(on db: PostgresClient) async throws -> NotesLock {
+    static func notes(on db: PostgresClient) async throws -> HeldLock {
+        try await hold("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE", on: db)
+    }
+
+    static func hold(_ statement: PostgresQuery, on db: PostgresClient) async throws -> HeldLock {
         let (locked, lockedSignal) = AsyncStream<Void>.makeStream()
         let (release, releaseSignal) = AsyncStream<Void>.makeStream()
         let holder = Task {
             try await db.withTransaction(logger: TestDatabase.logger) { connection in
-                try await connection.query("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE", logger: TestDatabase.logger)
+                try await connection.query(statement, logger: TestDatabase.logger)
                 lockedSignal.yield()
                 for await _ in release { break }
             }
         }
         for await _ in locked { break }
-        return NotesLock(releasing: releaseSignal, holder: holder)
+        return HeldLock(releasing: releaseSignal, holder: holder)
     }
 
     /// How many connections of the test's database wait for a lock, once one does.

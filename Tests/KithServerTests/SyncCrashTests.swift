@@ -33,16 +33,7 @@ import Testing
                 // Hold the second family's row, so the push stops at its 101st mutation (the second run of notes, which the
                 // server writes in one statement) with 100 applied in its transaction.
                 let second = UUID(uuidString: families[1])!
-                let (locked, lockedSignal) = AsyncStream<Void>.makeStream()
-                let (release, releaseSignal) = AsyncStream<Void>.makeStream()
-                let holder = Task {
-                    try await db.withTransaction(logger: TestDatabase.logger) { connection in
-                        try await connection.query("SELECT 1 FROM families WHERE id = \(second) FOR UPDATE", logger: TestDatabase.logger)
-                        lockedSignal.yield()
-                        for await _ in release { break }
-                    }
-                }
-                for await _ in locked { break }
+                let lock = try await HeldLock.hold("SELECT 1 FROM families WHERE id = \(second) FOR UPDATE", on: db)
                 let pushURL = server.base + "/v1/sync/push"
                 let pushing = Task { try? await ServerProcess.post(pushURL, token: device.token, json: push) }
                 let waiting = try await waitUntil("the push to wait for the lock", within: .seconds(30)) {
@@ -55,8 +46,7 @@ import Testing
                 #expect(waiting == 1)
                 server.kill()
                 _ = await pushing.value
-                releaseSignal.yield()
-                try await holder.value
+                try await lock.release()
                 // The orphaned transaction ends when its backend finds the client gone.
                 try await waitUntil("the killed server's transaction to end", within: .seconds(30)) {
                     try await count(db, """

@@ -45,6 +45,8 @@ final class RequestArrival: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = Any
 
     private let timeout: TimeAmount
+    /// When the first byte of the request still arriving came.
+    private var started: NIODeadline?
     private var deadline: Scheduled<Void>?
 
     init(timeout: TimeAmount) {
@@ -52,24 +54,35 @@ final class RequestArrival: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if deadline == nil {
-            let channel = context.channel
-            deadline = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
-        }
+        if started == nil { started = .now() }
         context.fireChannelRead(data)
+    }
+
+    /// A timer only for a request still unfinished when the socket has nothing more to read just now: one that arrives
+    /// in a single read (most of them) is decoded to its end before this, and costs none.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if let started, deadline == nil {
+            let channel = context.channel
+            deadline = context.eventLoop.scheduleTask(deadline: started + timeout) { channel.close(promise: nil) }
+        }
+        context.fireChannelReadComplete()
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
         guard event is Arrived else { return context.triggerUserOutboundEvent(event, promise: promise) }
-        deadline?.cancel()
-        deadline = nil
+        forget()
         promise?.succeed()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        forget()
+        context.fireChannelInactive()
+    }
+
+    private func forget() {
+        started = nil
         deadline?.cancel()
         deadline = nil
-        context.fireChannelInactive()
     }
 
     /// Sent towards the front of the pipeline when a request's end was decoded.

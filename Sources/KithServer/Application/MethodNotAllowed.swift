@@ -52,12 +52,19 @@ struct RecordingTransport: ServerTransport {
 struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
     let methods: ContractMethods
 
+    /// Asked only of what the router found no route for, so a request that has one pays nothing.
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let allowed = methods.allowed(at: request.uri.path), !allowed.contains(request.method) else {
+        do {
             return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            guard let allowed = methods.allowed(at: request.uri.path), !allowed.contains(request.method) else { throw error }
+            return refusal(request.method, allowed: allowed)
         }
+    }
+
+    private func refusal(_ method: HTTPRequest.Method, allowed: Set<HTTPRequest.Method>) -> Response {
         var response = KithError(
-            status: .methodNotAllowed, code: "method_not_allowed", detail: "This address does not answer \(request.method.rawValue)."
+            status: .methodNotAllowed, code: "method_not_allowed", detail: "This address does not answer \(method.rawValue)."
         ).response()
         response.headers[.allow] = allowed.map(\.rawValue).sorted().joined(separator: ", ")
         return response
