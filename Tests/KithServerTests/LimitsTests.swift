@@ -95,9 +95,10 @@ import Testing
     @Test func aRequestTrickledAByteAtATimeIsClosedAtTheReadTimeoutAndAServedOneIsNot() async throws {
         try await TestDatabase.withFreshDatabase { url in
             let server = try await ServerProcess(
-                databaseURL: url, environment: ["KITH_HTTP_IDLE_TIMEOUT": "5", "KITH_HTTP_READ_TIMEOUT": "2"])
+                databaseURL: url, environment: ["KITH_HTTP_IDLE_TIMEOUT": "60", "KITH_HTTP_READ_TIMEOUT": "2"])
             defer { server.kill() }
-            // Never idle for the idle timeout, never done: a head, then a body, a byte every quarter of a second.
+            // Never idle, never done: a head, then a body, a byte every quarter of a second. Closed within the loop's 15 s,
+            // it was the read timeout that closed it, not the idle timeout's minute (however slow a busy machine is).
             let head = "GET /healthz HTTP/1.1\r\nHost: kith\r\nX-Waiting: " + String(repeating: "w", count: 200) + "\r\n\r\n"
             let body = "POST /v1/sessions HTTP/1.1\r\nHost: kith\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n"
             for (request, sentAtOnce) in [(head, 0), (body, body.utf8.count)] {
@@ -111,7 +112,6 @@ import Testing
                     try await Task.sleep(for: .milliseconds(250))
                 }
                 #expect(trickler.closedByServer, "still open after \(sent) bytes")
-                #expect(ContinuousClock.now - started < .seconds(10))
             }
 
             // A request that arrived is not held to the read timeout while it is served or after: the connection waits
@@ -119,8 +119,8 @@ import Testing
             let client = try RawConnection(port: server.port)
             for _ in 1...2 {
                 try client.send("GET /healthz HTTP/1.1\r\nHost: kith\r\n\r\n")
-                #expect(try client.receive(within: 5).hasPrefix("HTTP/1.1 200"))
-                try await Task.sleep(for: .seconds(3))
+                #expect(try client.receive(within: 10).hasPrefix("HTTP/1.1 200"))
+                try await Task.sleep(for: .seconds(4))
             }
             #expect(!client.closedByServer)
         }
