@@ -18,10 +18,11 @@ public struct Validation: Sendable {
         problems.append(Problem(field: field, message: message))
     }
 
-    /// Text a person typed: no NUL or other control characters but tab and newlines, within a length in characters.
+    /// Text a person typed: no NUL or other control characters but tab and newlines, within a length counted in
+    /// Unicode code points, as the contract's `maxLength` and PostgreSQL's `char_length` count them.
     public mutating func text(_ field: String, _ value: String?, min: Int = 0, max: Int) {
         guard let value else { return }
-        let count = value.count
+        let count = value.unicodeScalars.count
         if count < min {
             add(field, min == 1 ? "must not be empty" : "must have at least \(min) characters")
         } else if count > max {
@@ -31,9 +32,9 @@ public struct Validation: Sendable {
         }
     }
 
-    /// Like `text`, but blank text counts as missing.
+    /// Like `text`, but blank text (only Unicode white space, the contract's `words` pattern) counts as missing.
     public mutating func requiredText(_ field: String, _ value: String, max: Int) {
-        if value.allSatisfy(\.isWhitespace) {
+        if value.unicodeScalars.allSatisfy(\.properties.isWhitespace) {
             add(field, "must not be blank")
         } else {
             text(field, value, max: max)

@@ -110,6 +110,26 @@ import Testing
         }
     }
 
+    /// PostgreSQL cannot store U+0000, so a mutation carrying one is kept for its author with each NUL as U+FFFD, and
+    /// the push goes on: a device whose outbox holds such a write is never stuck behind it. Found by the contract run.
+    @Test func aMutationCarryingANULIsKeptWithoutItAndThePushGoesOn() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let device = try await FieldDevice.register(kith, as: .priya)
+            let result = try await device.push([
+                Mutation.note(1, family: family.id, body: "Saw Amy\u{0} at school"),
+                Mutation.mutation(2, "note.\u{0}create", args: ["familyId": family.id, "body\u{0}": "x"]),
+                Mutation.note(3, family: family.id),
+            ])
+            #expect(result.results.map(\.status) == [.rejected, .rejected, .applied])
+            #expect(try await kith.count(
+                "SELECT count(*) FROM review_items WHERE kind = 'rejected' AND payload -> 'args' ->> 'body' = 'Saw Amy\u{FFFD} at school'") == 1)
+            #expect(try await kith.count(
+                "SELECT count(*) FROM review_items WHERE kind = 'rejected' AND payload ->> 'type' = 'note.\u{FFFD}create' AND payload -> 'args' ? 'body\u{FFFD}'") == 1)
+            #expect(try await kith.count("SELECT count(*) FROM notes") == 1)
+        }
+    }
+
     @Test func aGapStopsThePushUntilTheMissingNumberArrives() async throws {
         try await Kith.run { kith in
             let family = try await kith.openFamily()

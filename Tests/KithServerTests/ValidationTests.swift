@@ -29,11 +29,11 @@ import Testing
             let cases: [(String, String, String, String)] = [
                 (kith.fixture.tokens[.priya]!, notes, #"{"body": "x", "audience": "family", "audience": "restricted"}"#, "audience"),
                 (kith.fixture.tokens[.priya]!, notes, #"{"body": "x", "audi\u0065nce": "family", "audience": "restricted"}"#, "audience"),
-                (kith.fixture.tokens[.priya]!, notes, #"{"body": "x", "sections": {"observed": "a", "observed": "b"}}"#, "observed"),
+                (kith.fixture.tokens[.priya]!, notes, #"{"body": "x", "sections": {"observed": "a", "observed": "b"}}"#, "sections.observed"),
                 (device.token, "/v1/sync/push", """
                     {"protocol": 1, "deviceId": "\(device.id)", "clientVersion": "1", "mutations": [{"seq": 1, "kind": "note.create",
                      "id": "\(UUID().text)", "args": {"familyId": "\(family.id)", "body": "x", "body": "y"}}]}
-                    """, "body"),
+                    """, "mutations[0].args.body"),
             ]
             for (token, path, body, key) in cases {
                 let response = try await kith.request(.post, path, token: token, body: Data(body.utf8))
@@ -44,6 +44,76 @@ import Testing
             // Every mutation of a push names "seq", "kind" and "args": one key in many objects.
             let pushed = try await device.push([Mutation.note(1, family: family.id), Mutation.note(2, family: family.id)])
             #expect(pushed.results.map(\.status) == [.applied, .applied])
+        }
+    }
+
+    /// An optional property is left out, not sent as null: `{"closedOn": null}` meant to clear a date would otherwise
+    /// change nothing and answer 200. Null stays where the document has it (a field edit's value, which clears the
+    /// field; a pull's cursor) and where it leaves the value open (a pushed mutation's arguments, a key it does not
+    /// name).
+    @Test func nullIsRefusedWhereTheContractHasNone() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let person: Components.Schemas.Person = try await kith.send(
+                .post, "/v1/families/\(family.id)/people", as: .priya, json: ["name": "Nan"], expect: .created)
+            let device = try await FieldDevice.register(kith, as: .priya)
+            let before = try await snapshot(kith)
+            let cases: [(HTTPRequest.Method, String, String, String)] = [
+                (.post, "/v1/families/\(family.id)/notes", #"{"body": "x", "audience": null}"#, "audience"),
+                (.post, "/v1/families/\(family.id)/notes", #"{"body": "x", "sections": {"observed": null}}"#, "sections.observed"),
+                (.patch, "/v1/families/\(family.id)", #"{"closedOn": null}"#, "closedOn"),
+                (.patch, "/v1/people/\(person.id)", #"{"fields": {"phone": null}}"#, "fields.phone"),
+                (.post, "/v1/conferences/\(UUID().text)/plans", #"{"items": [{"what": "x", "who": null}]}"#, "items[0].who"),
+                (.post, "/v1/families/\(family.id)/contacts", #"{"occurredAt": "2026-01-01T00:00:00Z", "kind": "phone", "presentPersonIds": [null]}"#, "presentPersonIds[0]"),
+            ]
+            for (method, path, body, field) in cases {
+                let response = try await kith.request(method, path, as: .priya, raw: body)
+                #expect(response.status == .badRequest, "\(body)")
+                let errors = try kith.problem(response).errors ?? []
+                #expect(errors.map(\.field) == [field] && errors.map(\.message) == ["must not be null"], "\(body)")
+            }
+            #expect(try await snapshot(kith) == before)
+
+            let cleared = try await kith.request(
+                .patch, "/v1/people/\(person.id)", as: .priya, raw: #"{"fields": {"phone": {"value": null, "baseVersion": 0}}}"#)
+            #expect(cleared.status == .ok, "\(String(buffer: cleared.body))")
+            let pulled = try await device.post("/v1/sync/pull", ["protocol": SyncProtocolVersion.current, "deviceId": device.id, "cursor": NSNull()])
+            #expect(pulled.status == .ok, "\(String(buffer: pulled.body))")
+            var note = Mutation.note(1, family: family.id)
+            note["args"] = ["familyId": family.id, "body": "Seen at school", "contactId": NSNull()]
+            #expect(try await device.push([note]).results.map(\.status) == [.applied])
+            let unknown = try await kith.request(
+                .post, "/v1/families/\(family.id)/notes", as: .priya, raw: #"{"body": "Seen at school", "mood": null}"#)
+            #expect(unknown.status == .created, "\(String(buffer: unknown.body))")
+        }
+    }
+
+    /// Bounds the document states that the contract run found the server not holding: each is refused now, whole.
+    @Test func theDocumentsBoundsAreHeld() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let device = try await FieldDevice.register(kith, as: .priya)
+            let before = try await snapshot(kith)
+            let grants = Array(repeating: #"{"familyId": "\#(family.id)", "grantId": "\#(UUID().text)"}"#, count: 1001).joined(separator: ", ")
+            let cases: [(Fixture.Who?, HTTPRequest.Method, String, String, String?)] = [
+                (.alex, .post, "/v1/workers", #"{"name": "Jo", "email": "jo@example.org", "password": "a long enough passphrase", "roles": ["admin", "admin", "admin", "admin", "admin"], "teamIds": []}"#, "roles"),
+                (.sam, .post, "/v1/review-items/\(UUID().text)/resolve", #"{"action": "accept", "value": "\#(String(repeating: "a", count: 65_537))"}"#, "value"),
+                (nil, .post, "/v1/sync/ack", #"{"purged": [\#(grants)]}"#, "purged"),
+                (nil, .post, "/v1/sync/push", #"{"protocol": 1, "deviceId": "\#(device.id)", "clientVersion": "1\u0001", "mutations": []}"#, "clientVersion"),
+                (nil, .post, "/v1/sync/push", #"{"protocol": 1, "deviceId": "\#(device.id)", "clientVersion": "1", "mutations": [{"seq": 0, "id": "\#(UUID().text)", "type": "note.create", "recordedAt": "2026-01-01T09:00:00Z", "args": {"familyId": "\#(family.id)", "body": "x"}}]}"#, "mutations.0.seq"),
+                (.priya, .post, "/v1/families/\(family.id)/contacts", #"{"occurredAt": "2026-01-01T09:00:00Z*", "kind": "phone"}"#, nil),
+                (.priya, .post, "/v1/families/\(family.id)/contacts", #"{"occurredAt": "2026-02-30T09:00:00Z", "kind": "phone"}"#, nil),
+            ]
+            for (who, method, path, body, field) in cases {
+                let response = if let who {
+                    try await kith.request(method, path, as: who, raw: body)
+                } else {
+                    try await device.post(path, raw: Data(body.utf8))
+                }
+                #expect(response.status == .badRequest, "\(path): \(String(buffer: response.body).prefix(300))")
+                if let field { #expect(try kith.problem(response).errors?.map(\.field) == [field], "\(path)") }
+            }
+            #expect(try await snapshot(kith) == before)
         }
     }
 

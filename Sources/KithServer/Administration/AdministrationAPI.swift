@@ -35,7 +35,7 @@ extension KithService {
         check.text("email", body.email, min: 3, max: 320)
         if !body.email.contains("@") { check.add("email", "must be an email address") }
         check.newPassword("password", body.password)
-        if body.roles.isEmpty { check.add("roles", "must name at least one role") }
+        check.roles(body.roles)
         let teamIds = check.uuids("teamIds", body.teamIds, max: 50)
         try check.orThrow()
 
@@ -56,7 +56,7 @@ extension KithService {
         let workerId = try UUID(path: input.path.workerId)
         let body = switch input.body { case .json(let body): body }
         var check = Validation()
-        if let roles = body.roles, roles.isEmpty { check.add("roles", "must name at least one role") }
+        if let roles = body.roles { check.roles(roles) }
         let teamIds = body.teamIds.map { check.uuids("teamIds", $0, max: 50) }
         let leftOn = check.day("leftOn", body.leftOn)
         try check.orThrow()
@@ -84,5 +84,13 @@ extension KithService {
         }
         let url = config.publicBase.appendingPathComponent("password-reset").appendingPathComponent(link).absoluteString
         return .created(.init(body: .json(.init(url: url, expiresAt: expiresAt))))
+    }
+}
+
+extension Validation {
+    /// A worker's roles: at least one, and no more than there are (the document's `maxItems`).
+    mutating func roles(_ roles: [Components.Schemas.Role]) {
+        if roles.isEmpty { add("roles", "must name at least one role") }
+        count("roles", roles.count, max: Components.Schemas.Role.allCases.count)
     }
 }

@@ -35,13 +35,15 @@ func buildRouter(
     let db = Database(client: client, logger: logger, timeouts: config.timeouts)
     let router = Router(context: KithRequestContext.self)
     let contract = ContractMethods()
+    let document = try APIDocument.yaml()
+    let bodies = try RequestBodies(document: document)
     router.addMiddleware {
         ProblemMiddleware()
         MetricsMiddleware()
         MethodNotAllowedMiddleware(methods: contract)
         PreparedStatementsMiddleware(enabled: config.databasePreparedStatements)
         TokenBeforeBodyMiddleware(db: db)
-        BodyLimitMiddleware(maxBytes: config.maxRequestBodyBytes)
+        BodyLimitMiddleware(maxBytes: config.maxRequestBodyBytes, bodies: bodies)
         AuthMiddleware(db: db, trustedProxies: config.trustedProxies, maxBodyBytes: config.maxRequestBodyBytes)
     }
 
@@ -59,7 +61,6 @@ func buildRouter(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
             body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
     }
-    let document = try APIDocument.yaml()
     router.get("/openapi.yaml") { _, _ in
         Response(
             status: .ok, headers: [.contentType: "application/yaml"],
@@ -111,9 +112,10 @@ extension PostgresClient {
 }
 
 /// Every size a client controls has a limit: request bodies are read up to `maxBytes` and refused beyond. A JSON body
-/// that names a key twice in one object is refused too (`DuplicateKeys`).
+/// that names a key twice in one object, or sends null where the document has none, is refused too (`RequestJSON`).
 struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     let maxBytes: Int
+    let bodies: RequestBodies
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var request = request
@@ -128,9 +130,17 @@ struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw tooLarge
         }
-        if request.headers[.contentType]?.lowercased().contains("json") == true, let key = DuplicateKeys.first(in: body) {
-            throw KithError.malformed(
-                "The JSON body names a key twice in one object.", fields: [.init(field: key, message: "appears twice in one object")])
+        if request.headers[.contentType]?.lowercased().contains("json") == true,
+           let finding = RequestJSON.first(in: body, body: bodies.body(request.method, request.uri.path)) {
+            switch finding {
+            case .keyTwice(let field):
+                throw KithError.malformed(
+                    "The JSON body names a key twice in one object.", fields: [.init(field: field, message: "appears twice in one object")])
+            case .null(let field):
+                throw KithError.malformed(
+                    "The JSON body sends null where the contract has none: leave out what is not given.",
+                    fields: [.init(field: field, message: "must not be null")])
+            }
         }
         return try await next(request, context)
     }

@@ -20,7 +20,8 @@ extension Records {
                 INSERT INTO review_items (organisation_id, id, kind, family_id, team_id, worker_id, device_id, mutation_id,
                                           summary, reason, payload, carries_restricted)
                 VALUES (\(principal.organisationId), \(id), \(kind.rawValue), \(familyId), \(teamId), \(principal.workerId),
-                        \(deviceId), \(mutationId), \(summary), \(reason), \(payload)::jsonb, \(carriesRestricted))
+                        \(deviceId), \(mutationId), \(Storable.text(summary)), \(reason.map(Storable.text)),
+                        \(payload.map(Storable.json))::jsonb, \(carriesRestricted))
                 RETURNING organisation_id, id
             )
             INSERT INTO review_item_recipients (organisation_id, review_item_id, worker_id)
@@ -213,3 +214,29 @@ extension Records {
 
 /// The review items a worker may see, read by every pull and the review queue.
 enum ReviewItemsRead: HotStatement {}
+
+/// PostgreSQL's text and jsonb cannot hold U+0000. What a device sent is kept for a person to see with each NUL as
+/// U+FFFD, so that a write which cannot be applied is still kept (its push goes on) rather than failing the whole push.
+enum Storable {
+    static func text(_ text: String) -> String {
+        text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
+    }
+
+    static func json(_ json: String) -> String {
+        guard json.contains("\\u0000"),
+              let value = try? JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed),
+              let data = try? JSONSerialization.data(withJSONObject: replacingNUL(in: value), options: .fragmentsAllowed)
+        else { return json }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func replacingNUL(in value: Any) -> Any {
+        switch value {
+        case let text as String: return Self.text(text)
+        case let array as [Any]: return array.map(replacingNUL)
+        case let object as [String: Any]:
+            return Dictionary(object.map { (Self.text($0.key), replacingNUL(in: $0.value)) }, uniquingKeysWith: { first, _ in first })
+        default: return value
+        }
+    }
+}

@@ -27,6 +27,9 @@ extension KithService {
         let principal = try Principal.required()
         let itemId = try UUID(path: input.path.reviewItemId)
         let body = switch input.body { case .json(let body): body }
+        var check = Validation()
+        check.text("value", body.value, max: 65_536)
+        try check.orThrow()
         let item = try await records { records in
             let item = try await records.openReviewItem(itemId)
             switch (item.kind, body.action) {

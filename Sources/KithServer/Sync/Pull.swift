@@ -43,6 +43,7 @@ extension KithService {
         let device = try SyncDevice(principal)
         let body = switch input.body { case .json(let body): body }
         var check = Validation()
+        check.count("purged", body.purged.count, max: 1000)
         let grantIds = body.purged.enumerated().compactMap { index, grant in
             _ = check.uuid("purged[\(index)].familyId", grant.familyId)
             return check.uuid("purged[\(index)].grantId", grant.grantId)

@@ -24,7 +24,11 @@ extension KithService {
                 detail: "A push carries at most \(SyncProtocol.maxMutationsPerPush) mutations; nothing was applied. Send them in smaller batches.")
         }
         var check = Validation()
+        check.text("clientVersion", body.clientVersion, max: 100)
         for (index, mutation) in body.mutations.enumerated() {
+            if mutation.seq < 1 { check.add("mutations.\(index).seq", "must be 1 or more") }
+            // Any type of up to 50 characters: one this server does not know is refused alone, in the push's results.
+            if mutation._type.unicodeScalars.count > 50 { check.add("mutations.\(index).type", "must have at most 50 characters") }
             _ = check.uuid("mutations.\(index).id", mutation.id)
             _ = check.uuid("mutations.\(index).grantId", mutation.grantId)
         }
