@@ -41,7 +41,7 @@ let package = Package(
             swiftSettings: [.enableUpcomingFeature("InternalImportsByDefault")],
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
-        .target(name: "KithSchema", path: "db", sources: ["Schema.swift"], resources: [.copy("migrations")]),
+        .target(name: "KithSchema", path: "db", sources: ["Schema.swift"], resources: [.copy("migrations"), .copy("functions")]),
         .target(name: "KithCore"),
         .target(
             name: "KithServer",

@@ -78,11 +78,13 @@ import Testing
         }
     }
 
-    @Test func readinessReportsAnUnmigratedDatabase() async throws {
+    /// Not ready with a migration unapplied, nor with a function whose current text was not applied.
+    @Test(arguments: ["DELETE FROM schema_migrations", "UPDATE schema_functions SET checksum = 'old' WHERE name = 'kith_wall'"])
+    func readinessReportsAnUnmigratedDatabase(_ undo: String) async throws {
         try await TestDatabase.withFreshDatabase { url in
             let config = AppConfig(databaseURL: url)
             try await withDatabase(config, logger: TestDatabase.logger) { db in
-                try await db.query("DELETE FROM schema_migrations")
+                try await db.query(PostgresQuery(unsafeSQL: undo))
                 let app = try buildApplication(TestDatabase.servingConfig(url), logger: TestDatabase.logger)
                 try await app.test(.router) { client in
                     let ready = try await client.execute(uri: "/readyz", method: .get)

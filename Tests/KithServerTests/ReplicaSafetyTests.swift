@@ -7,7 +7,7 @@ import Testing
 /// Several `kith-server` replicas behind PgBouncer in transaction mode: migrations that start at once, housekeeping
 /// one replica at a time in short batches, and limits on how long any server transaction may hold on.
 @Suite struct ReplicaSafetyTests {
-    @Test func threeProcessesMigratingAtOnceApplyEachMigrationOnce() async throws {
+    @Test func threeProcessesMigratingAtOnceApplyEachMigrationAndFunctionOnce() async throws {
         let name = "kith_test_empty_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
         _ = try await TestDatabase.admin { try await $0.query("CREATE DATABASE \(unescaped: name)", logger: TestDatabase.logger) }
         let url = TestDatabase.url(database: name)
@@ -22,7 +22,8 @@ import Testing
             return try await group.reduce(into: [String]()) { $0 += $1 }
         }
         let bundled = try Migrator.bundled().map(\.version)
-        #expect(applied.sorted() == bundled.sorted())
+        let functions = try Migrator.bundledFunctions().map { "functions/\($0.name)" }
+        #expect(applied.sorted() == (bundled + functions).sorted())
         let recorded = try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
             try await db.query("SELECT count(*)::int FROM schema_migrations", logger: TestDatabase.logger)
                 .decode(Int.self).first { _ in true } ?? 0

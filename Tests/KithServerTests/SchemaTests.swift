@@ -42,4 +42,51 @@ import Testing
             }
         }
     }
+    /// Every function of the schema has its current text in `db/functions/<name>.sql`, the database runs that text (its
+    /// checksum is recorded), and no numbered migration after the files came in (0019) creates or restates a function:
+    /// restated in a migration, a function would run one text on a new database (the file's, applied after) and another
+    /// on an old one.
+    @Test func everyFunctionHasOneCurrentText() async throws {
+        let files = try Migrator.bundledFunctions()
+        for migration in try Migrator.bundled() where migration.version.prefix(4) > "0019" {
+            #expect(!migration.sql.uppercased().contains("CREATE FUNCTION") && !migration.sql.uppercased().contains("CREATE OR REPLACE FUNCTION"),
+                    "\(migration.version) defines a function: its text belongs in db/functions")
+        }
+        try await TestDatabase.withFreshDatabase { url in
+            try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
+                let defined = try await db.query(
+                    "SELECT proname::text FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1", logger: TestDatabase.logger
+                ).collect().map { try $0.decode(String.self) }
+                #expect(defined == files.map(\.name))
+                let recorded = try await db.query("SELECT name, checksum FROM schema_functions ORDER BY 1", logger: TestDatabase.logger)
+                    .collect().map { try $0.decode((String, String).self) }
+                #expect(recorded.map(\.0) == files.map(\.name) && recorded.map(\.1) == files.map(\.checksum))
+            }
+        }
+    }
+
+    /// A function's file is applied when its text changes, once, and only then; until it is, the database is not current.
+    @Test func aChangedFunctionIsAppliedOnceByTheNextMigration() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
+                let migrator = Migrator(client: db, logger: TestDatabase.logger)
+                func readable() async throws -> Bool {
+                    try await db.query("SELECT kith_note_readable('restricted', gen_random_uuid(), gen_random_uuid(), false)",
+                                       logger: TestDatabase.logger).collect().first!.decode(Bool.self)
+                }
+                let readableBefore = try await readable()
+                #expect(!readableBefore)
+                var changed = try #require(try Migrator.bundledFunctions().first { $0.name == "kith_note_readable" })
+                changed.sql = changed.sql.replacingOccurrences(of: "SELECT audience <> 'restricted' OR", with: "SELECT true OR")
+                #expect(try await migrator.migrate([], functions: [changed]) == ["functions/kith_note_readable"])
+                #expect(try await readable())
+                #expect(try await migrator.migrate([], functions: [changed]) == [])
+                let currentWhileChanged = try await migrator.isCurrent()
+                #expect(!currentWhileChanged)
+                #expect(try await migrator.migrate() == ["functions/kith_note_readable"])
+                let readableAgain = try await readable(), current = try await migrator.isCurrent()
+                #expect(!readableAgain && current)
+            }
+        }
+    }
 }

@@ -24,9 +24,10 @@ import Testing
         "supervision_sessions", "sync_changes", "sync_generations", "sync_mutations", "team_members", "team_signal_settings",
         "teams", "workers",
     ]
-    /// Of no organisation: sign-in throttling, the server's keys, the feed's pruning mark and the migrations' record.
+    /// Of no organisation: sign-in throttling, the server's keys, the feed's pruning mark and the migrations' and
+    /// functions' record.
     static let withoutOrganisation: Set<String> = [
-        "known_sign_ins", "login_failures", "schema_migrations", "server_keys", "sync_changes_pruned",
+        "known_sign_ins", "login_failures", "schema_functions", "schema_migrations", "server_keys", "sync_changes_pruned",
     ]
 
     @Test func everyTableIsNamedOnceAndEveryOrganisationsTableIsUnderTheWall() async throws {

@@ -5,7 +5,7 @@ import PostgresNIO
 
 /// Slows down repeated failed sign-ins for one account or from one address.
 ///
-/// Each attempt is reserved in the database before its password is checked (`kith_begin_sign_in`, migration 0006),
+/// Each attempt is reserved in the database before its password is checked (`kith_begin_sign_in`),
 /// under a lock on the account, so no more than 5 wrong passwords are ever checked for one account in 15 minutes
 /// however many arrive at once; the sixth waits (429) until the oldest failure has aged out. An address with 30
 /// failures in the window (many people share one behind a council's proxy) is slowed rather than shut: an account with

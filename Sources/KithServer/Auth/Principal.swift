@@ -44,7 +44,7 @@ struct Principal: Sendable {
     }
 }
 
-/// The arguments of `kith_acting_worker` (migration 0018), which every `kith_read_…` and `kith_write_…` statement
+/// The arguments of `kith_acting_worker` (`db/functions/`), which every `kith_read_…` and `kith_write_…` statement
 /// reads its worker from: with a token, it enters the wall for the token's session and acts as its worker; without,
 /// it acts as `worker` in a transaction already behind the wall, and refuses anywhere else.
 struct ActingWorker: Sendable {

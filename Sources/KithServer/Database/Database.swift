@@ -92,8 +92,8 @@ struct Database: Sendable {
 
 extension PostgresConnection {
     /// Makes the rest of this transaction run as `kith_app`, which owns nothing and whose row-level security policies
-    /// show one organisation's rows (migration 0006), with this transaction's limits: `kith_enter_wall` (migration
-    /// 0013), which the token's lookup calls in its own statement. The settings are transaction-local, so a pooled
+    /// show one organisation's rows (migration 0006), with this transaction's limits: `kith_enter_wall`
+    /// (`db/functions/`), which the token's lookup calls in its own statement. The settings are transaction-local, so a pooled
     /// connection (or PgBouncer in transaction mode) carries nothing over to the next transaction, and they hold even
     /// when the server connects as a superuser or as the tables' owner. `timeouts`, when given, limit this transaction
     /// alone. When hot statements are prepared, the transaction's statements run on generic plans: left to choose,

@@ -22,7 +22,7 @@ struct FamilyPage: Sendable {
     let logger: Logger
 
     static let cookie = "kith_family"
-    /// A page session lasts 12 hours (the database says so too: `kith_family_session`, migration 0018).
+    /// A page session lasts 12 hours (the database says so too: `kith_family_session` in `db/functions/`).
     static let sessionLifetime: TimeInterval = 12 * 3600
     static let maxFormBytes = 16_384
     static let maxWords = 4_000

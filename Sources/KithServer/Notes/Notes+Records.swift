@@ -134,7 +134,7 @@ extension Records {
 
 /// New notes, their first revisions and audit events, from a REST write (the request's one statement,
 /// `KithService.inOneStatement`) or a run of pushed ones (in the push's transaction): `kith_write_notes`, behind the
-/// wall `kith_acting_worker` enters or finds (migration 0018).
+/// wall `kith_acting_worker` enters or finds (`db/functions/`).
 enum NotesWrite: HotStatement {
     typealias Entry = (note: NewNote, access: FamilyAccess, origin: WriteOrigin)
 

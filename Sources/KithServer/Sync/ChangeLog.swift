@@ -10,7 +10,7 @@ import PostgresNIO
 /// before it answers 410 `cursor_expired` (its device pulls its families whole again) instead of silently skipping.
 extension PostgresConnection {
     /// Deletes up to `batch` change-log rows older than `age` that every later row follows in feed order, oldest first;
-    /// returns how many. Across organisations, so through the narrow `kith_prune_change_log` function (migration 0006).
+    /// returns how many. Across organisations, so through the narrow `kith_prune_change_log` function.
     func pruneChangeLog(olderThan age: TimeInterval, batch: Int = 5_000, logger: Logger) async throws -> Int {
         try await query("SELECT kith_prune_change_log(\(age)::float8, \(batch)::int)", logger: logger)
             .decode(Int.self).first { _ in true } ?? 0

@@ -4,7 +4,7 @@ import KithCore
 import Logging
 import PostgresNIO
 
-/// A page of a family's timeline and its audit event: `kith_read_timeline` (migration 0018), one statement that
+/// A page of a family's timeline and its audit event: `kith_read_timeline` (`db/functions/`), one statement that
 /// enters the wall itself from the request's token (`kith_acting_worker`), the request's whole transaction
 /// (`KithService.inOneStatement`). The event is marked `breakGlass` as `Records.audit` would mark it, by whether the
 /// page shows a restricted note.

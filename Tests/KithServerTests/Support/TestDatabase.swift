@@ -7,8 +7,8 @@ import PostgresNIO
 /// way), so tests run in parallel against a real PostgreSQL and leave nothing behind.
 ///
 /// The server is found through `KITH_TEST_DATABASE_URL` (any database on it; the default is the local cluster of
-/// `deploy/local-postgres.sh`). The template's name carries a hash of the migrations, so a changed migration gets
-/// a fresh template.
+/// `deploy/local-postgres.sh`). The template's name carries a hash of the migrations and the functions' texts, so a
+/// changed migration or function gets a fresh template.
 enum TestDatabase {
     /// Errors only: PostgresNIO warns when a query races a pool that is still starting, which is harmless here.
     static let logger: Logger = {
@@ -76,8 +76,9 @@ enum TestDatabase {
     }
 
     private static func makeTemplate() async throws -> String {
-        let fingerprint = try Migrator.bundled().reduce(into: UInt64(0xcbf2_9ce4_8422_2325)) { hash, migration in
-            for byte in (migration.version + migration.sql).utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let texts = try Migrator.bundled().map { $0.version + $0.sql } + Migrator.bundledFunctions().map { $0.name + $0.sql }
+        let fingerprint = texts.reduce(into: UInt64(0xcbf2_9ce4_8422_2325)) { hash, text in
+            for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         }
         let name = "kith_template_" + String(fingerprint, radix: 16)
         let exists = try await admin {

@@ -1,0 +1,80 @@
+-- A page of a family's timeline and the read's audit event, in one statement that enters the wall itself (as
+-- kith_write_notes does for a note): a `GET …/timeline` then runs as its own transaction, its lookup and this, two round
+-- trips. The page is newest first after a keyset position (time, id), `page_size` entries and one more to say whether
+-- there are more. The caller's access (FamilyAccess) decides what it may see and how the read is marked: whether it sees
+-- restricted notes, and whether the event is marked break-glass when the page shows one (`glass_if_restricted`) or
+-- does not (`glass_otherwise`). A cursor key that is not a time is a data exception, and nothing is written.
+CREATE OR REPLACE FUNCTION public.kith_read_timeline(worker uuid, family uuid, sees_restricted boolean, after_key text, after_id uuid, page_size integer, glass_if_restricted boolean, glass_otherwise boolean)
+ RETURNS TABLE(kind text, at timestamp with time zone, id uuid, worker_id uuid, person_id uuid, summary text, detail text, at_key text)
+ LANGUAGE plpgsql
+AS $function$
+#variable_conflict use_column
+DECLARE
+    organisation uuid := kith_wall();
+BEGIN
+    RETURN QUERY
+    WITH entries (kind, at, id, worker_id, person_id, summary, detail, restricted) AS (
+        SELECT 'contact', c.occurred_at, c.id, c.recorded_by, NULL::uuid,
+               c.kind || CASE WHEN c.child_seen_alone THEN ', child seen alone'
+                              WHEN c.child_seen THEN ', child seen' ELSE '' END,
+               c.location, false
+        FROM contacts c WHERE c.organisation_id = organisation AND c.family_id = family
+        UNION ALL
+        SELECT 'note', n.created_at, n.id, n.author_id, NULL,
+               n.audience || CASE WHEN latest.number > 1 THEN ', amended' ELSE '' END,
+               left(latest.body, 280), n.audience = 'restricted'
+        FROM notes n
+        CROSS JOIN LATERAL (SELECT r.number, r.body FROM note_revisions r
+                            WHERE r.organisation_id = n.organisation_id AND r.note_id = n.id
+                            ORDER BY r.number DESC LIMIT 1) latest
+        WHERE n.organisation_id = organisation AND n.family_id = family
+          AND kith_note_readable(n.audience, n.author_id, worker, sees_restricted)
+        UNION ALL
+        SELECT 'allocationStarted', a.started_on::timestamptz, a.id, a.worker_id, NULL, a.role, NULL, false
+        FROM allocations a WHERE a.organisation_id = organisation AND a.family_id = family
+        UNION ALL
+        SELECT 'allocationEnded', a.ended_on::timestamptz, a.id, a.worker_id, NULL,
+               a.end_reason || CASE WHEN a.joint_handover_visit THEN ', joint handover visit' ELSE '' END,
+               NULL, false
+        FROM allocations a WHERE a.organisation_id = organisation AND a.family_id = family AND a.ended_on IS NOT NULL
+        UNION ALL
+        SELECT 'handover', h.written_at, h.id, h.written_by, NULL,
+               'handover note' || CASE WHEN h.version > 1 THEN ', version ' || h.version ELSE '' END
+                   || CASE WHEN h.joint_visit_contact_id IS NOT NULL THEN ', after a joint visit' ELSE '' END,
+               h.note, false
+        FROM handover_notes h WHERE h.organisation_id = organisation AND h.family_id = family
+        UNION ALL
+        SELECT 'conferenceStage', e.on_date::timestamptz, e.id, e.recorded_by, NULL, e.stage, e.note, false
+        FROM conference_stage_events e WHERE e.organisation_id = organisation AND e.family_id = family
+        UNION ALL
+        SELECT 'plan', p.created_at, p.id, p.created_by, NULL, 'version ' || p.version, p.contingency, false
+        FROM family_plans p WHERE p.organisation_id = organisation AND p.family_id = family
+        UNION ALL
+        SELECT 'planItemUpdate', u.created_at, u.id, u.author_id, u.person_id,
+               coalesce(u.status, 'update') || CASE WHEN u.person_id IS NOT NULL THEN ', from the family''s page' ELSE '' END,
+               left(u.text, 280), false
+        FROM plan_item_updates u WHERE u.organisation_id = organisation AND u.family_id = family
+        UNION ALL
+        SELECT 'familyMessage', m.created_at, m.id, NULL, m.person_id, 'message from the family''s page', left(m.text, 280), false
+        FROM family_messages m WHERE m.organisation_id = organisation AND m.family_id = family
+    ),
+    page AS (
+        SELECT kind, at, id, worker_id, person_id, summary, detail, restricted,
+               to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_key
+        FROM entries
+        WHERE after_key IS NULL OR (at, id) < (after_key::timestamptz, after_id)
+        ORDER BY at DESC, id DESC
+        LIMIT page_size + 1
+    ),
+    read AS (
+        INSERT INTO audit_events (organisation_id, worker_id, family_id, action, entity, break_glass)
+        SELECT organisation, worker, family, 'read', 'timeline',
+               CASE WHEN EXISTS (SELECT 1 FROM (SELECT restricted FROM page ORDER BY at DESC, id DESC LIMIT page_size) shown
+                                 WHERE shown.restricted)
+                    THEN glass_if_restricted ELSE glass_otherwise END
+    )
+    SELECT kind, at, id, worker_id, person_id, summary, detail, at_key FROM page ORDER BY at DESC, id DESC;
+END
+$function$;
+REVOKE ALL ON FUNCTION public.kith_read_timeline(worker uuid, family uuid, sees_restricted boolean, after_key text, after_id uuid, page_size integer, glass_if_restricted boolean, glass_otherwise boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.kith_read_timeline(worker uuid, family uuid, sees_restricted boolean, after_key text, after_id uuid, page_size integer, glass_if_restricted boolean, glass_otherwise boolean) TO kith_app;
