@@ -50,7 +50,7 @@ final class ServerProcess {
             "KITH_SYNC_REQUESTS_PER_MINUTE": "100000",
         ].merging(environment) { $1 }
         output = FileManager.default.temporaryDirectory.appendingPathComponent("kith-server-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        try Data().write(to: output)
         let written = try FileHandle(forWritingTo: output)
         process.standardOutput = written
         process.standardError = written
