@@ -73,7 +73,7 @@ import Testing
                 }
             }
             #expect(slow?.serverInfo?[.sqlState] == "57014")
-            let problem = ProblemMiddleware<KithRequestContext>.problem(for: try #require(slow), logger: TestDatabase.logger)
+            let problem = KithError.classifying(try #require(slow), logger: TestDatabase.logger)
             #expect(problem.status == .serviceUnavailable && problem.code == "timeout")
             // The limit is the transaction's own: the next one on the same pool runs with the server's default.
             let setting = try await kith.db.query("SHOW statement_timeout", logger: TestDatabase.logger).decode(String.self).first { _ in true }

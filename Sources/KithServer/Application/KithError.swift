@@ -1,6 +1,7 @@
 import HTTPTypes
 
-/// An error a client can act on; mapped to RFC 9457 problem+json in one place (`ProblemMiddleware`).
+/// An error a client can act on; every error is classified as one in one place (`KithError.classifying`), for HTTP,
+/// the family page and sync alike.
 public struct KithError: Error, Sendable {
     public struct FieldError: Sendable, Codable, Equatable {
         public var field: String

@@ -262,7 +262,7 @@ struct FamilyPage: Sendable {
             return response
         } catch {
             // Logged there by kind (an SQL state, say), never with what the person wrote.
-            let problem = ProblemMiddleware<KithRequestContext>.problem(for: error, logger: logger)
+            let problem = KithError.classifying(error, logger: logger)
             return html(problem.status.code >= 500 ? problem.status : .badRequest, "notice", FamilyPageRefusal.unavailable.view)
         }
     }
