@@ -35,34 +35,26 @@ public struct Migrator: Sendable {
 
     /// The migrations shipped with this build, in order.
     public static func bundled() throws -> [Migration] {
-        guard let folder = Schema.migrationsFolder else {
-            throw CocoaError(.fileNoSuchFile)
-        }
-        let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "sql" }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
-        return try files.map {
-            Migration(version: $0.deletingPathExtension().lastPathComponent, sql: try String(contentsOf: $0, encoding: .utf8))
-        }
+        try sqlFiles(in: Schema.migrationsFolder).map { Migration(version: $0.name, sql: $0.sql) }
     }
 
     /// The functions' current texts shipped with this build, by name.
     public static func bundledFunctions() throws -> [Function] {
-        guard let folder = Schema.functionsFolder else {
-            throw CocoaError(.fileNoSuchFile)
-        }
-        let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "sql" }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
-        return try files.map {
-            Function(name: $0.deletingPathExtension().lastPathComponent, sql: try String(contentsOf: $0, encoding: .utf8))
-        }
+        try sqlFiles(in: Schema.functionsFolder).map { Function(name: $0.name, sql: $0.sql) }
     }
 
-    /// Returns the versions it applied, and `functions/name` for each function it applied. Each migration is one transaction that first takes a transaction-level
-    /// advisory lock and then looks again at what is applied, so several processes may start at once, and the lock
-    /// can never outlive its transaction (a session lock taken and released through PgBouncer in transaction mode could
-    /// land on two different server connections).
+    private static func sqlFiles(in folder: URL?) throws -> [(name: String, sql: String)] {
+        guard let folder else { throw CocoaError(.fileNoSuchFile) }
+        return try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "sql" }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+            .map { ($0.deletingPathExtension().lastPathComponent, try String(contentsOf: $0, encoding: .utf8)) }
+    }
+
+    /// Returns the versions it applied, and `functions/name` for each function it applied. Each migration is one
+    /// transaction that first takes a transaction-level advisory lock and then looks again at what is applied, so several
+    /// processes may start at once, and the lock can never outlive its transaction (a session lock taken and released
+    /// through PgBouncer in transaction mode could land on two different server connections).
     @discardableResult
     public func migrate() async throws -> [String] {
         try await migrate(try Self.bundled(), functions: try Self.bundledFunctions())
