@@ -15,10 +15,13 @@ struct KithService: APIProtocol {
     /// Signs and reads lists' `?after=` cursors.
     func cursors() throws -> ListCursor { try cursorKey.cursor }
 
-    /// The signed-in caller's transaction, behind the database's wall for their organisation.
-    func records<Result>(_ body: (Records) async throws -> sending Result) async throws -> sending Result {
+    /// The signed-in caller's transaction, behind the database's wall for their organisation (a pull's page reads one
+    /// snapshot: `.repeatableRead`).
+    func records<Result>(
+        isolation: Database.Isolation = .readCommitted, _ body: (Records) async throws -> sending Result
+    ) async throws -> sending Result {
         let principal = try Principal.required()
-        return try await db.transaction(organisation: principal.organisationId) { connection in
+        return try await db.transaction(organisation: principal.organisationId, isolation: isolation) { connection in
             try await body(Records(connection: connection, principal: principal, logger: logger))
         }
     }

@@ -31,9 +31,8 @@ extension KithService {
         }
         let cursor = try body.cursor.map { try PullCursor.open($0, epoch: epoch, deviceId: device.id) }
             ?? PullCursor.start(epoch, deviceId: device.id)
-        let response = try await db.transaction(organisation: principal.organisationId, isolation: .repeatableRead) { connection in
-            try await Records(connection: connection, principal: principal, logger: logger)
-                .pull(after: cursor, limit: limit, device: device, epoch: epoch, wholeFamilies: wholeFamilyPulls)
+        let response = try await records(isolation: .repeatableRead) {
+            try await $0.pull(after: cursor, limit: limit, device: device, epoch: epoch, wholeFamilies: wholeFamilyPulls)
         }
         return .ok(.init(body: .json(response)))
     }
