@@ -8,18 +8,12 @@ public struct PageCursor: Sendable, Equatable {
     public init(_ keys: [String]) { self.keys = keys }
 
     public var encoded: String {
-        let data = try! JSONEncoder().encode(keys)
-        return data.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        try! JSONEncoder().encode(keys).base64URL
     }
 
     /// Nil for anything that is not a cursor this server made with `count` keys.
     public init?(encoded: String, count: Int) {
-        var base64 = encoded.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64),
+        guard let data = Data(base64URL: Substring(encoded)),
               let keys = try? JSONDecoder().decode([String].self, from: data),
               keys.count == count
         else { return nil }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KithCore
 import Logging
 import PostgresNIO
 
