@@ -10,18 +10,18 @@ extension Records {
         let id = UUID()
         let openedAt = Date()
         let expiresAt = openedAt.addingTimeInterval(TimeInterval(lifetime.components.seconds))
-        try await connection.query(
+        try await query(
             """
             INSERT INTO break_glass_grants (organisation_id, id, family_id, worker_id, reason, opened_at, expires_at)
             VALUES (\(principal.organisationId), \(id), \(access.familyId), \(principal.workerId), \(reason), \(openedAt), \(expiresAt))
-            """, logger: logger)
+            """)
         try await audit(.breakGlass, "family", recordId: access.familyId, access: access, reason: reason)
         return .init(id: id.text, familyId: access.familyId.text, reason: reason, openedAt: openedAt, expiresAt: expiresAt)
     }
 
     /// Openings of the team's families since a day, newest first; reading them is audited against each family.
     func breakGlassOpenings(team: UUID, since: CalendarDay) async throws -> [Components.Schemas.BreakGlassOpening] {
-        let rows = try await connection.query(
+        let rows = try await query(
             """
             SELECT g.id, g.family_id, f.display_name, g.worker_id, w.name, g.reason, g.opened_at, g.expires_at
             FROM break_glass_grants g
@@ -30,7 +30,7 @@ extension Records {
             WHERE g.organisation_id = \(principal.organisationId) AND f.team_id = \(team)
               AND g.opened_at >= \(since.description)::date
             ORDER BY g.opened_at DESC, g.id
-            """, logger: logger)
+            """)
         var openings: [Components.Schemas.BreakGlassOpening] = []
         for try await (id, family, familyName, worker, workerName, reason, openedAt, expiresAt) in rows.decode(
             (UUID, UUID, String, UUID, String, String, Date, Date).self)
@@ -46,7 +46,7 @@ extension Records {
 
     /// Who can read the team's families today and why: its supervisors, current allocations, open break-glass.
     func accessReview(team: UUID) async throws -> [Components.Schemas.AccessReviewEntry] {
-        let rows = try await connection.query(
+        let rows = try await query(
             """
             SELECT w.id, w.name, 'supervisor', NULL::uuid, NULL::text, NULL::timestamptz
             FROM team_members tm JOIN workers w ON w.organisation_id = tm.organisation_id AND w.id = tm.worker_id
@@ -65,7 +65,7 @@ extension Records {
             JOIN workers w ON w.organisation_id = g.organisation_id AND w.id = g.worker_id
             WHERE g.organisation_id = \(principal.organisationId) AND f.team_id = \(team) AND g.expires_at > now()
             ORDER BY 2, 1, 3, 4
-            """, logger: logger)
+            """)
         var entries: [Components.Schemas.AccessReviewEntry] = []
         for try await (worker, name, reason, family, role, until) in rows.decode((UUID, String, String, UUID?, String?, Date?).self) {
             entries.append(.init(
@@ -87,7 +87,7 @@ extension Records {
         let family: UUID? = if case .family(let id, _) = feed { id } else { nil }
         let leaveOut = if case .family(_, let leaving) = feed { leaving } else { false }
         let teams: [UUID]? = if case .organisation(let teams) = feed { teams } else { nil }
-        let rows = try await connection.query(
+        let rows = try await query(
             """
             SELECT e.id, e.at, e.worker_id, w.name, e.person_id, p.name, e.action, e.entity, e.record_id, e.reason,
                    e.break_glass, e.team_id
@@ -103,7 +103,7 @@ extension Records {
                   WHERE a.organisation_id = e.organisation_id AND a.family_id = e.family_id AND a.role = 'allocatedWorker'))
             ORDER BY e.id DESC
             LIMIT \(limit)
-            """, logger: logger)
+            """)
         var events: [Components.Schemas.AuditEvent] = []
         for try await (id, at, worker, workerName, person, personName, action, entity, record, reason, breakGlass, team) in rows.decode(
             (Int64, Date, UUID?, String?, UUID?, String?, String, String?, UUID?, String?, Bool, UUID?).self)

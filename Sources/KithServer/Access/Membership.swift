@@ -8,13 +8,12 @@ extension Records {
         personIds: [UUID], workerIds: [UUID], familyId: UUID, personField: String = "presentPersonIds",
         workerField: String = "presentWorkerIds"
     ) async throws {
-        let (people, workers) = try await connection.query(
+        let (people, workers) = try await query(
             """
             SELECT (SELECT count(*) FROM people WHERE organisation_id = \(principal.organisationId)
                       AND family_id = \(familyId) AND id = ANY(\(personIds))),
                    (SELECT count(*) FROM workers WHERE organisation_id = \(principal.organisationId) AND id = ANY(\(workerIds)))
-            """, logger: logger
-        ).decode((Int, Int).self).first { _ in true } ?? (0, 0)
+            """).decode((Int, Int).self).first { _ in true } ?? (0, 0)
         var check = Validation()
         if people != Set(personIds).count { check.add(personField, "names someone who is not in this family's network") }
         if workers != Set(workerIds).count { check.add(workerField, "names someone who is not a worker here") }

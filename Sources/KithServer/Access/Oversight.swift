@@ -11,12 +11,11 @@ extension Records {
             return
         }
         guard principal.has(.supervisor) else { throw KithError.notFound }
-        let shared = try await connection.query(
+        let shared = try await query(
             """
             SELECT count(*) FROM team_members
             WHERE organisation_id = \(principal.organisationId) AND worker_id = \(workerId) AND team_id = ANY(\(principal.teamIds))
-            """, logger: logger
-        ).decode(Int.self).first { _ in true } ?? 0
+            """).decode(Int.self).first { _ in true } ?? 0
         guard shared > 0 else { throw KithError.notFound }
     }
 }

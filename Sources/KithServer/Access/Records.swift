@@ -11,6 +11,18 @@ struct Records: Sendable {
     let principal: Principal
     let logger: Logger
 
+    /// A statement of this transaction, logged with the request's logger.
+    @discardableResult
+    func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
+        try await connection.query(query, logger: logger)
+    }
+
+    /// A hot statement of this transaction (prepared once per connection), logged with the request's logger.
+    @discardableResult
+    func query<Site: HotStatement>(_ site: Site.Type, _ query: PostgresQuery) async throws -> [PostgresRow] {
+        try await connection.query(site, query, logger: logger)
+    }
+
     /// The caller's access to a family for `action`, or the policy's refusal: 404 exactly as for a family that does not
     /// exist, or 403 where they see the family but may not do this.
     func access(_ familyId: UUID, for action: FamilyAction) async throws -> FamilyAccess {
@@ -38,12 +50,12 @@ struct Records: Sendable {
         if ids.count == 1, let known = Database.requestConnection?.takeRelationship(to: ids[0]) {
             facts = [known]
         } else {
-            let rows = try await connection.query(
+            let rows = try await query(
                 FamilyRelationships.self,
                 """
                 SELECT family_id, team_id, allocation_role, break_glass
                 FROM kith_relationships(\(principal.workerId), \(ids))
-                """, logger: logger)
+                """)
             for row in rows {
                 let (family, team, role, breakGlass) = try row.decode((UUID, UUID, String?, Bool).self)
                 facts.append(FamilyRelationship(familyId: family, teamId: team, allocationRole: role, breakGlass: breakGlass))
@@ -54,9 +66,8 @@ struct Records: Sendable {
 
     /// The family a record belongs to, for operations addressed by the record's own id.
     func familyOf(_ table: RecordTable, id: UUID) async throws -> UUID {
-        let rows = try await connection.query(
-            "SELECT family_id FROM \(unescaped: table.rawValue) WHERE organisation_id = \(principal.organisationId) AND id = \(id)",
-            logger: logger)
+        let rows = try await query(
+            "SELECT family_id FROM \(unescaped: table.rawValue) WHERE organisation_id = \(principal.organisationId) AND id = \(id)")
         for try await familyId in rows.decode(UUID.self) { return familyId }
         throw KithError.notFound
     }
@@ -90,12 +101,12 @@ struct Records: Sendable {
     /// An administrative change or a decision about work that names no family, in the organisation's feed
     /// (`GET /v1/audit`); `teamId` shows it to that team's supervisors there too.
     func auditAdministration(_ entity: String, recordId: UUID?, teamIds: [UUID] = [], reason: String) async throws {
-        try await connection.query(
+        try await query(
             """
             INSERT INTO audit_events (organisation_id, worker_id, action, entity, record_id, reason, team_id)
             SELECT \(principal.organisationId), \(principal.workerId), 'administer', \(entity), \(recordId)::uuid, \(reason), team
             FROM unnest(CASE WHEN cardinality(\(teamIds)::uuid[]) = 0 THEN ARRAY[NULL]::uuid[] ELSE \(teamIds)::uuid[] END) AS team
-            """, logger: logger)
+            """)
     }
 }
 

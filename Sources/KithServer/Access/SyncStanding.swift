@@ -16,12 +16,11 @@ extension Records {
 
     /// Written by someone else since the device's worker stopped working with the family.
     func noteWritten(_ noteId: UUID, after moment: Date) async throws -> Bool {
-        try await connection.query(
+        try await query(
             """
             SELECT created_at >= \(moment) AND author_id <> \(principal.workerId)
             FROM notes WHERE organisation_id = \(principal.organisationId) AND id = \(noteId)
-            """, logger: logger
-        ).decode(Bool.self).first { _ in true } ?? false
+            """).decode(Bool.self).first { _ in true } ?? false
     }
 
     /// The device's standing in a family under a grant, asked once per push.
@@ -42,7 +41,7 @@ extension Records {
         }
         guard let grantId, let grant = UUID(uuidString: grantId) else { return .none }
         // When the worker's allocation ended (the grant only ends when the server next hears from the device).
-        let ended = try await connection.query(
+        let ended = try await query(
             """
             SELECT f.team_id,
                    coalesce((SELECT max(a.ended_on)::timestamptz FROM allocations a
@@ -52,17 +51,15 @@ extension Records {
             JOIN families f ON f.organisation_id = g.organisation_id AND f.id = g.family_id
             WHERE g.organisation_id = \(device.organisationId) AND g.id = \(grant) AND g.device_id = \(device.id)
               AND g.family_id = \(familyId) AND g.ended_at IS NOT NULL
-            """, logger: logger
-        ).decode((UUID, Date).self).first { _ in true }
+            """).decode((UUID, Date).self).first { _ in true }
         return ended.map { .endedGrant(teamId: $0.0, endedAt: $0.1) } ?? .none
     }
 
     func currentWorkers(of familyId: UUID) async throws -> [UUID] {
-        try await connection.query(
+        try await query(
             """
             SELECT DISTINCT worker_id FROM current_allocations
             WHERE organisation_id = \(principal.organisationId) AND family_id = \(familyId)
-            """, logger: logger
-        ).collect().map { try $0.decode(UUID.self) }
+            """).collect().map { try $0.decode(UUID.self) }
     }
 }

@@ -7,8 +7,8 @@ import PostgresNIO
 extension Records {
     func createTeam(named name: String) async throws -> Components.Schemas.Team {
         let id = UUID()
-        try await connection.query(
-            "INSERT INTO teams (organisation_id, id, name) VALUES (\(principal.organisationId), \(id), \(name))", logger: logger)
+        try await query(
+            "INSERT INTO teams (organisation_id, id, name) VALUES (\(principal.organisationId), \(id), \(name))")
         try await auditAdministration("team", recordId: id, teamIds: [id], reason: "team created")
         return .init(id: id.text, name: name)
     }
@@ -17,11 +17,11 @@ extension Records {
         name: String, email: String, passwordHash: String, roles: [String], teamIds: [UUID]
     ) async throws -> Components.Schemas.Worker {
         let id = UUID()
-        try await connection.query(
+        try await query(
             """
             INSERT INTO workers (organisation_id, id, name, email, password_hash, roles)
             VALUES (\(principal.organisationId), \(id), \(name), \(email), \(passwordHash), \(roles))
-            """, logger: logger)
+            """)
         try await setTeams(of: id, to: teamIds)
         try await auditAdministration(
             "worker", recordId: id, teamIds: teamIds, reason: "worker created with roles \(roles.joined(separator: ", "))")
@@ -57,11 +57,11 @@ extension Records {
     /// Roles, teams and a leaving date, each only when given; the audit event says what changed from what.
     func updateWorker(_ workerId: UUID, roles: [String]?, teamIds: [UUID]?, leftOn: CalendarDay?) async throws -> Components.Schemas.Worker {
         let before = try await worker(workerId)
-        try await connection.query(
+        try await query(
             """
             UPDATE workers SET roles = coalesce(\(roles), roles), left_on = coalesce(\(leftOn?.description)::date, left_on)
             WHERE organisation_id = \(principal.organisationId) AND id = \(workerId)
-            """, logger: logger)
+            """)
         if let teamIds {
             try await setTeams(of: workerId, to: teamIds)
         }
@@ -73,17 +73,17 @@ extension Records {
         if let leftOn, leftOn <= .today {
             // A worker who leaves loses every session and device at once. Device sessions stay on record so that
             // the devices hear `device_revoked` and keep their unsent work for quarantine.
-            try await connection.query(
+            try await query(
                 """
                 UPDATE sessions SET revoked_at = now()
                 WHERE organisation_id = \(principal.organisationId) AND worker_id = \(workerId) AND revoked_at IS NULL
                   AND device_id IS NULL
-                """, logger: logger)
-            try await connection.query(
+                """)
+            try await query(
                 """
                 UPDATE devices SET revoked_at = now()
                 WHERE organisation_id = \(principal.organisationId) AND worker_id = \(workerId) AND revoked_at IS NULL
-                """, logger: logger)
+                """)
         }
         var changes: [String] = []
         if let roles { changes.append("roles \(before.roles.map(\.rawValue).joined(separator: ", ")) → \(roles.joined(separator: ", "))") }
@@ -103,7 +103,7 @@ extension Records {
 
     /// The organisation's workers, or just one of them.
     func workers(only id: UUID? = nil) async throws -> [Components.Schemas.Worker] {
-        let rows = try await connection.query(
+        let rows = try await query(
             """
             SELECT w.id, w.name, w.email, w.roles, w.left_on::text,
                    coalesce(array_agg(tm.team_id ORDER BY tm.team_id) FILTER (WHERE tm.team_id IS NOT NULL), '{}')
@@ -112,7 +112,7 @@ extension Records {
             WHERE w.organisation_id = \(principal.organisationId) AND (\(id)::uuid IS NULL OR w.id = \(id))
             GROUP BY w.id, w.name, w.email, w.roles, w.left_on
             ORDER BY w.name, w.id
-            """, logger: logger)
+            """)
         var workers: [Components.Schemas.Worker] = []
         for try await (id, name, email, roles, leftOn, teams) in rows.decode((UUID, String, String, [String], String?, [UUID]).self) {
             workers.append(.init(
@@ -123,28 +123,27 @@ extension Records {
     }
 
     func teams(ids: [UUID]?) async throws -> [Components.Schemas.Team] {
-        let rows = try await connection.query(
+        let rows = try await query(
             """
             SELECT id, name FROM teams
             WHERE organisation_id = \(principal.organisationId) AND (\(ids == nil) OR id = ANY(\(ids ?? [])))
             ORDER BY name, id
-            """, logger: logger)
+            """)
         var teams: [Components.Schemas.Team] = []
         for try await (id, name) in rows.decode((UUID, String).self) { teams.append(.init(id: id.text, name: name)) }
         return teams
     }
 
     func setTeams(of worker: UUID, to teamIds: [UUID]) async throws {
-        let known = try await connection.query(
-            "SELECT count(*) FROM teams WHERE organisation_id = \(principal.organisationId) AND id = ANY(\(teamIds))", logger: logger
-        ).decode(Int.self).first { _ in true } ?? 0
+        let known = try await query(
+            "SELECT count(*) FROM teams WHERE organisation_id = \(principal.organisationId) AND id = ANY(\(teamIds))").decode(Int.self).first { _ in true } ?? 0
         guard known == Set(teamIds).count else { throw KithError.invalidField("teamIds", "names a team that does not exist") }
-        try await connection.query(
-            "DELETE FROM team_members WHERE organisation_id = \(principal.organisationId) AND worker_id = \(worker)", logger: logger)
-        try await connection.query(
+        try await query(
+            "DELETE FROM team_members WHERE organisation_id = \(principal.organisationId) AND worker_id = \(worker)")
+        try await query(
             """
             INSERT INTO team_members (organisation_id, team_id, worker_id)
             SELECT \(principal.organisationId), t, \(worker) FROM unnest(\(Array(Set(teamIds)))::uuid[]) AS t
-            """, logger: logger)
+            """)
     }
 }

@@ -32,12 +32,11 @@ extension Records {
     func allocate(
         _ id: UUID, access: FamilyAccess, worker workerId: UUID, role: Components.Schemas.AllocationRole, from startedOn: CalendarDay
     ) async throws -> Components.Schemas.Allocation {
-        let roles = try await connection.query(
+        let roles = try await query(
             """
             SELECT roles FROM workers WHERE organisation_id = \(principal.organisationId) AND id = \(workerId)
               AND (left_on IS NULL OR left_on > \(startedOn.description)::date)
-            """, logger: logger
-        ).decode([String].self).first { _ in true }
+            """).decode([String].self).first { _ in true }
         guard let roles else { throw KithError.invalidField("workerId", "is not a current worker of this organisation") }
         try principal.checkAllocating(workerId, roles: Set(roles.compactMap(Role.init(rawValue:))))
         try await connection.insertNew(
@@ -59,7 +58,7 @@ extension Records {
         allocation id: UUID, access: FamilyAccess, on endedOn: CalendarDay, reason: String, handoverNote: String?,
         letterToFamily: String?, jointHandoverVisit: Bool?
     ) async throws -> Components.Schemas.Allocation {
-        let ended = try await connection.query(
+        let ended = try await query(
             """
             UPDATE allocations SET ended_on = \(endedOn.description)::date, end_reason = \(reason),
                    letter_to_family = \(letterToFamily),
@@ -67,8 +66,7 @@ extension Records {
             WHERE organisation_id = \(principal.organisationId) AND id = \(id) AND ended_on IS NULL
               AND started_on <= \(endedOn.description)::date
             RETURNING id
-            """, logger: logger
-        ).decode(UUID.self).first { _ in true }
+            """).decode(UUID.self).first { _ in true }
         guard ended != nil else {
             let current = try await allocation(id)
             if current.endedOn != nil { throw KithError.conflict("already_ended", "This allocation has already ended.") }
@@ -83,26 +81,25 @@ extension Records {
 
     /// Every allocation of these families, current and ended, oldest first.
     func allocations(of families: [UUID], only ids: [UUID]? = nil) async throws -> [Components.Schemas.Allocation] {
-        try AllocationRow.decode(try await connection.query(
+        try AllocationRow.decode(try await query(
             AllocationsRead.self,
             """
             SELECT \(unescaped: AllocationRow.columns) FROM allocations a
             WHERE a.organisation_id = \(principal.organisationId) AND a.family_id = ANY(\(families))
               AND (\(ids)::uuid[] IS NULL OR a.id = ANY(\(ids)::uuid[]))
             ORDER BY a.started_on, a.created_at
-            """, logger: logger))
+            """))
     }
 
     /// The allocation a reallocation ends: the one chosen (it must be current, of this family and role), or the
     /// family's only current one in the role.
     func currentAllocation(of familyId: UUID, role: Components.Schemas.AllocationRole, chosen: UUID?) async throws -> UUID {
-        let current = try await connection.query(
+        let current = try await query(
             """
             SELECT id FROM current_allocations
             WHERE organisation_id = \(principal.organisationId) AND family_id = \(familyId) AND role = \(role.rawValue)
               AND (\(chosen)::uuid IS NULL OR id = \(chosen))
-            """, logger: logger
-        ).collect().map { try $0.decode(UUID.self) }
+            """).collect().map { try $0.decode(UUID.self) }
         guard current.count == 1, let id = current.first else {
             if chosen != nil { throw KithError.invalidField("fromAllocationId", "is not a current \(role.rawValue) allocation of this family") }
             throw KithError.conflict(
@@ -114,9 +111,8 @@ extension Records {
     }
 
     func allocation(_ id: UUID) async throws -> Components.Schemas.Allocation {
-        guard let allocation = try AllocationRow.decode(try await connection.query(
-            "SELECT \(unescaped: AllocationRow.columns) FROM allocations a WHERE a.organisation_id = \(principal.organisationId) AND a.id = \(id)",
-            logger: logger).collect()).first
+        guard let allocation = try AllocationRow.decode(try await query(
+            "SELECT \(unescaped: AllocationRow.columns) FROM allocations a WHERE a.organisation_id = \(principal.organisationId) AND a.id = \(id)").collect()).first
         else { throw KithError.notFound }
         return allocation
     }

@@ -25,13 +25,12 @@ extension Records {
     /// family's team (anyone else who sees the family hears 403). The incoming worker, once allocated, has it to read.
     func save(_ handover: NewHandover, access: FamilyAccess) async throws {
         let org = principal.organisationId
-        let found = try await connection.query(
+        let found = try await query(
             """
             SELECT worker_id, role FROM allocations
             WHERE organisation_id = \(org) AND id = \(handover.allocationId) AND family_id = \(access.familyId)
             FOR UPDATE
-            """, logger: logger
-        ).decode((UUID, String).self).first { _ in true }
+            """).decode((UUID, String).self).first { _ in true }
         guard let (outgoing, role) = found else { throw KithError.notFound }
         guard outgoing == principal.workerId || access.allows(.allocate) else {
             throw KithError.forbidden("A handover is written by the worker whose allocation it is, or a supervisor of the family's team.")
@@ -39,7 +38,7 @@ extension Records {
         if let contactId = handover.jointVisitContactId {
             try await requireJointVisit(contactId, of: outgoing, in: access.familyId)
         }
-        try await connection.query(
+        try await query(
             """
             WITH version AS (
                 INSERT INTO handover_notes (organisation_id, id, allocation_id, family_id, version, note, joint_visit_contact_id,
@@ -54,7 +53,7 @@ extension Records {
                 handover_written_at = version.written_at, joint_visit_contact_id = \(handover.jointVisitContactId)
             FROM version
             WHERE a.organisation_id = \(org) AND a.id = \(handover.allocationId)
-            """, logger: logger)
+            """)
         try await audit(.write, "handover", recordId: handover.allocationId, access: access)
         if role == AllocationRole.allocatedWorker.rawValue {
             try await handOver(handover.allocationId, access: access)
@@ -63,14 +62,13 @@ extension Records {
 
     /// The contact must be with this family and the outgoing worker recorded at it.
     private func requireJointVisit(_ contactId: UUID, of worker: UUID, in familyId: UUID) async throws {
-        let (contact, present) = try await connection.query(
+        let (contact, present) = try await query(
             """
             SELECT EXISTS (SELECT 1 FROM contacts WHERE organisation_id = \(principal.organisationId) AND id = \(contactId)
                              AND family_id = \(familyId)),
                    EXISTS (SELECT 1 FROM contact_workers WHERE organisation_id = \(principal.organisationId)
                              AND contact_id = \(contactId) AND worker_id = \(worker))
-            """, logger: logger
-        ).decode((Bool, Bool).self).first { _ in true } ?? (false, false)
+            """).decode((Bool, Bool).self).first { _ in true } ?? (false, false)
         guard contact else { throw KithError.invalidField("jointVisitContactId", "is not a contact with this family") }
         guard present else {
             throw KithError.invalidField("jointVisitContactId", "is a contact the outgoing worker is not recorded as present at")
@@ -81,7 +79,7 @@ extension Records {
     /// began) who has no open one for this allocation yet; acknowledging it clears it.
     func handOver(_ allocationId: UUID, access: FamilyAccess) async throws {
         let org = principal.organisationId
-        let rows = try await connection.query(
+        let rows = try await query(
             """
             SELECT b.worker_id, w.name
             FROM allocations a
@@ -94,7 +92,7 @@ extension Records {
                   JOIN review_item_recipients r ON r.organisation_id = i.organisation_id AND r.review_item_id = i.id
                   WHERE i.organisation_id = a.organisation_id AND i.family_id = a.family_id AND i.kind = 'handover'
                     AND i.status = 'open' AND i.payload ->> 'allocationId' = \(allocationId.text) AND r.worker_id = b.worker_id)
-            """, logger: logger)
+            """)
         for try await (incoming, outgoingName) in rows.decode((UUID, String).self) {
             let payload = try JSONSerialization.data(withJSONObject: ["allocationId": allocationId.text], options: [.sortedKeys])
             try await addReviewItem(
@@ -106,27 +104,26 @@ extension Records {
 
     /// The family's latest handover from an allocated worker other than `worker`, for one just allocated.
     func handOverLatest(to worker: UUID, access: FamilyAccess) async throws {
-        let latest = try await connection.query(
+        let latest = try await query(
             """
             SELECT id FROM allocations
             WHERE organisation_id = \(principal.organisationId) AND family_id = \(access.familyId) AND role = 'allocatedWorker'
               AND worker_id <> \(worker) AND handover_note IS NOT NULL
             ORDER BY coalesce(ended_on, 'infinity'::date) DESC, started_on DESC
             LIMIT 1
-            """, logger: logger
-        ).decode(UUID.self).first { _ in true }
+            """).decode(UUID.self).first { _ in true }
         if let latest { try await handOver(latest, access: access) }
     }
 
     /// Every version of the family's handover notes (of one allocation, if given), oldest first.
     func handoverVersions(in familyId: UUID, of allocationId: UUID? = nil) async throws -> [Components.Schemas.HandoverVersion] {
-        let rows = try await connection.query(
+        let rows = try await query(
             """
             SELECT id, allocation_id, version, note, joint_visit_contact_id, written_by, written_at FROM handover_notes
             WHERE organisation_id = \(principal.organisationId) AND family_id = \(familyId)
               AND (\(allocationId)::uuid IS NULL OR allocation_id = \(allocationId))
             ORDER BY written_at, version
-            """, logger: logger)
+            """)
         var versions: [Components.Schemas.HandoverVersion] = []
         for try await (id, allocation, version, note, contact, writtenBy, writtenAt) in rows.decode(
             (UUID, UUID, Int, String, UUID?, UUID, Date).self)

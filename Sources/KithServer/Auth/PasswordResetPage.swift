@@ -73,11 +73,11 @@ extension Records {
         let target = try await worker(workerId)
         let link = Tokens.generate()
         let expiresAt = Date().addingTimeInterval(lifetime)
-        try await connection.query(
+        try await query(
             """
             INSERT INTO password_resets (organisation_id, id, worker_id, link_hash, created_by, expires_at)
             VALUES (\(principal.organisationId), \(UUID()), \(workerId), \(FamilyPage.resetHash(link)), \(principal.workerId), \(expiresAt))
-            """, logger: logger)
+            """)
         try await auditAdministration(
             "worker", recordId: workerId, teamIds: target.teamIds.compactMap(UUID.init(uuidString:)), reason: "password reset link made")
         return (link, expiresAt)
@@ -85,12 +85,11 @@ extension Records {
 
     /// Marks a reset used, if it still may be: false when another request used it first or it lapsed meanwhile.
     func usePasswordReset(_ reset: UUID) async throws -> Bool {
-        try await connection.query(
+        try await query(
             """
             UPDATE password_resets SET used_at = now()
             WHERE organisation_id = \(principal.organisationId) AND id = \(reset) AND used_at IS NULL AND expires_at > now()
             RETURNING id
-            """, logger: logger
-        ).decode(UUID.self).first { _ in true } != nil
+            """).decode(UUID.self).first { _ in true } != nil
     }
 }

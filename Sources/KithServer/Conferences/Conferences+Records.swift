@@ -26,12 +26,12 @@ extension Records {
                     \(referral.agreedOn?.description)::text::date, \(referral.agreedBy), \(referral.body.bottomLines),
                     \(coordinatorId), \(principal.workerId))
             """, record: "conference", logger: logger)
-        try await connection.query(
+        try await query(
             """
             INSERT INTO conference_stage_events (organisation_id, id, conference_id, family_id, stage, on_date, recorded_by)
             VALUES (\(org), \(UUID()), \(id), \(access.familyId), 'referred', coalesce(\(referredOn)::text::date, current_date),
                     \(principal.workerId))
-            """, logger: logger)
+            """)
         if let coordinatorId {
             try await addCoordinator(coordinatorId, to: id, access: access, from: referredOn)
         }
@@ -44,21 +44,20 @@ extension Records {
         of id: UUID, access: FamilyAccess, to workerId: UUID, from: CalendarDay?
     ) async throws -> Components.Schemas.Conference {
         try await requireMembers(personIds: [], workerIds: [workerId], familyId: access.familyId, workerField: "workerId")
-        try await connection.query(
-            "UPDATE conferences SET coordinator_id = \(workerId) WHERE organisation_id = \(principal.organisationId) AND id = \(id)",
-            logger: logger)
+        try await query(
+            "UPDATE conferences SET coordinator_id = \(workerId) WHERE organisation_id = \(principal.organisationId) AND id = \(id)")
         try await addCoordinator(workerId, to: id, access: access, from: from?.description)
         try await audit(.write, "conference", recordId: id, access: access, reason: "coordinator changed")
         return try await conference(id, access: access)
     }
 
     private func addCoordinator(_ workerId: UUID, to conference: UUID, access: FamilyAccess, from: String?) async throws {
-        try await connection.query(
+        try await query(
             """
             INSERT INTO conference_coordinators (organisation_id, id, conference_id, family_id, coordinator_id, from_on, changed_by)
             VALUES (\(principal.organisationId), \(UUID()), \(conference), \(access.familyId), \(workerId),
                     coalesce(\(from)::text::date, current_date), \(principal.workerId))
-            """, logger: logger)
+            """)
     }
 
     /// A meeting with who attended: each person or worker named attends (one not yet a participant becomes one,
@@ -67,13 +66,12 @@ extension Records {
         let org = principal.organisationId
         let (id, meetingId, attended) = (meeting.conferenceId, meeting.id, meeting.attended)
         let (kind, heldOn, privateTime) = (meeting.body.kind, meeting.heldOn, meeting.body.privateFamilyTime)
-        let known = try await connection.query(
+        let known = try await query(
             """
             SELECT id, 'person' FROM people WHERE organisation_id = \(org) AND family_id = \(access.familyId) AND id = ANY(\(attended))
             UNION ALL
             SELECT id, 'worker' FROM workers WHERE organisation_id = \(org) AND id = ANY(\(attended))
-            """, logger: logger
-        ).collect().map { try $0.decode((UUID, String).self) }
+            """).collect().map { try $0.decode((UUID, String).self) }
         let found = Set(known.map(\.0))
         if let stranger = attended.firstIndex(where: { !found.contains($0) }) {
             throw KithError.invalidField("attended[\(stranger)]", "is neither in this family's network nor a worker here")
@@ -86,7 +84,7 @@ extension Records {
                     \(privateTime?.startedAt), \(privateTime?.endedAt), \(principal.workerId))
             """, record: "meeting", logger: logger)
         let people = known.filter { $0.1 == "person" }.map(\.0), workers = known.filter { $0.1 == "worker" }.map(\.0)
-        try await connection.query(
+        try await query(
             """
             INSERT INTO conference_participants (organisation_id, id, conference_id, family_id, person_id, worker_id, role,
                                                  invited, attended)
@@ -95,8 +93,8 @@ extension Records {
             FROM (SELECT p, NULL::uuid FROM unnest(\(people)::uuid[]) AS p
                   UNION ALL SELECT NULL::uuid, w FROM unnest(\(workers)::uuid[]) AS w) AS present (person, worker)
             ON CONFLICT (organisation_id, conference_id, person_id, worker_id) DO UPDATE SET attended = true
-            """, logger: logger)
-        try await connection.query(
+            """)
+        try await query(
             """
             INSERT INTO meeting_attendance (organisation_id, meeting_id, participant_id, conference_id, family_id, attended)
             SELECT \(org), \(meetingId), p.id, p.conference_id, p.family_id,
@@ -104,7 +102,7 @@ extension Records {
             FROM conference_participants p
             WHERE p.organisation_id = \(org) AND p.conference_id = \(id)
               AND (p.invited OR p.person_id = ANY(\(attended)) OR p.worker_id = ANY(\(attended)))
-            """, logger: logger)
+            """)
         try await audit(.write, "conference", recordId: id, access: access, reason: "\(kind.rawValue) meeting recorded")
         return try await conference(id, access: access)
     }
@@ -112,17 +110,17 @@ extension Records {
     /// Stages are recorded in any order, each with its date: the service records the process, it does not police it.
     func save(_ change: NewStage, access: FamilyAccess) async throws -> Components.Schemas.Conference {
         let (id, stage, on, note) = (change.conferenceId, change.stage, change.on, change.note)
-        try await connection.query(
+        try await query(
             """
             INSERT INTO conference_stage_events (organisation_id, id, conference_id, family_id, stage, on_date, note, recorded_by)
             VALUES (\(principal.organisationId), \(UUID()), \(id), \(access.familyId), \(stage.rawValue),
                     \(on.description)::date, \(note), \(principal.workerId))
-            """, logger: logger)
-        try await connection.query(
+            """)
+        try await query(
             """
             UPDATE conferences SET stage = \(stage.rawValue), stage_since = \(on.description)::date
             WHERE organisation_id = \(principal.organisationId) AND id = \(id)
-            """, logger: logger)
+            """)
         try await audit(.write, "conference", recordId: id, access: access)
         return try await conference(id, access: access)
     }
@@ -134,7 +132,7 @@ extension Records {
         try await requireMembers(
             personIds: personId.map { [$0] } ?? [], workerIds: workerId.map { [$0] } ?? [], familyId: access.familyId,
             personField: "personId", workerField: "workerId")
-        try await connection.query(
+        try await query(
             """
             INSERT INTO conference_participants (organisation_id, id, conference_id, family_id, person_id, worker_id, role,
                                                  invited, attended)
@@ -144,7 +142,7 @@ extension Records {
             SET invited = coalesce(\(invited), conference_participants.invited),
                 attended = coalesce(\(attended), conference_participants.attended),
                 role = coalesce(\(role?.rawValue), conference_participants.role)
-            """, logger: logger)
+            """)
         try await audit(.write, "conference", recordId: id, access: access)
         return try await conference(id, access: access)
     }
@@ -154,23 +152,22 @@ extension Records {
         of id: UUID, access: FamilyAccess, startedAt: Date, endedAt: Date?
     ) async throws -> Components.Schemas.Conference {
         let org = principal.organisationId
-        let updated = try await connection.query(
+        let updated = try await query(
             """
             UPDATE conference_meetings SET private_time_started_at = \(startedAt), private_time_ended_at = \(endedAt)
             WHERE organisation_id = \(org) AND id = (
                 SELECT id FROM conference_meetings WHERE organisation_id = \(org) AND conference_id = \(id)
                 ORDER BY held_on DESC, recorded_at DESC LIMIT 1)
             RETURNING id
-            """, logger: logger
-        ).collect()
+            """).collect()
         if updated.isEmpty {
-            try await connection.query(
+            try await query(
                 """
                 INSERT INTO conference_meetings (organisation_id, id, conference_id, family_id, kind, held_on, private_time_started_at,
                                                  private_time_ended_at, recorded_by)
                 VALUES (\(org), \(UUID()), \(id), \(access.familyId), 'initial', (\(startedAt) AT TIME ZONE 'UTC')::date,
                         \(startedAt), \(endedAt), \(principal.workerId))
-                """, logger: logger)
+                """)
         }
         try await audit(.write, "conference", recordId: id, access: access)
         return try await conference(id, access: access)
@@ -188,34 +185,32 @@ extension Records {
     func conferences(of families: [UUID], only ids: [UUID]? = nil) async throws -> [Components.Schemas.Conference] {
         let org = principal.organisationId
         var stages: [UUID: [Components.Schemas.StageEvent]] = [:]
-        for row in try await connection.query(
+        for row in try await query(
             ConferenceStagesRead.self,
             """
             SELECT conference_id, stage, on_date::text, note, recorded_by, recorded_at FROM conference_stage_events
             WHERE organisation_id = \(org) AND family_id = ANY(\(families)) AND (\(ids)::uuid[] IS NULL OR conference_id = ANY(\(ids)::uuid[]))
             ORDER BY recorded_at, id
-            """, logger: logger
-        ) {
+            """) {
             let (conference, stage, on, note, by, at) = try row.decode((UUID, String, String, String?, UUID, Date).self)
             stages[conference, default: []].append(.init(
                 stage: .init(rawValue: stage) ?? .referred, on: on, note: note, recordedBy: by.text, recordedAt: at))
         }
         var participants: [UUID: [Components.Schemas.Participant]] = [:]
-        for row in try await connection.query(
+        for row in try await query(
             ConferenceParticipantsRead.self,
             """
             SELECT conference_id, id, person_id, worker_id, role, invited, attended FROM conference_participants
             WHERE organisation_id = \(org) AND family_id = ANY(\(families)) AND (\(ids)::uuid[] IS NULL OR conference_id = ANY(\(ids)::uuid[]))
             ORDER BY id
-            """, logger: logger
-        ) {
+            """) {
             let (conference, id, person, worker, role, invited, attended) = try row.decode((UUID, UUID, UUID?, UUID?, String, Bool, Bool).self)
             participants[conference, default: []].append(.init(
                 id: id.text, personId: person?.text, workerId: worker?.text, role: .init(rawValue: role) ?? .other, invited: invited,
                 attended: attended))
         }
         var meetings: [UUID: [Components.Schemas.Meeting]] = [:]
-        for row in try await connection.query(
+        for row in try await query(
             ConferenceMeetingsRead.self,
             """
             SELECT m.conference_id, m.id, m.kind, m.held_on::text, m.private_time_started_at, m.private_time_ended_at, m.recorded_by,
@@ -225,8 +220,7 @@ extension Records {
             WHERE m.organisation_id = \(org) AND m.family_id = ANY(\(families))
               AND (\(ids)::uuid[] IS NULL OR m.conference_id = ANY(\(ids)::uuid[]))
             ORDER BY m.held_on, m.recorded_at, m.id
-            """, logger: logger
-        ) {
+            """) {
             let (conference, id, kind, heldOn, started, ended, by, attended) =
                 try row.decode((UUID, UUID, String, String, Date?, Date?, UUID, [UUID]).self)
             meetings[conference, default: []].append(.init(
@@ -235,19 +229,18 @@ extension Records {
                 recordedBy: by.text))
         }
         var coordinators: [UUID: [Components.Schemas.CoordinatorSpell]] = [:]
-        for row in try await connection.query(
+        for row in try await query(
             ConferenceCoordinatorsRead.self,
             """
             SELECT conference_id, coordinator_id, from_on::text FROM conference_coordinators
             WHERE organisation_id = \(org) AND family_id = ANY(\(families)) AND (\(ids)::uuid[] IS NULL OR conference_id = ANY(\(ids)::uuid[]))
             ORDER BY from_on, changed_at, id
-            """, logger: logger
-        ) {
+            """) {
             let (conference, worker, from) = try row.decode((UUID, UUID, String).self)
             coordinators[conference, default: []].append(.init(workerId: worker.text, from: from))
         }
         var conferences: [Components.Schemas.Conference] = []
-        for row in try await connection.query(
+        for row in try await query(
             ConferencesRead.self,
             """
             SELECT id, family_id, stage, stage_since::text, referrer_id, referrer_name, referrer_agency, referred_on::text,
@@ -255,8 +248,7 @@ extension Records {
             FROM conferences
             WHERE organisation_id = \(org) AND family_id = ANY(\(families)) AND (\(ids)::uuid[] IS NULL OR id = ANY(\(ids)::uuid[]))
             ORDER BY created_at, id
-            """, logger: logger
-        ) {
+            """) {
             let (cid, family, stage, since, referrer, referrerName, agency, referredOn, reason, agreed, agreedOn, agreedBy,
                  bottomLines, coordinator) = try row.decode(
                     (UUID, UUID, String, String, UUID?, String?, String?, String, String, Bool, String?, UUID?, [String], UUID?).self)

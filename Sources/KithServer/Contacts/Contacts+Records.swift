@@ -22,21 +22,21 @@ extension Records {
                     \(principal.workerId), \(principal.deviceId), \(origin.deviceRecordedAt), \(origin.clockSuspect),
                     \(origin.lateAfterReallocation), \(contact.othersPresent)::jsonb)
             """, record: "contact", logger: logger)
-        try await connection.query(
+        try await query(
             """
             INSERT INTO contact_people (organisation_id, contact_id, person_id)
             SELECT \(organisation), \(contact.id), p FROM unnest(\(contact.personIds)::uuid[]) AS p
-            """, logger: logger)
-        try await connection.query(
+            """)
+        try await query(
             """
             INSERT INTO contact_workers (organisation_id, contact_id, worker_id)
             SELECT \(organisation), \(contact.id), w FROM unnest(\(workers)::uuid[]) AS w
-            """, logger: logger)
+            """)
         try await audit(.write, "contact", recordId: contact.id, access: access)
     }
 
     func contacts(of families: [UUID], only ids: [UUID]? = nil) async throws -> [Components.Schemas.Contact] {
-        let rows = try await connection.query(
+        let rows = try await query(
             ContactsRead.self,
             """
             SELECT c.id, c.family_id, c.occurred_at, c.duration_minutes, c.kind, c.location,
@@ -50,7 +50,7 @@ extension Records {
             WHERE c.organisation_id = \(principal.organisationId) AND c.family_id = ANY(\(families))
               AND (\(ids)::uuid[] IS NULL OR c.id = ANY(\(ids)::uuid[]))
             ORDER BY c.occurred_at, c.id
-            """, logger: logger)
+            """)
         var contacts: [Components.Schemas.Contact] = []
         for row in rows {
             let (id, family, occurredAt, duration, kind, location, people, workers, seen, alone, recordedBy, recordedAt,

@@ -19,7 +19,7 @@ extension Records {
     func workerContinuity(of workerId: UUID, asOf: CalendarDay) async throws -> Components.Schemas.WorkerContinuity {
         try await requireOversight(of: workerId)
         let org = principal.organisationId
-        let (allocationsJSON, out, into) = try await connection.query(
+        let (allocationsJSON, out, into) = try await query(
             """
             WITH asof AS (
                 SELECT \(asOf.description)::date AS d, (\(asOf.description)::date + 1)::timestamp AT TIME ZONE 'UTC' AS cutoff
@@ -39,8 +39,7 @@ extension Records {
                    (SELECT count(*)::int FROM handover WHERE outgoing_worker_id = \(workerId)),
                    (SELECT count(*)::int FROM handover WHERE incoming_worker_id = \(workerId))
             FROM asof
-            """, logger: logger
-        ).decode((String, Int, Int).self).first { _ in true } ?? ("[]", 0, 0)
+            """).decode((String, Int, Int).self).first { _ in true } ?? ("[]", 0, 0)
         let allocations = try JSONDecoder().decode([Components.Schemas.WorkerAllocationTenure].self, from: Data(allocationsJSON.utf8))
         return Components.Schemas.WorkerContinuity(
             workerId: workerId.text, asOf: asOf.description, caseload: Set(allocations.map(\.familyId)).count,
@@ -52,14 +51,13 @@ extension Records {
         let org = principal.organisationId
         var familyIds: [UUID] = []
         // Every family open at some time in the window counts towards the team's figures.
-        for try await id in try await connection.query(
+        for try await id in try await query(
             """
             SELECT id FROM families
             WHERE organisation_id = \(org) AND team_id = \(teamId) AND opened_on <= \(asOf.description)::date
               AND (closed_on IS NULL OR closed_on > \(asOf.description)::date - 365)
               AND created_at < (\(asOf.description)::date + 1)::timestamp AT TIME ZONE 'UTC'
-            """, logger: logger
-        ).decode(UUID.self) { familyIds.append(id) }
+            """).decode(UUID.self) { familyIds.append(id) }
         let settings = try await signalSettings(team: teamId)
         let measures = try await familyMeasures(familyIds, asOf: asOf, organisation: org)
         let open = measures.filter { $0.figures.isOpen(on: asOf) }
@@ -75,7 +73,7 @@ extension Records {
     /// A team's thresholds, set by its supervisors; an administrative change in the organisation's feed.
     func setSignalSettings(of teamId: UUID, _ body: Components.Schemas.SignalSettings) async throws {
         _ = try await signalSettings(team: teamId)
-        try await connection.query(
+        try await query(
             """
             INSERT INTO team_signal_settings (organisation_id, team_id, no_contact_days, child_not_seen_days,
                                               plan_review_overdue_days, worker_changes_365, updated_by, updated_at)
@@ -85,7 +83,7 @@ extension Records {
                 no_contact_days = excluded.no_contact_days, child_not_seen_days = excluded.child_not_seen_days,
                 plan_review_overdue_days = excluded.plan_review_overdue_days,
                 worker_changes_365 = excluded.worker_changes_365, updated_by = excluded.updated_by, updated_at = now()
-            """, logger: logger)
+            """)
         try await auditAdministration(
             "signalSettings", recordId: teamId, teamIds: [teamId],
             reason: "no contact \(body.noContactDays) d, child not seen \(body.childNotSeenDays) d, plan review overdue "

@@ -59,7 +59,7 @@ extension Records {
     /// organisation. Stages recorded on one day at one moment count in the process's order (a plan agreed at the
     /// conference is the later stage).
     func familyMeasures(_ familyIds: [UUID], asOf: CalendarDay, organisation: UUID) async throws -> [FamilyMeasures] {
-        let rows = try await connection.query(
+        let rows = try await query(
             """
             WITH asof AS (
                 SELECT \(asOf.description)::date AS d, (\(asOf.description)::date + 1)::timestamp AT TIME ZONE 'UTC' AS cutoff
@@ -158,7 +158,7 @@ extension Records {
             LEFT JOIN stage ON stage.family_id = fam.id
             LEFT JOIN plan ON plan.family_id = fam.id
             ORDER BY fam.id
-            """, logger: logger)
+            """)
         var measures: [FamilyMeasures] = []
         for try await (id, team, openedOn, closedOn, currentJSON, distinct, handoversJSON, lastContact, sinceContact, lastSeen,
                        sinceSeen, gap, lag, contacts90, stage, inStage, stageConference, plan, pastReview, leaving) in rows.decode(
@@ -184,14 +184,13 @@ extension Records {
 
     /// A team's thresholds, the defaults until its supervisors set them; 404 for a team of no organisation of the caller's.
     func signalSettings(team: UUID) async throws -> SignalSettings {
-        let row = try await connection.query(
+        let row = try await query(
             """
             SELECT s.no_contact_days, s.child_not_seen_days, s.plan_review_overdue_days, s.worker_changes_365
             FROM teams t
             LEFT JOIN team_signal_settings s ON s.organisation_id = t.organisation_id AND s.team_id = t.id
             WHERE t.organisation_id = \(principal.organisationId) AND t.id = \(team)
-            """, logger: logger
-        ).decode((Int?, Int?, Int?, Int?).self).first { _ in true }
+            """).decode((Int?, Int?, Int?, Int?).self).first { _ in true }
         guard let row else { throw KithError.notFound }
         guard let noContact = row.0, let notSeen = row.1, let review = row.2, let changes = row.3 else { return .defaults }
         return SignalSettings(noContactDays: noContact, childNotSeenDays: notSeen, planReviewOverdueDays: review, workerChanges365: changes)

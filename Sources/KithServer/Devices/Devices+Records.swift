@@ -11,17 +11,17 @@ extension Records {
         name: String, platform: String, clientVersion: String, tokenHash: Data, expiresAt: Date
     ) async throws -> UUID {
         let deviceId = UUID()
-        try await connection.query(
+        try await query(
             """
             INSERT INTO devices (organisation_id, id, worker_id, name, platform, client_version)
             VALUES (\(principal.organisationId), \(deviceId), \(principal.workerId), \(name), \(platform), \(clientVersion))
-            """, logger: logger)
-        try await connection.query(
+            """)
+        try await query(
             """
             INSERT INTO sessions (organisation_id, id, worker_id, device_id, token_hash, expires_at, registered_by)
             VALUES (\(principal.organisationId), \(UUID()), \(principal.workerId), \(deviceId), \(tokenHash), \(expiresAt),
                     \(principal.sessionId))
-            """, logger: logger)
+            """)
         try await auditAdministration("device", recordId: deviceId, teamIds: principal.teamIds, reason: "device registered")
         return deviceId
     }
@@ -47,11 +47,11 @@ extension Records {
         if owner != principal.workerId, !principal.has(.admin) {
             try await requireOversight(of: owner)
         }
-        try await connection.query(
+        try await query(
             """
             UPDATE devices SET revoked_at = coalesce(revoked_at, now())
             WHERE organisation_id = \(principal.organisationId) AND id = \(deviceId)
-            """, logger: logger)
+            """)
         let ownerTeams = try await worker(owner).teamIds.compactMap(UUID.init(uuidString:))
         try await auditAdministration("device", recordId: deviceId, teamIds: ownerTeams, reason: "device revoked")
         return try await devices("WHERE d.organisation_id = \(principal.organisationId) AND d.id = \(deviceId)")[0]
@@ -66,7 +66,7 @@ extension Records {
         query.sql += "\n" + filter.sql
         query.binds = filter.binds
         var devices: [Components.Schemas.Device] = []
-        for try await (id, worker, name, platform, version, registered, synced, revoked) in try await connection.query(query, logger: logger)
+        for try await (id, worker, name, platform, version, registered, synced, revoked) in try await self.query(query)
             .decode((UUID, UUID, String, String, String, Date, Date?, Date?).self)
         {
             devices.append(.init(

@@ -26,7 +26,7 @@ enum FamilyRow {
 extension Records {
     /// The caller's caseload (current allocations), or their teams' families; by name, after a family's id.
     func caseload(team: Bool, status: String?, after: UUID?, limit: Int) async throws -> [Components.Schemas.Family] {
-        try FamilyRow.decode(try await connection.query(
+        try FamilyRow.decode(try await query(
             """
             SELECT \(unescaped: FamilyRow.columns) FROM families f
             WHERE f.organisation_id = \(principal.organisationId)
@@ -39,7 +39,7 @@ extension Records {
                    (SELECT display_name FROM families WHERE organisation_id = \(principal.organisationId) AND id = \(after)), \(after)))
             ORDER BY f.display_name, f.id
             LIMIT \(limit)
-            """, logger: logger).collect())
+            """).collect())
     }
 
     /// A new family of one of the caller's teams; a practitioner or coordinator who opens it is its worker from today.
@@ -55,12 +55,12 @@ extension Records {
                     \(reasonForInvolvement), coalesce(\(openedOn?.description)::date, current_date), \(principal.workerId))
             """, record: "family", alsoUnique: "reference", logger: logger)
         if let ownRole {
-            try await connection.query(
+            try await query(
                 """
                 INSERT INTO allocations (organisation_id, id, family_id, worker_id, role, started_on, created_by)
                 VALUES (\(principal.organisationId), \(UUID()), \(id), \(principal.workerId), \(ownRole.rawValue),
                         current_date, \(principal.workerId))
-                """, logger: logger)
+                """)
         }
         try await audit(.write, "family", recordId: id, access: try await access(id, for: .write))
         return try await family(id)
@@ -69,7 +69,7 @@ extension Records {
     func update(family id: UUID, _ body: Components.Schemas.UpdateFamily, closedOn: CalendarDay?) async throws -> Components.Schemas.Family {
         let access = try await access(id, for: .write)
         let status = body.status?.rawValue
-        try await connection.query(
+        try await query(
             """
             UPDATE families SET
                 display_name = coalesce(\(body.displayName), display_name),
@@ -80,7 +80,7 @@ extension Records {
                     WHEN coalesce(\(status), status) = 'open' THEN NULL
                     ELSE coalesce(\(closedOn?.description)::date, closed_on, current_date) END
             WHERE organisation_id = \(principal.organisationId) AND id = \(id)
-            """, logger: logger)
+            """)
         try await audit(.write, "family", recordId: id, access: access)
         return try await family(id)
     }
@@ -91,12 +91,12 @@ extension Records {
     }
 
     func families(_ ids: [UUID]) async throws -> [Components.Schemas.Family] {
-        try FamilyRow.decode(try await connection.query(
+        try FamilyRow.decode(try await query(
             FamiliesRead.self,
             """
             SELECT \(unescaped: FamilyRow.columns) FROM families f
             WHERE f.organisation_id = \(principal.organisationId) AND f.id = ANY(\(ids))
-            """, logger: logger))
+            """))
     }
 }
 

@@ -7,15 +7,14 @@ extension Records {
     /// Messages the families' networks sent from the family's page, oldest first (they sync to the worker's devices).
     func familyMessages(of families: [UUID], only ids: [UUID]? = nil) async throws -> [Components.Schemas.FamilyMessage] {
         var messages: [Components.Schemas.FamilyMessage] = []
-        for row in try await connection.query(
+        for row in try await query(
             FamilyMessagesRead.self,
             """
             SELECT id, family_id, person_id, text, created_at FROM family_messages
             WHERE organisation_id = \(principal.organisationId) AND family_id = ANY(\(families))
               AND (\(ids)::uuid[] IS NULL OR id = ANY(\(ids)::uuid[]))
             ORDER BY created_at, id
-            """, logger: logger
-        ) {
+            """) {
             let (id, family, person, text, at) = try row.decode((UUID, UUID, UUID, String, Date).self)
             messages.append(.init(id: id.text, familyId: family.text, personId: person.text, text: text, createdAt: at))
         }

@@ -10,7 +10,7 @@ extension Records {
     ) async throws -> Components.Schemas.NewInvitation {
         let id = UUID()
         let expiresAt = Date().addingTimeInterval(InvitationSecret.unusedLifetime)
-        let made = try await connection.query(
+        let made = try await query(
             """
             INSERT INTO family_invitations (organisation_id, id, family_id, person_id, link_hash, code_hash, created_by, expires_at)
             SELECT \(principal.organisationId), \(id), p.family_id, p.id, \(secret.linkHash), \(secret.codeHash),
@@ -19,8 +19,7 @@ extension Records {
             WHERE p.organisation_id = \(principal.organisationId) AND p.id = \(personId) AND f.status = 'open'
               AND (p.left_network_on IS NULL OR p.left_network_on > current_date)
             RETURNING id
-            """, logger: logger
-        ).decode(UUID.self).first { _ in true }
+            """).decode(UUID.self).first { _ in true }
         guard made != nil else {
             throw KithError(
                 status: .unprocessableContent, code: "not_invitable",
@@ -33,7 +32,7 @@ extension Records {
     }
 
     func invitations(familyId: UUID, only id: UUID? = nil) async throws -> [Components.Schemas.Invitation] {
-        let rows = try await connection.query(
+        let rows = try await query(
             """
             SELECT i.id, i.family_id, i.person_id, p.name, i.created_by, i.created_at, i.expires_at, i.opened_at, i.revoked_at,
                    CASE WHEN i.revoked_at IS NOT NULL THEN 'revoked'
@@ -47,7 +46,7 @@ extension Records {
             WHERE i.organisation_id = \(principal.organisationId) AND i.family_id = \(familyId)
               AND (\(id)::uuid IS NULL OR i.id = \(id))
             ORDER BY i.created_at DESC, i.id
-            """, logger: logger)
+            """)
         var invitations: [Components.Schemas.Invitation] = []
         for try await (id, family, person, name, by, createdAt, expiresAt, openedAt, revokedAt, status) in rows.decode(
             (UUID, UUID, UUID, String, UUID, Date, Date, Date?, Date?, String).self)
@@ -62,19 +61,18 @@ extension Records {
 
     /// Ends the invitation and every page session opened with it; revoking again changes nothing.
     func revokeInvitation(_ id: UUID, access: FamilyAccess) async throws -> Components.Schemas.Invitation {
-        let revoked = try await connection.query(
+        let revoked = try await query(
             """
             UPDATE family_invitations SET revoked_at = now(), revoked_by = \(principal.workerId)
             WHERE organisation_id = \(principal.organisationId) AND id = \(id) AND revoked_at IS NULL
             RETURNING id
-            """, logger: logger
-        ).decode(UUID.self).first { _ in true }
+            """).decode(UUID.self).first { _ in true }
         if revoked != nil {
-            try await connection.query(
+            try await query(
                 """
                 UPDATE family_sessions SET revoked_at = now()
                 WHERE organisation_id = \(principal.organisationId) AND invitation_id = \(id) AND revoked_at IS NULL
-                """, logger: logger)
+                """)
             try await audit(.write, "invitation", recordId: id, access: access)
         }
         guard let invitation = try await invitations(familyId: access.familyId, only: id).first else { throw KithError.notFound }

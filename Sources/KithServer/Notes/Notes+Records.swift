@@ -16,19 +16,18 @@ extension Records {
     /// that is not its family's: nothing was written, and the caller writes them one by one, so that each refusal is
     /// the note's own. Otherwise: when they were written (the transaction's time, every note's `createdAt`).
     func save(_ notes: [NotesWrite.Entry]) async throws -> Date? {
-        try await connection.query(NotesWrite.self, NotesWrite.statement(notes, as: principal.acting, device: principal.deviceId), logger: logger)
+        try await query(NotesWrite.self, NotesWrite.statement(notes, as: principal.acting, device: principal.deviceId))
             .first?.decode(Date?.self) ?? nil
     }
 
     /// Why `note` was not written: the contact it names is not one of its family's, or it or its revision exists.
     func refusal(of note: NewNote) async throws -> KithError {
         if note.contactId != nil {
-            let found = try await connection.query(
+            let found = try await query(
                 """
                 SELECT count(*) FROM contacts
                 WHERE organisation_id = \(principal.organisationId) AND family_id = \(note.familyId) AND id = \(note.contactId)
-                """, logger: logger
-            ).decode(Int.self).first { _ in true }
+                """).decode(Int.self).first { _ in true }
             guard found == 1 else { return KithError.invalidField("contactId", "is not a contact with this family") }
         }
         return KithError.conflict("conflict", "A note or revision with this id already exists.")
@@ -37,17 +36,16 @@ extension Records {
     /// Adds a revision. Amendments of one note are serialised so revision numbers stay dense; concurrency is still
     /// recorded, because both amendments name the revision they saw.
     func save(_ amendment: NoteAmendment, access: FamilyAccess) async throws {
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(amendment.noteId.text), 0))", logger: logger)
+        try await query("SELECT pg_advisory_xact_lock(hashtextextended(\(amendment.noteId.text), 0))")
         // A restricted note the amender may not read is, to them, no note at all.
-        let revisions = try await connection.query(
+        let revisions = try await query(
             """
             SELECT r.id FROM note_revisions r
             JOIN notes n ON n.organisation_id = r.organisation_id AND n.id = r.note_id
             WHERE r.organisation_id = \(principal.organisationId) AND r.note_id = \(amendment.noteId)
               AND kith_note_readable(n.audience, n.author_id, \(principal.workerId), \(access.seesRestricted))
             ORDER BY r.number
-            """, logger: logger
-        ).collect().map { try $0.decode(UUID.self) }
+            """).collect().map { try $0.decode(UUID.self) }
         guard !revisions.isEmpty else { throw KithError.notFound }
         guard revisions.contains(amendment.supersedes) else {
             throw KithError.invalidField("supersedes", "is not a revision of this note")
@@ -81,7 +79,7 @@ extension Records {
         of families: [FamilyAccess], only noteIds: [UUID]? = nil
     ) async throws -> [Components.Schemas.JudgmentNote] {
         var revisions: [UUID: [Components.Schemas.NoteRevision]] = [:]
-        let revisionRows = try await connection.query(
+        let revisionRows = try await query(
             NoteRevisionsRead.self,
             """
             SELECT r.note_id, r.id, r.number, r.supersedes, r.body, r.observed, r.analysis, r.decision, r.family_words,
@@ -94,7 +92,7 @@ extension Records {
             WHERE r.organisation_id = \(principal.organisationId) AND r.family_id = ANY(\(families.map(\.familyId)))
               AND (\(noteIds)::uuid[] IS NULL OR r.note_id = ANY(\(noteIds)::uuid[]))
             ORDER BY r.note_id, r.number
-            """, logger: logger)
+            """)
         for row in revisionRows {
             let (note, id, number, supersedes, body, observed, analysis, decision, familyWords, nextSteps, reason, author,
                        createdAt, concurrent) =
@@ -105,7 +103,7 @@ extension Records {
                 reason: reason, authorId: author.text, createdAt: createdAt, concurrent: concurrent))
         }
 
-        let rows = try await connection.query(
+        let rows = try await query(
             NotesRead.self,
             """
             SELECT n.id, n.family_id, n.contact_id, n.audience, n.written_with_family, n.author_id, n.created_at,
@@ -116,7 +114,7 @@ extension Records {
               AND kith_note_readable(n.audience, n.author_id, \(principal.workerId),
                                      n.family_id = ANY(\(families.filter(\.seesRestricted).map(\.familyId))))
             ORDER BY n.created_at, n.id
-            """, logger: logger)
+            """)
         var notes: [Components.Schemas.JudgmentNote] = []
         for row in rows {
             let (id, family, contact, audience, withFamily, author, createdAt, late, deviceRecordedAt, clockSuspect) =

@@ -26,7 +26,7 @@ extension Records {
         _ personId: UUID, _ edits: [PersonFieldEdit], access: FamilyAccess,
         decide: ([StaleFieldEdit]) throws -> Void
     ) async throws -> [StaleFieldEdit] {
-        guard let (versionsJSON, editorsJSON, valuesJSON) = try await connection.query(
+        guard let (versionsJSON, editorsJSON, valuesJSON) = try await query(
             """
             SELECT field_versions::text, field_editors::text,
                    jsonb_build_object('name', name, 'relationshipToChild', relationship_to_child,
@@ -36,8 +36,7 @@ extension Records {
                                       '', created_by::text)::text
             FROM people
             WHERE organisation_id = \(principal.organisationId) AND id = \(personId) FOR UPDATE
-            """, logger: logger
-        ).decode((String, String, String).self).first(where: { _ in true }) else { throw KithError.notFound }
+            """).decode((String, String, String).self).first(where: { _ in true }) else { throw KithError.notFound }
         let versions = try JSONDecoder().decode([String: Int].self, from: Data(versionsJSON.utf8))
         let editors = try JSONDecoder().decode([String: String].self, from: Data(editorsJSON.utf8))
         let values = try JSONDecoder().decode([String: String?].self, from: Data(valuesJSON.utf8))
@@ -48,14 +47,14 @@ extension Records {
         }
         try decide(stale)
         for edit in edits {
-            try await connection.query(
+            try await query(
                 """
                 UPDATE people SET \(unescaped: edit.column) = \(edit.value)\(unescaped: edit.cast),
                     field_versions = jsonb_set(field_versions, ARRAY[\(edit.key)],
                                                to_jsonb(coalesce((field_versions ->> \(edit.key))::int, 0) + 1)),
                     field_editors = jsonb_set(field_editors, ARRAY[\(edit.key)], to_jsonb(\(principal.workerId.text)))
                 WHERE organisation_id = \(principal.organisationId) AND id = \(personId)
-                """, logger: logger)
+                """)
         }
         try await audit(.write, "person", recordId: personId, access: access)
         return stale
@@ -86,20 +85,19 @@ enum PersonRow {
 
 extension Records {
     func people(of families: [UUID], only ids: [UUID]? = nil) async throws -> [Components.Schemas.Person] {
-        try PersonRow.decode(try await connection.query(
+        try PersonRow.decode(try await query(
             PeopleRead.self,
             """
             SELECT \(unescaped: PersonRow.columns) FROM people p
             WHERE p.organisation_id = \(principal.organisationId) AND p.family_id = ANY(\(families))
               AND (\(ids)::uuid[] IS NULL OR p.id = ANY(\(ids)::uuid[]))
             ORDER BY p.is_child_in_focus DESC, p.name, p.id
-            """, logger: logger))
+            """))
     }
 
     func person(_ id: UUID) async throws -> Components.Schemas.Person {
-        guard let person = try PersonRow.decode(try await connection.query(
-            "SELECT \(unescaped: PersonRow.columns) FROM people p WHERE p.organisation_id = \(principal.organisationId) AND p.id = \(id)",
-            logger: logger).collect()).first
+        guard let person = try PersonRow.decode(try await query(
+            "SELECT \(unescaped: PersonRow.columns) FROM people p WHERE p.organisation_id = \(principal.organisationId) AND p.id = \(id)").collect()).first
         else { throw KithError.notFound }
         return person
     }

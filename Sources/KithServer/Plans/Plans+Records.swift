@@ -9,21 +9,18 @@ extension Records {
     func save(_ plan: NewPlan, access: FamilyAccess) async throws -> Components.Schemas.FamilyPlan {
         let whos = Array(Set(plan.items.map(\.who)))
         var people = Set<UUID>()
-        for try await person in try await connection.query(
-            "SELECT id FROM people WHERE organisation_id = \(principal.organisationId) AND family_id = \(access.familyId) AND id = ANY(\(whos))",
-            logger: logger
-        ).decode(UUID.self) { people.insert(person) }
+        for try await person in try await query(
+            "SELECT id FROM people WHERE organisation_id = \(principal.organisationId) AND family_id = \(access.familyId) AND id = ANY(\(whos))").decode(UUID.self) { people.insert(person) }
         var workers = Set<UUID>()
-        for try await worker in try await connection.query(
-            "SELECT id FROM workers WHERE organisation_id = \(principal.organisationId) AND id = ANY(\(whos))", logger: logger
-        ).decode(UUID.self) { workers.insert(worker) }
+        for try await worker in try await query(
+            "SELECT id FROM workers WHERE organisation_id = \(principal.organisationId) AND id = ANY(\(whos))").decode(UUID.self) { workers.insert(worker) }
         var check = Validation()
         for (index, item) in plan.items.enumerated() where !people.contains(item.who) && !workers.contains(item.who) {
             check.add("items[\(index)].who", "is neither someone in this family's network nor a worker here")
         }
         try check.orThrow()
 
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(plan.conferenceId.text), 1))", logger: logger)
+        try await query("SELECT pg_advisory_xact_lock(hashtextextended(\(plan.conferenceId.text), 1))")
         try await connection.insertNew(
             """
             INSERT INTO family_plans (organisation_id, id, conference_id, family_id, version, contingency, review_on,
@@ -34,7 +31,7 @@ extension Records {
             FROM family_plans WHERE organisation_id = \(principal.organisationId) AND conference_id = \(plan.conferenceId)
             """, record: "plan", logger: logger)
         let items = plan.items
-        try await connection.query(
+        try await query(
             """
             INSERT INTO plan_items (organisation_id, id, plan_id, family_id, position, person_id, worker_id, what, by_when)
             SELECT \(principal.organisationId), i.id, \(plan.id), \(access.familyId), i.position,
@@ -44,10 +41,10 @@ extension Records {
             FROM unnest(\(items.map(\.id))::uuid[], \(items.map(\.who))::uuid[], \(items.map(\.what))::text[],
                         \(items.map { $0.byWhen?.description ?? "" })::text[])
                  WITH ORDINALITY AS i (id, who, what, by_when, position)
-            """, logger: logger)
+            """)
         if plan.body.carryOverItems == true {
             // The previous version's items still open (their latest status is neither done nor dropped), after these.
-            try await connection.query(
+            try await query(
                 """
                 INSERT INTO plan_items (organisation_id, id, plan_id, family_id, position, person_id, worker_id, what, by_when)
                 SELECT i.organisation_id, gen_random_uuid(), \(plan.id), i.family_id,
@@ -61,7 +58,7 @@ extension Records {
                   AND coalesce((SELECT u.status FROM plan_item_updates u
                                 WHERE u.organisation_id = i.organisation_id AND u.plan_item_id = i.id AND u.status IS NOT NULL
                                 ORDER BY u.created_at DESC, u.id DESC LIMIT 1), 'open') = 'open'
-                """, logger: logger)
+                """)
         }
         try await audit(.write, "plan", recordId: plan.id, access: access)
         return try await plans(of: [access.familyId], conferenceId: plan.conferenceId, only: [plan.id])[0]
@@ -73,15 +70,14 @@ extension Records {
         if let from = update.fromPersonId {
             try await requireMembers(personIds: [from], workerIds: [], familyId: access.familyId, personField: "fromPersonId")
         }
-        let createdAt = try await connection.query(
+        let createdAt = try await query(
             """
             INSERT INTO plan_item_updates (organisation_id, id, plan_item_id, family_id, text, status, author_id, from_person_id)
             VALUES (\(principal.organisationId), \(update.id), \(update.planItemId), \(access.familyId), \(update.body.text),
                     \(update.body.status?.rawValue), \(principal.workerId), \(update.fromPersonId))
             ON CONFLICT DO NOTHING
             RETURNING created_at
-            """, logger: logger
-        ).decode(Date.self).first { _ in true }
+            """).decode(Date.self).first { _ in true }
         guard let createdAt else { throw KithError.conflict("conflict", "An update with this id already exists.") }
         try await audit(.write, "planItemUpdate", recordId: update.id, access: access)
         return .init(
@@ -95,7 +91,7 @@ extension Records {
     ) async throws -> [Components.Schemas.FamilyPlan] {
         let org = principal.organisationId
         var updates: [UUID: [Components.Schemas.PlanItemUpdate]] = [:]
-        for row in try await connection.query(
+        for row in try await query(
             PlanItemUpdatesRead.self,
             """
             SELECT u.id, u.plan_item_id, u.text, u.status, u.author_id, u.person_id, u.from_person_id, u.created_at
@@ -103,8 +99,7 @@ extension Records {
             WHERE u.organisation_id = \(org) AND u.family_id = ANY(\(families))
               AND (\(ids)::uuid[] IS NULL OR i.plan_id = ANY(\(ids)::uuid[]))
             ORDER BY u.created_at, u.id
-            """, logger: logger
-        ) {
+            """) {
             let (uid, item, text, status, author, person, from, at) =
                 try row.decode((UUID, UUID, String, String?, UUID?, UUID?, UUID?, Date).self)
             updates[item, default: []].append(.init(
@@ -112,14 +107,13 @@ extension Records {
                 authorId: author?.text, personId: person?.text, fromPersonId: from?.text, createdAt: at))
         }
         var items: [UUID: [Components.Schemas.PlanItem]] = [:]
-        for row in try await connection.query(
+        for row in try await query(
             PlanItemsRead.self,
             """
             SELECT id, plan_id, person_id, worker_id, what, by_when::text FROM plan_items
             WHERE organisation_id = \(org) AND family_id = ANY(\(families)) AND (\(ids)::uuid[] IS NULL OR plan_id = ANY(\(ids)::uuid[]))
             ORDER BY plan_id, position
-            """, logger: logger
-        ) {
+            """) {
             let (iid, plan, person, worker, what, byWhen) = try row.decode((UUID, UUID, UUID?, UUID?, String, String?).self)
             let progress = updates[iid] ?? []
             items[plan, default: []].append(.init(
@@ -127,7 +121,7 @@ extension Records {
                 byWhen: byWhen, status: progress.last(where: { $0.status != nil })?.status ?? .open, updates: progress))
         }
         var plans: [Components.Schemas.FamilyPlan] = []
-        for row in try await connection.query(
+        for row in try await query(
             PlansRead.self,
             """
             SELECT id, family_id, conference_id, version, contingency, review_on::text, agreed_by_referrer, referrer_reasoning,
@@ -136,8 +130,7 @@ extension Records {
             WHERE organisation_id = \(org) AND family_id = ANY(\(families))
               AND (\(conferenceId)::uuid IS NULL OR conference_id = \(conferenceId)) AND (\(ids)::uuid[] IS NULL OR id = ANY(\(ids)::uuid[]))
             ORDER BY created_at DESC, version DESC
-            """, logger: logger
-        ) {
+            """) {
             let (pid, family, conference, version, contingency, reviewOn, agreed, reasoning, createdBy, createdAt) =
                 try row.decode((UUID, UUID, UUID, Int, String?, String?, Bool, String?, UUID, Date).self)
             plans.append(.init(

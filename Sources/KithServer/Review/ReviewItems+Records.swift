@@ -14,7 +14,7 @@ extension Records {
         reason: String?, payload: String?, carriesRestricted: Bool = false, recipients: [UUID]
     ) async throws -> UUID {
         let id = UUID()
-        try await connection.query(
+        try await query(
             """
             WITH item AS (
                 INSERT INTO review_items (organisation_id, id, kind, family_id, team_id, worker_id, device_id, mutation_id,
@@ -26,7 +26,7 @@ extension Records {
             )
             INSERT INTO review_item_recipients (organisation_id, review_item_id, worker_id)
             SELECT item.organisation_id, item.id, worker FROM item, unnest(\(Array(Set(recipients)))::uuid[]) AS worker
-            """, logger: logger)
+            """)
         return id
     }
 
@@ -94,9 +94,9 @@ extension Records {
         let found: [PostgresRow]
         if forUpdate {
             query.sql += "\nFOR UPDATE OF i"
-            found = try await connection.query(query, logger: logger).collect()
+            found = try await self.query(query).collect()
         } else {
-            found = try await connection.query(ReviewItemsRead.self, query, logger: logger)
+            found = try await self.query(ReviewItemsRead.self, query)
         }
         var rows: [ReviewItemRow] = []
         for row in found {
@@ -133,13 +133,13 @@ extension Records {
     func close(
         _ item: OpenReviewItem, action: Components.Schemas.ResolveReviewItem.ActionPayload, resolution: String? = nil
     ) async throws {
-        try await connection.query(
+        try await query(
             """
             UPDATE review_items
             SET status = 'resolved', resolved_by = \(principal.workerId), resolved_at = now(),
                 resolution = jsonb_build_object('action', \(action.rawValue)::text, 'value', \(resolution)::text)
             WHERE organisation_id = \(principal.organisationId) AND id = \(item.id)
-            """, logger: logger)
+            """)
         let reason = "\(action.rawValue) \(item.kind.rawValue) review item"
         if let familyId = item.familyId {
             try await audit(.write, "reviewItem", recordId: item.id, familyIds: [familyId], reason: reason)
@@ -160,12 +160,11 @@ extension Records {
         if !keepCurrent {
             guard let familyId = item.familyId else { throw KithError.notFound }
             let access = try await access(familyId, for: .write)
-            let version = try await connection.query(
+            let version = try await query(
                 """
                 SELECT coalesce((field_versions ->> \(conflict.field))::int, 0) FROM people
                 WHERE organisation_id = \(principal.organisationId) AND id = \(conflict.personId)
-                """, logger: logger
-            ).decode(Int.self).first { _ in true } ?? 0
+                """).decode(Int.self).first { _ in true } ?? 0
             let edit = try PersonFieldEdit.one(conflict.field, value: value, baseVersion: version)
             try await setFields(conflict.personId, [edit], access: access) { _ in }
         }
@@ -195,11 +194,11 @@ extension Records {
 
     /// An item as it stands, for one who has just acted on it.
     func reviewItem(_ id: UUID) async throws -> Components.Schemas.ReviewItem {
-        let rows = try await connection.query(
+        let rows = try await query(
             """
             SELECT kind, family_id, mutation_id, device_id, summary, reason, status, created_at, payload::text
             FROM review_items WHERE organisation_id = \(principal.organisationId) AND id = \(id)
-            """, logger: logger)
+            """)
         for try await (kind, family, mutation, device, summary, reason, status, createdAt, payload) in rows.decode(
             (String, UUID?, UUID?, UUID?, String, String?, String, Date, String?).self)
         {

@@ -13,7 +13,7 @@ extension Records {
     /// another connection while the first still runs is served after it. The wait is lengthened for this lock alone
     /// (the inner `set_config` runs before the rows are locked, the outer one after).
     func lockDevice(_ device: SyncDevice) async throws -> Int64 {
-        guard let row = try await connection.query(
+        guard let row = try await query(
             DeviceLock.self,
             """
             SELECT locked.last_applied_seq, set_config('lock_timeout', locked.usual, true)
@@ -22,15 +22,14 @@ extension Records {
                        (SELECT current_setting('lock_timeout') AS usual,
                                set_config('lock_timeout', current_setting('statement_timeout'), true)) w
                   WHERE d.organisation_id = \(device.organisationId) AND d.id = \(device.id) FOR UPDATE OF d) locked
-            """, logger: logger
-        ).first else { throw KithError.notFound }
+            """).first else { throw KithError.notFound }
         return try row.decode((Int64, String).self).0
     }
 
     /// Starts a grant for every family newly allocated to the device's worker and ends the grants of families they
     /// no longer hold (a leaver holds none).
     func reconcileGrants(_ device: SyncDevice) async throws {
-        _ = try await connection.query(
+        _ = try await query(
             GrantsReconciled.self,
             """
             WITH held AS (
@@ -57,7 +56,7 @@ extension Records {
             )
             INSERT INTO device_grants (organisation_id, id, device_id, family_id, number)
             SELECT \(device.organisationId), gen_random_uuid(), \(device.id), family_id, number FROM numbered
-            """, logger: logger)
+            """)
     }
 }
 

@@ -37,10 +37,9 @@ extension Records {
         var bindings = PostgresBindings()
         bindings.append(principal.organisationId)
         bindings.append(families)
-        let rows = try await connection.query(
+        let rows = try await query(
             FamilyRecordCounts.self,
-            PostgresQuery(unsafeSQL: "SELECT family_id, count(*)::int FROM (\(FamilySlices.records)) r GROUP BY family_id", binds: bindings),
-            logger: logger)
+            PostgresQuery(unsafeSQL: "SELECT family_id, count(*)::int FROM (\(FamilySlices.records)) r GROUP BY family_id", binds: bindings))
         var counts: [UUID: Int] = [:]
         for row in rows {
             let (family, count) = try row.decode((UUID, Int).self)
@@ -57,15 +56,13 @@ extension Records {
         bindings.append(position?.rank ?? -1)
         bindings.append(position?.after ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
         bindings.append(limit)
-        return try await connection.query(
+        return try await query(
             FamilySliceRead.self,
             PostgresQuery(
                 unsafeSQL: """
                     SELECT rank, id FROM (\(FamilySlices.records)) r
                     WHERE (rank, id) > ($3::int, $4::uuid) ORDER BY rank, id LIMIT $5::int
-                    """, binds: bindings),
-            logger: logger
-        ).map { try $0.decode((Int, UUID).self) }
+                    """, binds: bindings)).map { try $0.decode((Int, UUID).self) }
     }
 }
 

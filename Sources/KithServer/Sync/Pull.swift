@@ -56,14 +56,13 @@ extension KithService {
 extension Records {
     /// The device removed these families' records: their ended grants stop being repeated, and each purge is audited.
     func acknowledgePurges(_ grantIds: [UUID], device: SyncDevice) async throws {
-        let acknowledged = try await connection.query(
+        let acknowledged = try await query(
             """
             UPDATE device_grants SET purge_acked_at = now()
             WHERE organisation_id = \(principal.organisationId) AND device_id = \(device.id)
               AND id = ANY(\(grantIds)) AND ended_at IS NOT NULL AND purge_acked_at IS NULL
             RETURNING family_id
-            """, logger: logger
-        ).collect().map { try $0.decode(UUID.self) }
+            """).collect().map { try $0.decode(UUID.self) }
         for familyId in acknowledged {
             try await audit(
                 .write, "devicePurge", recordId: device.id, familyIds: [familyId],
@@ -85,16 +84,15 @@ extension Records {
         if let windowEnd = cursor.windowEnd {
             horizon = windowEnd
         } else {
-            let (xmin, lag) = try await connection.query(
-                PullHorizon.self, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text, kith_oldest_transaction_age()", logger: logger
-            ).first?.decode((String, Double).self) ?? ("0", 0)
+            let (xmin, lag) = try await query(
+                PullHorizon.self, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text, kith_oldest_transaction_age()").first?.decode((String, Double).self) ?? ("0", 0)
             horizon = UInt64(xmin) ?? 0
             FeedLag.gauge.record(lag)
         }
 
         var grants: [(id: UUID, familyId: UUID, number: Int64)] = []
         var removals: [Components.Schemas.ScopeRemoval] = []
-        for row in try await connection.query(
+        for row in try await query(
             PullGrants.self,
             """
             SELECT id, family_id, number, ended_at IS NOT NULL, coalesce(end_reason, '')
@@ -102,8 +100,7 @@ extension Records {
             WHERE organisation_id = \(organisation) AND device_id = \(device.id)
               AND (ended_at IS NULL OR purge_acked_at IS NULL)
             ORDER BY number
-            """, logger: logger
-        ) {
+            """) {
             let (id, familyId, number, ended, reason) = try row.decode((UUID, UUID, Int64, Bool, String).self)
             if ended {
                 removals.append(.init(familyId: familyId.text, grantId: id.text, reason: reason))
@@ -184,7 +181,7 @@ extension Records {
             // The feed, in what room the page has left, in the same snapshot.
             let room = limit - changes.count
             var rows: [(xid: String, seq: Int64, familyId: UUID, entity: String, id: UUID)] = []
-            for row in try await connection.query(
+            for row in try await query(
                 PullFeed.self,
                 """
                 SELECT xid::text, seq, family_id, entity, entity_id
@@ -194,8 +191,7 @@ extension Records {
                   AND xid < \(String(horizon))::text::xid8
                 ORDER BY xid, seq
                 LIMIT \(room + 1)
-                """, logger: logger
-            ) {
+                """) {
                 rows.append(try row.decode((String, Int64, UUID, String, UUID).self))
             }
             hasMore = rows.count > room
@@ -226,10 +222,9 @@ extension Records {
         for (families, glass) in [(delivered.subtracting(breakGlass), false), (breakGlass, true)] where !families.isEmpty {
             try await audit(.read, "sync", recordId: device.id, familyIds: families.sorted { $0.text < $1.text }, breakGlass: glass)
         }
-        let lastAppliedSeq = try await connection.query(
+        let lastAppliedSeq = try await query(
             PullLastApplied.self,
-            "SELECT last_applied_seq FROM devices WHERE organisation_id = \(organisation) AND id = \(device.id)", logger: logger
-        ).first?.decode(Int64.self) ?? 0
+            "SELECT last_applied_seq FROM devices WHERE organisation_id = \(organisation) AND id = \(device.id)").first?.decode(Int64.self) ?? 0
 
         return .init(
             cursor: try next.sealed(with: epoch.cursorKey), hasMore: hasMore, lastAppliedSeq: lastAppliedSeq, changes: changes,

@@ -106,7 +106,7 @@ extension Records {
             last = mutation.seq
         }
         // The outcomes (encoded together, one array) and the device's new position in one statement.
-        _ = try await connection.query(
+        _ = try await query(
             MutationsRecorded.self,
             """
             WITH recorded AS (
@@ -118,7 +118,7 @@ extension Records {
             )
             UPDATE devices SET last_applied_seq = \(last), last_synced_at = now()
             WHERE organisation_id = \(device.organisationId) AND id = \(device.id)
-            """, logger: logger)
+            """)
         return .init(lastAppliedSeq: last, expectedSeq: last + 1, results: results)
     }
 

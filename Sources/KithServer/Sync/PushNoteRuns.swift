@@ -39,17 +39,17 @@ extension Records {
 
     /// The run in one savepoint: true when every note of it was written, false (nothing written) otherwise.
     func applyInSavepoint(_ run: [RunNote]) async throws -> Bool {
-        try await connection.query("SAVEPOINT notes", logger: logger)
+        try await query("SAVEPOINT notes")
         do {
             if try await save(run.map { ($0.note, $0.access, $0.origin) }) != nil {
-                try await connection.query("RELEASE SAVEPOINT notes", logger: logger)
+                try await query("RELEASE SAVEPOINT notes")
                 return true
             }
         } catch {
             let problem = KithError.classifying(error, logger: logger)
             guard problem.isTheCallers else { throw problem }
         }
-        try await connection.query("ROLLBACK TO SAVEPOINT notes", logger: logger)
+        try await query("ROLLBACK TO SAVEPOINT notes")
         return false
     }
 }

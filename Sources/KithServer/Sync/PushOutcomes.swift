@@ -10,12 +10,11 @@ extension Records {
     func resent(
         _ mutation: Components.Schemas.Mutation, hash: Data, device: SyncDevice
     ) async throws -> Components.Schemas.MutationResult {
-        let stored = try await connection.query(
+        let stored = try await query(
             """
             SELECT mutation_id, payload_hash, result::text FROM sync_mutations
             WHERE organisation_id = \(device.organisationId) AND device_id = \(device.id) AND seq = \(mutation.seq)
-            """, logger: logger
-        ).decode((UUID, Data, String).self).first { _ in true }
+            """).decode((UUID, Data, String).self).first { _ in true }
         if let (id, storedHash, result) = stored, id.text == mutation.id.lowercased(), storedHash == hash {
             return try Self.result(result).asDuplicate(seq: mutation.seq)
         }
@@ -36,14 +35,13 @@ extension Records {
         of mutations: [Components.Schemas.Mutation], device: SyncDevice
     ) async throws -> [String: Components.Schemas.MutationResult] {
         var stored: [String: Components.Schemas.MutationResult] = [:]
-        for row in try await connection.query(
+        for row in try await query(
             StoredResults.self,
             """
             SELECT mutation_id, result::text FROM sync_mutations
             WHERE organisation_id = \(device.organisationId) AND status <> 'duplicate'
               AND mutation_id = ANY(\(mutations.compactMap { UUID(uuidString: $0.id) }))
-            """, logger: logger
-        ) {
+            """) {
             let (id, result) = try row.decode((UUID, String).self)
             stored[id.text] = try Self.result(result)
         }
@@ -54,15 +52,15 @@ extension Records {
         _ mutation: Components.Schemas.Mutation, write: Result<DeviceWrite, any Error>, device: SyncDevice,
         standings: inout [String: Standing]
     ) async throws -> Components.Schemas.MutationResult {
-        try await connection.query("SAVEPOINT mutation", logger: logger)
+        try await query("SAVEPOINT mutation")
         do {
             let result = try await apply(mutation, write: try write.get(), device: device, standings: &standings)
-            try await connection.query("RELEASE SAVEPOINT mutation", logger: logger)
+            try await query("RELEASE SAVEPOINT mutation")
             return result
         } catch {
             let problem = KithError.classifying(error, logger: logger)
             guard problem.isTheCallers else { throw problem }
-            try await connection.query("ROLLBACK TO SAVEPOINT mutation", logger: logger)
+            try await query("ROLLBACK TO SAVEPOINT mutation")
             let reason = Self.reason(for: problem)
             // Addressed to the family's team when the mutation names a family that exists, else to the owner's teams.
             var known: FamilyAccess?
@@ -188,10 +186,8 @@ extension Records {
         switch try? DeviceWrite(type: mutation._type, args: mutation.args.additionalProperties) {
         case .note(let note): return note.body.audience == .restricted
         case .amendment(let amendment):
-            return try await connection.query(
-                "SELECT audience = 'restricted' FROM notes WHERE organisation_id = \(principal.organisationId) AND id = \(amendment.noteId)",
-                logger: logger
-            ).decode(Bool.self).first { _ in true } ?? false
+            return try await query(
+                "SELECT audience = 'restricted' FROM notes WHERE organisation_id = \(principal.organisationId) AND id = \(amendment.noteId)").decode(Bool.self).first { _ in true } ?? false
         default:
             return mutation.args.additionalProperties.value["audience"] as? String == "restricted"
         }

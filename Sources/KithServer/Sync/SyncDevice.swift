@@ -52,14 +52,14 @@ extension Records {
     /// The principal a device's worker has, for applying their quarantined work once a supervisor accepts it.
     func principal(ofDevice deviceId: UUID) async throws -> Principal {
         let organisationId = principal.organisationId
-        let rows = try await connection.query(
+        let rows = try await query(
             """
             SELECT w.id, w.roles,
                    ARRAY(SELECT tm.team_id FROM team_members tm
                          WHERE tm.organisation_id = w.organisation_id AND tm.worker_id = w.id ORDER BY tm.team_id)
             FROM devices d JOIN workers w ON w.organisation_id = d.organisation_id AND w.id = d.worker_id
             WHERE d.organisation_id = \(organisationId) AND d.id = \(deviceId)
-            """, logger: logger)
+            """)
         for try await (worker, roles, teams) in rows.decode((UUID, [String], [UUID]).self) {
             return Principal(
                 organisationId: organisationId, workerId: worker, sessionId: UUID(), deviceId: deviceId,
