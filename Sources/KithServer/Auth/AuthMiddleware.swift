@@ -58,31 +58,66 @@ struct AuthMiddleware: RouterMiddleware {
         let row = try await held.begin(
             SessionLookup.self,
             """
-            SELECT organisation_id, session_id, worker_id, device_id, roles, device_revoked, valid, team_ids, expired,
-                   family_id, team_id, allocation_role, break_glass
+            SELECT \(unescaped: SessionRow.columns)
             FROM kith_request(\(tokenHash), \(Database.preparesStatements), \(limits.statement)::bigint, \(limits.idle)::bigint,
                               \(familyIds)::uuid[])
-            """, opensTransaction: opensTransaction, logger: logger, organisation: { try $0.decode(UUID.self) })
-        let found = try row?.decode((UUID, UUID, UUID, UUID?, [String], Bool, Bool, [UUID], Bool, UUID?, UUID?, String?, Bool?).self)
-        if let found, let family = found.9, let team = found.10 {
-            held.knowRelationship(FamilyRelationship(familyId: family, teamId: team, allocationRole: found.11, breakGlass: found.12 ?? false))
-        }
-        guard let (organisation, session, worker, device, roles, deviceRevoked, valid, teams, expired, _, _, _, _) = found,
-              !expired
-        else {
-            throw KithError.unauthorized
-        }
+            """, opensTransaction: opensTransaction, logger: logger,
+            organisation: { try $0.makeRandomAccess().decode("organisation_id") })
+        let found = try row.map(SessionRow.init)
+        if let relationship = found?.relationship { held.knowRelationship(relationship) }
+        guard let found, !found.expired else { throw KithError.unauthorized }
+        let (organisation, device) = (found.organisation, found.device)
         // A device's token is for syncing that device: a lost tablet is not a whole worker.
         guard device == nil || deviceMayReach else { throw KithError.unauthorized }
-        if deviceRevoked, let device {
+        if found.deviceRevoked, let device {
             let said = try await onRevokedDevice((organisation, device))
             throw KithError(
                 status: .forbidden, code: "device_revoked", detail: ["This device has been revoked.", said].compactMap { $0 }.joined(separator: " "))
         }
-        guard valid else { throw KithError.unauthorized }
+        guard found.valid else { throw KithError.unauthorized }
         return Principal(
-            organisationId: organisation, workerId: worker, sessionId: session, deviceId: device,
-            roles: Set(roles.compactMap(Role.init(rawValue:))), teamIds: teams, tokenHash: tokenHash)
+            organisationId: organisation, workerId: found.worker, sessionId: found.session, deviceId: device,
+            roles: Set(found.roles.compactMap(Role.init(rawValue:))), teamIds: found.teams, tokenHash: tokenHash)
+    }
+}
+
+/// What `kith_request` says of a token (its session, worker, device and state) and, for a path under a family, the
+/// worker's relationship to that family.
+struct SessionRow {
+    static let columns = """
+        organisation_id, session_id, worker_id, device_id, roles, device_revoked, valid, team_ids, expired,
+        family_id, team_id, allocation_role, break_glass
+        """
+
+    let organisation: UUID
+    let session: UUID
+    let worker: UUID
+    let device: UUID?
+    let roles: [String]
+    let deviceRevoked: Bool
+    let valid: Bool
+    let teams: [UUID]
+    let expired: Bool
+    let relationship: FamilyRelationship?
+
+    init(_ row: PostgresRow) throws {
+        let row = row.makeRandomAccess()
+        organisation = try row.decode("organisation_id")
+        session = try row.decode("session_id")
+        worker = try row.decode("worker_id")
+        device = try row.decode("device_id")
+        roles = try row.decode("roles")
+        deviceRevoked = try row.decode("device_revoked")
+        valid = try row.decode("valid")
+        teams = try row.decode("team_ids")
+        expired = try row.decode("expired")
+        if let family: UUID = try row.decode("family_id"), let team: UUID = try row.decode("team_id") {
+            relationship = FamilyRelationship(
+                familyId: family, teamId: team, allocationRole: try row.decode("allocation_role"),
+                breakGlass: try row.decode("break_glass", as: Bool?.self) ?? false)
+        } else {
+            relationship = nil
+        }
     }
 }
 

@@ -82,32 +82,21 @@ extension Records {
         let revisionRows = try await query(
             NoteRevisionsRead.self,
             """
-            SELECT r.note_id, r.id, r.number, r.supersedes, r.body, r.observed, r.analysis, r.decision, r.family_words,
-                   r.next_steps, r.reason, r.author_id, r.created_at,
-                   r.supersedes IS NOT NULL AND EXISTS (
-                       SELECT 1 FROM note_revisions o
-                       WHERE o.organisation_id = r.organisation_id AND o.note_id = r.note_id
-                         AND o.supersedes = r.supersedes AND o.id <> r.id)
+            SELECT \(unescaped: NoteRevisionRow.columns)
             FROM note_revisions r
             WHERE r.organisation_id = \(principal.organisationId) AND r.family_id = ANY(\(families.map(\.familyId)))
               AND (\(noteIds)::uuid[] IS NULL OR r.note_id = ANY(\(noteIds)::uuid[]))
             ORDER BY r.note_id, r.number
             """)
         for row in revisionRows {
-            let (note, id, number, supersedes, body, observed, analysis, decision, familyWords, nextSteps, reason, author,
-                       createdAt, concurrent) =
-                try row.decode((UUID, UUID, Int, UUID?, String, String?, String?, String?, String?, String?, String?, UUID, Date, Bool).self)
-            revisions[note, default: []].append(.init(
-                id: id.text, number: number, supersedes: supersedes?.text, body: body,
-                sections: .init(observed: observed, analysis: analysis, decision: decision, familyWords: familyWords, nextSteps: nextSteps),
-                reason: reason, authorId: author.text, createdAt: createdAt, concurrent: concurrent))
+            let (note, revision) = try NoteRevisionRow.decode(row)
+            revisions[note, default: []].append(revision)
         }
 
         let rows = try await query(
             NotesRead.self,
             """
-            SELECT n.id, n.family_id, n.contact_id, n.audience, n.written_with_family, n.author_id, n.created_at,
-                   n.late_after_reallocation, n.device_recorded_at, n.clock_suspect
+            SELECT \(unescaped: NoteRow.columns)
             FROM notes n
             WHERE n.organisation_id = \(principal.organisationId) AND n.family_id = ANY(\(families.map(\.familyId)))
               AND (\(noteIds)::uuid[] IS NULL OR n.id = ANY(\(noteIds)::uuid[]))
@@ -117,16 +106,59 @@ extension Records {
             """)
         var notes: [Components.Schemas.JudgmentNote] = []
         for row in rows {
-            let (id, family, contact, audience, withFamily, author, createdAt, late, deviceRecordedAt, clockSuspect) =
-                try row.decode((UUID, UUID, UUID?, String, Bool, UUID, Date, Bool, Date?, Bool).self)
-            guard let history = revisions[id], let current = history.last else { continue }
-            notes.append(.init(
-                id: id.text, familyId: family.text, contactId: contact?.text, audience: .init(rawValue: audience) ?? .professional,
-                writtenWithFamily: withFamily, authorId: author.text, createdAt: createdAt, current: current,
-                revisions: history, concurrent: history.contains(where: \.concurrent), lateAfterReallocation: late,
-                deviceRecordedAt: deviceRecordedAt, clockSuspect: clockSuspect))
+            if let note = try NoteRow.decode(row, revisions: revisions) { notes.append(note) }
         }
         return notes
+    }
+}
+
+/// A revision of a note as `notes(of:)` reads it, with whether another revision superseded the same one (two amendments
+/// made apart).
+enum NoteRevisionRow {
+    static let columns = """
+        r.note_id, r.id, r.number, r.supersedes, r.body, r.observed, r.analysis, r.decision, r.family_words,
+        r.next_steps, r.reason, r.author_id, r.created_at,
+        r.supersedes IS NOT NULL AND EXISTS (
+            SELECT 1 FROM note_revisions o
+            WHERE o.organisation_id = r.organisation_id AND o.note_id = r.note_id
+              AND o.supersedes = r.supersedes AND o.id <> r.id) AS concurrent
+        """
+
+    static func decode(_ row: PostgresRow) throws -> (note: UUID, revision: Components.Schemas.NoteRevision) {
+        let row = row.makeRandomAccess()
+        let revision = Components.Schemas.NoteRevision(
+            id: try row.decode("id", as: UUID.self).text, number: try row.decode("number"),
+            supersedes: try row.decode("supersedes", as: UUID?.self)?.text, body: try row.decode("body"),
+            sections: .init(
+                observed: try row.decode("observed"), analysis: try row.decode("analysis"), decision: try row.decode("decision"),
+                familyWords: try row.decode("family_words"), nextSteps: try row.decode("next_steps")),
+            reason: try row.decode("reason"), authorId: try row.decode("author_id", as: UUID.self).text,
+            createdAt: try row.decode("created_at"), concurrent: try row.decode("concurrent"))
+        return (try row.decode("note_id"), revision)
+    }
+}
+
+/// A note as `notes(of:)` reads it; nil when none of its revisions was read.
+enum NoteRow {
+    static let columns = """
+        n.id, n.family_id, n.contact_id, n.audience, n.written_with_family, n.author_id, n.created_at,
+        n.late_after_reallocation, n.device_recorded_at, n.clock_suspect
+        """
+
+    static func decode(
+        _ row: PostgresRow, revisions: [UUID: [Components.Schemas.NoteRevision]]
+    ) throws -> Components.Schemas.JudgmentNote? {
+        let row = row.makeRandomAccess()
+        let id: UUID = try row.decode("id")
+        guard let history = revisions[id], let current = history.last else { return nil }
+        return .init(
+            id: id.text, familyId: try row.decode("family_id", as: UUID.self).text,
+            contactId: try row.decode("contact_id", as: UUID?.self)?.text,
+            audience: .init(rawValue: try row.decode("audience")) ?? .professional,
+            writtenWithFamily: try row.decode("written_with_family"), authorId: try row.decode("author_id", as: UUID.self).text,
+            createdAt: try row.decode("created_at"), current: current, revisions: history,
+            concurrent: history.contains(where: \.concurrent), lateAfterReallocation: try row.decode("late_after_reallocation"),
+            deviceRecordedAt: try row.decode("device_recorded_at"), clockSuspect: try row.decode("clock_suspect"))
     }
 }
 

@@ -124,21 +124,34 @@ extension Records {
         for row in try await query(
             PlansRead.self,
             """
-            SELECT id, family_id, conference_id, version, contingency, review_on::text, agreed_by_referrer, referrer_reasoning,
-                   created_by, created_at
+            SELECT \(unescaped: PlanRow.columns)
             FROM family_plans
             WHERE organisation_id = \(org) AND family_id = ANY(\(families))
               AND (\(conferenceId)::uuid IS NULL OR conference_id = \(conferenceId)) AND (\(ids)::uuid[] IS NULL OR id = ANY(\(ids)::uuid[]))
             ORDER BY created_at DESC, version DESC
             """) {
-            let (pid, family, conference, version, contingency, reviewOn, agreed, reasoning, createdBy, createdAt) =
-                try row.decode((UUID, UUID, UUID, Int, String?, String?, Bool, String?, UUID, Date).self)
-            plans.append(.init(
-                id: pid.text, conferenceId: conference.text, familyId: family.text, version: version, items: items[pid] ?? [],
-                contingency: contingency, reviewOn: reviewOn, agreedByReferrer: agreed, referrerReasoning: reasoning,
-                createdBy: createdBy.text, createdAt: createdAt))
+            plans.append(try PlanRow.decode(row, items: items))
         }
         return plans
+    }
+}
+
+/// A version of a family plan as `plans(…)` reads it, with its items.
+enum PlanRow {
+    static let columns = """
+        id, family_id, conference_id, version, contingency, review_on::text AS review_on, agreed_by_referrer,
+        referrer_reasoning, created_by, created_at
+        """
+
+    static func decode(_ row: PostgresRow, items: [UUID: [Components.Schemas.PlanItem]]) throws -> Components.Schemas.FamilyPlan {
+        let row = row.makeRandomAccess()
+        let id: UUID = try row.decode("id")
+        return .init(
+            id: id.text, conferenceId: try row.decode("conference_id", as: UUID.self).text,
+            familyId: try row.decode("family_id", as: UUID.self).text, version: try row.decode("version"), items: items[id] ?? [],
+            contingency: try row.decode("contingency"), reviewOn: try row.decode("review_on"),
+            agreedByReferrer: try row.decode("agreed_by_referrer"), referrerReasoning: try row.decode("referrer_reasoning"),
+            createdBy: try row.decode("created_by", as: UUID.self).text, createdAt: try row.decode("created_at"))
     }
 }
 
