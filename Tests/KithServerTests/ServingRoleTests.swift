@@ -178,7 +178,7 @@ import Testing
                 """, logger: logger).collect().map { try $0.decode(String.self) }
             let probed: Set<String> = [
                 "end_family_page_access", "record_plan_item_update_change", "record_sync_change", "refuse_change",
-                "kith_acting_worker", "kith_begin_sign_in", "kith_enter_wall", "kith_family_code_accepted",
+                "kith_acting_worker", "kith_audit", "kith_begin_sign_in", "kith_enter_wall", "kith_family_code_accepted",
                 "kith_family_code_attempt", "kith_family_invitation", "kith_family_session", "kith_forget_login_failures",
                 "kith_list_cursor_key", "kith_member_active", "kith_note_readable", "kith_oldest_transaction_age", "kith_organisation",
                 "kith_password_reset",
@@ -200,6 +200,7 @@ import Testing
                 ("kith_acting_worker", "SELECT kith_acting_worker(NULL, false, '\(zed)')", false),
                 ("kith_read_timeline", "SELECT count(*) FROM kith_read_timeline('\(priya)', '\(ours)', true, NULL, NULL, 50, false, false)", false),
                 ("kith_write_notes", Self.writeNote(by: priya, family: ours), false),
+                ("kith_audit", "SELECT kith_audit('\(priya)', NULL, ARRAY['\(ours)']::uuid[], 'read', 'probe', NULL, NULL, false, '{}')", false),
             ]
             for (name, statement, _) in probes {
                 let state = try await Self.probe(kith, behind: nil, statement)
@@ -224,6 +225,9 @@ import Testing
             #expect(theirTimeline == "23503")
             let theirNote = try await Self.probe(kith, behind: organisation, Self.writeNote(by: zed, family: theirs))
             #expect(theirNote != nil, "a note written into another organisation's family")
+            let theirEvent = try await Self.probe(
+                kith, behind: organisation, "SELECT kith_audit('\(zed)', NULL, ARRAY['\(theirs)']::uuid[], 'read', 'probe', NULL, NULL, false, '{}')")
+            #expect(theirEvent == "23503", "an audit event written against another organisation's family")
 
             // The lookups by secret find nothing for a secret that is not one, and the pruner keeps its floor.
             let lookups = try await Self.asServerRole(kith, behind: nil) { connection in

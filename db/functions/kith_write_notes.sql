@@ -16,6 +16,7 @@ AS $function$
 #variable_conflict use_column
 DECLARE
     organisation uuid := kith_wall();
+    written integer;
 BEGIN
     IF EXISTS (SELECT 1 FROM unnest(note_family_ids, contact_ids) AS named(family_id, contact_id)
                WHERE named.contact_id <> ''
@@ -44,8 +45,10 @@ BEGIN
                nullif(g.decision, ''), nullif(g.family_words, ''), nullif(g.next_steps, ''), worker
         FROM given g
     )
-    INSERT INTO audit_events (organisation_id, worker_id, family_id, action, entity, record_id, break_glass)
-    SELECT organisation, worker, g.family_id, 'write', 'note', g.id, g.break_glass FROM given g;
+    -- The statement's inserts run to their end whatever its last query reads; then each note's event.
+    SELECT count(*) INTO written FROM given;
+    PERFORM kith_audit(worker, NULL, ARRAY[g.family_id], 'write', 'note', g.id, NULL, g.break_glass, '{}')
+    FROM unnest(note_ids, note_family_ids, break_glass) AS g(id, family_id, break_glass);
     RETURN now();
 END
 $function$;

@@ -93,9 +93,12 @@ struct Records: Sendable {
         _ action: AuditAction, _ entity: String, recordId: UUID? = nil, familyIds: [UUID], breakGlass: Bool = false,
         reason: String? = nil
     ) async throws {
-        try await connection.audit(
-            action, entity, recordId: recordId, familyIds: familyIds, breakGlass: breakGlass, principal: principal,
-            reason: reason, logger: logger)
+        try await query(
+            AuditWrite.self,
+            """
+            SELECT kith_audit(\(principal.workerId), NULL, \(familyIds)::uuid[], \(action.rawValue), \(entity), \(recordId)::uuid,
+                              \(reason), \(breakGlass), '{}')
+            """)
     }
 
     /// An administrative change or a decision about work that names no family, in the organisation's feed
@@ -103,9 +106,8 @@ struct Records: Sendable {
     func auditAdministration(_ entity: String, recordId: UUID?, teamIds: [UUID] = [], reason: String) async throws {
         try await query(
             """
-            INSERT INTO audit_events (organisation_id, worker_id, action, entity, record_id, reason, team_id)
-            SELECT \(principal.organisationId), \(principal.workerId), 'administer', \(entity), \(recordId)::uuid, \(reason), team
-            FROM unnest(CASE WHEN cardinality(\(teamIds)::uuid[]) = 0 THEN ARRAY[NULL]::uuid[] ELSE \(teamIds)::uuid[] END) AS team
+            SELECT kith_audit(\(principal.workerId), NULL, NULL, 'administer', \(entity), \(recordId)::uuid, \(reason), false,
+                              \(teamIds)::uuid[])
             """)
     }
 }

@@ -223,8 +223,8 @@ struct FamilyPageRecords: Sendable {
     private func audit(_ action: AuditAction, _ entity: String, recordId: UUID? = nil) async throws {
         try await connection.query(
             """
-            INSERT INTO audit_events (organisation_id, person_id, family_id, action, entity, record_id)
-            VALUES (\(member.organisationId), \(member.personId), \(member.familyId), \(action.rawValue), \(entity), \(recordId))
+            SELECT kith_audit(NULL, \(member.personId), ARRAY[\(member.familyId)]::uuid[], \(action.rawValue), \(entity),
+                              \(recordId)::uuid, NULL, false, '{}')
             """, logger: logger)
     }
 }
