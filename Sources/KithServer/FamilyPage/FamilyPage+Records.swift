@@ -12,41 +12,44 @@ struct FamilyPageRecords: Sendable {
     /// Words a person may send from the page in an hour (messages and progress together).
     static let submissionsPerHour = 20
 
+    /// A statement of this transaction, logged with the request's logger (as `Records.query`).
+    @discardableResult
+    func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
+        try await connection.query(query, logger: logger)
+    }
+
     /// Everything the page shows, read in this transaction, and the view audited.
     func page() async throws -> FamilyPageContent {
         let org = member.organisationId
-        guard let (familyName, personName) = try await connection.query(
+        guard let (familyName, personName) = try await query(
             """
             SELECT f.display_name, p.name FROM families f, people p
             WHERE f.organisation_id = \(org) AND f.id = \(member.familyId) AND p.organisation_id = \(org) AND p.id = \(member.personId)
-            """, logger: logger
-        ).decode((String, String).self).first(where: { _ in true }) else { throw FamilyPageRefusal.ended }
+            """).decode((String, String).self).first(where: { _ in true }) else { throw FamilyPageRefusal.ended }
 
         var workers: [FamilyPageContent.Worker] = []
-        for try await (name, role, since) in try await connection.query(
+        for try await (name, role, since) in try await query(
             """
             SELECT w.name, a.role, a.started_on::text FROM current_allocations a
             JOIN workers w ON w.organisation_id = a.organisation_id AND w.id = a.worker_id
             WHERE a.organisation_id = \(org) AND a.family_id = \(member.familyId)
             ORDER BY a.role = 'allocatedWorker' DESC, a.started_on, w.name
-            """, logger: logger
-        ).decode((String, String, String).self) {
+            """).decode((String, String, String).self) {
             workers.append(.init(firstName: FamilyPageContent.firstName(name), role: role, since: since))
         }
 
-        let letter = try await connection.query(
+        let letter = try await query(
             """
             SELECT w.name, a.ended_on::text, a.letter_to_family FROM allocations a
             JOIN workers w ON w.organisation_id = a.organisation_id AND w.id = a.worker_id
             WHERE a.organisation_id = \(org) AND a.family_id = \(member.familyId) AND a.letter_to_family IS NOT NULL
             ORDER BY a.ended_on DESC, a.id LIMIT 1
-            """, logger: logger
-        ).decode((String, String, String).self).first { _ in true }.map {
+            """).decode((String, String, String).self).first { _ in true }.map {
             FamilyPageContent.Letter(from: FamilyPageContent.firstName($0.0), on: $0.1, text: $0.2)
         }
 
         var notes: [FamilyPageContent.Note] = []
-        for try await (author, writtenAt, latest) in try await connection.query(
+        for try await (author, writtenAt, latest) in try await query(
             """
             SELECT w.name, n.created_at,
                    (SELECT json_build_object('number', r.number, 'reason', r.reason, 'body', r.body,
@@ -59,21 +62,19 @@ struct FamilyPageRecords: Sendable {
             WHERE n.organisation_id = \(org) AND n.family_id = \(member.familyId) AND n.audience = \(FamilyMember.noteAudience)
             ORDER BY n.created_at DESC, n.id
             LIMIT 200
-            """, logger: logger
-        ).decode((String, Date, String).self) {
+            """).decode((String, Date, String).self) {
             notes.append(.init(author: FamilyPageContent.firstName(author), writtenAt: writtenAt, latest: try JSONDecoder.kith.decode(
                 FamilyPageContent.Revision.self, from: Data(latest.utf8))))
         }
 
         let plan = try await currentPlan()
         var messages: [FamilyPageContent.Message] = []
-        for try await (text, at) in try await connection.query(
+        for try await (text, at) in try await query(
             """
             SELECT text, created_at FROM family_messages
             WHERE organisation_id = \(org) AND family_id = \(member.familyId) AND person_id = \(member.personId)
             ORDER BY created_at DESC LIMIT 20
-            """, logger: logger
-        ).decode((String, Date).self) {
+            """).decode((String, Date).self) {
             messages.append(.init(text: text, at: at))
         }
         try await audit(.read, "familyPage")
@@ -85,15 +86,14 @@ struct FamilyPageRecords: Sendable {
     /// The family's newest plan version, its items in order with who does each and every word of progress.
     private func currentPlan() async throws -> FamilyPageContent.Plan? {
         let org = member.organisationId
-        guard let (planId, contingency, reviewOn) = try await connection.query(
+        guard let (planId, contingency, reviewOn) = try await query(
             """
             SELECT id, contingency, review_on::text FROM family_plans
             WHERE organisation_id = \(org) AND family_id = \(member.familyId)
             ORDER BY created_at DESC, version DESC LIMIT 1
-            """, logger: logger
-        ).decode((UUID, String?, String?).self).first(where: { _ in true }) else { return nil }
+            """).decode((UUID, String?, String?).self).first(where: { _ in true }) else { return nil }
         var progress: [UUID: [FamilyPageContent.Progress]] = [:]
-        for try await (item, text, status, by, byFamily, byThem, at) in try await connection.query(
+        for try await (item, text, status, by, byFamily, byThem, at) in try await query(
             """
             SELECT u.plan_item_id, u.text, u.status, coalesce(w.name, p.name), u.person_id IS NOT NULL,
                    u.person_id IS NOT DISTINCT FROM \(member.personId), u.created_at
@@ -103,13 +103,12 @@ struct FamilyPageRecords: Sendable {
             LEFT JOIN people p ON p.organisation_id = u.organisation_id AND p.id = u.person_id
             WHERE u.organisation_id = \(org) AND i.plan_id = \(planId)
             ORDER BY u.created_at, u.id
-            """, logger: logger
-        ).decode((UUID, String, String?, String, Bool, Bool, Date).self) {
+            """).decode((UUID, String, String?, String, Bool, Bool, Date).self) {
             progress[item, default: []].append(.init(
                 text: text, status: status, by: byThem ? "You" : FamilyPageContent.firstName(by), fromFamily: byFamily, at: at))
         }
         var items: [FamilyPageContent.Item] = []
-        for try await (id, what, byWhen, who) in try await connection.query(
+        for try await (id, what, byWhen, who) in try await query(
             """
             SELECT i.id, i.what, i.by_when::text, coalesce(p.name, w.name)
             FROM plan_items i
@@ -117,8 +116,7 @@ struct FamilyPageRecords: Sendable {
             LEFT JOIN workers w ON w.organisation_id = i.organisation_id AND w.id = i.worker_id
             WHERE i.organisation_id = \(org) AND i.plan_id = \(planId)
             ORDER BY i.position
-            """, logger: logger
-        ).decode((UUID, String, String?, String).self) {
+            """).decode((UUID, String, String?, String).self) {
             items.append(.init(id: id, what: what, who: FamilyPageContent.firstName(who), byWhen: byWhen, progress: progress[id] ?? []))
         }
         return .init(items: items, contingency: contingency, reviewOn: reviewOn)
@@ -127,21 +125,20 @@ struct FamilyPageRecords: Sendable {
     /// Progress on an item of the family's current plan, in the person's own words.
     func addProgress(to planItemId: UUID, text: String) async throws {
         try await checkSubmissionRate()
-        let item = try await connection.query(
+        let item = try await query(
             """
             SELECT i.what FROM plan_items i
             WHERE i.organisation_id = \(member.organisationId) AND i.id = \(planItemId) AND i.family_id = \(member.familyId)
               AND i.plan_id = (SELECT id FROM family_plans WHERE organisation_id = \(member.organisationId)
                                  AND family_id = \(member.familyId) ORDER BY created_at DESC, version DESC LIMIT 1)
-            """, logger: logger
-        ).decode(String.self).first { _ in true }
+            """).decode(String.self).first { _ in true }
         guard let what = item else { throw FamilyPageRefusal.noSuchItem }
         let id = UUID()
-        try await connection.query(
+        try await query(
             """
             INSERT INTO plan_item_updates (organisation_id, id, plan_item_id, family_id, text, person_id)
             VALUES (\(member.organisationId), \(id), \(planItemId), \(member.familyId), \(text), \(member.personId))
-            """, logger: logger)
+            """)
         try await reachWorkers(
             summary: "Progress on the family's plan, written on the family's page",
             payload: ["kind": "planItemUpdate", "id": id.text, "planItemId": planItemId.text, "planItem": what, "text": text])
@@ -152,11 +149,11 @@ struct FamilyPageRecords: Sendable {
     func sendMessage(_ text: String) async throws {
         try await checkSubmissionRate()
         let id = UUID()
-        try await connection.query(
+        try await query(
             """
             INSERT INTO family_messages (organisation_id, id, family_id, person_id, text)
             VALUES (\(member.organisationId), \(id), \(member.familyId), \(member.personId), \(text))
-            """, logger: logger)
+            """)
         try await reachWorkers(
             summary: "A message to the family's worker, sent from the family's page",
             payload: ["kind": "familyMessage", "id": id.text, "text": text])
@@ -168,7 +165,7 @@ struct FamilyPageRecords: Sendable {
         var payload = payload
         payload["personId"] = member.personId.text
         let json = try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]).utf8Text
-        try await connection.query(
+        try await query(
             """
             WITH item AS (
                 INSERT INTO review_items (organisation_id, id, kind, family_id, team_id, summary, payload)
@@ -180,51 +177,50 @@ struct FamilyPageRecords: Sendable {
             SELECT DISTINCT item.organisation_id, item.id, a.worker_id FROM item
             JOIN current_allocations a ON a.organisation_id = item.organisation_id AND a.family_id = item.family_id
             WHERE a.role = 'allocatedWorker'
-            """, logger: logger)
+            """)
     }
 
     private func checkSubmissionRate() async throws {
-        let recent = try await connection.query(
+        let recent = try await query(
             """
             SELECT (SELECT count(*) FROM family_messages WHERE organisation_id = \(member.organisationId)
                       AND person_id = \(member.personId) AND created_at > now() - interval '1 hour')
                  + (SELECT count(*) FROM plan_item_updates WHERE organisation_id = \(member.organisationId)
                       AND person_id = \(member.personId) AND created_at > now() - interval '1 hour')
-            """, logger: logger
-        ).decode(Int64.self).first { _ in true } ?? 0
+            """).decode(Int64.self).first { _ in true } ?? 0
         if recent >= Self.submissionsPerHour { throw FamilyPageRefusal.tooManyWords }
     }
 
     /// A new page session for the person an invitation is for; the invitation counts as opened from now on.
     func startSession(tokenHash: Data, expiresAt: Date) async throws {
-        try await connection.query(
+        try await query(
             """
             INSERT INTO family_sessions (organisation_id, id, invitation_id, family_id, person_id, token_hash, expires_at)
             VALUES (\(member.organisationId), \(member.sessionId), \(member.invitationId), \(member.familyId), \(member.personId),
                     \(tokenHash), \(expiresAt))
-            """, logger: logger)
-        try await connection.query(
+            """)
+        try await query(
             """
             UPDATE family_invitations SET opened_at = coalesce(opened_at, now())
             WHERE organisation_id = \(member.organisationId) AND id = \(member.invitationId)
-            """, logger: logger)
+            """)
         try await audit(.write, "familySession", recordId: member.sessionId)
     }
 
     func endSession() async throws {
-        try await connection.query(
+        try await query(
             """
             UPDATE family_sessions SET revoked_at = now()
             WHERE organisation_id = \(member.organisationId) AND id = \(member.sessionId) AND revoked_at IS NULL
-            """, logger: logger)
+            """)
     }
 
     /// An event of the family's audit trail, by the person: the family's "who viewed" shows it.
     private func audit(_ action: AuditAction, _ entity: String, recordId: UUID? = nil) async throws {
-        try await connection.query(
+        try await query(
             """
             SELECT kith_audit(NULL, \(member.personId), ARRAY[\(member.familyId)]::uuid[], \(action.rawValue), \(entity),
                               \(recordId)::uuid, NULL, false, '{}')
-            """, logger: logger)
+            """)
     }
 }
