@@ -62,13 +62,21 @@ import Yams
         let moment = Self.rule("moment")
         let transcoder = RFC3339DateTranscoder()
         let earliest = Date(timeIntervalSince1970: -2_208_988_800)
+        // What the server takes: a time its transcoder reads (it throws for anything else), not before 1900.
+        func serverTakes(_ text: String) -> Bool {
+            do {
+                return try transcoder.decode(text) >= earliest
+            } catch {
+                return false
+            }
+        }
         for text in [
             "2026-03-01T09:30:00Z", "2026-03-01T09:30:00.123Z", "2026-03-01T09:30:00.123456+01:00", "2026-03-01T09:30:00.123456789Z", "2024-02-29T23:59:59-18:00",
             "2026-03-01T09:30:00+18:00", "1900-01-01T00:00:00Z", "2200-12-31T23:59:59Z",
             "2026-03-01t09:30:00z", "2026-03-01T09:30:00+19:00", "2026-03-01T24:00:00Z", "2026-02-30T09:30:00Z",
             "2026-03-01T09:30:60Z", "2026-03-01T09:30:00.1234567891Z", "2026-03-01T09:30:00Z*", "2026-03-01T09:30:00+01:00 ", "2026-03-01T09:30:00.Z", "2026-03-01 09:30:00Z", "2026-03-01T09:30Z", "1899-12-31T12:00:00Z", "2026-03-01",
         ] {
-            let read = (try? transcoder.decode(text)).map { $0 >= earliest } ?? false
+            let read = serverTakes(text)
             if Self.matches(moment, text) {
                 #expect(read, "\(text): the document allows it, the server does not take it")
             } else {

@@ -36,7 +36,7 @@ func buildRouter(
     let router = Router(context: KithRequestContext.self)
     let contract = ContractMethods()
     let document = try APIDocument.yaml()
-    let bodies = try RequestBodies(document: document)
+    let bodies = try RequestBodies.bundled.get()
     router.addMiddleware {
         ProblemMiddleware()
         MetricsMiddleware()

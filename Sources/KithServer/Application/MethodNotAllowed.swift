@@ -8,31 +8,24 @@ import Synchronization
 /// for one of those paths with another method is answered 405 with `Allow` (RFC 9110), not 404 as if the path were
 /// unknown.
 final class ContractMethods: Sendable {
-    private let routes = Mutex<[(segments: [Substring], methods: Set<HTTPRequest.Method>)]>([])
+    private let routes = Mutex<[(template: PathTemplate, methods: Set<HTTPRequest.Method>)]>([])
 
     /// The methods `path` answers, if it is one of the contract's.
     func allowed(at path: String) -> Set<HTTPRequest.Method>? {
         let segments = path.split(separator: "/")
-        return routes.withLock { routes in
-            routes.first { route in
-                route.segments.count == segments.count
-                    && zip(route.segments, segments).allSatisfy { template, given in Self.isParameter(template) || template == given }
-            }?.methods
-        }
+        return routes.withLock { routes in routes.first { $0.template.matches(segments) }?.methods }
     }
 
     fileprivate func add(_ method: HTTPRequest.Method, at path: String) {
-        let segments = path.split(separator: "/")
+        let template = PathTemplate(path)
         routes.withLock { routes in
-            if let index = routes.firstIndex(where: { $0.segments == segments }) {
+            if let index = routes.firstIndex(where: { $0.template == template }) {
                 routes[index].methods.insert(method)
             } else {
-                routes.append((segments, [method]))
+                routes.append((template, [method]))
             }
         }
     }
-
-    private static func isParameter(_ segment: Substring) -> Bool { segment.hasPrefix(":") || segment.hasPrefix("{") }
 }
 
 /// The router as the generated server sees it, noting each operation's path and method in `ContractMethods`.

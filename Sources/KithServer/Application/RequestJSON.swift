@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import KithAPI
 import NIOCore
 import Yams
 
@@ -146,36 +147,35 @@ struct RequestBodies: Sendable {
         let nullable: Bool
     }
 
-    private let routes: [(method: String, segments: [Substring], body: Slot)]
+    private let routes: [(method: String, template: PathTemplate, body: Slot)]
+
+    /// This build's document, read once per process (every application built in one, as the tests do, shares it).
+    static let bundled = Result { try RequestBodies(document: APIDocument.yaml()) }
 
     init(document: Data) throws {
         guard let root = try Yams.load(yaml: String(decoding: document, as: UTF8.self)) as? [String: Any],
               let paths = root["paths"] as? [String: Any]
         else { throw CocoaError(.fileReadCorruptFile) }
         let schemas = (root["components"] as? [String: Any])?["schemas"] as? [String: Any] ?? [:]
-        var routes: [(String, [Substring], Slot)] = []
+        var routes: [(String, PathTemplate, Slot)] = []
         for (path, item) in paths {
             for (method, operation) in item as? [String: Any] ?? [:] {
                 guard let body = ((operation as? [String: Any])?["requestBody"] as? [String: Any])?["content"] as? [String: Any],
                       let json = body["application/json"] as? [String: Any]
                 else { continue }
                 let slot = Self.slot(json["schema"], schemas: schemas, depth: 0)
-                routes.append((method.uppercased(), path.split(separator: "/"), Slot(shape: slot.shape, nullable: false)))
+                routes.append((method.uppercased(), PathTemplate(path), Slot(shape: slot.shape, nullable: false)))
             }
         }
         self.routes = routes
     }
 
-    /// The body of the operation at `path`, preferring literal segments over parameters (`/v1/me/password` over
-    /// `/v1/me/{x}`).
+    /// The body of the operation at `path`, the most specific template matching it.
     func body(_ method: HTTPRequest.Method, _ path: String) -> Slot? {
         let segments = path.split(separator: "/")
         return routes.lazy
-            .filter { route in
-                route.method == method.rawValue && route.segments.count == segments.count
-                    && zip(route.segments, segments).allSatisfy { template, given in template.hasPrefix("{") || template == given }
-            }
-            .max { $0.segments.count(where: { $0.hasPrefix("{") }) > $1.segments.count(where: { $0.hasPrefix("{") }) }?
+            .filter { $0.method == method.rawValue && $0.template.matches(segments) }
+            .min { $0.template.parameters < $1.template.parameters }?
             .body
     }
 

@@ -87,7 +87,10 @@ public struct Migrator: Sendable {
             for function in functions {
                 let ran = try await connection.withTransaction(logger: logger) { transaction in
                     try await transaction.query("SELECT pg_advisory_xact_lock(7244100001)", logger: logger)
-                    guard try await self.appliedFunctions(transaction)[function.name] != function.checksum else { return false }
+                    let applied = try await transaction.query(
+                        "SELECT checksum FROM schema_functions WHERE name = \(function.name)", logger: logger
+                    ).collect().first?.decode(String.self)
+                    guard applied != function.checksum else { return false }
                     for statement in SQLScript.statements(in: function.sql) {
                         try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
@@ -136,10 +139,7 @@ public struct Migrator: Sendable {
     }
 
     private func appliedFunctions(_ connection: PostgresConnection) async throws -> [String: String] {
-        let exists = try await connection.query(
-            "SELECT to_regclass('schema_functions') IS NOT NULL", logger: logger
-        ).collect().first?.decode(Bool.self) ?? false
-        guard exists else { return [:] }
+        guard try await exists("schema_functions", connection) else { return [:] }
         var checksums: [String: String] = [:]
         for try await (name, checksum) in try await connection.query("SELECT name, checksum FROM schema_functions", logger: logger)
             .decode((String, String).self)
@@ -150,10 +150,7 @@ public struct Migrator: Sendable {
     }
 
     private func appliedVersions(_ connection: PostgresConnection) async throws -> Set<String> {
-        let exists = try await connection.query(
-            "SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger
-        ).collect().first?.decode(Bool.self) ?? false
-        guard exists else { return [] }
+        guard try await exists("schema_migrations", connection) else { return [] }
         var versions = Set<String>()
         for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger)
             .decode(String.self)
@@ -161,5 +158,10 @@ public struct Migrator: Sendable {
             versions.insert(version)
         }
         return versions
+    }
+
+    /// Whether a ledger table is there yet (not on a database never migrated).
+    private func exists(_ table: String, _ connection: PostgresConnection) async throws -> Bool {
+        try await connection.query("SELECT to_regclass(\(table)) IS NOT NULL", logger: logger).collect().first?.decode(Bool.self) ?? false
     }
 }
