@@ -44,7 +44,7 @@ func buildRouter(
         PreparedStatementsMiddleware(enabled: config.databasePreparedStatements)
         TokenBeforeBodyMiddleware(db: db)
         BodyLimitMiddleware(maxBytes: config.maxRequestBodyBytes, bodies: bodies)
-        AuthMiddleware(db: db, trustedProxies: config.trustedProxies, maxBodyBytes: config.maxRequestBodyBytes)
+        ClientAddressMiddleware(trustedProxies: config.trustedProxies)
     }
 
     router.get("/healthz") { _, _ in HTTPResponse.Status.ok }
@@ -75,7 +75,8 @@ func buildRouter(
         db: db, config: config, logger: logger, cursorKey: cursorKey, syncRate: SyncRate(perMinute: config.syncRequestsPerMinute),
         wholeFamilyPulls: WholeFamilyPulls(capacity: config.wholeFamilyPulls))
     try service.registerHandlers(
-        on: RecordingTransport(router: router, methods: contract), configuration: .kith, middlewares: [PullPage(service: service)])
+        on: RecordingTransport(router: router, methods: contract), configuration: .kith,
+        middlewares: [SignIn(db: db, maxBodyBytes: config.maxRequestBodyBytes, logger: logger), PullPage(service: service)])
     return router
 }
 

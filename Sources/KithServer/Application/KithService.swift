@@ -26,14 +26,14 @@ struct KithService: APIProtocol {
         }
     }
 
-    /// A read or write of a family's record that is one statement entering the wall itself (a `kith_read_…` or
-    /// `kith_write_…` function of the migrations), its audit event among what it writes, after the caller's access to
-    /// the family for `action` is checked: its rows. Where the token's lookup ran on its own and read that access
-    /// (`AuthMiddleware.worksInOneStatement`), the statement is the request's whole transaction: two round trips, the
-    /// lookup and the statement, where a transaction's BEGIN and COMMIT would make four. Otherwise it runs in a
-    /// transaction of `records`.
+    /// The work of `operation`'s handler when it is one statement entering the wall itself (a `kith_read_…` or
+    /// `kith_write_…` function of db/functions/), its audit event among what it writes, after the caller's access to
+    /// the family for `action` is checked: its rows. The token's lookup of such an operation ran on its own and read
+    /// that access (`SignIn`), so the statement is the request's whole transaction: two round trips, the lookup and the
+    /// statement, where a transaction's BEGIN and COMMIT would make four. Otherwise it runs in a transaction of
+    /// `records`.
     func inOneStatement<Site: HotStatement>(
-        _ site: Site.Type, family familyId: UUID, for action: FamilyAction,
+        _ operation: (some WorksInOneStatement).Type, _ site: Site.Type, family familyId: UUID, for action: FamilyAction,
         _ statement: @Sendable (Principal, FamilyAccess, ActingWorker) -> PostgresQuery
     ) async throws -> [PostgresRow] {
         let principal = try Principal.required()

@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -58,5 +59,18 @@ enum ClientAddress {
             if !trusted.contains(where: { $0.contains(hop) }) { return hop }
         }
         return hops.first ?? peer
+    }
+}
+
+/// Every request's client address, for the sign-in throttle and the family page's limits (`Principal.clientAddress`):
+/// the peer, or the address a trusted proxy forwarded for.
+struct ClientAddressMiddleware: RouterMiddleware {
+    typealias Context = KithRequestContext
+    let trustedProxies: [AddressBlock]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let address = ClientAddress.resolve(
+            peer: context.remoteAddress, forwardedFor: request.headers[values: .init("X-Forwarded-For")!], trusted: trustedProxies)
+        return try await Principal.$clientAddress.withValue(address) { try await next(request, context) }
     }
 }

@@ -4,8 +4,8 @@ import NIOCore
 
 /// Who is making the request, as established from their bearer token on this request.
 ///
-/// Generated OpenAPI handlers do not see the router's context, so `AuthMiddleware` hands the principal
-/// over in a task-local (the pattern swift-openapi-hummingbird documents).
+/// Generated OpenAPI handlers do not see the router's context, so `SignIn` hands the principal over in a task-local
+/// (the pattern swift-openapi-hummingbird documents).
 struct Principal: Sendable {
     let organisationId: UUID
     let workerId: UUID

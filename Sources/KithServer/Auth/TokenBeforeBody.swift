@@ -6,7 +6,7 @@ import PostgresNIO
 /// A large body (a sync push, say) is read only after its token is known to stand, so that nobody without one can make
 /// the server hold megabytes for them, or hold a reading slot open by sending slowly. A small body is read first, as
 /// before: it costs the server little, and the common write (a note) keeps its single round trip. The request's own
-/// lookup (`AuthMiddleware`) still decides everything else; this refuses only a token that is unknown, expired or
+/// lookup (`SignIn`) still decides everything else; this refuses only a token that is unknown, expired or
 /// ended, and lets a revoked device through to hear `device_revoked` and have its push kept.
 struct TokenBeforeBodyMiddleware: RouterMiddleware {
     typealias Context = KithRequestContext
@@ -17,7 +17,7 @@ struct TokenBeforeBodyMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard Self.waitsForToken(request) else { return try await next(request, context) }
-        guard let token = AuthMiddleware.bearerToken(request) else { throw KithError.unauthorized }
+        guard let token = SignIn.bearerToken(request.headers) else { throw KithError.unauthorized }
         let stands = try await db.definerLookup(
             TokenStands.self, "SELECT valid OR device_revoked FROM kith_session(\(Tokens.hash(token)))"
         )?.decode(Bool.self) ?? false
@@ -28,7 +28,7 @@ struct TokenBeforeBodyMiddleware: RouterMiddleware {
     /// A signed-in request whose body is larger than `readFirstBytes`, or of a length not declared.
     static func waitsForToken(_ request: Request) -> Bool {
         let path = request.uri.path
-        guard path.hasPrefix("/v1/"), !AuthMiddleware.publicPaths.contains(path) else { return false }
+        guard path.hasPrefix("/v1/"), path != "/v1/auth/login" else { return false }
         if let length = request.headers[.contentLength].flatMap(Int.init) { return length > readFirstBytes }
         return request.headers[.transferEncoding] != nil
     }

@@ -4,6 +4,10 @@ import KithCore
 import Logging
 import PostgresNIO
 
+/// A note's `POST` is one statement that writes the note, its first revision and its audit event
+/// (`kith_write_notes`, db/functions/), or nothing.
+extension Operations.CreateNote: WorksInOneStatement {}
+
 /// Judgment notes are append-only: an amendment is a new revision naming the revision it supersedes and why.
 /// Two amendments of the same revision are both kept and flagged concurrent, for a person to reconcile.
 /// There is no delete: a retraction is an amendment.
@@ -11,7 +15,7 @@ extension KithService {
     func createNote(_ input: Operations.CreateNote.Input) async throws -> Operations.CreateNote.Output {
         let body = switch input.body { case .json(let body): body }
         let draft = try NewNote(familyId: try UUID(path: input.path.familyId), body)
-        let written = try await inOneStatement(NotesWrite.self, family: draft.familyId, for: .write) { principal, access, acting in
+        let written = try await inOneStatement(Operations.CreateNote.self, NotesWrite.self, family: draft.familyId, for: .write) { principal, access, acting in
             NotesWrite.statement([(draft, access, .online)], as: acting, device: principal.deviceId)
         }
         guard let createdAt = try written.first?.decode(Date?.self) else {

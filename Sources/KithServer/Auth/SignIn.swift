@@ -1,43 +1,54 @@
 import Foundation
-import Hummingbird
+import HTTPTypes
+import KithAPI
 import KithCore
 import Logging
+import NIOCore
+import OpenAPIRuntime
 import PostgresNIO
 
-/// Establishes the principal for everything under `/v1` from the bearer token, checked against the database on
-/// every request (so logout, a worker leaving or a revoked device take effect at once).
-struct AuthMiddleware: RouterMiddleware {
-    typealias Context = KithRequestContext
-    static let publicPaths: Set<String> = ["/v1/auth/login"]
+/// Establishes the principal of every operation but sign-in from the bearer token, checked against the database on
+/// every request (so logout, a worker leaving or a revoked device take effect at once). It runs in the generated
+/// server's chain, so it knows the operation: which operations a device's token reaches, which family's relationship
+/// to read ahead, and how the handler reaches the database: in transactions of `records { }`, the first of which goes
+/// on from the lookup's, or, for an operation whose handler says it `WorksInOneStatement`, in one statement that is
+/// the request's whole transaction, the lookup running alone before it.
+struct SignIn: ServerMiddleware {
+    /// The operations whose handlers work in one statement, each declared beside its handler.
+    static let inOneStatement: Set<String> = Set(
+        ([Operations.CreateNote.self, Operations.GetTimeline.self] as [any WorksInOneStatement.Type]).map { $0.id })
+
+    /// What a device's token reaches: its sync, who it belongs to, and signing itself out (which revokes the device).
+    /// Everything else is a worker's, signed in as themselves.
+    static let deviceReaches: Set<String> = [
+        Operations.SyncPush.id, Operations.SyncPull.id, Operations.SyncAck.id, Operations.GetMe.id, Operations.Logout.id,
+    ]
 
     let db: Database
-    let trustedProxies: [AddressBlock]
     let maxBodyBytes: Int
+    let logger: Logger
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        guard path.hasPrefix("/v1/"), !Self.publicPaths.contains(path) else {
-            let address = ClientAddress.resolve(
-                peer: context.remoteAddress, forwardedFor: request.headers[values: .init("X-Forwarded-For")!], trusted: trustedProxies)
-            return try await Principal.$clientAddress.withValue(address) {
-                try await next(request, context)
-            }
-        }
-        guard let token = Self.bearerToken(request) else { throw KithError.unauthorized }
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+        next: (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        guard operationID != Operations.Login.id else { return try await next(request, body, metadata) }
+        guard let token = Self.bearerToken(request.headerFields) else { throw KithError.unauthorized }
+        let family = metadata.pathParameters["familyId"].flatMap { UUID(uuidString: String($0)) }
         return try await db.signedIn { held in
             let principal = try await authenticate(
-                tokenHash: Tokens.hash(token), familyIds: Self.family(in: path).map { [$0] } ?? [],
-                deviceMayReach: Self.deviceMayReach(request.method, path),
-                opensTransaction: !Self.worksInOneStatement(request.method, path), on: held, logger: context.logger
+                tokenHash: Tokens.hash(token), familyIds: family.map { [$0] } ?? [],
+                deviceMayReach: Self.deviceReaches.contains(operationID),
+                opensTransaction: !Self.inOneStatement.contains(operationID), on: held
             ) { revoked in
-                guard request.method == .post, path == "/v1/sync/push" else { return nil }
-                let body = try await request.body.collect(upTo: maxBodyBytes)
+                guard operationID == Operations.SyncPush.id, let body else { return nil }
+                let pushed = try await ByteBuffer(bytes: Data(collecting: body, upTo: maxBodyBytes))
                 return try await db.transaction(organisation: revoked.organisation) { connection in
-                    try await connection.quarantine(pushBody: body, deviceId: revoked.device, logger: context.logger)
+                    try await connection.quarantine(pushBody: pushed, deviceId: revoked.device, logger: logger)
                 }
             }
             return try await Principal.$current.withValue(principal) {
-                try await next(request, context)
+                try await next(request, body, metadata)
             }
         }
     }
@@ -46,7 +57,6 @@ struct AuthMiddleware: RouterMiddleware {
     /// added to the refusal.
     private func authenticate(
         tokenHash: Data, familyIds: [UUID], deviceMayReach: Bool, opensTransaction: Bool, on held: RequestConnection,
-        logger: Logger,
         onRevokedDevice: ((organisation: UUID, device: UUID)) async throws -> String?
     ) async throws -> Principal {
         // Found before it is judged: a revoked device must hear `device_revoked` (403), whatever else has ended,
@@ -121,36 +131,20 @@ struct SessionRow {
     }
 }
 
-extension AuthMiddleware {
+extension SignIn {
     /// The request's bearer token, if it has one of a plausible length.
-    static func bearerToken(_ request: Request) -> String? {
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { return nil }
+    static func bearerToken(_ headers: HTTPFields) -> String? {
+        guard let header = headers[.authorization], header.lowercased().hasPrefix("bearer ") else { return nil }
         let token = String(header.dropFirst("bearer ".count)).trimmingWhitespace()
         return token.isEmpty || token.count > 200 ? nil : token
     }
+}
 
-    /// The family a path under `/v1/families/{familyId}` is about, whose relationship the lookup reads ahead.
-    static func family(in path: String) -> UUID? {
-        let parts = path.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: true)
-        guard parts.count >= 3, parts[0] == "v1", parts[1] == "families" else { return nil }
-        return UUID(uuidString: String(parts[2]))
-    }
-
-    /// What a device's token reaches: its sync (`/v1/sync/…`), who it belongs to (`GET /v1/me`), and signing itself
-    /// out (`POST /v1/auth/logout`, which revokes the device). Everything else is a worker's, signed in as themselves.
-    static func deviceMayReach(_ method: HTTPRequest.Method, _ path: String) -> Bool {
-        path.hasPrefix("/v1/sync/") || (method == .get && path == "/v1/me") || (method == .post && path == "/v1/auth/logout")
-    }
-
-    /// Requests whose work is one statement that enters the wall itself (`KithService.inOneStatement`): a note's
-    /// `POST` and a timeline page. Their lookup runs on its own, so that the statement is the request's whole
-    /// transaction, two round trips fewer. A request named here that does more still runs its transactions whole, each
-    /// begun for itself.
-    static func worksInOneStatement(_ method: HTTPRequest.Method, _ path: String) -> Bool {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
-        guard parts.count == 4, family(in: path) != nil else { return false }
-        return (method == .post && parts[3] == "notes") || (method == .get && parts[3] == "timeline")
-    }
+/// An operation whose handler's work is one statement that enters the wall itself (`KithService.inOneStatement`), said
+/// beside the handler. Its token's lookup runs on its own, so that the statement is the request's whole transaction:
+/// two round trips fewer. If such a handler does more, its other transactions still run whole, each begun for itself.
+protocol WorksInOneStatement {
+    static var id: String { get }
 }
 
 /// The token's session, looked up by every request, the wall for its organisation and the relationship ahead.
