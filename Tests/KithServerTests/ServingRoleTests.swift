@@ -275,10 +275,9 @@ import Testing
 
     static func writeNote(by worker: UUID, family: String) -> String {
         """
-        SELECT kith_write_notes('\(worker)', NULL, ARRAY['\(UUID())']::uuid[], ARRAY['\(UUID())']::uuid[], ARRAY['\(family)']::uuid[],
-                                ARRAY['']::text[], ARRAY['professional']::text[], ARRAY[false], ARRAY[-1.0]::float8[], ARRAY[false],
-                                ARRAY[false], ARRAY['Written where it should not be.']::text[], ARRAY['']::text[], ARRAY['']::text[],
-                                ARRAY['']::text[], ARRAY['']::text[], ARRAY['']::text[], ARRAY[false])
+        SELECT kith_write_notes('\(worker)', NULL, '[{"id": "\(UUID())", "revision_id": "\(UUID())", "family_id": "\(family)",
+                                 "audience": "professional", "with_family": false, "clock_suspect": false, "late": false,
+                                 "body": "Written where it should not be.", "break_glass": false}]')
         """
     }
 

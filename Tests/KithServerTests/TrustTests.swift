@@ -259,7 +259,7 @@ import Testing
                     roles: [.practitioner], teamIds: []))
                 let acting = ActingWorker(tokenHash: ByteBuffer(data: Tokens.hash(kith.fixture.tokens[worker]!)), worker: kith.fixture.id(worker))
                 let row = try await kith.db.query(
-                    NotesWrite.statement([(note, access, .online)], as: acting, device: nil), logger: TestDatabase.logger
+                    try NotesWrite.statement([(note, access, .online)], as: acting, device: nil), logger: TestDatabase.logger
                 ).collect()[0]
                 return try row.decode(Date?.self)
             }
@@ -278,7 +278,7 @@ import Testing
                 let access = FamilyAccess(known, of: Principal(
                     organisationId: organisation, workerId: kith.fixture.id(.priya), sessionId: UUID(), deviceId: nil,
                     roles: [.practitioner], teamIds: []))
-                _ = try await connection.query(NotesWrite.statement([(note, access, .online)], as: acting, device: nil),
+                _ = try await connection.query(try NotesWrite.statement([(note, access, .online)], as: acting, device: nil),
                                                logger: TestDatabase.logger).collect()
                 return try await connection.query(
                     "SELECT current_user::text, current_setting('kith.organisation_id'), (SELECT count(*) FROM families)::int",

@@ -34,18 +34,18 @@ struct KithService: APIProtocol {
     /// `records`.
     func inOneStatement<Site: HotStatement>(
         _ operation: (some WorksInOneStatement).Type, _ site: Site.Type, family familyId: UUID, for action: FamilyAction,
-        _ statement: @Sendable (Principal, FamilyAccess, ActingWorker) -> PostgresQuery
+        _ statement: @Sendable (Principal, FamilyAccess, ActingWorker) throws -> PostgresQuery
     ) async throws -> [PostgresRow] {
         let principal = try Principal.required()
         if let held = Database.requestConnection,
            let known = held.takeSettledRelationship(to: familyId, organisation: principal.organisationId) {
             let access = FamilyAccess(known, of: principal)
             guard access.allows(action) else { throw access.refusal(action) }
-            return try await held.alone(site, statement(principal, access, principal.actingAlone), logger: logger)
+            return try await held.alone(site, try statement(principal, access, principal.actingAlone), logger: logger)
         }
         return try await records { records in
             let access = try await records.access(familyId, for: action)
-            return try await records.connection.query(site, statement(principal, access, principal.acting), logger: logger)
+            return try await records.connection.query(site, try statement(principal, access, principal.acting), logger: logger)
         }
     }
 

@@ -16,7 +16,7 @@ extension Records {
     /// that is not its family's: nothing was written, and the caller writes them one by one, so that each refusal is
     /// the note's own. Otherwise: when they were written (the transaction's time, every note's `createdAt`).
     func save(_ notes: [NotesWrite.Entry]) async throws -> Date? {
-        try await query(NotesWrite.self, NotesWrite.statement(notes, as: principal.acting, device: principal.deviceId))
+        try await query(NotesWrite.self, try NotesWrite.statement(notes, as: principal.acting, device: principal.deviceId))
             .first?.decode(Date?.self) ?? nil
     }
 
@@ -168,23 +168,41 @@ enum NoteRow {
 enum NotesWrite: HotStatement {
     typealias Entry = (note: NewNote, access: FamilyAccess, origin: WriteOrigin)
 
-    static func statement(_ notes: [Entry], as acting: ActingWorker, device: UUID?) -> PostgresQuery {
-        // Arrays bind without NULLs, so absent text travels as '' (blank text is absent anyway) and an absent time as -1.
-        func text(_ value: (NewNote) -> String?) -> [String] { notes.map { value($0.note).nilIfBlank ?? "" } }
+    static func statement(_ notes: [Entry], as acting: ActingWorker, device: UUID?) throws -> PostgresQuery {
+        let entries = String(decoding: try encoder.encode(notes.map(Given.init)), as: UTF8.self)
         return """
-            SELECT kith_write_notes(
-                w.worker, \(device)::uuid,
-                \(notes.map(\.note.id))::uuid[], \(notes.map(\.note.revisionId))::uuid[], \(notes.map(\.note.familyId))::uuid[],
-                \(text { $0.contactId?.text })::text[], \(notes.map { ($0.note.body.audience ?? .professional).rawValue })::text[],
-                \(notes.map { $0.note.body.writtenWithFamily ?? false })::boolean[],
-                \(notes.map { $0.origin.deviceRecordedAt?.timeIntervalSince1970 ?? -1 })::float8[],
-                \(notes.map(\.origin.clockSuspect))::boolean[], \(notes.map(\.origin.lateAfterReallocation))::boolean[],
-                \(notes.map(\.note.body.body))::text[], \(text { $0.body.sections?.observed })::text[],
-                \(text { $0.body.sections?.analysis })::text[], \(text { $0.body.sections?.decision })::text[],
-                \(text { $0.body.sections?.familyWords })::text[], \(text { $0.body.sections?.nextSteps })::text[],
-                \(notes.map { $0.access.needsBreakGlass(.write, restricted: $0.note.body.audience == .restricted) })::boolean[])
+            SELECT kith_write_notes(w.worker, \(device)::uuid, \(entries)::jsonb)
             FROM kith_acting_worker(\(acting.tokenHash)::bytea, \(Database.preparesStatements), \(acting.worker)::uuid) AS w(worker)
             """
+    }
+
+    private static let encoder = JSONStreamEncoder()
+
+    /// A note as `kith_write_notes` reads it, its keys the columns the function names.
+    private struct Given: Encodable {
+        let id, revision_id, family_id: UUID
+        let contact_id: UUID?
+        let audience: String
+        let with_family: Bool
+        let recorded_at: Double?
+        let clock_suspect, late: Bool
+        let body: String
+        let observed, analysis, decision, family_words, next_steps: String?
+        let break_glass: Bool
+
+        init(_ entry: Entry) {
+            let (note, sections) = (entry.note, entry.note.body.sections)
+            (id, revision_id, family_id, contact_id) = (note.id, note.revisionId, note.familyId, note.contactId)
+            audience = (note.body.audience ?? .professional).rawValue
+            with_family = note.body.writtenWithFamily ?? false
+            recorded_at = entry.origin.deviceRecordedAt?.timeIntervalSince1970
+            (clock_suspect, late) = (entry.origin.clockSuspect, entry.origin.lateAfterReallocation)
+            body = note.body.body
+            // Blank text is absent.
+            (observed, analysis, decision) = (sections?.observed.nilIfBlank, sections?.analysis.nilIfBlank, sections?.decision.nilIfBlank)
+            (family_words, next_steps) = (sections?.familyWords.nilIfBlank, sections?.nextSteps.nilIfBlank)
+            break_glass = entry.access.needsBreakGlass(.write, restricted: note.body.audience == .restricted)
+        }
     }
 }
 

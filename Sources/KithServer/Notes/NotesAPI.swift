@@ -16,7 +16,7 @@ extension KithService {
         let body = switch input.body { case .json(let body): body }
         let draft = try NewNote(familyId: try UUID(path: input.path.familyId), body)
         let written = try await inOneStatement(Operations.CreateNote.self, NotesWrite.self, family: draft.familyId, for: .write) { principal, access, acting in
-            NotesWrite.statement([(draft, access, .online)], as: acting, device: principal.deviceId)
+            try NotesWrite.statement([(draft, access, .online)], as: acting, device: principal.deviceId)
         }
         guard let createdAt = try written.first?.decode(Date?.self) else {
             throw try await records { records in try await records.refusal(of: draft) }
