@@ -104,7 +104,9 @@ let package = Package(
             ],
             swiftSettings: ours
         ),
-        .testTarget(name: "KithClientTests", dependencies: ["KithClient"], swiftSettings: ours),
+        .testTarget(
+            name: "KithClientTests", dependencies: ["KithClient", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: ours
+        ),
         .testTarget(name: "KithCoreTests", dependencies: ["KithCore"], swiftSettings: ours),
         .testTarget(
             name: "KithServerTests",

@@ -99,15 +99,14 @@ package enum DeviceMutation: Sendable {
     /// Reads a pushed mutation; nil for a kind this build does not know. A body that does not decode throws the
     /// decoder's error (its coding path names the field).
     package init?(type: String, args: OpenAPIObjectContainer) throws {
-        try self.init(type: type, json: try JSONEncoder().encode(args), argsUnder: nil)
+        try self.init(type: type, json: try KithJSON.encoder().encode(args), argsUnder: nil)
     }
 
     /// Reads a pushed mutation from the JSON of its `args`, or of an object holding them under `argsUnder` (the
     /// server reads them from the bytes it hashes, in one pass), as `init(type:args:)` does.
     package init?(type: String, json: Data, argsUnder key: String?) throws {
         guard let kind = Kind(rawValue: type) else { return nil }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        let decoder = KithJSON.decoder()
         decoder.userInfo[Key.kind] = kind
         decoder.userInfo[Key.argsUnder] = key
         func addressed<Body: Decodable>(_: Body.Type = Body.self) throws -> (id: String, body: Body) {
@@ -166,10 +165,8 @@ package enum DeviceMutation: Sendable {
         case .recordMeeting(_, let body): body
         case .createPlan(_, let body): body
         }
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        let data = try encoder.encode(Addressed(key: kind.target, id: targetId, body: body))
-        return try JSONDecoder().decode(OpenAPIObjectContainer.self, from: data)
+        let data = try KithJSON.encoder().encode(Addressed(key: kind.target, id: targetId, body: body))
+        return try KithJSON.decoder().decode(OpenAPIObjectContainer.self, from: data)
     }
 
     /// `args` themselves, or the member of the object around them that holds them.

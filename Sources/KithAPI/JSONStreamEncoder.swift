@@ -1,7 +1,7 @@
 import Foundation
 package import OpenAPIRuntime
 
-/// Writes an `Encodable` value as JSON straight into bytes, as `Configuration.kith` has Foundation's `JSONEncoder` write
+/// Writes an `Encodable` value as JSON straight into bytes, as `KithJSON.configuration` has Foundation's `JSONEncoder` write
 /// it (times by the date transcoder, slashes unescaped; keys here in the order the type encodes them), without the tree of
 /// values Foundation builds and then serialises: a device's first sync is thousands of records, and building that tree
 /// was most of the server's time for it (docs/benchmarks.md).

@@ -44,11 +44,3 @@ package struct RFC3339DateTranscoder: DateTranscoder {
             && number(characters.count - 5) != nil && number(characters.count - 2) != nil
     }
 }
-
-extension Configuration {
-    /// How the server and the terminal client write and read Kith's JSON: times as above, slashes unescaped, keys in
-    /// no set order (no reader needs one, and sorting every object's keys is work on every record of a pull).
-    package static var kith: Configuration {
-        .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes])
-    }
-}

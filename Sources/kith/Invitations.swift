@@ -23,14 +23,7 @@ struct Invite: AsyncParsableCommand {
             let workspace = try common.open()
             let family = try workspace.caseload.family(ref)
             let person = try workspace.caseload.person(person, in: family.id)
-            let invitation: Components.Schemas.NewInvitation = try await workspace.online { client in
-                switch try await client.invitePerson(path: .init(personId: person.id)) {
-                case .created(let created): return try created.body.json
-                case .clientError(let status, let problem): throw Server.refusal(status, problem)
-                case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-                case .undocumented(let status, _): throw Server.undocumented(status)
-                }
-            }
+            let invitation = try await workspace.office { office in try await office.invite(person) }
             if listing.json { return try Terminal.json(invitation) }
             Terminal.print(Terminal.style.bold("\(person.name) is invited to \(family.displayName)'s page."))
             if !noQR, let code = try? QRCode(Array(invitation.url.utf8)) {
@@ -65,26 +58,8 @@ struct Invitations: AsyncParsableCommand {
         try await reporting {
             let workspace = try common.open()
             let family = try workspace.caseload.family(ref)
-            let invitations: [Components.Schemas.Invitation] = try await workspace.online { client in
-                var invitations: [Components.Schemas.Invitation] = switch try await client.listInvitations(path: .init(familyId: family.id)) {
-                case .ok(let ok): try ok.body.json.items
-                case .clientError(let status, let problem): throw Server.refusal(status, problem)
-                case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-                case .undocumented(let status, _): throw Server.undocumented(status)
-                }
-                guard let revoke else { return invitations }
-                let matches = invitations.filter { $0.id.hasPrefix(revoke.lowercased()) }
-                guard matches.count == 1, !revoke.isEmpty else {
-                    throw CommandError.usage("'\(revoke)' matches \(matches.count) of \(family.displayName)'s invitations")
-                }
-                let revoked: Components.Schemas.Invitation = switch try await client.revokeInvitation(path: .init(invitationId: matches[0].id)) {
-                case .ok(let ok): try ok.body.json
-                case .clientError(let status, let problem): throw Server.refusal(status, problem)
-                case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-                case .undocumented(let status, _): throw Server.undocumented(status)
-                }
-                invitations = invitations.map { $0.id == revoked.id ? revoked : $0 }
-                return invitations
+            let invitations = try await workspace.office { office in
+                if let revoke { try await office.revokeInvitation(revoke, to: family) } else { try await office.invitations(to: family) }
             }
             if listing.json { return try Terminal.json(invitations) }
             if let revoke { Terminal.note("Invitation \(revoke) withdrawn: its link and code no longer open the page.") }

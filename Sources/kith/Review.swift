@@ -136,14 +136,7 @@ enum ReviewAction {
     static func send(_ action: Components.Schemas.ResolveReviewItem.ActionPayload, _ ref: String, _ common: Common) async throws {
         let workspace = try common.open()
         let item = try ReviewChoices.item(ref, in: workspace.store)
-        try await workspace.online { client in
-            switch try await client.resolveReviewItem(path: .init(reviewItemId: item.id), body: .json(.init(action: action))) {
-            case .ok: break
-            case .clientError(let status, let problem): throw Server.refusal(status, problem)
-            case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-            case .undocumented(let status, _): throw Server.undocumented(status)
-            }
-        }
+        try await workspace.office { office in try await office.resolve(item, action) }
         Terminal.note("Review item \(Caseload.shortId(item.id)): \(action.rawValue)ed.")
         try await workspace.sync()
     }

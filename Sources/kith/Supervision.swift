@@ -24,16 +24,10 @@ struct TeamCaseload: AsyncParsableCommand {
             let workspace = try common.open()
             let teams = try Office.teams(team, from: workspace.session.me.teams)
             let rows = try await workspace.office { office in
-                let client = office.client
                 var rows: [Row] = []
                 let names = Dictionary(try await office.teamFamilies().map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
                 for team in teams {
-                    let continuity: Components.Schemas.TeamContinuity = switch try await client.getTeamContinuity(path: .init(teamId: team.id)) {
-                    case .ok(let ok): try ok.body.json
-                    case .clientError(let status, let problem): throw Server.refusal(status, problem)
-                    case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-                    case .undocumented(let status, _): throw Server.undocumented(status)
-                    }
+                    let continuity = try await office.continuity(of: team)
                     for measures in continuity.families {
                         let family = names[measures.familyId]
                         rows.append(Row(
@@ -82,24 +76,13 @@ struct Continuity: AsyncParsableCommand {
             if let family {
                 let (chosen, measures): (Components.Schemas.Family, Components.Schemas.FamilyContinuity) = try await workspace.office { office in
                     let chosen = try await office.family(family, caseload: workspace.caseload)
-                    switch try await office.client.getFamilyContinuity(path: .init(familyId: chosen.id)) {
-                    case .ok(let ok): return (chosen, try ok.body.json)
-                    case .clientError(let status, let problem): throw Server.refusal(status, problem)
-                    case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-                    case .undocumented(let status, _): throw Server.undocumented(status)
-                    }
+                    return (chosen, try await office.continuity(of: chosen))
                 }
                 if listing.json { return try Terminal.json(measures) }
                 ContinuityView.print(measures, family: chosen, caseload: workspace.caseload)
             } else if let worker {
                 let (measures, families): (Components.Schemas.WorkerContinuity, [Components.Schemas.Family]) = try await workspace.office { office in
-                    let id = try await office.worker(worker).id
-                    switch try await office.client.getWorkerContinuity(path: .init(workerId: id)) {
-                    case .ok(let ok): return (try ok.body.json, try await office.teamFamilies())
-                    case .clientError(let status, let problem): throw Server.refusal(status, problem)
-                    case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-                    case .undocumented(let status, _): throw Server.undocumented(status)
-                    }
+                    (try await office.continuity(of: try await office.worker(worker)), try await office.teamFamilies())
                 }
                 if listing.json { return try Terminal.json(measures) }
                 Terminal.print(Terminal.style.bold(workspace.caseload.worker(measures.workerId)) + " — as of \(measures.asOf)")
@@ -112,14 +95,7 @@ struct Continuity: AsyncParsableCommand {
                 Terminal.table(table)
             } else if let team {
                 let chosen = try Office.teams(team, from: workspace.session.me.teams)[0]
-                let measures: Components.Schemas.TeamContinuity = try await workspace.online { client in
-                    switch try await client.getTeamContinuity(path: .init(teamId: chosen.id)) {
-                    case .ok(let ok): return try ok.body.json
-                    case .clientError(let status, let problem): throw Server.refusal(status, problem)
-                    case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-                    case .undocumented(let status, _): throw Server.undocumented(status)
-                    }
-                }
+                let measures = try await workspace.office { office in try await office.continuity(of: chosen) }
                 if listing.json { return try Terminal.json(measures) }
                 Terminal.print(Terminal.style.bold(chosen.name) + " — as of \(measures.asOf), \(measures.families.count) families")
                 Terminal.print("Families that kept one worker over the year: \(measures.keptOneWorkerShare.map { "\(Int(($0 * 100).rounded()))%" } ?? "—")")
@@ -168,25 +144,5 @@ enum ContinuityView {
 
     static func number(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
-    }
-}
-
-extension Workspace {
-    /// A request that needs the server now (no offline copy of it exists), with the worker's own sign-in: the device's
-    /// token reaches only its sync.
-    func online<T>(_ body: (Client) async throws -> T) async throws -> T {
-        guard let signIn = session.signInToken else {
-            throw CommandError.usage("this needs your sign-in, not only this device's: run `kith login` again")
-        }
-        do {
-            return try await Server.with(session.server, token: signIn, body)
-        } catch {
-            throw try explain(error)
-        }
-    }
-
-    /// Work that needs the server now, through the client library's `Office`.
-    func office<T>(_ body: (Office) async throws -> T) async throws -> T {
-        try await online { client in try await body(Office(client: client, session: session)) }
     }
 }

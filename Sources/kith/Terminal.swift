@@ -1,4 +1,5 @@
 import Foundation
+import KithAPI
 import KithClient
 import Synchronization
 #if canImport(Glibc)
@@ -30,9 +31,8 @@ enum Terminal {
     }
 
     static func json(_ value: some Encodable) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        let encoder = KithJSON.encoder()
+        encoder.outputFormatting.formUnion([.prettyPrinted, .withoutEscapingSlashes])
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 

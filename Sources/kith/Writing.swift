@@ -82,8 +82,7 @@ struct Visit: AsyncParsableCommand {
                 }
             }
             visit.othersPresent = try others.map(Practice.Visit.other)
-            if childSeen || seenAlone { visit.childSeen = true }
-            if seenAlone { visit.childSeenAlone = true }
+            visit.child(seen: childSeen, alone: seenAlone)
             let context = "\(Caseload.describe(kind)) with \(family.displayName), \(Format.when(visit.at))."
             let draft = try text.draft(workspace, about: context)
             let (_, note) = try workspace.practice.recordVisit(visit, in: family, note: draft)

@@ -64,4 +64,20 @@ import Testing
             (error as? KithError)?.fieldErrors.first?.field == "args.familyId"
         }
     }
+
+    /// A re-sent mutation is matched by the SHA-256 of these bytes, stored when it was first applied: they must stay
+    /// what every earlier build wrote (keys sorted, slashes escaped, times to the second, the id in lower case), or
+    /// a device re-sending work after an upgrade would be told it sent something else under the same id.
+    @Test func aMutationsPayloadIsTheSameBytesAsEver() throws {
+        let mutation = Components.Schemas.Mutation(
+            seq: 7, id: "0F8C4B2E-6D1A-4E39-9C57-3B2A1D0E9F84", _type: "note.create",
+            recordedAt: Date(timeIntervalSince1970: 1_796_551_200.75), grantId: nil,
+            args: .init(additionalProperties: try .init(unvalidatedValue: [
+                "familyId": Self.family, "body": "Seen at home/school.", "sections": ["observed": "Calm", "analysis": "Settled"],
+            ])))
+        #expect(String(decoding: try Records.payload(mutation), as: UTF8.self) == """
+            {"args":{"body":"Seen at home\\/school.","familyId":"\(Self.family)","sections":{"analysis":"Settled","observed":"Calm"}},\
+            "id":"0f8c4b2e-6d1a-4e39-9c57-3b2a1d0e9f84","recordedAt":"2026-12-06T10:00:00Z","type":"note.create"}
+            """)
+    }
 }

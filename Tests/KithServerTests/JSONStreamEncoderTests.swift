@@ -7,7 +7,7 @@ import Testing
 /// The pull's page is written by `JSONStreamEncoder`; it must say what Foundation's `JSONEncoder`, configured as the
 /// generated serialiser configures it, would say of the same value.
 @Suite struct JSONStreamEncoderTests {
-    /// Foundation's encoder as the OpenAPI runtime sets it up with `Configuration.kith`.
+    /// Foundation's encoder as the OpenAPI runtime sets it up with `KithJSON.configuration`.
     static let foundation: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]

@@ -298,4 +298,84 @@ package struct Office: Sendable {
         case .undocumented(let status, _): throw Server.undocumented(status)
         }
     }
+
+    // MARK: Continuity
+
+    package func continuity(of family: Components.Schemas.Family) async throws -> Components.Schemas.FamilyContinuity {
+        switch try await client.getFamilyContinuity(path: .init(familyId: family.id)) {
+        case .ok(let ok): try ok.body.json
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
+        }
+    }
+
+    package func continuity(of worker: Components.Schemas.Worker) async throws -> Components.Schemas.WorkerContinuity {
+        switch try await client.getWorkerContinuity(path: .init(workerId: worker.id)) {
+        case .ok(let ok): try ok.body.json
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
+        }
+    }
+
+    package func continuity(of team: Components.Schemas.Team) async throws -> Components.Schemas.TeamContinuity {
+        switch try await client.getTeamContinuity(path: .init(teamId: team.id)) {
+        case .ok(let ok): try ok.body.json
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
+        }
+    }
+
+    // MARK: The family's page
+
+    /// A new invitation for a person of the family's network: its link and the code to tell them in person.
+    package func invite(_ person: Caseload.Person) async throws -> Components.Schemas.NewInvitation {
+        switch try await client.invitePerson(path: .init(personId: person.id)) {
+        case .created(let created): try created.body.json
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
+        }
+    }
+
+    package func invitations(to family: Caseload.Family) async throws -> [Components.Schemas.Invitation] {
+        switch try await client.listInvitations(path: .init(familyId: family.id)) {
+        case .ok(let ok): try ok.body.json.items
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
+        }
+    }
+
+    /// Withdraws the family's invitation whose id starts with `ref`; the family's invitations as they now stand.
+    package func revokeInvitation(_ ref: String, to family: Caseload.Family) async throws -> [Components.Schemas.Invitation] {
+        let invitations = try await invitations(to: family)
+        let matches = invitations.filter { $0.id.hasPrefix(ref.lowercased()) }
+        guard matches.count == 1, !ref.isEmpty else {
+            throw CommandError.usage("'\(ref)' matches \(matches.count) of \(family.displayName)'s invitations")
+        }
+        let revoked: Components.Schemas.Invitation = switch try await client.revokeInvitation(path: .init(invitationId: matches[0].id)) {
+        case .ok(let ok): try ok.body.json
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
+        }
+        return invitations.map { $0.id == revoked.id ? revoked : $0 }
+    }
+
+    // MARK: Review
+
+    /// Settles a review item on the server now (a supervisor accepting or discarding what a device sent).
+    package func resolve(
+        _ item: Components.Schemas.PulledReviewItem, _ action: Components.Schemas.ResolveReviewItem.ActionPayload
+    ) async throws {
+        switch try await client.resolveReviewItem(path: .init(reviewItemId: item.id), body: .json(.init(action: action))) {
+        case .ok: break
+        case .clientError(let status, let problem): throw Server.refusal(status, problem)
+        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
+        case .undocumented(let status, _): throw Server.undocumented(status)
+        }
+    }
 }

@@ -16,7 +16,7 @@ package enum Server {
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let client = Client(
             serverURL: url,
-            configuration: .kith,
+            configuration: KithJSON.configuration,
             transport: AsyncHTTPClientTransport(configuration: .init(client: http, timeout: .seconds(120))),
             middlewares: [WaitWhenTold()] + (token.map { [Bearer(token: $0)] } ?? []))
         do {

@@ -101,45 +101,74 @@ package final class LocalStore: Sendable {
 
     package typealias Entity = Components.Schemas.ChangeEntity
 
-    /// Records a write made on this device; it is pushed at the next sync. `shows` are the records as the write leaves
-    /// them, so the device shows its own work before the server has it; the server's copies replace them when pulled.
+    /// A write made on this device, and `shows`, the records as it leaves them, so that the device shows its own work
+    /// before the server has it; the server's copies replace them when pulled.
+    package struct Outgoing {
+        let write: DeviceMutation
+        let familyId: String?
+        let shows: [LocalRecord]
+        let recordedAt: Date
+
+        package init(_ write: DeviceMutation, familyId: String?, shows: [LocalRecord] = [], recordedAt: Date = Date()) {
+            (self.write, self.familyId, self.shows, self.recordedAt) = (write, familyId, shows, recordedAt)
+        }
+    }
+
+    /// Records one write made on this device; it is pushed at the next sync. Its mutation's id.
     @discardableResult
     package func enqueue(
         _ write: DeviceMutation, familyId: String?, shows: [LocalRecord] = [], recordedAt: Date = Date()
     ) throws -> String {
-        let id = UUID().uuidString.lowercased()
+        try enqueue([Outgoing(write, familyId: familyId, shows: shows, recordedAt: recordedAt)])[0]
+    }
+
+    /// Records writes that are one act (a visit and its note) in one transaction: all of them are kept, in order, or
+    /// none. Their mutations' ids.
+    @discardableResult
+    package func enqueue(_ writes: [Outgoing]) throws -> [String] {
         try db.write { db in
-            let seq = (try Int64.fetchOne(db, sql: "SELECT max(seq) FROM outbox") ?? 0) + 1
-            let grant = try familyId.flatMap {
-                try String.fetchOne(db, sql: "SELECT grant_id FROM grants WHERE family_id = ?", arguments: [$0])
-            }
-            let mutation = Components.Schemas.Mutation(
-                seq: seq, id: id, _type: write.kind.rawValue, recordedAt: recordedAt, grantId: grant,
-                args: .init(additionalProperties: try write.args()))
-            try db.execute(
-                sql: """
-                    INSERT INTO outbox (seq, id, type, family_id, grant_id, recorded_at, mutation)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [seq, id, write.kind.rawValue, familyId, grant, recordedAt.formatted(.iso8601), try Self.json(mutation)])
-            for record in shows {
-                let key: StatementArguments = [record.entity.rawValue, record.id]
-                try db.execute(
-                    sql: """
-                        INSERT INTO undo (mutation, entity, id, data, pending)
-                        SELECT ?, ?, ?, (SELECT data FROM records WHERE entity = ? AND id = ?),
-                               (SELECT pending FROM records WHERE entity = ? AND id = ?)
-                        """,
-                    arguments: [id] + key + key + key)
-                try db.execute(
-                    sql: """
-                        INSERT INTO records (entity, id, family_id, data, pending) VALUES (?, ?, ?, ?, ?)
-                        ON CONFLICT (entity, id) DO UPDATE SET data = excluded.data, pending = excluded.pending
-                        """,
-                    arguments: key + [record.familyId, record.data, id])
+            var seq = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM outbox") ?? 0
+            return try writes.map { outgoing in
+                seq += 1
+                let id = UUID().uuidString.lowercased()
+                try Self.enqueue(outgoing, id: id, seq: seq, in: db)
+                return id
             }
         }
-        return id
+    }
+
+    private static func enqueue(_ outgoing: Outgoing, id: String, seq: Int64, in db: Database) throws {
+        let grant = try outgoing.familyId.flatMap {
+            try String.fetchOne(db, sql: "SELECT grant_id FROM grants WHERE family_id = ?", arguments: [$0])
+        }
+        let mutation = Components.Schemas.Mutation(
+            seq: seq, id: id, _type: outgoing.write.kind.rawValue, recordedAt: outgoing.recordedAt, grantId: grant,
+            args: .init(additionalProperties: try outgoing.write.args()))
+        try db.execute(
+            sql: """
+                INSERT INTO outbox (seq, id, type, family_id, grant_id, recorded_at, mutation)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                seq, id, outgoing.write.kind.rawValue, outgoing.familyId, grant, outgoing.recordedAt.formatted(.iso8601),
+                try json(mutation),
+            ])
+        for record in outgoing.shows {
+            let key: StatementArguments = [record.entity.rawValue, record.id]
+            try db.execute(
+                sql: """
+                    INSERT INTO undo (mutation, entity, id, data, pending)
+                    SELECT ?, ?, ?, (SELECT data FROM records WHERE entity = ? AND id = ?),
+                           (SELECT pending FROM records WHERE entity = ? AND id = ?)
+                    """,
+                arguments: [id] + key + key + key)
+            try db.execute(
+                sql: """
+                    INSERT INTO records (entity, id, family_id, data, pending) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (entity, id) DO UPDATE SET data = excluded.data, pending = excluded.pending
+                    """,
+                arguments: key + [record.familyId, record.data, id])
+        }
     }
 
     /// The server kept these mutations (in sequence order) as review items instead of applying them: what they showed
@@ -356,16 +385,7 @@ package final class LocalStore: Sendable {
         }
     }
 
-    static func json(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
+    static func json(_ value: some Encodable) throws -> String { try KithJSON.text(value) }
 
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
+    static let decoder = KithJSON.decoder()
 }

@@ -28,6 +28,13 @@ package struct Practice: Sendable {
             self.kind = kind
         }
 
+        /// What the worker says of the child in focus: seen, or seen alone, which is seen too; saying neither leaves
+        /// both unsaid.
+        package mutating func child(seen: Bool, alone: Bool) {
+            if seen || alone { childSeen = true }
+            if alone { childSeenAlone = true }
+        }
+
         /// `Ana Silva, interpreter`: a name, a comma, their role.
         package static func other(_ text: String) throws -> Components.Schemas.OtherPresent {
             let parts = text.split(separator: ",", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -54,16 +61,32 @@ package struct Practice: Sendable {
             presentWorkerIds: Array(Set(visit.presentWorkerIds + [me])).sorted(), childSeen: visit.childSeen,
             childSeenAlone: visit.childSeenAlone, recordedBy: me, recordedAt: now,
             deviceRecordedAt: now, clockSuspect: false, lateAfterReallocation: false, othersPresent: visit.othersPresent)
-        try store.enqueue(.recordContact(familyId: family.id, body), familyId: family.id, shows: [try .init(.contact, id: id, familyId: family.id, contact)])
-        guard let note, !note.isEmpty else { return (id, nil) }
-        return (id, try writeNote(note, in: family, contactId: id))
+        let visited = LocalStore.Outgoing(
+            .recordContact(familyId: family.id, body), familyId: family.id, shows: [try .init(.contact, id: id, familyId: family.id, contact)])
+        guard let note, !note.isEmpty else {
+            try store.enqueue([visited])
+            return (id, nil)
+        }
+        // The visit and its note are one act: kept together, or neither.
+        let (noteId, written) = try noteWrite(note, in: family, contactId: id)
+        try store.enqueue([visited, written])
+        return (id, noteId)
     }
 
     @discardableResult
     package func writeNote(
+        _ draft: NoteDraft, in family: Caseload.Family, audience: Components.Schemas.Audience = .professional,
+        writtenWithFamily: Bool = false
+    ) throws -> String {
+        let (id, written) = try noteWrite(draft, in: family, audience: audience, writtenWithFamily: writtenWithFamily)
+        try store.enqueue([written])
+        return id
+    }
+
+    private func noteWrite(
         _ draft: NoteDraft, in family: Caseload.Family, contactId: String? = nil,
         audience: Components.Schemas.Audience = .professional, writtenWithFamily: Bool = false
-    ) throws -> String {
+    ) throws -> (id: String, LocalStore.Outgoing) {
         let id = Self.newId(), revision = Self.newId()
         let body = Components.Schemas.CreateNote(
             id: id, revisionId: revision, contactId: contactId, body: draft.body,
@@ -75,8 +98,7 @@ package struct Practice: Sendable {
             id: id, familyId: family.id, contactId: contactId, audience: audience, writtenWithFamily: writtenWithFamily,
             authorId: me, createdAt: now, current: first, revisions: [first], concurrent: false, lateAfterReallocation: false,
             deviceRecordedAt: now)
-        try store.enqueue(.createNote(familyId: family.id, body), familyId: family.id, shows: [try .init(.note, id: id, familyId: family.id, note)])
-        return id
+        return (id, .init(.createNote(familyId: family.id, body), familyId: family.id, shows: [try .init(.note, id: id, familyId: family.id, note)]))
     }
 
     /// A new revision superseding the one the worker saw (the note's current one here).

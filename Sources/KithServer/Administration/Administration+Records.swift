@@ -43,14 +43,13 @@ extension Records {
         for team in worker.teamIds.compactMap(UUID.init(uuidString:)) {
             let gained = teamsBefore.contains(team) ? held.subtracting(rolesBefore) : held
             guard !gained.isEmpty else { continue }
-            let payload = try JSONSerialization.data(withJSONObject: [
-                "workerId": workerId.text, "roles": gained.sorted(), "grantedBy": principal.workerId.text,
-            ], options: [.sortedKeys])
+            struct Granted: Encodable { let workerId: String; let roles: [String]; let grantedBy: String }
+            let payload = try KithJSON.text(Granted(workerId: workerId.text, roles: gained.sorted(), grantedBy: principal.workerId.text))
             try await addReviewItem(
                 .accessGranted, familyId: nil, teamId: team, deviceId: nil, mutationId: nil,
                 summary: "\(worker.name) can now read this team's families as \(gained.sorted().joined(separator: ", ")), "
                     + "granted by \(grantor)",
-                reason: nil, payload: String(decoding: payload, as: UTF8.self), recipients: [])
+                reason: nil, payload: payload, recipients: [])
         }
     }
 

@@ -94,10 +94,10 @@ extension Records {
                     AND i.status = 'open' AND i.payload ->> 'allocationId' = \(allocationId.text) AND r.worker_id = b.worker_id)
             """)
         for try await (incoming, outgoingName) in rows.decode((UUID, String).self) {
-            let payload = try JSONSerialization.data(withJSONObject: ["allocationId": allocationId.text], options: [.sortedKeys])
+            let payload = try KithJSON.text(["allocationId": allocationId.text])
             try await addReviewItem(
                 .handover, familyId: access.familyId, teamId: access.teamId, deviceId: nil, mutationId: nil,
-                summary: "A handover note from \(outgoingName) to read", reason: nil, payload: payload.utf8Text,
+                summary: "A handover note from \(outgoingName) to read", reason: nil, payload: payload,
                 recipients: [incoming])
         }
     }

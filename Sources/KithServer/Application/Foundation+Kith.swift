@@ -9,15 +9,6 @@ extension Optional where Wrapped == String {
     }
 }
 
-extension JSONDecoder {
-    /// Reads what Kith itself wrote as JSON (ISO 8601 times).
-    static var kith: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }
-}
-
 extension Data {
     var utf8Text: String { String(decoding: self, as: UTF8.self) }
     /// Lower-case hex. (Formatting each byte with `String(format:)` was a tenth of a push's time.)

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import KithAPI
 import Logging
 
 /// The one place errors become RFC 9457 `application/problem+json` responses, as `KithError.classifying` says what
@@ -29,9 +30,7 @@ extension KithError {
         let body = Body(
             type: "urn:kith:problem:\(code)", title: status.reasonPhrase, status: status.code, detail: detail,
             code: code, errors: fieldErrors.isEmpty ? nil : fieldErrors)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = (try? encoder.encode(body)) ?? Data()
+        let data = (try? KithJSON.encoder().encode(body)) ?? Data()
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -62,7 +62,7 @@ extension Records {
                 presentWorkerIds: workers.map(\.text), childSeen: seen, childSeenAlone: alone, recordedBy: recordedBy.text,
                 recordedAt: recordedAt, deviceRecordedAt: deviceRecordedAt, clockSuspect: clockSuspect,
                 sourceDeviceId: device?.text, lateAfterReallocation: late,
-                othersPresent: try JSONDecoder().decode([Components.Schemas.OtherPresent].self, from: Data(others.utf8))))
+                othersPresent: try KithJSON.decode([Components.Schemas.OtherPresent].self, from: others)))
         }
         return contacts
     }

@@ -37,7 +37,7 @@ struct NewContact: Sendable {
         try check.orThrow()
         self.familyId = familyId
         recorderPresent = body.recorderPresent ?? true
-        othersPresent = try JSONEncoder().encode(others).utf8Text
+        othersPresent = try KithJSON.text(others)
         childSeen = body.childSeen ?? (body.childSeenAlone == true ? true : nil)
         self.body = body
     }

@@ -40,7 +40,7 @@ extension Records {
                    (SELECT count(*)::int FROM handover WHERE incoming_worker_id = \(workerId))
             FROM asof
             """).decode((String, Int, Int).self).first { _ in true } ?? ("[]", 0, 0)
-        let allocations = try JSONDecoder().decode([Components.Schemas.WorkerAllocationTenure].self, from: Data(allocationsJSON.utf8))
+        let allocations = try KithJSON.decode([Components.Schemas.WorkerAllocationTenure].self, from: allocationsJSON)
         return Components.Schemas.WorkerContinuity(
             workerId: workerId.text, asOf: asOf.description, caseload: Set(allocations.map(\.familyId)).count,
             allocations: allocations, handoversIn365: into, handoversOut365: out)

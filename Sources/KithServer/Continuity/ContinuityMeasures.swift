@@ -165,14 +165,14 @@ extension Records {
             (UUID, UUID, String, String?, String, Int, String, UUID?, Int?, UUID?, Int?, Double?, Double?, [UUID], String?, Int?,
              UUID?, UUID?, Int?, Int).self)
         {
-            let handovers = try JSONDecoder().decode([Components.Schemas.HandoverEvidence].self, from: Data(handoversJSON.utf8))
+            let handovers = try KithJSON.decode([Components.Schemas.HandoverEvidence].self, from: handoversJSON)
             guard let opened = CalendarDay(openedOn) else { continue }
             measures.append(FamilyMeasures(
                 familyId: id, teamId: team,
                 figures: FamilyFigures(
                     familyId: id.text, openedOn: opened, closedOn: closedOn.flatMap(CalendarDay.init),
                     distinctAllocatedWorkers365: distinct, handovers365: handovers.count),
-                currentWorkers: try JSONDecoder().decode([Components.Schemas.CurrentWorker].self, from: Data(currentJSON.utf8)),
+                currentWorkers: try KithJSON.decode([Components.Schemas.CurrentWorker].self, from: currentJSON),
                 handovers: handovers, lastContactId: lastContact, lastChildSeenContactId: lastSeen, contactIds90: contacts90,
                 stageConferenceId: stageConference, reviewPlanId: plan,
                 daysSinceLastContact: sinceContact, daysSinceChildSeen: sinceSeen, medianContactGapDays90: gap,

@@ -1,4 +1,5 @@
 import Foundation
+import KithAPI
 import Logging
 import PostgresNIO
 
@@ -63,8 +64,8 @@ struct FamilyPageRecords: Sendable {
             ORDER BY n.created_at DESC, n.id
             LIMIT 200
             """).decode((String, Date, String).self) {
-            notes.append(.init(author: FamilyPageContent.firstName(author), writtenAt: writtenAt, latest: try JSONDecoder.kith.decode(
-                FamilyPageContent.Revision.self, from: Data(latest.utf8))))
+            notes.append(.init(author: FamilyPageContent.firstName(author), writtenAt: writtenAt, latest: try KithJSON.decode(
+                FamilyPageContent.Revision.self, from: latest)))
         }
 
         let plan = try await currentPlan()
@@ -164,7 +165,7 @@ struct FamilyPageRecords: Sendable {
     private func reachWorkers(summary: String, payload: [String: String]) async throws {
         var payload = payload
         payload["personId"] = member.personId.text
-        let json = try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]).utf8Text
+        let json = try KithJSON.text(payload)
         try await query(
             """
             WITH item AS (

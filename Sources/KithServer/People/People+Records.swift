@@ -37,9 +37,9 @@ extension Records {
             FROM people
             WHERE organisation_id = \(principal.organisationId) AND id = \(personId) FOR UPDATE
             """).decode((String, String, String).self).first(where: { _ in true }) else { throw KithError.notFound }
-        let versions = try JSONDecoder().decode([String: Int].self, from: Data(versionsJSON.utf8))
-        let editors = try JSONDecoder().decode([String: String].self, from: Data(editorsJSON.utf8))
-        let values = try JSONDecoder().decode([String: String?].self, from: Data(valuesJSON.utf8))
+        let versions = try KithJSON.decode([String: Int].self, from: versionsJSON)
+        let editors = try KithJSON.decode([String: String].self, from: editorsJSON)
+        let values = try KithJSON.decode([String: String?].self, from: valuesJSON)
         let stale = edits.filter { versions[$0.key, default: 0] != $0.baseVersion }.map {
             StaleFieldEdit(
                 edit: $0, current: versions[$0.key, default: 0], currentValue: values[$0.key] ?? nil,
@@ -72,7 +72,7 @@ enum PersonRow {
         for row in rows {
             let (id, family, name, relationship, inFocus, dob, phone, email, address, language, interpreter, left, versionsJSON) =
                 try row.decode((UUID, UUID, String, String?, Bool, String?, String?, String?, String?, String?, Bool, String?, String).self)
-            let stored = (try? JSONDecoder().decode([String: Int].self, from: Data(versionsJSON.utf8))) ?? [:]
+            let stored = (try? KithJSON.decode([String: Int].self, from: versionsJSON)) ?? [:]
             let versions = Dictionary(uniqueKeysWithValues: PersonFieldEdit.editableKeys.map { ($0, stored[$0, default: 0]) })
             people.append(.init(
                 id: id.text, familyId: family.text, name: name, relationshipToChild: relationship, isChildInFocus: inFocus,

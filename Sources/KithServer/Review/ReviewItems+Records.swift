@@ -155,7 +155,7 @@ extension Records {
         let item = try await openReviewItem(itemId)
         struct Conflict: Decodable { let personId: UUID; let field: String }
         guard item.kind == .conflict, let payload = item.payload,
-              let conflict = try? JSONDecoder().decode(Conflict.self, from: Data(payload.utf8))
+              let conflict = try? KithJSON.decode(Conflict.self, from: payload)
         else { throw KithError.notFound }
         if !keepCurrent {
             guard let familyId = item.familyId else { throw KithError.notFound }
@@ -176,7 +176,7 @@ extension Records {
     func acceptProposal(_ item: OpenReviewItem) async throws {
         guard let familyId = item.familyId, let payload = item.payload else { throw KithError.notFound }
         let access = try await access(familyId, for: .write)
-        let mutation = try JSONDecoder.kith.decode(Components.Schemas.Mutation.self, from: Data(payload.utf8))
+        let mutation = try KithJSON.decode(Components.Schemas.Mutation.self, from: payload)
         switch try DeviceWrite(type: mutation._type, args: mutation.args.additionalProperties) {
         case .fields(let personId, let edits):
             try await setFields(personId, edits, access: access) { _ in }

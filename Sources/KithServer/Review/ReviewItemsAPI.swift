@@ -81,7 +81,7 @@ enum ReviewItemKind: String, Sendable {
     }
 
     static func container(_ json: String?) throws -> OpenAPIObjectContainer? {
-        try json.map { try JSONDecoder().decode(OpenAPIObjectContainer.self, from: Data($0.utf8)) }
+        try json.map { try KithJSON.decode(OpenAPIObjectContainer.self, from: $0) }
     }
 }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KithAPI
 import KithCore
 import Logging
 import PostgresNIO
@@ -40,7 +41,8 @@ struct PullCursor: Codable, Equatable, Sendable {
     }
 
     func sealed(with key: Data) throws -> String {
-        let encoder = JSONEncoder()
+        let encoder = KithJSON.encoder()
+        // In seconds, as the cursors devices already hold were issued.
         encoder.dateEncodingStrategy = .secondsSince1970
         let payload = try encoder.encode(self)
         let mac = Data(HMAC<SHA256>.authenticationCode(for: payload, using: SymmetricKey(data: key)))
@@ -50,7 +52,7 @@ struct PullCursor: Codable, Equatable, Sendable {
     /// Reads a cursor this server issued to this device, or says why it cannot be used.
     static func open(_ text: String, epoch: SyncEpoch, deviceId: UUID, now: Date = Date()) throws -> PullCursor {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        let decoder = JSONDecoder()
+        let decoder = KithJSON.decoder()
         decoder.dateDecodingStrategy = .secondsSince1970
         guard parts.count == 2, let payload = Data(base64URL: parts[0]), let mac = Data(base64URL: parts[1]),
               let cursor = try? decoder.decode(PullCursor.self, from: payload)

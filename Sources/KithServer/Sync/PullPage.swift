@@ -19,7 +19,7 @@ struct PullPage: ServerMiddleware {
         guard operationID == Operations.SyncPull.id, let body, Self.isPlainJSON(request) else {
             return try await next(request, body, metadata)
         }
-        let pull = try JSONDecoder().decode(Components.Schemas.PullRequest.self, from: try await Data(collecting: body, upTo: .max))
+        let pull = try KithJSON.requestDecoder().decode(Components.Schemas.PullRequest.self, from: try await Data(collecting: body, upTo: .max))
         switch try await service.syncPull(.init(body: .json(pull))) {
         case .ok(let ok):
             let page = switch ok.body { case .json(let page): page }

@@ -114,7 +114,7 @@ extension Records {
                 SELECT \(device.organisationId), \(device.id), seq, id, decode(hash, 'hex'), status, result
                 FROM unnest(\(processed.map(\.seq))::bigint[], \(processed.map(\.id))::uuid[], \(processed.map { $0.hash.hex })::text[],
                             \(processed.map(\.result.status.rawValue))::text[]) WITH ORDINALITY AS mutation(seq, id, hash, status, n)
-                JOIN jsonb_array_elements(\(try Self.json(processed.map(\.result)))::jsonb) WITH ORDINALITY AS outcome(result, n) USING (n)
+                JOIN jsonb_array_elements(\(try KithJSON.text(processed.map(\.result)))::jsonb) WITH ORDINALITY AS outcome(result, n) USING (n)
             )
             UPDATE devices SET last_applied_seq = \(last), last_synced_at = now()
             WHERE organisation_id = \(device.organisationId) AND id = \(device.id)
@@ -141,24 +141,14 @@ extension Records {
             let grantId: String?
             let args: Components.Schemas.Mutation.ArgsPayload
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
         let payload = Payload(
             id: mutation.id.lowercased(), type: mutation._type, recordedAt: mutation.recordedAt, grantId: mutation.grantId,
             args: mutation.args)
-        return try encoder.encode(payload)
-    }
-
-    static func json(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        return try encoder.encode(value).utf8Text
+        return try KithJSON.encoder().encode(payload)
     }
 
     static func result(_ json: String) throws -> Components.Schemas.MutationResult {
-        try JSONDecoder().decode(Components.Schemas.MutationResult.self, from: Data(json.utf8))
+        try KithJSON.decode(Components.Schemas.MutationResult.self, from: json)
     }
 }
 

@@ -71,7 +71,7 @@ extension Records {
                 .rejected, familyId: known?.familyId, teamId: known?.teamId, deviceId: device.id,
                 mutationId: UUID(uuidString: mutation.id),
                 summary: "A \(mutation._type.prefix(50)) from a device could not be applied", reason: reason,
-                payload: try Self.json(mutation), carriesRestricted: try await carriesRestricted(mutation),
+                payload: try KithJSON.text(mutation), carriesRestricted: try await carriesRestricted(mutation),
                 recipients: [device.workerId])
             return .init(seq: mutation.seq, id: mutation.id, status: .rejected, reviewItemId: reviewItemId.text, reason: reason)
         }
@@ -138,7 +138,7 @@ extension Records {
             let item = try await addReviewItem(
                 .late, familyId: familyId, teamId: access.teamId, deviceId: device.id, mutationId: UUID(uuidString: mutation.id),
                 summary: "Recorded offline by the family's previous worker and received after the family was reallocated",
-                reason: "late_after_reallocation", payload: try Self.json(mutation),
+                reason: "late_after_reallocation", payload: try KithJSON.text(mutation),
                 carriesRestricted: try await carriesRestricted(mutation), recipients: try await currentWorkers(of: familyId))
             return .init(seq: mutation.seq, id: mutation.id, status: .applied, reviewItemId: item.text, reason: "late_after_reallocation")
         }
@@ -154,20 +154,16 @@ extension Records {
     func addConflict(
         _ stale: StaleFieldEdit, personId: UUID, access: FamilyAccess, device: SyncDevice
     ) async throws -> UUID {
-        let payload: [String: Any] = [
-            "personId": personId.text, "field": stale.edit.key,
-            "values": [
-                ["value": stale.currentValue as Any, "workerId": stale.currentEditor?.text as Any, "version": stale.current],
-                ["value": stale.edit.value as Any, "workerId": device.workerId.text, "version": stale.current + 1],
-            ],
-        ]
+        let payload = FieldConflict(personId: personId.text, field: stale.edit.key, values: [
+            .init(value: stale.currentValue, workerId: stale.currentEditor, version: stale.current),
+            .init(value: stale.edit.value, workerId: device.workerId, version: stale.current + 1),
+        ])
         let recipients = [device.workerId] + (stale.currentEditor.map { [$0] } ?? [])
         return try await addReviewItem(
             .conflict, familyId: access.familyId, teamId: access.teamId, deviceId: device.id, mutationId: nil,
             summary: "Two edits of the same field of a person in the network; the later one is showing",
             reason: "field \(stale.edit.key) edited from version \(stale.edit.baseVersion), now \(stale.current)",
-            payload: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]).utf8Text,
-            recipients: recipients)
+            payload: try KithJSON.text(payload), recipients: recipients)
     }
 
     func propose(
@@ -176,7 +172,7 @@ extension Records {
         let proposal = try await addReviewItem(
             .proposal, familyId: familyId, teamId: teamId, deviceId: device.id, mutationId: UUID(uuidString: mutation.id),
             summary: "An edit made offline after the family was reallocated, proposed for the family's worker to decide",
-            reason: "family_reallocated", payload: try Self.json(mutation), carriesRestricted: try await carriesRestricted(mutation),
+            reason: "family_reallocated", payload: try KithJSON.text(mutation), carriesRestricted: try await carriesRestricted(mutation),
             recipients: try await currentWorkers(of: familyId))
         return .init(seq: mutation.seq, id: mutation.id, status: .rejected, reviewItemId: proposal.text, reason: "proposal: the family was reallocated")
     }
@@ -198,4 +194,31 @@ extension Records {
         let fields = problem.fieldErrors.map { "\($0.field) \($0.message)" }
         return ([problem.code == "not_found" ? "not allowed, or no such record" : problem.detail] + fields).joined(separator: "; ")
     }
+}
+
+/// A conflict review item's payload: the person's field and both values, each with who set it and its version (a value
+/// or an editor that is not known is null).
+struct FieldConflict: Encodable {
+    struct Value: Encodable {
+        let value: String?
+        let workerId: String?
+        let version: Int
+
+        init(value: String?, workerId: UUID?, version: Int) {
+            (self.value, self.workerId, self.version) = (value, workerId?.text, version)
+        }
+
+        enum CodingKeys: CodingKey { case value, workerId, version }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(value, forKey: .value)
+            try container.encode(workerId, forKey: .workerId)
+            try container.encode(version, forKey: .version)
+        }
+    }
+
+    let personId: String
+    let field: String
+    let values: [Value]
 }

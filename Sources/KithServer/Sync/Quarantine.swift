@@ -15,7 +15,7 @@ extension PostgresConnection {
         let text = String(buffer: pushBody)
         // Kept whole: a body that is not a JSON object is kept as text inside one.
         let isObject = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) is [String: Any]
-        let payload = isObject ? text : try Records.json(["unreadableBody": text])
+        let payload = isObject ? text : try KithJSON.text(["unreadableBody": text])
         // The device row is locked so that parallel pushes cannot each see room for one more.
         let kept = try await query(
             """
@@ -49,7 +49,7 @@ extension Records {
     func acceptQuarantined(_ item: OpenReviewItem) async throws {
         let supervisor = principal
         guard let deviceId = item.deviceId, let payload = item.payload,
-              let quarantined = try? JSONDecoder.kith.decode(Components.Schemas.PushRequest.self, from: Data(payload.utf8))
+              let quarantined = try? KithJSON.decode(Components.Schemas.PushRequest.self, from: payload)
         else {
             throw KithError(
                 status: .unprocessableContent, code: "action_not_applicable",
