@@ -89,8 +89,7 @@ extension Records {
         let teams: [UUID]? = if case .organisation(let teams) = feed { teams } else { nil }
         let rows = try await query(
             """
-            SELECT e.id, e.at, e.worker_id, w.name, e.person_id, p.name, e.action, e.entity, e.record_id, e.reason,
-                   e.break_glass, e.team_id
+            SELECT \(unescaped: AuditEventRow.columns)
             FROM audit_events e
             LEFT JOIN workers w ON w.organisation_id = e.organisation_id AND w.id = e.worker_id
             LEFT JOIN people p ON p.organisation_id = e.organisation_id AND p.id = e.person_id
@@ -105,14 +104,26 @@ extension Records {
             LIMIT \(limit)
             """)
         var events: [Components.Schemas.AuditEvent] = []
-        for try await (id, at, worker, workerName, person, personName, action, entity, record, reason, breakGlass, team) in rows.decode(
-            (Int64, Date, UUID?, String?, UUID?, String?, String, String?, UUID?, String?, Bool, UUID?).self)
-        {
-            events.append(.init(
-                id: String(id), at: at, workerId: worker?.text, workerName: workerName, personId: person?.text, personName: personName,
-                action: .init(rawValue: action) ?? .read,
-                entity: entity, recordId: record?.text, teamId: team?.text, reason: reason, breakGlass: breakGlass))
-        }
+        for try await row in rows { events.append(try AuditEventRow.decode(row)) }
         return events
+    }
+}
+
+/// An audit event with the names of who acted and about whom, read by name.
+enum AuditEventRow {
+    static let columns = """
+        e.id, e.at, e.worker_id, w.name AS worker_name, e.person_id, p.name AS person_name, e.action, e.entity, e.record_id,
+        e.reason, e.break_glass, e.team_id
+        """
+
+    static func decode(_ row: PostgresRow) throws -> Components.Schemas.AuditEvent {
+        let row = row.makeRandomAccess()
+        return .init(
+            id: String(try row.decode("id", as: Int64.self)), at: try row.decode("at"),
+            workerId: try row.decode("worker_id", as: UUID?.self)?.text, workerName: try row.decode("worker_name"),
+            personId: try row.decode("person_id", as: UUID?.self)?.text, personName: try row.decode("person_name"),
+            action: .init(rawValue: try row.decode("action")) ?? .read, entity: try row.decode("entity"),
+            recordId: try row.decode("record_id", as: UUID?.self)?.text, teamId: try row.decode("team_id", as: UUID?.self)?.text,
+            reason: try row.decode("reason"), breakGlass: try row.decode("break_glass"))
     }
 }

@@ -9,19 +9,23 @@ enum AllocationRow {
         a.id, a.family_id, a.worker_id, a.role, a.started_on::text, a.ended_on::text, a.end_reason, a.handover_note,
         a.joint_handover_visit, a.letter_to_family, a.handover_written_by, a.handover_written_at, a.joint_visit_contact_id,
         (SELECT max(h.version) FROM handover_notes h WHERE h.organisation_id = a.organisation_id AND h.allocation_id = a.id)
+            AS handover_version
         """
 
     static func decode(_ rows: [PostgresRow]) throws -> [Components.Schemas.Allocation] {
         var allocations: [Components.Schemas.Allocation] = []
         for row in rows {
-            let (id, family, worker, role, startedOn, endedOn, reason, note, joint, letter, writtenBy, writtenAt, jointContact,
-                 version) = try row.decode(
-                    (UUID, UUID, UUID, String, String, String?, String?, String?, Bool?, String?, UUID?, Date?, UUID?, Int?).self)
+            let row = row.makeRandomAccess()
             allocations.append(.init(
-                id: id.text, familyId: family.text, workerId: worker.text, role: .init(rawValue: role) ?? .allocatedWorker,
-                startedOn: startedOn, endedOn: endedOn, endReason: reason, handoverNote: note, letterToFamily: letter,
-                jointHandoverVisit: joint, handoverWrittenBy: writtenBy?.text, handoverWrittenAt: writtenAt,
-                handoverVersion: version, jointVisitContactId: jointContact?.text))
+                id: try row.decode("id", as: UUID.self).text, familyId: try row.decode("family_id", as: UUID.self).text,
+                workerId: try row.decode("worker_id", as: UUID.self).text,
+                role: .init(rawValue: try row.decode("role")) ?? .allocatedWorker, startedOn: try row.decode("started_on"),
+                endedOn: try row.decode("ended_on"), endReason: try row.decode("end_reason"),
+                handoverNote: try row.decode("handover_note"), letterToFamily: try row.decode("letter_to_family"),
+                jointHandoverVisit: try row.decode("joint_handover_visit"),
+                handoverWrittenBy: try row.decode("handover_written_by", as: UUID?.self)?.text,
+                handoverWrittenAt: try row.decode("handover_written_at"), handoverVersion: try row.decode("handover_version"),
+                jointVisitContactId: try row.decode("joint_visit_contact_id", as: UUID?.self)?.text))
         }
         return allocations
     }

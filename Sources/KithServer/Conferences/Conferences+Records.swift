@@ -243,29 +243,37 @@ extension Records {
         for row in try await query(
             ConferencesRead.self,
             """
-            SELECT id, family_id, stage, stage_since::text, referrer_id, referrer_name, referrer_agency, referred_on::text,
-                   referral_reason, family_agreed, family_agreed_on::text, family_agreed_by, bottom_lines, coordinator_id
-            FROM conferences
+            SELECT \(unescaped: ConferenceRow.columns) FROM conferences
             WHERE organisation_id = \(org) AND family_id = ANY(\(families)) AND (\(ids)::uuid[] IS NULL OR id = ANY(\(ids)::uuid[]))
             ORDER BY created_at, id
             """) {
-            let (cid, family, stage, since, referrer, referrerName, agency, referredOn, reason, agreed, agreedOn, agreedBy,
-                 bottomLines, coordinator) = try row.decode(
-                    (UUID, UUID, String, String, UUID?, String?, String?, String, String, Bool, String?, UUID?, [String], UUID?).self)
+            let row = row.makeRandomAccess()
+            let cid: UUID = try row.decode("id")
             let held = meetings[cid] ?? []
             conferences.append(.init(
-                id: cid.text, familyId: family.text, stage: .init(rawValue: stage) ?? .referred, stageSince: since,
+                id: cid.text, familyId: try row.decode("family_id", as: UUID.self).text,
+                stage: .init(rawValue: try row.decode("stage")) ?? .referred, stageSince: try row.decode("stage_since"),
                 referral: .init(
-                    referrerId: referrer?.text, referrer: referrerName.map { .init(name: $0, agency: agency) }, referredOn: referredOn,
-                    reason: reason, familyAgreed: agreed, familyAgreedOn: agreedOn, familyAgreedBy: agreedBy?.text,
-                    bottomLines: bottomLines),
-                coordinatorId: coordinator?.text, coordinators: coordinators[cid] ?? [], stages: stages[cid] ?? [],
-                participants: participants[cid] ?? [], meetings: held,
+                    referrerId: try row.decode("referrer_id", as: UUID?.self)?.text,
+                    referrer: try row.decode("referrer_name", as: String?.self).map { .init(name: $0, agency: try row.decode("referrer_agency")) },
+                    referredOn: try row.decode("referred_on"), reason: try row.decode("referral_reason"),
+                    familyAgreed: try row.decode("family_agreed"), familyAgreedOn: try row.decode("family_agreed_on"),
+                    familyAgreedBy: try row.decode("family_agreed_by", as: UUID?.self)?.text, bottomLines: try row.decode("bottom_lines")),
+                coordinatorId: try row.decode("coordinator_id", as: UUID?.self)?.text, coordinators: coordinators[cid] ?? [],
+                stages: stages[cid] ?? [], participants: participants[cid] ?? [], meetings: held,
                 privateFamilyTime: held.last { $0.privateFamilyTime != nil }?.privateFamilyTime))
         }
         if ids?.count == 1, conferences.isEmpty { throw KithError.notFound }
         return conferences
     }
+}
+
+/// A conference's own columns, read by name.
+enum ConferenceRow {
+    static let columns = """
+        id, family_id, stage, stage_since::text, referrer_id, referrer_name, referrer_agency, referred_on::text,
+        referral_reason, family_agreed, family_agreed_on::text, family_agreed_by, bottom_lines, coordinator_id
+        """
 }
 
 /// The conferences of a set of families, their stage events, participants, meetings and coordinators.

@@ -39,32 +39,40 @@ extension Records {
         let rows = try await query(
             ContactsRead.self,
             """
-            SELECT c.id, c.family_id, c.occurred_at, c.duration_minutes, c.kind, c.location,
-                   coalesce((SELECT array_agg(person_id ORDER BY person_id) FROM contact_people cp
-                              WHERE cp.organisation_id = c.organisation_id AND cp.contact_id = c.id), '{}'),
-                   coalesce((SELECT array_agg(worker_id ORDER BY worker_id) FROM contact_workers cw
-                              WHERE cw.organisation_id = c.organisation_id AND cw.contact_id = c.id), '{}'),
-                   c.child_seen, c.child_seen_alone, c.recorded_by, c.recorded_at, c.device_recorded_at, c.clock_suspect,
-                   c.source_device_id, c.late_after_reallocation, c.others_present::text
-            FROM contacts c
+            SELECT \(unescaped: ContactRow.columns) FROM contacts c
             WHERE c.organisation_id = \(principal.organisationId) AND c.family_id = ANY(\(families))
               AND (\(ids)::uuid[] IS NULL OR c.id = ANY(\(ids)::uuid[]))
             ORDER BY c.occurred_at, c.id
             """)
-        var contacts: [Components.Schemas.Contact] = []
-        for row in rows {
-            let (id, family, occurredAt, duration, kind, location, people, workers, seen, alone, recordedBy, recordedAt,
-                       deviceRecordedAt, clockSuspect, device, late, others) = try row.decode(
-                    (UUID, UUID, Date, Int?, String, String?, [UUID], [UUID], Bool?, Bool?, UUID, Date, Date?, Bool, UUID?, Bool, String).self)
-            contacts.append(.init(
-                id: id.text, familyId: family.text, occurredAt: occurredAt, durationMinutes: duration,
-                kind: .init(rawValue: kind) ?? .other, location: location, presentPersonIds: people.map(\.text),
-                presentWorkerIds: workers.map(\.text), childSeen: seen, childSeenAlone: alone, recordedBy: recordedBy.text,
-                recordedAt: recordedAt, deviceRecordedAt: deviceRecordedAt, clockSuspect: clockSuspect,
-                sourceDeviceId: device?.text, lateAfterReallocation: late,
-                othersPresent: try KithJSON.decode([Components.Schemas.OtherPresent].self, from: others)))
-        }
-        return contacts
+        return try rows.map(ContactRow.decode)
+    }
+}
+
+/// A contact, with who was there, read by name.
+enum ContactRow {
+    static let columns = """
+        c.id, c.family_id, c.occurred_at, c.duration_minutes, c.kind, c.location,
+        coalesce((SELECT array_agg(person_id ORDER BY person_id) FROM contact_people cp
+                  WHERE cp.organisation_id = c.organisation_id AND cp.contact_id = c.id), '{}') AS people,
+        coalesce((SELECT array_agg(worker_id ORDER BY worker_id) FROM contact_workers cw
+                  WHERE cw.organisation_id = c.organisation_id AND cw.contact_id = c.id), '{}') AS workers,
+        c.child_seen, c.child_seen_alone, c.recorded_by, c.recorded_at, c.device_recorded_at, c.clock_suspect,
+        c.source_device_id, c.late_after_reallocation, c.others_present::text
+        """
+
+    static func decode(_ row: PostgresRow) throws -> Components.Schemas.Contact {
+        let row = row.makeRandomAccess()
+        return .init(
+            id: try row.decode("id", as: UUID.self).text, familyId: try row.decode("family_id", as: UUID.self).text,
+            occurredAt: try row.decode("occurred_at"), durationMinutes: try row.decode("duration_minutes"),
+            kind: .init(rawValue: try row.decode("kind")) ?? .other, location: try row.decode("location"),
+            presentPersonIds: try row.decode("people", as: [UUID].self).map(\.text),
+            presentWorkerIds: try row.decode("workers", as: [UUID].self).map(\.text), childSeen: try row.decode("child_seen"),
+            childSeenAlone: try row.decode("child_seen_alone"), recordedBy: try row.decode("recorded_by", as: UUID.self).text,
+            recordedAt: try row.decode("recorded_at"), deviceRecordedAt: try row.decode("device_recorded_at"),
+            clockSuspect: try row.decode("clock_suspect"), sourceDeviceId: try row.decode("source_device_id", as: UUID?.self)?.text,
+            lateAfterReallocation: try row.decode("late_after_reallocation"),
+            othersPresent: try KithJSON.decode([Components.Schemas.OtherPresent].self, from: try row.decode("others_present")))
     }
 }
 

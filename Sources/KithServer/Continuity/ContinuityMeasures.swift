@@ -140,14 +140,16 @@ extension Records {
                 ORDER BY p.family_id, p.created_at DESC
             )
             SELECT fam.id, fam.team_id, fam.opened_on::text, fam.closed_on::text,
-                   coalesce(allocs.current, '[]'), coalesce(allocs.workers, 0), coalesce(handover.list, '[]'),
-                   last.id, asof.d - last.day, seen.id, asof.d - seen.day,
-                   recent.gap, recent.lag, coalesce(recent.ids, '{}'),
-                   stage.stage, asof.d - stage.on_date, stage.conference_id,
-                   plan.id,
+                   coalesce(allocs.current, '[]') AS current_workers, coalesce(allocs.workers, 0) AS distinct_workers,
+                   coalesce(handover.list, '[]') AS handovers,
+                   last.id AS last_contact, asof.d - last.day AS since_contact,
+                   seen.id AS last_seen, asof.d - seen.day AS since_seen,
+                   recent.gap, recent.lag, coalesce(recent.ids, '{}') AS contacts_90,
+                   stage.stage, asof.d - stage.on_date AS in_stage, stage.conference_id AS stage_conference,
+                   plan.id AS review_plan,
                    CASE WHEN stage.stage = 'closed' AND stage.conference_id = plan.conference_id THEN NULL
-                        ELSE asof.d - plan.review_on END,
-                   coalesce(allocs.leaving, 0)
+                        ELSE asof.d - plan.review_on END AS past_review,
+                   coalesce(allocs.leaving, 0) AS leaving
             FROM fam
             CROSS JOIN asof
             LEFT JOIN allocs ON allocs.family_id = fam.id
@@ -160,24 +162,24 @@ extension Records {
             ORDER BY fam.id
             """)
         var measures: [FamilyMeasures] = []
-        for try await (id, team, openedOn, closedOn, currentJSON, distinct, handoversJSON, lastContact, sinceContact, lastSeen,
-                       sinceSeen, gap, lag, contacts90, stage, inStage, stageConference, plan, pastReview, leaving) in rows.decode(
-            (UUID, UUID, String, String?, String, Int, String, UUID?, Int?, UUID?, Int?, Double?, Double?, [UUID], String?, Int?,
-             UUID?, UUID?, Int?, Int).self)
-        {
-            let handovers = try KithJSON.decode([Components.Schemas.HandoverEvidence].self, from: handoversJSON)
-            guard let opened = CalendarDay(openedOn) else { continue }
+        for try await row in rows {
+            let row = row.makeRandomAccess()
+            let id: UUID = try row.decode("id")
+            let handovers = try KithJSON.decode([Components.Schemas.HandoverEvidence].self, from: try row.decode("handovers"))
+            guard let opened = CalendarDay(try row.decode("opened_on", as: String.self)) else { continue }
             measures.append(FamilyMeasures(
-                familyId: id, teamId: team,
+                familyId: id, teamId: try row.decode("team_id"),
                 figures: FamilyFigures(
-                    familyId: id.text, openedOn: opened, closedOn: closedOn.flatMap(CalendarDay.init),
-                    distinctAllocatedWorkers365: distinct, handovers365: handovers.count),
-                currentWorkers: try KithJSON.decode([Components.Schemas.CurrentWorker].self, from: currentJSON),
-                handovers: handovers, lastContactId: lastContact, lastChildSeenContactId: lastSeen, contactIds90: contacts90,
-                stageConferenceId: stageConference, reviewPlanId: plan,
-                daysSinceLastContact: sinceContact, daysSinceChildSeen: sinceSeen, medianContactGapDays90: gap,
-                medianRecordingLagHours90: lag, fgcStage: stage, daysInStage: inStage, daysPastPlanReview: pastReview,
-                allocatedWorkersLeaving: leaving))
+                    familyId: id.text, openedOn: opened, closedOn: try row.decode("closed_on", as: String?.self).flatMap(CalendarDay.init),
+                    distinctAllocatedWorkers365: try row.decode("distinct_workers"), handovers365: handovers.count),
+                currentWorkers: try KithJSON.decode([Components.Schemas.CurrentWorker].self, from: try row.decode("current_workers")),
+                handovers: handovers, lastContactId: try row.decode("last_contact"), lastChildSeenContactId: try row.decode("last_seen"),
+                contactIds90: try row.decode("contacts_90"), stageConferenceId: try row.decode("stage_conference"),
+                reviewPlanId: try row.decode("review_plan"), daysSinceLastContact: try row.decode("since_contact"),
+                daysSinceChildSeen: try row.decode("since_seen"), medianContactGapDays90: try row.decode("gap"),
+                medianRecordingLagHours90: try row.decode("lag"), fgcStage: try row.decode("stage"),
+                daysInStage: try row.decode("in_stage"), daysPastPlanReview: try row.decode("past_review"),
+                allocatedWorkersLeaving: try row.decode("leaving")))
         }
         return measures
     }

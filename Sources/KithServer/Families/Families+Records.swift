@@ -13,11 +13,13 @@ enum FamilyRow {
     static func decode(_ rows: [PostgresRow]) throws -> [Components.Schemas.Family] {
         var families: [Components.Schemas.Family] = []
         for row in rows {
-            let (id, team, name, reference, reason, status, openedOn, closedOn, createdAt) =
-                try row.decode((UUID, UUID, String, String?, String?, String, String, String?, Date).self)
+            let row = row.makeRandomAccess()
             families.append(.init(
-                id: id.text, teamId: team.text, displayName: name, reference: reference, reasonForInvolvement: reason,
-                status: .init(rawValue: status) ?? .open, openedOn: openedOn, closedOn: closedOn, createdAt: createdAt))
+                id: try row.decode("id", as: UUID.self).text, teamId: try row.decode("team_id", as: UUID.self).text,
+                displayName: try row.decode("display_name"), reference: try row.decode("reference"),
+                reasonForInvolvement: try row.decode("reason_for_involvement"),
+                status: .init(rawValue: try row.decode("status")) ?? .open, openedOn: try row.decode("opened_on"),
+                closedOn: try row.decode("closed_on"), createdAt: try row.decode("created_at")))
         }
         return families
     }

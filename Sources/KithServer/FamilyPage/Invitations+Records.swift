@@ -34,13 +34,14 @@ extension Records {
     func invitations(familyId: UUID, only id: UUID? = nil) async throws -> [Components.Schemas.Invitation] {
         let rows = try await query(
             """
-            SELECT i.id, i.family_id, i.person_id, p.name, i.created_by, i.created_at, i.expires_at, i.opened_at, i.revoked_at,
+            SELECT i.id, i.family_id, i.person_id, p.name AS person_name, i.created_by, i.created_at, i.expires_at,
+                   i.opened_at, i.revoked_at,
                    CASE WHEN i.revoked_at IS NOT NULL THEN 'revoked'
                         WHEN NOT kith_member_active(i.person_id) THEN 'ended'
                         WHEN i.opened_at <= now() - interval '180 days' THEN 'expired'
                         WHEN i.opened_at IS NOT NULL THEN 'opened'
                         WHEN i.expires_at <= now() THEN 'expired'
-                        ELSE 'waiting' END
+                        ELSE 'waiting' END AS status
             FROM family_invitations i
             JOIN people p ON p.organisation_id = i.organisation_id AND p.id = i.person_id
             WHERE i.organisation_id = \(principal.organisationId) AND i.family_id = \(familyId)
@@ -48,13 +49,14 @@ extension Records {
             ORDER BY i.created_at DESC, i.id
             """)
         var invitations: [Components.Schemas.Invitation] = []
-        for try await (id, family, person, name, by, createdAt, expiresAt, openedAt, revokedAt, status) in rows.decode(
-            (UUID, UUID, UUID, String, UUID, Date, Date, Date?, Date?, String).self)
-        {
+        for try await row in rows {
+            let row = row.makeRandomAccess()
             invitations.append(.init(
-                id: id.text, familyId: family.text, personId: person.text, personName: name, invitedBy: by.text,
-                createdAt: createdAt, expiresAt: expiresAt, openedAt: openedAt, revokedAt: revokedAt,
-                status: .init(rawValue: status) ?? .revoked))
+                id: try row.decode("id", as: UUID.self).text, familyId: try row.decode("family_id", as: UUID.self).text,
+                personId: try row.decode("person_id", as: UUID.self).text, personName: try row.decode("person_name"),
+                invitedBy: try row.decode("created_by", as: UUID.self).text, createdAt: try row.decode("created_at"),
+                expiresAt: try row.decode("expires_at"), openedAt: try row.decode("opened_at"),
+                revokedAt: try row.decode("revoked_at"), status: .init(rawValue: try row.decode("status")) ?? .revoked))
         }
         return invitations
     }

@@ -70,14 +70,16 @@ enum PersonRow {
     static func decode(_ rows: [PostgresRow]) throws -> [Components.Schemas.Person] {
         var people: [Components.Schemas.Person] = []
         for row in rows {
-            let (id, family, name, relationship, inFocus, dob, phone, email, address, language, interpreter, left, versionsJSON) =
-                try row.decode((UUID, UUID, String, String?, Bool, String?, String?, String?, String?, String?, Bool, String?, String).self)
-            let stored = (try? KithJSON.decode([String: Int].self, from: versionsJSON)) ?? [:]
+            let row = row.makeRandomAccess()
+            let stored = (try? KithJSON.decode([String: Int].self, from: try row.decode("field_versions"))) ?? [:]
             let versions = Dictionary(uniqueKeysWithValues: PersonFieldEdit.editableKeys.map { ($0, stored[$0, default: 0]) })
             people.append(.init(
-                id: id.text, familyId: family.text, name: name, relationshipToChild: relationship, isChildInFocus: inFocus,
-                dateOfBirth: dob, contact: .init(phone: phone, email: email, address: address), language: language,
-                interpreterNeeded: interpreter, leftNetworkOn: left, fieldVersions: .init(additionalProperties: versions)))
+                id: try row.decode("id", as: UUID.self).text, familyId: try row.decode("family_id", as: UUID.self).text,
+                name: try row.decode("name"), relationshipToChild: try row.decode("relationship_to_child"),
+                isChildInFocus: try row.decode("is_child_in_focus"), dateOfBirth: try row.decode("date_of_birth"),
+                contact: .init(phone: try row.decode("phone"), email: try row.decode("email"), address: try row.decode("address")),
+                language: try row.decode("language"), interpreterNeeded: try row.decode("interpreter_needed"),
+                leftNetworkOn: try row.decode("left_network_on"), fieldVersions: .init(additionalProperties: versions)))
         }
         return people
     }

@@ -67,14 +67,15 @@ extension Records {
         let afterKey = after?.key
         let afterId = after?.id
         var query: PostgresQuery = """
-            SELECT i.id, i.kind, i.family_id, i.mutation_id, i.device_id, i.summary, i.reason, i.status, i.created_at,
-                   i.payload::text, to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                   i.carries_restricted, coalesce(i.worker_id = \(principal.workerId), false),
+            SELECT \(unescaped: ReviewItemColumns.columns),
+                   to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS key,
+                   i.carries_restricted, coalesce(i.worker_id = \(principal.workerId), false) AS own,
                    EXISTS (SELECT 1 FROM review_item_recipients r
-                           WHERE r.organisation_id = i.organisation_id AND r.review_item_id = i.id AND r.worker_id = \(principal.workerId)),
+                           WHERE r.organisation_id = i.organisation_id AND r.review_item_id = i.id AND r.worker_id = \(principal.workerId))
+                       AS recipient,
                    ARRAY(SELECT tm.team_id FROM team_members tm
-                         WHERE tm.organisation_id = i.organisation_id AND tm.worker_id = i.worker_id),
-                   i.team_id, (i.payload ->> 'workerId')::uuid
+                         WHERE tm.organisation_id = i.organisation_id AND tm.worker_id = i.worker_id) AS owner_teams,
+                   i.team_id, (i.payload ->> 'workerId')::uuid AS about_worker
             FROM review_items i
             LEFT JOIN families f ON f.organisation_id = i.organisation_id AND f.id = i.family_id
             WHERE i.organisation_id = \(principal.organisationId) AND (i.status = 'open' OR \(id)::uuid IS NOT NULL)
@@ -100,22 +101,16 @@ extension Records {
         }
         var rows: [ReviewItemRow] = []
         for row in found {
-            let (id, kindName, family, mutation, device, summary, reason, status, createdAt, payload, key, restricted, own, recipient,
-                 ownerTeams, team, aboutWorker) = try row.decode(
-                    (UUID, String, UUID?, UUID?, UUID?, String, String?, String, Date, String?, String, Bool, Bool, Bool, [UUID], UUID?,
-                     UUID?).self)
-            let kind = ReviewItemKind(rawValue: kindName) ?? .rejected
+            let row = row.makeRandomAccess()
+            let item = try ReviewItemColumns.item(row)
+            let own: Bool = try row.decode("own")
             rows.append(ReviewItemRow(
-                id: id,
-                item: .init(
-                    id: id.text, kind: .init(rawValue: kind.rawValue) ?? .rejected, familyId: family?.text,
-                    mutationId: mutation?.text, deviceId: device?.text, summary: summary, reason: reason,
-                    status: .init(rawValue: status) ?? .open, createdAt: createdAt,
-                    payload: try ReviewItemKind.container(payload).map { .init(additionalProperties: $0) }),
-                key: key, familyId: family, payload: payload,
+                id: try row.decode("id"), item: item, key: try row.decode("key"), familyId: try row.decode("family_id"),
+                payload: try row.decode("payload"),
                 address: ReviewItemAddress(
-                    kind: kind, carriesRestricted: restricted, isRecipient: recipient || own, isOwnWork: own, ownerTeams: ownerTeams,
-                    team: team, aboutWorker: aboutWorker)))
+                    kind: ReviewItemKind(rawValue: try row.decode("kind")) ?? .rejected, carriesRestricted: try row.decode("carries_restricted"),
+                    isRecipient: try row.decode("recipient") || own, isOwnWork: own, ownerTeams: try row.decode("owner_teams"),
+                    team: try row.decode("team_id"), aboutWorker: try row.decode("about_worker"))))
         }
         return rows
     }
@@ -195,19 +190,24 @@ extension Records {
     /// An item as it stands, for one who has just acted on it.
     func reviewItem(_ id: UUID) async throws -> Components.Schemas.ReviewItem {
         let rows = try await query(
-            """
-            SELECT kind, family_id, mutation_id, device_id, summary, reason, status, created_at, payload::text
-            FROM review_items WHERE organisation_id = \(principal.organisationId) AND id = \(id)
-            """)
-        for try await (kind, family, mutation, device, summary, reason, status, createdAt, payload) in rows.decode(
-            (String, UUID?, UUID?, UUID?, String, String?, String, Date, String?).self)
-        {
-            return .init(
-                id: id.text, kind: .init(rawValue: kind) ?? .rejected, familyId: family?.text, mutationId: mutation?.text,
-                deviceId: device?.text, summary: summary, reason: reason, status: .init(rawValue: status) ?? .open,
-                createdAt: createdAt, payload: try ReviewItemKind.container(payload).map { .init(additionalProperties: $0) })
-        }
+            "SELECT \(unescaped: ReviewItemColumns.columns) FROM review_items i WHERE i.organisation_id = \(principal.organisationId) AND i.id = \(id)")
+        for try await row in rows { return try ReviewItemColumns.item(row.makeRandomAccess()) }
         throw KithError.notFound
+    }
+}
+
+/// A review item's own columns (`i` is the item), read by name.
+enum ReviewItemColumns {
+    static let columns = "i.id, i.kind, i.family_id, i.mutation_id, i.device_id, i.summary, i.reason, i.status, i.created_at, i.payload::text"
+
+    static func item(_ row: PostgresRandomAccessRow) throws -> Components.Schemas.ReviewItem {
+        .init(
+            id: try row.decode("id", as: UUID.self).text, kind: .init(rawValue: try row.decode("kind")) ?? .rejected,
+            familyId: try row.decode("family_id", as: UUID?.self)?.text, mutationId: try row.decode("mutation_id", as: UUID?.self)?.text,
+            deviceId: try row.decode("device_id", as: UUID?.self)?.text, summary: try row.decode("summary"),
+            reason: try row.decode("reason"), status: .init(rawValue: try row.decode("status")) ?? .open,
+            createdAt: try row.decode("created_at"),
+            payload: try ReviewItemKind.container(try row.decode("payload")).map { .init(additionalProperties: $0) })
     }
 }
 
