@@ -219,22 +219,49 @@ def timeline_once():
     kith = wrk("GET", f"/v1/families/{typical}/timeline?limit=50", priya_token, 8)
     o, f, w = organisation, typical, priya
     settle()
+    # The best PostgreSQL can do for the same page: every kind of entry the timeline shows, each read newest first and
+    # only as far as a page could take from it, the same text made of each, and the read's audit row.
+    n = 51
     raw, _ = pgbench(f"""BEGIN;
-SELECT * FROM (
-    SELECT 'contact' AS kind, c.occurred_at AS at, c.id, c.recorded_by AS worker, c.kind AS summary, c.location AS detail
-    FROM contacts c WHERE c.organisation_id = '{o}' AND c.family_id = '{f}'
-    UNION ALL SELECT 'note', n.created_at, n.id, n.author_id, n.audience, left(r.body, 280)
-    FROM notes n CROSS JOIN LATERAL (SELECT body FROM note_revisions r WHERE r.organisation_id = n.organisation_id
-        AND r.note_id = n.id ORDER BY number DESC LIMIT 1) r WHERE n.organisation_id = '{o}' AND n.family_id = '{f}'
-    UNION ALL SELECT 'allocation', a.started_on::timestamptz, a.id, a.worker_id, a.role, a.handover_note
-    FROM allocations a WHERE a.organisation_id = '{o}' AND a.family_id = '{f}'
-    UNION ALL SELECT 'stage', e.on_date::timestamptz, e.id, e.recorded_by, e.stage, e.note
-    FROM conference_stage_events e WHERE e.organisation_id = '{o}' AND e.family_id = '{f}'
-    UNION ALL SELECT 'plan', p.created_at, p.id, p.created_by, p.version::text, p.contingency
-    FROM family_plans p WHERE p.organisation_id = '{o}' AND p.family_id = '{f}'
-    UNION ALL SELECT 'update', u.created_at, u.id, u.author_id, u.status, left(u.text, 280)
-    FROM plan_item_updates u WHERE u.organisation_id = '{o}' AND u.family_id = '{f}') entries
-ORDER BY at DESC, id DESC LIMIT 51;
+SELECT kind, at, id, worker_id, person_id, summary, detail FROM (
+    (SELECT 'contact' AS kind, c.occurred_at AS at, c.id, c.recorded_by AS worker_id, NULL::uuid AS person_id,
+            c.kind || CASE WHEN c.child_seen_alone THEN ', child seen alone' WHEN c.child_seen THEN ', child seen' ELSE '' END
+                AS summary, c.location AS detail
+     FROM contacts c WHERE c.organisation_id = '{o}' AND c.family_id = '{f}' ORDER BY c.occurred_at DESC, c.id DESC LIMIT {n})
+    UNION ALL
+    (SELECT 'note', n.created_at, n.id, n.author_id, NULL, n.audience || CASE WHEN r.number > 1 THEN ', amended' ELSE '' END,
+            left(r.body, 280)
+     FROM notes n CROSS JOIN LATERAL (SELECT number, body FROM note_revisions r WHERE r.organisation_id = n.organisation_id
+         AND r.note_id = n.id ORDER BY number DESC LIMIT 1) r
+     WHERE n.organisation_id = '{o}' AND n.family_id = '{f}' AND (n.audience <> 'restricted' OR n.author_id = '{w}')
+     ORDER BY n.created_at DESC, n.id DESC LIMIT {n})
+    UNION ALL
+    (SELECT 'allocationStarted', a.started_on::timestamptz, a.id, a.worker_id, NULL, a.role, NULL
+     FROM allocations a WHERE a.organisation_id = '{o}' AND a.family_id = '{f}' ORDER BY a.started_on DESC, a.id DESC LIMIT {n})
+    UNION ALL
+    (SELECT 'allocationEnded', a.ended_on::timestamptz, a.id, a.worker_id, NULL,
+            a.end_reason || CASE WHEN a.joint_handover_visit THEN ', joint handover visit' ELSE '' END, NULL
+     FROM allocations a WHERE a.organisation_id = '{o}' AND a.family_id = '{f}' AND a.ended_on IS NOT NULL
+     ORDER BY a.ended_on DESC, a.id DESC LIMIT {n})
+    UNION ALL
+    (SELECT 'handover', h.written_at, h.id, h.written_by, NULL, 'handover note, version ' || h.version, h.note
+     FROM handover_notes h WHERE h.organisation_id = '{o}' AND h.family_id = '{f}' ORDER BY h.written_at DESC, h.id DESC LIMIT {n})
+    UNION ALL
+    (SELECT 'conferenceStage', e.on_date::timestamptz, e.id, e.recorded_by, NULL, e.stage, e.note
+     FROM conference_stage_events e WHERE e.organisation_id = '{o}' AND e.family_id = '{f}'
+     ORDER BY e.on_date DESC, e.id DESC LIMIT {n})
+    UNION ALL
+    (SELECT 'plan', p.created_at, p.id, p.created_by, NULL, 'version ' || p.version, p.contingency
+     FROM family_plans p WHERE p.organisation_id = '{o}' AND p.family_id = '{f}' ORDER BY p.created_at DESC, p.id DESC LIMIT {n})
+    UNION ALL
+    (SELECT 'planItemUpdate', u.created_at, u.id, u.author_id, u.person_id, coalesce(u.status, 'update'), left(u.text, 280)
+     FROM plan_item_updates u WHERE u.organisation_id = '{o}' AND u.family_id = '{f}'
+     ORDER BY u.created_at DESC, u.id DESC LIMIT {n})
+    UNION ALL
+    (SELECT 'familyMessage', m.created_at, m.id, NULL, m.person_id, 'message from the family''s page', left(m.text, 280)
+     FROM family_messages m WHERE m.organisation_id = '{o}' AND m.family_id = '{f}'
+     ORDER BY m.created_at DESC, m.id DESC LIMIT {n})) entries
+ORDER BY at DESC, id DESC LIMIT {n};
 INSERT INTO audit_events (organisation_id, worker_id, family_id, action, entity) VALUES ('{o}', '{w}', '{f}', 'read', 'timeline');
 END;
 """, 8, seconds=10)
@@ -387,7 +414,7 @@ rows = [
     ("`POST /v1/families/{id}/notes`, 32 clients (wrk)", f"{post_kith:,.0f}/s",
      f"{post_raw:,.0f}/s (pgbench, note + revision, one row each)", post_kith / post_raw, "≥ 30 %", post_kith / post_raw >= 0.30, True),
     ("`GET /v1/families/{id}/timeline?limit=50`, a typical family, 8 clients", f"{timeline_kith:,.0f}/s",
-     f"{timeline_raw:,.0f}/s (pgbench: the 50 newest items of the same tables and the read's audit row, one transaction)",
+     f"{timeline_raw:,.0f}/s (pgbench: the 50 newest entries of every kind the timeline shows, each kind read only as far as a page could take, and the read's audit row, one transaction)",
      timeline_kith / timeline_raw, "≥ 50 %", timeline_kith / timeline_raw >= 0.50, True),
 ]
 cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.machine())
