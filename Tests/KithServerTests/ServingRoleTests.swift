@@ -200,7 +200,7 @@ import Testing
                 ("kith_acting_worker", "SELECT kith_acting_worker(NULL, false, '\(zed)')", false),
                 ("kith_read_timeline", "SELECT count(*) FROM kith_read_timeline('\(priya)', '\(ours)', true, NULL, NULL, 50, false, false)", false),
                 ("kith_write_notes", Self.writeNote(by: priya, family: ours), false),
-                ("kith_audit", "SELECT kith_audit('\(priya)', NULL, ARRAY['\(ours)']::uuid[], 'read', 'probe', NULL, NULL, false, '{}')", false),
+                ("kith_audit", "SELECT kith_audit('\(priya)', NULL, ARRAY['\(ours)']::uuid[], 'read', 'probe', NULL, NULL, ARRAY[false], '{}')", false),
             ]
             for (name, statement, _) in probes {
                 let state = try await Self.probe(kith, behind: nil, statement)
@@ -226,7 +226,7 @@ import Testing
             let theirNote = try await Self.probe(kith, behind: organisation, Self.writeNote(by: zed, family: theirs))
             #expect(theirNote != nil, "a note written into another organisation's family")
             let theirEvent = try await Self.probe(
-                kith, behind: organisation, "SELECT kith_audit('\(zed)', NULL, ARRAY['\(theirs)']::uuid[], 'read', 'probe', NULL, NULL, false, '{}')")
+                kith, behind: organisation, "SELECT kith_audit('\(zed)', NULL, ARRAY['\(theirs)']::uuid[], 'read', 'probe', NULL, NULL, ARRAY[false], '{}')")
             #expect(theirEvent == "23503", "an audit event written against another organisation's family")
 
             // The lookups by secret find nothing for a secret that is not one, and the pruner keeps its floor.

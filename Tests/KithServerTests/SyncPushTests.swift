@@ -67,6 +67,28 @@ import Testing
         }
     }
 
+    /// A run of notes written by one statement audits each note by itself: one write event naming that note and its
+    /// family.
+    @Test func eachNoteOfARunHasItsOwnAuditEvent() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            let other = try await kith.openFamily("The Brennan family")
+            let device = try await FieldDevice.register(kith, as: .priya)
+            let run = (1...6).map { Mutation.note(Int64($0), family: $0 <= 3 ? family.id : other.id, body: "Visit \($0)") }
+            let pushed = try await device.push(run)
+            #expect(pushed.results.allSatisfy { $0.status == .applied })
+            #expect(try await kith.count("SELECT count(*) FROM notes") == 6)
+            #expect(try await kith.count(
+                """
+                SELECT count(*) FROM notes n
+                WHERE (SELECT count(*) FROM audit_events e
+                       WHERE e.entity = 'note' AND e.action = 'write' AND e.record_id = n.id AND e.family_id = n.family_id
+                         AND e.worker_id = n.author_id AND NOT e.break_glass) = 1
+                """) == 6)
+            #expect(try await kith.count("SELECT count(*) FROM audit_events WHERE entity = 'note'") == 6)
+        }
+    }
+
     @Test func aWeekOfNotesGoesInOneStatementAndABadOneAmongThemIsStillRefusedAlone() async throws {
         try await Kith.run { kith in
             let family = try await kith.openFamily()

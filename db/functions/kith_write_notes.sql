@@ -8,8 +8,8 @@
 -- so it writes nothing and returns NULL, and the caller finds out which (Records.refusal) and says so. Otherwise it
 -- returns when they were written (the transaction's time). A note or revision written by another transaction between
 -- the check and the insert is a unique violation, which ends the statement with nothing written.
--- The notes come as one JSON array, an object a note, its keys the columns `given` names below (NotesWrite in
--- Notes+Records.swift writes them); what a note does not have is left out.
+-- The notes come as one JSON array, an object a note, its keys the fields of the type kith_note_entry (migration 0022;
+-- NotesWrite.Given in Notes+Records.swift writes them); what a note does not have is left out. They are read once.
 CREATE OR REPLACE FUNCTION public.kith_write_notes(worker uuid, device uuid, entries jsonb)
  RETURNS timestamp with time zone
  LANGUAGE plpgsql
@@ -17,41 +17,37 @@ AS $function$
 #variable_conflict use_column
 DECLARE
     organisation uuid := kith_wall();
-    written integer;
+    given kith_note_entry[] := ARRAY(SELECT g FROM jsonb_populate_recordset(NULL::kith_note_entry, entries) AS g);
 BEGIN
-    IF EXISTS (SELECT 1 FROM jsonb_to_recordset(entries) AS g(family_id uuid, contact_id uuid)
+    IF EXISTS (SELECT 1 FROM unnest(given) AS g
                WHERE g.contact_id IS NOT NULL
                  AND NOT EXISTS (SELECT 1 FROM contacts c
                                  WHERE c.organisation_id = organisation AND c.family_id = g.family_id
                                    AND c.id = g.contact_id))
-       OR EXISTS (SELECT 1 FROM jsonb_to_recordset(entries) AS g(id uuid, revision_id uuid)
+       OR EXISTS (SELECT 1 FROM unnest(given) AS g
                   WHERE EXISTS (SELECT 1 FROM notes n WHERE n.organisation_id = organisation AND n.id = g.id)
                      OR EXISTS (SELECT 1 FROM note_revisions r
                                 WHERE r.organisation_id = organisation AND r.id = g.revision_id)) THEN
         RETURN NULL;
     END IF;
-    WITH given AS (
-        SELECT * FROM jsonb_to_recordset(entries)
-        AS g(id uuid, revision_id uuid, family_id uuid, contact_id uuid, audience text, with_family boolean,
-             recorded_at double precision, clock_suspect boolean, late boolean, body text, observed text, analysis text,
-             decision text, family_words text, next_steps text, break_glass boolean)
-    ), note AS (
+    WITH note AS (
         INSERT INTO notes (organisation_id, id, family_id, contact_id, audience, written_with_family, author_id,
                            source_device_id, device_recorded_at, clock_suspect, late_after_reallocation)
         SELECT organisation, g.id, g.family_id, g.contact_id, g.audience, g.with_family, worker, device,
                to_timestamp(g.recorded_at), g.clock_suspect, g.late
-        FROM given g
-    ), revision AS (
-        INSERT INTO note_revisions (organisation_id, id, note_id, family_id, number, body, observed, analysis, decision,
-                                    family_words, next_steps, author_id)
-        SELECT organisation, g.revision_id, g.id, g.family_id, 1, g.body, g.observed, g.analysis, g.decision,
-               g.family_words, g.next_steps, worker
-        FROM given g
+        FROM unnest(given) AS g
     )
-    -- The statement's inserts run to their end whatever its last query reads; then each note's event.
-    SELECT count(*) INTO written FROM given;
-    PERFORM kith_audit(worker, NULL, ARRAY[g.family_id], 'write', 'note', g.id, NULL, g.break_glass, '{}')
-    FROM jsonb_to_recordset(entries) AS g(id uuid, family_id uuid, break_glass boolean);
+    INSERT INTO note_revisions (organisation_id, id, note_id, family_id, number, body, observed, analysis, decision,
+                                family_words, next_steps, author_id)
+    SELECT organisation, g.revision_id, g.id, g.family_id, 1, g.body, g.observed, g.analysis, g.decision,
+           g.family_words, g.next_steps, worker
+    FROM unnest(given) AS g;
+    PERFORM kith_audit(worker, NULL, array_agg(g.family_id ORDER BY g.n), 'write', 'note', array_agg(g.id ORDER BY g.n), NULL,
+                       array_agg(g.break_glass ORDER BY g.n), '{}')
+    FROM unnest(given) WITH ORDINALITY AS g(id, revision_id, family_id, contact_id, audience, with_family, recorded_at,
+                                            clock_suspect, late, body, observed, analysis, decision, family_words,
+                                            next_steps, break_glass, n)
+    HAVING count(*) > 0;
     RETURN now();
 END
 $function$;

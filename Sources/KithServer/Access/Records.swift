@@ -96,8 +96,8 @@ struct Records: Sendable {
         try await query(
             AuditWrite.self,
             """
-            SELECT kith_audit(\(principal.workerId), NULL, \(familyIds)::uuid[], \(action.rawValue), \(entity), \(recordId)::uuid,
-                              \(reason), \(breakGlass), '{}')
+            SELECT kith_audit(\(principal.workerId), NULL, \(familyIds)::uuid[], \(action.rawValue), \(entity),
+                              ARRAY[\(recordId)::uuid], \(reason), ARRAY[\(breakGlass)], '{}')
             """)
     }
 
@@ -106,8 +106,8 @@ struct Records: Sendable {
     func auditAdministration(_ entity: String, recordId: UUID?, teamIds: [UUID] = [], reason: String) async throws {
         try await query(
             """
-            SELECT kith_audit(\(principal.workerId), NULL, NULL, 'administer', \(entity), \(recordId)::uuid, \(reason), false,
-                              \(teamIds)::uuid[])
+            SELECT kith_audit(\(principal.workerId), NULL, NULL, 'administer', \(entity), ARRAY[\(recordId)::uuid], \(reason),
+                              ARRAY[false], \(teamIds)::uuid[])
             """)
     }
 }

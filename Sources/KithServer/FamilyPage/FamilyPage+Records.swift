@@ -221,7 +221,7 @@ struct FamilyPageRecords: Sendable {
         try await query(
             """
             SELECT kith_audit(NULL, \(member.personId), ARRAY[\(member.familyId)]::uuid[], \(action.rawValue), \(entity),
-                              \(recordId)::uuid, NULL, false, '{}')
+                              ARRAY[\(recordId)::uuid], NULL, ARRAY[false], '{}')
             """)
     }
 }
