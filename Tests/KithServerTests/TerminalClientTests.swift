@@ -65,6 +65,10 @@ import Testing
                 screen = try await terminal.run("kith invitations adeyemi")
                 #expect(screen.contains("Theo Adeyemi") && screen.contains("waiting"))
                 #expect(try await count(db, "SELECT count(*) FROM family_invitations WHERE opened_at IS NULL") == 1)
+                // What the server refuses is told as it said it (`Server.Refusals`): a team's continuity is its
+                // supervisors', and to anyone else there is no such record.
+                screen = try await terminal.run("kith continuity --team north")
+                #expect(screen.contains("the server refused (404 not_found): No such record."), "\(screen)")
 
                 // The network cable pulled: the work is kept and the person is told what to do.
                 server.kill()

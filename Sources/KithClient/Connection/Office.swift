@@ -18,12 +18,7 @@ package struct Office: Sendable {
     // MARK: Looking up
 
     package func workers() async throws -> [Components.Schemas.Worker] {
-        switch try await client.listWorkers() {
-        case .ok(let ok): try ok.body.json.items
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        try await client.listWorkers().ok.body.json.items
     }
 
     /// A colleague by `me`, their email, a piece of their name or the start of their id, that only they match.
@@ -72,15 +67,9 @@ package struct Office: Sendable {
         var families: [Components.Schemas.Family] = []
         var after: String?
         repeat {
-            switch try await client.listFamilies(query: .init(scope: .team, status: .open, limit: 200, after: after)) {
-            case .ok(let ok):
-                let page = try ok.body.json
-                families += page.items
-                after = page.next
-            case .clientError(let status, let problem): throw Server.refusal(status, problem)
-            case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-            case .undocumented(let status, _): throw Server.undocumented(status)
-            }
+            let page = try await client.listFamilies(query: .init(scope: .team, status: .open, limit: 200, after: after)).ok.body.json
+            families += page.items
+            after = page.next
         } while after != nil
         return families
     }
@@ -96,41 +85,26 @@ package struct Office: Sendable {
 
     /// A new family of the worker's team; the server makes a practitioner or coordinator who opens it its worker.
     package func openFamily(_ family: Components.Schemas.CreateFamily) async throws -> Components.Schemas.Family {
-        switch try await client.createFamily(body: .json(family)) {
-        case .created(let created): try created.body.json
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        try await client.createFamily(body: .json(family)).created.body.json
     }
 
     package func allocate(
         _ family: Components.Schemas.Family, to worker: Components.Schemas.Worker, role: Components.Schemas.AllocationRole,
         on day: String
     ) async throws -> Components.Schemas.Allocation {
-        switch try await client.createAllocation(
-            path: .init(familyId: family.id), body: .json(.init(workerId: worker.id, role: role, startedOn: day)))
-        {
-        case .created(let created): try created.body.json
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        try await client.createAllocation(
+            path: .init(familyId: family.id), body: .json(.init(workerId: worker.id, role: role, startedOn: day))
+        ).created.body.json
     }
 
     package func reallocate(
         _ family: Components.Schemas.Family, to worker: Components.Schemas.Worker, role: Components.Schemas.AllocationRole,
         reason: String, handoverNote: String?
     ) async throws -> Components.Schemas.Reallocation {
-        switch try await client.reallocateFamily(
+        try await client.reallocateFamily(
             path: .init(familyId: family.id),
-            body: .json(.init(toWorkerId: worker.id, role: role, reason: reason, handoverNote: handoverNote)))
-        {
-        case .created(let created): try created.body.json
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+            body: .json(.init(toWorkerId: worker.id, role: role, reason: reason, handoverNote: handoverNote))
+        ).created.body.json
     }
 
     // MARK: Supervision and signals
@@ -138,32 +112,17 @@ package struct Office: Sendable {
     package func recordSupervision(
         with worker: Components.Schemas.Worker, on day: String, families: [Components.Schemas.Family], notes: String
     ) async throws -> Components.Schemas.SupervisionSession {
-        switch try await client.createSupervisionSession(
-            body: .json(.init(workerId: worker.id, heldOn: day, familyIds: families.map(\.id), notes: notes)))
-        {
-        case .created(let created): try created.body.json
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        try await client.createSupervisionSession(
+            body: .json(.init(workerId: worker.id, heldOn: day, familyIds: families.map(\.id), notes: notes))
+        ).created.body.json
     }
 
     package func supervisionSessions(of worker: Components.Schemas.Worker) async throws -> [Components.Schemas.SupervisionSession] {
-        switch try await client.listSupervisionSessions(query: .init(workerId: worker.id)) {
-        case .ok(let ok): try ok.body.json.items
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        try await client.listSupervisionSessions(query: .init(workerId: worker.id)).ok.body.json.items
     }
 
     package func signalSettings(of team: Components.Schemas.Team) async throws -> Components.Schemas.SignalSettings {
-        switch try await client.getSignalSettings(path: .init(teamId: team.id)) {
-        case .ok(let ok): try ok.body.json
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        try await client.getSignalSettings(path: .init(teamId: team.id)).ok.body.json
     }
 
     /// The team's thresholds with `changes` (`noContactDays=21`) applied; the other thresholds stay as they are.
@@ -184,12 +143,7 @@ package struct Office: Sendable {
                     "'\(parts[0])' is not a threshold: noContactDays, childNotSeenDays, planReviewOverdueDays or workerChanges365")
             }
         }
-        switch try await client.putSignalSettings(path: .init(teamId: team.id), body: .json(settings)) {
-        case .ok(let ok): return try ok.body.json
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        return try await client.putSignalSettings(path: .init(teamId: team.id), body: .json(settings)).ok.body.json
     }
 
     /// Every open review item the server gives this worker: for a supervisor, their teams' too.
@@ -197,15 +151,9 @@ package struct Office: Sendable {
         var items: [Components.Schemas.ReviewItem] = []
         var after: String?
         repeat {
-            switch try await client.listReviewItems(query: .init(limit: 200, after: after)) {
-            case .ok(let ok):
-                let page = try ok.body.json
-                items += page.items
-                after = page.next
-            case .clientError(let status, let problem): throw Server.refusal(status, problem)
-            case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-            case .undocumented(let status, _): throw Server.undocumented(status)
-            }
+            let page = try await client.listReviewItems(query: .init(limit: 200, after: after)).ok.body.json
+            items += page.items
+            after = page.next
         } while after != nil
         return items
     }
@@ -213,12 +161,7 @@ package struct Office: Sendable {
     // MARK: Devices
 
     package func devices() async throws -> [Components.Schemas.Device] {
-        switch try await client.listDevices() {
-        case .ok(let ok): try ok.body.json.items
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        try await client.listDevices().ok.body.json.items
     }
 
     /// A device by the start of its id or a piece of its name, among those the worker may see.
@@ -228,12 +171,8 @@ package struct Office: Sendable {
         guard matches.count == 1, let device = matches.first else {
             throw CommandError.usage("'\(ref)' matches \(matches.count) devices (`kith device list` shows them)")
         }
-        switch try await client.revokeDevice(path: .init(deviceId: device.id)) {
-        case .ok: return device
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        _ = try await client.revokeDevice(path: .init(deviceId: device.id)).ok
+        return device
     }
 
     // MARK: Break-glass, audit and export
@@ -244,20 +183,10 @@ package struct Office: Sendable {
         _ ref: String, caseload: Caseload, reason: String
     ) async throws -> (Components.Schemas.Family, Components.Schemas.BreakGlassGrant) {
         let familyId = UUID(uuidString: ref) != nil ? ref.lowercased() : try await family(ref, caseload: caseload).id
-        let grant: Components.Schemas.BreakGlassGrant = switch try await client.openBreakGlassAccess(
-            path: .init(familyId: familyId), body: .json(.init(reason: reason)))
-        {
-        case .created(let created): try created.body.json
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
-        switch try await client.getFamily(path: .init(familyId: familyId)) {
-        case .ok(let ok): return (try ok.body.json, grant)
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        let grant: Components.Schemas.BreakGlassGrant = try await client.openBreakGlassAccess(
+            path: .init(familyId: familyId), body: .json(.init(reason: reason))
+        ).created.body.json
+        return (try await client.getFamily(path: .init(familyId: familyId)).ok.body.json, grant)
     }
 
     /// The family's audit trail, newest first, up to `limit` events; `others`: without its allocated workers' own reads.
@@ -265,88 +194,47 @@ package struct Office: Sendable {
         var events: [Components.Schemas.AuditEvent] = []
         var after: String?
         repeat {
-            switch try await client.getFamilyAudit(
-                path: .init(familyId: family.id), query: .init(limit: min(200, limit), after: after, leaveOutAllocatedReads: others))
-            {
-            case .ok(let ok):
-                let page = try ok.body.json
-                events += page.items
-                after = page.next
-            case .clientError(let status, let problem): throw Server.refusal(status, problem)
-            case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-            case .undocumented(let status, _): throw Server.undocumented(status)
-            }
+            let page = try await client.getFamilyAudit(
+                path: .init(familyId: family.id), query: .init(limit: min(200, limit), after: after, leaveOutAllocatedReads: others)
+            ).ok.body.json
+            events += page.items
+            after = page.next
         } while after != nil && events.count < limit
         return Array(events.prefix(limit))
     }
 
     /// Break-glass openings of the team's families since a day (the server's default: 30 days).
     package func breakGlassOpenings(of team: Components.Schemas.Team, since day: String?) async throws -> [Components.Schemas.BreakGlassOpening] {
-        switch try await client.listTeamBreakGlass(path: .init(teamId: team.id), query: .init(since: day)) {
-        case .ok(let ok): try ok.body.json.items
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        try await client.listTeamBreakGlass(path: .init(teamId: team.id), query: .init(since: day)).ok.body.json.items
     }
 
     package func export(_ family: Components.Schemas.Family) async throws -> Components.Schemas.FamilyExport {
-        switch try await client.exportFamily(path: .init(familyId: family.id)) {
-        case .ok(let ok): try ok.body.json
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        try await client.exportFamily(path: .init(familyId: family.id)).ok.body.json
     }
 
     // MARK: Continuity
 
     package func continuity(of family: Components.Schemas.Family) async throws -> Components.Schemas.FamilyContinuity {
-        switch try await client.getFamilyContinuity(path: .init(familyId: family.id)) {
-        case .ok(let ok): try ok.body.json
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        try await client.getFamilyContinuity(path: .init(familyId: family.id)).ok.body.json
     }
 
     package func continuity(of worker: Components.Schemas.Worker) async throws -> Components.Schemas.WorkerContinuity {
-        switch try await client.getWorkerContinuity(path: .init(workerId: worker.id)) {
-        case .ok(let ok): try ok.body.json
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        try await client.getWorkerContinuity(path: .init(workerId: worker.id)).ok.body.json
     }
 
     package func continuity(of team: Components.Schemas.Team) async throws -> Components.Schemas.TeamContinuity {
-        switch try await client.getTeamContinuity(path: .init(teamId: team.id)) {
-        case .ok(let ok): try ok.body.json
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        try await client.getTeamContinuity(path: .init(teamId: team.id)).ok.body.json
     }
 
     // MARK: The family's page
 
     /// A new invitation for a person of the family's network: its link and the code to tell them in person.
     package func invite(_ person: Caseload.Person) async throws -> Components.Schemas.NewInvitation {
-        switch try await client.invitePerson(path: .init(personId: person.id)) {
-        case .created(let created): try created.body.json
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        try await client.invitePerson(path: .init(personId: person.id)).created.body.json
     }
 
     package func invitations(to family: Caseload.Family) async throws -> [Components.Schemas.Invitation] {
-        switch try await client.listInvitations(path: .init(familyId: family.id)) {
-        case .ok(let ok): try ok.body.json.items
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        try await client.listInvitations(path: .init(familyId: family.id)).ok.body.json.items
     }
 
     /// Withdraws the family's invitation whose id starts with `ref`; the family's invitations as they now stand.
@@ -356,12 +244,7 @@ package struct Office: Sendable {
         guard matches.count == 1, !ref.isEmpty else {
             throw CommandError.usage("'\(ref)' matches \(matches.count) of \(family.displayName)'s invitations")
         }
-        let revoked: Components.Schemas.Invitation = switch try await client.revokeInvitation(path: .init(invitationId: matches[0].id)) {
-        case .ok(let ok): try ok.body.json
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        let revoked: Components.Schemas.Invitation = try await client.revokeInvitation(path: .init(invitationId: matches[0].id)).ok.body.json
         return invitations.map { $0.id == revoked.id ? revoked : $0 }
     }
 
@@ -371,11 +254,6 @@ package struct Office: Sendable {
     package func resolve(
         _ item: Components.Schemas.PulledReviewItem, _ action: Components.Schemas.ResolveReviewItem.ActionPayload
     ) async throws {
-        switch try await client.resolveReviewItem(path: .init(reviewItemId: item.id), body: .json(.init(action: action))) {
-        case .ok: break
-        case .clientError(let status, let problem): throw Server.refusal(status, problem)
-        case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-        case .undocumented(let status, _): throw Server.undocumented(status)
-        }
+        _ = try await client.resolveReviewItem(path: .init(reviewItemId: item.id), body: .json(.init(action: action))).ok
     }
 }

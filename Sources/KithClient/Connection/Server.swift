@@ -18,11 +18,14 @@ package enum Server {
             serverURL: url,
             configuration: KithJSON.configuration,
             transport: AsyncHTTPClientTransport(configuration: .init(client: http, timeout: .seconds(120))),
-            middlewares: [WaitWhenTold()] + (token.map { [Bearer(token: $0)] } ?? []))
+            middlewares: [Refusals(), WaitWhenTold()] + (token.map { [Bearer(token: $0)] } ?? []))
         do {
             let result = try await body(client)
             try await http.shutdown()
             return result
+        } catch let error as ClientError where error.underlyingError is CommandError {
+            try? await http.shutdown()
+            throw error.underlyingError
         } catch {
             try? await http.shutdown()
             throw error
@@ -51,6 +54,28 @@ package enum Server {
     /// An answer the contract does not name (a 500, a proxy's page): said as it came.
     package static func undocumented(_ status: Int) -> CommandError {
         .refused(status: status, code: nil, detail: "The server answered \(status), which it never should.")
+    }
+
+    /// Every answer but a success becomes the refusal the person is told, before the generated code sees it, so that a
+    /// call reads `try await client.operation(…).ok.body.json` and what a refusal means is said here once. Sync's own
+    /// operations and the sign-in read their refusals' codes themselves (`SyncEngine`, `SignIn`).
+    package struct Refusals: ClientMiddleware {
+        static let readTheirOwn: Set<String> = WaitWhenTold.operations.union(["login"])
+
+        package init() {}
+
+        package func intercept(
+            _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
+            next: @Sendable (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)
+        ) async throws -> (HTTPResponse, HTTPBody?) {
+            let (response, answer) = try await next(request, body, baseURL)
+            let status = response.status.code
+            guard !(200..<300).contains(status), !Self.readTheirOwn.contains(operationID) else { return (response, answer) }
+            let bytes: Data? = if let answer { try await Data(collecting: answer, upTo: 1 << 20) } else { nil }
+            let problem = bytes.flatMap { try? KithJSON.requestDecoder().decode(Components.Schemas.Problem.self, from: $0) }
+            guard (400..<500).contains(status) || status == 503 else { throw Server.undocumented(status) }
+            throw CommandError.refused(status: status, code: problem?.code, detail: problem?.detail ?? problem?.title)
+        }
     }
 
     /// A sync told to wait (429 when the device syncs too often, 503 while the server's database is restarting or many

@@ -36,19 +36,9 @@ package enum SignIn {
                 }
             }
             return try await Server.with(url, token: login.token) { client in
-                let me: Components.Schemas.Me = switch try await client.getMe() {
-                case .ok(let ok): try ok.body.json
-                case .clientError(let status, let problem): throw Server.refusal(status, problem)
-                case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-                case .undocumented(let status, _): throw Server.undocumented(status)
-                }
-                let registration: Components.Schemas.DeviceRegistration = switch try await client.registerDevice(body: .json(.init(
-                    name: deviceName ?? "kith on \(hostName)", platform: "terminal", clientVersion: KithVersion.client))) {
-                case .created(let created): try created.body.json
-                case .clientError(let status, let problem): throw Server.refusal(status, problem)
-                case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-                case .undocumented(let status, _): throw Server.undocumented(status)
-                }
+                let me = try await client.getMe().ok.body.json
+                let registration = try await client.registerDevice(body: .json(.init(
+                    name: deviceName ?? "kith on \(hostName)", platform: "terminal", clientVersion: KithVersion.client))).created.body.json
                 return Session(
                     server: url, deviceId: registration.deviceId, token: registration.token, signInToken: login.token, me: me)
             }
@@ -85,12 +75,7 @@ package enum SignIn {
     /// The device signs itself out (its token's sign-out revokes it), then the sign-in that registered it.
     private static func signOut(_ session: Session) async throws {
         try await Server.with(session.server, token: session.token, patience: 5) { client in
-            switch try await client.logout() {
-            case .noContent: break
-            case .clientError(let status, let problem): throw Server.refusal(status, problem)
-            case .serviceUnavailable(let unavailable): throw Server.refusal(unavailable)
-            case .undocumented(let status, _): throw Server.undocumented(status)
-            }
+            _ = try await client.logout().noContent
         }
         if let signIn = session.signInToken {
             _ = try? await Server.with(session.server, token: signIn, patience: 2) { try await $0.logout() }
