@@ -42,11 +42,9 @@ BEGIN
     SELECT organisation, g.revision_id, g.id, g.family_id, 1, g.body, g.observed, g.analysis, g.decision,
            g.family_words, g.next_steps, worker
     FROM unnest(given) AS g;
-    PERFORM kith_audit(worker, NULL, array_agg(g.family_id ORDER BY g.n), 'write', 'note', array_agg(g.id ORDER BY g.n), NULL,
-                       array_agg(g.break_glass ORDER BY g.n), '{}')
-    FROM unnest(given) WITH ORDINALITY AS g(id, revision_id, family_id, contact_id, audience, with_family, recorded_at,
-                                            clock_suspect, late, body, observed, analysis, decision, family_words,
-                                            next_steps, break_glass, n)
+    PERFORM kith_audit(worker, NULL, array_agg(g.family_id ORDER BY g.ordinality), 'write', 'note',
+                       array_agg(g.id ORDER BY g.ordinality), NULL, array_agg(g.break_glass ORDER BY g.ordinality), '{}')
+    FROM unnest(given) WITH ORDINALITY AS g
     HAVING count(*) > 0;
     RETURN now();
 END

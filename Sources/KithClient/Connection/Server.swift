@@ -40,15 +40,17 @@ package enum Server {
 
     /// A problem answer (RFC 9457) as something to tell the person.
     package static func refusal(_ status: Int, _ response: Components.Responses.Problem) -> CommandError {
-        let problem = try? response.body.applicationProblemJson
-        return .refused(status: status, code: problem?.code, detail: problem?.detail ?? problem?.title)
+        refusal(status, try? response.body.applicationProblemJson)
     }
 
     /// The server could not answer just now (its database, a lock, many first syncs), after any waiting `WaitWhenTold`
     /// did.
     package static func refusal(_ response: Components.Responses.Unavailable) -> CommandError {
-        let problem = try? response.body.applicationProblemJson
-        return .refused(status: 503, code: problem?.code, detail: problem?.detail ?? problem?.title)
+        refusal(503, try? response.body.applicationProblemJson)
+    }
+
+    static func refusal(_ status: Int, _ problem: Components.Schemas.Problem?) -> CommandError {
+        .refused(status: status, code: problem?.code, detail: problem?.detail ?? problem?.title)
     }
 
     /// An answer the contract does not name (a 500, a proxy's page): said as it came.
@@ -74,7 +76,7 @@ package enum Server {
             let bytes: Data? = if let answer { try await Data(collecting: answer, upTo: 1 << 20) } else { nil }
             let problem = bytes.flatMap { try? KithJSON.requestDecoder().decode(Components.Schemas.Problem.self, from: $0) }
             guard (400..<500).contains(status) || status == 503 else { throw Server.undocumented(status) }
-            throw CommandError.refused(status: status, code: problem?.code, detail: problem?.detail ?? problem?.title)
+            throw Server.refusal(status, problem)
         }
     }
 
