@@ -46,8 +46,26 @@ extension Validation {
 }
 
 extension UUID {
-    /// Lower-case, as the contract writes ids.
-    var text: String { uuidString.lowercased() }
+    /// Lower-case, as the contract writes ids. Written out here rather than as `uuidString.lowercased()`: Foundation
+    /// formats it with `sprintf` and then copies it to lower the case, a cost every record of a pull paid several times.
+    var text: String {
+        let digits: StaticString = "0123456789abcdef"
+        return withUnsafeBytes(of: uuid) { bytes in
+            String(unsafeUninitializedCapacity: 36) { out in
+                var at = 0
+                for (index, byte) in bytes.enumerated() {
+                    if index == 4 || index == 6 || index == 8 || index == 10 {
+                        out[at] = UInt8(ascii: "-")
+                        at += 1
+                    }
+                    out[at] = digits.utf8Start[Int(byte >> 4)]
+                    out[at + 1] = digits.utf8Start[Int(byte & 0x0F)]
+                    at += 2
+                }
+                return at
+            }
+        }
+    }
 
     /// An id in a path: one that is not a UUID names nothing, so it answers like any unknown id.
     init(path: String) throws {

@@ -218,7 +218,7 @@ extension Records {
             hasMore = true
         }
 
-        let delivered = Set(changes.compactMap { $0.familyId.flatMap(UUID.init(uuidString:)) })
+        let delivered = Set(Set(changes.compactMap(\.familyId)).compactMap(UUID.init(uuidString:)))
         for (families, glass) in [(delivered.subtracting(breakGlass), false), (breakGlass, true)] where !families.isEmpty {
             try await audit(.read, "sync", recordId: device.id, familyIds: families.sorted { $0.text < $1.text }, breakGlass: glass)
         }
@@ -233,9 +233,10 @@ extension Records {
             reviewItems: try await pulledReviewItems())
     }
 
-    /// How many newly granted families a first sync reads with each set of statements, room allowing: enough to spare
-    /// round trips (a caseload of 25 in two).
-    static let familiesReadTogether = 16
+    /// How many newly granted families a first sync reads with each set of statements, room allowing: a whole caseload
+    /// at once where the page holds it (each set is some twenty statements; what it reads is bounded by the page's
+    /// limit, not by the number of families).
+    static let familiesReadTogether = 64
 
     /// The records of one kind a pull reads: all of its families', or those the change log named (each id with its family).
     enum Wanted {
