@@ -125,7 +125,9 @@ struct Tmux {
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: editor.path)
         let bin = try ServerProcess.builtProduct("kith").deletingLastPathComponent().path
         let environment = [
-            "HOME=\(folder.path)", "TZ=UTC", "XDG_DATA_HOME=\(folder.path)/data", "EDITOR=\(editor.path)", "NO_COLOR=1", "TERM=xterm",
+            // Read by sh rather than run itself: a process the test process spawns meanwhile may still hold the file
+            // open from its writing, and running it would then fail with ETXTBSY ("Text file busy").
+            "HOME=\(folder.path)", "TZ=UTC", "XDG_DATA_HOME=\(folder.path)/data", "EDITOR=/bin/sh \(editor.path)", "NO_COLOR=1", "TERM=xterm",
             "PATH=\(bin):/usr/bin:/bin", "PS1=$ ",
         ]
         try tmux(["new-session", "-d", "-s", "kith", "-x", "80", "-y", "50", "env", "-i"] + environment + ["bash", "--norc", "--noprofile"])

@@ -19,7 +19,8 @@ import Testing
     static let changing: Set<String> = [
         "allocations", "break_glass_grants", "conference_coordinators", "conference_meetings", "conference_participants",
         "conferences", "contact_people", "contact_workers", "contacts", "device_grants", "devices", "families",
-        "family_invitations", "family_plans", "family_sessions", "meeting_attendance", "organisations", "password_resets", "people",
+        "family_invitations", "family_plans", "family_sessions", "identity_providers", "meeting_attendance", "organisations",
+        "password_resets", "people",
         "plan_items", "review_item_recipients", "review_items", "sessions", "supervision_session_families",
         "supervision_sessions", "sync_changes", "sync_generations", "sync_mutations", "team_members", "team_signal_settings",
         "teams", "workers",
@@ -136,6 +137,15 @@ import Testing
         _ = try await device.pullAll(from: nil)
         _ = try await device.push([Mutation.note(1, family: familyId, body: "Written on the tablet")])
 
+        // An identity provider, saved as PUT /v1/organisation/identity-provider saves one once it has fetched the
+        // provider's documents (IdentityTests saves one so, against a provider on loopback).
+        try await kith.db.query(
+            """
+            INSERT INTO identity_providers (organisation_id, sign_in_name, issuer, client_id, discovery, jwks, updated_by)
+            VALUES (\(kith.fixture.organisation), 'wall', 'https://login.example.org', 'kith', '{}', '{"keys": []}',
+                    \(kith.fixture.id(.alex)))
+            """, logger: TestDatabase.logger)
+
         // The family's page opened, and their words sent.
         let story = try await FamilyPageTests.story(kith)
         var browser = Browser(kith: kith)
@@ -171,7 +181,7 @@ import Testing
                     case (_, "uuid"): "md5(\(column)::text || 'copy')::uuid"
                     case (_, "uuid[]"): "array(SELECT md5(x::text || 'copy')::uuid FROM unnest(\(column)) x)"
                     case (_, "bytea"): "\(column) || '\\x01'::bytea"
-                    case ("email", _): "'copy-' || \(column)"
+                    case ("email", _), ("sign_in_name", _): "'copy-' || \(column)"
                     default: column
                     }
                 }

@@ -54,11 +54,15 @@ extension Records {
     }
 
     /// Roles, teams and a leaving date, each only when given; the audit event says what changed from what.
-    func updateWorker(_ workerId: UUID, roles: [String]?, teamIds: [UUID]?, leftOn: CalendarDay?) async throws -> Components.Schemas.Worker {
+    /// `ssoSubject` links the worker to a person at the identity provider; empty, it unlinks them.
+    func updateWorker(
+        _ workerId: UUID, roles: [String]?, teamIds: [UUID]?, leftOn: CalendarDay?, ssoSubject: String?
+    ) async throws -> Components.Schemas.Worker {
         let before = try await worker(workerId)
         try await query(
             """
-            UPDATE workers SET roles = coalesce(\(roles), roles), left_on = coalesce(\(leftOn?.description)::date, left_on)
+            UPDATE workers SET roles = coalesce(\(roles), roles), left_on = coalesce(\(leftOn?.description)::date, left_on),
+                               sso_subject = CASE WHEN \(ssoSubject)::text IS NULL THEN sso_subject ELSE nullif(\(ssoSubject), '') END
             WHERE organisation_id = \(principal.organisationId) AND id = \(workerId)
             """)
         if let teamIds {
@@ -88,6 +92,7 @@ extension Records {
         if let roles { changes.append("roles \(before.roles.map(\.rawValue).joined(separator: ", ")) → \(roles.joined(separator: ", "))") }
         if let teamIds { changes.append("teams \(before.teamIds.joined(separator: ", ")) → \(teamIds.map(\.text).joined(separator: ", "))") }
         if let leftOn { changes.append("leaving date \(leftOn)") }
+        if let ssoSubject { changes.append(ssoSubject.isEmpty ? "unlinked from the identity provider" : "linked to the identity provider") }
         let teams = Set(before.teamIds.compactMap(UUID.init(uuidString:)) + (teamIds ?? []))
         try await auditAdministration(
             "worker", recordId: workerId, teamIds: teams.sorted { $0.text < $1.text },
@@ -104,19 +109,19 @@ extension Records {
     func workers(only id: UUID? = nil) async throws -> [Components.Schemas.Worker] {
         let rows = try await query(
             """
-            SELECT w.id, w.name, w.email, w.roles, w.left_on::text,
+            SELECT w.id, w.name, w.email, w.roles, w.left_on::text, w.sso_subject,
                    coalesce(array_agg(tm.team_id ORDER BY tm.team_id) FILTER (WHERE tm.team_id IS NOT NULL), '{}')
             FROM workers w
             LEFT JOIN team_members tm ON tm.organisation_id = w.organisation_id AND tm.worker_id = w.id
             WHERE w.organisation_id = \(principal.organisationId) AND (\(id)::uuid IS NULL OR w.id = \(id))
-            GROUP BY w.id, w.name, w.email, w.roles, w.left_on
+            GROUP BY w.id, w.name, w.email, w.roles, w.left_on, w.sso_subject
             ORDER BY w.name, w.id
             """)
         var workers: [Components.Schemas.Worker] = []
-        for try await (id, name, email, roles, leftOn, teams) in rows.decode((UUID, String, String, [String], String?, [UUID]).self) {
+        for try await (id, name, email, roles, leftOn, subject, teams) in rows.decode((UUID, String, String, [String], String?, String?, [UUID]).self) {
             workers.append(.init(
                 id: id.text, name: name, email: email, roles: roles.compactMap(Components.Schemas.Role.init(rawValue:)),
-                teamIds: teams.map(\.text), leftOn: leftOn))
+                teamIds: teams.map(\.text), leftOn: leftOn, ssoSubject: subject))
         }
         return workers
     }

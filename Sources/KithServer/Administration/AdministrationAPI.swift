@@ -59,6 +59,9 @@ extension KithService {
         if let roles = body.roles { check.roles(roles) }
         let teamIds = body.teamIds.map { check.uuids("teamIds", $0, max: 50) }
         let leftOn = check.day("leftOn", body.leftOn)
+        if let subject = body.ssoSubject, !subject.isEmpty {
+            check.matches("ssoSubject", subject, Validation.visible(max: 255), "up to 255 characters, no spaces")
+        }
         try check.orThrow()
         if workerId == principal.workerId, body.roles != nil || body.teamIds != nil {
             throw KithError.forbidden("Another administrator changes your own roles and teams.")
@@ -66,7 +69,8 @@ extension KithService {
 
         let worker = try await records {
             try await $0.updateWorker(
-                workerId, roles: body.roles.map { Set($0.map(\.rawValue)).sorted() }, teamIds: teamIds, leftOn: leftOn)
+                workerId, roles: body.roles.map { Set($0.map(\.rawValue)).sorted() }, teamIds: teamIds, leftOn: leftOn,
+                ssoSubject: body.ssoSubject)
         }
         return .ok(.init(body: .json(worker)))
     }

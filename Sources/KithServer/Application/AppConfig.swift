@@ -45,6 +45,10 @@ public struct AppConfig: Sendable {
     public var wholeFamilyPulls = 4
     /// Serve even as a database role that can leave the wall (`KITH_UNSAFE_DATABASE_ROLE=1`): development only.
     public var unsafeDatabaseRole = false
+    /// Identity providers an administrator may name on `http://` (`KITH_OIDC_HTTP_ISSUERS=loopback`): those on this
+    /// machine, for development and the tests. Otherwise only `https://`, so that no setting makes the server fetch
+    /// from its own network in clear.
+    public var httpIssuersOnLoopback = false
 
     /// The base of links handed to families.
     var publicBase: URL { publicURL ?? URL(string: "http://\(host.contains(":") ? "[\(host)]" : host):\(port)")! }
@@ -75,7 +79,8 @@ public struct AppConfig: Sendable {
     /// Reads `DATABASE_URL`, `KITH_HOST`, `KITH_PORT`, `KITH_LOG_LEVEL`, `KITH_TRUSTED_PROXIES`, `KITH_DB_POOL_SIZE`,
     /// the timeouts (`KITH_DB_ACQUIRE_TIMEOUT`, `KITH_STATEMENT_TIMEOUT`, `KITH_LOCK_TIMEOUT`,
     /// `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, `KITH_DRAIN_TIMEOUT`, `KITH_HTTP_IDLE_TIMEOUT`, `KITH_HTTP_READ_TIMEOUT`), the sync limits
-    /// (`KITH_SYNC_REQUESTS_PER_MINUTE`, `KITH_SYNC_FIRST_SYNCS`), `KITH_PUBLIC_URL`, `KITH_UNSAFE_DATABASE_ROLE`, listing
+    /// (`KITH_SYNC_REQUESTS_PER_MINUTE`, `KITH_SYNC_FIRST_SYNCS`), `KITH_PUBLIC_URL`, `KITH_UNSAFE_DATABASE_ROLE`,
+    /// `KITH_OIDC_HTTP_ISSUERS`, listing
     /// every missing or bad key at once.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
         var problems: [String] = []
@@ -144,6 +149,10 @@ public struct AppConfig: Sendable {
         if let unsafe = env["KITH_UNSAFE_DATABASE_ROLE"], !unsafe.isEmpty {
             if ["0", "1"].contains(unsafe) { config.unsafeDatabaseRole = unsafe == "1" }
             else { problems.append("KITH_UNSAFE_DATABASE_ROLE must be 1 or 0, got '\(unsafe)'") }
+        }
+        if let http = env["KITH_OIDC_HTTP_ISSUERS"], !http.isEmpty {
+            if ["loopback", "none"].contains(http) { config.httpIssuersOnLoopback = http == "loopback" }
+            else { problems.append("KITH_OIDC_HTTP_ISSUERS must be loopback or none, got '\(http)'") }
         }
         guard problems.isEmpty else { throw Invalid(problems: problems) }
         return config

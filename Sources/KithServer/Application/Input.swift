@@ -28,6 +28,14 @@ extension Validation {
         return day
     }
 
+    /// Characters that print, no spaces: identifiers other systems give (a client id, a subject).
+    static func visible(max: Int) -> String { #"^[^\x00-\x20\x7F]{1,"# + "\(max)}$" }
+
+    /// Text of a fixed shape (a sign-in name, a claim's name), `shape` saying it in words.
+    mutating func matches(_ field: String, _ value: String, _ pattern: String, _ shape: String) {
+        if (try? Regex(pattern).wholeMatch(in: value)) == nil { add(field, "must be \(shape)") }
+    }
+
     /// A point in time a person entered: not before 1900, and not more than a day ahead of the server's clock.
     mutating func moment(_ field: String, _ value: Date?) {
         guard let value else { return }

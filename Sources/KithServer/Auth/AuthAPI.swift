@@ -27,18 +27,37 @@ extension KithService {
             throw KithError(status: .unauthorized, code: "invalid_credentials", detail: "The email or password is not right.")
         }
 
+        let session = try await openSession(organisation: account.organisation, worker: account.worker, way: .password) { records in
+            try await LoginThrottle.succeeded(
+                email: email, address: Principal.clientAddress, reservedAt: reservedAt, on: records.connection, logger: logger)
+            return try await records.passwordsAllowed()
+        }
+        guard let session else {
+            throw KithError(
+                status: .forbidden, code: "sso_required",
+                detail: "This organisation signs in through its identity provider, not with a password: kith login SERVER --sso or --device.")
+        }
+        return .ok(.init(body: .json(session)))
+    }
+
+    /// The session every way in ends in, `{token, expiresAt, worker}`: only the token's hash is kept, and the sign-in is
+    /// in the organisation's feed, in one transaction with what `first` does there; nil, with nothing but `first`'s
+    /// work done, when `first` says no session may open.
+    func openSession(
+        organisation: UUID, worker: UUID, way: WayIn, first: (Records) async throws -> Bool = { _ in true }
+    ) async throws -> Components.Schemas.LoginResponse? {
         let token = Tokens.generate()
         let expiresAt = Date().addingTimeInterval(TimeInterval(config.sessionLifetime.components.seconds))
-        let session = Principal(
-            organisationId: account.organisation, workerId: account.worker, sessionId: UUID(), deviceId: nil, roles: [], teamIds: [])
-        let worker = try await db.transaction(organisation: account.organisation) { connection in
-            try await LoginThrottle.succeeded(
-                email: email, address: Principal.clientAddress, reservedAt: reservedAt, on: connection, logger: logger)
-            return try await Records(connection: connection, principal: session, logger: logger)
-                .openSession(tokenHash: Tokens.hash(token), expiresAt: expiresAt)
+        let session = Principal(organisationId: organisation, workerId: worker, sessionId: UUID(), deviceId: nil, roles: [], teamIds: [])
+        let opened = try await db.transaction(organisation: organisation) { connection -> Components.Schemas.Worker? in
+            let records = Records(connection: connection, principal: session, logger: logger)
+            guard try await first(records) else { return nil }
+            try await records.auditSignIn(way)
+            return try await records.openSession(tokenHash: Tokens.hash(token), expiresAt: expiresAt)
         }
-        logger.info("signed in", metadata: ["worker": .string(account.worker.text)])
-        return .ok(.init(body: .json(.init(token: token, expiresAt: expiresAt, worker: worker))))
+        guard let opened else { return nil }
+        logger.info("signed in", metadata: ["worker": .string(worker.text), "way": .string(way.rawValue)])
+        return .init(token: token, expiresAt: expiresAt, worker: opened)
     }
 
     func logout(_ input: Operations.Logout.Input) async throws -> Operations.Logout.Output {

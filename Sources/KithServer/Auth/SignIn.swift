@@ -18,6 +18,9 @@ struct SignIn: ServerMiddleware {
     static let inOneStatement: Set<String> = Set(
         ([Operations.CreateNote.self, Operations.GetTimeline.self] as [any WorksInOneStatement.Type]).map { $0.id })
 
+    /// The operations that sign in, the only ones without a token.
+    static let `public`: Set<String> = [Operations.Login.id, Operations.LoginWithIdToken.id]
+
     /// What a device's token reaches: its sync, who it belongs to, and signing itself out (which revokes the device).
     /// Everything else is a worker's, signed in as themselves.
     static let deviceReaches: Set<String> = [
@@ -32,7 +35,7 @@ struct SignIn: ServerMiddleware {
         _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
         next: (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
     ) async throws -> (HTTPResponse, HTTPBody?) {
-        guard operationID != Operations.Login.id else { return try await next(request, body, metadata) }
+        guard !Self.public.contains(operationID) else { return try await next(request, body, metadata) }
         guard let token = Self.bearerToken(request.headerFields) else { throw KithError.unauthorized }
         let family = metadata.pathParameters["familyId"].flatMap { UUID(uuidString: String($0)) }
         return try await db.signedIn { held in

@@ -28,7 +28,7 @@ struct TokenBeforeBodyMiddleware: RouterMiddleware {
     /// A signed-in request whose body is larger than `readFirstBytes`, or of a length not declared.
     static func waitsForToken(_ request: Request) -> Bool {
         let path = request.uri.path
-        guard path.hasPrefix("/v1/"), path != "/v1/auth/login" else { return false }
+        guard path.hasPrefix("/v1/"), !["/v1/auth/login", "/v1/auth/oidc"].contains(path) else { return false }
         if let length = request.headers[.contentLength].flatMap(Int.init) { return length > readFirstBytes }
         return request.headers[.transferEncoding] != nil
     }

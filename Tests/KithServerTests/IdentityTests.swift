@@ -1,0 +1,236 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import JWTKit
+import KithAPI
+import KithCore
+import PostgresNIO
+import Testing
+@testable import KithServer
+
+/// Signing in through the organisation's identity provider, against a real OpenID provider on loopback
+/// (oidc-provider-mock): an administrator points the organisation at it, a worker linked to a subject signs in with the
+/// ID token their client obtained (PKCE), and every way a token can be wrong is refused.
+@Suite struct IdentityTests {
+    struct IdToken: Encodable { var organisation: String; var idToken: String }
+
+    /// The provider saved for the fixture's organisation as `camden`, and Priya linked to the subject `priya-at-camden`.
+    static func camden(_ kith: Kith, _ provider: OpenIDProvider, _ settings: [String: Any] = [:]) async throws -> Components.Schemas.IdentityProvider {
+        let body = ["signInName": "camden", "issuer": provider.issuer, "clientId": "kith", "clientSecret": "kith-test-secret",
+                    "passwords": "allowed"].merging(settings) { $1 }
+        let response = try await kith.request(
+            .put, "/v1/organisation/identity-provider", token: kith.fixture.tokens[.alex]!, body: try JSONSerialization.data(withJSONObject: body))
+        #expect(response.status == .ok, "\(String(buffer: response.body))")
+        return try Kith.decoder.decode(Components.Schemas.IdentityProvider.self, from: response.body)
+    }
+
+    static func link(_ kith: Kith, _ who: Fixture.Who, to subject: String) async throws {
+        let worker: Components.Schemas.Worker = try await kith.send(
+            .patch, "/v1/workers/\(kith.fixture.id(who).text)", as: .alex, json: ["ssoSubject": subject])
+        #expect(worker.ssoSubject == subject)
+    }
+
+    static func signIn(_ kith: Kith, _ token: String, organisation: String = "camden") async throws -> TestResponse {
+        try await kith.request(.post, "/v1/auth/oidc", as: nil, json: IdToken(organisation: organisation, idToken: token))
+    }
+
+    /// A refusal's status and code.
+    static func answer(_ kith: Kith, _ response: TestResponse) throws -> (HTTPResponse.Status, String) {
+        (response.status, try kith.problem(response).code)
+    }
+
+    static let loopback: @Sendable (inout AppConfig) -> Void = { $0.httpIssuersOnLoopback = true }
+
+    @Test func aWorkerLinkedToTheProvidersSubjectSignsInWithTheIDTokenTheirClientObtained() async throws {
+        try await OpenIDProvider.run { provider in
+            try await Kith.run(Self.loopback) { kith in
+                let saved = try await Self.camden(kith, provider)
+                #expect(saved.signInName == "camden" && saved.issuer == provider.issuer && saved.hasClientSecret && saved.subjectClaim == "sub")
+                let shown = try await kith.request(.get, "/v1/organisation/identity-provider", as: .alex)
+                #expect(shown.status == .ok && !String(buffer: shown.body).contains("kith-test-secret"))
+                #expect(try await kith.request(.get, "/v1/organisation/identity-provider", as: .priya).status == .forbidden)
+                #expect(try await kith.count(
+                    "SELECT count(*) FROM audit_events WHERE action = 'administer' AND entity = 'identityProvider'") == 1)
+
+                try await Self.link(kith, .priya, to: "priya-at-camden")
+                let response = try await Self.signIn(kith, try await provider.idToken(for: "priya-at-camden"))
+                #expect(response.status == .ok, "\(String(buffer: response.body))")
+                let session = try Kith.decoder.decode(Components.Schemas.LoginResponse.self, from: response.body)
+                #expect(session.worker.id == kith.fixture.id(.priya).text)
+                let me = try await kith.request(.get, "/v1/me", token: session.token, body: nil)
+                #expect(me.status == .ok)
+                #expect(try await kith.count(
+                    """
+                    SELECT count(*) FROM audit_events
+                    WHERE action = 'signIn' AND entity = 'oidc' AND worker_id = '\(kith.fixture.id(.priya))'
+                    """) == 1)
+
+                // A subject is matched within the provider's organisation only: Zed, of the other organisation, linked to
+                // the same subject there, is not whom camden's token signs in.
+                try await kith.db.query(
+                    "UPDATE workers SET sso_subject = 'priya-at-camden' WHERE id = \(kith.fixture.id(.zed))", logger: TestDatabase.logger)
+                let again = try await Self.signIn(kith, try await provider.idToken(for: "priya-at-camden"))
+                #expect(try Kith.decoder.decode(Components.Schemas.LoginResponse.self, from: again.body).worker.id == kith.fixture.id(.priya).text)
+            }
+        }
+    }
+
+    @Test func everyWayATokenCanBeWrongSignsNobodyIn() async throws {
+        try await OpenIDProvider.run { provider in
+            try await Kith.run(Self.loopback) { kith in
+                _ = try await Self.camden(kith, provider)
+                try await Self.link(kith, .priya, to: "priya-at-camden")
+                let good = try await provider.idToken(for: "priya-at-camden")
+                let parts = good.split(separator: ".").map(String.init)
+                func refused(_ token: String, _ code: String, _ note: Comment) async throws {
+                    let response = try await Self.signIn(kith, token)
+                    #expect(response.status == .unauthorized, note)
+                    #expect(try kith.problem(response).code == code, note)
+                }
+                let before = try await kith.count("SELECT count(*) FROM sessions")
+
+                try await refused(try await provider.idToken(for: "priya-at-camden", clientId: "another-app"), "invalid_id_token", "another audience")
+                // A character in the middle of the signature (the last one's low bits may be padding).
+                var signature = Array(parts[2])
+                signature[10] = signature[10] == "A" ? "B" : "A"
+                try await refused([parts[0], parts[1], String(signature)].joined(separator: "."), "invalid_id_token", "tampered signature")
+                let unsigned = Data(#"{"alg":"none","typ":"JWT"}"#.utf8).base64URL
+                try await refused([unsigned, parts[1], ""].joined(separator: "."), "invalid_id_token", "alg none")
+                let hmac = Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8).base64URL
+                try await refused([hmac, parts[1], parts[2]].joined(separator: "."), "invalid_id_token", "HMAC")
+                try await refused("not.a.token", "invalid_id_token", "not a JWT")
+                #expect(try await kith.count("SELECT count(*) FROM sessions") == before)
+
+                // A subject that is no active worker's signs nobody in, and the attempt is in the organisation's feed.
+                try await refused(try await provider.idToken(for: "someone-else"), "unknown_subject", "unknown subject")
+                #expect(try await kith.count(
+                    "SELECT count(*) FROM audit_events WHERE action = 'signIn' AND worker_id IS NULL AND person_id IS NULL") == 1)
+                // A worker who has left is no active worker.
+                let left: Components.Schemas.Worker = try await kith.send(
+                    .patch, "/v1/workers/\(kith.fixture.id(.priya).text)", as: .alex, json: ["leftOn": CalendarDayText.today])
+                #expect(left.leftOn == CalendarDayText.today)
+                try await refused(good, "unknown_subject", "a leaver")
+                #expect(try await kith.count("SELECT count(*) FROM sessions") == before)
+            }
+        }
+    }
+
+    @Test func theOrganisationCanRequireMultiFactorAuthenticationAndNameThePersonByAnotherClaim() async throws {
+        try await OpenIDProvider.run { provider in
+            try await Kith.run(Self.loopback) { kith in
+                _ = try await Self.camden(kith, provider, ["requireMfa": true, "subjectClaim": "oid"])
+                try await Self.link(kith, .priya, to: "0a1b2c3d-priya")
+                try await provider.setClaims(of: "priya-at-camden", ["oid": "0a1b2c3d-priya", "amr": ["pwd"]])
+                let once = try await Self.signIn(kith, try await provider.idToken(for: "priya-at-camden"))
+                #expect(try Self.answer(kith, once) == (.unauthorized, "mfa_required"))
+                try await provider.setClaims(of: "priya-at-camden", ["oid": "0a1b2c3d-priya", "amr": ["pwd", "mfa"]])
+                let twice = try await Self.signIn(kith, try await provider.idToken(for: "priya-at-camden"))
+                #expect(twice.status == .ok, "\(String(buffer: twice.body))")
+                // The `sub` claim names nobody now: a worker linked by `sub` is not found by it.
+                try await provider.setClaims(of: "priya-at-camden", ["amr": ["mfa"]])
+                let withoutOid = try await Self.signIn(kith, try await provider.idToken(for: "priya-at-camden"))
+                #expect(try Self.answer(kith, withoutOid) == (.unauthorized, "invalid_id_token"))
+            }
+        }
+    }
+
+    /// The times and the nonce, checked on a real token of the provider's at other moments of the clock.
+    @Test func aTokenIsTakenOnlyWithinItsTimesAndForItsNonce() async throws {
+        try await OpenIDProvider.run { provider in
+            try await Kith.run(Self.loopback) { kith in
+                _ = try await Self.camden(kith, provider)
+                let token = try await provider.idToken(for: "priya-at-camden", nonce: "the-nonce")
+                let found = try #require(try await ProviderForSignIn.find("camden", in: kith.database))
+                let key = try #require(try IDTokens.key(for: try IDTokens.header(of: token), in: found.jwks))
+                var expected = found.expected
+                expected.nonce = "the-nonce"
+                #expect(try await IDTokens.subject(of: token, key: key, expected: expected) == "priya-at-camden")
+                let expires = try #require(try await JWTKeyCollection().add(jwk: key).verify(token, as: IDTokens.Claims.self).number("exp"))
+                for (now, refusal) in [
+                    (Date(timeIntervalSince1970: expires + 121), IDTokens.Refusal.expired),
+                    (Date().addingTimeInterval(-300), .notYetValid),
+                ] {
+                    await #expect(throws: refusal) { try await IDTokens.subject(of: token, key: key, expected: expected, now: now) }
+                }
+                #expect(try await IDTokens.subject(of: token, key: key, expected: expected, now: Date(timeIntervalSince1970: expires + 100)) == "priya-at-camden")
+                expected.nonce = "another sign-in's"
+                await #expect(throws: IDTokens.Refusal.nonce) { try await IDTokens.subject(of: token, key: key, expected: expected) }
+                let elsewhere = IDTokens.Expected(issuer: "https://login.example.org", clientId: "kith", subjectClaim: "sub", requireMfa: false)
+                await #expect(throws: IDTokens.Refusal.issuer) { try await IDTokens.subject(of: token, key: key, expected: elsewhere) }
+            }
+        }
+    }
+
+    /// A token naming a key Kith has not seen has the provider's keys fetched again, at most once a minute.
+    @Test func anUnknownKeyFetchesTheKeysAgainAtMostOnceAMinute() async throws {
+        try await OpenIDProvider.run { provider in
+            try await Kith.run(Self.loopback) { kith in
+                _ = try await Self.camden(kith, provider)
+                let parts = try await provider.idToken(for: "priya-at-camden").split(separator: ".").map(String.init)
+                let rotated = [Data(#"{"alg":"RS256","kid":"a-key-not-yet-seen"}"#.utf8).base64URL, parts[1], parts[2]].joined(separator: ".")
+                try await kith.db.query(
+                    "UPDATE identity_providers SET jwks = '{\"keys\": []}', jwks_fetched_at = now() - interval '5 minutes'",
+                    logger: TestDatabase.logger)
+                func fetchedAgo() async throws -> Int {
+                    try await kith.count("SELECT extract(epoch FROM now() - jwks_fetched_at)::int FROM identity_providers")
+                }
+                let first = try await Self.signIn(kith, rotated)
+                #expect(try Self.answer(kith, first) == (.unauthorized, "invalid_id_token"))
+                #expect(try await fetchedAgo() < 60)
+                #expect(try await kith.count("SELECT jsonb_array_length(jwks->'keys') FROM identity_providers") == 1)
+                try await kith.db.query(
+                    "UPDATE identity_providers SET jwks = '{\"keys\": []}', jwks_fetched_at = now() - interval '30 seconds'",
+                    logger: TestDatabase.logger)
+                _ = try await Self.signIn(kith, rotated)
+                #expect(try await kith.count("SELECT jsonb_array_length(jwks->'keys') FROM identity_providers") == 0)
+            }
+        }
+    }
+
+    @Test func withPasswordsOffARightPasswordIsToldToUseTheProviderAndAWrongOneIsStillWrong() async throws {
+        try await OpenIDProvider.run { provider in
+            try await Kith.run(Self.loopback) { kith in
+                _ = try await Self.camden(kith, provider, ["passwords": "off"])
+                let right = try await kith.request(.post, "/v1/auth/login", as: nil, json: AuthTests.Login(email: "priya@test.kith", password: Fixture.password))
+                #expect(try Self.answer(kith, right) == (.forbidden, "sso_required"))
+                let wrong = try await kith.request(.post, "/v1/auth/login", as: nil, json: AuthTests.Login(email: "tom@test.kith", password: "not the password"))
+                #expect(try Self.answer(kith, wrong) == (.unauthorized, "invalid_credentials"))
+                // The other organisation on the server still signs in with passwords.
+                let zed = try await kith.request(.post, "/v1/auth/login", as: nil, json: AuthTests.Login(email: "zed@test.kith", password: Fixture.password))
+                #expect(zed.status == .ok)
+                _ = try await Self.camden(kith, provider, ["passwords": "allowed"])
+                let again = try await kith.request(.post, "/v1/auth/login", as: nil, json: AuthTests.Login(email: "priya@test.kith", password: Fixture.password))
+                #expect(again.status == .ok)
+            }
+        }
+    }
+
+    @Test func aProviderThatCannotBeFetchedOrIsNotOneIsRefusedNamingIssuer() async throws {
+        try await OpenIDProvider.run { provider in
+            try await Kith.run(Self.loopback) { kith in
+                let before = try await kith.fingerprint()
+                for issuer in [
+                    "http://127.0.0.1:1",  // nothing listens
+                    "http://10.0.0.1",  // not on loopback, and not https
+                    provider.issuer + "/elsewhere",  // its document names another issuer
+                    "ftp://127.0.0.1",
+                ] {
+                    let response = try await kith.request(
+                        .put, "/v1/organisation/identity-provider", token: kith.fixture.tokens[.alex]!,
+                        body: try JSONSerialization.data(withJSONObject: ["signInName": "camden", "issuer": issuer, "clientId": "kith", "passwords": "allowed"]))
+                    #expect(response.status == .badRequest, "\(issuer)")
+                    #expect(try kith.problem(response).errors?.map(\.field) == ["issuer"], "\(issuer)")
+                }
+                #expect(try await kith.fingerprint() == before)
+            }
+            // Without KITH_OIDC_HTTP_ISSUERS=loopback, only https.
+            try await Kith.run { kith in
+                let response = try await kith.request(
+                    .put, "/v1/organisation/identity-provider", token: kith.fixture.tokens[.alex]!,
+                    body: try JSONSerialization.data(withJSONObject: ["signInName": "camden", "issuer": provider.issuer, "clientId": "kith", "passwords": "allowed"]))
+                #expect(response.status == .badRequest)
+                #expect(try kith.problem(response).errors?.map(\.field) == ["issuer"])
+            }
+        }
+    }
+}
