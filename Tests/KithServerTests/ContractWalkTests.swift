@@ -200,7 +200,9 @@ import Testing
         try await Kith.run { kith in
             let victim = try await Self.victim(kith)
             let device = try await FieldDevice.register(kith, as: .priya)
-            let reaches: Set<String> = ["syncPush", "syncPull", "syncAck", "getMe", "logout", "login", "loginWithIdToken"]
+            let reaches: Set<String> = [
+                "syncPush", "syncPull", "syncAck", "getMe", "logout", "login", "loginWithIdToken", "startDeviceSignIn", "finishDeviceSignIn",
+            ]
             let document = String(buffer: try await kith.request(.get, "/openapi.yaml", as: nil).body)
             let operations = Self.operations(in: document)
             #expect(Set(operations.map(\.id)).isSuperset(of: reaches))

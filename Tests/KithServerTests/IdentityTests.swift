@@ -234,3 +234,97 @@ import Testing
         }
     }
 }
+
+/// The device grant Kith hosts, end to end by HTTP: the device starts and polls, the person's browser confirms the code
+/// on Kith's page, signs in at the provider on loopback and comes back to Kith's callback, and the device's next poll
+/// collects the session, once.
+@Suite struct DeviceSignInTests {
+    struct Start: Encodable { var organisation: String }
+    struct Poll: Encodable { var deviceCode: String }
+
+    /// The device's poll, its interval set aside (the test does not wait five seconds between polls).
+    static func poll(_ kith: Kith, _ deviceCode: String, waited: Bool = true) async throws -> TestResponse {
+        if waited { try await kith.db.query("UPDATE device_sign_ins SET last_polled_at = NULL", logger: TestDatabase.logger) }
+        return try await kith.request(.post, "/v1/auth/device/token", as: nil, json: Poll(deviceCode: deviceCode))
+    }
+
+    static func start(_ kith: Kith) async throws -> Components.Schemas.DeviceAuthorization {
+        let response = try await kith.request(.post, "/v1/auth/device", as: nil, json: Start(organisation: "camden"))
+        #expect(response.status == .ok, "\(String(buffer: response.body))")
+        return try Kith.decoder.decode(Components.Schemas.DeviceAuthorization.self, from: response.body)
+    }
+
+    /// The person's browser: Kith's page for the code, the provider's form answered as `subject` (nil: denied), and
+    /// Kith's callback. Its last answer.
+    static func browser(_ kith: Kith, _ provider: OpenIDProvider, _ codes: Components.Schemas.DeviceAuthorization, as subject: String?) async throws -> TestResponse {
+        let path = URLComponents(string: codes.verificationUriComplete)!
+        var browser = Browser(kith: kith)
+        let page = try await browser.get(path.path + "?" + path.percentEncodedQuery!)
+        #expect(page.status == .ok && String(buffer: page.body).contains(codes.userCode))
+        browser.cookie = page.headers[.setCookie].map { String($0.prefix { $0 != ";" }) }
+        let confirmed = try await browser.post(path.path, ["code": codes.userCode, "csrf": Browser.csrf(page)])
+        #expect(confirmed.status == .seeOther)
+        let toProvider = try #require(confirmed.headers[.location])
+        #expect(toProvider.hasPrefix(provider.issuer + "/oauth2/authorize?") && toProvider.contains("code_challenge_method=S256"))
+        let back = try await provider.answer(toProvider, as: subject)
+        browser.cookie = confirmed.headers[.setCookie].map { String($0.prefix { $0 != ";" }) }
+        return try await browser.get(back.path + "?" + back.percentEncodedQuery!)
+    }
+
+    @Test func aDeviceSignsInThroughThePersonsBrowserAndCollectsItsSessionOnce() async throws {
+        try await OpenIDProvider.run { provider in
+            try await Kith.run(IdentityTests.loopback) { kith in
+                _ = try await IdentityTests.camden(kith, provider)
+                try await IdentityTests.link(kith, .priya, to: "priya-at-camden")
+                let codes = try await Self.start(kith)
+                #expect(codes.verificationUri.hasSuffix("/sign-in/camden/device") && codes.interval == 5 && codes.expiresIn == 600)
+                #expect(codes.verificationUriComplete == codes.verificationUri + "?code=" + codes.userCode)
+                #expect(try IdentityTests.answer(kith, try await Self.poll(kith, codes.deviceCode)) == (.badRequest, "authorization_pending"))
+                #expect(try IdentityTests.answer(kith, try await Self.poll(kith, codes.deviceCode, waited: false)) == (.badRequest, "slow_down"))
+                #expect(try await kith.count("SELECT interval_seconds FROM device_sign_ins") == 10)
+
+                let signedIn = try await Self.browser(kith, provider, codes, as: "priya-at-camden")
+                #expect(signedIn.status == .ok && String(buffer: signedIn.body).contains("You are signed in"))
+                let collected = try await Self.poll(kith, codes.deviceCode)
+                #expect(collected.status == .ok, "\(String(buffer: collected.body))")
+                let session = try Kith.decoder.decode(Components.Schemas.LoginResponse.self, from: collected.body)
+                #expect(session.worker.id == kith.fixture.id(.priya).text)
+                #expect(try await kith.request(.get, "/v1/me", token: session.token, body: nil).status == .ok)
+                #expect(try await kith.count("SELECT count(*) FROM audit_events WHERE action = 'signIn' AND entity = 'deviceGrant'") == 1)
+                // Once: the same device code again is lapsed, and opens no second session.
+                #expect(try IdentityTests.answer(kith, try await Self.poll(kith, codes.deviceCode)) == (.badRequest, "expired_token"))
+                #expect(try IdentityTests.answer(kith, try await Self.poll(kith, "camden.made-up")) == (.badRequest, "expired_token"))
+            }
+        }
+    }
+
+    @Test func aDeniedSignInAnUnknownPersonAndAForgedFormApproveNothing() async throws {
+        try await OpenIDProvider.run { provider in
+            try await Kith.run(IdentityTests.loopback) { kith in
+                _ = try await IdentityTests.camden(kith, provider)
+                try await IdentityTests.link(kith, .priya, to: "priya-at-camden")
+                // The person says no at the provider: they are told, and nothing is approved (oidc-provider-mock's
+                // refusal names no state, so which sign-in it answers is not known: it stays waiting until it lapses).
+                let denied = try await Self.start(kith)
+                let refusedPage = try await Self.browser(kith, provider, denied, as: nil)
+                #expect(refusedPage.status == .forbidden && String(buffer: refusedPage.body).contains("could not be signed in"))
+                #expect(try IdentityTests.answer(kith, try await Self.poll(kith, denied.deviceCode)) == (.badRequest, "authorization_pending"))
+
+                let stranger = try await Self.start(kith)
+                let strangerPage = try await Self.browser(kith, provider, stranger, as: "someone-else")
+                #expect(strangerPage.status == .forbidden, "\(strangerPage.status) \(String(buffer: strangerPage.body))")
+                #expect(try IdentityTests.answer(kith, try await Self.poll(kith, stranger.deviceCode)) == (.badRequest, "access_denied"))
+
+                // Another site's form for a code of its own: no cookie of Kith's page, so no token it could know.
+                let phished = try await Self.start(kith)
+                let forged = try await Browser(kith: kith).post("/sign-in/camden/device", ["code": phished.userCode, "csrf": "made-up"])
+                #expect(forged.status == .forbidden)
+                // A provider's answer in a browser that did not start it (no state cookie) approves nothing.
+                let replayed = try await Browser(kith: kith).get("/sign-in/camden/callback?code=anything&state=anything")
+                #expect(replayed.status == .forbidden)
+                #expect(try IdentityTests.answer(kith, try await Self.poll(kith, phished.deviceCode)) == (.badRequest, "authorization_pending"))
+                #expect(try await kith.count("SELECT count(*) FROM audit_events WHERE action = 'signIn' AND worker_id IS NOT NULL") == 0)
+            }
+        }
+    }
+}

@@ -18,7 +18,7 @@ import Testing
     /// Rows that change as the work does (an allocation ends, a session expires), still each organisation's own.
     static let changing: Set<String> = [
         "allocations", "break_glass_grants", "conference_coordinators", "conference_meetings", "conference_participants",
-        "conferences", "contact_people", "contact_workers", "contacts", "device_grants", "devices", "families",
+        "conferences", "contact_people", "contact_workers", "contacts", "device_grants", "device_sign_ins", "devices", "families",
         "family_invitations", "family_plans", "family_sessions", "identity_providers", "meeting_attendance", "organisations",
         "password_resets", "people",
         "plan_items", "review_item_recipients", "review_items", "sessions", "supervision_session_families",
@@ -142,9 +142,14 @@ import Testing
         try await kith.db.query(
             """
             INSERT INTO identity_providers (organisation_id, sign_in_name, issuer, client_id, discovery, jwks, updated_by)
-            VALUES (\(kith.fixture.organisation), 'wall', 'https://login.example.org', 'kith', '{}', '{"keys": []}',
-                    \(kith.fixture.id(.alex)))
+            VALUES (\(kith.fixture.organisation), 'wall', 'https://login.example.org', 'kith',
+                    '{"issuer": "https://login.example.org", "jwks_uri": "https://login.example.org/keys",
+                      "authorization_endpoint": "https://login.example.org/authorize", "token_endpoint": "https://login.example.org/token"}',
+                    '{"keys": []}', \(kith.fixture.id(.alex)))
             """, logger: TestDatabase.logger)
+        // A device's sign-in through it, waiting.
+        let started = try await kith.request(.post, "/v1/auth/device", as: nil, json: ["organisation": "wall"])
+        #expect(started.status == .ok)
 
         // The family's page opened, and their words sent.
         let story = try await FamilyPageTests.story(kith)
@@ -182,6 +187,7 @@ import Testing
                     case (_, "uuid[]"): "array(SELECT md5(x::text || 'copy')::uuid FROM unnest(\(column)) x)"
                     case (_, "bytea"): "\(column) || '\\x01'::bytea"
                     case ("email", _), ("sign_in_name", _): "'copy-' || \(column)"
+                    case ("user_code", _): "translate(\(column), 'BCDFGHJKLMNPQRSTVWXZ', 'CDFGHJKLMNPQRSTVWXZB')"
                     default: column
                     }
                 }

@@ -70,6 +70,7 @@ func buildRouter(
     let pages = try FamilyPage(db: db, config: config, logger: logger)
     pages.register(on: router)
     pages.registerPasswordReset(on: router)
+    pages.registerDeviceSignIn(on: router, httpIssuersOnLoopback: config.httpIssuersOnLoopback)
 
     let service = KithService(
         db: db, config: config, logger: logger, cursorKey: cursorKey, syncRate: SyncRate(perMinute: config.syncRequestsPerMinute),

@@ -19,7 +19,9 @@ struct SignIn: ServerMiddleware {
         ([Operations.CreateNote.self, Operations.GetTimeline.self] as [any WorksInOneStatement.Type]).map { $0.id })
 
     /// The operations that sign in, the only ones without a token.
-    static let `public`: Set<String> = [Operations.Login.id, Operations.LoginWithIdToken.id]
+    static let `public`: Set<String> = [
+        Operations.Login.id, Operations.LoginWithIdToken.id, Operations.StartDeviceSignIn.id, Operations.FinishDeviceSignIn.id,
+    ]
 
     /// What a device's token reaches: its sync, who it belongs to, and signing itself out (which revokes the device).
     /// Everything else is a worker's, signed in as themselves.

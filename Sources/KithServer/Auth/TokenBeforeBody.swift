@@ -25,10 +25,13 @@ struct TokenBeforeBodyMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
+    /// The sign-ins' paths, the only ones without a token (`SignIn.public`).
+    static let signIns: Set<String> = ["/v1/auth/login", "/v1/auth/oidc", "/v1/auth/device", "/v1/auth/device/token"]
+
     /// A signed-in request whose body is larger than `readFirstBytes`, or of a length not declared.
     static func waitsForToken(_ request: Request) -> Bool {
         let path = request.uri.path
-        guard path.hasPrefix("/v1/"), !["/v1/auth/login", "/v1/auth/oidc"].contains(path) else { return false }
+        guard path.hasPrefix("/v1/"), !Self.signIns.contains(path) else { return false }
         if let length = request.headers[.contentLength].flatMap(Int.init) { return length > readFirstBytes }
         return request.headers[.transferEncoding] != nil
     }

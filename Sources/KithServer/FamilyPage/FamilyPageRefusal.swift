@@ -86,7 +86,7 @@ struct FamilyPageRefusal: Error, Sendable {
         if state != "open" { throw FamilyPageRefusal(invitationState: state) }
     }
 
-    private init(status: HTTPResponse.Status, title: String, message: String, endsSession: Bool = false) {
+    init(status: HTTPResponse.Status, title: String, message: String, endsSession: Bool = false) {
         self.status = status
         self.title = title
         self.message = message

@@ -109,6 +109,13 @@ enum ProviderSignIn {
         ).collect().first?.decode(UUID.self)
     }
 
+    /// The client's secret, for exchanging a code at the provider's token endpoint (nil when none was saved).
+    static func clientSecret(organisation: UUID, on connection: PostgresConnection, logger: Logger) async throws -> String? {
+        try await connection.query(
+            "SELECT client_secret FROM identity_providers WHERE organisation_id = \(organisation)", logger: logger
+        ).collect().first?.decode(String?.self)
+    }
+
     /// The provider's signing keys, fetched again because a token named one Kith had not seen.
     static func saveKeys(_ jwks: Data, organisation: UUID, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(
@@ -129,7 +136,7 @@ enum ProviderSignIn {
 
 /// How a worker signed in, the entity of their sign-in's audit event.
 enum WayIn: String {
-    case password, oidc
+    case password, oidc, deviceGrant
 }
 
 extension ProviderForSignIn {

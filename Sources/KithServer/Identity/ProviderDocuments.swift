@@ -63,6 +63,36 @@ struct ProviderDocuments: Sendable {
         return httpOnLoopback ? "must be https://, or http:// on this machine" : "must be an https:// address"
     }
 
+    /// The provider's token endpoint did not give an ID token for the code.
+    struct ExchangeFailed: Error { let status: UInt }
+
+    /// The ID token for an authorization code, from the provider's token endpoint (the client's secret in the form,
+    /// `client_secret_post`, and the PKCE verifier).
+    static func exchange(
+        code: String, at endpoint: String, clientId: String, secret: String?, redirect: String, verifier: String, httpOnLoopback: Bool
+    ) async throws -> String {
+        guard addressProblem(endpoint, httpOnLoopback: httpOnLoopback) == nil else { throw ExchangeFailed(status: 0) }
+        var form = URLComponents()
+        form.queryItems = [
+            .init(name: "grant_type", value: "authorization_code"), .init(name: "code", value: code),
+            .init(name: "redirect_uri", value: redirect), .init(name: "client_id", value: clientId),
+            .init(name: "code_verifier", value: verifier),
+        ] + (secret.map { [.init(name: "client_secret", value: $0)] } ?? [])
+        var request = HTTPClientRequest(url: endpoint)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.headers.add(name: "Accept", value: "application/json")
+        // A form's `+` is a space: the percent-encoded query leaves it as it is.
+        request.body = .bytes(ByteBuffer(string: form.percentEncodedQuery!.replacingOccurrences(of: "+", with: "%2B")))
+        let response = try await client.execute(request, timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        struct Tokens: Decodable { let id_token: String }
+        guard response.status == .ok, let tokens = try? JSONDecoder().decode(Tokens.self, from: Data(buffer: body)) else {
+            throw ExchangeFailed(status: response.status.code)
+        }
+        return tokens.id_token
+    }
+
     /// Fetches providers' documents, following no redirect (which could lead where `addressProblem` would refuse).
     /// Like `HTTPClient.shared`, it lives as long as the process.
     private static let client = HTTPClient(

@@ -77,6 +77,20 @@ struct OpenIDProvider: Sendable {
         return idToken
     }
 
+    /// The person's answer on the provider's authorization form at `address` (where Kith sent their browser): signed in as
+    /// `subject`, or, with nil, denied. Where the provider sends the browser back.
+    func answer(_ address: String, as subject: String?) async throws -> URLComponents {
+        var authorize = HTTPClientRequest(url: address)
+        authorize.method = .POST
+        authorize.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        authorize.body = .bytes(ByteBuffer(string: subject.map { "sub=\($0)" } ?? "action=deny"))
+        let answered = try await Self.client.execute(authorize, timeout: .seconds(10))
+        guard let location = answered.headers.first(name: "location"), let back = URLComponents(string: location) else {
+            throw Failed(step: "authorize", status: answered.status.code)
+        }
+        return back
+    }
+
     struct Failed: Error { let step: String; let status: UInt }
 
     /// The person's browser and the native client: redirects are read, not followed (the redirect is the answer).
