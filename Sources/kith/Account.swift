@@ -8,6 +8,8 @@ struct Login: AsyncParsableCommand {
         abstract: "Sign in to a Kith server and register this machine as one of your devices.",
         discussion: """
             Asks for your email and password (the password is not shown as you type; from a pipe it is read as a line).
+            With --device, signs in through your organisation's own sign-in instead: it prints an address and a code
+            (and a QR code) to open in any browser, on your phone say, and waits until you have signed in there.
             Only the device token is kept, in the profile's folder, readable by you alone. Signing in again on the same
             profile keeps anything not yet synced and sends it with the new registration.
             """)
@@ -15,17 +17,30 @@ struct Login: AsyncParsableCommand {
     @OptionGroup var common: Common
     @Argument(help: "The server, e.g. https://kith.example.org or localhost:8080.") var server: String
     @Option(help: "Your email (asked for when not given).") var email: String?
+    @Option(help: ArgumentHelp("Sign in through your organisation's sign-in, in a browser anywhere.", valueName: "organisation"))
+    var device: String?
     @Option(help: "What to call this device on the server.") var deviceName: String?
+    @Flag(help: "With --device: no QR code.") var noQR = false
 
     func run() async throws {
         try await reporting {
             let url = try SignIn.serverURL(server)
-            guard let email = email ?? Terminal.ask("Email: "), !email.isEmpty else { throw CommandError.usage("an email is needed to sign in") }
-            guard let password = Terminal.askSecret("Password: "), !password.isEmpty else { throw CommandError.usage("a password is needed to sign in") }
-
             let profile = try common.profileFolder()
             let store = try profile.open()
-            let session = try await SignIn.register(url, email: email, password: password, deviceName: deviceName)
+            let session: Session
+            if let organisation = device {
+                session = try await SignIn.registerThroughBrowser(url, organisation: organisation, deviceName: deviceName) { codes in
+                    Terminal.print("To sign in, open this address in a browser (on your phone, say):")
+                    Terminal.print("  \(codes.verificationUri)")
+                    Terminal.print("and check that it shows this code: " + Terminal.style.bold(codes.userCode))
+                    if !noQR { Terminal.qrCode(codes.verificationUriComplete) }
+                    Terminal.print(Terminal.style.dim("Waiting for you to sign in there (Ctrl-C to stop)..."))
+                }
+            } else {
+                guard let email = email ?? Terminal.ask("Email: "), !email.isEmpty else { throw CommandError.usage("an email is needed to sign in") }
+                guard let password = Terminal.askSecret("Password: "), !password.isEmpty else { throw CommandError.usage("a password is needed to sign in") }
+                session = try await SignIn.register(url, email: email, password: password, deviceName: deviceName)
+            }
             try await SignIn.adopt(session, in: store, profile: profile.name)
             let workspace = try Workspace(profile: profile, store: store, session: session)
             Terminal.note("Signed in as \(session.me.worker.name) (\(session.me.organisation.name)); this machine is device \(Caseload.shortId(session.deviceId)).")

@@ -26,14 +26,7 @@ struct Invite: AsyncParsableCommand {
             let invitation = try await workspace.office { office in try await office.invite(person) }
             if listing.json { return try Terminal.json(invitation) }
             Terminal.print(Terminal.style.bold("\(person.name) is invited to \(family.displayName)'s page."))
-            if !noQR, let code = try? QRCode(Array(invitation.url.utf8)) {
-                Terminal.print("")
-                // Dark on light whatever the terminal's colours, so a phone's camera reads it.
-                for line in code.lines() {
-                    Terminal.print(Terminal.outputIsTerminal ? "\u{1B}[30;107m\(line)\u{1B}[0m" : line)
-                }
-                Terminal.print("")
-            }
+            if !noQR { Terminal.qrCode(invitation.url) }
             let code = invitation.code
             Terminal.print("Link: \(invitation.url)")
             Terminal.print("Code: " + Terminal.style.bold("\(code.prefix(3)) \(code.dropFirst(3))") + "  (tell it in person; never send it with the link)")

@@ -26,6 +26,14 @@ enum Terminal {
         Swift.print(text)
     }
 
+    /// A QR code of `text` for a phone's camera, dark on light whatever the terminal's colours, between blank lines.
+    static func qrCode(_ text: String) {
+        guard let code = try? QRCode(Array(text.utf8)) else { return }
+        print("")
+        for line in code.lines() { print(outputIsTerminal ? "\u{1B}[30;107m\(line)\u{1B}[0m" : line) }
+        print("")
+    }
+
     static func table(_ table: Table) {
         print(table.render(width: width, style: style))
     }

@@ -1,6 +1,11 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import HTTPTypes
 import HummingbirdTesting
+import AsyncHTTPClient
+import NIOCore
 import JWTKit
 import KithAPI
 import KithCore
@@ -324,6 +329,89 @@ import Testing
                 #expect(replayed.status == .forbidden)
                 #expect(try IdentityTests.answer(kith, try await Self.poll(kith, phished.deviceCode)) == (.badRequest, "authorization_pending"))
                 #expect(try await kith.count("SELECT count(*) FROM audit_events WHERE action = 'signIn' AND worker_id IS NOT NULL") == 0)
+            }
+        }
+    }
+}
+
+/// `kith login --device` typed into a terminal against a real `kith-server`: it prints the address and code, the person
+/// signs in in a browser (here, HTTP with the browser's cookies) at the provider on loopback, and the terminal, polling,
+/// signs in and makes its first sync.
+@Suite struct DeviceLoginTerminalTests {
+    /// A browser's visit: each answer's cookies kept for the next request to the same server, redirects read, not followed.
+    final class WebBrowser: @unchecked Sendable {
+        var cookies: [String: String] = [:]
+
+        func send(_ method: HTTPRequest.Method, _ url: String, form: [String: String]? = nil) async throws -> (UInt, String, String?) {
+            var request = HTTPClientRequest(url: url)
+            request.method = .init(rawValue: method.rawValue)
+            if !cookies.isEmpty { request.headers.add(name: "Cookie", value: cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")) }
+            if let form {
+                var query = URLComponents()
+                query.queryItems = form.map { URLQueryItem(name: $0.key, value: $0.value) }
+                request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+                request.body = .bytes(ByteBuffer(string: query.percentEncodedQuery!))
+            }
+            let response = try await OpenIDProvider.client.execute(request, timeout: .seconds(30))
+            for cookie in response.headers["set-cookie"] {
+                let pair = cookie.prefix { $0 != ";" }.split(separator: "=", maxSplits: 1).map(String.init)
+                if pair.count == 2 { cookies[pair[0]] = pair[1] }
+            }
+            let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            return (response.status.code, body, response.headers.first(name: "location"))
+        }
+    }
+
+    @Test func kithLoginDeviceSignsInThroughTheProviderAndSyncs() async throws {
+        try await OpenIDProvider.run { provider in
+            try await TestDatabase.withFreshDatabase { url in
+                try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
+                    let fixture = try await Fixture.seed(db, logger: TestDatabase.logger)
+                    let server = try await ServerProcess(databaseURL: url, environment: ["KITH_OIDC_HTTP_ISSUERS": "loopback"])
+                    func json(_ value: Any) throws -> Data { try JSONSerialization.data(withJSONObject: value) }
+                    var saved = URLRequest(url: URL(string: server.base + "/v1/organisation/identity-provider")!)
+                    saved.httpMethod = "PUT"
+                    saved.setValue("Bearer \(fixture.tokens[.alex]!)", forHTTPHeaderField: "Authorization")
+                    saved.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                    saved.httpBody = try json(["signInName": "camden", "issuer": provider.issuer, "clientId": "kith",
+                                               "clientSecret": "kith-test-secret", "passwords": "off"])
+                    #expect(try await ServerProcess.call(saved).0 == 200)
+                    var linked = saved
+                    linked.url = URL(string: server.base + "/v1/workers/\(fixture.id(.priya).text)")!
+                    linked.httpMethod = "PATCH"
+                    linked.httpBody = try json(["ssoSubject": "priya-at-camden"])
+                    #expect(try await ServerProcess.call(linked).0 == 200)
+                    let (created, _) = try await server.post(
+                        "/v1/families", token: fixture.tokens[.priya]!, json: try json(["displayName": "The Adeyemi family", "reference": "FGC-7"]))
+                    #expect(created == 201)
+
+                    let terminal = try Tmux()
+                    defer { terminal.close() }
+                    try terminal.type("kith login 127.0.0.1:\(server.port) --device camden --no-qr; echo END-LOGIN")
+                    let shown = try await terminal.waitFor("Waiting for you to sign in there (Ctrl-C to stop)...")
+                    let address = try #require(shown.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                        .first { $0.hasPrefix("http://") && $0.hasSuffix("/sign-in/camden/device") })
+                    let code = try #require(shown.split(separator: "\n").first { $0.contains("shows this code: ") }
+                        .map { String($0.split(separator: " ").last!) })
+
+                    // The person, in a browser: Kith's page, the provider's form, Kith's callback.
+                    let browser = WebBrowser()
+                    let (pageStatus, page, _) = try await browser.send(.get, address)
+                    #expect(pageStatus == 200)
+                    let csrf = try #require(page.range(of: #"name="csrf" value=""#).map { String(page[$0.upperBound...].prefix { $0 != "\"" }) })
+                    let (confirmed, _, toProvider) = try await browser.send(.post, address, form: ["code": code, "csrf": csrf])
+                    #expect(confirmed == 303)
+                    let back = try await provider.answer(try #require(toProvider), as: "priya-at-camden")
+                    let (answered, thanks, _) = try await browser.send(.get, server.base + back.path + "?" + back.percentEncodedQuery!)
+                    #expect(answered == 200 && thanks.contains("You are signed in"))
+
+                    let screen = try await terminal.waitFor("END-LOGIN")
+                    #expect(screen.contains("Signed in as Priya Shah"))
+                    #expect(screen.contains("1 family on this machine"))
+                    // Its copy of the caseload came with the sign-in's first sync.
+                    #expect(try await terminal.run("kith families").contains("FGC-7"))
+                    server.kill()
+                }
             }
         }
     }

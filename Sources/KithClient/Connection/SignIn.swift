@@ -23,8 +23,8 @@ package enum SignIn {
     package static func register(
         _ url: URL, email: String, password: String, deviceName: String?, hostName: String = ProcessInfo.processInfo.hostName
     ) async throws -> Session {
-        do {
-            let login = try await Server.with(url, token: nil) { client in
+        try await register(url, deviceName: deviceName, hostName: hostName) {
+            try await Server.with(url, token: nil) { client in
                 switch try await client.login(body: .json(.init(email: email, password: password))) {
                 case .ok(let ok): return try ok.body.json
                 case .clientError(let status, let problem):
@@ -35,6 +35,49 @@ package enum SignIn {
                 case .undocumented(let status, _): throw Server.undocumented(status)
                 }
             }
+        }
+    }
+
+    /// Signs in through the organisation's identity provider by the device grant the server hosts: `show` is given the
+    /// address and code for the person to open in any browser, and this device waits, polling as often as the server
+    /// allows, until they have signed in there (or it is refused, or the codes lapse). Then registers a device as a
+    /// password sign-in does.
+    package static func registerThroughBrowser(
+        _ url: URL, organisation: String, deviceName: String?, hostName: String = ProcessInfo.processInfo.hostName,
+        show: (Components.Schemas.DeviceAuthorization) -> Void
+    ) async throws -> Session {
+        try await register(url, deviceName: deviceName, hostName: hostName) {
+            let codes = try await Server.with(url, token: nil) { client in
+                try await client.startDeviceSignIn(body: .json(.init(organisation: organisation))).ok.body.json
+            }
+            show(codes)
+            var interval = max(codes.interval, 1)
+            let lapses = Date().addingTimeInterval(TimeInterval(codes.expiresIn))
+            while Date() < lapses {
+                try await Task.sleep(for: .seconds(interval))
+                do {
+                    return try await Server.with(url, token: nil) { client in
+                        try await client.finishDeviceSignIn(body: .json(.init(deviceCode: codes.deviceCode))).ok.body.json
+                    }
+                } catch CommandError.refused(400, let code, _) where code == "authorization_pending" {
+                } catch CommandError.refused(400, let code, _) where code == "slow_down" {
+                    interval += 5
+                } catch CommandError.refused(400, let code, _) where code == "access_denied" {
+                    throw CommandError.usage("the sign-in was refused: your organisation's sign-in did not name a current worker of Kith")
+                } catch CommandError.refused(400, let code, _) where code == "expired_token" {
+                    break
+                }
+            }
+            throw CommandError.usage("nobody signed in in time: run `kith login` again")
+        }
+    }
+
+    /// A device registered for the session `signIn` opens (its own token syncs; the sign-in's works with the server now).
+    private static func register(
+        _ url: URL, deviceName: String?, hostName: String, signIn: () async throws -> Components.Schemas.LoginResponse
+    ) async throws -> Session {
+        do {
+            let login = try await signIn()
             return try await Server.with(url, token: login.token) { client in
                 let me = try await client.getMe().ok.body.json
                 let registration = try await client.registerDevice(body: .json(.init(
