@@ -116,14 +116,7 @@ extension FamilyPage {
                     code: code, at: provider.discovery.token_endpoint, clientId: provider.expected.clientId, secret: secret,
                     redirect: callback(name), verifier: found.verifier, httpOnLoopback: httpOnLoopback)
                 let subject = try await provider.subject(of: idToken, nonce: found.nonce, db: db, httpOnLoopback: httpOnLoopback, logger: logger)
-                worker = try await db.transaction(organisation: organisation) { connection in
-                    let active = try await ProviderSignIn.worker(subject: subject, organisation: organisation, on: connection, logger: logger)
-                    if active == nil {
-                        try await ProviderSignIn.audit(
-                            .deviceGrant, worker: nil, reason: "the identity provider's subject is no active worker's", on: connection, logger: logger)
-                    }
-                    return active
-                }
+                worker = try await ProviderSignIn.vouchedFor(subject, way: .deviceGrant, organisation: organisation, db: db, logger: logger)
             } catch let refusal as IDTokens.Refusal {
                 logger.info("ID token refused", metadata: ["why": .string(refusal.rawValue)])
             } catch let error as ProviderDocuments.ExchangeFailed {

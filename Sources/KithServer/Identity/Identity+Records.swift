@@ -109,6 +109,18 @@ enum ProviderSignIn {
         ).collect().first?.decode(UUID.self)
     }
 
+    /// The active worker the provider vouched for by `subject`; nil, with the attempt in the organisation's feed, when
+    /// the subject is no active worker's.
+    static func vouchedFor(_ subject: String, way: WayIn, organisation: UUID, db: Database, logger: Logger) async throws -> UUID? {
+        try await db.transaction(organisation: organisation) { connection in
+            let found = try await worker(subject: subject, organisation: organisation, on: connection, logger: logger)
+            if found == nil {
+                try await audit(way, worker: nil, reason: "the identity provider's subject is no active worker's", on: connection, logger: logger)
+            }
+            return found
+        }
+    }
+
     /// The client's secret, for exchanging a code at the provider's token endpoint (nil when none was saved).
     static func clientSecret(organisation: UUID, on connection: PostgresConnection, logger: Logger) async throws -> String? {
         try await connection.query(

@@ -46,28 +46,15 @@ extension KithService {
         let subject = try await checked {
             try await provider.subject(of: body.idToken, nonce: nil, db: db, httpOnLoopback: config.httpIssuersOnLoopback, logger: logger)
         }
-        guard let session = try await openSession(provider: provider, subject: subject, way: .oidc) else {
+        guard let worker = try await ProviderSignIn.vouchedFor(
+            subject, way: .oidc, organisation: provider.organisation, db: db, logger: logger),
+            let session = try await openSession(organisation: provider.organisation, worker: worker, way: .oidc)
+        else {
             throw KithError(
                 status: .unauthorized, code: "unknown_subject",
                 detail: "The identity provider vouched for someone who is not an active worker of this organisation.")
         }
         return .ok(.init(body: .json(session)))
-    }
-
-    /// The session for the active worker the provider's subject belongs to; nil, with the attempt in the organisation's
-    /// feed, when it belongs to none.
-    func openSession(provider: ProviderForSignIn, subject: String, way: WayIn) async throws -> Components.Schemas.LoginResponse? {
-        let organisation = provider.organisation
-        let worker = try await db.transaction(organisation: organisation) { connection in
-            let found = try await ProviderSignIn.worker(subject: subject, organisation: organisation, on: connection, logger: logger)
-            if found == nil {
-                try await ProviderSignIn.audit(
-                    way, worker: nil, reason: "the identity provider's subject is no active worker's", on: connection, logger: logger)
-            }
-            return found
-        }
-        guard let worker else { return nil }
-        return try await openSession(organisation: organisation, worker: worker, way: way)
     }
 
     /// What `IDTokens` refuses, as the client hears it: 401, and why (never what the token held), also in the log.

@@ -25,18 +25,16 @@ struct ProviderDocuments: Sendable {
         func refused(_ why: String) -> KithError {
             KithError.malformed("The identity provider cannot be used.", fields: [.init(field: "issuer", message: why)])
         }
-        guard let problem = Self.addressProblem(issuer, httpOnLoopback: httpOnLoopback) else {
-            let configuration = issuer.hasSuffix("/") ? issuer + ".well-known/openid-configuration" : issuer + "/.well-known/openid-configuration"
-            let discovery: Data
-            do { discovery = try await get(configuration) } catch { throw refused("its discovery document could not be fetched (\(configuration))") }
-            guard let document = try? JSONDecoder().decode(Discovery.self, from: discovery) else {
-                throw refused("\(configuration) is not an OpenID discovery document (issuer, jwks_uri, authorization_endpoint, token_endpoint)")
-            }
-            guard document.issuer == issuer else { throw refused("its discovery document names another issuer, \(document.issuer)") }
-            let keys = try await fetchKeys(document.jwks_uri, httpOnLoopback: httpOnLoopback, refused: refused)
-            return ProviderDocuments(discovery: discovery, jwks: keys)
+        if let problem = addressProblem(issuer, httpOnLoopback: httpOnLoopback) { throw refused(problem) }
+        let configuration = issuer.hasSuffix("/") ? issuer + ".well-known/openid-configuration" : issuer + "/.well-known/openid-configuration"
+        let discovery: Data
+        do { discovery = try await get(configuration) } catch { throw refused("its discovery document could not be fetched (\(configuration))") }
+        guard let document = try? JSONDecoder().decode(Discovery.self, from: discovery) else {
+            throw refused("\(configuration) is not an OpenID discovery document (issuer, jwks_uri, authorization_endpoint, token_endpoint)")
         }
-        throw refused(problem)
+        guard document.issuer == issuer else { throw refused("its discovery document names another issuer, \(document.issuer)") }
+        let keys = try await fetchKeys(document.jwks_uri, httpOnLoopback: httpOnLoopback, refused: refused)
+        return ProviderDocuments(discovery: discovery, jwks: keys)
     }
 
     /// The provider's signing keys from `jwks_uri`, with at least one key Kith checks signatures with.
