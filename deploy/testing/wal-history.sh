@@ -46,7 +46,14 @@ case "${1:-}" in
     recover)
         as_owner touch "$2/recovery.signal"
         as_owner bash -c "echo \"restore_command = 'false'\" >> '$2/postgresql.auto.conf'"
-        start "$2" "$3" ;;
+        start "$2" "$3"
+        # pg_ctl -w returns once connections are taken, which a cluster in recovery does read-only: wait until it has
+        # left recovery (the end of its WAL), or the first write meets "read-only transaction".
+        for _ in $(seq 300); do
+            [ "$(psql -h 127.0.0.1 -p "$3" -U postgres -d postgres -Atc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ] && exit 0
+            sleep 0.1
+        done
+        echo "the restored cluster on port $3 did not leave recovery" >&2; exit 1 ;;
     promote)
         as_owner "$pgbin/pg_ctl" -D "$2" -w promote >/dev/null ;;
     stop)

@@ -3,8 +3,8 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 
-/// What the server tidies by itself once a day: the sync change log beyond a cursor's lifetime, and sign-in failures
-/// too old to count. With several replicas, one does it at a time.
+/// What the server tidies by itself once a day: the sync change log beyond a cursor's lifetime, sign-in failures
+/// too old to count, and device sign-ins lapsed a day ago. With several replicas, one does it at a time.
 struct Housekeeping: Service {
     let db: Database
     let logger: Logger
@@ -30,6 +30,7 @@ struct Housekeeping: Service {
             var pruned = 0
             let tidying: Void? = try await step { connection in
                 try await LoginThrottle.forgetOldFailures(on: connection, logger: logger)
+                try await DeviceSignIns.forgetLapsed(on: connection, logger: logger)
             }
             guard tidying != nil else {
                 logger.info("Housekeeping left to another instance")

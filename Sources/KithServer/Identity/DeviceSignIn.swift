@@ -170,6 +170,12 @@ enum DeviceSignIns {
         }
     }
 
+    /// Housekeeping: sign-ins lapsed more than a day ago are deleted (`kith_forget_device_sign_ins`, db/functions/), so
+    /// that sign-ins started without a token cannot pile up.
+    static func forgetLapsed(on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("SELECT kith_forget_device_sign_ins()", logger: logger)
+    }
+
     /// Takes the approved sign-in's session, once: false when another poll took it first.
     static func collect(deviceCodeHash: Data, organisation: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         try await connection.query(
