@@ -266,6 +266,9 @@ import Testing
         var browser = Browser(kith: kith)
         let page = try await browser.get(path.path + "?" + path.percentEncodedQuery!)
         #expect(page.status == .ok && String(buffer: page.body).contains(codes.userCode))
+        // The form's answer is a redirect to the provider, so the page's policy lets forms go there and nowhere else new.
+        let policy = try #require(page.headers[HTTPField.Name("Content-Security-Policy")!])
+        #expect(policy.contains("form-action 'self' \(provider.issuer);") && policy.hasPrefix("default-src 'none'"))
         browser.cookie = page.headers[.setCookie].map { String($0.prefix { $0 != ";" }) }
         let confirmed = try await browser.post(path.path, ["code": codes.userCode, "csrf": Browser.csrf(page)])
         #expect(confirmed.status == .seeOther)

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import KithAPI
 import KithCore
@@ -22,7 +21,7 @@ extension KithService {
         let deviceCode = "\(name).\(Tokens.generate())", userCode = DeviceSignIns.newUserCode()
         let started = try await db.transaction(organisation: provider.organisation) { connection in
             try await DeviceSignIns.start(
-                deviceCodeHash: DeviceSignIns.hash(deviceCode), userCode: userCode, organisation: provider.organisation,
+                deviceCodeHash: Tokens.hash(deviceCode), userCode: userCode, organisation: provider.organisation,
                 on: connection, logger: logger)
         }
         guard started else {
@@ -41,17 +40,21 @@ extension KithService {
         check.matches("deviceCode", body.deviceCode, #"^[A-Za-z0-9_.-]{1,200}$"#, "the device code a sign-in was started with")
         try check.orThrow()
         let name = String(body.deviceCode.prefix { $0 != "." })
-        guard let provider = try await ProviderForSignIn.find(name, in: db) else { throw DeviceSignIns.Poll.expired.refusal }
-        let hash = DeviceSignIns.hash(body.deviceCode)
+        guard let provider = try await ProviderForSignIn.find(name, in: db) else { throw DeviceSignIns.expired }
+        let hash = Tokens.hash(body.deviceCode)
         let poll = try await db.transaction(organisation: provider.organisation) { connection in
             try await DeviceSignIns.poll(deviceCodeHash: hash, organisation: provider.organisation, on: connection, logger: logger)
         }
-        guard case .approved(let worker) = poll else { throw poll.refusal }
+        let worker: UUID
+        switch poll {
+        case .approved(let approved): worker = approved
+        case .refused(let refusal): throw refusal
+        }
         let session = try await openSession(organisation: provider.organisation, worker: worker, way: .deviceGrant) { records in
             try await DeviceSignIns.collect(
                 deviceCodeHash: hash, organisation: provider.organisation, on: records.connection, logger: logger)
         }
-        guard let session else { throw DeviceSignIns.Poll.expired.refusal }
+        guard let session else { throw DeviceSignIns.expired }
         return .ok(.init(body: .json(session)))
     }
 }
@@ -62,8 +65,6 @@ enum DeviceSignIns {
     static let lifetime = 600, interval = 5
     /// Sign-ins waiting at once in one organisation: starting one needs no token, so their number has a bound.
     static let waitingAtMost = 1000
-
-    static func hash(_ secret: String) -> Data { Data(SHA256.hash(data: Data(secret.utf8))) }
 
     /// Eight letters in two fours, from an alphabet without vowels (no words) and without letters read alike.
     static func newUserCode() -> String {
@@ -129,20 +130,15 @@ enum DeviceSignIns {
             """, logger: logger)
     }
 
-    /// Where a device's poll stands.
+    /// Where a device's poll stands: approved for a worker, or what the device is told (RFC 8628 3.5's codes).
     enum Poll {
-        case pending, slowDown, expired, denied, approved(worker: UUID)
-
-        var refusal: KithError {
-            switch self {
-            case .pending: KithError(status: .badRequest, code: "authorization_pending", detail: "The person has not signed in yet.")
-            case .slowDown: KithError(status: .badRequest, code: "slow_down", detail: "Polled too soon: wait five seconds longer between polls.")
-            case .expired: KithError(status: .badRequest, code: "expired_token", detail: "This device code has lapsed or was used: start again.")
-            case .denied: KithError(status: .badRequest, code: "access_denied", detail: "The sign-in was refused.")
-            case .approved: KithError(status: .badRequest, code: "authorization_pending", detail: "")
-            }
-        }
+        case approved(worker: UUID), refused(KithError)
     }
+
+    static let pending = KithError(status: .badRequest, code: "authorization_pending", detail: "The person has not signed in yet.")
+    static let slowDown = KithError(status: .badRequest, code: "slow_down", detail: "Polled too soon: wait five seconds longer between polls.")
+    static let expired = KithError(status: .badRequest, code: "expired_token", detail: "This device code has lapsed or was used: start again.")
+    static let denied = KithError(status: .badRequest, code: "access_denied", detail: "The sign-in was refused.")
 
     /// A device's poll, noted; polled sooner than its interval, the interval grows by five seconds (RFC 8628 3.5).
     static func poll(deviceCodeHash: Data, organisation: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Poll {
@@ -161,12 +157,12 @@ enum DeviceSignIns {
             SELECT outcome, worker_id, lapsed, too_soon FROM found
             """, logger: logger
         ).collect()
-        guard let (outcome, worker, lapsed, tooSoon) = try rows.first?.decode((String?, UUID?, Bool, Bool).self) else { return .expired }
+        guard let (outcome, worker, lapsed, tooSoon) = try rows.first?.decode((String?, UUID?, Bool, Bool).self) else { return .refused(expired) }
         switch (outcome, worker) {
-        case ("approved", let worker?): return lapsed ? .expired : .approved(worker: worker)
-        case ("denied", _): return .denied
-        case ("collected", _): return .expired
-        default: return lapsed ? .expired : tooSoon ? .slowDown : .pending
+        case ("approved", let worker?): return lapsed ? .refused(expired) : .approved(worker: worker)
+        case ("denied", _): return .refused(denied)
+        case ("collected", _): return .refused(expired)
+        default: return .refused(lapsed ? expired : tooSoon ? slowDown : pending)
         }
     }
 

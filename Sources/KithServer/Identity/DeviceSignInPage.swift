@@ -50,8 +50,8 @@ extension FamilyPage {
         // The form's answer is a redirect to the provider, which a browser holds to `form-action` too.
         if let endpoint = URL(string: provider.discovery.authorization_endpoint), let scheme = endpoint.scheme, let host = endpoint.host {
             let origin = "\(scheme)://\(host)" + (endpoint.port.map { ":\($0)" } ?? "")
-            response.headers[HTTPField.Name("Content-Security-Policy")!] =
-                "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' \(origin); base-uri 'none'; frame-ancestors 'none'"
+            let policy = HTTPField.Name("Content-Security-Policy")!
+            response.headers[policy] = Self.securityHeaders[policy]?.replacingOccurrences(of: "form-action 'self'", with: "form-action 'self' \(origin)")
         }
         return response
     }
@@ -63,13 +63,13 @@ extension FamilyPage {
         let provider = try await provider(name)
         let code = form.code.trimmingWhitespace().uppercased()
         let state = Tokens.generate(), nonce = Tokens.generate()
-        let verifier = Data((0..<32).map { _ in UInt8.random(in: .min ... .max) }).base64URL
+        let verifier = Tokens.generate()
         let found = try await db.transaction(organisation: provider.organisation) { connection -> Bool in
             guard code.count <= 9, let id = try await DeviceSignIns.waiting(
                 userCode: code, organisation: provider.organisation, on: connection, logger: logger)
             else { return false }
             try await DeviceSignIns.sendToProvider(
-                id, stateHash: DeviceSignIns.hash(state), nonce: nonce, verifier: verifier, organisation: provider.organisation,
+                id, stateHash: Tokens.hash(state), nonce: nonce, verifier: verifier, organisation: provider.organisation,
                 on: connection, logger: logger)
             return true
         }
@@ -104,7 +104,7 @@ extension FamilyPage {
         let organisation = provider.organisation
         let waiting = try await db.transaction(organisation: organisation) { connection -> ((id: UUID, nonce: String, verifier: String), String?)? in
             guard let found = try await DeviceSignIns.answered(
-                stateHash: DeviceSignIns.hash(state), organisation: organisation, on: connection, logger: logger)
+                stateHash: Tokens.hash(state), organisation: organisation, on: connection, logger: logger)
             else { return nil }
             return (found, try await ProviderSignIn.clientSecret(organisation: organisation, on: connection, logger: logger))
         }

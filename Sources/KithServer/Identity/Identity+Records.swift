@@ -100,7 +100,7 @@ extension Records {
 /// is signed in.
 enum ProviderSignIn {
     /// The active worker the provider's subject belongs to, if any.
-    static func worker(subject: String, organisation: UUID, on connection: PostgresConnection, logger: Logger) async throws -> UUID? {
+    private static func worker(subject: String, organisation: UUID, on connection: PostgresConnection, logger: Logger) async throws -> UUID? {
         try await connection.query(
             """
             SELECT id FROM workers
