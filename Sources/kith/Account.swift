@@ -8,8 +8,9 @@ struct Login: AsyncParsableCommand {
         abstract: "Sign in to a Kith server and register this machine as one of your devices.",
         discussion: """
             Asks for your email and password (the password is not shown as you type; from a pipe it is read as a line).
-            With --device, signs in through your organisation's own sign-in instead: it prints an address and a code
-            (and a QR code) to open in any browser, on your phone say, and waits until you have signed in there.
+            With --sso, signs in through your organisation's own sign-in instead, in this machine's browser ($BROWSER, or
+            xdg-open), which comes back to a port on 127.0.0.1. With --device, the same from any browser, on your phone
+            say: it prints an address and a code (and a QR code) and waits until you have signed in there.
             Only the device token is kept, in the profile's folder, readable by you alone. Signing in again on the same
             profile keeps anything not yet synced and sends it with the new registration.
             """)
@@ -19,6 +20,9 @@ struct Login: AsyncParsableCommand {
     @Option(help: "Your email (asked for when not given).") var email: String?
     @Option(help: ArgumentHelp("Sign in through your organisation's sign-in, in a browser anywhere.", valueName: "organisation"))
     var device: String?
+    @Option(help: ArgumentHelp("Sign in through your organisation's sign-in, in this machine's browser.", valueName: "organisation"))
+    var sso: String?
+    @Option(help: "With --sso: the port on 127.0.0.1 the browser comes back to (any free one unless given).") var port: Int?
     @Option(help: "What to call this device on the server.") var deviceName: String?
     @Flag(help: "With --device: no QR code.") var noQR = false
 
@@ -28,7 +32,14 @@ struct Login: AsyncParsableCommand {
             let profile = try common.profileFolder()
             let store = try profile.open()
             let session: Session
-            if let organisation = device {
+            if let organisation = sso {
+                session = try await SignIn.registerThroughProvider(url, organisation: organisation, deviceName: deviceName, port: port) { address in
+                    Terminal.print("Sign in through your organisation in the browser (if it does not open, open this address):")
+                    Terminal.print("  \(address.absoluteString)")
+                    Terminal.openBrowser(address)
+                    Terminal.print(Terminal.style.dim("Waiting for you to sign in there (Ctrl-C to stop)..."))
+                }
+            } else if let organisation = device {
                 session = try await SignIn.registerThroughBrowser(url, organisation: organisation, deviceName: deviceName) { codes in
                     Terminal.print("To sign in, open this address in a browser (on your phone, say):")
                     Terminal.print("  \(codes.verificationUri)")

@@ -26,6 +26,18 @@ enum Terminal {
         Swift.print(text)
     }
 
+    /// Opens `address` in the person's browser (`$BROWSER`, else `xdg-open`), best effort: the address is printed too.
+    static func openBrowser(_ address: URL) {
+        let browser = ProcessInfo.processInfo.environment["BROWSER"].flatMap { $0.isEmpty ? nil : $0 } ?? "xdg-open"
+        let words = ["/bin/sh", "-c", browser + " \"$1\" >/dev/null 2>&1 &", "kith-browser", address.absoluteString]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else { return }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    }
+
     /// A QR code of `text` for a phone's camera, dark on light whatever the terminal's colours, between blank lines.
     static func qrCode(_ text: String) {
         guard let code = try? QRCode(Array(text.utf8)) else { return }

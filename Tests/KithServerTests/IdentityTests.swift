@@ -353,9 +353,8 @@ import Testing
     }
 }
 
-/// `kith login --device` typed into a terminal against a real `kith-server`: it prints the address and code, the person
-/// signs in in a browser (here, HTTP with the browser's cookies) at the provider on loopback, and the terminal, polling,
-/// signs in and makes its first sync.
+/// `kith login --device` and `--sso` typed into a terminal against a real `kith-server` and the provider on loopback;
+/// each ends signed in, with the first sync made.
 @Suite struct DeviceLoginTerminalTests {
     /// A browser's visit: each answer's cookies kept for the next request to the same server, redirects read, not followed.
     final class WebBrowser: @unchecked Sendable {
@@ -381,6 +380,59 @@ import Testing
         }
     }
 
+    /// `kith login --sso`: the terminal opens "the browser" (a stand-in that answers the provider's form as Priya and
+    /// follows its redirect to the terminal's loopback port), exchanges the code as a public client with its PKCE
+    /// verifier (the provider checks it), signs in and makes its first sync.
+    @Test func kithLoginSSOSignsInThroughTheBrowserAndALoopbackRedirectAndSyncs() async throws {
+        try await OpenIDProvider.run { provider in
+            try await TestDatabase.withFreshDatabase { url in
+                try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in
+                    let fixture = try await Fixture.seed(db, logger: TestDatabase.logger)
+                    let server = try await ServerProcess(databaseURL: url, environment: ["KITH_OIDC_HTTP_ISSUERS": "loopback"])
+                    // The organisation's application, registered at the provider as a public client (no secret) whose
+                    // redirect is a port on 127.0.0.1, as a council registers Kith's terminal.
+                    let port = try Ports.free()
+                    let client = try await provider.registerPublicClient(redirect: "http://127.0.0.1:\(port)/callback")
+                    func send(_ method: String, _ path: String, _ body: [String: Any]) async throws -> Int {
+                        var request = URLRequest(url: URL(string: server.base + path)!)
+                        request.httpMethod = method
+                        request.setValue("Bearer \(fixture.tokens[.alex]!)", forHTTPHeaderField: "Authorization")
+                        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                        request.httpBody = try JSONSerialization.data(withJSONObject: body)
+                        return try await ServerProcess.call(request).0
+                    }
+                    #expect(try await send("PUT", "/v1/organisation/identity-provider",
+                                           ["signInName": "camden", "issuer": provider.issuer, "clientId": client, "passwords": "off"]) == 200)
+                    #expect(try await send("PATCH", "/v1/workers/\(fixture.id(.priya).text)", ["ssoSubject": "priya-at-camden"]) == 200)
+                    let (created, _) = try await server.post(
+                        "/v1/families", token: fixture.tokens[.priya]!,
+                        json: try JSONSerialization.data(withJSONObject: ["displayName": "The Adeyemi family", "reference": "FGC-7"]))
+                    #expect(created == 201)
+
+                    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kith-browser-\(UUID().uuidString.prefix(8))")
+                    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                    defer { try? FileManager.default.removeItem(at: folder) }
+                    let browser = folder.appendingPathComponent("browser")
+                    try """
+                        #!/bin/sh
+                        back=$(curl -s -o /dev/null -w '%{redirect_url}' -X POST "$1" -d sub=priya-at-camden)
+                        curl -s "$back" > "\(folder.path)/answered"
+                        """.write(to: browser, atomically: true, encoding: .utf8)
+                    let terminal = try Tmux(environment: ["BROWSER=/bin/sh \(browser.path)"])
+                    defer { terminal.close() }
+                    try terminal.type("kith login 127.0.0.1:\(server.port) --sso camden --port \(port); echo END-LOGIN")
+                    let screen = try await terminal.waitFor("END-LOGIN")
+                    #expect(screen.contains("Signed in as Priya Shah"), "\(screen)")
+                    #expect(screen.contains("1 family on this machine"), "\(screen)")
+                    #expect(try String(contentsOf: folder.appendingPathComponent("answered"), encoding: .utf8).contains("You can close this page"))
+                    server.kill()
+                }
+            }
+        }
+    }
+
+    /// `--device`: it prints the address and code, the person signs in in a browser (here, HTTP with the browser's
+    /// cookies), and the terminal, polling, signs in.
     @Test func kithLoginDeviceSignsInThroughTheProviderAndSyncs() async throws {
         try await OpenIDProvider.run { provider in
             try await TestDatabase.withFreshDatabase { url in

@@ -109,7 +109,8 @@ struct Tmux {
     let socket = "kith-test-\(UUID().uuidString.prefix(8))"
     let folder: URL
 
-    init() throws {
+    /// `environment`: settings added to the shell's (`BROWSER=…`, say).
+    init(environment extra: [String] = []) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("kith-terminal-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let editor = folder.appendingPathComponent("editor")
@@ -129,7 +130,7 @@ struct Tmux {
             // open from its writing, and running it would then fail with ETXTBSY ("Text file busy").
             "HOME=\(folder.path)", "TZ=UTC", "XDG_DATA_HOME=\(folder.path)/data", "EDITOR=/bin/sh \(editor.path)", "NO_COLOR=1", "TERM=xterm",
             "PATH=\(bin):/usr/bin:/bin", "PS1=$ ",
-        ]
+        ] + extra
         try tmux(["new-session", "-d", "-s", "kith", "-x", "80", "-y", "50", "env", "-i"] + environment + ["bash", "--norc", "--noprofile"])
     }
 

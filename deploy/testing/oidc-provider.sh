@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # An OpenID provider on loopback for the tests and for trying sign-in by hand: oidc-provider-mock (PyPI), which signs
-# ID tokens with its own RSA key, lets any client id, secret and redirect in, and takes the subject from its form.
+# ID tokens with its own RSA key, lets any client id, secret and redirect in, and takes the subject from its form; with
+# public clients and PKCE checked (oidc-provider.py says why).
 #
 #   oidc-provider.sh start DIR PORT    (issuer http://127.0.0.1:PORT; Kith must run with KITH_OIDC_HTTP_ISSUERS=loopback)
 #   oidc-provider.sh stop DIR
@@ -8,13 +9,13 @@ set -euo pipefail
 
 case "${1:-}" in
     start)
-        dir=$2
+        dir=$2 here=$(cd "$(dirname "$0")" && pwd)
         mkdir -p "$dir"
         python3 -c 'import oidc_provider_mock' 2>/dev/null || {
             echo "oidc-provider-mock is missing: python3 -m pip install -r Tests/Browser/requirements.txt" >&2; exit 1; }
         # As the caller, with the interpreter pip installed it for (under root's home when CI runs as root, where no
         # other user could start it): it binds loopback only and holds nothing but its signing key, in memory.
-        (cd "$dir" && exec nohup python3 -W ignore -m oidc_provider_mock --port "$3" > provider.log 2>&1) &
+        (cd "$dir" && exec nohup python3 -W ignore "$here/oidc-provider.py" --port "$3" > provider.log 2>&1) &
         echo $! > "$dir/pid"
         for _ in $(seq 100); do
             curl -sf "http://127.0.0.1:$3/.well-known/openid-configuration" >/dev/null && exit 0

@@ -1,5 +1,9 @@
+import AsyncHTTPClient
+import Crypto
 import Foundation
 import KithAPI
+import KithCore
+import NIOCore
 
 /// Signing a profile in and out: the server's address as a person types it, the password exchanged for a device
 /// registration, and the rules that keep unsent work safe when a profile changes hands.
@@ -70,6 +74,78 @@ package enum SignIn {
             }
             throw CommandError.usage("nobody signed in in time: run `kith login` again")
         }
+    }
+
+    /// Signs in through the organisation's identity provider as a native app does (RFC 8252): `open` is given the
+    /// provider's address to show the person in a browser (PKCE S256, a state and a nonce, and a redirect to a socket on
+    /// 127.0.0.1 for the answer); the code is exchanged at the provider as a public client, the ID token's nonce checked
+    /// here and the token given to Kith (`POST /v1/auth/oidc`), which checks it whole. Then registers a device.
+    package static func registerThroughProvider(
+        _ url: URL, organisation: String, deviceName: String?, port: Int?, hostName: String = ProcessInfo.processInfo.hostName,
+        open: (URL) -> Void
+    ) async throws -> Session {
+        try await register(url, deviceName: deviceName, hostName: hostName) {
+            let provider = try await Server.with(url, token: nil) { client in
+                try await client.getSignInProvider(path: .init(organisation: organisation)).ok.body.json
+            }
+            let redirect = try LoopbackRedirect(port: port)
+            let verifier = Data((0..<32).map { _ in UInt8.random(in: .min ... .max) }).base64URL
+            let state = Data((0..<16).map { _ in UInt8.random(in: .min ... .max) }).base64URL
+            let nonce = Data((0..<16).map { _ in UInt8.random(in: .min ... .max) }).base64URL
+            var address = URLComponents(string: provider.authorizationEndpoint)
+            let given = address?.queryItems ?? []
+            address?.queryItems = given + [
+                .init(name: "client_id", value: provider.clientId), .init(name: "response_type", value: "code"),
+                .init(name: "redirect_uri", value: redirect.redirectURI), .init(name: "scope", value: "openid"),
+                .init(name: "state", value: state), .init(name: "nonce", value: nonce),
+                .init(name: "code_challenge", value: Data(SHA256.hash(data: Data(verifier.utf8))).base64URL),
+                .init(name: "code_challenge_method", value: "S256"),
+            ]
+            guard let authorize = address?.url else { throw CommandError.usage("the organisation's sign-in address is not one") }
+            open(authorize)
+            let answer = try await redirect.answer(within: .seconds(300))
+            guard answer["state"] == state else { throw CommandError.usage("the sign-in's answer was not for this sign-in: run `kith login` again") }
+            guard let code = answer["code"] else {
+                throw CommandError.usage("the organisation's sign-in refused: \(answer["error_description"] ?? answer["error"] ?? "no reason given")")
+            }
+            let idToken = try await exchange(code, provider: provider, redirect: redirect.redirectURI, verifier: verifier)
+            guard idTokenNonce(idToken) == nonce else { throw CommandError.usage("the sign-in's answer was not for this sign-in: run `kith login` again") }
+            return try await Server.with(url, token: nil) { client in
+                try await client.loginWithIdToken(body: .json(.init(organisation: organisation, idToken: idToken))).ok.body.json
+            }
+        }
+    }
+
+    /// The ID token for the code, from the provider's token endpoint, as a public client (PKCE, no secret).
+    private static func exchange(
+        _ code: String, provider: Components.Schemas.SignInProvider, redirect: String, verifier: String
+    ) async throws -> String {
+        var form = URLComponents()
+        form.queryItems = [
+            .init(name: "grant_type", value: "authorization_code"), .init(name: "code", value: code),
+            .init(name: "redirect_uri", value: redirect), .init(name: "client_id", value: provider.clientId),
+            .init(name: "code_verifier", value: verifier),
+        ]
+        var request = HTTPClientRequest(url: provider.tokenEndpoint)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        // A form's `+` is a space: the percent-encoded query leaves it as it is.
+        request.body = .bytes(ByteBuffer(string: form.percentEncodedQuery!.replacingOccurrences(of: "+", with: "%2B")))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        struct Tokens: Decodable { let id_token: String }
+        guard response.status == .ok, let tokens = try? JSONDecoder().decode(Tokens.self, from: Data(body.readableBytesView)) else {
+            throw CommandError.usage("the organisation's sign-in did not give a token (\(response.status.code)); ask your administrator")
+        }
+        return tokens.id_token
+    }
+
+    /// The nonce an ID token carries (its signature is the server's to check).
+    private static func idTokenNonce(_ token: String) -> String? {
+        let parts = token.split(separator: ".")
+        guard parts.count == 3, let payload = Data(base64URL: parts[1]) else { return nil }
+        struct Claims: Decodable { let nonce: String? }
+        return (try? JSONDecoder().decode(Claims.self, from: payload))?.nonce
     }
 
     /// A device registered for the session `signIn` opens (its own token syncs; the sign-in's works with the server now).

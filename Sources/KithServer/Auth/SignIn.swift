@@ -18,9 +18,10 @@ struct SignIn: ServerMiddleware {
     static let inOneStatement: Set<String> = Set(
         ([Operations.CreateNote.self, Operations.GetTimeline.self] as [any WorksInOneStatement.Type]).map { $0.id })
 
-    /// The operations that sign in, the only ones without a token.
+    /// The operations that sign in (and tell a client where to), the only ones without a token.
     static let `public`: Set<String> = [
         Operations.Login.id, Operations.LoginWithIdToken.id, Operations.StartDeviceSignIn.id, Operations.FinishDeviceSignIn.id,
+        Operations.GetSignInProvider.id,
     ]
 
     /// What a device's token reaches: its sync, who it belongs to, and signing itself out (which revokes the device).

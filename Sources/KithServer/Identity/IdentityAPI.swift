@@ -57,6 +57,15 @@ extension KithService {
         return .ok(.init(body: .json(session)))
     }
 
+    func getSignInProvider(_ input: Operations.GetSignInProvider.Input) async throws -> Operations.GetSignInProvider.Output {
+        let name = input.path.organisation
+        guard name.count <= 40, let provider = try await ProviderForSignIn.find(name, in: db) else { throw KithError.notFound }
+        return .ok(.init(body: .json(.init(
+            organisation: name.lowercased(), issuer: provider.expected.issuer,
+            authorizationEndpoint: provider.discovery.authorization_endpoint, tokenEndpoint: provider.discovery.token_endpoint,
+            clientId: provider.expected.clientId))))
+    }
+
     /// What `IDTokens` refuses, as the client hears it: 401, and why (never what the token held), also in the log.
     private func checked<Result>(_ body: () async throws -> Result) async throws -> Result {
         do {

@@ -91,6 +91,20 @@ struct OpenIDProvider: Sendable {
         return back
     }
 
+    /// A public client (no secret, PKCE) registered with the provider for `redirect` (RFC 7591): its client id.
+    func registerPublicClient(redirect: String) async throws -> String {
+        var request = HTTPClientRequest(url: "\(issuer)/oauth2/clients")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(
+            withJSONObject: ["redirect_uris": [redirect], "token_endpoint_auth_method": "none"])))
+        let response = try await Self.client.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard let json = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any], let id = json["client_id"] as? String
+        else { throw Failed(step: "register", status: response.status.code) }
+        return id
+    }
+
     struct Failed: Error { let step: String; let status: UInt }
 
     /// The person's browser and the native client: redirects are read, not followed (the redirect is the answer).
