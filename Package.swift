@@ -75,7 +75,7 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
-            resources: [.copy("FamilyPage/Templates"), .copy("Auth/common-passwords.txt")],
+            resources: [.copy("FamilyPage/Templates"), .copy("Auth/common-passwords.txt"), .copy("Provisioning/scim-schemas.json")],
             swiftSettings: ours
         ),
         .executableTarget(

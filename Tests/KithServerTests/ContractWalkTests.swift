@@ -202,6 +202,7 @@ import Testing
             let device = try await FieldDevice.register(kith, as: .priya)
             let reaches: Set<String> = [
                 "syncPush", "syncPull", "syncAck", "getMe", "logout", "login", "loginWithIdToken", "startDeviceSignIn", "finishDeviceSignIn",
+                "getSignInProvider",
             ]
             let document = String(buffer: try await kith.request(.get, "/openapi.yaml", as: nil).body)
             let operations = Self.operations(in: document)

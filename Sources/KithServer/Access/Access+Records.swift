@@ -93,6 +93,7 @@ extension Records {
             FROM audit_events e
             LEFT JOIN workers w ON w.organisation_id = e.organisation_id AND w.id = e.worker_id
             LEFT JOIN people p ON p.organisation_id = e.organisation_id AND p.id = e.person_id
+            LEFT JOIN scim_tokens t ON t.organisation_id = e.organisation_id AND t.id = e.scim_token_id
             WHERE e.organisation_id = \(principal.organisationId)
               AND (\(family)::uuid IS NULL AND e.family_id IS NULL OR e.family_id = \(family))
               AND (\(teams == nil) OR e.team_id = ANY(\(teams ?? [])))
@@ -112,8 +113,8 @@ extension Records {
 /// An audit event with the names of who acted and about whom, read by name.
 enum AuditEventRow {
     static let columns = """
-        e.id, e.at, e.worker_id, w.name AS worker_name, e.person_id, p.name AS person_name, e.action, e.entity, e.record_id,
-        e.reason, e.break_glass, e.team_id
+        e.id, e.at, e.worker_id, w.name AS worker_name, e.person_id, p.name AS person_name, e.scim_token_id,
+        t.name AS scim_token_name, e.action, e.entity, e.record_id, e.reason, e.break_glass, e.team_id
         """
 
     static func decode(_ row: PostgresRow) throws -> Components.Schemas.AuditEvent {
@@ -122,6 +123,7 @@ enum AuditEventRow {
             id: String(try row.decode("id", as: Int64.self)), at: try row.decode("at"),
             workerId: try row.decode("worker_id", as: UUID?.self)?.text, workerName: try row.decode("worker_name"),
             personId: try row.decode("person_id", as: UUID?.self)?.text, personName: try row.decode("person_name"),
+            scimTokenId: try row.decode("scim_token_id", as: UUID?.self)?.text, scimTokenName: try row.decode("scim_token_name"),
             action: .init(rawValue: try row.decode("action")) ?? .read, entity: try row.decode("entity"),
             recordId: try row.decode("record_id", as: UUID?.self)?.text, teamId: try row.decode("team_id", as: UUID?.self)?.text,
             reason: try row.decode("reason"), breakGlass: try row.decode("break_glass"))

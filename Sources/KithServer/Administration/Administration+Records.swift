@@ -62,7 +62,8 @@ extension Records {
         try await query(
             """
             UPDATE workers SET roles = coalesce(\(roles), roles), left_on = coalesce(\(leftOn?.description)::date, left_on),
-                               sso_subject = CASE WHEN \(ssoSubject)::text IS NULL THEN sso_subject ELSE nullif(\(ssoSubject), '') END
+                               sso_subject = CASE WHEN \(ssoSubject)::text IS NULL THEN sso_subject ELSE nullif(\(ssoSubject), '') END,
+                               changed_at = now()
             WHERE organisation_id = \(principal.organisationId) AND id = \(workerId)
             """)
         if let teamIds {
@@ -74,19 +75,7 @@ extension Records {
             teamsBefore: Set(before.teamIds.compactMap(UUID.init(uuidString:))))
         // From the leaving date on, sign-in and every token stop working anyway; on or after it, end them now.
         if let leftOn, leftOn <= .today {
-            // A worker who leaves loses every session and device at once. Device sessions stay on record so that
-            // the devices hear `device_revoked` and keep their unsent work for quarantine.
-            try await query(
-                """
-                UPDATE sessions SET revoked_at = now()
-                WHERE organisation_id = \(principal.organisationId) AND worker_id = \(workerId) AND revoked_at IS NULL
-                  AND device_id IS NULL
-                """)
-            try await query(
-                """
-                UPDATE devices SET revoked_at = now()
-                WHERE organisation_id = \(principal.organisationId) AND worker_id = \(workerId) AND revoked_at IS NULL
-                """)
+            try await connection.endSessionsAndDevices(of: workerId, organisation: principal.organisationId, logger: logger)
         }
         var changes: [String] = []
         if let roles { changes.append("roles \(before.roles.map(\.rawValue).joined(separator: ", ")) → \(roles.joined(separator: ", "))") }
@@ -149,5 +138,23 @@ extension Records {
             INSERT INTO team_members (organisation_id, team_id, worker_id)
             SELECT \(principal.organisationId), t, \(worker) FROM unnest(\(Array(Set(teamIds)))::uuid[]) AS t
             """)
+    }
+}
+
+extension PostgresConnection {
+    /// A worker who leaves loses every session and device at once, whoever says they left (an administrator's leaving
+    /// date, or the identity provider switching them off). Device sessions stay on record so that the devices hear
+    /// `device_revoked` and keep their unsent work for quarantine.
+    func endSessionsAndDevices(of worker: UUID, organisation: UUID, logger: Logger) async throws {
+        try await query(
+            """
+            UPDATE sessions SET revoked_at = now()
+            WHERE organisation_id = \(organisation) AND worker_id = \(worker) AND revoked_at IS NULL AND device_id IS NULL
+            """, logger: logger)
+        try await query(
+            """
+            UPDATE devices SET revoked_at = now()
+            WHERE organisation_id = \(organisation) AND worker_id = \(worker) AND revoked_at IS NULL
+            """, logger: logger)
     }
 }

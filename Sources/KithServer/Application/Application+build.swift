@@ -71,6 +71,7 @@ func buildRouter(
     pages.register(on: router)
     pages.registerPasswordReset(on: router)
     pages.registerDeviceSignIn(on: router, httpIssuersOnLoopback: config.httpIssuersOnLoopback)
+    try SCIM(db: db, config: config, logger: logger).register(on: router)
 
     let service = KithService(
         db: db, config: config, logger: logger, cursorKey: cursorKey, syncRate: SyncRate(perMinute: config.syncRequestsPerMinute),

@@ -18,10 +18,16 @@ enum Passwords {
         try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(bcryptInput(password), cost: cost) }
     }
 
-    /// Compares against a real hash even for an unknown account, so timing does not tell which emails exist.
+    /// What a worker holds who has no password of Kith's (one the identity provider made, who signs in through it):
+    /// no password matches it, and it is no bcrypt hash that could.
+    static let none = "none"
+
+    /// Compares against a real hash even for an unknown account or one without a password, so timing does not tell
+    /// which emails exist.
     static func verify(_ password: String, hash: String?) async throws -> Bool {
-        try await NIOThreadPool.singleton.runIfActive {
-            Bcrypt.verify(bcryptInput(password), hash: hash ?? unknownAccountHash) && hash != nil
+        let held = hash.flatMap { $0 == none ? nil : $0 }
+        return try await NIOThreadPool.singleton.runIfActive {
+            Bcrypt.verify(bcryptInput(password), hash: held ?? unknownAccountHash) && held != nil
         }
     }
 
