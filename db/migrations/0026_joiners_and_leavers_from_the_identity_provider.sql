@@ -41,5 +41,6 @@ ALTER TABLE audit_events DROP CONSTRAINT audit_events_one_actor;
 ALTER TABLE audit_events ADD CONSTRAINT audit_events_one_actor CHECK (
     num_nonnulls(worker_id, person_id, scim_token_id) = 1
     OR (num_nonnulls(worker_id, person_id, scim_token_id) = 0 AND action = 'signIn'));
--- kith_audit takes the token as a tenth argument (db/functions/kith_audit.sql makes it anew).
-DROP FUNCTION kith_audit(uuid, uuid, uuid[], text, text, uuid[], text, boolean[], uuid[]);
+-- kith_audit takes the token as a tenth argument: db/functions/kith_audit.sql makes it anew (on a database made from
+-- nothing, the functions come after every migration, so there is no older one to drop).
+DROP FUNCTION IF EXISTS kith_audit(uuid, uuid, uuid[], text, text, uuid[], text, boolean[], uuid[]);
