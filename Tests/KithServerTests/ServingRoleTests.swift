@@ -183,7 +183,7 @@ import Testing
                 "kith_forget_device_sign_ins", "kith_identity_provider", "kith_list_cursor_key", "kith_member_active", "kith_note_readable", "kith_oldest_transaction_age", "kith_organisation",
                 "kith_password_reset",
                 "kith_prune_change_log", "kith_read_timeline", "kith_relationships", "kith_request", "kith_session",
-                "kith_sign_in_succeeded", "kith_wall", "kith_write_notes",
+                "kith_scim_token", "kith_sign_in_succeeded", "kith_wall", "kith_write_notes",
             ]
             #expect(Set(executable) == probed, "functions kith_server may run without a probe here, or probed but gone")
             let theirPerson = try await kith.db.query(
@@ -249,6 +249,7 @@ import Testing
                     "SELECT count(*)::int FROM kith_password_reset(\(none))",
                     "SELECT count(*)::int FROM kith_identity_provider('no-such-organisation')",
                     "SELECT kith_forget_device_sign_ins()",
+                    "SELECT count(*)::int FROM kith_scim_token(\(none))",
                 ] {
                     counts.append(try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()[0].decode(Int.self))
                 }
@@ -261,7 +262,7 @@ import Testing
                 let entered = try await connection.query("SELECT kith_wall()", logger: logger).collect()[0].decode(UUID.self)
                 return (counts, entered)
             }
-            #expect(lookups.0 == [0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 32, 0, 0, 0])
+            #expect(lookups.0 == [0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 32, 0, 0, 0, 0])
             #expect(lookups.1 == organisation)
             // A token that is not one enters no wall; a trigger function cannot be called as a function.
             #expect(try await Self.probe(kith, behind: nil, "SELECT kith_acting_worker('\\x00'::bytea, false, NULL)") == "KT401")

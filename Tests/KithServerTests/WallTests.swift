@@ -21,7 +21,7 @@ import Testing
         "conferences", "contact_people", "contact_workers", "contacts", "device_grants", "device_sign_ins", "devices", "families",
         "family_invitations", "family_plans", "family_sessions", "identity_providers", "meeting_attendance", "organisations",
         "password_resets", "people",
-        "plan_items", "review_item_recipients", "review_items", "sessions", "supervision_session_families",
+        "plan_items", "review_item_recipients", "review_items", "scim_tokens", "sessions", "supervision_session_families",
         "supervision_sessions", "sync_changes", "sync_generations", "sync_mutations", "team_members", "team_signal_settings",
         "teams", "workers",
     ]
@@ -150,6 +150,13 @@ import Testing
         // A device's sign-in through it, waiting.
         let started = try await kith.request(.post, "/v1/auth/device", as: nil, json: ["organisation": "wall"])
         #expect(started.status == .ok)
+        // A provisioning token, and a change the provider made with it (its audit event is the token's).
+        let scim = try await ProvisioningTests.token(kith)
+        let renamed = try await ProvisioningTests.scim(kith, .patch, "/Users/\(kith.fixture.id(.tom).text)", token: scim.token, [
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [["op": "replace", "path": "name.familyName", "value": "Walsh"]],
+        ])
+        #expect(renamed.status == .ok)
 
         // The family's page opened, and their words sent.
         let story = try await FamilyPageTests.story(kith)
