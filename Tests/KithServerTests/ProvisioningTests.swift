@@ -190,6 +190,18 @@ import Testing
             let stillRevoked = try await device.post("/v1/sync/pull", ["protocol": SyncProtocolVersion.current, "deviceId": device.id, "limit": 10])
             #expect(stillRevoked.status == .forbidden)
 
+            // A leaving date an administrator set for later stands through the provider's writes while it keeps them on.
+            let tom = kith.fixture.id(.tom).text
+            let later = CalendarDay.today.adding(days: 14).text
+            let _: Components.Schemas.Worker = try await kith.send(.patch, "/v1/workers/\(tom)", as: .alex, json: ["leftOn": later])
+            let kept = try await Self.scim(kith, .put, "/Users/\(tom)", token: token, [
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "tom@test.kith", "displayName": "Tom Walsh",
+                "active": true,
+            ])
+            #expect(kept.status == .ok && kept.json["active"] as? Bool == true)
+            let staff: ItemList<Components.Schemas.Worker> = try await kith.send(.get, "/v1/workers", as: .alex)
+            #expect(staff.items.first { $0.id == tom }?.leftOn == later)
+
             let events: Components.Schemas.AuditPage = try await kith.send(.get, "/v1/audit", as: .alex)
             #expect(events.items.filter { $0.recordId == priya && $0.scimTokenName != nil }.map(\.reason) == [
                 "active again; name changed (SCIM)", "switched off: leaves today (SCIM)",

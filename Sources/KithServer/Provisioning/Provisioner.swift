@@ -107,14 +107,16 @@ struct Provisioner: Sendable {
     }
 
     /// The worker as `user` says, from `before`: switched off, they leave today and lose every session and device in
-    /// this transaction; switched on again, they may sign in again (their old sessions and devices stay ended).
+    /// this transaction; switched on again, they may sign in again (their old sessions and devices stay ended). Left
+    /// active, a leaving date an administrator set for later stands.
     func write(_ user: SCIMUser, over before: Found, reason: String? = nil) async throws -> Found {
         let id = before.id
         try await query(
             """
             UPDATE workers SET email = \(user.userName), name = \(user.displayName), given_name = \(user.givenName),
                                family_name = \(user.familyName), sso_subject = \(user.externalId), changed_at = now(),
-                               left_on = CASE WHEN \(user.active) THEN NULL
+                               left_on = CASE WHEN \(user.active) AND NOT \(before.user.active) THEN NULL
+                                              WHEN \(user.active) THEN left_on
                                               WHEN left_on IS NULL OR left_on > current_date THEN current_date
                                               ELSE left_on END
             WHERE organisation_id = \(organisation) AND id = \(id)
