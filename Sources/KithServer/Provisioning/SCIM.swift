@@ -31,19 +31,14 @@ struct SCIM: Sendable {
         let scim = router.group("scim/v2")
         scim.get("ServiceProviderConfig") { request, _ in await answer(request) { _ in .init(.ok, data: discovery.serviceProviderConfig) } }
         scim.get("ResourceTypes") { request, _ in await answer(request) { _ in .init(.ok, data: discovery.resourceTypes) } }
-        scim.get("ResourceTypes/:id") { request, context in
-            let id = context.parameters.get("id") ?? ""
-            return await answer(request) { _ in
-                guard let type = discovery.resourceType[id] else { throw Self.noSuchEndpoint }
-                return .init(.ok, data: type)
-            }
-        }
         scim.get("Schemas") { request, _ in await answer(request) { _ in .init(.ok, data: discovery.schemas) } }
-        scim.get("Schemas/:id") { request, context in
-            let id = context.parameters.get("id") ?? ""
-            return await answer(request) { _ in
-                guard let schema = discovery.schema[id] else { throw Self.noSuchEndpoint }
-                return .init(.ok, data: schema)
+        for (path, documents) in [("ResourceTypes/:id", discovery.resourceType), ("Schemas/:id", discovery.schema)] {
+            scim.get(RouterPath(path)) { request, context in
+                let id = context.parameters.get("id") ?? ""
+                return await answer(request) { _ in
+                    guard let document = documents[id] else { throw Self.noSuchEndpoint }
+                    return .init(.ok, data: document)
+                }
             }
         }
         scim.get("Users") { request, _ in
