@@ -85,6 +85,7 @@ import Testing
             "createNote": ["body": "An outsider's note"],
             "getNote": nil,
             "amendNote": ["supersedes": v.ids["revisionId"]!, "body": "Rewritten", "reason": "outsider"],
+            "withdrawNote": ["reason": "Withdrawn by an outsider"],
             "getTimeline": nil,
             "listConferences": nil,
             "createConference": ["referral": ["referrerId": outsider, "reason": "x", "familyAgreed": true, "bottomLines": []]],

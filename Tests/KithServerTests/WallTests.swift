@@ -13,7 +13,8 @@ import Testing
 @Suite struct WallTests {
     /// Facts, corrected by appending: never updated, deleted or truncated.
     static let appendOnly: Set<String> = [
-        "audit_events", "conference_stage_events", "family_messages", "handover_notes", "note_revisions", "notes", "plan_item_updates",
+        "audit_events", "conference_stage_events", "family_messages", "handover_notes", "note_revisions", "note_withdrawals", "notes",
+        "plan_item_updates",
     ]
     /// Rows that change as the work does (an allocation ends, a session expires), still each organisation's own.
     static let changing: Set<String> = [
@@ -131,6 +132,10 @@ import Testing
             expect: .created)
         _ = try await kith.json(.post, "/v1/families/\(familyId)/access", as: .omar, ["reason": "Duty call about Amy"], expect: .created)
         _ = try await kith.json(.post, "/v1/workers/\(kith.fixture.id(.tom).text)/password-reset", as: .alex, nil, expect: .created)
+
+        // A note filed in error, withdrawn.
+        let misfiled = try await kith.json(.post, "/v1/families/\(familyId)/notes", as: .priya, ["body": "On the wrong family"], expect: .created)
+        _ = try await kith.json(.post, "/v1/notes/\(misfiled["id"] as! String)/withdraw", as: .priya, ["reason": "Wrong family"], expect: .ok)
 
         // A device that pulled and pushed.
         let device = try await FieldDevice.register(kith, as: .priya)

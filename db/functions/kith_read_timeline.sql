@@ -3,7 +3,8 @@
 -- trips. The page is newest first after a keyset position (time, id), `page_size` entries and one more to say whether
 -- there are more. The caller's access (FamilyAccess) decides what it may see and how the read is marked: whether it sees
 -- restricted notes, and whether the event is marked break-glass when the page shows one (`glass_if_restricted`) or
--- does not (`glass_otherwise`). A cursor key that is not a time is a data exception, and nothing is written.
+-- does not (`glass_otherwise`). A withdrawn note is not in it (note_withdrawals). A cursor key that is not a time is a
+-- data exception, and nothing is written.
 CREATE OR REPLACE FUNCTION public.kith_read_timeline(worker uuid, family uuid, sees_restricted boolean, after_key text, after_id uuid, page_size integer, glass_if_restricted boolean, glass_otherwise boolean)
  RETURNS TABLE(kind text, at timestamp with time zone, id uuid, worker_id uuid, person_id uuid, summary text, detail text, at_key text)
  LANGUAGE plpgsql
@@ -34,6 +35,7 @@ BEGIN
                              ORDER BY r.number DESC LIMIT 1) latest
          WHERE n.organisation_id = organisation AND n.family_id = family
            AND kith_note_readable(n.audience, n.author_id, worker, sees_restricted)
+           AND NOT EXISTS (SELECT 1 FROM note_withdrawals nw WHERE nw.organisation_id = n.organisation_id AND nw.note_id = n.id)
            AND (after_at IS NULL OR (n.created_at, n.id) < (after_at, after_id))
          ORDER BY n.created_at DESC, n.id DESC LIMIT page_size + 1)
         UNION ALL

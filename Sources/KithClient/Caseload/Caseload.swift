@@ -39,8 +39,10 @@ package struct Caseload: Sendable {
         try store.records(.contact, familyId: familyId, as: Contact.self).sorted { $0.occurredAt > $1.occurredAt }
     }
 
+    /// The family's notes as the device holds them, newest first; a note withdrawn as filed in error is in none of the
+    /// views, as it is in none of the server's.
     package func notes(of familyId: String) throws -> [JudgmentNote] {
-        try store.records(.note, familyId: familyId, as: JudgmentNote.self).sorted { $0.createdAt > $1.createdAt }
+        try store.records(.note, familyId: familyId, as: JudgmentNote.self).filter { $0.withdrawn == nil }.sorted { $0.createdAt > $1.createdAt }
     }
 
     /// The newest plan version of the family's conferences, if any.
@@ -166,7 +168,7 @@ package struct Caseload: Sendable {
 
     package func note(_ ref: String) throws -> JudgmentNote {
         let needle = ref.lowercased()
-        let notes = try store.records(.note, as: JudgmentNote.self)
+        let notes = try store.records(.note, as: JudgmentNote.self).filter { $0.withdrawn == nil }
         return try Self.unique(ref, "note", notes.filter { $0.id.hasPrefix(needle) }, describe: { Self.firstLine($0.current.body) })
     }
 

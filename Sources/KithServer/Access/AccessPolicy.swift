@@ -50,6 +50,12 @@ struct FamilyAccess: Sendable {
 
     var seesRestricted: Bool { seesRestricted() }
 
+    /// A note filed in error is withdrawn by its author while they may write to the family, or by the family's
+    /// supervisors; nobody else, whatever else they may write.
+    func mayWithdraw(noteBy author: UUID, caller: UUID) -> Bool {
+        allows(.write) && (author == caller || supervisesTeam)
+    }
+
     /// The read or write needs break-glass for what it touches: the audit trail marks it `breakGlass: true`.
     func needsBreakGlass(_ action: FamilyAction, restricted: Bool = false) -> Bool {
         if !allows(action, throughBreakGlass: false) { return true }

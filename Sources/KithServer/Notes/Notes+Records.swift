@@ -47,6 +47,10 @@ extension Records {
             ORDER BY r.number
             """).collect().map { try $0.decode(UUID.self) }
         guard !revisions.isEmpty else { throw KithError.notFound }
+        let withdrawn = try await query(
+            "SELECT count(*) FROM note_withdrawals WHERE organisation_id = \(principal.organisationId) AND note_id = \(amendment.noteId)"
+        ).decode(Int.self).first { _ in true } ?? 0
+        guard withdrawn == 0 else { throw KithError.conflict("note_withdrawn", "This note was withdrawn: it takes no amendment.") }
         guard revisions.contains(amendment.supersedes) else {
             throw KithError.invalidField("supersedes", "is not a revision of this note")
         }
@@ -59,6 +63,32 @@ extension Records {
 }
 
 extension Records {
+    /// Withdraws a note filed in error (`FamilyAccess.mayWithdraw`), once, with its audit event. A restricted note the
+    /// caller may not read is, to them, no note at all.
+    func withdraw(_ noteId: UUID, access: FamilyAccess, reason: String) async throws {
+        try await query("SELECT pg_advisory_xact_lock(hashtextextended(\(noteId.text), 0))")
+        let rows = try await query(
+            """
+            SELECT n.author_id, n.audience = 'restricted', nw.note_id IS NOT NULL FROM notes n
+            LEFT JOIN note_withdrawals nw ON nw.organisation_id = n.organisation_id AND nw.note_id = n.id
+            WHERE n.organisation_id = \(principal.organisationId) AND n.id = \(noteId)
+              AND kith_note_readable(n.audience, n.author_id, \(principal.workerId), \(access.seesRestricted))
+            """)
+        guard let (author, restricted, withdrawn) = try await rows.decode((UUID, Bool, Bool).self).first(where: { _ in true }) else {
+            throw KithError.notFound
+        }
+        guard access.mayWithdraw(noteBy: author, caller: principal.workerId) else {
+            throw KithError.forbidden("Only the note's author or the family's supervisors withdraw a note.")
+        }
+        guard !withdrawn else { throw KithError.conflict("already_withdrawn", "This note was withdrawn already.") }
+        try await query(
+            """
+            INSERT INTO note_withdrawals (organisation_id, note_id, family_id, reason, withdrawn_by)
+            VALUES (\(principal.organisationId), \(noteId), \(access.familyId), \(reason), \(principal.workerId))
+            """)
+        try await audit(.write, "noteWithdrawal", recordId: noteId, access: access, restricted: restricted, reason: reason)
+    }
+
     func insertRevision(
         id: UUID, noteId: UUID, familyId: UUID, number: Int, supersedes: UUID?, body: String,
         sections: Components.Schemas.NoteSections?, reason: String?
@@ -73,8 +103,8 @@ extension Records {
             """, record: "revision", logger: logger)
     }
 
-    /// A family's notes with every revision; restricted notes only for those who may see them and their author
-    /// (the same rule as the timeline's).
+    /// A family's notes with every revision, withdrawn ones marked; restricted notes only for those who may see them
+    /// and their author (the same rule as the timeline's).
     func notes(
         of families: [FamilyAccess], only noteIds: [UUID]? = nil
     ) async throws -> [Components.Schemas.JudgmentNote] {
@@ -98,6 +128,7 @@ extension Records {
             """
             SELECT \(unescaped: NoteRow.columns)
             FROM notes n
+            LEFT JOIN note_withdrawals nw ON nw.organisation_id = n.organisation_id AND nw.note_id = n.id
             WHERE n.organisation_id = \(principal.organisationId) AND n.family_id = ANY(\(families.map(\.familyId)))
               AND (\(noteIds)::uuid[] IS NULL OR n.id = ANY(\(noteIds)::uuid[]))
               AND kith_note_readable(n.audience, n.author_id, \(principal.workerId),
@@ -142,7 +173,7 @@ enum NoteRevisionRow {
 enum NoteRow {
     static let columns = """
         n.id, n.family_id, n.contact_id, n.audience, n.written_with_family, n.author_id, n.created_at,
-        n.late_after_reallocation, n.device_recorded_at, n.clock_suspect
+        n.late_after_reallocation, n.device_recorded_at, n.clock_suspect, nw.withdrawn_at, nw.withdrawn_by, nw.reason AS withdrawn_reason
         """
 
     static func decode(
@@ -158,7 +189,10 @@ enum NoteRow {
             writtenWithFamily: try row.decode("written_with_family"), authorId: try row.decode("author_id", as: UUID.self).text,
             createdAt: try row.decode("created_at"), current: current, revisions: history,
             concurrent: history.contains(where: \.concurrent), lateAfterReallocation: try row.decode("late_after_reallocation"),
-            deviceRecordedAt: try row.decode("device_recorded_at"), clockSuspect: try row.decode("clock_suspect"))
+            deviceRecordedAt: try row.decode("device_recorded_at"), clockSuspect: try row.decode("clock_suspect"),
+            withdrawn: try row.decode("withdrawn_at", as: Date?.self).map { at in
+                .init(at: at, by: try row.decode("withdrawn_by", as: UUID.self).text, reason: try row.decode("withdrawn_reason"))
+            })
     }
 }
 

@@ -10,7 +10,7 @@ extension Operations.CreateNote: WorksInOneStatement {}
 
 /// Judgment notes are append-only: an amendment is a new revision naming the revision it supersedes and why.
 /// Two amendments of the same revision are both kept and flagged concurrent, for a person to reconcile.
-/// There is no delete: a retraction is an amendment.
+/// There is no delete: a retraction is an amendment, and a note filed in error is withdrawn, a fact beside it.
 extension KithService {
     func createNote(_ input: Operations.CreateNote.Input) async throws -> Operations.CreateNote.Output {
         let body = switch input.body { case .json(let body): body }
@@ -34,6 +34,21 @@ extension KithService {
             return try await records.notes(of: [access], only: [amendment.noteId])[0]
         }
         return .created(.init(body: .json(note)))
+    }
+
+    func withdrawNote(_ input: Operations.WithdrawNote.Input) async throws -> Operations.WithdrawNote.Output {
+        let body = switch input.body { case .json(let body): body }
+        let noteId = try UUID(path: input.path.noteId)
+        var check = Validation()
+        check.requiredText("reason", body.reason, max: 2000)
+        try check.orThrow()
+        let note = try await records { records in
+            let familyId = try await records.familyOf(.notes, id: noteId)
+            let access = try await records.access(familyId, for: .write)
+            try await records.withdraw(noteId, access: access, reason: body.reason)
+            return try await records.notes(of: [access], only: [noteId])[0]
+        }
+        return .ok(.init(body: .json(note)))
     }
 
     func getNote(_ input: Operations.GetNote.Input) async throws -> Operations.GetNote.Output {

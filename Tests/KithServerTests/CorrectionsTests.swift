@@ -1,0 +1,81 @@
+import Foundation
+import HTTPTypes
+import KithAPI
+import KithCore
+import Testing
+@testable import KithServer
+
+/// Corrections as appended facts (issue #26): a note filed in error is withdrawn, and leaves every view of the family
+/// but its own history.
+@Suite struct CorrectionsTests {
+    /// Priya's note for the family, read by Margaret on the family's page, is withdrawn: gone from the timeline, the
+    /// page and the device's views; still whole in the note's own read, the export and the audit, marked withdrawn.
+    @Test func aWithdrawnNoteLeavesTheTimelineThePageAndTheDevicesButKeepsItsHistory() async throws {
+        try await Kith.run { kith in
+            let story = try await FamilyPageTests.story(kith)
+            var browser = Browser(kith: kith)
+            try await browser.signIn(story)
+            #expect(String(buffer: try await browser.get("/family").body).contains("Amy showed me her reading book."))
+            let device = try await FieldDevice.register(kith, as: .priya)
+            let (_, cursor) = try await device.pullAll(from: nil)
+
+            let timeline: Components.Schemas.TimelinePage = try await kith.send(.get, "/v1/families/\(story.familyId)/timeline", as: .priya)
+            let noteId = try #require(timeline.items.first { $0.kind == .note && $0.detail?.contains("reading book") == true }?.id)
+            let note: Components.Schemas.JudgmentNote = try await kith.send(
+                .post, "/v1/notes/\(noteId)/withdraw", as: .priya, json: ["reason": "Written on the wrong family"])
+            #expect(note.withdrawn?.by == kith.fixture.id(.priya).text && note.withdrawn?.reason == "Written on the wrong family")
+            #expect(note.revisions.count == 1 && note.current.body == "Amy showed me her reading book.")
+
+            let after: Components.Schemas.TimelinePage = try await kith.send(.get, "/v1/families/\(story.familyId)/timeline", as: .priya)
+            #expect(!after.items.contains { $0.id == noteId })
+            #expect(after.items.filter { $0.kind == .note }.count == timeline.items.filter { $0.kind == .note }.count - 1)
+            #expect(!String(buffer: try await browser.get("/family").body).contains("reading book"))
+            let (pages, _) = try await device.pullUntil(from: cursor) { pages in pages.flatMap { $0.ids(.note) }.contains(noteId) }
+            let delivered = try #require(pages.flatMap(\.changes).last { $0.entity == .note && $0.id == noteId })
+            #expect((delivered.record as? Components.Schemas.JudgmentNote)?.withdrawn?.reason == "Written on the wrong family")
+
+            let read: Components.Schemas.JudgmentNote = try await kith.send(.get, "/v1/notes/\(noteId)", as: .sam)
+            #expect(read.withdrawn != nil)
+            let export: Components.Schemas.FamilyExport = try await kith.send(.get, "/v1/families/\(story.familyId)/export", as: .priya)
+            #expect(export.notes.first { $0.note.id == noteId }?.note.withdrawn?.reason == "Written on the wrong family")
+            #expect(export.audit.contains { $0.entity == "noteWithdrawal" && $0.recordId == noteId && $0.action == .write })
+
+            // Once; and a withdrawn note takes no amendment.
+            let again = try await kith.request(.post, "/v1/notes/\(noteId)/withdraw", as: .priya, json: ["reason": "again"])
+            #expect(again.status == .conflict)
+            #expect(try kith.problem(again).code == "already_withdrawn")
+            let amended = try await kith.request(
+                .post, "/v1/notes/\(noteId)/amendments", as: .priya,
+                json: ["supersedes": note.current.id, "body": "Changed", "reason": "typo"])
+            #expect(amended.status == .conflict)
+            #expect(try kith.problem(amended).code == "note_withdrawn")
+        }
+    }
+
+    /// Its author while they may write to the family, or the family's supervisors; nobody else, and a refusal changes
+    /// nothing.
+    @Test func onlyTheAuthorOrTheFamilysSupervisorsWithdrawANote() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            try await kith.allocate(.tom, to: family, role: .familySupport)
+            func note(by who: Fixture.Who) async throws -> String {
+                let note: Components.Schemas.JudgmentNote = try await kith.send(
+                    .post, "/v1/families/\(family.id)/notes", as: who, json: ["body": "Visit notes"], expect: .created)
+                return note.id
+            }
+            let priyas = try await note(by: .priya)
+            let before = try await kith.fingerprint()
+            for (who, status) in [(Fixture.Who.tom, HTTPResponse.Status.forbidden), (.omar, .notFound), (.alex, .notFound), (.zed, .notFound)] {
+                let response = try await kith.request(.post, "/v1/notes/\(priyas)/withdraw", as: who, json: ["reason": "not mine"])
+                #expect(response.status == status, "\(who)")
+            }
+            let blank = try await kith.request(.post, "/v1/notes/\(priyas)/withdraw", as: .priya, json: ["reason": " "])
+            #expect(blank.status == .badRequest)
+            #expect(try await kith.fingerprint() == before)
+
+            let toms = try await note(by: .tom)
+            let _: Components.Schemas.JudgmentNote = try await kith.send(.post, "/v1/notes/\(toms)/withdraw", as: .tom, json: ["reason": "wrong family"])
+            let _: Components.Schemas.JudgmentNote = try await kith.send(.post, "/v1/notes/\(priyas)/withdraw", as: .sam, json: ["reason": "wrong family"])
+        }
+    }
+}
