@@ -13,6 +13,7 @@ package enum DeviceMutation: Sendable {
     case recordContact(familyId: String, Components.Schemas.CreateContact)
     case createNote(familyId: String, Components.Schemas.CreateNote)
     case amendNote(noteId: String, Components.Schemas.CreateAmendment)
+    case withdrawNote(noteId: String, Components.Schemas.WithdrawNote)
     case addPerson(familyId: String, Components.Schemas.CreatePerson)
     case setPersonFields(personId: String, Components.Schemas.UpdatePerson)
     case addPlanItemUpdate(planItemId: String, Components.Schemas.CreatePlanItemUpdate)
@@ -28,6 +29,7 @@ package enum DeviceMutation: Sendable {
         case recordContact = "contact.record"
         case createNote = "note.create"
         case amendNote = "note.amend"
+        case withdrawNote = "note.withdraw"
         case addPerson = "person.add"
         case setPersonFields = "person.setFields"
         case addPlanItemUpdate = "planItem.addUpdate"
@@ -45,6 +47,7 @@ package enum DeviceMutation: Sendable {
             case .recordContact: "visit"
             case .createNote: "note"
             case .amendNote: "amendment"
+            case .withdrawNote: "withdrawal of a note"
             case .addPerson: "new person"
             case .setPersonFields: "change to a person"
             case .addPlanItemUpdate: "plan update"
@@ -62,7 +65,7 @@ package enum DeviceMutation: Sendable {
         package var target: String {
             switch self {
             case .recordContact, .createNote, .addPerson, .createConference: "familyId"
-            case .amendNote: "noteId"
+            case .amendNote, .withdrawNote: "noteId"
             case .setPersonFields: "personId"
             case .addPlanItemUpdate: "planItemId"
             case .resolveConflict: "conflictId"
@@ -83,6 +86,7 @@ package enum DeviceMutation: Sendable {
         case .recordContact: .recordContact
         case .createNote: .createNote
         case .amendNote: .amendNote
+        case .withdrawNote: .withdrawNote
         case .addPerson: .addPerson
         case .setPersonFields: .setPersonFields
         case .addPlanItemUpdate: .addPlanItemUpdate
@@ -118,6 +122,7 @@ package enum DeviceMutation: Sendable {
         case .recordContact: let (id, body) = try addressed(Components.Schemas.CreateContact.self); self = .recordContact(familyId: id, body)
         case .createNote: let (id, body) = try addressed(Components.Schemas.CreateNote.self); self = .createNote(familyId: id, body)
         case .amendNote: let (id, body) = try addressed(Components.Schemas.CreateAmendment.self); self = .amendNote(noteId: id, body)
+        case .withdrawNote: let (id, body) = try addressed(Components.Schemas.WithdrawNote.self); self = .withdrawNote(noteId: id, body)
         case .addPerson: let (id, body) = try addressed(Components.Schemas.CreatePerson.self); self = .addPerson(familyId: id, body)
         case .setPersonFields:
             let (id, body) = try addressed(Components.Schemas.UpdatePerson.self); self = .setPersonFields(personId: id, body)
@@ -141,7 +146,7 @@ package enum DeviceMutation: Sendable {
     /// The id the write is addressed to (a family, note, person, plan item, conflict, allocation or conference).
     package var targetId: String {
         switch self {
-        case .recordContact(let id, _), .createNote(let id, _), .amendNote(let id, _), .addPerson(let id, _),
+        case .recordContact(let id, _), .createNote(let id, _), .amendNote(let id, _), .withdrawNote(let id, _), .addPerson(let id, _),
              .setPersonFields(let id, _), .addPlanItemUpdate(let id, _), .resolveConflict(let id, _), .writeHandover(let id, _),
              .createConference(let id, _), .recordStage(let id, _), .setParticipant(let id, _), .recordMeeting(let id, _),
              .createPlan(let id, _): id
@@ -154,6 +159,7 @@ package enum DeviceMutation: Sendable {
         case .recordContact(_, let body): body
         case .createNote(_, let body): body
         case .amendNote(_, let body): body
+        case .withdrawNote(_, let body): body
         case .addPerson(_, let body): body
         case .setPersonFields(_, let body): body
         case .addPlanItemUpdate(_, let body): body

@@ -92,7 +92,14 @@ struct Visit: AsyncParsableCommand {
 }
 
 struct Note: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Write a judgment note about a family (editor, or -m).")
+    static let configuration = CommandConfiguration(
+        abstract: "Write a judgment note about a family (editor, or -m), or withdraw one filed in error.",
+        subcommands: [NoteWrite.self, NoteWithdraw.self], defaultSubcommand: NoteWrite.self)
+}
+
+struct NoteWrite: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "write", abstract: "Write a judgment note about a family (editor, or -m); `kith note FAMILY` says the same.")
 
     @OptionGroup var common: Common
     @Argument(help: "The family.") var ref: String
@@ -108,6 +115,26 @@ struct Note: AsyncParsableCommand {
             guard !draft.isEmpty else { return Terminal.note("Empty note: nothing saved.") }
             try workspace.practice.writeNote(draft, in: family, audience: audience, writtenWithFamily: withFamily)
             try await workspace.sendIfOnline("Note saved for \(family.displayName)")
+        }
+    }
+}
+
+struct NoteWithdraw: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "withdraw",
+        abstract: "Withdraw a note filed in error (yours, or as the family's supervisor): it leaves every view of the family, and stays in its history.")
+
+    @OptionGroup var common: Common
+    @Argument(help: "The note.") var note: String
+    @Option(help: "Why it is withdrawn (required).") var reason: String
+
+    func run() async throws {
+        try await reporting {
+            let workspace = try common.open()
+            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw CommandError.usage("--reason needs a reason") }
+            let note = try workspace.caseload.note(note)
+            try workspace.practice.withdraw(note, reason: reason)
+            try await workspace.sendIfOnline("Note \(Caseload.shortId(note.id)) withdrawn")
         }
     }
 }

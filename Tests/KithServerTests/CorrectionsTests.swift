@@ -52,6 +52,29 @@ import Testing
         }
     }
 
+    /// `note.withdraw` by sync is checked as the REST call is: the author's device withdraws their note; another
+    /// worker's device is refused, and its mutation kept for review.
+    @Test func aDeviceWithdrawsItsWorkersNoteAndNoOneElses() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            try await kith.allocate(.tom, to: family, role: .familySupport)
+            let note: Components.Schemas.JudgmentNote = try await kith.send(
+                .post, "/v1/families/\(family.id)/notes", as: .priya, json: ["body": "On the wrong family"], expect: .created)
+            let toms = try await FieldDevice.register(kith, as: .tom)
+            _ = try await toms.pullAll(from: nil)
+            let refused = try await toms.push([Mutation.mutation(1, .withdrawNote(noteId: note.id, .init(reason: "not mine")))])
+            #expect(refused.results.map(\.status) == [.rejected] && refused.results[0].reviewItemId != nil)
+            #expect(try await kith.count("SELECT count(*) FROM note_withdrawals") == 0)
+
+            let priyas = try await FieldDevice.register(kith, as: .priya)
+            _ = try await priyas.pullAll(from: nil)
+            let applied = try await priyas.push([Mutation.mutation(1, .withdrawNote(noteId: note.id, .init(reason: "Wrong family")))])
+            #expect(applied.results.map(\.status) == [.applied])
+            let read: Components.Schemas.JudgmentNote = try await kith.send(.get, "/v1/notes/\(note.id)", as: .priya)
+            #expect(read.withdrawn?.reason == "Wrong family" && read.withdrawn?.by == kith.fixture.id(.priya).text)
+        }
+    }
+
     /// Its author while they may write to the family, or the family's supervisors; nobody else, and a refusal changes
     /// nothing.
     @Test func onlyTheAuthorOrTheFamilysSupervisorsWithdrawANote() async throws {

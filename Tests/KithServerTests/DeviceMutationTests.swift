@@ -14,6 +14,7 @@ import Testing
         .recordContact(familyId: family, .init(id: UUID().text, occurredAt: Date(timeIntervalSince1970: 1_780_000_000), kind: .homeVisit, childSeen: true)),
         .createNote(familyId: family, .init(id: note, revisionId: UUID().text, body: "Saw Amy at home", audience: .professional)),
         .amendNote(noteId: note, .init(id: UUID().text, supersedes: UUID().text, body: "Saw Amy and Jade at home", reason: "Jade was there")),
+        .withdrawNote(noteId: note, .init(reason: "Written on the wrong family")),
         .addPerson(familyId: family, .init(id: person, name: "Margaret", relationshipToChild: "nan", contact: .init(phone: "07700 900001"))),
         .setPersonFields(personId: person, .init(fields: .init(phone: .init(value: "07700 900002", baseVersion: 1)))),
         .addPlanItemUpdate(planItemId: item, .init(id: UUID().text, text: "Every day this week", status: .done)),

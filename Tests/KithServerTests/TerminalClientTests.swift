@@ -56,6 +56,18 @@ import Testing
                     WHERE body LIKE '%Theo showed me his drawings%' AND next_steps = 'Visit again on Friday with Nan.'
                     """) == 1)
 
+                // A note filed in error, withdrawn from the terminal: gone from the timeline here and on the server.
+                screen = try await terminal.run("kith note adeyemi -m 'Meant for the Morgan family.'")
+                #expect(screen.contains("Note saved for The Adeyemi family and synced"), "\(screen)")
+                let misfiled = try await db.query(
+                    "SELECT n.id FROM notes n JOIN note_revisions r ON r.note_id = n.id WHERE r.body = 'Meant for the Morgan family.'",
+                    logger: TestDatabase.logger).collect()[0].decode(UUID.self)
+                screen = try await terminal.run("kith note withdraw \(misfiled.text.prefix(8)) --reason 'Wrong family'")
+                #expect(screen.contains("Note \(misfiled.text.prefix(8)) withdrawn and synced"), "\(screen)")
+                screen = try await terminal.run("kith timeline FGC-7")
+                #expect(!screen.contains("Meant for the Morgan family") && screen.contains("Note: Visit after school."), "\(screen)")
+                #expect(try await count(db, "SELECT count(*) FROM note_withdrawals WHERE reason = 'Wrong family'") == 1)
+
                 // An invitation to the family's page, from the terminal: a QR code to scan from the screen, the link, the code.
                 screen = try await terminal.run("kith invite adeyemi theo")
                 #expect(screen.contains("Theo Adeyemi is invited to The Adeyemi family's page."), "\(screen)")
@@ -84,7 +96,7 @@ import Testing
                 screen = try await terminal.run("kith sync")
                 #expect(screen.contains("Synced: sent 2"))
                 #expect(try await count(db, "SELECT count(*) FROM contacts") == 2)
-                #expect(try await count(db, "SELECT count(*) FROM notes") == 2)
+                #expect(try await count(db, "SELECT count(*) FROM notes") == 3)
 
                 // A supervisor, on a profile of their own, lists the team's caseload.
                 try terminal.type("kith --profile sam login 127.0.0.1:\(server.port) --email sam@test.kith; echo END-7")

@@ -116,6 +116,15 @@ package struct Practice: Sendable {
         try store.enqueue(.amendNote(noteId: note.id, body), familyId: note.familyId, shows: [try .init(.note, id: note.id, familyId: note.familyId, amended)])
     }
 
+    /// A note filed in error, withdrawn: it leaves this device's views at once, and the server's when it is sent.
+    package func withdraw(_ note: Caseload.JudgmentNote, reason: String) throws {
+        var withdrawn = note
+        withdrawn.withdrawn = .init(at: Date(), by: me, reason: reason)
+        try store.enqueue(
+            .withdrawNote(noteId: note.id, .init(reason: reason)), familyId: note.familyId,
+            shows: [try .init(.note, id: note.id, familyId: note.familyId, withdrawn)])
+    }
+
     package struct NewPerson: Sendable {
         package var name: String
         package var relationshipToChild: String?

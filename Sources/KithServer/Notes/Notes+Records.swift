@@ -65,7 +65,8 @@ extension Records {
 extension Records {
     /// Withdraws a note filed in error (`FamilyAccess.mayWithdraw`), once, with its audit event. A restricted note the
     /// caller may not read is, to them, no note at all.
-    func withdraw(_ noteId: UUID, access: FamilyAccess, reason: String) async throws {
+    func save(_ withdrawal: NoteWithdrawal, access: FamilyAccess) async throws {
+        let noteId = withdrawal.noteId
         try await query("SELECT pg_advisory_xact_lock(hashtextextended(\(noteId.text), 0))")
         let rows = try await query(
             """
@@ -84,9 +85,9 @@ extension Records {
         try await query(
             """
             INSERT INTO note_withdrawals (organisation_id, note_id, family_id, reason, withdrawn_by)
-            VALUES (\(principal.organisationId), \(noteId), \(access.familyId), \(reason), \(principal.workerId))
+            VALUES (\(principal.organisationId), \(noteId), \(access.familyId), \(withdrawal.reason), \(principal.workerId))
             """)
-        try await audit(.write, "noteWithdrawal", recordId: noteId, access: access, restricted: restricted, reason: reason)
+        try await audit(.write, "noteWithdrawal", recordId: noteId, access: access, restricted: restricted, reason: withdrawal.reason)
     }
 
     func insertRevision(

@@ -38,15 +38,12 @@ extension KithService {
 
     func withdrawNote(_ input: Operations.WithdrawNote.Input) async throws -> Operations.WithdrawNote.Output {
         let body = switch input.body { case .json(let body): body }
-        let noteId = try UUID(path: input.path.noteId)
-        var check = Validation()
-        check.requiredText("reason", body.reason, max: 2000)
-        try check.orThrow()
+        let withdrawal = try NoteWithdrawal(noteId: try UUID(path: input.path.noteId), body)
         let note = try await records { records in
-            let familyId = try await records.familyOf(.notes, id: noteId)
+            let familyId = try await records.familyOf(.notes, id: withdrawal.noteId)
             let access = try await records.access(familyId, for: .write)
-            try await records.withdraw(noteId, access: access, reason: body.reason)
-            return try await records.notes(of: [access], only: [noteId])[0]
+            try await records.save(withdrawal, access: access)
+            return try await records.notes(of: [access], only: [withdrawal.noteId])[0]
         }
         return .ok(.init(body: .json(note)))
     }

@@ -62,6 +62,20 @@ struct NoteAmendment: Sendable {
     }
 }
 
+/// A note withdrawn as filed in error, and why (`POST /v1/notes/{id}/withdraw`, or `note.withdraw` by sync).
+struct NoteWithdrawal: Sendable {
+    let noteId: UUID
+    let reason: String
+
+    init(noteId: UUID, _ body: Components.Schemas.WithdrawNote) throws {
+        var check = Validation()
+        check.requiredText("reason", body.reason, max: 2000)
+        try check.orThrow()
+        self.noteId = noteId
+        self.reason = body.reason
+    }
+}
+
 extension Validation {
     mutating func sections(_ sections: Components.Schemas.NoteSections?) {
         guard let sections else { return }

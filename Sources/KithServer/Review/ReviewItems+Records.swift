@@ -181,6 +181,9 @@ extension Records {
             _ = try await save(update, access: access)
         case .participant(let change):
             _ = try await save(change, access: access)
+        case .withdrawal(let withdrawal):
+            // The proposer's withdrawal of their note, made the accepter's: it stands only if they may withdraw it too.
+            try await save(withdrawal, access: access)
         case .contact, .note, .amendment, .resolveConflict, .handover, .conference, .stage, .meeting, .plan:
             throw KithError(status: .unprocessableContent, code: "action_not_applicable", detail: "This proposal cannot be applied.")
         }

@@ -11,6 +11,7 @@ enum DeviceWrite: Sendable {
     case contact(NewContact)
     case note(NewNote)
     case amendment(NoteAmendment)
+    case withdrawal(NoteWithdrawal)
     case person(NewPerson)
     case fields(personId: UUID, [PersonFieldEdit])
     case planItemUpdate(NewPlanItemUpdate)
@@ -50,6 +51,7 @@ enum DeviceWrite: Sendable {
         case .recordContact(let familyId, let body): self = .contact(try NewContact(familyId: try id(familyId), body))
         case .createNote(let familyId, let body): self = .note(try NewNote(familyId: try id(familyId), body))
         case .amendNote(let noteId, let body): self = .amendment(try NoteAmendment(noteId: try id(noteId), body))
+        case .withdrawNote(let noteId, let body): self = .withdrawal(try NoteWithdrawal(noteId: try id(noteId), body))
         case .addPerson(let familyId, let body): self = .person(try NewPerson(familyId: try id(familyId), body))
         case .setPersonFields(let personId, let body):
             self = .fields(personId: try id(personId), try PersonFieldEdit.all(from: body.fields))
@@ -73,11 +75,11 @@ enum DeviceWrite: Sendable {
 
     /// Notes, amendments, contacts, handovers and what happened in a conference (a referral, its stages, meetings and
     /// the plan agreed) record practice that happened: they are kept even when the family was reallocated while the
-    /// device was offline. Other edits under an ended grant become proposals.
+    /// device was offline. Other edits under an ended grant (a withdrawal among them) become proposals.
     var recordsPractice: Bool {
         switch self {
         case .contact, .note, .amendment, .handover, .conference, .stage, .meeting, .plan: true
-        case .person, .fields, .planItemUpdate, .resolveConflict, .participant: false
+        case .person, .fields, .planItemUpdate, .resolveConflict, .participant, .withdrawal: false
         }
     }
 
@@ -88,6 +90,7 @@ enum DeviceWrite: Sendable {
         case .note(let note): note.familyId
         case .person(let person): person.familyId
         case .amendment(let amendment): try await records.familyOf(.notes, id: amendment.noteId)
+        case .withdrawal(let withdrawal): try await records.familyOf(.notes, id: withdrawal.noteId)
         case .fields(let personId, _): try await records.familyOf(.people, id: personId)
         case .planItemUpdate(let update):
             try await records.familyOf(.planItems, id: update.planItemId)

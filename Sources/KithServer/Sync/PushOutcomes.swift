@@ -119,6 +119,7 @@ extension Records {
         case .contact(let contact): try await save(contact, access: access, origin: origin)
         case .note(let note): _ = try await save(note, access: access, origin: origin)
         case .amendment(let amendment): try await save(amendment, access: access)
+        case .withdrawal(let withdrawal): try await save(withdrawal, access: access)
         case .person(let person): try await save(person, access: access)
         case .planItemUpdate(let update): _ = try await save(update, access: access)
         case .handover(let handover): try await save(handover, access: access)
