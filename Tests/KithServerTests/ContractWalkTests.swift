@@ -86,6 +86,7 @@ import Testing
             "getNote": nil,
             "amendNote": ["supersedes": v.ids["revisionId"]!, "body": "Rewritten", "reason": "outsider"],
             "withdrawNote": ["reason": "Withdrawn by an outsider"],
+            "refileNote": ["familyId": v.ids["familyId"]!, "reason": "Refiled by an outsider"],
             "getTimeline": nil,
             "listConferences": nil,
             "createConference": ["referral": ["referrerId": outsider, "reason": "x", "familyAgreed": true, "bottomLines": []]],

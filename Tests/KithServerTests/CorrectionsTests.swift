@@ -5,8 +5,8 @@ import KithCore
 import Testing
 @testable import KithServer
 
-/// Corrections as appended facts (issue #26): a note filed in error is withdrawn, and leaves every view of the family
-/// but its own history.
+/// Corrections as appended facts (issue #26): a note filed in error is withdrawn, or refiled on the right family, and
+/// leaves every view of the wrong one but its own history.
 @Suite struct CorrectionsTests {
     /// Priya's note for the family, read by Margaret on the family's page, is withdrawn: gone from the timeline, the
     /// page and the device's views; still whole in the note's own read, the export and the audit, marked withdrawn.
@@ -49,6 +49,63 @@ import Testing
                 json: ["supersedes": note.current.id, "body": "Changed", "reason": "typo"])
             #expect(amended.status == .conflict)
             #expect(try kith.problem(amended).code == "note_withdrawn")
+        }
+    }
+
+    /// A family note written on the wrong family and read there on the family's page is refiled on the right one: gone
+    /// from the wrong family's timeline, page and devices, in the right family's with every revision as it was written.
+    @Test func aMisfiledNoteIsRefiledWithItsRevisionsAndLeavesTheWrongFamilyEntirely() async throws {
+        try await Kith.run { kith in
+            let story = try await FamilyPageTests.story(kith)
+            let right = try await kith.openFamily("The Morgan family")
+            let written: Components.Schemas.JudgmentNote = try await kith.send(
+                .post, "/v1/families/\(story.familyId)/notes", as: .priya,
+                json: ["body": "Kai's hospital appointment is on Tuesday.", "audience": "family"], expect: .created)
+            let amended: Components.Schemas.JudgmentNote = try await kith.send(
+                .post, "/v1/notes/\(written.id)/amendments", as: .priya,
+                json: ["supersedes": written.current.id, "body": "Kai's hospital appointment is on Wednesday.", "reason": "Wrong day"],
+                expect: .created)
+            var browser = Browser(kith: kith)
+            try await browser.signIn(story)
+            #expect(String(buffer: try await browser.get("/family").body).contains("hospital appointment"))
+            let device = try await FieldDevice.register(kith, as: .priya)
+            let (_, cursor) = try await device.pullAll(from: nil)
+
+            // Not into a family Priya cannot write to, and not onto the family it is on: nothing changes.
+            let south = try await kith.openFamily("The Quinn family", by: .omar)
+            let before = try await kith.fingerprint()
+            let refused = try await kith.request(
+                .post, "/v1/notes/\(written.id)/refile", as: .priya, json: ["familyId": south.id, "reason": "Wrong family"])
+            #expect(refused.status == .notFound)
+            let same = try await kith.request(
+                .post, "/v1/notes/\(written.id)/refile", as: .priya, json: ["familyId": story.familyId, "reason": "Wrong family"])
+            #expect(same.status == .badRequest)
+            #expect(try await kith.fingerprint() == before)
+
+            let refiled: Components.Schemas.JudgmentNote = try await kith.send(
+                .post, "/v1/notes/\(written.id)/refile", as: .priya, json: ["familyId": right.id, "reason": "Meant for the Morgans"],
+                expect: .created)
+            #expect(refiled.familyId == right.id && refiled.id != written.id)
+            #expect(refiled.refiledFrom?.noteId == written.id && refiled.refiledFrom?.familyId == story.familyId)
+            #expect(refiled.revisions.map(\.body) == amended.revisions.map(\.body))
+            #expect(refiled.revisions.map(\.createdAt) == amended.revisions.map(\.createdAt))
+            #expect(refiled.revisions.map(\.authorId) == amended.revisions.map(\.authorId) && refiled.createdAt == written.createdAt)
+            #expect(refiled.revisions[1].supersedes == refiled.revisions[0].id && refiled.audience == .family)
+
+            let wrong: Components.Schemas.TimelinePage = try await kith.send(.get, "/v1/families/\(story.familyId)/timeline", as: .priya)
+            #expect(!wrong.items.contains { $0.detail?.contains("hospital") == true })
+            #expect(!String(buffer: try await browser.get("/family").body).contains("hospital"))
+            let original: Components.Schemas.JudgmentNote = try await kith.send(.get, "/v1/notes/\(written.id)", as: .priya)
+            #expect(original.withdrawn?.reason == "refiled")
+            let rightTimeline: Components.Schemas.TimelinePage = try await kith.send(.get, "/v1/families/\(right.id)/timeline", as: .priya)
+            #expect(rightTimeline.items.contains { $0.id == refiled.id })
+            let (pages, _) = try await device.pullUntil(from: cursor) { pages in
+                let notes = pages.flatMap { $0.ids(.note) }
+                return notes.contains(written.id) && notes.contains(refiled.id)
+            }
+            let delivered = pages.flatMap(\.changes).filter { $0.entity == .note }.compactMap { $0.record as? Components.Schemas.JudgmentNote }
+            #expect(delivered.last { $0.id == written.id }?.withdrawn != nil)
+            #expect(delivered.last { $0.id == refiled.id }?.familyId == right.id)
         }
     }
 

@@ -90,6 +90,42 @@ extension Records {
         try await audit(.write, "noteWithdrawal", recordId: noteId, access: access, restricted: restricted, reason: withdrawal.reason)
     }
 
+    /// Refiles a note on the family it belongs to: the original withdrawn (`refiled`) with the same checks as any
+    /// withdrawal, and a new note in `to` with every revision copied, each keeping its author and time. The new note's id.
+    func save(_ refiling: NoteRefiling, from: FamilyAccess, to: FamilyAccess) async throws -> UUID {
+        guard to.familyId != from.familyId else { throw KithError.invalidField("familyId", "is the family the note is filed on already") }
+        try await save(try NoteWithdrawal(noteId: refiling.noteId, .init(reason: "refiled")), access: from)
+        let id = UUID()
+        let org = principal.organisationId
+        try await query(
+            """
+            INSERT INTO notes (organisation_id, id, family_id, contact_id, audience, written_with_family, author_id, created_at,
+                               device_recorded_at, source_device_id, late_after_reallocation, clock_suspect, refiled_from)
+            SELECT organisation_id, \(id), \(to.familyId), NULL, audience, written_with_family, author_id, created_at,
+                   device_recorded_at, source_device_id, late_after_reallocation, clock_suspect, id
+            FROM notes WHERE organisation_id = \(org) AND id = \(refiling.noteId)
+            """)
+        // Each revision gets an id of its own, and names the copy of the revision it superseded.
+        try await query(
+            """
+            WITH copied AS (
+                SELECT r.id AS original, gen_random_uuid() AS copy FROM note_revisions r
+                WHERE r.organisation_id = \(org) AND r.note_id = \(refiling.noteId)
+            )
+            INSERT INTO note_revisions (organisation_id, id, note_id, family_id, number, supersedes, body, observed, analysis,
+                                        decision, family_words, next_steps, reason, author_id, created_at)
+            SELECT r.organisation_id, c.copy, \(id), \(to.familyId), r.number, s.copy, r.body, r.observed, r.analysis,
+                   r.decision, r.family_words, r.next_steps, r.reason, r.author_id, r.created_at
+            FROM note_revisions r JOIN copied c ON c.original = r.id LEFT JOIN copied s ON s.original = r.supersedes
+            ORDER BY r.number
+            """)
+        let restricted = try await query(
+            "SELECT audience = 'restricted' FROM notes WHERE organisation_id = \(org) AND id = \(id)"
+        ).decode(Bool.self).first { _ in true } ?? false
+        try await audit(.write, "noteRefiled", recordId: id, access: to, restricted: restricted, reason: refiling.reason)
+        return id
+    }
+
     func insertRevision(
         id: UUID, noteId: UUID, familyId: UUID, number: Int, supersedes: UUID?, body: String,
         sections: Components.Schemas.NoteSections?, reason: String?
@@ -130,6 +166,7 @@ extension Records {
             SELECT \(unescaped: NoteRow.columns)
             FROM notes n
             LEFT JOIN note_withdrawals nw ON nw.organisation_id = n.organisation_id AND nw.note_id = n.id
+            LEFT JOIN notes rf ON rf.organisation_id = n.organisation_id AND rf.id = n.refiled_from
             WHERE n.organisation_id = \(principal.organisationId) AND n.family_id = ANY(\(families.map(\.familyId)))
               AND (\(noteIds)::uuid[] IS NULL OR n.id = ANY(\(noteIds)::uuid[]))
               AND kith_note_readable(n.audience, n.author_id, \(principal.workerId),
@@ -174,7 +211,8 @@ enum NoteRevisionRow {
 enum NoteRow {
     static let columns = """
         n.id, n.family_id, n.contact_id, n.audience, n.written_with_family, n.author_id, n.created_at,
-        n.late_after_reallocation, n.device_recorded_at, n.clock_suspect, nw.withdrawn_at, nw.withdrawn_by, nw.reason AS withdrawn_reason
+        n.late_after_reallocation, n.device_recorded_at, n.clock_suspect, nw.withdrawn_at, nw.withdrawn_by, nw.reason AS withdrawn_reason,
+        n.refiled_from, rf.family_id AS refiled_from_family
         """
 
     static func decode(
@@ -193,6 +231,9 @@ enum NoteRow {
             deviceRecordedAt: try row.decode("device_recorded_at"), clockSuspect: try row.decode("clock_suspect"),
             withdrawn: try row.decode("withdrawn_at", as: Date?.self).map { at in
                 .init(at: at, by: try row.decode("withdrawn_by", as: UUID.self).text, reason: try row.decode("withdrawn_reason"))
+            },
+            refiledFrom: try row.decode("refiled_from", as: UUID?.self).map { note in
+                .init(noteId: note.text, familyId: try row.decode("refiled_from_family", as: UUID.self).text)
             })
     }
 }

@@ -48,6 +48,18 @@ extension KithService {
         return .ok(.init(body: .json(note)))
     }
 
+    func refileNote(_ input: Operations.RefileNote.Input) async throws -> Operations.RefileNote.Output {
+        let body = switch input.body { case .json(let body): body }
+        let refiling = try NoteRefiling(noteId: try UUID(path: input.path.noteId), body)
+        let note = try await records { records in
+            let from = try await records.access(try await records.familyOf(.notes, id: refiling.noteId), for: .write)
+            let to = try await records.access(refiling.familyId, for: .write)
+            let id = try await records.save(refiling, from: from, to: to)
+            return try await records.notes(of: [to], only: [id])[0]
+        }
+        return .created(.init(body: .json(note)))
+    }
+
     func getNote(_ input: Operations.GetNote.Input) async throws -> Operations.GetNote.Output {
         let noteId = try UUID(path: input.path.noteId)
         let note = try await records { records in

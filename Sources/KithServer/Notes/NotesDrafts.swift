@@ -76,6 +76,23 @@ struct NoteWithdrawal: Sendable {
     }
 }
 
+/// A note filed on the wrong family, to be refiled on `familyId` (`POST /v1/notes/{id}/refile`).
+struct NoteRefiling: Sendable {
+    let noteId: UUID
+    let familyId: UUID
+    let reason: String
+
+    init(noteId: UUID, _ body: Components.Schemas.RefileNote) throws {
+        var check = Validation()
+        let familyId = check.uuid("familyId", body.familyId)
+        check.requiredText("reason", body.reason, max: 2000)
+        try check.orThrow()
+        self.noteId = noteId
+        self.familyId = familyId!
+        self.reason = body.reason
+    }
+}
+
 extension Validation {
     mutating func sections(_ sections: Components.Schemas.NoteSections?) {
         guard let sections else { return }
