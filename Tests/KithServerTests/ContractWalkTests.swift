@@ -49,12 +49,19 @@ import Testing
         try await kith.db.query(
             "INSERT INTO review_item_recipients VALUES (\(kith.fixture.organisation), \(reviewItem), \(kith.fixture.id(.priya)))",
             logger: TestDatabase.logger)
+        let incident = UUID()
+        try await kith.db.query(
+            """
+            INSERT INTO data_incidents (organisation_id, id, kind, family_id, note_id, opened_by)
+            VALUES (\(kith.fixture.organisation), \(incident), 'familyPageDisclosure', \(UUID(uuidString: family.id)!),
+                    \(UUID(uuidString: note.id)!), \(kith.fixture.id(.priya)))
+            """, logger: TestDatabase.logger)
         victim.ids = [
             "familyId": family.id, "personId": person["id"] as! String, "allocationId": allocations.items[0].id, "noteId": note.id,
             "revisionId": note.current.id, "contactId": contact["id"] as! String, "conferenceId": conference["id"] as! String,
             "planItemId": ((plan["items"] as! [[String: Any]])[0]["id"] as! String), "workerId": kith.fixture.id(.priya).text,
             "teamId": kith.fixture.north.text, "deviceId": device.id, "reviewItemId": reviewItem.text,
-            "invitationId": invitation["id"] as! String, "scimTokenId": scimToken.id,
+            "invitationId": invitation["id"] as! String, "scimTokenId": scimToken.id, "incidentId": incident.text,
         ]
         victim.secrets = Array(victim.ids.filter { !["workerId", "teamId"].contains($0.key) }.values)
             + ["Secret", "Quinlan", "Wren", invitation["code"] as! String, invitation["url"] as! String, scimToken.token]
@@ -87,6 +94,7 @@ import Testing
             "amendNote": ["supersedes": v.ids["revisionId"]!, "body": "Rewritten", "reason": "outsider"],
             "withdrawNote": ["reason": "Withdrawn by an outsider"],
             "refileNote": ["familyId": v.ids["familyId"]!, "reason": "Refiled by an outsider"],
+            "decideIncident": ["reportedToRegulator": false, "reason": "Decided by an outsider"],
             "getTimeline": nil,
             "listConferences": nil,
             "createConference": ["referral": ["referrerId": outsider, "reason": "x", "familyAgreed": true, "bottomLines": []]],
@@ -240,11 +248,12 @@ import Testing
     /// Reads that show none of a family's record: who is signed in, the organisation's teams, workers and devices, the
     /// team's signal thresholds, the audit log itself (reading it is not a read of a family's record), supervision
     /// sessions (the worker's own record, naming the families talked about), and the lists that name families to open
-    /// (the caseload, a worker's continuity, the access review, the break-glass list): each family opened from them is
-    /// audited where it is read.
+    /// (the caseload, a worker's continuity, the access review, the break-glass list, the data incidents, whose views
+    /// are the family's own audit): each family opened from them is audited where it is read.
     static let readsOfNoFamilysRecord: Set<String> = [
         "getMe", "listTeams", "listWorkers", "listDevices", "getSignalSettings", "getOrganisationAudit", "getFamilyAudit",
         "listSupervisionSessions", "listFamilies", "getWorkerContinuity", "getTeamAccessReview", "listTeamBreakGlass",
+        "listIncidents",
     ]
 
     /// Reads of the organisation's settings that only its administrators make (a supervisor is refused them).

@@ -25,6 +25,9 @@ import Testing
                 .post, "/v1/notes/\(noteId)/withdraw", as: .priya, json: ["reason": "Written on the wrong family"])
             #expect(note.withdrawn?.by == kith.fixture.id(.priya).text && note.withdrawn?.reason == "Written on the wrong family")
             #expect(note.revisions.count == 1 && note.current.body == "Amy showed me her reading book.")
+            // Margaret saw it on the page: the answer says so, and an incident is open for the family's supervisors.
+            #expect(note.familyPageViews?.map(\.personId) == [story.margaretId])
+            #expect(try await kith.count("SELECT count(*) FROM data_incidents WHERE note_id = '\(noteId)'") == 1)
 
             let after: Components.Schemas.TimelinePage = try await kith.send(.get, "/v1/families/\(story.familyId)/timeline", as: .priya)
             #expect(!after.items.contains { $0.id == noteId })
@@ -97,6 +100,32 @@ import Testing
             #expect(!String(buffer: try await browser.get("/family").body).contains("hospital"))
             let original: Components.Schemas.JudgmentNote = try await kith.send(.get, "/v1/notes/\(written.id)", as: .priya)
             #expect(original.withdrawn?.reason == "refiled")
+            // Margaret read it before it was refiled: the answer lists her view, and Sam sees an incident with its
+            // 72-hour clock, decides, and his decision is kept; the administrator sees the incident without its content.
+            #expect(refiled.familyPageViews?.map(\.personId) == [story.margaretId])
+            let seen: Components.Schemas.IncidentList = try await kith.send(.get, "/v1/incidents", as: .sam)
+            let incident = try #require(seen.items.first)
+            #expect(seen.items.count == 1 && incident.kind == .familyPageDisclosure && incident.noteId == written.id)
+            #expect(incident.familyId == story.familyId && incident.viewedBy?.map(\.personId) == [story.margaretId] && incident.views == 1)
+            #expect(incident.reportableBy.timeIntervalSince(incident.openedAt) == 72 * 3600 && incident.decisions.isEmpty)
+            let items: Components.Schemas.ReviewItemPage = try await kith.send(.get, "/v1/review-items", as: .sam)
+            #expect(items.items.contains { $0.kind == .incident && $0.familyId == story.familyId })
+            #expect(try await kith.request(.get, "/v1/incidents", as: .priya).status == .forbidden)
+            let decided = try await kith.json(
+                .post, "/v1/incidents/\(incident.id)/decisions", as: .sam,
+                ["reportedToRegulator": false, "reason": "Seen only by the nan, who has been told; low risk"], expect: .created)
+            let decisions = try #require(decided["decisions"] as? [[String: Any]])
+            #expect(decisions.count == 1 && decisions[0]["reportedToRegulator"] as? Bool == false)
+            #expect(decisions[0]["by"] as? String == kith.fixture.id(.sam).text)
+            let redacted: Components.Schemas.IncidentList = try await kith.send(.get, "/v1/incidents", as: .alex)
+            #expect(redacted.items.map(\.id) == [incident.id] && redacted.items[0].viewedBy == nil && redacted.items[0].views == 1)
+            #expect(redacted.items[0].decisions.count == 1 && redacted.items[0].decisions[0].reason == nil)
+            for outsider in [Fixture.Who.alex, .ruth, .priya] {
+                let refused = try await kith.request(
+                    .post, "/v1/incidents/\(incident.id)/decisions", as: outsider, raw: #"{"reportedToRegulator": true, "reason": "x"}"#)
+                #expect(refused.status == (outsider == .priya ? .forbidden : .notFound), "\(outsider)")
+            }
+
             let rightTimeline: Components.Schemas.TimelinePage = try await kith.send(.get, "/v1/families/\(right.id)/timeline", as: .priya)
             #expect(rightTimeline.items.contains { $0.id == refiled.id })
             let (pages, _) = try await device.pullUntil(from: cursor) { pages in
@@ -153,9 +182,12 @@ import Testing
             #expect(blank.status == .badRequest)
             #expect(try await kith.fingerprint() == before)
 
+            // A note the family's page never showed opens no incident.
+            #expect(try await kith.count("SELECT count(*) FROM data_incidents") == 0)
             let toms = try await note(by: .tom)
             let _: Components.Schemas.JudgmentNote = try await kith.send(.post, "/v1/notes/\(toms)/withdraw", as: .tom, json: ["reason": "wrong family"])
             let _: Components.Schemas.JudgmentNote = try await kith.send(.post, "/v1/notes/\(priyas)/withdraw", as: .sam, json: ["reason": "wrong family"])
+            #expect(try await kith.count("SELECT count(*) FROM data_incidents") == 0)
         }
     }
 }

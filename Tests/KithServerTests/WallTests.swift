@@ -13,8 +13,8 @@ import Testing
 @Suite struct WallTests {
     /// Facts, corrected by appending: never updated, deleted or truncated.
     static let appendOnly: Set<String> = [
-        "audit_events", "conference_stage_events", "family_messages", "handover_notes", "note_revisions", "note_withdrawals", "notes",
-        "plan_item_updates",
+        "audit_events", "conference_stage_events", "data_incidents", "family_messages", "handover_notes", "incident_decisions",
+        "note_revisions", "note_withdrawals", "notes", "plan_item_updates",
     ]
     /// Rows that change as the work does (an allocation ends, a session expires), still each organisation's own.
     static let changing: Set<String> = [
@@ -169,6 +169,15 @@ import Testing
         try await browser.signIn(story)
         let csrf = Browser.csrf(try await browser.get("/family"))
         #expect(try await browser.post("/family/message", ["text": "Thank you", "csrf": csrf]).status == .seeOther)
+
+        // A note the page showed, withdrawn: a data incident, and its supervisor's decision.
+        let shown: Components.Schemas.TimelinePage = try await kith.send(.get, "/v1/families/\(story.familyId)/timeline", as: .priya)
+        let familyNote = try #require(shown.items.first { $0.kind == .note && $0.summary?.hasPrefix("family") == true })
+        _ = try await kith.json(.post, "/v1/notes/\(familyNote.id)/withdraw", as: .priya, ["reason": "Wrong family"], expect: .ok)
+        let incidents: Components.Schemas.IncidentList = try await kith.send(.get, "/v1/incidents", as: .sam)
+        _ = try await kith.json(
+            .post, "/v1/incidents/\(try #require(incidents.items.first).id)/decisions", as: .sam,
+            ["reportedToRegulator": false, "reason": "Low risk"], expect: .created)
     }
 
     /// Every row of `organisation` again as `copy`'s, every id in it changed alike (so references still hold), and every

@@ -83,7 +83,7 @@ struct FamilyAccess: Sendable {
         switch item.kind {
         case .late, .proposal, .conflict, .familyWords, .handover: return item.isRecipient
         case .rejected: return item.isOwnWork
-        case .quarantined, .accessGranted: return false
+        case .quarantined, .accessGranted, .incident: return false
         }
     }
 }

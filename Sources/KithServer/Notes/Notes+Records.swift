@@ -63,9 +63,11 @@ extension Records {
 }
 
 extension Records {
-    /// Withdraws a note filed in error (`FamilyAccess.mayWithdraw`), once, with its audit event. A restricted note the
-    /// caller may not read is, to them, no note at all.
-    func save(_ withdrawal: NoteWithdrawal, access: FamilyAccess) async throws {
+    /// Withdraws a note filed in error (`FamilyAccess.mayWithdraw`), once, with its audit event, and opens a data
+    /// incident when it was written for the family and shown on their page: those views. A restricted note the caller
+    /// may not read is, to them, no note at all.
+    @discardableResult
+    func save(_ withdrawal: NoteWithdrawal, access: FamilyAccess) async throws -> [Components.Schemas.FamilyPageView] {
         let noteId = withdrawal.noteId
         try await query("SELECT pg_advisory_xact_lock(hashtextextended(\(noteId.text), 0))")
         let rows = try await query(
@@ -88,13 +90,17 @@ extension Records {
             VALUES (\(principal.organisationId), \(noteId), \(access.familyId), \(withdrawal.reason), \(principal.workerId))
             """)
         try await audit(.write, "noteWithdrawal", recordId: noteId, access: access, restricted: restricted, reason: withdrawal.reason)
+        return try await openIncident(about: noteId, access: access)
     }
 
     /// Refiles a note on the family it belongs to: the original withdrawn (`refiled`) with the same checks as any
-    /// withdrawal, and a new note in `to` with every revision copied, each keeping its author and time. The new note's id.
-    func save(_ refiling: NoteRefiling, from: FamilyAccess, to: FamilyAccess) async throws -> UUID {
+    /// withdrawal, and a new note in `to` with every revision copied, each keeping its author and time. The new note's
+    /// id, and the views of the wrong family's page that showed the original (a data incident is open for them).
+    func save(
+        _ refiling: NoteRefiling, from: FamilyAccess, to: FamilyAccess
+    ) async throws -> (id: UUID, views: [Components.Schemas.FamilyPageView]) {
         guard to.familyId != from.familyId else { throw KithError.invalidField("familyId", "is the family the note is filed on already") }
-        try await save(try NoteWithdrawal(noteId: refiling.noteId, .init(reason: "refiled")), access: from)
+        let views = try await save(try NoteWithdrawal(noteId: refiling.noteId, .init(reason: "refiled")), access: from)
         let id = UUID()
         let org = principal.organisationId
         try await query(
@@ -123,7 +129,7 @@ extension Records {
             "SELECT audience = 'restricted' FROM notes WHERE organisation_id = \(org) AND id = \(id)"
         ).decode(Bool.self).first { _ in true } ?? false
         try await audit(.write, "noteRefiled", recordId: id, access: to, restricted: restricted, reason: refiling.reason)
-        return id
+        return (id, views)
     }
 
     func insertRevision(

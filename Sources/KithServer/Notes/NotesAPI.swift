@@ -42,8 +42,10 @@ extension KithService {
         let note = try await records { records in
             let familyId = try await records.familyOf(.notes, id: withdrawal.noteId)
             let access = try await records.access(familyId, for: .write)
-            try await records.save(withdrawal, access: access)
-            return try await records.notes(of: [access], only: [withdrawal.noteId])[0]
+            let views = try await records.save(withdrawal, access: access)
+            var note = try await records.notes(of: [access], only: [withdrawal.noteId])[0]
+            note.familyPageViews = views.isEmpty ? nil : views
+            return note
         }
         return .ok(.init(body: .json(note)))
     }
@@ -54,8 +56,10 @@ extension KithService {
         let note = try await records { records in
             let from = try await records.access(try await records.familyOf(.notes, id: refiling.noteId), for: .write)
             let to = try await records.access(refiling.familyId, for: .write)
-            let id = try await records.save(refiling, from: from, to: to)
-            return try await records.notes(of: [to], only: [id])[0]
+            let (id, views) = try await records.save(refiling, from: from, to: to)
+            var note = try await records.notes(of: [to], only: [id])[0]
+            note.familyPageViews = views.isEmpty ? nil : views
+            return note
         }
         return .created(.init(body: .json(note)))
     }

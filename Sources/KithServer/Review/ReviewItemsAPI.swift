@@ -45,7 +45,7 @@ extension KithService {
             case (.quarantined, .discard):
                 try principal.require(.supervisor, "a supervisor of the device's team")
                 try await records.close(item, action: .discard)
-            case (_, .discard), (.late, _), (.familyWords, _), (.handover, _), (.accessGranted, _), (.rejected, .resolve):
+            case (_, .discard), (.late, _), (.familyWords, _), (.handover, _), (.accessGranted, _), (.incident, _), (.rejected, .resolve):
                 try await records.close(item, action: body.action)
             case (.rejected, .accept), (.proposal, .resolve), (.quarantined, .resolve):
                 throw KithError(
@@ -66,6 +66,9 @@ enum ReviewItemKind: String, Sendable {
     case handover
     /// A role that reads case content given to a worker of a team, for the team's supervisors to see.
     case accessGranted
+    /// A data incident opened for the family (a note shown on the family's page, then withdrawn or refiled), for the
+    /// family's supervisors to decide on (`GET /v1/incidents`).
+    case incident
 
     var actions: String {
         switch self {
@@ -77,6 +80,7 @@ enum ReviewItemKind: String, Sendable {
         case .familyWords: "marked read (accepted, resolved or discarded: the family's words stay in the record)"
         case .handover: "acknowledged (accepted, resolved or discarded: the note stays on the allocation)"
         case .accessGranted: "acknowledged (accepted, resolved or discarded: the grant stays as it is)"
+        case .incident: "acknowledged (accepted, resolved or discarded: the decision is recorded on the incident)"
         }
     }
 
