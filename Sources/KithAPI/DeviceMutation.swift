@@ -14,6 +14,7 @@ package enum DeviceMutation: Sendable {
     case createNote(familyId: String, Components.Schemas.CreateNote)
     case amendNote(noteId: String, Components.Schemas.CreateAmendment)
     case withdrawNote(noteId: String, Components.Schemas.WithdrawNote)
+    case refileNote(noteId: String, Components.Schemas.RefileNote)
     case addPerson(familyId: String, Components.Schemas.CreatePerson)
     case setPersonFields(personId: String, Components.Schemas.UpdatePerson)
     case addPlanItemUpdate(planItemId: String, Components.Schemas.CreatePlanItemUpdate)
@@ -30,6 +31,7 @@ package enum DeviceMutation: Sendable {
         case createNote = "note.create"
         case amendNote = "note.amend"
         case withdrawNote = "note.withdraw"
+        case refileNote = "note.refile"
         case addPerson = "person.add"
         case setPersonFields = "person.setFields"
         case addPlanItemUpdate = "planItem.addUpdate"
@@ -48,6 +50,7 @@ package enum DeviceMutation: Sendable {
             case .createNote: "note"
             case .amendNote: "amendment"
             case .withdrawNote: "withdrawal of a note"
+            case .refileNote: "refiling of a note"
             case .addPerson: "new person"
             case .setPersonFields: "change to a person"
             case .addPlanItemUpdate: "plan update"
@@ -65,7 +68,7 @@ package enum DeviceMutation: Sendable {
         package var target: String {
             switch self {
             case .recordContact, .createNote, .addPerson, .createConference: "familyId"
-            case .amendNote, .withdrawNote: "noteId"
+            case .amendNote, .withdrawNote, .refileNote: "noteId"
             case .setPersonFields: "personId"
             case .addPlanItemUpdate: "planItemId"
             case .resolveConflict: "conflictId"
@@ -87,6 +90,7 @@ package enum DeviceMutation: Sendable {
         case .createNote: .createNote
         case .amendNote: .amendNote
         case .withdrawNote: .withdrawNote
+        case .refileNote: .refileNote
         case .addPerson: .addPerson
         case .setPersonFields: .setPersonFields
         case .addPlanItemUpdate: .addPlanItemUpdate
@@ -123,6 +127,7 @@ package enum DeviceMutation: Sendable {
         case .createNote: let (id, body) = try addressed(Components.Schemas.CreateNote.self); self = .createNote(familyId: id, body)
         case .amendNote: let (id, body) = try addressed(Components.Schemas.CreateAmendment.self); self = .amendNote(noteId: id, body)
         case .withdrawNote: let (id, body) = try addressed(Components.Schemas.WithdrawNote.self); self = .withdrawNote(noteId: id, body)
+        case .refileNote: let (id, body) = try addressed(Components.Schemas.RefileNote.self); self = .refileNote(noteId: id, body)
         case .addPerson: let (id, body) = try addressed(Components.Schemas.CreatePerson.self); self = .addPerson(familyId: id, body)
         case .setPersonFields:
             let (id, body) = try addressed(Components.Schemas.UpdatePerson.self); self = .setPersonFields(personId: id, body)
@@ -146,7 +151,7 @@ package enum DeviceMutation: Sendable {
     /// The id the write is addressed to (a family, note, person, plan item, conflict, allocation or conference).
     package var targetId: String {
         switch self {
-        case .recordContact(let id, _), .createNote(let id, _), .amendNote(let id, _), .withdrawNote(let id, _), .addPerson(let id, _),
+        case .recordContact(let id, _), .createNote(let id, _), .amendNote(let id, _), .withdrawNote(let id, _), .refileNote(let id, _), .addPerson(let id, _),
              .setPersonFields(let id, _), .addPlanItemUpdate(let id, _), .resolveConflict(let id, _), .writeHandover(let id, _),
              .createConference(let id, _), .recordStage(let id, _), .setParticipant(let id, _), .recordMeeting(let id, _),
              .createPlan(let id, _): id
@@ -160,6 +165,7 @@ package enum DeviceMutation: Sendable {
         case .createNote(_, let body): body
         case .amendNote(_, let body): body
         case .withdrawNote(_, let body): body
+        case .refileNote(_, let body): body
         case .addPerson(_, let body): body
         case .setPersonFields(_, let body): body
         case .addPlanItemUpdate(_, let body): body

@@ -93,8 +93,8 @@ struct Visit: AsyncParsableCommand {
 
 struct Note: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a judgment note about a family (editor, or -m), or withdraw one filed in error.",
-        subcommands: [NoteWrite.self, NoteWithdraw.self], defaultSubcommand: NoteWrite.self)
+        abstract: "Write a judgment note about a family (editor, or -m), or withdraw or refile one filed in error.",
+        subcommands: [NoteWrite.self, NoteWithdraw.self, NoteRefile.self], defaultSubcommand: NoteWrite.self)
 }
 
 struct NoteWrite: AsyncParsableCommand {
@@ -135,6 +135,29 @@ struct NoteWithdraw: AsyncParsableCommand {
             let note = try workspace.caseload.note(note)
             try workspace.practice.withdraw(note, reason: reason)
             try await workspace.sendIfOnline("Note \(Caseload.shortId(note.id)) withdrawn")
+        }
+    }
+}
+
+struct NoteRefile: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "refile",
+        abstract: "Refile a note written on the wrong family on the right one: it leaves the wrong family's views, and comes with its revisions.")
+
+    @OptionGroup var common: Common
+    @Argument(help: "The note.") var note: String
+    @Argument(help: "The family it belongs to.") var family: String
+    @Option(help: "Why it is refiled (required).") var reason: String
+
+    func run() async throws {
+        try await reporting {
+            let workspace = try common.open()
+            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw CommandError.usage("--reason needs a reason") }
+            let note = try workspace.caseload.note(note)
+            let family = try workspace.caseload.family(family)
+            guard family.id != note.familyId else { throw CommandError.usage("the note is filed on \(family.displayName) already") }
+            try workspace.practice.refile(note, to: family, reason: reason)
+            try await workspace.sendIfOnline("Note \(Caseload.shortId(note.id)) refiled on \(family.displayName)")
         }
     }
 }

@@ -67,6 +67,24 @@ import Testing
                 screen = try await terminal.run("kith timeline FGC-7")
                 #expect(!screen.contains("Meant for the Morgan family") && screen.contains("Note: Visit after school."), "\(screen)")
                 #expect(try await count(db, "SELECT count(*) FROM note_withdrawals WHERE reason = 'Wrong family'") == 1)
+                // And one refiled on the family it was meant for (opened since, and brought here by a sync).
+                let (opened, _) = try await server.post(
+                    "/v1/families", token: fixture.tokens[.priya]!, json: try json(["displayName": "The Morgan family", "reference": "FGC-8"]))
+                #expect(opened == 201)
+                screen = try await terminal.run("kith note adeyemi -m 'Kai starts nursery on Monday.'")
+                let meant = try await db.query(
+                    "SELECT n.id FROM notes n JOIN note_revisions r ON r.note_id = n.id WHERE r.body = 'Kai starts nursery on Monday.'",
+                    logger: TestDatabase.logger).collect()[0].decode(UUID.self)
+                screen = try await terminal.run("kith note refile \(meant.text.prefix(8)) FGC-8 --reason 'Kai is a Morgan'")
+                #expect(screen.contains("Note \(meant.text.prefix(8)) refiled on The Morgan family and synced"), "\(screen)")
+                screen = try await terminal.run("kith timeline FGC-8")
+                #expect(screen.contains("Note: Kai starts nursery on Monday."), "\(screen)")
+                screen = try await terminal.run("kith timeline FGC-7")
+                #expect(!screen.contains("Kai starts nursery"), "\(screen)")
+                #expect(try await count(db, """
+                    SELECT count(*) FROM notes n JOIN families f ON f.id = n.family_id
+                    WHERE n.refiled_from = '\(meant)' AND f.display_name = 'The Morgan family'
+                    """) == 1)
 
                 // An invitation to the family's page, from the terminal: a QR code to scan from the screen, the link, the code.
                 screen = try await terminal.run("kith invite adeyemi theo")
@@ -96,7 +114,7 @@ import Testing
                 screen = try await terminal.run("kith sync")
                 #expect(screen.contains("Synced: sent 2"))
                 #expect(try await count(db, "SELECT count(*) FROM contacts") == 2)
-                #expect(try await count(db, "SELECT count(*) FROM notes") == 3)
+                #expect(try await count(db, "SELECT count(*) FROM notes") == 5)
 
                 // A supervisor, on a profile of their own, lists the team's caseload.
                 try terminal.type("kith --profile sam login 127.0.0.1:\(server.port) --email sam@test.kith; echo END-7")

@@ -125,6 +125,24 @@ package struct Practice: Sendable {
             shows: [try .init(.note, id: note.id, familyId: note.familyId, withdrawn)])
     }
 
+    /// A note filed on the wrong family, refiled on `family`: here at once, the original out of every view and the note
+    /// in the right family with its revisions; on the server when it is sent, which checks both families as the REST
+    /// call does.
+    package func refile(_ note: Caseload.JudgmentNote, to family: Caseload.Family, reason: String) throws {
+        let id = Self.newId()
+        var original = note
+        original.withdrawn = .init(at: Date(), by: me, reason: "refiled")
+        var refiled = note
+        refiled.id = id
+        refiled.familyId = family.id
+        refiled.contactId = nil
+        refiled.withdrawn = nil
+        refiled.refiledFrom = .init(noteId: note.id, familyId: note.familyId)
+        try store.enqueue(
+            .refileNote(noteId: note.id, .init(id: id, familyId: family.id, reason: reason)), familyId: note.familyId,
+            shows: [try .init(.note, id: note.id, familyId: note.familyId, original), try .init(.note, id: id, familyId: family.id, refiled)])
+    }
+
     package struct NewPerson: Sendable {
         package var name: String
         package var relationshipToChild: String?

@@ -101,16 +101,16 @@ extension Records {
     ) async throws -> (id: UUID, views: [Components.Schemas.FamilyPageView]) {
         guard to.familyId != from.familyId else { throw KithError.invalidField("familyId", "is the family the note is filed on already") }
         let views = try await save(try NoteWithdrawal(noteId: refiling.noteId, .init(reason: "refiled")), access: from)
-        let id = UUID()
+        let id = refiling.id
         let org = principal.organisationId
-        try await query(
+        try await connection.insertNew(
             """
             INSERT INTO notes (organisation_id, id, family_id, contact_id, audience, written_with_family, author_id, created_at,
                                device_recorded_at, source_device_id, late_after_reallocation, clock_suspect, refiled_from)
             SELECT organisation_id, \(id), \(to.familyId), NULL, audience, written_with_family, author_id, created_at,
                    device_recorded_at, source_device_id, late_after_reallocation, clock_suspect, id
             FROM notes WHERE organisation_id = \(org) AND id = \(refiling.noteId)
-            """)
+            """, record: "note", logger: logger)
         // Each revision gets an id of its own, and names the copy of the revision it superseded.
         try await query(
             """

@@ -78,12 +78,15 @@ struct NoteWithdrawal: Sendable {
 
 /// A note filed on the wrong family, to be refiled on `familyId` (`POST /v1/notes/{id}/refile`).
 struct NoteRefiling: Sendable {
+    /// The new note's.
+    let id: UUID
     let noteId: UUID
     let familyId: UUID
     let reason: String
 
     init(noteId: UUID, _ body: Components.Schemas.RefileNote) throws {
         var check = Validation()
+        id = check.uuid("id", body.id) ?? UUID()
         let familyId = check.uuid("familyId", body.familyId)
         check.requiredText("reason", body.reason, max: 2000)
         try check.orThrow()

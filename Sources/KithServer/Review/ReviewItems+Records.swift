@@ -184,6 +184,8 @@ extension Records {
         case .withdrawal(let withdrawal):
             // The proposer's withdrawal of their note, made the accepter's: it stands only if they may withdraw it too.
             try await save(withdrawal, access: access)
+        case .refiling(let refiling):
+            _ = try await save(refiling, from: access, to: try await self.access(refiling.familyId, for: .write))
         case .contact, .note, .amendment, .resolveConflict, .handover, .conference, .stage, .meeting, .plan:
             throw KithError(status: .unprocessableContent, code: "action_not_applicable", detail: "This proposal cannot be applied.")
         }

@@ -12,6 +12,7 @@ enum DeviceWrite: Sendable {
     case note(NewNote)
     case amendment(NoteAmendment)
     case withdrawal(NoteWithdrawal)
+    case refiling(NoteRefiling)
     case person(NewPerson)
     case fields(personId: UUID, [PersonFieldEdit])
     case planItemUpdate(NewPlanItemUpdate)
@@ -52,6 +53,7 @@ enum DeviceWrite: Sendable {
         case .createNote(let familyId, let body): self = .note(try NewNote(familyId: try id(familyId), body))
         case .amendNote(let noteId, let body): self = .amendment(try NoteAmendment(noteId: try id(noteId), body))
         case .withdrawNote(let noteId, let body): self = .withdrawal(try NoteWithdrawal(noteId: try id(noteId), body))
+        case .refileNote(let noteId, let body): self = .refiling(try NoteRefiling(noteId: try id(noteId), body))
         case .addPerson(let familyId, let body): self = .person(try NewPerson(familyId: try id(familyId), body))
         case .setPersonFields(let personId, let body):
             self = .fields(personId: try id(personId), try PersonFieldEdit.all(from: body.fields))
@@ -75,11 +77,11 @@ enum DeviceWrite: Sendable {
 
     /// Notes, amendments, contacts, handovers and what happened in a conference (a referral, its stages, meetings and
     /// the plan agreed) record practice that happened: they are kept even when the family was reallocated while the
-    /// device was offline. Other edits under an ended grant (a withdrawal among them) become proposals.
+    /// device was offline. Other edits under an ended grant (a withdrawal or refiling among them) become proposals.
     var recordsPractice: Bool {
         switch self {
         case .contact, .note, .amendment, .handover, .conference, .stage, .meeting, .plan: true
-        case .person, .fields, .planItemUpdate, .resolveConflict, .participant, .withdrawal: false
+        case .person, .fields, .planItemUpdate, .resolveConflict, .participant, .withdrawal, .refiling: false
         }
     }
 
@@ -91,6 +93,7 @@ enum DeviceWrite: Sendable {
         case .person(let person): person.familyId
         case .amendment(let amendment): try await records.familyOf(.notes, id: amendment.noteId)
         case .withdrawal(let withdrawal): try await records.familyOf(.notes, id: withdrawal.noteId)
+        case .refiling(let refiling): try await records.familyOf(.notes, id: refiling.noteId)
         case .fields(let personId, _): try await records.familyOf(.people, id: personId)
         case .planItemUpdate(let update):
             try await records.familyOf(.planItems, id: update.planItemId)
