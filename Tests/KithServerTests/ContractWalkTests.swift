@@ -93,6 +93,7 @@ import Testing
             "getNote": nil,
             "amendNote": ["supersedes": v.ids["revisionId"]!, "body": "Rewritten", "reason": "outsider"],
             "withdrawNote": ["reason": "Withdrawn by an outsider"],
+            "changeNoteAudience": ["audience": "restricted", "reason": "Narrowed by an outsider"],
             "refileNote": ["familyId": v.ids["familyId"]!, "reason": "Refiled by an outsider"],
             "decideIncident": ["reportedToRegulator": false, "reason": "Decided by an outsider"],
             "getTimeline": nil,

@@ -138,6 +138,51 @@ import Testing
         }
     }
 
+    /// Narrowing takes effect at once: a family note leaves the page it was read on (an incident is opened), and a note
+    /// made restricted leaves the device of a coordinator who may not read restricted notes, and their reads.
+    @Test func aNarrowedAudienceTakesEffectEverywhereAtOnce() async throws {
+        try await Kith.run { kith in
+            let story = try await FamilyPageTests.story(kith)
+            var browser = Browser(kith: kith)
+            try await browser.signIn(story)
+            let family: Components.Schemas.Family = try await kith.send(.get, "/v1/families/\(story.familyId)", as: .priya)
+            try await kith.allocate(.chris, to: family, role: .coordinator)
+            let export: Components.Schemas.FamilyExport = try await kith.send(.get, "/v1/families/\(story.familyId)/export", as: .priya)
+            let notes = export.notes.map(\.note)
+            let familyNote = try #require(notes.first { $0.audience == .family })
+            let professional = try #require(notes.first { $0.audience == .professional })
+            let device = try await FieldDevice.register(kith, as: .chris)
+            let (first, cursor) = try await device.pullAll(from: nil)
+            #expect(first.flatMap { $0.ids(.note) }.contains(professional.id))
+
+            #expect(String(buffer: try await browser.get("/family").body).contains("reading book"))
+            let narrowed: Components.Schemas.JudgmentNote = try await kith.send(
+                .post, "/v1/notes/\(familyNote.id)/audience", as: .priya, json: ["audience": "professional", "reason": "Not for the family"])
+            #expect(narrowed.audience == .professional && narrowed.familyPageViews?.map(\.personId) == [story.margaretId])
+            #expect(!String(buffer: try await browser.get("/family").body).contains("reading book"))
+            #expect(try await kith.count("SELECT count(*) FROM data_incidents WHERE note_id = '\(familyNote.id)'") == 1)
+
+            let restricted: Components.Schemas.JudgmentNote = try await kith.send(
+                .post, "/v1/notes/\(professional.id)/audience", as: .priya, json: ["audience": "restricted", "reason": "Sensitive"])
+            #expect(restricted.audience == .restricted && restricted.familyPageViews == nil)
+            #expect(try await kith.request(.get, "/v1/notes/\(professional.id)", as: .chris).status == .notFound)
+            let (pages, _) = try await device.pullUntil(from: cursor) { pages in
+                pages.flatMap(\.changes).contains { $0.entity == .note && $0.id == professional.id && $0.op == .delete }
+            }
+            #expect(!pages.flatMap { $0.ids(.note) }.contains(professional.id))
+            let timeline: Components.Schemas.TimelinePage = try await kith.send(.get, "/v1/families/\(story.familyId)/timeline", as: .chris)
+            #expect(!timeline.items.contains { $0.id == professional.id })
+
+            // Again the same: refused; by someone else: refused; nothing changes.
+            let before = try await kith.fingerprint()
+            let same = try await kith.request(.post, "/v1/notes/\(professional.id)/audience", as: .priya, json: ["audience": "restricted", "reason": "again"])
+            #expect(same.status == .badRequest)
+            let chris = try await kith.request(.post, "/v1/notes/\(familyNote.id)/audience", as: .chris, json: ["audience": "restricted", "reason": "mine now"])
+            #expect(chris.status == .forbidden)
+            #expect(try await kith.fingerprint() == before)
+        }
+    }
+
     /// `note.withdraw` by sync is checked as the REST call is: the author's device withdraws their note; another
     /// worker's device is refused, and its mutation kept for review.
     @Test func aDeviceWithdrawsItsWorkersNoteAndNoOneElses() async throws {

@@ -14,7 +14,7 @@ import Testing
     /// Facts, corrected by appending: never updated, deleted or truncated.
     static let appendOnly: Set<String> = [
         "audit_events", "conference_stage_events", "data_incidents", "family_messages", "handover_notes", "incident_decisions",
-        "note_revisions", "note_withdrawals", "notes", "plan_item_updates",
+        "note_audience_changes", "note_revisions", "note_withdrawals", "notes", "plan_item_updates",
     ]
     /// Rows that change as the work does (an allocation ends, a session expires), still each organisation's own.
     static let changing: Set<String> = [
@@ -136,6 +136,10 @@ import Testing
         // A note filed in error, withdrawn.
         let misfiled = try await kith.json(.post, "/v1/families/\(familyId)/notes", as: .priya, ["body": "On the wrong family"], expect: .created)
         _ = try await kith.json(.post, "/v1/notes/\(misfiled["id"] as! String)/withdraw", as: .priya, ["reason": "Wrong family"], expect: .ok)
+        // A note's audience narrowed.
+        let sensitive = try await kith.json(.post, "/v1/families/\(familyId)/notes", as: .priya, ["body": "Sensitive"], expect: .created)
+        _ = try await kith.json(
+            .post, "/v1/notes/\(sensitive["id"] as! String)/audience", as: .priya, ["audience": "restricted", "reason": "Sensitive"], expect: .ok)
 
         // A device that pulled and pushed.
         let device = try await FieldDevice.register(kith, as: .priya)

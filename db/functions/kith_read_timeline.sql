@@ -29,7 +29,7 @@ BEGIN
         (SELECT 'note', n.created_at, n.id, n.author_id, NULL,
                 n.audience || CASE WHEN latest.number > 1 THEN ', amended' ELSE '' END,
                 left(latest.body, 280), n.audience = 'restricted'
-         FROM notes n
+         FROM current_notes n
          CROSS JOIN LATERAL (SELECT r.number, r.body FROM note_revisions r
                              WHERE r.organisation_id = n.organisation_id AND r.note_id = n.id
                              ORDER BY r.number DESC LIMIT 1) latest

@@ -50,9 +50,9 @@ struct FamilyAccess: Sendable {
 
     var seesRestricted: Bool { seesRestricted() }
 
-    /// A note filed in error is withdrawn by its author while they may write to the family, or by the family's
-    /// supervisors; nobody else, whatever else they may write.
-    func mayWithdraw(noteBy author: UUID, caller: UUID) -> Bool {
+    /// A note is corrected (withdrawn, refiled, its audience changed) by its author while they may write to the family,
+    /// or by the family's supervisors; nobody else, whatever else they may write.
+    func mayCorrect(noteBy author: UUID, caller: UUID) -> Bool {
         allows(.write) && (author == caller || supervisesTeam)
     }
 

@@ -59,7 +59,7 @@ struct FamilyPageRecords: Sendable {
                                              'at', to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))::text
                     FROM note_revisions r WHERE r.organisation_id = n.organisation_id AND r.note_id = n.id
                     ORDER BY r.number DESC LIMIT 1)
-            FROM notes n JOIN workers w ON w.organisation_id = n.organisation_id AND w.id = n.author_id
+            FROM current_notes n JOIN workers w ON w.organisation_id = n.organisation_id AND w.id = n.author_id
             WHERE n.organisation_id = \(org) AND n.family_id = \(member.familyId) AND n.audience = \(FamilyMember.noteAudience)
               AND NOT EXISTS (SELECT 1 FROM note_withdrawals nw WHERE nw.organisation_id = n.organisation_id AND nw.note_id = n.id)
             ORDER BY n.created_at DESC, n.id

@@ -4,16 +4,16 @@ import KithCore
 import PostgresNIO
 
 extension Records {
-    /// The views of the family's page that showed a note written for the family, from when it was written until
-    /// `until` (now, without one): each page view of its family's members (`familyPage` reads in the family's audit) while the
-    /// note was there, oldest first, as many as the record holds up to 1,000.
+    /// The views of the family's page that showed a note while it was written for the family, from when it was written
+    /// until `until` (now, without one): each page view of its family's members (`familyPage` reads in the family's
+    /// audit), oldest first, as many as the record holds up to 1,000. The caller knows the note was the family's.
     func familyPageViews(of noteId: UUID, family familyId: UUID, until: Date? = nil) async throws -> [Components.Schemas.FamilyPageView] {
         let rows = try await query(
             """
             SELECT e.person_id, e.at FROM audit_events e
             JOIN notes n ON n.organisation_id = e.organisation_id AND n.id = \(noteId)
             WHERE e.organisation_id = \(principal.organisationId) AND e.family_id = \(familyId) AND e.action = 'read'
-              AND e.entity = 'familyPage' AND e.person_id IS NOT NULL AND n.audience = 'family'
+              AND e.entity = 'familyPage' AND e.person_id IS NOT NULL
               AND e.at >= n.created_at AND (\(until)::timestamptz IS NULL OR e.at <= \(until))
             ORDER BY e.at, e.id
             LIMIT 1000

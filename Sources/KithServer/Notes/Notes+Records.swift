@@ -41,7 +41,7 @@ extension Records {
         let revisions = try await query(
             """
             SELECT r.id FROM note_revisions r
-            JOIN notes n ON n.organisation_id = r.organisation_id AND n.id = r.note_id
+            JOIN current_notes n ON n.organisation_id = r.organisation_id AND n.id = r.note_id
             WHERE r.organisation_id = \(principal.organisationId) AND r.note_id = \(amendment.noteId)
               AND kith_note_readable(n.audience, n.author_id, \(principal.workerId), \(access.seesRestricted))
             ORDER BY r.number
@@ -63,34 +63,61 @@ extension Records {
 }
 
 extension Records {
-    /// Withdraws a note filed in error (`FamilyAccess.mayWithdraw`), once, with its audit event, and opens a data
-    /// incident when it was written for the family and shown on their page: those views. A restricted note the caller
-    /// may not read is, to them, no note at all.
-    @discardableResult
-    func save(_ withdrawal: NoteWithdrawal, access: FamilyAccess) async throws -> [Components.Schemas.FamilyPageView] {
-        let noteId = withdrawal.noteId
+    /// The note a correction is about, as the caller may correct it (`FamilyAccess.mayCorrect`): its audience now and
+    /// whether it was withdrawn. Corrections of one note are serialised, as its amendments are. A restricted note the
+    /// caller may not read is, to them, no note at all.
+    private func correctable(_ noteId: UUID, access: FamilyAccess) async throws -> (audience: String, withdrawn: Bool) {
         try await query("SELECT pg_advisory_xact_lock(hashtextextended(\(noteId.text), 0))")
         let rows = try await query(
             """
-            SELECT n.author_id, n.audience = 'restricted', nw.note_id IS NOT NULL FROM notes n
+            SELECT n.author_id, n.audience, nw.note_id IS NOT NULL FROM current_notes n
             LEFT JOIN note_withdrawals nw ON nw.organisation_id = n.organisation_id AND nw.note_id = n.id
             WHERE n.organisation_id = \(principal.organisationId) AND n.id = \(noteId)
               AND kith_note_readable(n.audience, n.author_id, \(principal.workerId), \(access.seesRestricted))
             """)
-        guard let (author, restricted, withdrawn) = try await rows.decode((UUID, Bool, Bool).self).first(where: { _ in true }) else {
+        guard let (author, audience, withdrawn) = try await rows.decode((UUID, String, Bool).self).first(where: { _ in true }) else {
             throw KithError.notFound
         }
-        guard access.mayWithdraw(noteBy: author, caller: principal.workerId) else {
-            throw KithError.forbidden("Only the note's author or the family's supervisors withdraw a note.")
+        guard access.mayCorrect(noteBy: author, caller: principal.workerId) else {
+            throw KithError.forbidden("Only the note's author or the family's supervisors correct a note.")
         }
+        return (audience, withdrawn)
+    }
+
+    /// Withdraws a note filed in error, once, with its audit event, and opens a data incident when it was written for
+    /// the family and shown on their page: those views.
+    @discardableResult
+    func save(_ withdrawal: NoteWithdrawal, access: FamilyAccess) async throws -> [Components.Schemas.FamilyPageView] {
+        let noteId = withdrawal.noteId
+        let (audience, withdrawn) = try await correctable(noteId, access: access)
         guard !withdrawn else { throw KithError.conflict("already_withdrawn", "This note was withdrawn already.") }
         try await query(
             """
             INSERT INTO note_withdrawals (organisation_id, note_id, family_id, reason, withdrawn_by)
             VALUES (\(principal.organisationId), \(noteId), \(access.familyId), \(withdrawal.reason), \(principal.workerId))
             """)
-        try await audit(.write, "noteWithdrawal", recordId: noteId, access: access, restricted: restricted, reason: withdrawal.reason)
-        return try await openIncident(about: noteId, access: access)
+        try await audit(
+            .write, "noteWithdrawal", recordId: noteId, access: access, restricted: audience == "restricted", reason: withdrawal.reason)
+        return audience == FamilyMember.noteAudience ? try await openIncident(about: noteId, access: access) : []
+    }
+
+    /// A note's audience changed, with its audit event; taken off the family's page after someone there saw it, a data
+    /// incident is opened: those views.
+    func save(_ change: AudienceChange, access: FamilyAccess) async throws -> [Components.Schemas.FamilyPageView] {
+        let (audience, withdrawn) = try await correctable(change.noteId, access: access)
+        guard !withdrawn else { throw KithError.conflict("note_withdrawn", "This note was withdrawn: its audience stays as it was.") }
+        guard audience != change.audience.rawValue else { throw KithError.invalidField("audience", "is the note's audience already") }
+        try await query(
+            """
+            INSERT INTO note_audience_changes (organisation_id, id, note_id, family_id, audience, reason, changed_by)
+            VALUES (\(principal.organisationId), \(UUID()), \(change.noteId), \(access.familyId), \(change.audience.rawValue),
+                    \(change.reason), \(principal.workerId))
+            """)
+        try await audit(
+            .write, "noteAudience", recordId: change.noteId, access: access,
+            restricted: audience == "restricted" || change.audience == .restricted, reason: "\(audience) → \(change.audience.rawValue): \(change.reason)")
+        let leftThePage = audience == FamilyMember.noteAudience && change.audience.rawValue != FamilyMember.noteAudience
+        return leftThePage ? try await openIncident(about: change.noteId, access: access) : []
     }
 
     /// Refiles a note on the family it belongs to: the original withdrawn (`refiled`) with the same checks as any
@@ -109,7 +136,7 @@ extension Records {
                                device_recorded_at, source_device_id, late_after_reallocation, clock_suspect, refiled_from)
             SELECT organisation_id, \(id), \(to.familyId), NULL, audience, written_with_family, author_id, created_at,
                    device_recorded_at, source_device_id, late_after_reallocation, clock_suspect, id
-            FROM notes WHERE organisation_id = \(org) AND id = \(refiling.noteId)
+            FROM current_notes WHERE organisation_id = \(org) AND id = \(refiling.noteId)
             """, record: "note", logger: logger)
         // Each revision gets an id of its own, and names the copy of the revision it superseded.
         try await query(
@@ -126,7 +153,7 @@ extension Records {
             ORDER BY r.number
             """)
         let restricted = try await query(
-            "SELECT audience = 'restricted' FROM notes WHERE organisation_id = \(org) AND id = \(id)"
+            "SELECT audience = 'restricted' FROM current_notes WHERE organisation_id = \(org) AND id = \(id)"
         ).decode(Bool.self).first { _ in true } ?? false
         try await audit(.write, "noteRefiled", recordId: id, access: to, restricted: restricted, reason: refiling.reason)
         return (id, views)
@@ -170,7 +197,7 @@ extension Records {
             NotesRead.self,
             """
             SELECT \(unescaped: NoteRow.columns)
-            FROM notes n
+            FROM current_notes n
             LEFT JOIN note_withdrawals nw ON nw.organisation_id = n.organisation_id AND nw.note_id = n.id
             LEFT JOIN notes rf ON rf.organisation_id = n.organisation_id AND rf.id = n.refiled_from
             WHERE n.organisation_id = \(principal.organisationId) AND n.family_id = ANY(\(families.map(\.familyId)))

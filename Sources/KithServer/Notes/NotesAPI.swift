@@ -64,6 +64,19 @@ extension KithService {
         return .created(.init(body: .json(note)))
     }
 
+    func changeNoteAudience(_ input: Operations.ChangeNoteAudience.Input) async throws -> Operations.ChangeNoteAudience.Output {
+        let body = switch input.body { case .json(let body): body }
+        let change = try AudienceChange(noteId: try UUID(path: input.path.noteId), body)
+        let note = try await records { records in
+            let access = try await records.access(try await records.familyOf(.notes, id: change.noteId), for: .write)
+            let views = try await records.save(change, access: access)
+            var note = try await records.notes(of: [access], only: [change.noteId])[0]
+            note.familyPageViews = views.isEmpty ? nil : views
+            return note
+        }
+        return .ok(.init(body: .json(note)))
+    }
+
     func getNote(_ input: Operations.GetNote.Input) async throws -> Operations.GetNote.Output {
         let noteId = try UUID(path: input.path.noteId)
         let note = try await records { records in

@@ -76,6 +76,22 @@ struct NoteWithdrawal: Sendable {
     }
 }
 
+/// A note's audience changed, and why (`POST /v1/notes/{id}/audience`).
+struct AudienceChange: Sendable {
+    let noteId: UUID
+    let audience: Components.Schemas.Audience
+    let reason: String
+
+    init(noteId: UUID, _ body: Components.Schemas.ChangeAudience) throws {
+        var check = Validation()
+        check.requiredText("reason", body.reason, max: 2000)
+        try check.orThrow()
+        self.noteId = noteId
+        self.audience = body.audience
+        self.reason = body.reason
+    }
+}
+
 /// A note filed on the wrong family, to be refiled on `familyId` (`POST /v1/notes/{id}/refile`).
 struct NoteRefiling: Sendable {
     /// The new note's.

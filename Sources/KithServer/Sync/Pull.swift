@@ -262,8 +262,9 @@ extension Records {
         }
         func add<Record: ChangeRecord>(_ records: [Record], familyOf: (Record) -> String, _ wanted: Wanted) {
             changes += records.map { .upsert($0, familyId: familyOf($0)) }
-            // Notes are never deleted: a named note not read is one this worker may not read.
-            guard case .these(let named) = wanted, Record.self != Components.Schemas.JudgmentNote.self else { return }
+            // A named record not read is gone, or (a note) one this worker may not read, perhaps since its audience
+            // was narrowed: the device drops it.
+            guard case .these(let named) = wanted else { return }
             let read = Set(records.map(\.id))
             changes += named.filter { !read.contains($0.key.text) }.sorted { $0.key.text < $1.key.text }
                 .map { .delete(Record.self, id: $0.key.text, familyId: $0.value.text) }

@@ -185,7 +185,7 @@ extension Records {
         case .note(let note): return note.body.audience == .restricted
         case .amendment(let amendment):
             return try await query(
-                "SELECT audience = 'restricted' FROM notes WHERE organisation_id = \(principal.organisationId) AND id = \(amendment.noteId)").decode(Bool.self).first { _ in true } ?? false
+                "SELECT audience = 'restricted' FROM current_notes WHERE organisation_id = \(principal.organisationId) AND id = \(amendment.noteId)").decode(Bool.self).first { _ in true } ?? false
         default:
             return mutation.args.additionalProperties.value["audience"] as? String == "restricted"
         }
