@@ -16,6 +16,8 @@ import Testing
             "device_grants": "by device",
             "break_glass_grants": "by worker, then family",
             "supervision_session_families": "by supervision session",
+            "note_withdrawals": "by note",
+            "note_audience_changes": "by note",
         ]
         try await TestDatabase.withFreshDatabase { url in
             try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in

@@ -260,13 +260,12 @@ extension Records {
             guard let only else { return .all }
             return only[Record.changeEntity.rawValue].map { .these($0.filter { visible.contains($0.value) }) }
         }
-        func add<Record: ChangeRecord>(_ records: [Record], familyOf: (Record) -> String, _ wanted: Wanted) {
+        /// `gone`: which named records not read are deletes (nil: all of them).
+        func add<Record: ChangeRecord>(_ records: [Record], familyOf: (Record) -> String, _ wanted: Wanted, gone: Set<UUID>? = nil) {
             changes += records.map { .upsert($0, familyId: familyOf($0)) }
-            // A named record not read is gone, or (a note) one this worker may not read, perhaps since its audience
-            // was narrowed: the device drops it.
             guard case .these(let named) = wanted else { return }
             let read = Set(records.map(\.id))
-            changes += named.filter { !read.contains($0.key.text) }.sorted { $0.key.text < $1.key.text }
+            changes += named.filter { !read.contains($0.key.text) && gone?.contains($0.key) != false }.sorted { $0.key.text < $1.key.text }
                 .map { .delete(Record.self, id: $0.key.text, familyId: $0.value.text) }
         }
         if let wanted = wanted(Components.Schemas.Family.self) {
@@ -287,7 +286,15 @@ extension Records {
             let restricted = Set(notes.filter { $0.audience == .restricted }.map(\.familyId))
             throughBreakGlass = Set(access.filter { restricted.contains($0.familyId.text) && $0.needsBreakGlass(.read, restricted: true) }
                 .map(\.familyId))
-            add(notes, familyOf: \.familyId, wanted)
+            // A named note not read is one this worker may not read. Only one whose audience was narrowed can be on the
+            // device (no other was ever sent to it): that one is dropped; of the others not even the id is sent.
+            let unread = (wanted.ids ?? []).filter { id in !notes.contains { $0.id == id.text } }
+            let narrowed = unread.isEmpty ? [] : try await query(
+                """
+                SELECT DISTINCT note_id FROM note_audience_changes
+                WHERE organisation_id = \(principal.organisationId) AND note_id = ANY(\(unread))
+                """).collect().map { try $0.decode(UUID.self) }
+            add(notes, familyOf: \.familyId, wanted, gone: Set(narrowed))
         }
         if let wanted = wanted(Components.Schemas.FamilyMessage.self) {
             add(try await familyMessages(of: families, only: wanted.ids), familyOf: \.familyId, wanted)
