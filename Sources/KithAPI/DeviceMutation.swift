@@ -15,6 +15,7 @@ package enum DeviceMutation: Sendable {
     case amendNote(noteId: String, Components.Schemas.CreateAmendment)
     case withdrawNote(noteId: String, Components.Schemas.WithdrawNote)
     case refileNote(noteId: String, Components.Schemas.RefileNote)
+    case changeNoteAudience(noteId: String, Components.Schemas.ChangeAudience)
     case addPerson(familyId: String, Components.Schemas.CreatePerson)
     case setPersonFields(personId: String, Components.Schemas.UpdatePerson)
     case addPlanItemUpdate(planItemId: String, Components.Schemas.CreatePlanItemUpdate)
@@ -32,6 +33,7 @@ package enum DeviceMutation: Sendable {
         case amendNote = "note.amend"
         case withdrawNote = "note.withdraw"
         case refileNote = "note.refile"
+        case changeNoteAudience = "note.audience"
         case addPerson = "person.add"
         case setPersonFields = "person.setFields"
         case addPlanItemUpdate = "planItem.addUpdate"
@@ -51,6 +53,7 @@ package enum DeviceMutation: Sendable {
             case .amendNote: "amendment"
             case .withdrawNote: "withdrawal of a note"
             case .refileNote: "refiling of a note"
+            case .changeNoteAudience: "change of a note's audience"
             case .addPerson: "new person"
             case .setPersonFields: "change to a person"
             case .addPlanItemUpdate: "plan update"
@@ -68,7 +71,7 @@ package enum DeviceMutation: Sendable {
         package var target: String {
             switch self {
             case .recordContact, .createNote, .addPerson, .createConference: "familyId"
-            case .amendNote, .withdrawNote, .refileNote: "noteId"
+            case .amendNote, .withdrawNote, .refileNote, .changeNoteAudience: "noteId"
             case .setPersonFields: "personId"
             case .addPlanItemUpdate: "planItemId"
             case .resolveConflict: "conflictId"
@@ -91,6 +94,7 @@ package enum DeviceMutation: Sendable {
         case .amendNote: .amendNote
         case .withdrawNote: .withdrawNote
         case .refileNote: .refileNote
+        case .changeNoteAudience: .changeNoteAudience
         case .addPerson: .addPerson
         case .setPersonFields: .setPersonFields
         case .addPlanItemUpdate: .addPlanItemUpdate
@@ -128,6 +132,8 @@ package enum DeviceMutation: Sendable {
         case .amendNote: let (id, body) = try addressed(Components.Schemas.CreateAmendment.self); self = .amendNote(noteId: id, body)
         case .withdrawNote: let (id, body) = try addressed(Components.Schemas.WithdrawNote.self); self = .withdrawNote(noteId: id, body)
         case .refileNote: let (id, body) = try addressed(Components.Schemas.RefileNote.self); self = .refileNote(noteId: id, body)
+        case .changeNoteAudience:
+            let (id, body) = try addressed(Components.Schemas.ChangeAudience.self); self = .changeNoteAudience(noteId: id, body)
         case .addPerson: let (id, body) = try addressed(Components.Schemas.CreatePerson.self); self = .addPerson(familyId: id, body)
         case .setPersonFields:
             let (id, body) = try addressed(Components.Schemas.UpdatePerson.self); self = .setPersonFields(personId: id, body)
@@ -151,7 +157,8 @@ package enum DeviceMutation: Sendable {
     /// The id the write is addressed to (a family, note, person, plan item, conflict, allocation or conference).
     package var targetId: String {
         switch self {
-        case .recordContact(let id, _), .createNote(let id, _), .amendNote(let id, _), .withdrawNote(let id, _), .refileNote(let id, _), .addPerson(let id, _),
+        case .recordContact(let id, _), .createNote(let id, _), .amendNote(let id, _), .withdrawNote(let id, _), .refileNote(let id, _), .changeNoteAudience(let id, _),
+             .addPerson(let id, _),
              .setPersonFields(let id, _), .addPlanItemUpdate(let id, _), .resolveConflict(let id, _), .writeHandover(let id, _),
              .createConference(let id, _), .recordStage(let id, _), .setParticipant(let id, _), .recordMeeting(let id, _),
              .createPlan(let id, _): id
@@ -166,6 +173,7 @@ package enum DeviceMutation: Sendable {
         case .amendNote(_, let body): body
         case .withdrawNote(_, let body): body
         case .refileNote(_, let body): body
+        case .changeNoteAudience(_, let body): body
         case .addPerson(_, let body): body
         case .setPersonFields(_, let body): body
         case .addPlanItemUpdate(_, let body): body

@@ -22,8 +22,11 @@ enum Terminal {
         return ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init) ?? 80
     }
 
+    /// A line at once, even into a pipe or a file (where output is otherwise held back until the command ends): the
+    /// sign-in's address and code must be readable while the command waits.
     static func print(_ text: String) {
         Swift.print(text)
+        fflush(nil)
     }
 
     /// Opens `address` in the person's browser (`$BROWSER`, else `xdg-open`), best effort: the address is printed too.

@@ -93,8 +93,8 @@ struct Visit: AsyncParsableCommand {
 
 struct Note: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a judgment note about a family (editor, or -m), or withdraw or refile one filed in error.",
-        subcommands: [NoteWrite.self, NoteWithdraw.self, NoteRefile.self], defaultSubcommand: NoteWrite.self)
+        abstract: "Write a judgment note about a family (editor, or -m); withdraw or refile one filed in error, or change who may read it.",
+        subcommands: [NoteWrite.self, NoteWithdraw.self, NoteRefile.self, NoteAudience.self], defaultSubcommand: NoteWrite.self)
 }
 
 struct NoteWrite: AsyncParsableCommand {
@@ -158,6 +158,27 @@ struct NoteRefile: AsyncParsableCommand {
             guard family.id != note.familyId else { throw CommandError.usage("the note is filed on \(family.displayName) already") }
             try workspace.practice.refile(note, to: family, reason: reason)
             try await workspace.sendIfOnline("Note \(Caseload.shortId(note.id)) refiled on \(family.displayName)")
+        }
+    }
+}
+
+struct NoteAudience: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audience", abstract: "Change who may read a note (professional, family or restricted): at once, with your reason kept.")
+
+    @OptionGroup var common: Common
+    @Argument(help: "The note.") var note: String
+    @Argument(help: "professional, family or restricted.") var audience: Components.Schemas.Audience
+    @Option(help: "Why (required).") var reason: String
+
+    func run() async throws {
+        try await reporting {
+            let workspace = try common.open()
+            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw CommandError.usage("--reason needs a reason") }
+            let note = try workspace.caseload.note(note)
+            guard note.audience != audience else { throw CommandError.usage("the note's audience is \(audience.rawValue) already") }
+            try workspace.practice.changeAudience(of: note, to: audience, reason: reason)
+            try await workspace.sendIfOnline("Note \(Caseload.shortId(note.id)) is \(audience.rawValue) now")
         }
     }
 }

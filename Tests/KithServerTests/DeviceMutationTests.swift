@@ -16,6 +16,7 @@ import Testing
         .amendNote(noteId: note, .init(id: UUID().text, supersedes: UUID().text, body: "Saw Amy and Jade at home", reason: "Jade was there")),
         .withdrawNote(noteId: note, .init(reason: "Written on the wrong family")),
         .refileNote(noteId: note, .init(id: UUID().text, familyId: family, reason: "Meant for the Morgans")),
+        .changeNoteAudience(noteId: note, .init(audience: .restricted, reason: "Sensitive")),
         .addPerson(familyId: family, .init(id: person, name: "Margaret", relationshipToChild: "nan", contact: .init(phone: "07700 900001"))),
         .setPersonFields(personId: person, .init(fields: .init(phone: .init(value: "07700 900002", baseVersion: 1)))),
         .addPlanItemUpdate(planItemId: item, .init(id: UUID().text, text: "Every day this week", status: .done)),

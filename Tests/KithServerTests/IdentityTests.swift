@@ -173,16 +173,22 @@ import Testing
                 _ = try await Self.camden(kith, provider)
                 let parts = try await provider.idToken(for: "priya-at-camden").split(separator: ".").map(String.init)
                 let rotated = [Data(#"{"alg":"RS256","kid":"a-key-not-yet-seen"}"#.utf8).base64URL, parts[1], parts[2]].joined(separator: ".")
-                try await kith.db.query(
-                    "UPDATE identity_providers SET jwks = '{\"keys\": []}', jwks_fetched_at = now() - interval '5 minutes'",
-                    logger: TestDatabase.logger)
                 func fetchedAgo() async throws -> Int {
                     try await kith.count("SELECT extract(epoch FROM now() - jwks_fetched_at)::int FROM identity_providers")
                 }
-                let first = try await Self.signIn(kith, rotated)
-                #expect(try Self.answer(kith, first) == (.unauthorized, "invalid_id_token"))
-                #expect(try await fetchedAgo() < 60)
-                #expect(try await kith.count("SELECT jsonb_array_length(jwks->'keys') FROM identity_providers") == 1)
+                // The provider (Python, on a machine running every suite at once) may miss the five seconds Kith waits
+                // for it; a missed fetch counts as a fetch (the keys kept), so each try starts from a fetch five minutes old.
+                var fetched = false
+                for _ in 0..<5 where !fetched {
+                    try await kith.db.query(
+                        "UPDATE identity_providers SET jwks = '{\"keys\": []}', jwks_fetched_at = now() - interval '5 minutes'",
+                        logger: TestDatabase.logger)
+                    let first = try await Self.signIn(kith, rotated)
+                    #expect(try Self.answer(kith, first) == (.unauthorized, "invalid_id_token"))
+                    #expect(try await fetchedAgo() < 60)
+                    fetched = try await kith.count("SELECT jsonb_array_length(jwks->'keys') FROM identity_providers") == 1
+                }
+                #expect(fetched, "the provider's keys were never fetched again")
                 try await kith.db.query(
                     "UPDATE identity_providers SET jwks = '{\"keys\": []}', jwks_fetched_at = now() - interval '30 seconds'",
                     logger: TestDatabase.logger)

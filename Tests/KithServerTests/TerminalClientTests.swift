@@ -85,6 +85,12 @@ import Testing
                     SELECT count(*) FROM notes n JOIN families f ON f.id = n.family_id
                     WHERE n.refiled_from = '\(meant)' AND f.display_name = 'The Morgan family'
                     """) == 1)
+                // Its audience narrowed from the terminal, with the reason kept on the server.
+                let refiledId = try await db.query(
+                    "SELECT id FROM notes WHERE refiled_from = \(meant)", logger: TestDatabase.logger).collect()[0].decode(UUID.self)
+                screen = try await terminal.run("kith note audience \(refiledId.text.prefix(8)) restricted --reason 'About health'")
+                #expect(screen.contains("Note \(refiledId.text.prefix(8)) is restricted now and synced"), "\(screen)")
+                #expect(try await count(db, "SELECT count(*) FROM note_audience_changes WHERE audience = 'restricted' AND reason = 'About health'") == 1)
 
                 // An invitation to the family's page, from the terminal: a QR code to scan from the screen, the link, the code.
                 screen = try await terminal.run("kith invite adeyemi theo")

@@ -143,6 +143,16 @@ package struct Practice: Sendable {
             shows: [try .init(.note, id: note.id, familyId: note.familyId, original), try .init(.note, id: id, familyId: family.id, refiled)])
     }
 
+    /// A note's audience changed: here at once (narrowed, it leaves what this device shows the family's page for), on
+    /// the server when it is sent.
+    package func changeAudience(of note: Caseload.JudgmentNote, to audience: Components.Schemas.Audience, reason: String) throws {
+        var changed = note
+        changed.audience = audience
+        try store.enqueue(
+            .changeNoteAudience(noteId: note.id, .init(audience: audience, reason: reason)), familyId: note.familyId,
+            shows: [try .init(.note, id: note.id, familyId: note.familyId, changed)])
+    }
+
     package struct NewPerson: Sendable {
         package var name: String
         package var relationshipToChild: String?

@@ -129,10 +129,13 @@ enum ProviderSignIn {
     }
 
     /// The provider's signing keys, fetched again because a token named one Kith had not seen.
-    static func saveKeys(_ jwks: Data, organisation: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+    /// The provider's keys as fetched now; nil when they could not be fetched, which counts as a fetch all the same
+    /// (the keys kept as they were), so that an unreachable provider is not asked again for every token.
+    static func saveKeys(_ jwks: Data?, organisation: UUID, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(
             """
-            UPDATE identity_providers SET jwks = \(String(decoding: jwks, as: UTF8.self))::jsonb, jwks_fetched_at = now()
+            UPDATE identity_providers
+            SET jwks = coalesce(\(jwks.map { String(decoding: $0, as: UTF8.self) })::jsonb, jwks), jwks_fetched_at = now()
             WHERE organisation_id = \(organisation)
             """, logger: logger)
     }
@@ -159,12 +162,12 @@ extension ProviderForSignIn {
         let header = try IDTokens.header(of: token)
         var key = try IDTokens.key(for: header, in: jwks)
         if key == nil, jwksFetchedAt < Date().addingTimeInterval(-60) {
-            let fresh = try await ProviderDocuments.fetchKeys(
+            let fresh = try? await ProviderDocuments.fetchKeys(
                 discovery.jwks_uri, httpOnLoopback: httpOnLoopback, refused: { _ in IDTokens.Refusal.unknownKey })
             try await db.transaction(organisation: organisation) { connection in
                 try await ProviderSignIn.saveKeys(fresh, organisation: organisation, on: connection, logger: logger)
             }
-            key = try IDTokens.key(for: header, in: fresh)
+            key = try fresh.flatMap { try IDTokens.key(for: header, in: $0) }
         }
         guard let key else { throw IDTokens.Refusal.unknownKey }
         var expected = expected

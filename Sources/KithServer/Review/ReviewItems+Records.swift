@@ -186,6 +186,8 @@ extension Records {
             try await save(withdrawal, access: access)
         case .refiling(let refiling):
             _ = try await save(refiling, from: access, to: try await self.access(refiling.familyId, for: .write))
+        case .audience(let change):
+            _ = try await save(change, access: access)
         case .contact, .note, .amendment, .resolveConflict, .handover, .conference, .stage, .meeting, .plan:
             throw KithError(status: .unprocessableContent, code: "action_not_applicable", detail: "This proposal cannot be applied.")
         }

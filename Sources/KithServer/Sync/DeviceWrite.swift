@@ -13,6 +13,7 @@ enum DeviceWrite: Sendable {
     case amendment(NoteAmendment)
     case withdrawal(NoteWithdrawal)
     case refiling(NoteRefiling)
+    case audience(AudienceChange)
     case person(NewPerson)
     case fields(personId: UUID, [PersonFieldEdit])
     case planItemUpdate(NewPlanItemUpdate)
@@ -54,6 +55,7 @@ enum DeviceWrite: Sendable {
         case .amendNote(let noteId, let body): self = .amendment(try NoteAmendment(noteId: try id(noteId), body))
         case .withdrawNote(let noteId, let body): self = .withdrawal(try NoteWithdrawal(noteId: try id(noteId), body))
         case .refileNote(let noteId, let body): self = .refiling(try NoteRefiling(noteId: try id(noteId), body))
+        case .changeNoteAudience(let noteId, let body): self = .audience(try AudienceChange(noteId: try id(noteId), body))
         case .addPerson(let familyId, let body): self = .person(try NewPerson(familyId: try id(familyId), body))
         case .setPersonFields(let personId, let body):
             self = .fields(personId: try id(personId), try PersonFieldEdit.all(from: body.fields))
@@ -81,7 +83,7 @@ enum DeviceWrite: Sendable {
     var recordsPractice: Bool {
         switch self {
         case .contact, .note, .amendment, .handover, .conference, .stage, .meeting, .plan: true
-        case .person, .fields, .planItemUpdate, .resolveConflict, .participant, .withdrawal, .refiling: false
+        case .person, .fields, .planItemUpdate, .resolveConflict, .participant, .withdrawal, .refiling, .audience: false
         }
     }
 
@@ -94,6 +96,7 @@ enum DeviceWrite: Sendable {
         case .amendment(let amendment): try await records.familyOf(.notes, id: amendment.noteId)
         case .withdrawal(let withdrawal): try await records.familyOf(.notes, id: withdrawal.noteId)
         case .refiling(let refiling): try await records.familyOf(.notes, id: refiling.noteId)
+        case .audience(let change): try await records.familyOf(.notes, id: change.noteId)
         case .fields(let personId, _): try await records.familyOf(.people, id: personId)
         case .planItemUpdate(let update):
             try await records.familyOf(.planItems, id: update.planItemId)

@@ -121,6 +121,7 @@ extension Records {
         case .amendment(let amendment): try await save(amendment, access: access)
         case .withdrawal(let withdrawal): try await save(withdrawal, access: access)
         case .refiling(let refiling): _ = try await save(refiling, from: access, to: try await self.access(refiling.familyId, for: .write))
+        case .audience(let change): _ = try await save(change, access: access)
         case .person(let person): try await save(person, access: access)
         case .planItemUpdate(let update): _ = try await save(update, access: access)
         case .handover(let handover): try await save(handover, access: access)
