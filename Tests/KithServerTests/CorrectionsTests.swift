@@ -82,7 +82,7 @@ import Testing
             #expect(refused.status == .notFound)
             let same = try await kith.request(
                 .post, "/v1/notes/\(written.id)/refile", as: .priya, json: ["familyId": story.familyId, "reason": "Wrong family"])
-            #expect(same.status == .badRequest)
+            #expect(same.status == .conflict)
             #expect(try await kith.fingerprint() == before)
 
             let refiled: Components.Schemas.JudgmentNote = try await kith.send(
@@ -176,7 +176,7 @@ import Testing
             // Again the same: refused; by someone else: refused; nothing changes.
             let before = try await kith.fingerprint()
             let same = try await kith.request(.post, "/v1/notes/\(professional.id)/audience", as: .priya, json: ["audience": "restricted", "reason": "again"])
-            #expect(same.status == .badRequest)
+            #expect(same.status == .conflict)
             let chris = try await kith.request(.post, "/v1/notes/\(familyNote.id)/audience", as: .chris, json: ["audience": "restricted", "reason": "mine now"])
             #expect(chris.status == .forbidden)
             #expect(try await kith.fingerprint() == before)

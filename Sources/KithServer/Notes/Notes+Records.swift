@@ -106,7 +106,9 @@ extension Records {
     func save(_ change: AudienceChange, access: FamilyAccess) async throws -> [Components.Schemas.FamilyPageView] {
         let (audience, withdrawn) = try await correctable(change.noteId, access: access)
         guard !withdrawn else { throw KithError.conflict("note_withdrawn", "This note was withdrawn: its audience stays as it was.") }
-        guard audience != change.audience.rawValue else { throw KithError.invalidField("audience", "is the note's audience already") }
+        guard audience != change.audience.rawValue else {
+            throw KithError.conflict("audience_unchanged", "The note's audience is \(audience) already.")
+        }
         try await query(
             """
             INSERT INTO note_audience_changes (organisation_id, id, note_id, family_id, audience, reason, changed_by)
@@ -126,7 +128,9 @@ extension Records {
     func save(
         _ refiling: NoteRefiling, from: FamilyAccess, to: FamilyAccess
     ) async throws -> (id: UUID, views: [Components.Schemas.FamilyPageView]) {
-        guard to.familyId != from.familyId else { throw KithError.invalidField("familyId", "is the family the note is filed on already") }
+        guard to.familyId != from.familyId else {
+            throw KithError.conflict("already_filed_there", "The note is filed on that family already.")
+        }
         let views = try await save(try NoteWithdrawal(noteId: refiling.noteId, .init(reason: "refiled")), access: from)
         let id = refiling.id
         let org = principal.organisationId
