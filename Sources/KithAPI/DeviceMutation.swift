@@ -11,6 +11,8 @@ package enum SyncProtocolVersion {
 /// body plus the id the REST path would carry (`Mutation` in `openapi.yaml`).
 package enum DeviceMutation: Sendable {
     case recordContact(familyId: String, Components.Schemas.CreateContact)
+    case correctContact(contactId: String, Components.Schemas.CorrectContact)
+    case withdrawContact(contactId: String, Components.Schemas.WithdrawContact)
     case createNote(familyId: String, Components.Schemas.CreateNote)
     case amendNote(noteId: String, Components.Schemas.CreateAmendment)
     case withdrawNote(noteId: String, Components.Schemas.WithdrawNote)
@@ -29,6 +31,8 @@ package enum DeviceMutation: Sendable {
 
     package enum Kind: String, CaseIterable, Sendable {
         case recordContact = "contact.record"
+        case correctContact = "contact.correct"
+        case withdrawContact = "contact.withdraw"
         case createNote = "note.create"
         case amendNote = "note.amend"
         case withdrawNote = "note.withdraw"
@@ -49,6 +53,8 @@ package enum DeviceMutation: Sendable {
         package var word: String {
             switch self {
             case .recordContact: "visit"
+            case .correctContact: "correction of a visit"
+            case .withdrawContact: "withdrawal of a visit"
             case .createNote: "note"
             case .amendNote: "amendment"
             case .withdrawNote: "withdrawal of a note"
@@ -72,6 +78,7 @@ package enum DeviceMutation: Sendable {
             switch self {
             case .recordContact, .createNote, .addPerson, .createConference: "familyId"
             case .amendNote, .withdrawNote, .refileNote, .changeNoteAudience: "noteId"
+            case .correctContact, .withdrawContact: "contactId"
             case .setPersonFields: "personId"
             case .addPlanItemUpdate: "planItemId"
             case .resolveConflict: "conflictId"
@@ -90,6 +97,8 @@ package enum DeviceMutation: Sendable {
     package var kind: Kind {
         switch self {
         case .recordContact: .recordContact
+        case .correctContact: .correctContact
+        case .withdrawContact: .withdrawContact
         case .createNote: .createNote
         case .amendNote: .amendNote
         case .withdrawNote: .withdrawNote
@@ -128,6 +137,10 @@ package enum DeviceMutation: Sendable {
         }
         switch kind {
         case .recordContact: let (id, body) = try addressed(Components.Schemas.CreateContact.self); self = .recordContact(familyId: id, body)
+        case .correctContact:
+            let (id, body) = try addressed(Components.Schemas.CorrectContact.self); self = .correctContact(contactId: id, body)
+        case .withdrawContact:
+            let (id, body) = try addressed(Components.Schemas.WithdrawContact.self); self = .withdrawContact(contactId: id, body)
         case .createNote: let (id, body) = try addressed(Components.Schemas.CreateNote.self); self = .createNote(familyId: id, body)
         case .amendNote: let (id, body) = try addressed(Components.Schemas.CreateAmendment.self); self = .amendNote(noteId: id, body)
         case .withdrawNote: let (id, body) = try addressed(Components.Schemas.WithdrawNote.self); self = .withdrawNote(noteId: id, body)
@@ -154,10 +167,10 @@ package enum DeviceMutation: Sendable {
         }
     }
 
-    /// The id the write is addressed to (a family, note, person, plan item, conflict, allocation or conference).
+    /// The id the write is addressed to (a family, contact, note, person, plan item, conflict, allocation or conference).
     package var targetId: String {
         switch self {
-        case .recordContact(let id, _), .createNote(let id, _), .amendNote(let id, _), .withdrawNote(let id, _), .refileNote(let id, _), .changeNoteAudience(let id, _),
+        case .recordContact(let id, _), .correctContact(let id, _), .withdrawContact(let id, _), .createNote(let id, _), .amendNote(let id, _), .withdrawNote(let id, _), .refileNote(let id, _), .changeNoteAudience(let id, _),
              .addPerson(let id, _),
              .setPersonFields(let id, _), .addPlanItemUpdate(let id, _), .resolveConflict(let id, _), .writeHandover(let id, _),
              .createConference(let id, _), .recordStage(let id, _), .setParticipant(let id, _), .recordMeeting(let id, _),
@@ -169,6 +182,8 @@ package enum DeviceMutation: Sendable {
     package func args() throws -> OpenAPIObjectContainer {
         let body: any Encodable = switch self {
         case .recordContact(_, let body): body
+        case .correctContact(_, let body): body
+        case .withdrawContact(_, let body): body
         case .createNote(_, let body): body
         case .amendNote(_, let body): body
         case .withdrawNote(_, let body): body

@@ -17,7 +17,7 @@ struct Kith: AsyncParsableCommand {
             Login.self, Logout.self, WhoAmI.self,
             Sync.self, Status.self,
             Families.self, FamilyOverview.self, Timeline.self, OpenFamily.self,
-            Visit.self, Note.self, Amend.self, Show.self, PersonCommand.self, PlanCommand.self,
+            Visit.self, ContactCommand.self, Note.self, Amend.self, Show.self, PersonCommand.self, PlanCommand.self,
             Handover.self, Review.self, Invite.self, Invitations.self, ConferenceCommand.self,
             Allocate.self, Reallocate.self, SupervisionCommand.self, TeamCaseload.self, Continuity.self, Signals.self, DeviceCommand.self,
             Access.self, BreakGlass.self, Audit.self, Export.self,

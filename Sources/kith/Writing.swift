@@ -49,9 +49,10 @@ struct Visit: AsyncParsableCommand {
             An empty note records the contact alone. --at takes "today 14:30", "yesterday", "friday 10:00",
             "2026-11-28 09:30" or an ISO time; the default is now. --with names who was there besides you: people in
             the family's network, and colleagues (a joint visit, which counts for continuity); --other "NAME, ROLE"
-            someone else who was there (an interpreter, the school nurse).
+            someone else who was there (an interpreter, the school nurse). --child NAME=seen|alone|not-seen says it
+            for one child in focus (repeatable); --child-seen says a child was seen.
 
-            Example: kith visit FGC-7 --with tom jade --child-seen --at "today 09:30"
+            Example: kith visit FGC-7 --with tom jade --child jade=alone --child tom=not-seen --at "today 09:30"
             """)
 
     @OptionGroup var common: Common
@@ -68,6 +69,9 @@ struct Visit: AsyncParsableCommand {
     var others: [String] = []
     @Flag(help: "The child in focus was seen.") var childSeen = false
     @Flag(help: "The child in focus was seen alone (implies --child-seen).") var seenAlone = false
+    @Option(name: .customLong("child"), help: ArgumentHelp(
+        "One child in focus: seen, seen alone or not seen (repeatable).", valueName: "name=seen|alone|not-seen"))
+    var children: [String] = []
     @OptionGroup var text: NoteText
 
     func run() async throws {
@@ -83,10 +87,107 @@ struct Visit: AsyncParsableCommand {
             }
             visit.othersPresent = try others.map(Practice.Visit.other)
             visit.child(seen: childSeen, alone: seenAlone)
+            visit.childrenSeen = try children.map { try ChildArgument.read($0, in: family.id, workspace.caseload) }
             let context = "\(Caseload.describe(kind)) with \(family.displayName), \(Format.when(visit.at))."
             let draft = try text.draft(workspace, about: context)
             let (_, note) = try workspace.practice.recordVisit(visit, in: family, note: draft)
             try await workspace.sendIfOnline("\(Caseload.describe(kind)) recorded\(note == nil ? "" : " with a note") for \(family.displayName)")
+        }
+    }
+}
+
+/// `--child jade=alone`: what a visit says of one child in focus.
+enum ChildArgument {
+    static func read(_ text: String, in familyId: String, _ caseload: Caseload) throws -> Components.Schemas.ChildSeen {
+        let parts = text.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        let said: (seen: Bool, alone: Bool)? = switch parts.count == 2 ? parts[1] : "" {
+        case "seen": (true, false)
+        case "alone": (true, true)
+        case "not-seen": (false, false)
+        default: nil
+        }
+        guard let said else { throw CommandError.usage("'\(text)' is not NAME=seen, NAME=alone or NAME=not-seen") }
+        let child = try caseload.person(parts[0], in: familyId)
+        guard child.isChildInFocus else { throw CommandError.usage("\(child.name) is not a child in focus of this family") }
+        return .init(personId: child.id, seen: said.seen, seenAlone: said.alone)
+    }
+}
+
+/// `yes` or `no`, for a correction that says a value either way.
+enum YesNo: String, ExpressibleByArgument {
+    case yes, no
+    var value: Bool { self == .yes }
+}
+
+struct ContactCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "contact",
+        abstract: "Correct a contact recorded wrongly, or withdraw one recorded on the wrong family (works offline).",
+        discussion: """
+            A correction is kept beside the contact with your reason, never written over it: the timeline and the
+            continuity measures use the corrected values, and the values as recorded stay in its history. The contact
+            is named by the start of its id, as `kith timeline` shows it.
+
+            Example: kith contact correct 3f2a --child-seen no --reason "Jade was at school; I saw Tom only"
+            """,
+        subcommands: [ContactCorrect.self, ContactWithdraw.self])
+}
+
+struct ContactCorrect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "correct", abstract: "Correct what a contact recorded: when, how, how long, who was there, whether the child was seen.")
+
+    @OptionGroup var common: Common
+    @Argument(help: "The contact.") var contact: String
+    @Option(help: ArgumentHelp("When it happened.", valueName: "when")) var at: WhenArgument?
+    @Option(help: "How: home, phone, video, school, office, conference or other.") var kind: Components.Schemas.ContactKind?
+    @Option(help: "How long, in minutes.") var duration: Int?
+    @Option(help: "Whether a child in focus was seen: yes or no.") var childSeen: YesNo?
+    @Option(help: "Whether the child was seen alone: yes or no.") var seenAlone: YesNo?
+    @Option(name: .customLong("with"), parsing: .upToNextOption, help: ArgumentHelp(
+        "Who from the family's network was there, all of them (replaces the list).", valueName: "name"))
+    var with: [String] = []
+    @Option(name: .customLong("child"), help: ArgumentHelp(
+        "One child in focus: seen, seen alone or not seen (repeatable; replaces what was said per child).",
+        valueName: "name=seen|alone|not-seen"))
+    var children: [String] = []
+    @Option(help: "Why it is corrected (required).") var reason: String
+
+    func run() async throws {
+        try await reporting {
+            let workspace = try common.open()
+            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw CommandError.usage("--reason needs a reason") }
+            let contact = try workspace.caseload.contact(contact)
+            let correction = Components.Schemas.CorrectContact(
+                occurredAt: at?.date, kind: kind, childSeen: childSeen?.value, childSeenAlone: seenAlone?.value, durationMinutes: duration,
+                presentPersonIds: with.isEmpty ? nil : try with.map { try workspace.caseload.person($0, in: contact.familyId).id },
+                childrenSeen: children.isEmpty ? nil : try children.map { try ChildArgument.read($0, in: contact.familyId, workspace.caseload) },
+                reason: reason)
+            guard correction.occurredAt != nil || kind != nil || duration != nil || childSeen != nil || seenAlone != nil
+                    || correction.presentPersonIds != nil || correction.childrenSeen != nil
+            else { throw CommandError.usage("say what to correct: --at, --kind, --duration, --child-seen, --seen-alone, --with or --child") }
+            try workspace.practice.correct(contact, correction)
+            try await workspace.sendIfOnline("Contact \(Caseload.shortId(contact.id)) corrected")
+        }
+    }
+}
+
+struct ContactWithdraw: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "withdraw",
+        abstract: "Withdraw a contact recorded on the wrong family: it leaves the family's views and measures, and stays in its history.")
+
+    @OptionGroup var common: Common
+    @Argument(help: "The contact.") var contact: String
+    @Option(help: "Why it is withdrawn (required).") var reason: String
+
+    func run() async throws {
+        try await reporting {
+            let workspace = try common.open()
+            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw CommandError.usage("--reason needs a reason") }
+            let contact = try workspace.caseload.contact(contact)
+            try workspace.practice.withdraw(contact, reason: reason)
+            try await workspace.sendIfOnline("Contact \(Caseload.shortId(contact.id)) withdrawn")
         }
     }
 }

@@ -89,6 +89,8 @@ import Testing
             "listTeamBreakGlass": nil,
             "getTeamAccessReview": nil,
             "recordContact": ["occurredAt": "2026-06-02T10:00:00Z", "kind": "phone"],
+            "correctContact": ["childSeen": false, "reason": "Corrected by an outsider"],
+            "withdrawContact": ["reason": "Withdrawn by an outsider"],
             "createNote": ["body": "An outsider's note"],
             "getNote": nil,
             "amendNote": ["supersedes": v.ids["revisionId"]!, "body": "Rewritten", "reason": "outsider"],

@@ -235,4 +235,169 @@ import Testing
             #expect(try await kith.count("SELECT count(*) FROM data_incidents") == 0)
         }
     }
+
+    /// A contact's time and "child seen" recorded wrongly are corrected: the measures follow the corrected values, per
+    /// child in focus too; the values as recorded and every correction stay in the contact's history and the export.
+    /// Only the worker who recorded it or the family's supervisors correct it, and a refusal changes nothing.
+    @Test func aCorrectedContactChangesTheMeasuresAndKeepsItsHistory() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            try await kith.allocate(.tom, to: family, role: .familySupport)
+            func person(_ name: String, child: Bool) async throws -> String {
+                try await kith.json(.post, "/v1/families/\(family.id)/people", as: .priya, ["name": name, "isChildInFocus": child], expect: .created)["id"] as! String
+            }
+            let amy = try await person("Amy", child: true), jade = try await person("Jade", child: true)
+            let nan = try await person("Margaret", child: false)
+            let recorded: Components.Schemas.Contact = try await kith.send(
+                .post, "/v1/families/\(family.id)/contacts", as: .priya,
+                json: Components.Schemas.CreateContact(occurredAt: Self.daysAgo(3), kind: .homeVisit, presentPersonIds: [nan], childSeen: false),
+                expect: .created)
+            func measures() async throws -> Components.Schemas.FamilyContinuity {
+                try await kith.send(.get, "/v1/continuity/families/\(family.id)", as: .priya)
+            }
+            let first = try await measures()
+            #expect(first.daysSinceLastContact == 3 && first.daysSinceChildSeen == nil)
+            #expect(Set(first.childrenInFocus?.map(\.personId) ?? []) == [amy, jade])
+            #expect(first.childrenInFocus?.allSatisfy { $0.daysSinceSeen == nil } == true)
+
+            let before = try await kith.fingerprint()
+            for (who, status) in [(Fixture.Who.tom, HTTPResponse.Status.forbidden), (.omar, .notFound), (.alex, .notFound), (.zed, .notFound)] {
+                let response = try await kith.request(
+                    .post, "/v1/contacts/\(recorded.id)/corrections", as: who, json: Components.Schemas.CorrectContact(childSeen: true, reason: "not mine"))
+                #expect(response.status == status, "\(who)")
+            }
+            let malformed: [[String: Any]] = [
+                ["childSeen": false, "childSeenAlone": true, "reason": "alone but not seen"],
+                ["childrenSeen": [["personId": nan, "seen": true, "seenAlone": false]], "reason": "the nan is no child in focus"],
+                ["childrenSeen": [["personId": amy, "seen": false, "seenAlone": true]], "reason": "alone but not seen"],
+                ["presentPersonIds": [UUID().text], "reason": "a stranger"],
+                ["kind": "phone", "reason": " "],
+            ]
+            for body in malformed {
+                _ = try await kith.json(.post, "/v1/contacts/\(recorded.id)/corrections", as: .priya, body, expect: .badRequest)
+            }
+            let unchanged = try await kith.request(
+                .post, "/v1/contacts/\(recorded.id)/corrections", as: .priya,
+                json: Components.Schemas.CorrectContact(kind: .homeVisit, childSeen: false, reason: "same"))
+            #expect(unchanged.status == .conflict)
+            #expect(try kith.problem(unchanged).code == "nothing_changed")
+            #expect(try await kith.fingerprint() == before)
+
+            let corrected: Components.Schemas.Contact = try await kith.send(
+                .post, "/v1/contacts/\(recorded.id)/corrections", as: .priya,
+                json: Components.Schemas.CorrectContact(
+                    occurredAt: Self.daysAgo(5),
+                    childrenSeen: [.init(personId: amy, seen: true, seenAlone: true), .init(personId: jade, seen: false, seenAlone: false)],
+                    reason: "It was Tuesday, and Amy was there after all"))
+            #expect(corrected.childSeen == true && corrected.recorded?.childSeen == false && corrected.corrections?.count == 1)
+            let correction = try #require(corrected.corrections?.first)
+            #expect(correction.by == kith.fixture.id(.priya).text && correction.reason.hasPrefix("It was Tuesday"))
+            #expect(correction.changes.childSeen == true && correction.changes.kind == nil && correction.changes.childrenSeen?.count == 2)
+            #expect(corrected.recorded?.occurredAt == recorded.occurredAt && corrected.presentPersonIds == [nan])
+            let after = try await measures()
+            #expect(after.daysSinceLastContact == 5 && after.daysSinceChildSeen == 5 && after.evidence?.lastChildSeenContactId == recorded.id)
+            #expect(after.childrenInFocus?.first { $0.personId == amy }?.daysSinceSeen == 5)
+            #expect(after.childrenInFocus?.first { $0.personId == amy }?.lastSeenContactId == recorded.id)
+            #expect(after.childrenInFocus?.first { $0.personId == jade }?.daysSinceSeen == nil)
+
+            // The family's supervisor corrects it too; the kind changes and nothing else does.
+            let second: Components.Schemas.Contact = try await kith.send(
+                .post, "/v1/contacts/\(recorded.id)/corrections", as: .sam, json: Components.Schemas.CorrectContact(kind: .phone, reason: "It was a call"))
+            #expect(second.kind == .phone && second.recorded?.kind == .homeVisit && second.corrections?.map(\.by) == [
+                kith.fixture.id(.priya).text, kith.fixture.id(.sam).text])
+            #expect(second.childSeen == true && second.childrenSeen == corrected.childrenSeen)
+            let timeline: Components.Schemas.TimelinePage = try await kith.send(.get, "/v1/families/\(family.id)/timeline", as: .priya)
+            let entry = try #require(timeline.items.first { $0.id == recorded.id })
+            #expect(entry.summary?.hasPrefix("phone, child seen") == true && entry.summary?.hasSuffix(", corrected") == true, "\(entry)")
+            let export: Components.Schemas.FamilyExport = try await kith.send(.get, "/v1/families/\(family.id)/export", as: .priya)
+            let exported = try #require(export.contacts.first { $0.id == recorded.id })
+            #expect(exported.recorded?.childSeen == false && exported.recorded?.kind == .homeVisit && exported.corrections?.count == 2)
+            #expect(export.audit.filter { $0.entity == "contactCorrection" && $0.recordId == recorded.id }.count == 2)
+        }
+    }
+
+    /// A contact recorded on the wrong family, withdrawn by sync from the recorder's device: gone from the timeline,
+    /// the measures and the devices' views; kept, marked, in the export. Another worker's device is refused.
+    @Test func aContactOnTheWrongFamilyIsWithdrawnFromEveryViewButItsHistory() async throws {
+        try await Kith.run { kith in
+            let family = try await kith.openFamily()
+            try await kith.allocate(.tom, to: family, role: .familySupport)
+            let contact: Components.Schemas.Contact = try await kith.send(
+                .post, "/v1/families/\(family.id)/contacts", as: .priya,
+                json: Components.Schemas.CreateContact(occurredAt: Self.daysAgo(2), kind: .homeVisit, childSeen: true), expect: .created)
+            let toms = try await FieldDevice.register(kith, as: .tom)
+            _ = try await toms.pullAll(from: nil)
+            let refused = try await toms.push([Mutation.mutation(1, .withdrawContact(contactId: contact.id, .init(reason: "not mine")))])
+            #expect(refused.results.map(\.status) == [.rejected])
+            #expect(try await kith.count("SELECT count(*) FROM contact_withdrawals") == 0)
+
+            let priyas = try await FieldDevice.register(kith, as: .priya)
+            let (_, cursor) = try await priyas.pullAll(from: nil)
+            let applied = try await priyas.push([Mutation.mutation(1, .withdrawContact(contactId: contact.id, .init(reason: "Wrong family")))])
+            #expect(applied.results.map(\.status) == [.applied])
+
+            let timeline: Components.Schemas.TimelinePage = try await kith.send(.get, "/v1/families/\(family.id)/timeline", as: .priya)
+            #expect(!timeline.items.contains { $0.id == contact.id })
+            let measures: Components.Schemas.FamilyContinuity = try await kith.send(.get, "/v1/continuity/families/\(family.id)", as: .priya)
+            #expect(measures.daysSinceLastContact == nil && measures.daysSinceChildSeen == nil && measures.evidence?.lastContactId == nil)
+            let (pages, _) = try await priyas.pullUntil(from: cursor) { pages in pages.flatMap { $0.ids(.contact) }.contains(contact.id) }
+            let delivered = try #require(pages.flatMap(\.changes).last { $0.entity == .contact && $0.id == contact.id })
+            #expect((delivered.record as? Components.Schemas.Contact)?.withdrawn?.reason == "Wrong family")
+            let export: Components.Schemas.FamilyExport = try await kith.send(.get, "/v1/families/\(family.id)/export", as: .priya)
+            #expect(export.contacts.first { $0.id == contact.id }?.withdrawn?.by == kith.fixture.id(.priya).text)
+
+            let again = try await kith.request(.post, "/v1/contacts/\(contact.id)/withdraw", as: .priya, json: ["reason": "again"])
+            #expect(again.status == .conflict)
+            #expect(try kith.problem(again).code == "already_withdrawn")
+            let corrected = try await kith.request(
+                .post, "/v1/contacts/\(contact.id)/corrections", as: .priya, json: ["kind": "phone", "reason": "too late"])
+            #expect(corrected.status == .conflict)
+            #expect(try kith.problem(corrected).code == "contact_withdrawn")
+        }
+    }
+
+    /// "This isn't right" on the family's page: Margaret's words about a note written for the family, kept as hers
+    /// beside the note (which does not change), in the timeline, the allocated worker's review queue and the export. A
+    /// note her page does not show takes no words.
+    @Test func theFamilySaysANoteIsNotRightInTheirOwnWords() async throws {
+        try await Kith.run { kith in
+            let story = try await FamilyPageTests.story(kith)
+            var browser = Browser(kith: kith)
+            try await browser.signIn(story)
+            let page = try await browser.get("/family")
+            let timeline: Components.Schemas.TimelinePage = try await kith.send(.get, "/v1/families/\(story.familyId)/timeline", as: .priya)
+            let forFamily = try #require(timeline.items.first { $0.detail?.contains("reading book") == true }?.id)
+            let professional = try #require(timeline.items.first { $0.detail?.contains("Professional judgment") == true }?.id)
+            #expect(String(buffer: page.body).contains("action=\"/family/notes/\(forFamily)/not-right\""))
+            let words = "It was her library book, not one from school."
+
+            let before = try await kith.fingerprint()
+            let hidden = try await browser.post("/family/notes/\(professional)/not-right", ["text": words, "csrf": Browser.csrf(page)])
+            #expect(hidden.status == .notFound)
+            let forged = try await browser.post("/family/notes/\(forFamily)/not-right", ["text": words, "csrf": "made-up"])
+            #expect(forged.status == .forbidden)
+            #expect(try await kith.fingerprint() == before)
+
+            let said = try await browser.post("/family/notes/\(forFamily)/not-right", ["text": words, "csrf": Browser.csrf(page)])
+            #expect(said.status == .seeOther)
+            #expect(String(buffer: try await browser.get("/family").body).contains("You told your worker this is not right"))
+            let note: Components.Schemas.JudgmentNote = try await kith.send(.get, "/v1/notes/\(forFamily)", as: .priya)
+            #expect(note.revisions.count == 1 && note.current.body == "Amy showed me her reading book.")
+
+            let after: Components.Schemas.TimelinePage = try await kith.send(.get, "/v1/families/\(story.familyId)/timeline", as: .priya)
+            let entry = try #require(after.items.first { $0.kind == .familyMessage })
+            #expect(entry.summary?.contains("not right") == true && entry.summary?.contains(forFamily) == true && entry.detail == words)
+            #expect(entry.personId == story.margaretId)
+            let queue: Components.Schemas.ReviewItemPage = try await kith.send(.get, "/v1/review-items", as: .priya)
+            #expect(queue.items.contains { $0.kind == .familyWords && $0.summary.contains("not right") && $0.familyId == story.familyId })
+            let export: Components.Schemas.FamilyExport = try await kith.send(.get, "/v1/families/\(story.familyId)/export", as: .priya)
+            #expect(export.familyMessages.contains { $0.aboutNoteId == forFamily && $0.text == words && $0.personId == story.margaretId })
+        }
+    }
+
+    /// `days` whole days before now, to the second (as a correction's history keeps times).
+    static func daysAgo(_ days: Int) -> Date {
+        Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - Double(days) * 86_400).rounded(.down))
+    }
 }
+

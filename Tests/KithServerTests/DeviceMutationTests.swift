@@ -12,6 +12,9 @@ import Testing
 
     static let everyKind: [DeviceMutation] = [
         .recordContact(familyId: family, .init(id: UUID().text, occurredAt: Date(timeIntervalSince1970: 1_780_000_000), kind: .homeVisit, childSeen: true)),
+        .correctContact(contactId: UUID().text, .init(childSeen: false, childrenSeen: [.init(personId: person, seen: false, seenAlone: false)],
+                                                      reason: "Amy was at school")),
+        .withdrawContact(contactId: UUID().text, .init(reason: "Recorded on the wrong family")),
         .createNote(familyId: family, .init(id: note, revisionId: UUID().text, body: "Saw Amy at home", audience: .professional)),
         .amendNote(noteId: note, .init(id: UUID().text, supersedes: UUID().text, body: "Saw Amy and Jade at home", reason: "Jade was there")),
         .withdrawNote(noteId: note, .init(reason: "Written on the wrong family")),

@@ -18,6 +18,8 @@ import Testing
             "supervision_session_families": "by supervision session",
             "note_withdrawals": "by note",
             "note_audience_changes": "by note",
+            "contact_corrections": "by contact",
+            "contact_withdrawals": "by contact",
         ]
         try await TestDatabase.withFreshDatabase { url in
             try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in

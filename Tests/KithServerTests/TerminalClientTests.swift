@@ -56,6 +56,19 @@ import Testing
                     WHERE body LIKE '%Theo showed me his drawings%' AND next_steps = 'Visit again on Friday with Nan.'
                     """) == 1)
 
+                // The visit's "child seen" was wrong: corrected from the terminal, kept beside what was recorded.
+                let visit = try await db.query(
+                    "SELECT id FROM contacts WHERE extract(hour FROM occurred_at AT TIME ZONE 'UTC') = 9", logger: TestDatabase.logger
+                ).collect()[0].decode(UUID.self)
+                screen = try await terminal.run("kith contact correct \(visit.text.prefix(8)) --child-seen no --reason 'Theo was at nursery'")
+                #expect(screen.contains("Contact \(visit.text.prefix(8)) corrected and synced"), "\(screen)")
+                screen = try await terminal.run("kith timeline FGC-7")
+                #expect(screen.contains("Home visit — corrected") && !screen.contains("Home visit — child seen"), "\(screen)")
+                #expect(try await count(db, """
+                    SELECT count(*) FROM contact_corrections k JOIN contacts c ON c.id = k.contact_id
+                    WHERE NOT k.child_seen AND k.reason = 'Theo was at nursery' AND c.child_seen
+                    """) == 1)
+
                 // A note filed in error, withdrawn from the terminal: gone from the timeline here and on the server.
                 screen = try await terminal.run("kith note adeyemi -m 'Meant for the Morgan family.'")
                 #expect(screen.contains("Note saved for The Adeyemi family and synced"), "\(screen)")

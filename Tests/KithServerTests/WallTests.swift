@@ -13,7 +13,8 @@ import Testing
 @Suite struct WallTests {
     /// Facts, corrected by appending: never updated, deleted or truncated.
     static let appendOnly: Set<String> = [
-        "audit_events", "conference_stage_events", "data_incidents", "family_messages", "handover_notes", "incident_decisions",
+        "audit_events", "conference_stage_events", "contact_corrections", "contact_withdrawals", "data_incidents",
+        "family_messages", "handover_notes", "incident_decisions",
         "note_audience_changes", "note_revisions", "note_withdrawals", "notes", "plan_item_updates",
     ]
     /// Rows that change as the work does (an allocation ends, a session expires), still each organisation's own.
@@ -109,10 +110,16 @@ import Testing
     static func writeEveryKindOfRecord(_ kith: Kith) async throws {
         let victim = try await ContractWalkTests.victim(kith)
         let familyId = victim.ids["familyId"]!, personId = victim.ids["personId"]!, conferenceId = victim.ids["conferenceId"]!
-        _ = try await kith.json(
+        let contact = try await kith.json(
             .post, "/v1/families/\(familyId)/contacts", as: .priya,
             ["occurredAt": "2026-06-02T10:00:00Z", "kind": "homeVisit", "presentPersonIds": [personId],
              "presentWorkerIds": [kith.fixture.id(.tom).text]], expect: .created)
+        // A contact corrected, and another withdrawn.
+        _ = try await kith.json(
+            .post, "/v1/contacts/\(contact["id"] as! String)/corrections", as: .priya, ["kind": "phone", "reason": "It was a call"], expect: .ok)
+        let wrong = try await kith.json(
+            .post, "/v1/families/\(familyId)/contacts", as: .priya, ["occurredAt": "2026-06-03T10:00:00Z", "kind": "phone"], expect: .created)
+        _ = try await kith.json(.post, "/v1/contacts/\(wrong["id"] as! String)/withdraw", as: .priya, ["reason": "Wrong family"], expect: .ok)
         _ = try await kith.json(.post, "/v1/conferences/\(conferenceId)/stage", as: .priya, ["stage": "preparing", "on": CalendarDayText.today], expect: .ok)
         _ = try await kith.json(
             .post, "/v1/conferences/\(conferenceId)/coordinator", as: .sam, ["workerId": kith.fixture.id(.chris).text], expect: .ok)

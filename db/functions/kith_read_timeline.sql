@@ -3,8 +3,8 @@
 -- trips. The page is newest first after a keyset position (time, id), `page_size` entries and one more to say whether
 -- there are more. The caller's access (FamilyAccess) decides what it may see and how the read is marked: whether it sees
 -- restricted notes, and whether the event is marked break-glass when the page shows one (`glass_if_restricted`) or
--- does not (`glass_otherwise`). A withdrawn note is not in it (note_withdrawals). A cursor key that is not a time is a
--- data exception, and nothing is written.
+-- does not (`glass_otherwise`). A withdrawn note or contact is not in it, and a contact is as corrected
+-- (current_contacts). A cursor key that is not a time is a data exception, and nothing is written.
 CREATE OR REPLACE FUNCTION public.kith_read_timeline(worker uuid, family uuid, sees_restricted boolean, after_key text, after_id uuid, page_size integer, glass_if_restricted boolean, glass_otherwise boolean)
  RETURNS TABLE(kind text, at timestamp with time zone, id uuid, worker_id uuid, person_id uuid, summary text, detail text, at_key text)
  LANGUAGE plpgsql
@@ -20,9 +20,10 @@ BEGIN
     WITH entries (kind, at, id, worker_id, person_id, summary, detail, restricted) AS (
         (SELECT 'contact', c.occurred_at, c.id, c.recorded_by, NULL::uuid,
                 c.kind || CASE WHEN c.child_seen_alone THEN ', child seen alone'
-                               WHEN c.child_seen THEN ', child seen' ELSE '' END,
+                               WHEN c.child_seen THEN ', child seen' ELSE '' END
+                       || CASE WHEN c.corrected THEN ', corrected' ELSE '' END,
                 c.location, false
-         FROM contacts c WHERE c.organisation_id = organisation AND c.family_id = family
+         FROM current_contacts c WHERE c.organisation_id = organisation AND c.family_id = family AND c.withdrawn_at IS NULL
            AND (after_at IS NULL OR (c.occurred_at, c.id) < (after_at, after_id))
          ORDER BY c.occurred_at DESC, c.id DESC LIMIT page_size + 1)
         UNION ALL
@@ -76,7 +77,10 @@ BEGIN
            AND (after_at IS NULL OR (u.created_at, u.id) < (after_at, after_id))
          ORDER BY u.created_at DESC, u.id DESC LIMIT page_size + 1)
         UNION ALL
-        (SELECT 'familyMessage', m.created_at, m.id, NULL, m.person_id, 'message from the family''s page', left(m.text, 280), false
+        (SELECT 'familyMessage', m.created_at, m.id, NULL, m.person_id,
+                CASE WHEN m.about_note_id IS NULL THEN 'message from the family''s page'
+                     ELSE 'the family say a note is not right (' || m.about_note_id || ')' END,
+                left(m.text, 280), false
          FROM family_messages m WHERE m.organisation_id = organisation AND m.family_id = family
            AND (after_at IS NULL OR (m.created_at, m.id) < (after_at, after_id))
          ORDER BY m.created_at DESC, m.id DESC LIMIT page_size + 1)

@@ -35,8 +35,10 @@ package struct Caseload: Sendable {
         try store.records(.allocation, familyId: familyId, as: Allocation.self).sorted { $0.startedOn > $1.startedOn }
     }
 
+    /// The family's contacts as corrected, newest first; a contact withdrawn as recorded on the wrong family is in none
+    /// of the views.
     package func contacts(of familyId: String) throws -> [Contact] {
-        try store.records(.contact, familyId: familyId, as: Contact.self).sorted { $0.occurredAt > $1.occurredAt }
+        try store.records(.contact, familyId: familyId, as: Contact.self).filter { $0.withdrawn == nil }.sorted { $0.occurredAt > $1.occurredAt }
     }
 
     /// The family's notes as the device holds them, newest first; a note withdrawn as filed in error is in none of the
@@ -170,6 +172,13 @@ package struct Caseload: Sendable {
         let needle = ref.lowercased()
         let notes = try store.records(.note, as: JudgmentNote.self).filter { $0.withdrawn == nil }
         return try Self.unique(ref, "note", notes.filter { $0.id.hasPrefix(needle) }, describe: { Self.firstLine($0.current.body) })
+    }
+
+    package func contact(_ ref: String) throws -> Contact {
+        let needle = ref.lowercased()
+        let contacts = try store.records(.contact, as: Contact.self).filter { $0.withdrawn == nil }
+        return try Self.unique(
+            ref, "contact", contacts.filter { $0.id.hasPrefix(needle) }, describe: { "\(Self.describe($0.kind)) at \($0.occurredAt.ISO8601Format())" })
     }
 
     package func planItem(_ ref: String) throws -> (plan: FamilyPlan, item: PlanItem) {

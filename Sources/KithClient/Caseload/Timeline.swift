@@ -23,6 +23,7 @@ extension Caseload {
             var seen: [String] = []
             if contact.childSeenAlone == true { seen.append("child seen alone") } else if contact.childSeen == true { seen.append("child seen") }
             if contact.lateAfterReallocation { seen.append("recorded after reallocation") }
+            if contact.corrections?.isEmpty == false { seen.append("corrected") }
             add(contact.occurredAt, "contact", contact.id, ([Self.describe(contact.kind)] + seen).joined(separator: " — "), by: contact.recordedBy)
         }
         for note in try notes(of: familyId) {
@@ -68,7 +69,9 @@ extension Caseload {
         }
         for message in try store.records(.familyMessage, familyId: familyId, as: Components.Schemas.FamilyMessage.self) {
             entries.append(TimelineEntry(
-                at: message.createdAt, kind: "familyMessage", id: message.id, summary: "Message: \"\(message.text)\"",
+                at: message.createdAt, kind: "familyMessage", id: message.id,
+                summary: message.aboutNoteId.map { "Says note \(Caseload.shortId($0)) is not right: \"\(message.text)\"" }
+                    ?? "Message: \"\(message.text)\"",
                 by: "\(familyMember(message.personId)) (family page)", unsynced: false))
         }
         return entries.sorted { $0.at > $1.at }

@@ -22,6 +22,8 @@ package struct Practice: Sendable {
         package var othersPresent: [Components.Schemas.OtherPresent] = []
         package var childSeen: Bool?
         package var childSeenAlone: Bool?
+        /// Per child in focus, when the worker names them.
+        package var childrenSeen: [Components.Schemas.ChildSeen] = []
 
         package init(at: Date, kind: Components.Schemas.ContactKind) {
             self.at = at
@@ -54,13 +56,16 @@ package struct Practice: Sendable {
             presentPersonIds: visit.presentPersonIds.isEmpty ? nil : visit.presentPersonIds,
             presentWorkerIds: visit.presentWorkerIds.isEmpty ? nil : visit.presentWorkerIds,
             othersPresent: visit.othersPresent.isEmpty ? nil : visit.othersPresent,
-            childSeen: visit.childSeen, childSeenAlone: visit.childSeenAlone)
+            childSeen: visit.childSeen, childSeenAlone: visit.childSeenAlone,
+            childrenSeen: visit.childrenSeen.isEmpty ? nil : visit.childrenSeen)
         let now = Date()
         let contact = Components.Schemas.Contact(
             id: id, familyId: family.id, occurredAt: visit.at, kind: visit.kind, presentPersonIds: visit.presentPersonIds,
-            presentWorkerIds: Array(Set(visit.presentWorkerIds + [me])).sorted(), childSeen: visit.childSeen,
+            presentWorkerIds: Array(Set(visit.presentWorkerIds + [me])).sorted(),
+            childSeen: Components.Schemas.ChildSeen.summary(visit.childSeen, alone: visit.childSeenAlone, visit.childrenSeen),
             childSeenAlone: visit.childSeenAlone, recordedBy: me, recordedAt: now,
-            deviceRecordedAt: now, clockSuspect: false, lateAfterReallocation: false, othersPresent: visit.othersPresent)
+            deviceRecordedAt: now, clockSuspect: false, lateAfterReallocation: false, othersPresent: visit.othersPresent,
+            childrenSeen: visit.childrenSeen.isEmpty ? nil : visit.childrenSeen)
         let visited = LocalStore.Outgoing(
             .recordContact(familyId: family.id, body), familyId: family.id, shows: [try .init(.contact, id: id, familyId: family.id, contact)])
         guard let note, !note.isEmpty else {
@@ -151,6 +156,40 @@ package struct Practice: Sendable {
         try store.enqueue(
             .changeNoteAudience(noteId: note.id, .init(audience: audience, reason: reason)), familyId: note.familyId,
             shows: [try .init(.note, id: note.id, familyId: note.familyId, changed)])
+    }
+
+    /// A contact recorded wrongly, corrected: here at once (the values as recorded kept beside it, as the server
+    /// keeps them), on the server when it is sent.
+    package func correct(_ contact: Caseload.Contact, _ correction: Components.Schemas.CorrectContact) throws {
+        var corrected = contact
+        corrected.recorded = contact.recorded ?? .init(
+            occurredAt: contact.occurredAt, kind: contact.kind, childSeen: contact.childSeen, childSeenAlone: contact.childSeenAlone,
+            durationMinutes: contact.durationMinutes, presentPersonIds: contact.presentPersonIds, childrenSeen: contact.childrenSeen)
+        let childSeen = Components.Schemas.ChildSeen.summary(correction.childSeen, alone: correction.childSeenAlone, correction.childrenSeen)
+        corrected.occurredAt = correction.occurredAt ?? contact.occurredAt
+        corrected.kind = correction.kind ?? contact.kind
+        corrected.childSeen = childSeen ?? contact.childSeen
+        corrected.childSeenAlone = correction.childSeenAlone ?? contact.childSeenAlone
+        corrected.durationMinutes = correction.durationMinutes ?? contact.durationMinutes
+        corrected.presentPersonIds = correction.presentPersonIds ?? contact.presentPersonIds
+        corrected.childrenSeen = correction.childrenSeen ?? contact.childrenSeen
+        let changes = Components.Schemas.ContactFacts(
+            occurredAt: correction.occurredAt, kind: correction.kind, childSeen: childSeen, childSeenAlone: correction.childSeenAlone,
+            durationMinutes: correction.durationMinutes, presentPersonIds: correction.presentPersonIds, childrenSeen: correction.childrenSeen)
+        corrected.corrections = (contact.corrections ?? []) + [.init(at: Date(), by: me, reason: correction.reason, changes: changes)]
+        try store.enqueue(
+            .correctContact(contactId: contact.id, correction), familyId: contact.familyId,
+            shows: [try .init(.contact, id: contact.id, familyId: contact.familyId, corrected)])
+    }
+
+    /// A contact recorded on the wrong family, withdrawn: it leaves this device's views at once, and the server's when
+    /// it is sent.
+    package func withdraw(_ contact: Caseload.Contact, reason: String) throws {
+        var withdrawn = contact
+        withdrawn.withdrawn = .init(at: Date(), by: me, reason: reason)
+        try store.enqueue(
+            .withdrawContact(contactId: contact.id, .init(reason: reason)), familyId: contact.familyId,
+            shows: [try .init(.contact, id: contact.id, familyId: contact.familyId, withdrawn)])
     }
 
     package struct NewPerson: Sendable {

@@ -50,9 +50,10 @@ struct FamilyAccess: Sendable {
 
     var seesRestricted: Bool { seesRestricted() }
 
-    /// A note is corrected (withdrawn, refiled, its audience changed) by its author while they may write to the family,
-    /// or by the family's supervisors; nobody else, whatever else they may write.
-    func mayCorrect(noteBy author: UUID, caller: UUID) -> Bool {
+    /// A note or a contact is corrected (a note withdrawn, refiled or its audience changed; a contact corrected or
+    /// withdrawn) by whoever wrote it while they may write to the family, or by the family's supervisors; nobody else,
+    /// whatever else they may write.
+    func mayCorrect(recordBy author: UUID, caller: UUID) -> Bool {
         allows(.write) && (author == caller || supervisesTeam)
     }
 

@@ -19,4 +19,17 @@ extension Records {
         if workers != Set(workerIds).count { check.add(workerField, "names someone who is not a worker here") }
         try check.orThrow()
     }
+
+    /// Every person named is a child in focus of the family (a contact's `childrenSeen`).
+    func requireChildrenInFocus(_ personIds: [UUID], familyId: UUID) async throws {
+        guard !personIds.isEmpty else { return }
+        let children = try await query(
+            """
+            SELECT count(*) FROM people WHERE organisation_id = \(principal.organisationId) AND family_id = \(familyId)
+              AND is_child_in_focus AND id = ANY(\(personIds))
+            """).decode(Int.self).first { _ in true } ?? 0
+        guard children == Set(personIds).count else {
+            throw KithError.invalidField("childrenSeen", "names someone who is not a child in focus of this family")
+        }
+    }
 }

@@ -134,5 +134,5 @@ extension FamilyAccess {
 
 /// Tables whose rows are addressed by id in a path and belong to one family.
 enum RecordTable: String {
-    case people, allocations, notes, conferences, planItems = "plan_items", invitations = "family_invitations"
+    case people, allocations, notes, contacts, conferences, planItems = "plan_items", invitations = "family_invitations"
 }

@@ -18,3 +18,29 @@ extension KithService {
         return .created(.init(body: .json(contact)))
     }
 }
+
+/// A contact recorded wrongly is corrected, or withdrawn when it is on the wrong family: facts appended beside it,
+/// never an edit. Each is one transaction through `records`, with its audit event.
+extension KithService {
+    func correctContact(_ input: Operations.CorrectContact.Input) async throws -> Operations.CorrectContact.Output {
+        let body = switch input.body { case .json(let body): body }
+        let correction = try ContactCorrection(contactId: try UUID(path: input.path.contactId), body)
+        let contact = try await records { records in
+            let access = try await records.access(try await records.familyOf(.contacts, id: correction.contactId), for: .write)
+            try await records.save(correction, access: access)
+            return try await records.contacts(of: [access.familyId], only: [correction.contactId])[0]
+        }
+        return .ok(.init(body: .json(contact)))
+    }
+
+    func withdrawContact(_ input: Operations.WithdrawContact.Input) async throws -> Operations.WithdrawContact.Output {
+        let body = switch input.body { case .json(let body): body }
+        let withdrawal = try ContactWithdrawal(contactId: try UUID(path: input.path.contactId), body)
+        let contact = try await records { records in
+            let access = try await records.access(try await records.familyOf(.contacts, id: withdrawal.contactId), for: .write)
+            try await records.save(withdrawal, access: access)
+            return try await records.contacts(of: [access.familyId], only: [withdrawal.contactId])[0]
+        }
+        return .ok(.init(body: .json(contact)))
+    }
+}

@@ -6,7 +6,9 @@ import PostgresNIO
 
 /// A family's continuity measures on one day, computed from allocations, contacts, conference stages and plans as
 /// the record stood at the end of that day (rows recorded later are left out, so a past `asOf` shows what a
-/// supervisor would have seen then). Days are UTC days. Windows end on `asOf` and start 364 (or 89) days before it.
+/// supervisor would have seen then). A contact counts as corrected, and a withdrawn one not at all, whatever the
+/// day: a correction says what happened, and the values first recorded stay in the contact's history. Days are UTC
+/// days. Windows end on `asOf` and start 364 (or 89) days before it.
 struct FamilyMeasures: Sendable {
     var familyId: UUID
     var teamId: UUID
@@ -20,6 +22,7 @@ struct FamilyMeasures: Sendable {
     var reviewPlanId: UUID?
     var daysSinceLastContact: Int?
     var daysSinceChildSeen: Int?
+    var childrenInFocus: [Components.Schemas.ChildInFocusSeen]
     var medianContactGapDays90: Double?
     var medianRecordingLagHours90: Double?
     var fgcStage: String?
@@ -42,7 +45,7 @@ struct FamilyMeasures: Sendable {
             handovers365: .init(
                 total: handovers.count, withNote: handovers.filter(\.withNote).count,
                 withJointVisit: handovers.filter(\.withJointVisit).count),
-            daysSinceLastContact: daysSinceLastContact, daysSinceChildSeen: daysSinceChildSeen,
+            daysSinceLastContact: daysSinceLastContact, daysSinceChildSeen: daysSinceChildSeen, childrenInFocus: childrenInFocus,
             medianContactGapDays90: medianContactGapDays90, medianRecordingLagHours90: medianRecordingLagHours90,
             fgcStage: fgcStage, daysInStage: daysInStage, planReviewPassed: daysPastPlanReview.map { $0 > 0 },
             signals: signalInputs.signals(settings).map { .init(measure: $0.measure, threshold: Double($0.threshold), raised: $0.raised) },
@@ -88,11 +91,12 @@ extension Records {
             ),
             contact AS MATERIALIZED (
                 SELECT c.id, c.family_id, (c.occurred_at AT TIME ZONE 'UTC')::date AS day, c.occurred_at, c.child_seen,
+                       c.children_seen,
                        -- When the worker wrote it: on the device for one that came by sync, left out if that clock was suspect.
                        CASE WHEN NOT c.clock_suspect THEN coalesce(c.device_recorded_at, c.recorded_at) END AS written_at
-                FROM contacts c, asof
+                FROM current_contacts c, asof
                 WHERE c.organisation_id = \(organisation) AND c.family_id = ANY(\(familyIds))
-                  AND c.recorded_at < asof.cutoff AND c.occurred_at < asof.cutoff
+                  AND c.recorded_at < asof.cutoff AND c.occurred_at < asof.cutoff AND c.withdrawn_at IS NULL
             ),
             recent AS (
                 SELECT c.family_id,
@@ -111,6 +115,28 @@ extension Records {
             seen AS (
                 SELECT DISTINCT ON (c.family_id) c.family_id, c.id, c.day FROM contact c WHERE c.child_seen
                 ORDER BY c.family_id, c.occurred_at DESC, c.id DESC
+            ),
+            -- Each child in focus: seen at a contact that names them as seen, or, where a contact names no child, whose
+            -- summary says a child was seen.
+            child AS (
+                SELECT p.family_id, p.id FROM people p, asof
+                WHERE p.organisation_id = \(organisation) AND p.family_id = ANY(\(familyIds)) AND p.is_child_in_focus
+                  AND p.created_at < asof.cutoff
+            ),
+            child_seen AS (
+                SELECT DISTINCT ON (ch.id) ch.id, c.id AS contact_id, c.day
+                FROM child ch JOIN contact c ON c.family_id = ch.family_id
+                WHERE CASE WHEN jsonb_array_length(c.children_seen) > 0
+                           THEN c.children_seen @> jsonb_build_array(jsonb_build_object('personId', ch.id::text, 'seen', true))
+                           ELSE coalesce(c.child_seen, false) END
+                ORDER BY ch.id, c.occurred_at DESC, c.id DESC
+            ),
+            children AS (
+                SELECT ch.family_id,
+                       json_agg(json_build_object(
+                           'personId', ch.id, 'daysSinceSeen', asof.d - s.day, 'lastSeenContactId', s.contact_id) ORDER BY ch.id)::text AS list
+                FROM child ch CROSS JOIN asof LEFT JOIN child_seen s ON s.id = ch.id
+                GROUP BY ch.family_id
             ),
             handover AS (
                 SELECT ho.family_id,
@@ -143,7 +169,7 @@ extension Records {
                    coalesce(allocs.current, '[]') AS current_workers, coalesce(allocs.workers, 0) AS distinct_workers,
                    coalesce(handover.list, '[]') AS handovers,
                    last.id AS last_contact, asof.d - last.day AS since_contact,
-                   seen.id AS last_seen, asof.d - seen.day AS since_seen,
+                   seen.id AS last_seen, asof.d - seen.day AS since_seen, coalesce(children.list, '[]') AS children,
                    recent.gap, recent.lag, coalesce(recent.ids, '{}') AS contacts_90,
                    stage.stage, asof.d - stage.on_date AS in_stage, stage.conference_id AS stage_conference,
                    plan.id AS review_plan,
@@ -156,6 +182,7 @@ extension Records {
             LEFT JOIN handover ON handover.family_id = fam.id
             LEFT JOIN last ON last.family_id = fam.id
             LEFT JOIN seen ON seen.family_id = fam.id
+            LEFT JOIN children ON children.family_id = fam.id
             LEFT JOIN recent ON recent.family_id = fam.id
             LEFT JOIN stage ON stage.family_id = fam.id
             LEFT JOIN plan ON plan.family_id = fam.id
@@ -176,7 +203,9 @@ extension Records {
                 handovers: handovers, lastContactId: try row.decode("last_contact"), lastChildSeenContactId: try row.decode("last_seen"),
                 contactIds90: try row.decode("contacts_90"), stageConferenceId: try row.decode("stage_conference"),
                 reviewPlanId: try row.decode("review_plan"), daysSinceLastContact: try row.decode("since_contact"),
-                daysSinceChildSeen: try row.decode("since_seen"), medianContactGapDays90: try row.decode("gap"),
+                daysSinceChildSeen: try row.decode("since_seen"),
+                childrenInFocus: try KithJSON.decode([Components.Schemas.ChildInFocusSeen].self, from: try row.decode("children")),
+                medianContactGapDays90: try row.decode("gap"),
                 medianRecordingLagHours90: try row.decode("lag"), fgcStage: try row.decode("stage"),
                 daysInStage: try row.decode("in_stage"), daysPastPlanReview: try row.decode("past_review"),
                 allocatedWorkersLeaving: try row.decode("leaving")))

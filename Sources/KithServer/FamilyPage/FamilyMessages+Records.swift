@@ -10,13 +10,14 @@ extension Records {
         for row in try await query(
             FamilyMessagesRead.self,
             """
-            SELECT id, family_id, person_id, text, created_at FROM family_messages
+            SELECT id, family_id, person_id, text, created_at, about_note_id FROM family_messages
             WHERE organisation_id = \(principal.organisationId) AND family_id = ANY(\(families))
               AND (\(ids)::uuid[] IS NULL OR id = ANY(\(ids)::uuid[]))
             ORDER BY created_at, id
             """) {
-            let (id, family, person, text, at) = try row.decode((UUID, UUID, UUID, String, Date).self)
-            messages.append(.init(id: id.text, familyId: family.text, personId: person.text, text: text, createdAt: at))
+            let (id, family, person, text, at, note) = try row.decode((UUID, UUID, UUID, String, Date, UUID?).self)
+            messages.append(.init(
+                id: id.text, familyId: family.text, personId: person.text, text: text, createdAt: at, aboutNoteId: note?.text))
         }
         return messages
     }

@@ -50,23 +50,26 @@ struct FamilyPageRecords: Sendable {
         }
 
         var notes: [FamilyPageContent.Note] = []
-        for try await (author, writtenAt, latest) in try await query(
+        for try await (id, author, writtenAt, latest, saidNotRight) in try await query(
             """
-            SELECT w.name, n.created_at,
+            SELECT n.id, w.name, n.created_at,
                    (SELECT json_build_object('number', r.number, 'reason', r.reason, 'body', r.body,
                                              'observed', r.observed, 'analysis', r.analysis, 'decision', r.decision,
                                              'familyWords', r.family_words, 'nextSteps', r.next_steps,
                                              'at', to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))::text
                     FROM note_revisions r WHERE r.organisation_id = n.organisation_id AND r.note_id = n.id
-                    ORDER BY r.number DESC LIMIT 1)
+                    ORDER BY r.number DESC LIMIT 1),
+                   (SELECT max(m.created_at) FROM family_messages m
+                    WHERE m.organisation_id = n.organisation_id AND m.about_note_id = n.id AND m.person_id = \(member.personId))
             FROM current_notes n JOIN workers w ON w.organisation_id = n.organisation_id AND w.id = n.author_id
             WHERE n.organisation_id = \(org) AND n.family_id = \(member.familyId) AND n.audience = \(FamilyMember.noteAudience)
               AND NOT EXISTS (SELECT 1 FROM note_withdrawals nw WHERE nw.organisation_id = n.organisation_id AND nw.note_id = n.id)
             ORDER BY n.created_at DESC, n.id
             LIMIT 200
-            """).decode((String, Date, String).self) {
-            notes.append(.init(author: FamilyPageContent.firstName(author), writtenAt: writtenAt, latest: try KithJSON.decode(
-                FamilyPageContent.Revision.self, from: latest)))
+            """).decode((UUID, String, Date, String, Date?).self) {
+            notes.append(.init(
+                id: id, author: FamilyPageContent.firstName(author), writtenAt: writtenAt,
+                latest: try KithJSON.decode(FamilyPageContent.Revision.self, from: latest), saidNotRight: saidNotRight))
         }
 
         let plan = try await currentPlan()
@@ -145,6 +148,30 @@ struct FamilyPageRecords: Sendable {
             summary: "Progress on the family's plan, written on the family's page",
             payload: ["kind": "planItemUpdate", "id": id.text, "planItemId": planItemId.text, "planItem": what, "text": text])
         try await audit(.write, "planItemUpdate", recordId: id)
+    }
+
+    /// The person's words that a note written for them is not right: a message attached to the note, for the family's
+    /// allocated workers to review. Only a note their page shows them.
+    func sayNotRight(about noteId: UUID, text: String) async throws {
+        try await checkSubmissionRate()
+        let shown = try await query(
+            """
+            SELECT count(*) FROM current_notes n
+            WHERE n.organisation_id = \(member.organisationId) AND n.family_id = \(member.familyId) AND n.id = \(noteId)
+              AND n.audience = \(FamilyMember.noteAudience)
+              AND NOT EXISTS (SELECT 1 FROM note_withdrawals nw WHERE nw.organisation_id = n.organisation_id AND nw.note_id = n.id)
+            """).decode(Int.self).first { _ in true } ?? 0
+        guard shown == 1 else { throw FamilyPageRefusal.noSuchNote }
+        let id = UUID()
+        try await query(
+            """
+            INSERT INTO family_messages (organisation_id, id, family_id, person_id, text, about_note_id)
+            VALUES (\(member.organisationId), \(id), \(member.familyId), \(member.personId), \(text), \(noteId))
+            """)
+        try await reachWorkers(
+            summary: "The family say a note written for them is not right, on the family's page",
+            payload: ["kind": "notRight", "id": id.text, "noteId": noteId.text, "text": text])
+        try await audit(.write, "familyMessage", recordId: id)
     }
 
     /// A message to the family's worker, in the person's own words.

@@ -65,6 +65,12 @@ struct FamilyPage: Sendable {
                 return try await submit(request, anchor: "item-\(item.text)") { try await $0.addProgress(to: item, text: $1) }
             }
         }
+        router.post("/family/notes/:note/not-right") { request, context in
+            await respond {
+                guard let note = UUID(uuidString: try context.parameters.require("note")) else { throw FamilyPageRefusal.noSuchNote }
+                return try await submit(request, anchor: "note-\(note.text)") { try await $0.sayNotRight(about: note, text: $1) }
+            }
+        }
         router.post("/family/message") { request, _ in
             await respond { try await submit(request, anchor: "message") { try await $0.sendMessage($1) } }
         }

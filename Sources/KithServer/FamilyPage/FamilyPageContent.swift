@@ -54,20 +54,25 @@ struct FamilyPageContent: Sendable {
     }
 
     struct Note: Sendable {
+        let id: String
         let author: String
         let on: String
         let body: String
         let sections: [Section]
         /// "Changed on 3 March 2026: …" when the note was amended.
         let amended: String?
+        /// When this person last said it is not right, in plain words.
+        let saidNotRight: String?
 
         struct Section: Sendable {
             let heading: String
             let text: String
         }
 
-        init(author: String, writtenAt: Date, latest: Revision) {
+        init(id: UUID, author: String, writtenAt: Date, latest: Revision, saidNotRight: Date?) {
+            self.id = id.text
             self.author = author
+            self.saidNotRight = saidNotRight.map { FamilyPageContent.plain($0) }
             on = FamilyPageContent.plain(latest.number > 1 ? latest.at : writtenAt)
             body = latest.body
             sections = [

@@ -41,6 +41,9 @@ struct FamilyPageRefusal: Error, Sendable {
     static let noSuchItem = FamilyPageRefusal(
         status: .notFound, title: "That part of the plan has changed",
         message: "The plan may have been updated since you opened the page. Please go back and try again. Nothing was changed.")
+    static let noSuchNote = FamilyPageRefusal(
+        status: .notFound, title: "That note is no longer on your page",
+        message: "It may have been taken off your page since you opened it. Please go back and try again. Nothing was changed.")
     static let tooManyWords = FamilyPageRefusal(
         status: .tooManyRequests, title: "Thank you, that is a lot for one hour",
         message: "You have sent \(FamilyPageRecords.submissionsPerHour) messages or updates in the last hour. Please wait a while before sending more, or talk to your worker.")

@@ -92,10 +92,15 @@ struct ProviderDocuments: Sendable {
     }
 
     /// Fetches providers' documents, following no redirect (which could lead where `addressProblem` would refuse).
-    /// Like `HTTPClient.shared`, it lives as long as the process.
-    private static let client = HTTPClient(
-        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-        configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(5))))
+    /// Each request has a connection of its own: a provider closes idle connections on a clock of its own (uvicorn after
+    /// 5 s), and a request sent on one it is closing fails, a person's one-time code with it. Sign-ins are too rare for
+    /// the new connection to cost anything. Like `HTTPClient.shared`, it lives as long as the process.
+    private static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(5)))
+        configuration.maximumUsesPerConnection = 1
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     /// A provider's document: five seconds at most, a mebibyte at most.
     private static func get(_ address: String) async throws -> Data {

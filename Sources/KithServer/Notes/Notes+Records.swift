@@ -78,7 +78,7 @@ extension Records {
         guard let (author, audience, withdrawn) = try await rows.decode((UUID, String, Bool).self).first(where: { _ in true }) else {
             throw KithError.notFound
         }
-        guard access.mayCorrect(noteBy: author, caller: principal.workerId) else {
+        guard access.mayCorrect(recordBy: author, caller: principal.workerId) else {
             throw KithError.forbidden("Only the note's author or the family's supervisors correct a note.")
         }
         return (audience, withdrawn)

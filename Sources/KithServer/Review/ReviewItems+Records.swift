@@ -188,6 +188,10 @@ extension Records {
             _ = try await save(refiling, from: access, to: try await self.access(refiling.familyId, for: .write))
         case .audience(let change):
             _ = try await save(change, access: access)
+        case .contactCorrection(let correction):
+            try await save(correction, access: access)
+        case .contactWithdrawal(let withdrawal):
+            try await save(withdrawal, access: access)
         case .contact, .note, .amendment, .resolveConflict, .handover, .conference, .stage, .meeting, .plan:
             throw KithError(status: .unprocessableContent, code: "action_not_applicable", detail: "This proposal cannot be applied.")
         }

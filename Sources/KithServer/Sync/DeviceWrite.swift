@@ -9,6 +9,8 @@ import PostgresNIO
 /// would carry, and pass the same checks as that body.
 enum DeviceWrite: Sendable {
     case contact(NewContact)
+    case contactCorrection(ContactCorrection)
+    case contactWithdrawal(ContactWithdrawal)
     case note(NewNote)
     case amendment(NoteAmendment)
     case withdrawal(NoteWithdrawal)
@@ -51,6 +53,10 @@ enum DeviceWrite: Sendable {
         }
         switch mutation {
         case .recordContact(let familyId, let body): self = .contact(try NewContact(familyId: try id(familyId), body))
+        case .correctContact(let contactId, let body):
+            self = .contactCorrection(try ContactCorrection(contactId: try id(contactId), body))
+        case .withdrawContact(let contactId, let body):
+            self = .contactWithdrawal(try ContactWithdrawal(contactId: try id(contactId), body))
         case .createNote(let familyId, let body): self = .note(try NewNote(familyId: try id(familyId), body))
         case .amendNote(let noteId, let body): self = .amendment(try NoteAmendment(noteId: try id(noteId), body))
         case .withdrawNote(let noteId, let body): self = .withdrawal(try NoteWithdrawal(noteId: try id(noteId), body))
@@ -79,11 +85,13 @@ enum DeviceWrite: Sendable {
 
     /// Notes, amendments, contacts, handovers and what happened in a conference (a referral, its stages, meetings and
     /// the plan agreed) record practice that happened: they are kept even when the family was reallocated while the
-    /// device was offline. Other edits under an ended grant (a withdrawal or refiling among them) become proposals.
+    /// device was offline. Other edits under an ended grant (a withdrawal, refiling or correction among them) become
+    /// proposals.
     var recordsPractice: Bool {
         switch self {
         case .contact, .note, .amendment, .handover, .conference, .stage, .meeting, .plan: true
-        case .person, .fields, .planItemUpdate, .resolveConflict, .participant, .withdrawal, .refiling, .audience: false
+        case .person, .fields, .planItemUpdate, .resolveConflict, .participant, .withdrawal, .refiling, .audience,
+             .contactCorrection, .contactWithdrawal: false
         }
     }
 
@@ -91,6 +99,8 @@ enum DeviceWrite: Sendable {
     func familyId(in records: Records) async throws -> UUID? {
         switch self {
         case .contact(let contact): contact.familyId
+        case .contactCorrection(let correction): try await records.familyOf(.contacts, id: correction.contactId)
+        case .contactWithdrawal(let withdrawal): try await records.familyOf(.contacts, id: withdrawal.contactId)
         case .note(let note): note.familyId
         case .person(let person): person.familyId
         case .amendment(let amendment): try await records.familyOf(.notes, id: amendment.noteId)

@@ -117,6 +117,8 @@ extension Records {
         var conflictIds: [UUID] = []
         switch write {
         case .contact(let contact): try await save(contact, access: access, origin: origin)
+        case .contactCorrection(let correction): try await save(correction, access: access)
+        case .contactWithdrawal(let withdrawal): try await save(withdrawal, access: access)
         case .note(let note): _ = try await save(note, access: access, origin: origin)
         case .amendment(let amendment): try await save(amendment, access: access)
         case .withdrawal(let withdrawal): try await save(withdrawal, access: access)

@@ -107,7 +107,12 @@ struct OpenIDProvider: Sendable {
 
     struct Failed: Error { let step: String; let status: UInt }
 
-    /// The person's browser and the native client: redirects are read, not followed (the redirect is the answer).
-    static let client = HTTPClient(
-        eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(redirectConfiguration: .disallow))
+    /// The person's browser and the native client: redirects are read, not followed (the redirect is the answer). A
+    /// connection per request: the provider (uvicorn) closes one idle for 5 s, and on a loaded machine a request sent as
+    /// it does failed with `remoteConnectionClosed` (CI met it).
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.maximumUsesPerConnection = 1
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 }
