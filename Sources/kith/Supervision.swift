@@ -123,6 +123,11 @@ enum ContinuityView {
         add("Handovers in the year (note / joint visit)", "handovers365", "\(handovers.total) (\(handovers.withNote) / \(handovers.withJointVisit))")
         add("Days since last contact", "daysSinceLastContact", measures.daysSinceLastContact.map(String.init) ?? "—")
         add("Days since the child was seen", "daysSinceChildSeen", measures.daysSinceChildSeen.map(String.init) ?? "—")
+        // Each child in focus, by name where the family is on this machine.
+        let names = Dictionary(((try? caseload.people(of: family.id)) ?? []).map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        for child in measures.childrenInFocus ?? [] {
+            add("  \(names[child.personId] ?? Caseload.shortId(child.personId))", "", child.daysSinceSeen.map(String.init) ?? "not seen")
+        }
         add("Median days between contacts (90 d)", "medianContactGapDays90", measures.medianContactGapDays90.map(Self.number) ?? "—")
         add("Median hours to record (90 d)", "medianRecordingLagHours90", measures.medianRecordingLagHours90.map(Self.number) ?? "—")
         add("Conference stage (days)", "daysInStage", measures.fgcStage.map { "\($0) (\(measures.daysInStage.map(String.init) ?? "—"))" } ?? "—")
