@@ -134,3 +134,91 @@ import Testing
         #expect(figures.keptOneWorkerShare == nil && figures.workerChangesPerFamilyYear == nil)
     }
 }
+
+/// The subject access clock (docs/information-governance.md): examples the ICO gives, then properties over random
+/// requests.
+@Suite struct SubjectAccessClockTests {
+    static func day(_ text: String) -> CalendarDay { CalendarDay(text)! }
+
+    static func due(
+        _ received: String, _ events: [(SubjectAccessEventKind, String)] = [], holidays: [String] = [], today: String? = nil
+    ) -> String {
+        let clock = SubjectAccessClock(
+            receivedOn: day(received), events: events.map { ($0.0, day($0.1)) }, holidays: Set(holidays.map(day)))
+        return clock.dueOn(today: day(today ?? received)).description
+    }
+
+    @Test func aMonthFromTheDayOfReceiptOrThatMonthsLastDay() {
+        #expect(Self.due("2026-03-05") == "2026-04-06")  // 5 April 2026 is a Sunday
+        #expect(Self.due("2028-01-31") == "2028-02-29")
+        #expect(Self.due("2026-07-03") == "2026-08-03")
+    }
+
+    @Test func aWeekendOrAHolidayMovesItToTheNextWorkingDay() {
+        #expect(Self.due("2026-01-31") == "2026-03-02")  // 28 February 2026 is a Saturday
+        #expect(Self.due("2026-11-25") == "2026-12-25")
+        #expect(Self.due("2026-11-25", holidays: ["2026-12-25"]) == "2026-12-28")
+    }
+
+    @Test func waitingForIdentityOrClarificationStopsTheClock() {
+        let asked: [(SubjectAccessEventKind, String)] = [(.identityRequested, "2026-03-06"), (.identityReceived, "2026-03-09")]
+        #expect(Self.due("2026-03-05", asked) == "2026-04-08")
+        // Still waiting: the clock stands still up to today, and the request is paused.
+        let waiting = SubjectAccessClock(receivedOn: Self.day("2026-03-05"), events: [(.clarificationRequested, Self.day("2026-03-06"))], holidays: [])
+        #expect(waiting.status == .paused && waiting.dueOn(today: Self.day("2026-03-10")).description == "2026-04-09")
+        // An answer with nothing asked changes nothing; two requests while one waits stop it once.
+        #expect(Self.due("2026-03-05", [(.identityReceived, "2026-03-06")]) == "2026-04-06")
+        #expect(Self.due("2026-03-05", [(.identityRequested, "2026-03-06"), (.clarificationRequested, "2026-03-07"), (.clarified, "2026-03-09")])
+                == "2026-04-08")
+    }
+
+    @Test func anExtensionIsThreeMonthsFromReceiptWithTheSameRules() {
+        #expect(Self.due("2026-03-05", [(.extended, "2026-03-20")]) == "2026-06-05")
+        #expect(Self.due("2026-03-05", [(.identityRequested, "2026-03-06"), (.identityReceived, "2026-03-09"), (.extended, "2026-03-20")])
+                == "2026-06-08")
+        let closed = SubjectAccessClock(receivedOn: Self.day("2026-03-05"), events: [(.closed, Self.day("2026-03-30"))], holidays: [])
+        #expect(closed.status == .closed && !closed.overdue(today: Self.day("2027-01-01")))
+        let open = SubjectAccessClock(receivedOn: Self.day("2026-03-05"), events: [], holidays: [])
+        #expect(open.status == .open && open.overdue(today: Self.day("2026-04-07")) && !open.overdue(today: Self.day("2026-04-06")))
+    }
+
+    /// A generator that gives the same requests for the same seed (SplitMix64), so a failure can be replayed.
+    struct Seeded: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test(arguments: [1, 2, 3, 4, 5] as [UInt64]) func everyDueDayIsTheFirstWorkingDayOnOrAfterTheCountedDay(seed: UInt64) {
+        var random = Seeded(state: seed)
+        for _ in 0..<2_000 {
+            let received = CalendarDay(dayNumber: Int.random(in: 7_300...65_000, using: &random))
+            let holidays = Set((0..<Int.random(in: 0...12, using: &random)).map { _ in received.adding(days: Int.random(in: 20...120, using: &random)) })
+            var events: [(kind: SubjectAccessEventKind, on: CalendarDay)] = []
+            var on = received
+            for _ in 0..<Int.random(in: 0...6, using: &random) {
+                on = on.adding(days: Int.random(in: 0...10, using: &random))
+                events.append((SubjectAccessEventKind.allCases.randomElement(using: &random)!, on))
+            }
+            let today = on.adding(days: Int.random(in: 0...40, using: &random))
+            let clock = SubjectAccessClock(receivedOn: received, events: events, holidays: holidays)
+            let due = clock.dueOn(today: today)
+            let counted = received.sameDay(monthsLater: clock.extended ? 3 : 1).adding(days: clock.pausedDays(today: today))
+            // The counted day is the same day of the month (or that month's last), and the due day the first working
+            // day from it.
+            let month = received.sameDay(monthsLater: clock.extended ? 3 : 1)
+            #expect(month.day == received.day || (month.day < received.day && month.adding(days: 1).day == 1))
+            #expect(due >= counted && due.weekday <= 5 && !holidays.contains(due))
+            #expect((0..<(due - counted)).allSatisfy { counted.adding(days: $0).weekday >= 6 || holidays.contains(counted.adding(days: $0)) })
+            // Waiting longer never makes it due sooner; an extension never does either.
+            #expect(clock.dueOn(today: today.adding(days: 5)) >= due)
+            let unextended = SubjectAccessClock(receivedOn: received, events: events.filter { $0.kind != .extended }, holidays: holidays)
+            #expect(unextended.dueOn(today: today) <= due)
+        }
+    }
+}

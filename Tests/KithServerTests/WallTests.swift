@@ -14,14 +14,16 @@ import Testing
     /// Facts, corrected by appending: never updated, deleted or truncated.
     static let appendOnly: Set<String> = [
         "audit_events", "conference_stage_events", "contact_corrections", "contact_withdrawals", "data_incidents",
-        "family_messages", "handover_notes", "incident_decisions",
+        "family_messages", "handover_notes", "incident_decisions", "subject_access_decisions", "subject_access_disclosures",
+        "subject_access_events", "subject_access_requests", "subject_access_subjects",
         "note_audience_changes", "note_revisions", "note_withdrawals", "notes", "plan_item_updates",
     ]
     /// Rows that change as the work does (an allocation ends, a session expires), still each organisation's own.
     static let changing: Set<String> = [
         "allocations", "break_glass_grants", "conference_coordinators", "conference_meetings", "conference_participants",
         "conferences", "contact_people", "contact_workers", "contacts", "device_grants", "device_sign_ins", "devices", "families",
-        "family_invitations", "family_plans", "family_sessions", "identity_providers", "meeting_attendance", "organisations",
+        "family_invitations", "family_plans", "family_sessions", "identity_providers", "meeting_attendance", "organisation_holidays",
+        "organisations",
         "password_resets", "people",
         "plan_items", "review_item_recipients", "review_items", "scim_tokens", "sessions", "supervision_session_families",
         "supervision_sessions", "sync_changes", "sync_generations", "sync_mutations", "team_members", "team_signal_settings",
@@ -148,6 +150,23 @@ import Testing
         _ = try await kith.json(
             .post, "/v1/notes/\(sensitive["id"] as! String)/audience", as: .priya, ["audience": "restricted", "reason": "Sensitive"], expect: .ok)
 
+        // A subject access request with an event, a decision and a disclosure, and the organisation's days off.
+        _ = try await kith.json(.put, "/v1/organisation/holidays", as: .alex, ["days": ["2026-12-25"]], expect: .ok)
+        let officer = try await kith.addWorker("Ines Governance", roles: ["informationGovernance"], team: nil)
+        let request = try await kith.request(
+            .post, "/v1/subject-access-requests", token: officer.token,
+            body: try JSONSerialization.data(withJSONObject: [
+                "requester": ["personId": personId], "actingFor": "self", "dataSubjects": [personId], "receivedOn": CalendarDayText.today]))
+        let requestId = try #require(try JSONSerialization.jsonObject(with: Data(buffer: request.body)) as? [String: Any])["id"] as! String
+        for (path, body) in [("events", ["kind": "identityRequested", "on": CalendarDayText.today]),
+                             ("redactions", ["itemId": "person:\(personId)", "exemption": "other", "reason": "Kept back"]),
+                             ("disclosures", nil)] as [(String, [String: Any]?)] {
+            let made = try await kith.request(
+                .post, "/v1/subject-access-requests/\(requestId)/\(path)", token: officer.token,
+                body: try body.map { try JSONSerialization.data(withJSONObject: $0) })
+            #expect(made.status == .created, "\(path): \(String(buffer: made.body))")
+        }
+
         // A device that pulled and pushed.
         let device = try await FieldDevice.register(kith, as: .priya)
         _ = try await device.pullAll(from: nil)
@@ -192,9 +211,9 @@ import Testing
     }
 
     /// Every row of `organisation` again as `copy`'s, every id in it changed alike (so references still hold), and every
-    /// value that must be unique across organisations (an email, a token's hash) changed too. Written as the tables'
-    /// owner with triggers off, as a restore would write it: the other organisation's rows are what is wanted here, not
-    /// the feed's.
+    /// value that must be unique across organisations changed too (an email; a token's hash, hashed again so that it keeps
+    /// its length). Written as the tables' owner with triggers off, as a restore would write it: the other organisation's
+    /// rows are what is wanted here, not the feed's.
     static func copy(organisation: UUID, to copy: UUID, in kith: Kith) async throws {
         try await kith.db.withTransaction(logger: TestDatabase.logger) { connection in
             try await connection.query("SET LOCAL session_replication_role = replica", logger: TestDatabase.logger)
@@ -217,7 +236,7 @@ import Testing
                     case ("id", "uuid") where table == "organisations": "'\(copy)'::uuid"
                     case (_, "uuid"): "md5(\(column)::text || 'copy')::uuid"
                     case (_, "uuid[]"): "array(SELECT md5(x::text || 'copy')::uuid FROM unnest(\(column)) x)"
-                    case (_, "bytea"): "\(column) || '\\x01'::bytea"
+                    case (_, "bytea"): "sha256(\(column))"
                     case ("email", _), ("sign_in_name", _): "'copy-' || \(column)"
                     case ("user_code", _): "translate(\(column), 'BCDFGHJKLMNPQRSTVWXZ', 'CDFGHJKLMNPQRSTVWXZB')"
                     default: column

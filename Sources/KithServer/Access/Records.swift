@@ -88,16 +88,17 @@ struct Records: Sendable {
             breakGlass: action == .breakGlass || access.needsBreakGlass(kind, restricted: restricted), reason: reason)
     }
 
-    /// One event for each family, written in one statement (a team's figures touch every family of the team).
+    /// One event for each family, written in one statement (a team's figures touch every family of the team); a read
+    /// through a subject access request names it.
     func audit(
         _ action: AuditAction, _ entity: String, recordId: UUID? = nil, familyIds: [UUID], breakGlass: Bool = false,
-        reason: String? = nil
+        reason: String? = nil, subjectAccessRequest: UUID? = nil
     ) async throws {
         try await query(
             AuditWrite.self,
             """
             SELECT kith_audit(\(principal.workerId), NULL, \(familyIds)::uuid[], \(action.rawValue), \(entity),
-                              ARRAY[\(recordId)::uuid], \(reason), ARRAY[\(breakGlass)], '{}')
+                              ARRAY[\(recordId)::uuid], \(reason), ARRAY[\(breakGlass)], '{}', NULL, \(subjectAccessRequest))
             """)
     }
 

@@ -75,7 +75,7 @@ func buildRouter(
 
     let service = KithService(
         db: db, config: config, logger: logger, cursorKey: cursorKey, syncRate: SyncRate(perMinute: config.syncRequestsPerMinute),
-        wholeFamilyPulls: WholeFamilyPulls(capacity: config.wholeFamilyPulls))
+        wholeFamilyPulls: WholeFamilyPulls(capacity: config.wholeFamilyPulls), documents: .init(library: pages.templates))
     try service.registerHandlers(
         on: RecordingTransport(router: router, methods: contract), configuration: KithJSON.configuration,
         middlewares: [SignIn(db: db, maxBodyBytes: config.maxRequestBodyBytes, logger: logger), PullPage(service: service)])

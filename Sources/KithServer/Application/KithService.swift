@@ -11,6 +11,8 @@ struct KithService: APIProtocol {
     let cursorKey: ListCursorKey
     let syncRate: SyncRate
     let wholeFamilyPulls: WholeFamilyPulls
+    /// The templates disclosures are rendered from.
+    let documents: SubjectAccessDocument.Templates
 
     /// Signs and reads lists' `?after=` cursors.
     func cursors() throws -> ListCursor { try cursorKey.cursor }
