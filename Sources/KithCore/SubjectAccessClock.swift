@@ -5,6 +5,8 @@ public enum SubjectAccessEventKind: String, Sendable, Codable, CaseIterable {
     /// The clock stops from a request for identity or clarification until its answer.
     var pauses: Bool { self == .identityRequested || self == .clarificationRequested }
     var resumes: Bool { self == .identityReceived || self == .clarified }
+    /// A request is closed by either of these; until then it is open, and holds its families against disposal.
+    public static let closing: [Self] = [.refused, .closed]
 }
 
 /// When a subject access request is due, as the ICO counts it (UK GDPR Art. 12(3)): the day of receipt is day one and
@@ -34,7 +36,7 @@ public struct SubjectAccessClock: Sendable {
                 pauses[pauses.count - 1].to = max(event.on, last.from)
             }
             if event.kind == .extended { extended = true }
-            if event.kind == .closed || event.kind == .refused { closed = true }
+            if SubjectAccessEventKind.closing.contains(event.kind) { closed = true }
         }
         self.receivedOn = receivedOn
         self.pauses = pauses

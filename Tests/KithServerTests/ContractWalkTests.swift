@@ -58,6 +58,10 @@ import Testing
         let requestId = try #require(try JSONSerialization.jsonObject(with: Data(buffer: request.body)) as? [String: Any])["id"] as! String
         let disclosure = try await kith.request(.post, "/v1/subject-access-requests/\(requestId)/disclosures", token: officer.token, body: nil)
         let disclosureId = try #require(try JSONSerialization.jsonObject(with: Data(buffer: disclosure.body)) as? [String: Any])["id"] as! String
+        let hold = try await kith.request(
+            .post, "/v1/legal-holds", token: officer.token,
+            body: try JSONSerialization.data(withJSONObject: ["familyId": family.id, "reason": "Litigation"]))
+        let holdId = try #require(try JSONSerialization.jsonObject(with: Data(buffer: hold.body)) as? [String: Any])["id"] as! String
         let incident = UUID()
         try await kith.db.query(
             """
@@ -71,7 +75,7 @@ import Testing
             "planItemId": ((plan["items"] as! [[String: Any]])[0]["id"] as! String), "workerId": kith.fixture.id(.priya).text,
             "teamId": kith.fixture.north.text, "deviceId": device.id, "reviewItemId": reviewItem.text,
             "invitationId": invitation["id"] as! String, "scimTokenId": scimToken.id, "incidentId": incident.text,
-            "requestId": requestId, "disclosureId": disclosureId,
+            "requestId": requestId, "disclosureId": disclosureId, "holdId": holdId,
         ]
         victim.secrets = Array(victim.ids.filter { !["workerId", "teamId"].contains($0.key) }.values)
             + ["Secret", "Quinlan", "Wren", invitation["code"] as! String, invitation["url"] as! String, scimToken.token]
@@ -140,6 +144,8 @@ import Testing
             "releaseSubjectAccessItem": ["itemId": "person:\(v.ids["personId"]!)", "reason": "By an outsider"],
             "createSubjectAccessDisclosure": nil,
             "getSubjectAccessDisclosure": nil,
+            "chooseRetentionRule": ["rule": "closedSevenYears"],
+            "releaseLegalHold": ["reason": "Released by an outsider"],
         ]
     }
 
@@ -282,7 +288,7 @@ import Testing
     /// only information-governance officers make (a supervisor is refused them; SubjectAccessTests holds their audit).
     static let readsRefusedToSupervisors: Set<String> = [
         "getIdentityProvider", "listScimTokens", "getHolidays", "listSubjectAccessRequests", "getSubjectAccessRequest",
-        "getSubjectAccessBundle", "getSubjectAccessDisclosure",
+        "getSubjectAccessBundle", "getSubjectAccessDisclosure", "getRetentionRules", "listLegalHolds", "listDisposalDue",
     ]
 
     /// Every read of the served contract (each GET, and the sync pull), made by the family's supervisor, leaves an audit

@@ -154,7 +154,8 @@ import Testing
             for table in ["notes", "note_revisions", "note_withdrawals", "audit_events", "plan_item_updates", "conference_stage_events",
                           "family_messages", "handover_notes", "data_incidents", "incident_decisions", "note_audience_changes",
                           "contact_corrections", "contact_withdrawals", "subject_access_requests", "subject_access_subjects",
-                          "subject_access_events", "subject_access_decisions", "subject_access_disclosures"] {
+                          "subject_access_events", "subject_access_decisions", "subject_access_disclosures", "legal_holds",
+                          "legal_hold_releases"] {
                 for statement in ["UPDATE \(table) SET organisation_id = organisation_id", "DELETE FROM \(table)"] {
                     let state = try await Self.probe(kith, behind: organisation, statement)
                     #expect(state == "42501", "\(statement): \(state ?? "ran")")

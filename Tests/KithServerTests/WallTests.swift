@@ -14,7 +14,7 @@ import Testing
     /// Facts, corrected by appending: never updated, deleted or truncated.
     static let appendOnly: Set<String> = [
         "audit_events", "conference_stage_events", "contact_corrections", "contact_withdrawals", "data_incidents",
-        "family_messages", "handover_notes", "incident_decisions", "subject_access_decisions", "subject_access_disclosures",
+        "family_messages", "handover_notes", "incident_decisions", "legal_hold_releases", "legal_holds", "subject_access_decisions", "subject_access_disclosures",
         "subject_access_events", "subject_access_requests", "subject_access_subjects",
         "note_audience_changes", "note_revisions", "note_withdrawals", "notes", "plan_item_updates",
     ]
@@ -24,7 +24,7 @@ import Testing
         "conferences", "contact_people", "contact_workers", "contacts", "device_grants", "device_sign_ins", "devices", "families",
         "family_invitations", "family_plans", "family_sessions", "identity_providers", "meeting_attendance", "organisation_holidays",
         "organisations",
-        "password_resets", "people",
+        "password_resets", "people", "retention_rules",
         "plan_items", "review_item_recipients", "review_items", "scim_tokens", "sessions", "supervision_session_families",
         "supervision_sessions", "sync_changes", "sync_generations", "sync_mutations", "team_members", "team_signal_settings",
         "teams", "workers",
@@ -151,7 +151,7 @@ import Testing
             .post, "/v1/notes/\(sensitive["id"] as! String)/audience", as: .priya, ["audience": "restricted", "reason": "Sensitive"], expect: .ok)
 
         // A subject access request with an event, a decision and a disclosure, and the organisation's days off.
-        _ = try await kith.json(.put, "/v1/organisation/holidays", as: .alex, ["days": ["2026-12-25"]], expect: .ok)
+        #expect(try await kith.request(.put, "/v1/organisation/holidays", as: .alex, json: ["2026-12-25"]).status == .ok)
         let officer = try await kith.addWorker("Ines Governance", roles: ["informationGovernance"], team: nil)
         let request = try await kith.request(
             .post, "/v1/subject-access-requests", token: officer.token,
@@ -166,6 +166,17 @@ import Testing
                 body: try body.map { try JSONSerialization.data(withJSONObject: $0) })
             #expect(made.status == .created, "\(path): \(String(buffer: made.body))")
         }
+
+        // The organisation's own retention rules, and a hold on the family, released.
+        let rules: [[String: Any]] = [["code": "childInNeed", "description": "Until the youngest child is 25", "anchor": "youngestChildBirth", "years": 25]]
+        #expect(try await kith.request(.put, "/v1/organisation/retention-rules", token: officer.token,
+                                       body: try JSONSerialization.data(withJSONObject: rules)).status == .ok)
+        let hold = try await kith.request(
+            .post, "/v1/legal-holds", token: officer.token,
+            body: try JSONSerialization.data(withJSONObject: ["familyId": familyId, "reason": "Litigation"]))
+        let holdId = try #require(try JSONSerialization.jsonObject(with: Data(buffer: hold.body)) as? [String: Any])["id"] as! String
+        #expect(try await kith.request(.post, "/v1/legal-holds/\(holdId)/release", token: officer.token,
+                                       body: try JSONSerialization.data(withJSONObject: ["reason": "Settled"])).status == .ok)
 
         // A device that pulled and pushed.
         let device = try await FieldDevice.register(kith, as: .priya)

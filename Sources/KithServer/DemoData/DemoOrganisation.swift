@@ -72,6 +72,7 @@ public struct DemoOrganisation: Sendable {
           sam@kith.demo     supervisor, North team
           chris@kith.demo   FGC coordinator, North team
           admin@kith.demo   administrator
+          ig@kith.demo      information governance (subject access requests)
         """
 
     struct Counts {
@@ -118,6 +119,7 @@ struct Staff {
             let name = "\(Names.first[number % Names.first.count]) \(Names.surnames[(number / Names.first.count) % Names.surnames.count])"
             add(name, "worker\(number + 1)@kith.demo", "practitioner", number % 2, &random)
         }
+        add("Ines Okoro", "ig@kith.demo", "informationGovernance", nil, &random)
     }
 
     func practitioners(team: Int) -> [Worker] { workers.filter { $0.role == "practitioner" && $0.team == team } }

@@ -64,7 +64,9 @@ extension KithService {
     func getFamily(_ input: Operations.GetFamily.Input) async throws -> Operations.GetFamily.Output {
         let id = try UUID(path: input.path.familyId)
         let family = try await readFamily(id, "family", recordId: id) { records, _ in
-            try await records.family(id)
+            var family = try await records.family(id)
+            family.retention = try await records.retention(of: [id]).first?.retention
+            return family
         }
         return .ok(.init(body: .json(family)))
     }

@@ -8,10 +8,10 @@ import OpenAPIRuntime
 /// each disclosure is kept exactly as served. Each handler reaches the database in one transaction of `records`.
 extension KithService {
     /// The caller, who must be an information-governance officer (administrators read no case content).
-    private func governanceOfficer() throws -> Principal {
+    func governanceOfficer() throws -> Principal {
         let principal = try Principal.required()
         guard principal.has(.informationGovernance) else {
-            throw KithError.forbidden("Subject access requests are for information-governance officers.")
+            throw KithError.forbidden("Subject access requests, retention and disposal are for information-governance officers.")
         }
         return principal
     }
@@ -92,14 +92,14 @@ extension KithService {
 
     func getHolidays(_ input: Operations.GetHolidays.Input) async throws -> Operations.GetHolidays.Output {
         try requireHolidayKeeper()
-        return .ok(.init(body: .json(.init(days: try await records { try await $0.holidays() }.map(\.description)))))
+        return .ok(.init(body: .json(try await records { try await $0.holidays() }.map(\.description))))
     }
 
     func putHolidays(_ input: Operations.PutHolidays.Input) async throws -> Operations.PutHolidays.Output {
         try requireHolidayKeeper()
         let body = switch input.body { case .json(let body): body }
         var check = Validation()
-        let days = body.days.enumerated().compactMap { index, text in
+        let days = body.enumerated().compactMap { index, text in
             let day = CalendarDay(text)
             if day == nil { check.add("days[\(index)]", "must be a day, YYYY-MM-DD") }
             return day
@@ -109,7 +109,7 @@ extension KithService {
             try await records.setHolidays(Array(Set(days)).sorted())
             return try await records.holidays()
         }
-        return .ok(.init(body: .json(.init(days: kept.map(\.description)))))
+        return .ok(.init(body: .json(kept.map(\.description))))
     }
 
     /// The organisation's days off are kept by its administrators and its information-governance officers.
