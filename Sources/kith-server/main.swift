@@ -13,7 +13,7 @@ struct KithServerCommand: AsyncParsableCommand {
         commandName: "kith-server",
         abstract: "The Kith server: records judgment, protects relationships.",
         discussion: "Configured from the environment: DATABASE_URL, KITH_HOST, KITH_PORT, KITH_LOG_LEVEL.",
-        subcommands: [Serve.self, Migrate.self, CreateAdmin.self, DemoData.self, NewSyncGeneration.self],
+        subcommands: [Serve.self, Migrate.self, CreateAdmin.self, DemoData.self, NewSyncGeneration.self, Dispose.self, ReplayDisposals.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -67,6 +67,43 @@ struct NewSyncGeneration: AsyncParsableCommand {
         try await withDatabase(config, logger: logger) { db in
             try await Administration(db: db, logger: logger).startNewSyncGeneration()
             print("Started a new sync generation: every device will push, then pull from an empty cursor.")
+        }
+    }
+}
+
+struct Dispose: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Dispose of every family approved for disposal, each with a certificate (docs/information-governance.md).",
+        discussion: "Give --ledger a file kept beside the backups: each certificate is appended to it, for replay-disposals after a restore.")
+
+    @Option(help: "A file each certificate is appended to, one JSON line each.") var ledger: String?
+
+    func run() async throws {
+        let (config, logger) = try start()
+        try await withDatabase(config, logger: logger) { db in
+            let outcome = try await Disposer(db: db, logger: logger).dispose(ledger: ledger.map { URL(fileURLWithPath: $0) })
+            for certificate in outcome.disposed {
+                print("Disposed of family \(certificate.familyId.uuidString.lowercased()): \(certificate.rowCounts.values.reduce(0, +)) rows, certificate \(certificate.id.uuidString.lowercased()).")
+            }
+            for family in outcome.held { print("Family \(family.uuidString.lowercased()) is held now: left as it is.") }
+            if outcome.disposed.isEmpty && outcome.held.isEmpty { print("Nothing is approved for disposal.") }
+        }
+    }
+}
+
+struct ReplayDisposals: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay-disposals",
+        abstract: "After restoring a backup: dispose again of every family a certificate (in the database or the ledger) names.")
+
+    @Option(help: "The ledger `dispose --ledger` appended to.") var ledger: String?
+
+    func run() async throws {
+        let (config, logger) = try start()
+        try await withDatabase(config, logger: logger) { db in
+            let replayed = try await Disposer(db: db, logger: logger).replay(ledger: ledger.map { URL(fileURLWithPath: $0) })
+            for (family, rows) in replayed { print("Disposed again of family \(family.uuidString.lowercased()): \(rows) rows the backup brought back.") }
+            if replayed.isEmpty { print("Nothing disposed of has come back.") }
         }
     }
 }

@@ -62,6 +62,14 @@ import Testing
             .post, "/v1/legal-holds", token: officer.token,
             body: try JSONSerialization.data(withJSONObject: ["familyId": family.id, "reason": "Litigation"]))
         let holdId = try #require(try JSONSerialization.jsonObject(with: Data(buffer: hold.body)) as? [String: Any])["id"] as! String
+        // A family long closed, proposed for disposal.
+        let old = try await kith.openFamily("The Secretold family")
+        _ = try await kith.json(.patch, "/v1/families/\(old.id)", as: .priya, ["status": "closed", "closedOn": "2010-01-01"], expect: .ok)
+        _ = try await kith.request(
+            .post, "/v1/families/\(old.id)/retention", token: officer.token, body: try JSONSerialization.data(withJSONObject: ["rule": "closedSevenYears"]))
+        let batch = try await kith.request(
+            .post, "/v1/disposal-batches", token: officer.token, body: try JSONSerialization.data(withJSONObject: ["familyIds": [old.id]]))
+        let batchId = try #require(try JSONSerialization.jsonObject(with: Data(buffer: batch.body)) as? [String: Any])["id"] as! String
         let incident = UUID()
         try await kith.db.query(
             """
@@ -75,7 +83,7 @@ import Testing
             "planItemId": ((plan["items"] as! [[String: Any]])[0]["id"] as! String), "workerId": kith.fixture.id(.priya).text,
             "teamId": kith.fixture.north.text, "deviceId": device.id, "reviewItemId": reviewItem.text,
             "invitationId": invitation["id"] as! String, "scimTokenId": scimToken.id, "incidentId": incident.text,
-            "requestId": requestId, "disclosureId": disclosureId, "holdId": holdId,
+            "requestId": requestId, "disclosureId": disclosureId, "holdId": holdId, "batchId": batchId,
         ]
         victim.secrets = Array(victim.ids.filter { !["workerId", "teamId"].contains($0.key) }.values)
             + ["Secret", "Quinlan", "Wren", invitation["code"] as! String, invitation["url"] as! String, scimToken.token]
@@ -146,6 +154,7 @@ import Testing
             "getSubjectAccessDisclosure": nil,
             "chooseRetentionRule": ["rule": "closedSevenYears"],
             "releaseLegalHold": ["reason": "Released by an outsider"],
+            "approveDisposal": nil,
         ]
     }
 
@@ -289,6 +298,7 @@ import Testing
     static let readsRefusedToSupervisors: Set<String> = [
         "getIdentityProvider", "listScimTokens", "getHolidays", "listSubjectAccessRequests", "getSubjectAccessRequest",
         "getSubjectAccessBundle", "getSubjectAccessDisclosure", "getRetentionRules", "listLegalHolds", "listDisposalDue",
+        "listDisposalCertificates",
     ]
 
     /// Every read of the served contract (each GET, and the sync pull), made by the family's supervisor, leaves an audit

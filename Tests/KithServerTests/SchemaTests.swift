@@ -20,6 +20,8 @@ import Testing
             "note_audience_changes": "by note",
             "contact_corrections": "by contact",
             "contact_withdrawals": "by contact",
+            "disposal_certificates": "by organisation, a disposed family's id kept only as its tombstone",
+            "disposal_purges": "by device",
         ]
         try await TestDatabase.withFreshDatabase { url in
             try await withDatabase(AppConfig(databaseURL: url), logger: TestDatabase.logger) { db in

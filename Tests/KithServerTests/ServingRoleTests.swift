@@ -155,7 +155,7 @@ import Testing
                           "family_messages", "handover_notes", "data_incidents", "incident_decisions", "note_audience_changes",
                           "contact_corrections", "contact_withdrawals", "subject_access_requests", "subject_access_subjects",
                           "subject_access_events", "subject_access_decisions", "subject_access_disclosures", "legal_holds",
-                          "legal_hold_releases"] {
+                          "legal_hold_releases", "disposal_batches", "disposal_approvals", "disposal_certificates"] {
                 for statement in ["UPDATE \(table) SET organisation_id = organisation_id", "DELETE FROM \(table)"] {
                     let state = try await Self.probe(kith, behind: organisation, statement)
                     #expect(state == "42501", "\(statement): \(state ?? "ran")")

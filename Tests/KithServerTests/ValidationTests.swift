@@ -96,7 +96,7 @@ import Testing
             let before = try await snapshot(kith)
             let grants = Array(repeating: #"{"familyId": "\#(family.id)", "grantId": "\#(UUID().text)"}"#, count: 1001).joined(separator: ", ")
             let cases: [(Fixture.Who?, HTTPRequest.Method, String, String, String?)] = [
-                (.alex, .post, "/v1/workers", #"{"name": "Jo", "email": "jo@example.org", "password": "a long enough passphrase", "roles": ["admin", "admin", "admin", "admin", "admin"], "teamIds": []}"#, "roles"),
+                (.alex, .post, "/v1/workers", #"{"name": "Jo", "email": "jo@example.org", "password": "a long enough passphrase", "roles": ["admin", "admin", "admin", "admin", "admin", "admin"], "teamIds": []}"#, "roles"),
                 (.sam, .post, "/v1/review-items/\(UUID().text)/resolve", #"{"action": "accept", "value": "\#(String(repeating: "a", count: 65_537))"}"#, "value"),
                 (nil, .post, "/v1/sync/ack", #"{"purged": [\#(grants)]}"#, "purged"),
                 (nil, .post, "/v1/sync/push", #"{"protocol": 1, "deviceId": "\#(device.id)", "clientVersion": "1\u0001", "mutations": []}"#, "clientVersion"),

@@ -14,6 +14,7 @@ import Testing
     /// Facts, corrected by appending: never updated, deleted or truncated.
     static let appendOnly: Set<String> = [
         "audit_events", "conference_stage_events", "contact_corrections", "contact_withdrawals", "data_incidents",
+        "disposal_approvals", "disposal_batches", "disposal_certificates",
         "family_messages", "handover_notes", "incident_decisions", "legal_hold_releases", "legal_holds", "subject_access_decisions", "subject_access_disclosures",
         "subject_access_events", "subject_access_requests", "subject_access_subjects",
         "note_audience_changes", "note_revisions", "note_withdrawals", "notes", "plan_item_updates",
@@ -21,7 +22,8 @@ import Testing
     /// Rows that change as the work does (an allocation ends, a session expires), still each organisation's own.
     static let changing: Set<String> = [
         "allocations", "break_glass_grants", "conference_coordinators", "conference_meetings", "conference_participants",
-        "conferences", "contact_people", "contact_workers", "contacts", "device_grants", "device_sign_ins", "devices", "families",
+        "conferences", "contact_people", "contact_workers", "contacts", "device_grants", "device_sign_ins", "devices", "disposal_purges",
+        "families",
         "family_invitations", "family_plans", "family_sessions", "identity_providers", "meeting_attendance", "organisation_holidays",
         "organisations",
         "password_resets", "people", "retention_rules",
@@ -168,7 +170,10 @@ import Testing
         }
 
         // The organisation's own retention rules, and a hold on the family, released.
-        let rules: [[String: Any]] = [["code": "childInNeed", "description": "Until the youngest child is 25", "anchor": "youngestChildBirth", "years": 25]]
+        let rules: [[String: Any]] = [
+            ["code": "childInNeed", "description": "Until the youngest child is 25", "anchor": "youngestChildBirth", "years": 25],
+            ["code": "closedSevenYears", "description": "Seven years after closing", "anchor": "familyClosed", "years": 5],
+        ]
         #expect(try await kith.request(.put, "/v1/organisation/retention-rules", token: officer.token,
                                        body: try JSONSerialization.data(withJSONObject: rules)).status == .ok)
         let hold = try await kith.request(
@@ -177,6 +182,20 @@ import Testing
         let holdId = try #require(try JSONSerialization.jsonObject(with: Data(buffer: hold.body)) as? [String: Any])["id"] as! String
         #expect(try await kith.request(.post, "/v1/legal-holds/\(holdId)/release", token: officer.token,
                                        body: try JSONSerialization.data(withJSONObject: ["reason": "Settled"])).status == .ok)
+
+        // A family held by a device, closed, and disposed of by two officers and the operator's command.
+        let disposed = try await kith.openFamily("The Disposed family")
+        let holder = try await FieldDevice.register(kith, as: .priya, name: "old tablet")
+        _ = try await holder.pullAll(from: nil)
+        _ = try await kith.json(.patch, "/v1/families/\(disposed.id)", as: .priya, ["status": "closed", "closedOn": "2020-01-01"], expect: .ok)
+        let approver = try await kith.addWorker("Olu Records", roles: ["informationGovernance"], team: nil)
+        #expect(try await kith.request(.post, "/v1/families/\(disposed.id)/retention", token: officer.token,
+                                       body: try JSONSerialization.data(withJSONObject: ["rule": "closedSevenYears"])).status == .ok)
+        let batch = try await kith.request(
+            .post, "/v1/disposal-batches", token: officer.token, body: try JSONSerialization.data(withJSONObject: ["familyIds": [disposed.id]]))
+        let batchId = try #require(try JSONSerialization.jsonObject(with: Data(buffer: batch.body)) as? [String: Any])["id"] as! String
+        #expect(try await kith.request(.post, "/v1/disposal-batches/\(batchId)/approve", token: approver.token, body: nil).status == .ok)
+        #expect(try await Disposer(db: kith.db, logger: TestDatabase.logger).dispose(ledger: nil).disposed.count == 1)
 
         // A device that pulled and pushed.
         let device = try await FieldDevice.register(kith, as: .priya)

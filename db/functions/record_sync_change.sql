@@ -1,4 +1,5 @@
--- TG_ARGV: entity name, column holding the entity id, column holding the family id.
+-- TG_ARGV: entity name, column holding the entity id, column holding the family id. A family being disposed of
+-- (`kith-server dispose`) leaves no change behind: its devices are told to purge it instead (disposal_purges).
 CREATE OR REPLACE FUNCTION public.record_sync_change()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -6,6 +7,9 @@ AS $function$
 DECLARE
     r jsonb;
 BEGIN
+    IF TG_OP = 'DELETE' AND current_setting('kith.disposing', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'DELETE' THEN
         r := to_jsonb(OLD);
     ELSE

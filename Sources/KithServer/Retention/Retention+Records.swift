@@ -68,21 +68,10 @@ extension Records {
                              (SELECT max(n.created_at) FROM notes n WHERE n.organisation_id = f.organisation_id AND n.family_id = f.id),
                              (SELECT max(m.created_at) FROM family_messages m WHERE m.organisation_id = f.organisation_id AND m.family_id = f.id),
                              f.created_at) AT TIME ZONE 'UTC')::date::text AS last_activity,
-                   (SELECT coalesce(json_agg(h ORDER BY h.since, h.id), '[]') FROM (
-                        SELECT 'legalHold' AS kind, l.id, l.reason,
-                               to_char(l.placed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS since
-                        FROM legal_holds l
-                        WHERE l.organisation_id = f.organisation_id AND (l.family_id = f.id OR l.team_id = f.team_id)
-                          AND NOT EXISTS (SELECT 1 FROM legal_hold_releases r WHERE r.organisation_id = l.organisation_id AND r.hold_id = l.id)
-                        UNION ALL
-                        SELECT DISTINCT 'subjectAccessRequest', q.id, NULL,
-                               to_char(q.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-                        FROM subject_access_subjects s
-                        JOIN subject_access_requests q ON q.organisation_id = s.organisation_id AND q.id = s.request_id
-                        WHERE s.organisation_id = f.organisation_id AND s.family_id = f.id
-                          AND NOT EXISTS (SELECT 1 FROM subject_access_events e WHERE e.organisation_id = q.organisation_id
-                                            AND e.request_id = q.id AND e.kind = ANY(\(SubjectAccessEventKind.closing.map(\.rawValue))))
-                    ) h)::text AS holds
+                   (SELECT coalesce(json_agg(json_build_object(
+                               'kind', h.kind, 'id', h.id, 'reason', h.reason,
+                               'since', to_char(h.since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')) ORDER BY h.since, h.id), '[]')
+                    FROM family_holds h WHERE h.organisation_id = f.organisation_id AND h.family_id = f.id)::text AS holds
             FROM families f
             WHERE f.organisation_id = \(principal.organisationId) AND (\(familyIds)::uuid[] IS NULL OR f.id = ANY(\(familyIds)::uuid[]))
               AND (NOT \(closedOnly) OR f.closed_on IS NOT NULL)

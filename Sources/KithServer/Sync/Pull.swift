@@ -68,6 +68,18 @@ extension Records {
                 .write, "devicePurge", recordId: device.id, familyIds: [familyId],
                 reason: "the device removed its copy of the family's record")
         }
+        // A disposed family's purge: the family's id is in nothing but its certificate now, so the organisation's feed
+        // says it without naming the family.
+        let disposed = try await query(
+            """
+            UPDATE disposal_purges SET acked_at = now()
+            WHERE organisation_id = \(principal.organisationId) AND device_id = \(device.id) AND id = ANY(\(grantIds)) AND acked_at IS NULL
+            RETURNING certificate_id
+            """).collect().map { try $0.decode(UUID.self) }
+        for certificate in disposed {
+            try await auditAdministration(
+                "devicePurge", recordId: device.id, reason: "the device removed its copy of a disposed family (certificate \(certificate.text))")
+        }
     }
 
     func pull(
@@ -107,6 +119,16 @@ extension Records {
             } else {
                 grants.append((id, familyId, number))
             }
+        }
+        // Families disposed of since the device held them: purged like any family leaving its scope, until it says so.
+        for row in try await query(
+            DisposalPurges.self,
+            """
+            SELECT id, family_id FROM disposal_purges
+            WHERE organisation_id = \(organisation) AND device_id = \(device.id) AND acked_at IS NULL ORDER BY id
+            """) {
+            let (id, familyId) = try row.decode((UUID, UUID).self)
+            removals.append(.init(familyId: familyId.text, grantId: id.text, reason: "disposed"))
         }
 
         var changes: [Components.Schemas.Change] = []
@@ -324,3 +346,5 @@ enum PullHorizon: HotStatement {}
 enum PullGrants: HotStatement {}
 enum PullFeed: HotStatement {}
 enum PullLastApplied: HotStatement {}
+/// A device's purges of families disposed of.
+enum DisposalPurges: HotStatement {}

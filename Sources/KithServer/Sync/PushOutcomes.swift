@@ -110,6 +110,10 @@ extension Records {
         case .endedGrant(let teamId, _):
             return try await propose(mutation, familyId: familyId, teamId: teamId, device: device)
         case .none:
+            // A family disposed of stays gone: work naming it is refused as such, never re-creating it.
+            if try await wasDisposed(familyId) {
+                throw KithError(status: .gone, code: "family_disposed", detail: "This family's record was disposed of; the work is kept for review.")
+            }
             throw KithError.notFound
         }
 
