@@ -103,6 +103,7 @@ import Testing
                 (nil, .post, "/v1/sync/push", #"{"protocol": 1, "deviceId": "\#(device.id)", "clientVersion": "1", "mutations": [{"seq": 0, "id": "\#(UUID().text)", "type": "note.create", "recordedAt": "2026-01-01T09:00:00Z", "args": {"familyId": "\#(family.id)", "body": "x"}}]}"#, "mutations.0.seq"),
                 (.priya, .post, "/v1/families/\(family.id)/contacts", #"{"occurredAt": "2026-01-01T09:00:00Z*", "kind": "phone"}"#, nil),
                 (.priya, .post, "/v1/families/\(family.id)/contacts", #"{"occurredAt": "2026-02-30T09:00:00Z", "kind": "phone"}"#, nil),
+                (.alex, .put, "/v1/organisation/holidays", "[" + Array(repeating: #""1900-01-01""#, count: 401).joined(separator: ", ") + "]", "days"),
             ]
             for (who, method, path, body, field) in cases {
                 let response = if let who {

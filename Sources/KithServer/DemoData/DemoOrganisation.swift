@@ -72,7 +72,8 @@ public struct DemoOrganisation: Sendable {
           sam@kith.demo     supervisor, North team
           chris@kith.demo   FGC coordinator, North team
           admin@kith.demo   administrator
-          ig@kith.demo      information governance (subject access requests)
+          ig@kith.demo      information governance (subject access requests, retention)
+          records@kith.demo information governance (a second officer, to approve a disposal)
         """
 
     struct Counts {
@@ -120,6 +121,7 @@ struct Staff {
             add(name, "worker\(number + 1)@kith.demo", "practitioner", number % 2, &random)
         }
         add("Ines Okoro", "ig@kith.demo", "informationGovernance", nil, &random)
+        add("Olu Adebayo", "records@kith.demo", "informationGovernance", nil, &random)
     }
 
     func practitioners(team: Int) -> [Worker] { workers.filter { $0.role == "practitioner" && $0.team == team } }

@@ -99,6 +99,7 @@ extension KithService {
         try requireHolidayKeeper()
         let body = switch input.body { case .json(let body): body }
         var check = Validation()
+        check.count("days", body.count, max: 400)
         let days = body.enumerated().compactMap { index, text in
             let day = CalendarDay(text)
             if day == nil { check.add("days[\(index)]", "must be a day, YYYY-MM-DD") }
