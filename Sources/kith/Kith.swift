@@ -20,7 +20,7 @@ struct Kith: AsyncParsableCommand {
             Visit.self, ContactCommand.self, Note.self, Amend.self, Show.self, PersonCommand.self, PlanCommand.self,
             Handover.self, Review.self, Invite.self, Invitations.self, ConferenceCommand.self,
             Allocate.self, Reallocate.self, SupervisionCommand.self, TeamCaseload.self, Continuity.self, Signals.self, DeviceCommand.self,
-            Access.self, BreakGlass.self, Audit.self, Export.self,
+            Access.self, BreakGlass.self, Audit.self, Export.self, SubjectAccess.self, Hold.self, Retention.self,
         ]
     )
 

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import KithAPI
 import KithCore
@@ -39,6 +40,49 @@ import Testing
                 }
                 try await body(setting, db)
             }
+        }
+    }
+
+    /// An information-governance officer (Ruth, given the role) logs the nan's request, pauses it for identity, reads the
+    /// bundle, withholds her daughter's details, discloses to a file whose hash the server kept, and holds the family.
+    @Test func anOfficerWorksARequestAndHoldsAFamilyFromTheTerminal() async throws {
+        try await withFamily { setting, db in
+            let logger = TestDatabase.logger
+            try await db.query("UPDATE workers SET roles = roles || '{informationGovernance}' WHERE email = 'ruth@test.kith'", logger: logger)
+            func person(_ name: String) async throws -> String {
+                try await db.query("SELECT id FROM people WHERE name = \(name)", logger: logger).collect()[0].decode(UUID.self).text
+            }
+            let (margaret, jade) = (try await person("Margaret Adeyemi"), try await person("Jade Adeyemi"))
+            let terminal = try Tmux()
+            defer { terminal.close() }
+            try await terminal.login(.ruth, port: setting.server.port)
+            let kith = "kith --profile ruth"
+
+            var screen = try await terminal.run("\(kith) sar new --subject \(margaret) --requester \(margaret) --received 2026-12-01 --channel letter")
+            #expect(screen.contains("Received 2026-12-01; due 2027-01-01"), "\(screen)")
+            let request = try await db.query("SELECT id FROM subject_access_requests", logger: logger).collect()[0].decode(UUID.self)
+            let ref = String(request.text.prefix(8))
+            screen = try await terminal.run("\(kith) sar event \(ref) identityRequested --on 2026-12-02 --reason 'Asked for her bus pass'")
+            #expect(screen.contains("— paused") && screen.contains("identityRequested: Asked for her bus pass"), "\(screen)")
+            screen = try await terminal.run("\(kith) sar bundle \(ref)")
+            #expect(screen.contains("theirOwnDetails") && screen.contains("person:\(jade.prefix(8))"), "\(screen)")
+            screen = try await terminal.run("\(kith) sar redact \(ref) person:\(jade) --exemption thirdParty --reason 'Her details are hers'")
+            #expect(screen.contains("Item withheld (thirdParty)."), "\(screen)")
+            let file = terminal.folder.appendingPathComponent("disclosure.html")
+            screen = try await terminal.run("\(kith) sar disclose \(ref) --output \(file.path)")
+            let kept = try await db.query("SELECT encode(sha256, 'hex') FROM subject_access_disclosures", logger: logger).collect()[0].decode(String.self)
+            #expect(screen.contains("sha256 \(kept)"), "\(screen)")
+            let document = try Data(contentsOf: file)
+            #expect(Data(SHA256.hash(data: document)).map { String(format: "%02x", $0) }.joined() == kept)
+            #expect(String(decoding: document, as: UTF8.self).contains("Margaret Adeyemi"))
+
+            screen = try await terminal.run("\(kith) hold --family \(setting.family.id) --reason 'Litigation about the placement'")
+            #expect(screen.contains("placed"), "\(screen)")
+            screen = try await terminal.run("\(kith) hold")
+            #expect(screen.contains("Litigation about the pla"), "\(screen)")
+            screen = try await terminal.run("\(kith) retention")
+            #expect(screen.contains("childInNeed"), "\(screen)")
+            #expect(try await db.query("SELECT count(*)::int FROM legal_holds", logger: logger).collect()[0].decode(Int.self) == 1)
         }
     }
 
