@@ -56,6 +56,9 @@ import Testing
                 "receivedOn": CalendarDayText.today])
             let requestId = try Kith.decoder.decode(Components.Schemas.SubjectAccessRequest.self, from: request.body).id
             #expect(try await due().isEmpty)
+            let proposed = try await call(.post, "/v1/disposal-batches", ["familyIds": [family.id]])
+            #expect(proposed.status == .conflict)
+            #expect(try kith.problem(proposed).code == "legal_hold")
             _ = try await call(.post, "/v1/subject-access-requests/\(requestId)/events", ["kind": "closed", "on": CalendarDayText.today])
             #expect(try await due() == [family.id])
 

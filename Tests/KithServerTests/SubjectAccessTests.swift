@@ -92,6 +92,10 @@ import Testing
                   AND entity = 'subjectAccessBundle' AND family_id = '\(story.familyId)'
                 """) == 1)
             #expect(try await kith.count("SELECT count(*) FROM audit_events WHERE subject_access_request_id IS NOT NULL AND family_id = '\(setting.morganId)'") == 0)
+            // The family's supervisor sees the read in its trail, with the request it went through.
+            let trail = try await kith.json(.get, "/v1/families/\(story.familyId)/audit", as: .sam)
+            let events = try #require(trail["items"] as? [[String: Any]])
+            #expect(events.contains { $0["entity"] as? String == "subjectAccessBundle" && $0["subjectAccessRequestId"] as? String == request.id })
             #expect(try await kith.request(.get, "/v1/families/\(setting.morganId)", token: setting.officer.token, body: nil).status == .notFound)
             // A person of another organisation is no data subject.
             let stranger = try await kith.request(

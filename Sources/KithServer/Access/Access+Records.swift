@@ -114,7 +114,7 @@ extension Records {
 enum AuditEventRow {
     static let columns = """
         e.id, e.at, e.worker_id, w.name AS worker_name, e.person_id, p.name AS person_name, e.scim_token_id,
-        t.name AS scim_token_name, e.action, e.entity, e.record_id, e.reason, e.break_glass, e.team_id
+        t.name AS scim_token_name, e.action, e.entity, e.record_id, e.reason, e.break_glass, e.team_id, e.subject_access_request_id
         """
 
     static func decode(_ row: PostgresRow) throws -> Components.Schemas.AuditEvent {
@@ -126,6 +126,7 @@ enum AuditEventRow {
             scimTokenId: try row.decode("scim_token_id", as: UUID?.self)?.text, scimTokenName: try row.decode("scim_token_name"),
             action: .init(rawValue: try row.decode("action")) ?? .read, entity: try row.decode("entity"),
             recordId: try row.decode("record_id", as: UUID?.self)?.text, teamId: try row.decode("team_id", as: UUID?.self)?.text,
-            reason: try row.decode("reason"), breakGlass: try row.decode("break_glass"))
+            reason: try row.decode("reason"), breakGlass: try row.decode("break_glass"),
+            subjectAccessRequestId: try row.decode("subject_access_request_id", as: UUID?.self)?.text)
     }
 }
