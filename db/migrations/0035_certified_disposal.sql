@@ -49,7 +49,8 @@ CREATE TABLE disposal_approvals (
     FOREIGN KEY (organisation_id, approved_by) REFERENCES workers (organisation_id, id)
 );
 
--- The certificate is also the family's tombstone: the family's id outlives it here, and nowhere else.
+-- The certificate is also the family's tombstone: the family's id outlives it here, and nowhere else. It stands on its
+-- own (no reference to its batch), so that one written back after restoring a backup older than the batch still holds.
 CREATE TABLE disposal_certificates (
     organisation_id    uuid NOT NULL,
     id                 uuid NOT NULL,
@@ -64,8 +65,7 @@ CREATE TABLE disposal_certificates (
     approved_by        uuid NOT NULL,
     disposed_at        timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (organisation_id, id),
-    UNIQUE (organisation_id, family_id),
-    FOREIGN KEY (organisation_id, batch_id) REFERENCES disposal_batches (organisation_id, id)
+    UNIQUE (organisation_id, family_id)
 );
 
 -- A device that held a disposed family is told to purge it until it says it has.
