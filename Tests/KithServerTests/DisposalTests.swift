@@ -97,21 +97,32 @@ import Testing
             // and writes its certificate back.
             let restored = "kith_restored_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
             _ = try await TestDatabase.admin { try await $0.query("CREATE DATABASE \(unescaped: restored)", logger: TestDatabase.logger) }
-            defer { Task { _ = try? await TestDatabase.admin { try await $0.query("DROP DATABASE IF EXISTS \(unescaped: restored) WITH (FORCE)", logger: TestDatabase.logger) } } }
-            try Self.run("pg_restore", ["--no-owner", "-d", TestDatabase.url(database: restored), dump.path])
-            try await withDatabase(AppConfig(databaseURL: TestDatabase.url(database: restored)), logger: TestDatabase.logger) { db in
-                func families() async throws -> Int {
-                    try await db.query("SELECT count(*)::int FROM families WHERE id = \(UUID(uuidString: family)!)", logger: TestDatabase.logger)
-                        .decode(Int.self).first { _ in true } ?? -1
+            // Dropped when the check is done, whether it passed or not.
+            func dropRestored() async throws {
+                _ = try await TestDatabase.admin {
+                    try await $0.query("DROP DATABASE IF EXISTS \(unescaped: restored) WITH (FORCE)", logger: TestDatabase.logger)
                 }
-                #expect(try await families() == 1)
-                let replayed = try await Disposer(db: db, logger: TestDatabase.logger).replay(ledger: ledger)
-                #expect(replayed.map(\.familyId.text) == [family])
-                #expect(try await families() == 0)
-                let naming = try await Self.tablesNaming(family, db)
-                #expect(naming == ["disposal_certificates", "disposal_purges"], "\(naming)")
-                #expect(try await Self.tablesNaming(margaret, db) == [])
             }
+            do {
+                try Self.run("pg_restore", ["--no-owner", "-d", TestDatabase.url(database: restored), dump.path])
+                try await withDatabase(AppConfig(databaseURL: TestDatabase.url(database: restored)), logger: TestDatabase.logger) { db in
+                    func families() async throws -> Int {
+                        try await db.query("SELECT count(*)::int FROM families WHERE id = \(UUID(uuidString: family)!)", logger: TestDatabase.logger)
+                            .decode(Int.self).first { _ in true } ?? -1
+                    }
+                    #expect(try await families() == 1)
+                    let replayed = try await Disposer(db: db, logger: TestDatabase.logger).replay(ledger: ledger)
+                    #expect(replayed.map(\.familyId.text) == [family])
+                    #expect(try await families() == 0)
+                    let naming = try await Self.tablesNaming(family, db)
+                    #expect(naming == ["disposal_certificates", "disposal_purges"], "\(naming)")
+                    #expect(try await Self.tablesNaming(margaret, db) == [])
+                }
+            } catch {
+                try? await dropRestored()
+                throw error
+            }
+            try await dropRestored()
         }
     }
 
