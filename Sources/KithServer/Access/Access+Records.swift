@@ -114,7 +114,8 @@ extension Records {
 enum AuditEventRow {
     static let columns = """
         e.id, e.at, e.worker_id, w.name AS worker_name, e.person_id, p.name AS person_name, e.scim_token_id,
-        t.name AS scim_token_name, e.action, e.entity, e.record_id, e.reason, e.break_glass, e.team_id, e.subject_access_request_id
+        t.name AS scim_token_name, e.action, e.entity, e.record_id, e.reason, e.break_glass, e.team_id, e.subject_access_request_id,
+        e.search_length, e.search_hits
         """
 
     static func decode(_ row: PostgresRow) throws -> Components.Schemas.AuditEvent {
@@ -127,6 +128,7 @@ enum AuditEventRow {
             action: .init(rawValue: try row.decode("action")) ?? .read, entity: try row.decode("entity"),
             recordId: try row.decode("record_id", as: UUID?.self)?.text, teamId: try row.decode("team_id", as: UUID?.self)?.text,
             reason: try row.decode("reason"), breakGlass: try row.decode("break_glass"),
-            subjectAccessRequestId: try row.decode("subject_access_request_id", as: UUID?.self)?.text)
+            subjectAccessRequestId: try row.decode("subject_access_request_id", as: UUID?.self)?.text,
+            search: try row.decode("search_length", as: Int?.self).map { .init(length: $0, hits: try row.decode("search_hits")) })
     }
 }

@@ -89,6 +89,26 @@ struct FamilyAccess: Sendable {
     }
 }
 
+/// Where a search of notes may look: the policy above, for every family the caller may read at once. A supervisor
+/// reads every family of the teams they supervise, restricted notes too (`FamilyAccess` with `supervisesTeam`), so
+/// those are given as teams, not as thousands of families; every other family the caller relates to (an allocation,
+/// open break-glass) is judged one by one. `SearchScopeTests` holds this to `FamilyAccess` for every kind of caller.
+struct ReadingScope: Sendable {
+    /// Every family of these teams: its notes, restricted ones too.
+    let teams: [UUID]
+    /// These families' notes.
+    let families: [UUID]
+    /// Of `families`, those whose restricted notes the caller sees.
+    let restrictedFamilies: [UUID]
+
+    init(_ principal: Principal, relationships: some Sequence<FamilyAccess>) {
+        teams = principal.isAdminOnly ? [] : principal.teamIds.filter(principal.supervises(team:))
+        let readable = relationships.filter { $0.allows(.read) }
+        families = readable.map(\.familyId)
+        restrictedFamilies = readable.filter(\.seesRestricted).map(\.familyId)
+    }
+}
+
 extension Principal {
     /// Who may be allocated to a family, and by whom: an administrator-only account never is (it manages the
     /// organisation and reads no case content), and an administrator does not allocate themselves.

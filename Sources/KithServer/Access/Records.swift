@@ -50,17 +50,30 @@ struct Records: Sendable {
         if ids.count == 1, let known = Database.requestConnection?.takeRelationship(to: ids[0]) {
             facts = [known]
         } else {
-            let rows = try await query(
+            facts = try FamilyRelationship.decode(try await query(
                 FamilyRelationships.self,
                 """
                 SELECT family_id, team_id, allocation_role, break_glass
                 FROM kith_relationships(\(principal.workerId), \(ids))
-                """)
-            for row in rows {
-                let (family, team, role, breakGlass) = try row.decode((UUID, UUID, String?, Bool).self)
-                facts.append(FamilyRelationship(familyId: family, teamId: team, allocationRole: role, breakGlass: breakGlass))
-            }
+                """))
         }
+        return Dictionary(uniqueKeysWithValues: facts.map { ($0.familyId, FamilyAccess($0, of: principal)) })
+    }
+
+    /// How the caller relates to every family they are allocated to or have break-glass open on, in one query.
+    func relationshipsBeyondTeams() async throws -> [UUID: FamilyAccess] {
+        let facts = try FamilyRelationship.decode(try await query(
+            RelationshipsBeyondTeams.self,
+            """
+            SELECT family_id, team_id, allocation_role, break_glass
+            FROM kith_relationships(\(principal.workerId), ARRAY(
+                SELECT a.family_id FROM current_allocations a
+                WHERE a.organisation_id = \(principal.organisationId) AND a.worker_id = \(principal.workerId)
+                UNION
+                SELECT g.family_id FROM break_glass_grants g
+                WHERE g.organisation_id = \(principal.organisationId) AND g.worker_id = \(principal.workerId)
+                  AND g.expires_at > now()))
+            """))
         return Dictionary(uniqueKeysWithValues: facts.map { ($0.familyId, FamilyAccess($0, of: principal)) })
     }
 
@@ -115,6 +128,8 @@ struct Records: Sendable {
 
 /// The caller's relationships to families, read by every request about one.
 enum FamilyRelationships: HotStatement {}
+/// The caller's relationships to the families they are allocated to or have break-glass open on (a search's scope).
+enum RelationshipsBeyondTeams: HotStatement {}
 
 /// What `kith_relationships` says of a caller and a family, which `FamilyAccess` judges.
 struct FamilyRelationship: Sendable {
@@ -122,6 +137,14 @@ struct FamilyRelationship: Sendable {
     let teamId: UUID
     let allocationRole: String?
     let breakGlass: Bool
+
+    /// Rows of `kith_relationships`.
+    static func decode(_ rows: [PostgresRow]) throws -> [FamilyRelationship] {
+        try rows.map { row in
+            let (family, team, role, breakGlass) = try row.decode((UUID, UUID, String?, Bool).self)
+            return FamilyRelationship(familyId: family, teamId: team, allocationRole: role, breakGlass: breakGlass)
+        }
+    }
 }
 
 extension FamilyAccess {

@@ -43,6 +43,9 @@ public struct AppConfig: Sendable {
     public var syncRequestsPerMinute = 120
     /// How many pulls may deliver families whole at once (`KITH_SYNC_FIRST_SYNCS`); others are told to retry (503).
     public var wholeFamilyPulls = 4
+    /// How many searches a worker may make a minute, of notes and of families together, in a burst or spread out
+    /// (`KITH_SEARCHES_PER_MINUTE`): a person searching needs a few; a script walking the record is told to wait (429).
+    public var searchesPerMinute = 60
     /// Serve even as a database role that can leave the wall (`KITH_UNSAFE_DATABASE_ROLE=1`): development only.
     public var unsafeDatabaseRole = false
     /// Identity providers an administrator may name on `http://` (`KITH_OIDC_HTTP_ISSUERS=loopback`): those on this
@@ -79,7 +82,7 @@ public struct AppConfig: Sendable {
     /// Reads `DATABASE_URL`, `KITH_HOST`, `KITH_PORT`, `KITH_LOG_LEVEL`, `KITH_TRUSTED_PROXIES`, `KITH_DB_POOL_SIZE`,
     /// the timeouts (`KITH_DB_ACQUIRE_TIMEOUT`, `KITH_STATEMENT_TIMEOUT`, `KITH_LOCK_TIMEOUT`,
     /// `KITH_IDLE_IN_TRANSACTION_TIMEOUT`, `KITH_DRAIN_TIMEOUT`, `KITH_HTTP_IDLE_TIMEOUT`, `KITH_HTTP_READ_TIMEOUT`), the sync limits
-    /// (`KITH_SYNC_REQUESTS_PER_MINUTE`, `KITH_SYNC_FIRST_SYNCS`), `KITH_PUBLIC_URL`, `KITH_UNSAFE_DATABASE_ROLE`,
+    /// (`KITH_SYNC_REQUESTS_PER_MINUTE`, `KITH_SYNC_FIRST_SYNCS`, `KITH_SEARCHES_PER_MINUTE`), `KITH_PUBLIC_URL`, `KITH_UNSAFE_DATABASE_ROLE`,
     /// `KITH_OIDC_HTTP_ISSUERS`, listing
     /// every missing or bad key at once.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
@@ -133,6 +136,10 @@ public struct AppConfig: Sendable {
         if let text = env["KITH_SYNC_REQUESTS_PER_MINUTE"], !text.isEmpty {
             if let value = Int(text), (1...100_000).contains(value) { config.syncRequestsPerMinute = value }
             else { problems.append("KITH_SYNC_REQUESTS_PER_MINUTE must be a number from 1 to 100000, got '\(text)'") }
+        }
+        if let text = env["KITH_SEARCHES_PER_MINUTE"], !text.isEmpty {
+            if let value = Int(text), (1...100_000).contains(value) { config.searchesPerMinute = value }
+            else { problems.append("KITH_SEARCHES_PER_MINUTE must be a number from 1 to 100000, got '\(text)'") }
         }
         if let text = env["KITH_SYNC_FIRST_SYNCS"], !text.isEmpty {
             if let value = Int(text), (1...1000).contains(value) { config.wholeFamilyPulls = value }

@@ -11,6 +11,8 @@ struct KithService: APIProtocol {
     let cursorKey: ListCursorKey
     let syncRate: SyncRate
     let wholeFamilyPulls: WholeFamilyPulls
+    /// Each worker's searches (`KITH_SEARCHES_PER_MINUTE`).
+    let searches = RateBuckets()
     /// The templates disclosures are rendered from.
     let documents: SubjectAccessDocument.Templates
 

@@ -8,33 +8,39 @@ import Synchronization
 /// hand-made or altered cursor, or one made for another list or another worker, is refused with 400, so a cursor can
 /// position a page only after something its caller saw: it never makes the server look up a record they may not see.
 struct ListCursor: Sendable {
-    enum List: String { case families, familyAudit, organisationAudit, reviewItems, timeline }
+    enum List: String { case families, familyAudit, organisationAudit, reviewItems, timeline, noteSearch }
 
     let key: SymmetricKey
 
-    func make(_ keys: [String], list: List, for principal: Principal) -> String {
-        PageCursor(keys + [Data(signature(keys, list: list, for: principal)).base64URL]).encoded
+    /// `context` is signed but not carried: what else the page depends on and its caller must ask again (a search's
+    /// question, which a cursor in a URL must not repeat).
+    func make(_ keys: [String], list: List, for principal: Principal, context: String = "") -> String {
+        PageCursor(keys + [Data(signature(keys, list: list, for: principal, context: context)).base64URL]).encoded
     }
 
-    /// The keys of `value`, nil for no cursor.
-    func read(_ value: String?, keys count: Int, list: List, for principal: Principal) throws -> [String]? {
+    /// The keys of `value`, nil for no cursor; `field` names the parameter it came in.
+    func read(
+        _ value: String?, keys count: Int, list: List, for principal: Principal, context: String = "", field: String = "after"
+    ) throws -> [String]? {
         guard let value else { return nil }
         guard let cursor = PageCursor(encoded: value, count: count + 1),
               let mac = Data(base64URL: Substring(cursor.keys[count])),
               HMAC<SHA256>.isValidAuthenticationCode(
-                mac, authenticating: Self.message(Array(cursor.keys.prefix(count)), list: list, for: principal), using: key)
-        else { throw Self.notFromThisList }
+                mac, authenticating: Self.message(Array(cursor.keys.prefix(count)), list: list, for: principal, context: context),
+                using: key)
+        else { throw KithError.invalidField(field, "is not a cursor from this list") }
         return Array(cursor.keys.prefix(count))
     }
 
     static let notFromThisList = KithError.invalidField("after", "is not a cursor from this list")
 
-    private func signature(_ keys: [String], list: List, for principal: Principal) -> HMAC<SHA256>.MAC {
-        HMAC<SHA256>.authenticationCode(for: Self.message(keys, list: list, for: principal), using: key)
+    private func signature(_ keys: [String], list: List, for principal: Principal, context: String) -> HMAC<SHA256>.MAC {
+        HMAC<SHA256>.authenticationCode(for: Self.message(keys, list: list, for: principal, context: context), using: key)
     }
 
-    private static func message(_ keys: [String], list: List, for principal: Principal) -> Data {
-        Data(([list.rawValue, principal.organisationId.text, principal.workerId.text] + keys).joined(separator: "\u{0}").utf8)
+    private static func message(_ keys: [String], list: List, for principal: Principal, context: String) -> Data {
+        Data(([list.rawValue, principal.organisationId.text, principal.workerId.text, context] + keys)
+            .joined(separator: "\u{0}").utf8)
     }
 }
 
