@@ -286,11 +286,11 @@ import Testing
     /// team's signal thresholds, the audit log itself (reading it is not a read of a family's record), supervision
     /// sessions (the worker's own record, naming the families talked about), and the lists that name families to open
     /// (the caseload, a worker's continuity, the access review, the break-glass list, the data incidents, whose views
-    /// are the family's own audit): each family opened from them is audited where it is read.
+    /// are the family's own audit, the family finder's names): each family opened from them is audited where it is read.
     static let readsOfNoFamilysRecord: Set<String> = [
         "getMe", "listTeams", "listWorkers", "listDevices", "getSignalSettings", "getOrganisationAudit", "getFamilyAudit",
         "listSupervisionSessions", "listFamilies", "getWorkerContinuity", "getTeamAccessReview", "listTeamBreakGlass",
-        "listIncidents",
+        "listIncidents", "findFamilies",
     ]
 
     /// Reads of the organisation's settings that only its administrators make, and of subject access requests, which
@@ -320,6 +320,8 @@ import Testing
                 var path = operation.path
                 for (name, value) in victim.ids { path = path.replacingOccurrences(of: "{\(name)}", with: value) }
                 if operation.id == "listSupervisionSessions" { path += "?workerId=\(kith.fixture.id(.priya).text)" }
+                if operation.id == "searchNotes" { path += "?q=secret%20words" }
+                if operation.id == "findFamilies" { path += "?q=family" }
                 let before = try await audited()
                 let response = try await kith.request(.get, path, as: .sam)
                 let expected: HTTPResponse.Status = Self.readsRefusedToSupervisors.contains(operation.id) ? .forbidden : .ok

@@ -272,8 +272,9 @@ import Testing
 
     /// A worker's searches are limited like other reads: past the allowance, 429 with when to come back.
     @Test func searchingTooOftenIsToldToWait() async throws {
-        try await Kith.run({ $0.searchesPerMinute = 3 }) { kith in
-            for _ in 1...3 { #expect(try await kith.request(.get, Self.path("school"), as: .priya).status == .ok) }
+        // One a minute, so that however slowly a loaded machine runs the test, the second comes too soon.
+        try await Kith.run({ $0.searchesPerMinute = 1 }) { kith in
+            #expect(try await kith.request(.get, Self.path("school"), as: .priya).status == .ok)
             let refused = try await kith.request(.get, "/v1/search/families?q=Fairweather", as: .priya)
             #expect(refused.status == .tooManyRequests)
             #expect(refused.headers[.retryAfter].flatMap(Int.init) ?? 0 >= 1)

@@ -61,6 +61,9 @@ package final class LocalStore: Sendable {
                 ALTER TABLE records DROP COLUMN base;
                 """)
         }
+        migrator.registerMigration("3") { db in
+            try db.execute(sql: LocalStore.noteSearchSchema)
+        }
         return migrator
     }
 
