@@ -21,6 +21,7 @@ struct Kith: AsyncParsableCommand {
             Handover.self, Review.self, Invite.self, Invitations.self, ConferenceCommand.self,
             Allocate.self, Reallocate.self, SupervisionCommand.self, TeamCaseload.self, Continuity.self, Signals.self, DeviceCommand.self,
             Access.self, BreakGlass.self, Audit.self, Export.self, SubjectAccess.self, Hold.self, Retention.self,
+            SearchCommand.self, Find.self,
         ]
     )
 

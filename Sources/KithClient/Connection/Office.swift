@@ -179,14 +179,48 @@ package struct Office: Sendable {
 
     /// Break-glass to a family by its reference or name (on this device or, for a supervisor, in their teams) or by
     /// its id (a family with no relationship to the worker is on no list of theirs); then the family, now readable.
+    /// Break-glass on a family by its id, by a reference or name of the worker's own caseload or teams, or by the
+    /// reference the family finder gives for a family of the organisation they have no relationship with.
     package func openBreakGlass(
         _ ref: String, caseload: Caseload, reason: String
     ) async throws -> (Components.Schemas.Family, Components.Schemas.BreakGlassGrant) {
-        let familyId = UUID(uuidString: ref) != nil ? ref.lowercased() : try await family(ref, caseload: caseload).id
+        let familyId: String
+        if UUID(uuidString: ref) != nil {
+            familyId = ref.lowercased()
+        } else if let known = try? await family(ref, caseload: caseload) {
+            familyId = known.id
+        } else {
+            let found = try await findFamilies(ref).filter { $0.reference?.lowercased() == ref.lowercased() }
+            guard found.count == 1 else {
+                throw CommandError.usage(
+                    "no family has the reference '\(ref)'\(found.isEmpty ? "" : " alone"): `kith find NAME` shows families' references")
+            }
+            familyId = found[0].familyId
+        }
         let grant: Components.Schemas.BreakGlassGrant = try await client.openBreakGlassAccess(
             path: .init(familyId: familyId), body: .json(.init(reason: reason))
         ).created.body.json
         return (try await client.getFamily(path: .init(familyId: familyId)).ok.body.json, grant)
+    }
+
+    // MARK: Search
+
+    /// The notes the worker may read now that match `q`, best first, at most `limit` (pages of the server's search).
+    package func searchNotes(_ q: String, familyId: String?, limit: Int) async throws -> [Components.Schemas.NoteSearchHit] {
+        var hits: [Components.Schemas.NoteSearchHit] = []
+        var cursor: String?
+        repeat {
+            let page = try await client.searchNotes(
+                query: .init(q: q, familyId: familyId, limit: min(50, limit - hits.count), cursor: cursor)).ok.body.json
+            hits += page.items
+            cursor = page.nextCursor ?? nil
+        } while cursor != nil && hits.count < limit
+        return hits
+    }
+
+    /// Families of the organisation like `q`: their reference and name, and whether the worker relates to them.
+    package func findFamilies(_ q: String) async throws -> [Components.Schemas.FoundFamily] {
+        try await client.findFamilies(query: .init(q: q)).ok.body.json.items
     }
 
     /// The family's audit trail, newest first, up to `limit` events; `others`: without its allocated workers' own reads.
