@@ -68,9 +68,9 @@ struct SearchCommand: AsyncParsableCommand {
         return line.isEmpty ? lines : lines + [line]
     }
 
-    /// `**word**` in bold on a terminal; as it is in a pipe.
+    /// `**word**` in bold where the terminal shows bold; as it is elsewhere (a pipe, `NO_COLOR`).
     static func marking(_ line: String, style: Style) -> String {
-        guard Terminal.outputIsTerminal else { return line }
+        guard style.enabled else { return line }
         let parts = line.components(separatedBy: "**")
         return parts.enumerated().map { $0.offset % 2 == 1 ? style.bold($0.element) : $0.element }.joined()
     }

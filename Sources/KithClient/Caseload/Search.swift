@@ -34,8 +34,16 @@ package enum Snippet {
         }
         let first = words.firstIndex(where: matches) ?? 0
         let window = max(0, first - before)..<min(words.count, first + after)
-        let shown = words[window].map { matches($0) ? "**\($0)**" : String($0) }.joined(separator: " ")
+        let shown = words[window].map { matches($0) ? marked($0) : String($0) }.joined(separator: " ")
         return (window.lowerBound > 0 ? "… " : "") + shown + (window.upperBound < words.count ? " …" : "")
+    }
+
+    /// The word's letters and digits marked, its punctuation left outside ("**club**.").
+    private static func marked(_ word: Substring) -> String {
+        guard let first = word.firstIndex(where: { $0.isLetter || $0.isNumber }),
+              let last = word.lastIndex(where: { $0.isLetter || $0.isNumber })
+        else { return String(word) }
+        return "\(word[..<first])**\(word[first...last])**\(word[word.index(after: last)...])"
     }
 
     private static func stem(_ term: String) -> String {
