@@ -222,3 +222,26 @@ import Testing
         }
     }
 }
+
+/// What a search asks, read the same way by the server and by a device offline.
+@Suite struct SearchQueryTests {
+    @Test func readsWordsPhrasesWordsLeftOutAndTheLastWordAsAPrefix() throws {
+        #expect(try SearchQuery(parsing: "school move") == SearchQuery(words: ["school"], prefix: "move"))
+        #expect(try SearchQuery(parsing: "school move ") == SearchQuery(words: ["school", "move"]))
+        #expect(try SearchQuery(parsing: "\"new partner\" -Dad nan") == SearchQuery(phrases: [["new", "partner"]], excluded: [["Dad"]], prefix: "nan"))
+        #expect(try SearchQuery(parsing: "nan -\"school run\"") == SearchQuery(words: ["nan"], excluded: [["school", "run"]]))
+        #expect(try SearchQuery(parsing: "\"Okafor\"") == SearchQuery(words: ["Okafor"]))
+        #expect(try SearchQuery(parsing: "o'brien's") == SearchQuery(words: ["o", "brien"], prefix: "s"))
+        #expect(try SearchQuery(parsing: "ysgol  ŵyr") == SearchQuery(words: ["ysgol"], prefix: "ŵyr"))
+        #expect(try SearchQuery(parsing: "a:b & !c | (d") == SearchQuery(words: ["a", "b", "c"], prefix: "d"))
+        #expect(try SearchQuery(parsing: "\"unclosed phrase") == SearchQuery(phrases: [["unclosed", "phrase"]]))
+    }
+
+    @Test func refusesWhatHasNothingToFind() {
+        #expect(throws: SearchQuery.Problem.length) { try SearchQuery(parsing: "") }
+        #expect(throws: SearchQuery.Problem.length) { try SearchQuery(parsing: String(repeating: "a", count: 501)) }
+        #expect(throws: SearchQuery.Problem.nothingToFind) { try SearchQuery(parsing: "-school") }
+        #expect(throws: SearchQuery.Problem.nothingToFind) { try SearchQuery(parsing: "!!& |") }
+        #expect(throws: SearchQuery.Problem.tooManyTerms) { try SearchQuery(parsing: (1...33).map { "w\($0)" }.joined(separator: " ")) }
+    }
+}

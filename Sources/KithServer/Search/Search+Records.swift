@@ -21,37 +21,49 @@ struct NoteSearchResult {
 extension Records {
     /// The notes in `scope` whose current text matches `asked`: never a withdrawn note, a restricted one only where the
     /// scope sees restricted notes (and to its author), best first (text-search rank over one plus the note's age in
-    /// years at `asOf`). The latest revision of a note is the one searched (note_revisions.search, migration 0036), its
-    /// GIN index found by `@@`; `limit + 1` rows say whether a page follows.
+    /// years at `asOf`). The latest revision of a note is the one searched (note_revisions.search, migration 0036);
+    /// `limit + 1` rows say whether a page follows.
+    ///
+    /// The candidates are found two ways, each planned on its own: in the families named (a caseload: their revisions by
+    /// the family index, a few hundred, each tested against the question) and in the teams supervised (thousands of
+    /// families: the question's GIN index first). For a caller who supervises no team the second is never run: its
+    /// `cardinality(teams) > 0` is a one-time filter, checked before it reads anything even in a plan PostgreSQL keeps
+    /// for the prepared statement.
     func searchNotes(
         _ asked: SearchQuery, in scope: ReadingScope, family: UUID?, asOf: Int, after: NoteSearchPosition?, limit: Int
     ) async throws -> NoteSearchResult {
         let phrases = asked.phrases.map { $0.joined(separator: " ") }
         let excluded = asked.excluded.map { $0.joined(separator: " ") }
-        let rows = try await query(
-            NoteSearch.self,
-            """
+        let organisation = principal.organisationId
+        let query: PostgresQuery = """
             WITH asked AS (SELECT kith_search_query(\(asked.words), \(phrases), \(excluded), \(asked.prefix)::text) AS q),
+            candidates AS (
+                SELECT r.id, r.note_id, r.family_id, r.number, r.search FROM asked, note_revisions r
+                WHERE r.organisation_id = \(organisation) AND r.family_id = ANY(\(scope.families)) AND r.search @@ asked.q
+                  AND (\(family)::uuid IS NULL OR r.family_id = \(family)::uuid)
+                UNION ALL
+                SELECT r.id, r.note_id, r.family_id, r.number, r.search FROM asked, note_revisions r
+                JOIN families f ON f.organisation_id = r.organisation_id AND f.id = r.family_id
+                WHERE cardinality(\(scope.teams)::uuid[]) > 0
+                  AND r.organisation_id = \(organisation) AND f.team_id = ANY(\(scope.teams))
+                  AND NOT r.family_id = ANY(\(scope.families)) AND r.search @@ asked.q
+                  AND (\(family)::uuid IS NULL OR r.family_id = \(family)::uuid)),
             found AS (
-                SELECT r.id AS revision_id, r.note_id, r.family_id, f.team_id, f.reference, f.display_name, n.author_id,
+                SELECT c.id AS revision_id, c.note_id, c.family_id, f.team_id, f.reference, f.display_name, n.author_id,
                        n.audience,
                        CASE WHEN n.clock_suspect THEN n.created_at ELSE coalesce(n.device_recorded_at, n.created_at) END AS at,
-                       (ts_rank(r.search, asked.q)
+                       (ts_rank(c.search, asked.q)
                         / (1 + extract(epoch FROM to_timestamp(\(asOf)::bigint) - n.created_at) / 31557600))::float8 AS rank
-                FROM asked
-                JOIN note_revisions r ON r.search @@ asked.q
-                JOIN current_notes n ON n.organisation_id = r.organisation_id AND n.id = r.note_id
-                JOIN families f ON f.organisation_id = r.organisation_id AND f.id = r.family_id
-                WHERE r.organisation_id = \(principal.organisationId)
-                  AND (f.team_id = ANY(\(scope.teams)) OR r.family_id = ANY(\(scope.families)))
-                  AND (\(family)::uuid IS NULL OR r.family_id = \(family)::uuid)
-                  AND NOT EXISTS (SELECT 1 FROM note_revisions later
-                                  WHERE later.organisation_id = r.organisation_id AND later.note_id = r.note_id
-                                    AND later.number > r.number)
+                FROM asked, candidates c
+                JOIN current_notes n ON n.organisation_id = \(organisation) AND n.id = c.note_id
+                JOIN families f ON f.organisation_id = \(organisation) AND f.id = c.family_id
+                WHERE NOT EXISTS (SELECT 1 FROM note_revisions later
+                                  WHERE later.organisation_id = \(organisation) AND later.note_id = c.note_id
+                                    AND later.number > c.number)
                   AND NOT EXISTS (SELECT 1 FROM note_withdrawals w
-                                  WHERE w.organisation_id = r.organisation_id AND w.note_id = r.note_id)
+                                  WHERE w.organisation_id = \(organisation) AND w.note_id = c.note_id)
                   AND kith_note_readable(n.audience, n.author_id, \(principal.workerId),
-                                         f.team_id = ANY(\(scope.teams)) OR r.family_id = ANY(\(scope.restrictedFamilies)))),
+                                         f.team_id = ANY(\(scope.teams)) OR c.family_id = ANY(\(scope.restrictedFamilies)))),
             page AS (
                 SELECT * FROM (SELECT found.*, count(*) OVER () AS total FROM found) counted
                 WHERE \(after?.noteId)::uuid IS NULL
@@ -68,9 +80,10 @@ extension Records {
                    AS snippet
             FROM page
             CROSS JOIN asked
-            JOIN note_revisions r ON r.organisation_id = \(principal.organisationId) AND r.id = page.revision_id
+            JOIN note_revisions r ON r.organisation_id = \(organisation) AND r.id = page.revision_id
             ORDER BY page.rank DESC, page.note_id DESC
-            """)
+            """
+        let rows = try await self.query(NoteSearch.self, query)
         var result = NoteSearchResult(hits: [], teamOf: [:], total: 0)
         for row in rows {
             let row = row.makeRandomAccess()
