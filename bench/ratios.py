@@ -1,24 +1,28 @@
 """Measures each row of the speed table, Kith beside PostgreSQL doing the same work directly. Run by bench/ratios.sh.
 
-    ratios.py BASE DATABASE_URL SERVER_PID READER_EMAIL RUNS BENCHMARKS_MD
+    ratios.py BASE DATABASE_URL SERVER_PID READER_EMAIL RUNS BENCHMARKS_MD SEARCH_BASE SEARCH_DATABASE_URL
+
+SEARCH_BASE and SEARCH_DATABASE_URL are a second server and its database, holding the 20,000-family demo organisation
+for the search row.
 """
 import http.client, json, os, platform, re, statistics, subprocess, sys, tempfile, threading, time, urllib.error, urllib.parse, urllib.request, uuid
 from datetime import datetime, timezone
 
 BASE, DATABASE_URL, PID, READER, RUNS, DOC = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6]
+SEARCH_BASE, SEARCH_DATABASE_URL = sys.argv[7], sys.argv[8]
 PASSWORD = "kith-demo-password"
 NOTE_TEXT = "Visited after school. The children showed me their drawings; " * 4
 
 
-def q(sql):
-    return subprocess.run(["psql", DATABASE_URL, "-tAc", sql], check=True, capture_output=True, text=True).stdout.strip()
+def q(sql, database=None):
+    return subprocess.run(["psql", database or DATABASE_URL, "-tAc", sql], check=True, capture_output=True, text=True).stdout.strip()
 
 
-def call(method, path, token=None, body=None):
+def call(method, path, token=None, body=None, base=None):
     headers = {"Content-Type": "application/json"}
     if token: headers["Authorization"] = "Bearer " + token
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(BASE + path, data=data, headers=headers, method=method)
+    request = urllib.request.Request((base or BASE) + path, data=data, headers=headers, method=method)
     with urllib.request.urlopen(request, timeout=300) as response:
         raw = response.read()
         return json.loads(raw) if raw else None
@@ -59,32 +63,46 @@ def threads_of(target, items):
     if errors: raise SystemExit(f"{len(errors)} of {len(items)} threads failed, the first with: {errors[0]}")
 
 
-def pgbench(script, clients, *, transactions=None, seconds=None):
-    """Transactions per second and the average latency in ms of a pgbench run of `script`."""
+def pgbench(script, clients, *, transactions=None, seconds=None, database=None, percentiles=False):
+    """Transactions per second and the average latency in ms of a pgbench run of `script`; with `percentiles`, the
+    median and 95th percentile latencies in ms instead of the average, from pgbench's log of every transaction."""
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
         file.write(script)
     limit = ["-t", str(transactions)] if transactions else ["-T", str(seconds)]
-    out = subprocess.run(["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, 2)), *limit, "-f", file.name, DATABASE_URL],
-                         check=True, capture_output=True, text=True).stdout
+    logs = tempfile.mkdtemp()
+    logging = ["-l", "--log-prefix", os.path.join(logs, "t")] if percentiles else []
+    out = subprocess.run(["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, 2)), *limit, *logging, "-f", file.name,
+                          database or DATABASE_URL], check=True, capture_output=True, text=True).stdout
     os.unlink(file.name)
     tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    if percentiles:
+        latencies = sorted(int(line.split()[2]) / 1000 for name in os.listdir(logs) for line in open(os.path.join(logs, name)))
+        subprocess.run(["rm", "-rf", logs], check=True)
+        return tps, latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95)]
+    subprocess.run(["rm", "-rf", logs], check=True)
     latency = float(re.search(r"latency average = ([\d.]+) ms", out).group(1))
     return tps, latency
 
 
-def wrk(method, path, token, clients, body=None, seconds=10):
+def wrk(method, path, token, clients, body=None, seconds=10, base=None, percentiles=False):
+    """Requests a second; with `percentiles`, also the median and 95th percentile latencies in ms."""
     script = f"""wrk.method = "{method}"
 wrk.headers["Authorization"] = "Bearer {token}"
 wrk.headers["Content-Type"] = "application/json"
+done = function(summary, latency, requests)
+    io.write(string.format("p50 %d\\np95 %d\\n", latency:percentile(50), latency:percentile(95)))
+end
 """ + (f"wrk.body = {json.dumps(json.dumps(body))}\n" if body else "")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
         file.write(script)
-    out = subprocess.run(["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds}s", "-s", file.name, BASE + path],
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds}s", "-s", file.name, (base or BASE) + path],
                          check=True, capture_output=True, text=True).stdout
     os.unlink(file.name)
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if bad: raise SystemExit(f"wrk {method} {path}: {bad.group(1)} responses were errors\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    if not percentiles: return rate
+    return rate, int(re.search(r"p50 (\d+)", out).group(1)) / 1000, int(re.search(r"p95 (\d+)", out).group(1)) / 1000
 
 
 def settle():
@@ -381,12 +399,70 @@ def pulls_once():
     return peak[0], signed_in[0], len(devices)
 
 
+SEARCH_WORDS = "breakfast club"
+
+
+def search_once(who):
+    """A note search of `who` on the 20,000-family organisation (a practitioner's caseload, or a supervisor's team of
+    10,000 families), 8 clients for 10 s: requests a second, median and 95th percentile, Kith beside the same statement
+    (Kith's search of note_revisions.search for the same families, and the search's audit rows) run by pgbench."""
+    s = lambda sql: q(sql, SEARCH_DATABASE_URL)
+    worker = s(f"SELECT id FROM workers WHERE email = '{who}@kith.demo'")
+    org = s(f"SELECT organisation_id FROM workers WHERE id = '{worker}'")
+    roles = s(f"SELECT roles::text FROM workers WHERE id = '{worker}'")
+    teams = s(f"SELECT coalesce(array_agg(team_id), '{{}}')::text FROM team_members WHERE worker_id = '{worker}'") \
+        if "supervisor" in roles else "{}"
+    families = s(f"SELECT coalesce(array_agg(DISTINCT family_id), '{{}}')::text FROM current_allocations WHERE worker_id = '{worker}'")
+    restricted = s(f"""SELECT coalesce(array_agg(DISTINCT family_id), '{{}}')::text FROM current_allocations
+                       WHERE worker_id = '{worker}' AND role = 'allocatedWorker'""")
+    token = call("POST", "/v1/auth/login", body={"email": f"{who}@kith.demo", "password": PASSWORD}, base=SEARCH_BASE)["token"]
+    words = SEARCH_WORDS.split()
+    q("CHECKPOINT", SEARCH_DATABASE_URL)
+    kith = wrk("GET", "/v1/search/notes?q=" + urllib.parse.quote(SEARCH_WORDS), token, 8, base=SEARCH_BASE, percentiles=True)
+    q("CHECKPOINT", SEARCH_DATABASE_URL)
+    words_array = "ARRAY[" + ",".join(f"'{w}'" for w in words[:-1]) + "]::text[]"
+    raw = pgbench(f"""BEGIN;
+WITH asked AS (SELECT kith_search_query({words_array}, '{{}}', '{{}}', '{words[-1]}') AS q),
+candidates AS (
+    SELECT r.id, r.note_id, r.family_id, r.number, r.search FROM asked, note_revisions r
+    WHERE r.organisation_id = '{org}' AND r.family_id = ANY('{families}'::uuid[]) AND r.search @@ asked.q
+    UNION ALL
+    SELECT r.id, r.note_id, r.family_id, r.number, r.search FROM asked, note_revisions r
+    JOIN families f ON f.organisation_id = r.organisation_id AND f.id = r.family_id
+    WHERE cardinality('{teams}'::uuid[]) > 0 AND r.organisation_id = '{org}' AND f.team_id = ANY('{teams}'::uuid[])
+      AND NOT r.family_id = ANY('{families}'::uuid[]) AND r.search @@ asked.q),
+found AS (
+    SELECT c.id AS revision_id, c.note_id, c.family_id, f.reference, f.display_name, n.author_id, n.audience, n.created_at AS at,
+           (ts_rank(c.search, asked.q) / (1 + extract(epoch FROM now() - n.created_at) / 31557600))::float8 AS rank
+    FROM asked, candidates c
+    JOIN notes n ON n.organisation_id = '{org}' AND n.id = c.note_id
+    JOIN families f ON f.organisation_id = '{org}' AND f.id = c.family_id
+    WHERE NOT EXISTS (SELECT 1 FROM note_revisions later WHERE later.organisation_id = '{org}' AND later.note_id = c.note_id
+                        AND later.number > c.number)
+      AND NOT EXISTS (SELECT 1 FROM note_withdrawals w WHERE w.organisation_id = '{org}' AND w.note_id = c.note_id)
+      AND (n.audience <> 'restricted' OR n.author_id = '{worker}' OR f.team_id = ANY('{teams}'::uuid[])
+           OR c.family_id = ANY('{restricted}'::uuid[]))),
+page AS (SELECT *, count(*) OVER () AS total FROM found ORDER BY rank DESC, note_id DESC LIMIT 21)
+SELECT page.note_id, page.family_id, page.reference, page.display_name, page.author_id, page.audience, page.at, page.rank,
+       page.total, ts_headline('english', r.body || ' ' || coalesce(r.observed, '') || ' ' || coalesce(r.analysis, '') || ' '
+           || coalesce(r.decision, '') || ' ' || coalesce(r.family_words, '') || ' ' || coalesce(r.next_steps, ''),
+           asked.q, 'StartSel=**, StopSel=**, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "')
+FROM page CROSS JOIN asked JOIN note_revisions r ON r.organisation_id = '{org}' AND r.id = page.revision_id
+ORDER BY page.rank DESC, page.note_id DESC;
+INSERT INTO audit_events (organisation_id, worker_id, action, entity, search_length, search_hits)
+VALUES ('{org}', '{worker}', 'read', 'noteSearch', {len(SEARCH_WORDS)}, 20);
+END;
+""", 8, seconds=10, database=SEARCH_DATABASE_URL, percentiles=True)
+    return kith, raw
+
+
 def median(values):
     return statistics.median(values)
 
 
-MEASURES = [("sync", first_sync_once, RUNS), ("timeline", timeline_once, RUNS), ("memory", memory_once, 1),
-            ("pulls", pulls_once, 1), ("push", push_once, RUNS), ("post", post_notes_once, RUNS)]
+MEASURES = [("sync", first_sync_once, RUNS), ("timeline", timeline_once, RUNS),
+            ("search", lambda: search_once("priya"), RUNS), ("supervisorSearch", lambda: search_once("sam"), RUNS),
+            ("memory", memory_once, 1), ("pulls", pulls_once, 1), ("push", push_once, RUNS), ("post", post_notes_once, RUNS)]
 if only := os.environ.get("KITH_BENCH_ONLY"):
     # One row alone while working on it (KITH_BENCH_ONLY=sync bench/ratios.sh): printed, nothing written to the document.
     first_sync_once()
@@ -398,7 +474,7 @@ if only := os.environ.get("KITH_BENCH_ONLY"):
 
 # The reads first, every run of them, and the devices' memory, then the writes: what a write benchmark adds (tens of
 # thousands of notes, some in the reader's families) must not change what a later read reads.
-results = {"push": [], "sync": [], "post": [], "timeline": [], "memory": [], "pulls": []}
+results = {name: [] for name, _, _ in MEASURES}
 # A first sync is measured on a warm server, as devices meet it: one unmeasured sync first prepares the pull's
 # statements on the pool's connections.
 first_sync_once()
@@ -413,6 +489,11 @@ records = results["sync"][0][2]
 post_kith, post_raw = median([k for k, _ in results["post"]]), median([r for _, r in results["post"]])
 timeline_kith, timeline_raw = median([k for k, _ in results["timeline"]]), median([r for _, r in results["timeline"]])
 rss, devices = results["memory"][0]
+
+
+def search_medians(name):
+    """Each figure of a search row the median of its runs: Kith's rate, p50, p95; PostgreSQL's the same."""
+    return [median([run[side][figure] for run in results[name]]) for side in (0, 1) for figure in (0, 1, 2)]
 pulls_rss, pulls_sign_in, pullers = results["pulls"][0]
 
 rows = [
@@ -423,6 +504,13 @@ rows = [
      f"{sync_raw * 1000:,.0f} ms (one `SELECT to_jsonb(...)` of the same rows; each side the mean of five)", sync_kith / sync_raw, "≤ 3×", sync_kith / sync_raw <= 3, False),
     ("`POST /v1/families/{id}/notes`, 32 clients (wrk)", f"{post_kith:,.0f}/s",
      f"{post_raw:,.0f}/s (pgbench, note, revision and audit event, one statement)", post_kith / post_raw, "≥ 30 %", post_kith / post_raw >= 0.30, True),
+    *[(f"`GET /v1/search/notes?q={SEARCH_WORDS.replace(' ', '+')}`, {who}, 20,000-family organisation, 8 clients",
+       f"{k:,.1f}/s; p50 {k50:,.0f} ms, p95 {k95:,.0f} ms",
+       f"{r:,.1f}/s; p50 {r50:,.0f} ms, p95 {r95:,.0f} ms (pgbench: the same search statement and its audit row, one transaction)",
+       k / r, goal, k / r >= 0.50 and (k95 < 100 or not bound), True)
+      for name, who, goal, bound in [("search", "a practitioner (Priya's caseload)", "≥ 50 %, p95 < 100 ms", True),
+                                     ("supervisorSearch", "a supervisor (Sam's 10,000-family team)", "≥ 50 %", False)]
+      for k, k50, k95, r, r50, r95 in [search_medians(name)]],
     ("`GET /v1/families/{id}/timeline?limit=50`, a typical family, 8 clients", f"{timeline_kith:,.0f}/s",
      f"{timeline_raw:,.0f}/s (pgbench: the 50 newest entries of every kind the timeline shows, each kind read only as far as a page could take, and the read's audit row, one transaction)",
      timeline_kith / timeline_raw, "≥ 50 %", timeline_kith / timeline_raw >= 0.50, True),
