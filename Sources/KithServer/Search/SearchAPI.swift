@@ -37,15 +37,8 @@ extension KithService {
                 limit: limit)
             let more = found.hits.count > limit
             if more { found.hits.removeLast() }
-            let shown = Dictionary(grouping: found.hits, by: \.familyId).compactMap { familyText, hits -> (FamilyAccess, Bool)? in
-                guard let familyId = UUID(uuidString: familyText), let team = found.teamOf[familyId] else { return nil }
-                // A family not among the caller's allocations and break-glass is one of the teams they supervise.
-                let access = related[familyId] ?? FamilyAccess(
-                    FamilyRelationship(familyId: familyId, teamId: team, allocationRole: nil, breakGlass: false), of: principal)
-                let restricted = hits.contains { $0.audience == .restricted && $0.authorId != principal.workerId.text }
-                return (access, restricted)
-            }
-            try await records.auditSearch("noteSearch", length: q.count, hits: found.total, shown: shown)
+            try await records.auditSearch(
+                "noteSearch", length: q.count, hits: found.total, shown: found.shown(related: related, for: principal))
             return (found, more)
         }
         let next = more ? found.hits.last.map { last in
