@@ -87,7 +87,8 @@ def pgbench(script, clients, *, transactions=None, seconds=None, database=None, 
 
 
 def wrk(method, path, token, clients, body=None, seconds=10, base=None, percentiles=False):
-    """Requests a second; with `percentiles`, also the median and 95th percentile latencies in ms."""
+    """Requests a second; with `percentiles`, also the median and 95th percentile latencies in ms. A request is waited
+    for up to a minute (wrk's own limit, two seconds, would leave a slow search out of its figures)."""
     script = f"""wrk.method = "{method}"
 wrk.headers["Authorization"] = "Bearer {token}"
 wrk.headers["Content-Type"] = "application/json"
@@ -97,7 +98,8 @@ end
 """ + (f"wrk.body = {json.dumps(json.dumps(body))}\n" if body else "")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
         file.write(script)
-    out = subprocess.run(["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds}s", "-s", file.name, (base or BASE) + path],
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds}s", "--timeout", "60s", "-s", file.name,
+                          (base or BASE) + path],
                          check=True, capture_output=True, text=True).stdout
     os.unlink(file.name)
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -407,7 +409,8 @@ SEARCH_WORDS = "breakfast club"
 def search_once(who):
     """A note search of `who` on the 20,000-family organisation (a practitioner's caseload, or a supervisor's team of
     10,000 families), 8 clients for 10 s: requests a second, median and 95th percentile, Kith beside the same statement
-    (Kith's search of note_revisions.search for the same families, and the search's audit rows) run by pgbench."""
+    (Kith's search of note_revisions.search for the same families, and the same audit rows: the search's and one for
+    each family its page shows) run by pgbench."""
     s = lambda sql: q(sql, SEARCH_DATABASE_URL)
     worker = s(f"SELECT id FROM workers WHERE email = '{who}@kith.demo'")
     org = s(f"SELECT organisation_id FROM workers WHERE id = '{worker}'")
@@ -418,9 +421,13 @@ def search_once(who):
     restricted = s(f"""SELECT coalesce(array_agg(DISTINCT family_id), '{{}}')::text FROM current_allocations
                        WHERE worker_id = '{worker}' AND role = 'allocatedWorker'""")
     token = call("POST", "/v1/auth/login", body={"email": f"{who}@kith.demo", "password": PASSWORD}, base=SEARCH_BASE)["token"]
+    path = "/v1/search/notes?q=" + urllib.parse.quote(SEARCH_WORDS)
+    # The families the page shows, each audited as read through search on both sides.
+    shown = sorted({hit["familyId"] for hit in call("GET", path, token, base=SEARCH_BASE)["items"]})
+    audited = ", ".join(["NULL"] + [f"'{family}'" for family in shown])
     words = SEARCH_WORDS.split()
     q("CHECKPOINT", SEARCH_DATABASE_URL)
-    kith = wrk("GET", "/v1/search/notes?q=" + urllib.parse.quote(SEARCH_WORDS), token, 8, base=SEARCH_BASE, percentiles=True)
+    kith = wrk("GET", path, token, 8, base=SEARCH_BASE, percentiles=True)
     q("CHECKPOINT", SEARCH_DATABASE_URL)
     words_array = "ARRAY[" + ",".join(f"'{w}'" for w in words[:-1]) + "]::text[]"
     raw = pgbench(f"""BEGIN;
@@ -437,7 +444,7 @@ found AS (
     SELECT c.id AS revision_id, c.note_id, c.family_id, f.reference, f.display_name, n.author_id, n.audience, n.created_at AS at,
            (ts_rank(c.search, asked.q) / (1 + extract(epoch FROM now() - n.created_at) / 31557600))::float8 AS rank
     FROM asked, candidates c
-    JOIN notes n ON n.organisation_id = '{org}' AND n.id = c.note_id
+    JOIN current_notes n ON n.organisation_id = '{org}' AND n.id = c.note_id
     JOIN families f ON f.organisation_id = '{org}' AND f.id = c.family_id
     WHERE NOT EXISTS (SELECT 1 FROM note_revisions later WHERE later.organisation_id = '{org}' AND later.note_id = c.note_id
                         AND later.number > c.number)
@@ -451,8 +458,8 @@ SELECT page.note_id, page.family_id, page.reference, page.display_name, page.aut
            asked.q, 'StartSel=**, StopSel=**, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "')
 FROM page CROSS JOIN asked JOIN note_revisions r ON r.organisation_id = '{org}' AND r.id = page.revision_id
 ORDER BY page.rank DESC, page.note_id DESC;
-INSERT INTO audit_events (organisation_id, worker_id, action, entity, search_length, search_hits)
-VALUES ('{org}', '{worker}', 'read', 'noteSearch', {len(SEARCH_WORDS)}, 20);
+INSERT INTO audit_events (organisation_id, worker_id, family_id, action, entity, search_length, search_hits)
+SELECT '{org}', '{worker}', family, 'read', 'noteSearch', {len(SEARCH_WORDS)}, 20 FROM unnest(ARRAY[{audited}]::uuid[]) family;
 END;
 """, 8, seconds=10, database=SEARCH_DATABASE_URL, percentiles=True, prepared=True)
     return kith, raw
@@ -508,7 +515,7 @@ rows = [
      f"{post_raw:,.0f}/s (pgbench, note, revision and audit event, one statement)", post_kith / post_raw, "≥ 30 %", post_kith / post_raw >= 0.30, True),
     *[(f"`GET /v1/search/notes?q={SEARCH_WORDS.replace(' ', '+')}`, {who}, 20,000-family organisation, 8 clients",
        f"{k:,.1f}/s; p50 {k50:,.0f} ms, p95 {k95:,.0f} ms",
-       f"{r:,.1f}/s; p50 {r50:,.0f} ms, p95 {r95:,.0f} ms (pgbench `-M prepared`: the same search statement and its audit row, one transaction)",
+       f"{r:,.1f}/s; p50 {r50:,.0f} ms, p95 {r95:,.0f} ms (pgbench `-M prepared`: the same search statement and its audit rows, one transaction)",
        k / r, goal, k / r >= 0.50 and (k95 < 100 or not bound), True)
       for name, who, goal, bound in [("search", "a practitioner (Priya's caseload)", "≥ 50 %, p95 < 100 ms", True),
                                      ("supervisorSearch", "a supervisor (Sam's 10,000-family team)", "≥ 50 %", False)]
