@@ -433,30 +433,30 @@ def search_once(who):
     raw = pgbench(f"""BEGIN;
 WITH asked AS (SELECT kith_search_query({words_array}, '{{}}', '{{}}', '{words[-1]}') AS q),
 candidates AS (
-    SELECT r.id, r.note_id, r.family_id, r.number, r.search FROM asked, note_revisions r
+    SELECT r.id, r.note_id, r.family_id, r.number, r.search, r.family_id = ANY('{restricted}'::uuid[]) AS sees_restricted
+    FROM asked, note_revisions r
     WHERE r.organisation_id = '{org}' AND r.family_id = ANY('{families}'::uuid[]) AND ts_match_vq(r.search, asked.q)
     UNION ALL
-    SELECT r.id, r.note_id, r.family_id, r.number, r.search FROM asked, note_revisions r
+    SELECT r.id, r.note_id, r.family_id, r.number, r.search, true FROM asked, note_revisions r
     JOIN families f ON f.organisation_id = r.organisation_id AND f.id = r.family_id
     WHERE cardinality('{teams}'::uuid[]) > 0 AND r.organisation_id = '{org}' AND f.team_id = ANY('{teams}'::uuid[])
       AND NOT r.family_id = ANY('{families}'::uuid[]) AND r.search @@ asked.q),
 found AS (
-    SELECT c.id AS revision_id, c.note_id, c.family_id, f.reference, f.display_name, n.author_id, n.audience, n.created_at AS at,
+    SELECT c.id AS revision_id, c.note_id, c.family_id, n.author_id, n.audience, n.created_at AS at,
            (ts_rank(c.search, asked.q) / (1 + extract(epoch FROM now() - n.created_at) / 31557600))::float8 AS rank
     FROM asked, candidates c
     JOIN current_notes n ON n.organisation_id = '{org}' AND n.id = c.note_id
-    JOIN families f ON f.organisation_id = '{org}' AND f.id = c.family_id
     WHERE NOT EXISTS (SELECT 1 FROM note_revisions later WHERE later.organisation_id = '{org}' AND later.note_id = c.note_id
                         AND later.number > c.number)
       AND NOT EXISTS (SELECT 1 FROM note_withdrawals w WHERE w.organisation_id = '{org}' AND w.note_id = c.note_id)
-      AND (n.audience <> 'restricted' OR n.author_id = '{worker}' OR f.team_id = ANY('{teams}'::uuid[])
-           OR c.family_id = ANY('{restricted}'::uuid[]))),
+      AND (n.audience <> 'restricted' OR n.author_id = '{worker}' OR c.sees_restricted)),
 page AS (SELECT *, count(*) OVER () AS total FROM found ORDER BY rank DESC, note_id DESC LIMIT 21)
-SELECT page.note_id, page.family_id, page.reference, page.display_name, page.author_id, page.audience, page.at, page.rank,
+SELECT page.note_id, page.family_id, f.reference, f.display_name, page.author_id, page.audience, page.at, page.rank,
        page.total, ts_headline('english', r.body || ' ' || coalesce(r.observed, '') || ' ' || coalesce(r.analysis, '') || ' '
            || coalesce(r.decision, '') || ' ' || coalesce(r.family_words, '') || ' ' || coalesce(r.next_steps, ''),
            asked.q, 'StartSel=**, StopSel=**, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "')
 FROM page CROSS JOIN asked JOIN note_revisions r ON r.organisation_id = '{org}' AND r.id = page.revision_id
+JOIN families f ON f.organisation_id = '{org}' AND f.id = page.family_id
 ORDER BY page.rank DESC, page.note_id DESC;
 INSERT INTO audit_events (organisation_id, worker_id, family_id, action, entity, search_length, search_hits)
 SELECT '{org}', '{worker}', family, 'read', 'noteSearch', {len(SEARCH_WORDS)}, 20 FROM unnest(ARRAY[{audited}]::uuid[]) family;

@@ -40,7 +40,8 @@ extension Records {
     /// the family index, a few hundred, each tested against the question by `ts_match_vq`, the function behind `@@`,
     /// which no index serves: given `@@`, PostgreSQL would first read the GIN index's every match of a common word in
     /// the whole organisation, 70 ms of 75 for "breakfast club" among 20,000 families) and in the teams supervised
-    /// (thousands of families: the question's GIN index first). For a caller who supervises no team the second is never run: its
+    /// (thousands of families: the question's GIN index first). Each candidate says whether the caller sees restricted
+    /// notes there (the scope's decision), so the families are read for the page's rows only. For a caller who supervises no team the second is never run: its
     /// `cardinality(teams) > 0` is a one-time filter, checked before it reads anything even in a plan PostgreSQL keeps
     /// for the prepared statement.
     func searchNotes(
@@ -52,40 +53,40 @@ extension Records {
         let query: PostgresQuery = """
             WITH asked AS (SELECT kith_search_query(\(asked.words), \(phrases), \(excluded), \(asked.prefix)::text) AS q),
             candidates AS (
-                SELECT r.id, r.note_id, r.family_id, r.number, r.search FROM asked, note_revisions r
+                SELECT r.id, r.note_id, r.family_id, r.number, r.search,
+                       r.family_id = ANY(\(scope.restrictedFamilies)) AS sees_restricted
+                FROM asked, note_revisions r
                 WHERE r.organisation_id = \(organisation) AND r.family_id = ANY(\(scope.families))
                   AND ts_match_vq(r.search, asked.q)
                   AND (\(family)::uuid IS NULL OR r.family_id = \(family)::uuid)
                 UNION ALL
-                SELECT r.id, r.note_id, r.family_id, r.number, r.search FROM asked, note_revisions r
+                SELECT r.id, r.note_id, r.family_id, r.number, r.search, true
+                FROM asked, note_revisions r
                 JOIN families f ON f.organisation_id = r.organisation_id AND f.id = r.family_id
                 WHERE cardinality(\(scope.teams)::uuid[]) > 0
                   AND r.organisation_id = \(organisation) AND f.team_id = ANY(\(scope.teams))
                   AND NOT r.family_id = ANY(\(scope.families)) AND r.search @@ asked.q
                   AND (\(family)::uuid IS NULL OR r.family_id = \(family)::uuid)),
             found AS (
-                SELECT c.id AS revision_id, c.note_id, c.family_id, f.team_id, f.reference, f.display_name, n.author_id,
-                       n.audience,
+                SELECT c.id AS revision_id, c.note_id, c.family_id, n.author_id, n.audience,
                        CASE WHEN n.clock_suspect THEN n.created_at ELSE coalesce(n.device_recorded_at, n.created_at) END AS at,
                        (ts_rank(c.search, asked.q)
                         / (1 + extract(epoch FROM to_timestamp(\(asOf)::bigint) - n.created_at) / 31557600))::float8 AS rank
                 FROM asked, candidates c
                 JOIN current_notes n ON n.organisation_id = \(organisation) AND n.id = c.note_id
-                JOIN families f ON f.organisation_id = \(organisation) AND f.id = c.family_id
                 WHERE NOT EXISTS (SELECT 1 FROM note_revisions later
                                   WHERE later.organisation_id = \(organisation) AND later.note_id = c.note_id
                                     AND later.number > c.number)
                   AND NOT EXISTS (SELECT 1 FROM note_withdrawals w
                                   WHERE w.organisation_id = \(organisation) AND w.note_id = c.note_id)
-                  AND kith_note_readable(n.audience, n.author_id, \(principal.workerId),
-                                         f.team_id = ANY(\(scope.teams)) OR c.family_id = ANY(\(scope.restrictedFamilies)))),
+                  AND kith_note_readable(n.audience, n.author_id, \(principal.workerId), c.sees_restricted)),
             page AS (
                 SELECT * FROM (SELECT found.*, count(*) OVER () AS total FROM found) counted
                 WHERE \(after?.noteId)::uuid IS NULL
                    OR (rank, note_id) < (\(after?.rank)::float8, \(after?.noteId)::uuid)
                 ORDER BY rank DESC, note_id DESC
                 LIMIT \(limit + 1))
-            SELECT page.note_id, page.family_id, page.team_id, page.reference, page.display_name, page.author_id,
+            SELECT page.note_id, page.family_id, f.team_id, f.reference, f.display_name, page.author_id,
                    page.audience, page.at, page.rank, page.total,
                    ts_headline('english',
                                r.body || ' ' || coalesce(r.observed, '') || ' ' || coalesce(r.analysis, '') || ' '
@@ -96,6 +97,7 @@ extension Records {
             FROM page
             CROSS JOIN asked
             JOIN note_revisions r ON r.organisation_id = \(organisation) AND r.id = page.revision_id
+            JOIN families f ON f.organisation_id = \(organisation) AND f.id = page.family_id
             ORDER BY page.rank DESC, page.note_id DESC
             """
         let rows = try await self.query(NoteSearch.self, query)
