@@ -100,7 +100,10 @@ extension Records {
             JOIN families f ON f.organisation_id = \(organisation) AND f.id = page.family_id
             ORDER BY page.rank DESC, page.note_id DESC
             """
-        let rows = try await self.query(NoteSearch.self, query)
+        // A caseload's search is prepared once per connection (the plan PostgreSQL keeps for it reads the family index);
+        // a supervisor's, over thousands of families, is planned each time with its teams in hand: the kept plan, not
+        // knowing them, took three times as long (3.6 s against 1.2 s for "breakfast club" in a 10,000-family team).
+        let rows = scope.teams.isEmpty ? try await self.query(NoteSearch.self, query) : try await self.query(query).collect()
         var result = NoteSearchResult(hits: [], teamOf: [:], total: 0)
         for row in rows {
             let row = row.makeRandomAccess()
