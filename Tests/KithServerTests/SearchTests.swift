@@ -163,7 +163,7 @@ import Testing
         try await Kith.run { kith in
             let first = try await kith.openFamily("The Fairweather family")
             let second = try await kith.openFamily("The Lowe family")
-            try await kith.openFamily("The Quiet family")
+            _ = try await kith.openFamily("The Quiet family")
             try await Self.note(kith, "Talked about the zebra crossing by the school.", on: first)
             try await Self.note(kith, "The zebra crossing again.", on: first)
             try await Self.note(kith, "A zebra crossing near the new flat.", on: second)
