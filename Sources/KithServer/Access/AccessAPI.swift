@@ -101,7 +101,7 @@ struct AuditPosition {
 
     func parse(_ cursor: String?) throws -> Int64? {
         guard let keys = try cursors.read(cursor, keys: 1, list: list, for: principal) else { return nil }
-        guard let id = Int64(keys[0]) else { throw ListCursor.notFromThisList }
+        guard let id = Int64(keys[0]) else { throw ListCursor.notFromThisList() }
         return id
     }
 

@@ -99,7 +99,7 @@ struct KeysetPosition {
 
     init?(_ value: String?, in list: ListCursor.List, cursors: ListCursor, for principal: Principal) throws {
         guard let keys = try cursors.read(value, keys: 2, list: list, for: principal) else { return nil }
-        guard keys[0].count <= 1000, let id = UUID(uuidString: keys[1]) else { throw ListCursor.notFromThisList }
+        guard keys[0].count <= 1000, let id = UUID(uuidString: keys[1]) else { throw ListCursor.notFromThisList() }
         self.key = keys[0]
         self.id = id
     }

@@ -28,11 +28,14 @@ struct ListCursor: Sendable {
               HMAC<SHA256>.isValidAuthenticationCode(
                 mac, authenticating: Self.message(Array(cursor.keys.prefix(count)), list: list, for: principal, context: context),
                 using: key)
-        else { throw KithError.invalidField(field, "is not a cursor from this list") }
+        else { throw Self.notFromThisList(field) }
         return Array(cursor.keys.prefix(count))
     }
 
-    static let notFromThisList = KithError.invalidField("after", "is not a cursor from this list")
+    /// The refusal of a cursor this server did not make for this list and caller, naming the parameter it came in.
+    static func notFromThisList(_ field: String = "after") -> KithError {
+        KithError.invalidField(field, "is not a cursor from this list")
+    }
 
     private func signature(_ keys: [String], list: List, for principal: Principal, context: String) -> HMAC<SHA256>.MAC {
         HMAC<SHA256>.authenticationCode(for: Self.message(keys, list: list, for: principal, context: context), using: key)

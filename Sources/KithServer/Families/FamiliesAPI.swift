@@ -14,7 +14,7 @@ extension KithService {
         let cursors = try cursors()
         var after: UUID?
         if let keys = try cursors.read(input.query.after, keys: 1, list: .families, for: principal) {
-            guard let id = UUID(uuidString: keys[0]) else { throw ListCursor.notFromThisList }
+            guard let id = UUID(uuidString: keys[0]) else { throw ListCursor.notFromThisList() }
             after = id
         }
         let teamScope = input.query.scope == .team

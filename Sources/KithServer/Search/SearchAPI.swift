@@ -23,7 +23,7 @@ extension KithService {
         var after: NoteSearchPosition?
         if let keys = try cursors.read(input.query.cursor, keys: 3, list: .noteSearch, for: principal, context: context, field: "cursor") {
             guard let asOf = Int(keys[0]), let rank = Double(keys[1]), let noteId = UUID(uuidString: keys[2]) else {
-                throw KithError.invalidField("cursor", "is not a cursor from this list")
+                throw ListCursor.notFromThisList("cursor")
             }
             after = NoteSearchPosition(asOf: asOf, rank: rank, noteId: noteId)
         }
