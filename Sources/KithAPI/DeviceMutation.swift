@@ -28,6 +28,7 @@ package enum DeviceMutation: Sendable {
     case setParticipant(conferenceId: String, Components.Schemas.SetParticipant)
     case recordMeeting(conferenceId: String, Components.Schemas.RecordMeeting)
     case createPlan(conferenceId: String, Components.Schemas.CreatePlan)
+    case createFriction(frictionId: String, Components.Schemas.CreateFriction)
 
     package enum Kind: String, CaseIterable, Sendable {
         case recordContact = "contact.record"
@@ -48,6 +49,7 @@ package enum DeviceMutation: Sendable {
         case setParticipant = "conference.participant"
         case recordMeeting = "conference.meeting"
         case createPlan = "plan.create"
+        case createFriction = "friction.create"
 
         /// The kind in a worker's words, for what waits to be sent.
         package var word: String {
@@ -70,6 +72,7 @@ package enum DeviceMutation: Sendable {
             case .setParticipant: "conference invitation"
             case .recordMeeting: "conference meeting"
             case .createPlan: "family plan"
+            case .createFriction: "what got in the way"
             }
         }
 
@@ -84,6 +87,8 @@ package enum DeviceMutation: Sendable {
             case .resolveConflict: "conflictId"
             case .writeHandover: "allocationId"
             case .recordStage, .setParticipant, .recordMeeting, .createPlan: "conferenceId"
+            // What got in the way is addressed to no record but itself: its own id, chosen on the device.
+            case .createFriction: "id"
             }
         }
     }
@@ -114,6 +119,7 @@ package enum DeviceMutation: Sendable {
         case .setParticipant: .setParticipant
         case .recordMeeting: .recordMeeting
         case .createPlan: .createPlan
+        case .createFriction: .createFriction
         }
     }
 
@@ -164,17 +170,20 @@ package enum DeviceMutation: Sendable {
         case .recordMeeting:
             let (id, body) = try addressed(Components.Schemas.RecordMeeting.self); self = .recordMeeting(conferenceId: id, body)
         case .createPlan: let (id, body) = try addressed(Components.Schemas.CreatePlan.self); self = .createPlan(conferenceId: id, body)
+        case .createFriction:
+            let (id, body) = try addressed(Components.Schemas.CreateFriction.self); self = .createFriction(frictionId: id, body)
         }
     }
 
-    /// The id the write is addressed to (a family, contact, note, person, plan item, conflict, allocation or conference).
+    /// The id the write is addressed to (a family, contact, note, person, plan item, conflict, allocation or conference;
+    /// a friction's own).
     package var targetId: String {
         switch self {
         case .recordContact(let id, _), .correctContact(let id, _), .withdrawContact(let id, _), .createNote(let id, _), .amendNote(let id, _), .withdrawNote(let id, _), .refileNote(let id, _), .changeNoteAudience(let id, _),
              .addPerson(let id, _),
              .setPersonFields(let id, _), .addPlanItemUpdate(let id, _), .resolveConflict(let id, _), .writeHandover(let id, _),
              .createConference(let id, _), .recordStage(let id, _), .setParticipant(let id, _), .recordMeeting(let id, _),
-             .createPlan(let id, _): id
+             .createPlan(let id, _), .createFriction(let id, _): id
         }
     }
 
@@ -199,6 +208,7 @@ package enum DeviceMutation: Sendable {
         case .setParticipant(_, let body): body
         case .recordMeeting(_, let body): body
         case .createPlan(_, let body): body
+        case .createFriction(_, let body): body
         }
         let data = try KithJSON.encoder().encode(Addressed(key: kind.target, id: targetId, body: body))
         return try KithJSON.decoder().decode(OpenAPIObjectContainer.self, from: data)

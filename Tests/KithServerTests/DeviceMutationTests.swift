@@ -8,7 +8,7 @@ import Testing
 /// reads, for every kind, and a kind the server does not know is refused by name.
 @Suite struct DeviceMutationTests {
     static let family = UUID().text, note = UUID().text, person = UUID().text, item = UUID().text, conflict = UUID().text,
-               allocation = UUID().text, conference = UUID().text
+               allocation = UUID().text, conference = UUID().text, friction = UUID().text
 
     static let everyKind: [DeviceMutation] = [
         .recordContact(familyId: family, .init(id: UUID().text, occurredAt: Date(timeIntervalSince1970: 1_780_000_000), kind: .homeVisit, childSeen: true)),
@@ -35,6 +35,8 @@ import Testing
             attended: [person])),
         .createPlan(conferenceId: conference, .init(
             id: UUID().text, items: [.init(id: UUID().text, who: person, what: "School runs on Mondays")], agreedByReferrer: true)),
+        .createFriction(frictionId: friction, .init(
+            id: friction, text: "No interpreter for Saturday", familyId: family, kind: .resource, cost: "2 hours", didItAnyway: .partly)),
     ]
 
     @Test func whatTheClientWritesTheServerReadsForEveryKind() throws {

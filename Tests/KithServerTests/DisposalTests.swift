@@ -134,6 +134,7 @@ import Testing
         "device_grants", "family_invitations", "family_messages", "family_plans", "family_sessions", "handover_notes", "legal_holds",
         "meeting_attendance", "note_audience_changes", "note_revisions", "note_withdrawals", "notes", "people", "plan_item_updates",
         "plan_items", "review_items", "subject_access_subjects", "supervision_session_families", "sync_changes",
+        "frictions", "family_feedback", "family_feedback_given",
         // Disposal's own record, which outlives the family by design.
         "disposal_certificates", "disposal_purges",
     ]

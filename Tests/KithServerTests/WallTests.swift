@@ -18,6 +18,8 @@ import Testing
         "family_messages", "handover_notes", "incident_decisions", "legal_hold_releases", "legal_holds", "subject_access_decisions", "subject_access_disclosures",
         "subject_access_events", "subject_access_requests", "subject_access_subjects",
         "note_audience_changes", "note_revisions", "note_withdrawals", "notes", "plan_item_updates",
+        "frictions", "friction_events", "family_feedback", "family_feedback_given", "practice_changes", "research_studies",
+        "research_study_approvals", "research_extracts",
     ]
     /// Rows that change as the work does (an allocation ends, a session expires), still each organisation's own.
     static let changing: Set<String> = [
@@ -229,6 +231,18 @@ import Testing
         try await browser.signIn(story)
         let csrf = Browser.csrf(try await browser.get("/family"))
         #expect(try await browser.post("/family/message", ["text": "Thank you", "csrf": csrf]).status == .seeOther)
+
+        // What got in the way, told and answered; the family's verdict after their conference, with their words.
+        let friction = try await kith.json(
+            .post, "/v1/frictions", as: .priya, ["text": "Interpreters need ten days' notice", "familyId": familyId, "kind": "rule"],
+            expect: .created)
+        _ = try await kith.json(.post, "/v1/frictions/\(friction["id"] as! String)/events", as: .sam, ["kind": "acknowledged"], expect: .created)
+        try await VoiceTests.answerTheQuestions(kith, story, &browser, ["listened": "4", "words": "The bus fare", "named": "yes"])
+        // A change of practice, and a study of it approved by a second administrator, with an extract drawn.
+        _ = try await kith.json(
+            .post, "/v1/practice-changes", as: .sam,
+            ["teamId": kith.fixture.north.text, "startedOn": "2026-01-05", "description": "Reflective group supervision"], expect: .created)
+        try await VoiceTests.drawAnExtract(kith)
 
         // A note the page showed, withdrawn: a data incident, and its supervisor's decision.
         let shown: Components.Schemas.TimelinePage = try await kith.send(.get, "/v1/families/\(story.familyId)/timeline", as: .priya)

@@ -84,6 +84,16 @@ BEGIN
          FROM family_messages m WHERE m.organisation_id = organisation AND m.family_id = family
            AND (after_at IS NULL OR (m.created_at, m.id) < (after_at, after_id))
          ORDER BY m.created_at DESC, m.id DESC LIMIT page_size + 1)
+        UNION ALL
+        (SELECT 'friction', x.created_at, x.id, x.filed_by, g.person_id,
+                CASE WHEN x.fell_on = 'family' THEN 'what got in the way, from the family''s page'
+                     ELSE 'what got in the way' || coalesce(' (' || x.kind || ')', '') END,
+                left(x.text, 280), false
+         FROM frictions x
+         LEFT JOIN family_feedback g ON g.organisation_id = x.organisation_id AND g.id = x.feedback_id
+         WHERE x.organisation_id = organisation AND x.family_id = family
+           AND (after_at IS NULL OR (x.created_at, x.id) < (after_at, after_id))
+         ORDER BY x.created_at DESC, x.id DESC LIMIT page_size + 1)
     ),
     page AS (
         SELECT kind, at, id, worker_id, person_id, summary, detail, restricted,

@@ -28,6 +28,15 @@ extension Validation {
         return day
     }
 
+    /// A span of days from `from` to `to`, both included: `to` defaults to today and `from` to `days` before it. Either
+    /// way round is refused (`to` before `from`), as is a span of more than ten years.
+    mutating func days(from: String?, to: String?, lastDays days: Int) -> ClosedRange<CalendarDay> {
+        let end = day("to", to) ?? .today
+        let start = day("from", from) ?? end.adding(days: 1 - days)
+        if end < start { add("to", "must not be before from") } else if end - start > 3660 { add("from", "must be at most ten years before to") }
+        return start...max(start, end)
+    }
+
     /// Characters that print, no spaces: identifiers other systems give (a client id, a subject).
     static func visible(max: Int) -> String { #"^[^\x00-\x20\x7F]{1,"# + "\(max)}$" }
 

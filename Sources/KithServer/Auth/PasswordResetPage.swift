@@ -10,11 +10,11 @@ extension FamilyPage {
     static let passwordResetLifetime: TimeInterval = 24 * 3600
 
     func registerPasswordReset(on router: Router<KithRequestContext>) {
-        router.get("/password-reset/:link") { _, context in
-            await respond { try await resetPage(link: try context.parameters.require("link")) }
+        router.get("/password-reset/:link") { request, context in
+            await respond(request) { _ in try await resetPage(link: try context.parameters.require("link")) }
         }
         router.post("/password-reset/:link") { request, context in
-            await respond { try await setPassword(request, link: try context.parameters.require("link")) }
+            await respond(request) { _ in try await setPassword(request, link: try context.parameters.require("link")) }
         }
     }
 
@@ -35,7 +35,7 @@ extension FamilyPage {
     private func resetPage(link: String, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         _ = try await openReset(link)
         return html(status, "password-reset", ResetView(
-            action: "/password-reset/\(link)", csrf: Self.formToken(key: link, for: "password-reset"), error: error))
+            action: "/password-reset/\(link)", csrf: Self.formToken(key: link, for: "password-reset"), error: error), workersWords)
     }
 
     private func setPassword(_ request: Request, link: String) async throws -> Response {
@@ -59,7 +59,7 @@ extension FamilyPage {
             return true
         }
         guard set else { throw FamilyPageRefusal(resetState: "used") }
-        return html(.ok, "notice", FamilyPageRefusal.passwordSet.view)
+        return html(.ok, "notice", FamilyPageRefusal.passwordSet.view(workersWords), workersWords)
     }
 
     static func resetHash(_ link: String) -> Data { Data(SHA256.hash(data: Data("password-reset:\(link)".utf8))) }

@@ -24,6 +24,8 @@ extension KithService {
                 conferences: try await records.conferences(of: [familyId]),
                 plans: try await records.plans(of: [familyId]),
                 familyMessages: try await records.familyMessages(of: [familyId]),
+                frictions: try await records.frictions(.family(familyId)),
+                feedback: try await records.namedFeedback(.family(familyId)),
                 audit: try await records.auditEvents(.family(familyId)))
         }
         return .ok(.init(body: .json(export)))

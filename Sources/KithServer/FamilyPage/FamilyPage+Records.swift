@@ -19,14 +19,16 @@ struct FamilyPageRecords: Sendable {
         try await connection.query(query, logger: logger)
     }
 
-    /// Everything the page shows, read in this transaction, and the view audited.
-    func page() async throws -> FamilyPageContent {
+    /// Everything the page shows, read in this transaction in the words `speaking` gives for the person's recorded
+    /// language, and the view audited.
+    func page(speaking: (String?) -> PageWords) async throws -> FamilyPageContent {
         let org = member.organisationId
-        guard let (familyName, personName) = try await query(
+        guard let (familyName, personName, language) = try await query(
             """
-            SELECT f.display_name, p.name FROM families f, people p
+            SELECT f.display_name, p.name, p.language FROM families f, people p
             WHERE f.organisation_id = \(org) AND f.id = \(member.familyId) AND p.organisation_id = \(org) AND p.id = \(member.personId)
-            """).decode((String, String).self).first(where: { _ in true }) else { throw FamilyPageRefusal.ended }
+            """).decode((String, String, String?).self).first(where: { _ in true }) else { throw FamilyPageRefusal.ended }
+        let words = speaking(language)
 
         var workers: [FamilyPageContent.Worker] = []
         for try await (name, role, since) in try await query(
@@ -36,7 +38,7 @@ struct FamilyPageRecords: Sendable {
             WHERE a.organisation_id = \(org) AND a.family_id = \(member.familyId)
             ORDER BY a.role = 'allocatedWorker' DESC, a.started_on, w.name
             """).decode((String, String, String).self) {
-            workers.append(.init(firstName: FamilyPageContent.firstName(name), role: role, since: since))
+            workers.append(.init(firstName: FamilyPageContent.firstName(name), role: role, since: since, words))
         }
 
         let letter = try await query(
@@ -46,7 +48,7 @@ struct FamilyPageRecords: Sendable {
             WHERE a.organisation_id = \(org) AND a.family_id = \(member.familyId) AND a.letter_to_family IS NOT NULL
             ORDER BY a.ended_on DESC, a.id LIMIT 1
             """).decode((String, String, String).self).first { _ in true }.map {
-            FamilyPageContent.Letter(from: FamilyPageContent.firstName($0.0), on: $0.1, text: $0.2)
+            FamilyPageContent.Letter(from: FamilyPageContent.firstName($0.0), on: $0.1, text: $0.2, words)
         }
 
         var notes: [FamilyPageContent.Note] = []
@@ -69,10 +71,10 @@ struct FamilyPageRecords: Sendable {
             """).decode((UUID, String, Date, String, Date?).self) {
             notes.append(.init(
                 id: id, author: FamilyPageContent.firstName(author), writtenAt: writtenAt,
-                latest: try KithJSON.decode(FamilyPageContent.Revision.self, from: latest), saidNotRight: saidNotRight))
+                latest: try KithJSON.decode(FamilyPageContent.Revision.self, from: latest), saidNotRight: saidNotRight, words))
         }
 
-        let plan = try await currentPlan()
+        let plan = try await currentPlan(words)
         var messages: [FamilyPageContent.Message] = []
         for try await (text, at) in try await query(
             """
@@ -80,16 +82,17 @@ struct FamilyPageRecords: Sendable {
             WHERE organisation_id = \(org) AND family_id = \(member.familyId) AND person_id = \(member.personId)
             ORDER BY created_at DESC LIMIT 20
             """).decode((String, Date).self) {
-            messages.append(.init(text: text, at: at))
+            messages.append(.init(text: text, at: at, words))
         }
+        let verdict = try await waitingOccasion().map { FamilyPageContent.Verdict($0, words) }
         try await audit(.read, "familyPage")
         return FamilyPageContent(
-            familyName: familyName, personName: FamilyPageContent.firstName(personName), workers: workers, letter: letter,
-            notes: notes, plan: plan, messages: messages)
+            words: words, familyName: familyName, personName: FamilyPageContent.firstName(personName), workers: workers, letter: letter,
+            notes: notes, plan: plan, messages: messages, verdict: verdict)
     }
 
     /// The family's newest plan version, its items in order with who does each and every word of progress.
-    private func currentPlan() async throws -> FamilyPageContent.Plan? {
+    private func currentPlan(_ words: PageWords) async throws -> FamilyPageContent.Plan? {
         let org = member.organisationId
         guard let (planId, contingency, reviewOn) = try await query(
             """
@@ -110,7 +113,7 @@ struct FamilyPageRecords: Sendable {
             ORDER BY u.created_at, u.id
             """).decode((UUID, String, String?, String, Bool, Bool, Date).self) {
             progress[item, default: []].append(.init(
-                text: text, status: status, by: byThem ? "You" : FamilyPageContent.firstName(by), fromFamily: byFamily, at: at))
+                text: text, status: status, by: byThem ? nil : FamilyPageContent.firstName(by), fromFamily: byFamily, at: at, words))
         }
         var items: [FamilyPageContent.Item] = []
         for try await (id, what, byWhen, who) in try await query(
@@ -122,9 +125,10 @@ struct FamilyPageRecords: Sendable {
             WHERE i.organisation_id = \(org) AND i.plan_id = \(planId)
             ORDER BY i.position
             """).decode((UUID, String, String?, String).self) {
-            items.append(.init(id: id, what: what, who: FamilyPageContent.firstName(who), byWhen: byWhen, progress: progress[id] ?? []))
+            items.append(.init(
+                id: id, what: what, who: FamilyPageContent.firstName(who), byWhen: byWhen, progress: progress[id] ?? [], words))
         }
-        return .init(items: items, contingency: contingency, reviewOn: reviewOn)
+        return .init(items: items, contingency: contingency, reviewOn: reviewOn, words)
     }
 
     /// Progress on an item of the family's current plan, in the person's own words.
@@ -190,7 +194,7 @@ struct FamilyPageRecords: Sendable {
     }
 
     /// A review item for the family's allocated workers (the team's supervisors see it with their team's queue).
-    private func reachWorkers(summary: String, payload: [String: String]) async throws {
+    func reachWorkers(summary: String, payload: [String: String]) async throws {
         var payload = payload
         payload["personId"] = member.personId.text
         let json = try KithJSON.text(payload)
@@ -245,7 +249,7 @@ struct FamilyPageRecords: Sendable {
     }
 
     /// An event of the family's audit trail, by the person: the family's "who viewed" shows it.
-    private func audit(_ action: AuditAction, _ entity: String, recordId: UUID? = nil) async throws {
+    func audit(_ action: AuditAction, _ entity: String, recordId: UUID? = nil) async throws {
         try await query(
             """
             SELECT kith_audit(NULL, \(member.personId), ARRAY[\(member.familyId)]::uuid[], \(action.rawValue), \(entity),

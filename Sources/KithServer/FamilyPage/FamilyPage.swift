@@ -18,10 +18,13 @@ struct FamilyPage: Sendable {
     let base: URL
     let templates: MustacheLibrary
     let stylesheet: String
+    let catalogues: PageCatalogues
     let views = ViewLimiter()
     let logger: Logger
 
     static let cookie = "kith_family"
+    /// The language a person chose with the page's switch link, kept for a year.
+    static let languageCookie = "kith_language"
     /// A page session lasts 12 hours (the database says so too: `kith_family_session` in `db/functions/`).
     static let sessionLifetime: TimeInterval = 12 * 3600
     static let maxFormBytes = 16_384
@@ -40,6 +43,7 @@ struct FamilyPage: Sendable {
         self.base = config.publicBase
         self.templates = library
         self.stylesheet = try String(contentsOf: folder.appendingPathComponent("page.css"), encoding: .utf8)
+        self.catalogues = try PageCatalogues(folder: folder)
         self.logger = logger
     }
 
@@ -50,50 +54,56 @@ struct FamilyPage: Sendable {
             headers[.cacheControl] = "public, max-age=3600"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: stylesheet)))
         }
-        router.get("/family/i/:link") { _, context in
-            await respond { try await codePage(link: try context.parameters.require("link")) }
+        router.get("/family/i/:link") { request, context in
+            await respond(request) { try await codePage(link: try context.parameters.require("link"), $0) }
         }
         router.post("/family/i/:link") { request, context in
-            await respond { try await enterCode(request, link: try context.parameters.require("link")) }
+            await respond(request) { try await enterCode(request, link: try context.parameters.require("link"), $0) }
         }
         router.get("/family") { request, _ in
-            await respond { try await familyPage(request) }
+            await respond(request) { _ in try await familyPage(request) }
         }
         router.post("/family/items/:item/progress") { request, context in
-            await respond {
+            await respond(request) { _ in
                 guard let item = UUID(uuidString: try context.parameters.require("item")) else { throw FamilyPageRefusal.noSuchItem }
                 return try await submit(request, anchor: "item-\(item.text)") { try await $0.addProgress(to: item, text: $1) }
             }
         }
         router.post("/family/notes/:note/not-right") { request, context in
-            await respond {
+            await respond(request) { _ in
                 guard let note = UUID(uuidString: try context.parameters.require("note")) else { throw FamilyPageRefusal.noSuchNote }
                 return try await submit(request, anchor: "note-\(note.text)") { try await $0.sayNotRight(about: note, text: $1) }
             }
         }
         router.post("/family/message") { request, _ in
-            await respond { try await submit(request, anchor: "message") { try await $0.sendMessage($1) } }
+            await respond(request) { _ in try await submit(request, anchor: "message") { try await $0.sendMessage($1) } }
+        }
+        router.post("/family/verdict") { request, _ in
+            await respond(request) { _ in try await giveVerdict(request) }
         }
         router.post("/family/sign-out") { request, _ in
-            await respond { try await signOut(request) }
+            await respond(request) { try await signOut(request, $0) }
         }
     }
 
     // MARK: Pages
 
-    private func codePage(link: String, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    private func codePage(
+        link: String, _ words: PageWords, error: String? = nil, status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
         let state = try await db.definerLookup(
             InvitationLookup.self, "SELECT state FROM kith_family_invitation(\(InvitationSecret.linkHash(link)))"
         )?.decode(String.self)
         try FamilyPageRefusal.check(invitationState: state)
-        return html(status, "code", CodeView(action: "/family/i/\(link)", csrf: Self.formToken(key: link, for: "code"), error: error))
+        return html(status, "code", CodeView(
+            title: words("code.title"), action: "/family/i/\(link)", csrf: Self.formToken(key: link, for: "code"), error: error), words)
     }
 
-    private func enterCode(_ request: Request, link: String) async throws -> Response {
+    private func enterCode(_ request: Request, link: String, _ words: PageWords) async throws -> Response {
         let form = try await Self.form(CodeForm.self, request, base: base)
         guard Self.isFormToken(form.csrf, key: link, for: "code") else { throw FamilyPageRefusal.forgedForm }
         guard let code = InvitationSecret.normalised(form.code) else {
-            return try await codePage(link: link, error: "The code has six numbers. Please try again.", status: .unprocessableContent)
+            return try await codePage(link: link, words, error: words("code.six-numbers"), status: .unprocessableContent)
         }
         let linkHash = InvitationSecret.linkHash(link)
         let address = Data(SHA256.hash(data: Data("family-address:\(Principal.clientAddress ?? "unknown")".utf8)))
@@ -110,7 +120,7 @@ struct FamilyPage: Sendable {
                                                 \(InvitationSecret.attemptsPerAddress)::integer, \(InvitationSecret.attemptWindow)::integer)
                 """, logger: logger
             ).decode(Int.self).first { _ in true } ?? 0
-            if retryAfter > 0 { return .refused(.tooManyAttempts(minutes: (retryAfter + 59) / 60)) }
+            if retryAfter > 0 { return .refused(.tooManyAttempts(minutes: (retryAfter + 59) / 60, words)) }
             // The failed attempt stays reserved (this transaction commits) unless the code is right.
             guard InvitationSecret.code(code, matches: codeHash, link: link) else { return .wrongCode }
             try await connection.query("SELECT kith_family_code_accepted(\(linkHash))", logger: logger)
@@ -120,8 +130,7 @@ struct FamilyPage: Sendable {
         switch outcome {
         case .refused(let refusal): throw refusal
         case .wrongCode:
-            return try await codePage(
-                link: link, error: "That code did not match. Please check it with your worker and try again.", status: .unprocessableContent)
+            return try await codePage(link: link, words, error: words("code.no-match"), status: .unprocessableContent)
         case .accepted(let member):
             let token = Tokens.generate()
             let expiresAt = Date().addingTimeInterval(Self.sessionLifetime)
@@ -137,10 +146,12 @@ struct FamilyPage: Sendable {
         let (member, token) = try await signedIn(request)
         guard await views.allow(member.sessionId) else { throw FamilyPageRefusal.tooManyViews }
         let content = try await db.transaction(organisation: member.organisationId) { connection in
-            try await FamilyPageRecords(connection: connection, member: member, logger: logger).page()
+            try await FamilyPageRecords(connection: connection, member: member, logger: logger).page { words(request, recorded: $0) }
         }
         let thanks = request.uri.queryParameters["sent"] != nil
-        return html(.ok, "family", PageView(content: content, csrf: Self.formToken(key: token, for: "page"), thanks: thanks))
+        return html(.ok, "family", PageView(
+            content: content, csrf: Self.formToken(key: token, for: "page"), thanks: thanks,
+            answered: request.uri.queryParameters["answered"] != nil), content.words)
     }
 
     /// A family member's words: checked, stored in one transaction with their review item and audit event.
@@ -160,14 +171,39 @@ struct FamilyPage: Sendable {
         return redirect(to: "/family?sent=1#\(anchor)")
     }
 
-    private func signOut(_ request: Request) async throws -> Response {
+    /// The family's verdict on an occasion: answered (named or anonymous, as the person chose) or declined.
+    private func giveVerdict(_ request: Request) async throws -> Response {
+        let (member, token) = try await signedIn(request)
+        let form = try await Self.form(VerdictForm.self, request, base: base)
+        guard Self.isFormToken(form.csrf, key: token, for: "page") else { throw FamilyPageRefusal.forgedForm }
+        guard let occasion = UUID(uuidString: form.occasion) else { throw FamilyPageRefusal.noSuchQuestion }
+        func answer(_ value: String?) throws -> Int? {
+            guard let value, !value.isEmpty else { return nil }
+            guard let answer = Int(value), FamilyVerdict.scale.contains(answer) else { throw FamilyPageRefusal.forgedForm }
+            return answer
+        }
+        let words = form.words.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.nilIfBlank
+        var check = Validation()
+        check.text("words", words, max: Self.maxWords)
+        guard check.isValid else { throw FamilyPageRefusal.badWords }
+        let answers = FamilyVerdict.Answers(
+            occasion: occasion, listened: try answer(form.listened), planOwn: try answer(form.planOwn),
+            workerTalk: try answer(form.workerTalk), words: words, named: form.named == "yes")
+        try await db.transaction(organisation: member.organisationId) { connection in
+            try await FamilyPageRecords(connection: connection, member: member, logger: logger)
+                .giveVerdict(answers, declined: form.choice == "decline")
+        }
+        return redirect(to: "/family?answered=1")
+    }
+
+    private func signOut(_ request: Request, _ words: PageWords) async throws -> Response {
         let (member, token) = try await signedIn(request)
         let form = try await Self.form(SignOutForm.self, request, base: base)
         guard Self.isFormToken(form.csrf, key: token, for: "page") else { throw FamilyPageRefusal.forgedForm }
         try await db.transaction(organisation: member.organisationId) { connection in
             try await FamilyPageRecords(connection: connection, member: member, logger: logger).endSession()
         }
-        var response = html(.ok, "notice", FamilyPageRefusal.signedOut.view)
+        var response = html(.ok, "notice", FamilyPageRefusal.signedOut.view(words), words)
         response.headers[.setCookie] = sessionCookie("", maxAge: 0)
         return response
     }
@@ -244,11 +280,32 @@ struct FamilyPage: Sendable {
         .cacheControl: "no-store",
     ]
 
-    func html(_ status: HTTPResponse.Status, _ template: String, _ view: Any) -> Response {
+    /// A page: the view's own values with the words of `words` beside them (`{{#t}}key{{/t}}`, `lang`, the switch).
+    func html(_ status: HTTPResponse.Status, _ template: String, _ view: Any, _ words: PageWords) -> Response {
         var headers = Self.securityHeaders
         headers[.contentType] = "text/html; charset=utf-8"
-        let page = templates.render(view, withTemplate: template) ?? ""
+        var values = words.view
+        for child in Mirror(reflecting: view).children { if let label = child.label { values[label] = child.value } }
+        let page = templates.render(values, withTemplate: template) ?? ""
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
+    }
+
+    /// The words of the workers' own pages served beside the family's (a password reset, a device's sign-in), which are
+    /// written in English.
+    var workersWords: PageWords { catalogues.words(.en) }
+
+    /// The language a request chose with the page's switch link (`?lang=`), or earlier (its cookie).
+    private func chosenLanguage(_ request: Request) -> PageLanguage? {
+        request.uri.queryParameters["lang"].flatMap { PageLanguage(rawValue: String($0)) }
+            ?? request.cookies[Self.languageCookie].flatMap { PageLanguage(rawValue: $0.value) }
+    }
+
+    /// The words a page is written in: the language the person chose here, else the one their worker recorded for
+    /// them, else their browser's, else English.
+    func words(_ request: Request, recorded: String? = nil) -> PageWords {
+        catalogues.words(
+            chosenLanguage(request) ?? PageLanguage(recorded: recorded)
+                ?? PageLanguage(acceptLanguage: request.headers[.acceptLanguage]) ?? .en)
     }
 
     private func redirect(to location: String, cookie: String? = nil) -> Response {
@@ -258,19 +315,29 @@ struct FamilyPage: Sendable {
         return Response(status: .seeOther, headers: headers)
     }
 
-    /// Every answer of the page is a page: a refusal is a polite notice, anything unexpected a plain apology.
-    func respond(_ body: () async throws -> Response) async -> Response {
+    /// Every answer of the page is a page: a refusal is a polite notice, anything unexpected a plain apology, each in
+    /// the request's language; a language chosen with the switch link is kept in a cookie.
+    func respond(_ request: Request, _ body: (PageWords) async throws -> Response) async -> Response {
+        let words = words(request)
+        var response: Response
         do {
-            return try await body()
+            response = try await body(words)
         } catch let refusal as FamilyPageRefusal {
-            var response = html(refusal.status, "notice", refusal.view)
-            if refusal.endsSession { response.headers[.setCookie] = sessionCookie("", maxAge: 0) }
-            return response
+            response = html(refusal.status, "notice", refusal.view(words), words)
+            if refusal.endsSession { response.headers.append(HTTPField(name: .setCookie, value: sessionCookie("", maxAge: 0))) }
         } catch {
             // Logged there by kind (an SQL state, say), never with what the person wrote.
             let problem = KithError.classifying(error, logger: logger)
-            return html(problem.status.code >= 500 ? problem.status : .badRequest, "notice", FamilyPageRefusal.unavailable.view)
+            response = html(
+                problem.status.code >= 500 ? problem.status : .badRequest, "notice", FamilyPageRefusal.unavailable.view(words), words)
         }
+        if let chosen = request.uri.queryParameters["lang"].flatMap({ PageLanguage(rawValue: String($0)) }) {
+            response.headers.append(HTTPField(
+                name: .setCookie,
+                value: "\(Self.languageCookie)=\(chosen.rawValue); Path=/family; Max-Age=31536000; HttpOnly; SameSite=Lax"
+                    + (base.scheme == "https" ? "; Secure" : "")))
+        }
+        return response
     }
 
     private enum CodeOutcome: Sendable {
@@ -280,19 +347,32 @@ struct FamilyPage: Sendable {
     private struct CodeForm: Decodable { let code: String; let csrf: String }
     private struct WordsForm: Decodable { let text: String; let csrf: String }
     private struct SignOutForm: Decodable { let csrf: String }
+    private struct VerdictForm: Decodable {
+        let csrf: String
+        let occasion: String
+        let listened: String?
+        let planOwn: String?
+        let workerTalk: String?
+        let words: String?
+        let named: String?
+        let choice: String?
+    }
 
-    struct CodeView { let title = "Open your family's page"; let action: String; let csrf: String; let error: String? }
+    struct CodeView { let title: String; let action: String; let csrf: String; let error: String? }
     struct PageView {
-        let title = "Your family's page"
+        let title: String
         let content: FamilyPageContent
         let csrf: String
         let thanks: Bool
+        let answered: Bool
         let hasMessages: Bool
 
-        init(content: FamilyPageContent, csrf: String, thanks: Bool) {
+        init(content: FamilyPageContent, csrf: String, thanks: Bool, answered: Bool) {
+            title = content.words("family.title")
             self.content = content
             self.csrf = csrf
             self.thanks = thanks
+            self.answered = answered
             hasMessages = !content.messages.isEmpty
         }
     }

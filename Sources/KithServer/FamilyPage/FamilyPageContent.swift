@@ -1,9 +1,10 @@
 import Foundation
 import KithCore
 
-/// What the family's page shows, in the words and shapes its templates use: first names, plain dates, plain roles.
-/// Nothing else of the record reaches it (see `FamilyMember.noteAudience`).
+/// What the family's page shows, in the words and shapes its templates use: first names, plain dates, plain roles,
+/// all in the reader's language (`words`). Nothing else of the record reaches it (see `FamilyMember.noteAudience`).
 struct FamilyPageContent: Sendable {
+    let words: PageWords
     let familyName: String
     let personName: String
     let workers: [Worker]
@@ -11,20 +12,18 @@ struct FamilyPageContent: Sendable {
     let notes: [Note]
     let plan: Plan?
     let messages: [Message]
+    /// The questions after a meeting or a change of worker, while they wait for this person's answer.
+    let verdict: Verdict?
 
     struct Worker: Sendable {
         let firstName: String
         let role: String
         let since: String
 
-        init(firstName: String, role: String, since: String) {
+        init(firstName: String, role: String, since: String, _ words: PageWords) {
             self.firstName = firstName
-            self.role = switch role {
-            case "allocatedWorker": "your social worker"
-            case "coordinator": "your family group conference coordinator"
-            default: "your family support worker"
-            }
-            self.since = FamilyPageContent.plain(day: since)
+            self.role = words("role.\(role)")
+            self.since = words.day(since)
         }
     }
 
@@ -33,9 +32,9 @@ struct FamilyPageContent: Sendable {
         let on: String
         let text: String
 
-        init(from: String, on: String, text: String) {
+        init(from: String, on: String, text: String, _ words: PageWords) {
             self.from = from
-            self.on = FamilyPageContent.plain(day: on)
+            self.on = words.day(on)
             self.text = text
         }
     }
@@ -69,19 +68,20 @@ struct FamilyPageContent: Sendable {
             let text: String
         }
 
-        init(id: UUID, author: String, writtenAt: Date, latest: Revision, saidNotRight: Date?) {
+        init(id: UUID, author: String, writtenAt: Date, latest: Revision, saidNotRight: Date?, _ words: PageWords) {
             self.id = id.text
             self.author = author
-            self.saidNotRight = saidNotRight.map { FamilyPageContent.plain($0) }
-            on = FamilyPageContent.plain(latest.number > 1 ? latest.at : writtenAt)
+            self.saidNotRight = saidNotRight.map { words.date($0) }
+            on = words.date(latest.number > 1 ? latest.at : writtenAt)
             body = latest.body
             sections = [
-                ("What we saw", latest.observed), ("What we think", latest.analysis), ("What we decided", latest.decision),
-                ("In your words", latest.familyWords), ("What happens next", latest.nextSteps),
-            ].compactMap { heading, text in text.nilIfBlank.map { Section(heading: heading, text: $0) } }
+                ("observed", latest.observed), ("analysis", latest.analysis), ("decision", latest.decision),
+                ("familyWords", latest.familyWords), ("nextSteps", latest.nextSteps),
+            ].compactMap { key, text in text.nilIfBlank.map { Section(heading: words("section.\(key)"), text: $0) } }
             amended = latest.number > 1
-                ? "Changed on \(FamilyPageContent.plain(latest.at))" + (latest.reason.nilIfBlank.map { ": \($0)" } ?? "")
-                    + " (first written on \(FamilyPageContent.plain(writtenAt)))"
+                ? words("note.amended", [
+                    "changedOn": words.date(latest.at), "reason": latest.reason.nilIfBlank as Any, "writtenOn": words.date(writtenAt),
+                ])
                 : nil
         }
     }
@@ -91,10 +91,10 @@ struct FamilyPageContent: Sendable {
         let contingency: String?
         let reviewOn: String?
 
-        init(items: [Item], contingency: String?, reviewOn: String?) {
+        init(items: [Item], contingency: String?, reviewOn: String?, _ words: PageWords) {
             self.items = items
             self.contingency = contingency.nilIfBlank
-            self.reviewOn = reviewOn.map { FamilyPageContent.plain(day: $0) }
+            self.reviewOn = reviewOn.map { words.day($0) }
         }
     }
 
@@ -105,11 +105,11 @@ struct FamilyPageContent: Sendable {
         let byWhen: String?
         let progress: [Progress]
 
-        init(id: UUID, what: String, who: String, byWhen: String?, progress: [Progress]) {
+        init(id: UUID, what: String, who: String, byWhen: String?, progress: [Progress], _ words: PageWords) {
             self.id = id.text
             self.what = what
             self.who = who
-            self.byWhen = byWhen.map { FamilyPageContent.plain(day: $0) }
+            self.byWhen = byWhen.map { words.day($0) }
             self.progress = progress
         }
     }
@@ -121,16 +121,12 @@ struct FamilyPageContent: Sendable {
         let fromFamily: Bool
         let on: String
 
-        init(text: String, status: String?, by: String, fromFamily: Bool, at: Date) {
+        init(text: String, status: String?, by: String?, fromFamily: Bool, at: Date, _ words: PageWords) {
             self.text = text
-            self.status = switch status {
-            case "done": "Done"
-            case "dropped": "No longer part of the plan"
-            default: nil
-            }
-            self.by = by
+            self.status = status.flatMap { ["done", "dropped"].contains($0) ? words("progress.\($0)") : nil }
+            self.by = by ?? words("progress.you")
             self.fromFamily = fromFamily
-            on = FamilyPageContent.plain(at)
+            on = words.date(at)
         }
     }
 
@@ -138,23 +134,42 @@ struct FamilyPageContent: Sendable {
         let text: String
         let on: String
 
-        init(text: String, at: Date) {
+        init(text: String, at: Date, _ words: PageWords) {
             self.text = text
-            on = FamilyPageContent.plain(at)
+            on = words.date(at)
+        }
+    }
+
+    /// The family's verdict asked of this person: after which occasion, and the three questions on their scale.
+    struct Verdict: Sendable {
+        let occasion: String
+        let after: String
+        let questions: [Question]
+
+        struct Question: Sendable {
+            let question: String
+            let answers: [Answer]
+        }
+
+        struct Answer: Sendable {
+            let name: String
+            let value: Int
+            let label: String
+        }
+
+        init(_ occasion: FamilyVerdict.Occasion, _ words: PageWords) {
+            self.occasion = occasion.id.text
+            after = words("verdict.after.\(occasion.kind.rawValue)", ["on": words.day(occasion.on)])
+            questions = FamilyVerdict.columns.map { question, _ in
+                Question(
+                    question: words("verdict.\(question.rawValue)"),
+                    answers: FamilyVerdict.scale.map { Answer(name: question.rawValue, value: $0, label: words("scale.\($0)")) })
+            }
         }
     }
 
     /// People are named by their first name on the page.
     static func firstName(_ name: String) -> String {
         name.split(whereSeparator: \.isWhitespace).first.map(String.init) ?? name
-    }
-
-    /// "3 March 2026", in UTC like every day Kith records.
-    static func plain(_ date: Date) -> String {
-        date.formatted(Date.FormatStyle(date: .long, time: .omitted, locale: Locale(identifier: "en_GB"), timeZone: .gmt))
-    }
-
-    static func plain(day: String) -> String {
-        CalendarDay(day).map { plain($0.date) } ?? day
     }
 }

@@ -20,13 +20,13 @@ extension FamilyPage {
 
     func registerDeviceSignIn(on router: Router<KithRequestContext>, httpIssuersOnLoopback: Bool) {
         router.get("/sign-in/:name/device") { request, context in
-            await respond { try await confirmPage(request, name: try context.parameters.require("name")) }
+            await respond(request) { _ in try await confirmPage(request, name: try context.parameters.require("name")) }
         }
         router.post("/sign-in/:name/device") { request, context in
-            await respond { try await sendToProvider(request, name: try context.parameters.require("name")) }
+            await respond(request) { _ in try await sendToProvider(request, name: try context.parameters.require("name")) }
         }
         router.get("/sign-in/:name/callback") { request, context in
-            await respond {
+            await respond(request) { _ in
                 try await providerAnswered(request, name: try context.parameters.require("name"), httpOnLoopback: httpIssuersOnLoopback)
             }
         }
@@ -45,7 +45,8 @@ extension FamilyPage {
         let secret = Tokens.generate()
         let code = String((request.uri.queryParameters["code"].map(String.init) ?? "").prefix(9)).uppercased()
         var response = html(status, "device-sign-in", DeviceView(
-            action: "/sign-in/\(name)/device", csrf: Self.formToken(key: secret, for: "device sign-in"), code: code, error: error))
+            action: "/sign-in/\(name)/device", csrf: Self.formToken(key: secret, for: "device sign-in"), code: code, error: error),
+            workersWords)
         response.headers[.setCookie] = cookie(Self.deviceCookie, secret, path: "/sign-in/\(name)/device", sameSite: "Strict", maxAge: 900)
         // The form's answer is a redirect to the provider, which a browser holds to `form-action` too.
         if let endpoint = URL(string: provider.discovery.authorization_endpoint), let scheme = endpoint.scheme, let host = endpoint.host {
@@ -127,7 +128,7 @@ extension FamilyPage {
             try await DeviceSignIns.settle(found.id, worker: worker, organisation: organisation, on: connection, logger: logger)
         }
         let told: FamilyPageRefusal = worker == nil ? .deviceSignInRefused : .deviceSignedIn
-        var response = html(told.status, "notice", told.view)
+        var response = html(told.status, "notice", told.view(workersWords), workersWords)
         response.headers[.setCookie] = cookie(Self.stateCookie, "", path: "/sign-in/\(name)/callback", sameSite: "Lax", maxAge: 0)
         return response
     }
@@ -143,18 +144,9 @@ extension FamilyPage {
 }
 
 extension FamilyPageRefusal {
-    static let noSuchSignIn = FamilyPageRefusal(
-        status: .notFound, title: "This address does not sign in to anything",
-        message: "Check the address your device shows, or start again on your device.")
-    static let deviceFormForged = FamilyPageRefusal(
-        status: .forbidden, title: "That did not come from this sign-in",
-        message: "Nothing was signed in. Open the address your device shows in this browser and start from there.")
-    static let deviceSignInLapsed = FamilyPageRefusal(
-        status: .gone, title: "This sign-in has lapsed",
-        message: "It was waiting too long, or it has already been answered. Start again on your device.")
-    static let deviceSignInRefused = FamilyPageRefusal(
-        status: .forbidden, title: "You could not be signed in",
-        message: "Your organisation's sign-in did not name a current worker of Kith, or it was refused. Ask your administrator.")
-    static let deviceSignedIn = FamilyPageRefusal(
-        status: .ok, title: "You are signed in", message: "You can go back to your device now. This page can be closed.")
+    static let noSuchSignIn = FamilyPageRefusal(status: .notFound, key: "no-such-sign-in")
+    static let deviceFormForged = FamilyPageRefusal(status: .forbidden, key: "device-form-forged")
+    static let deviceSignInLapsed = FamilyPageRefusal(status: .gone, key: "device-sign-in-lapsed")
+    static let deviceSignInRefused = FamilyPageRefusal(status: .forbidden, key: "device-sign-in-refused")
+    static let deviceSignedIn = FamilyPageRefusal(status: .ok, key: "device-signed-in")
 }

@@ -192,7 +192,7 @@ extension Records {
             try await save(correction, access: access)
         case .contactWithdrawal(let withdrawal):
             try await save(withdrawal, access: access)
-        case .contact, .note, .amendment, .resolveConflict, .handover, .conference, .stage, .meeting, .plan:
+        case .contact, .note, .amendment, .resolveConflict, .handover, .conference, .stage, .meeting, .plan, .friction:
             throw KithError(status: .unprocessableContent, code: "action_not_applicable", detail: "This proposal cannot be applied.")
         }
         try await close(item, action: .accept)

@@ -26,6 +26,7 @@ enum DeviceWrite: Sendable {
     case participant(ParticipantChange)
     case meeting(NewMeeting)
     case plan(NewPlan)
+    case friction(NewFriction)
 
     /// The write a pushed mutation asks for, its `args` checked as the REST body and path would be.
     init(type: String, args: OpenAPIObjectContainer) throws {
@@ -80,16 +81,19 @@ enum DeviceWrite: Sendable {
             self = .participant(try ParticipantChange(conferenceId: try id(conferenceId), body))
         case .recordMeeting(let conferenceId, let body): self = .meeting(try NewMeeting(conferenceId: try id(conferenceId), body))
         case .createPlan(let conferenceId, let body): self = .plan(try NewPlan(conferenceId: try id(conferenceId), body))
+        case .createFriction(let frictionId, var body):
+            body.id = try id(frictionId).text
+            self = .friction(try NewFriction(body))
         }
     }
 
     /// Notes, amendments, contacts, handovers and what happened in a conference (a referral, its stages, meetings and
-    /// the plan agreed) record practice that happened: they are kept even when the family was reallocated while the
-    /// device was offline. Other edits under an ended grant (a withdrawal, refiling or correction among them) become
+    /// the plan agreed) record practice that happened, and what got in the way of it: they are kept even when the family
+    /// was reallocated while the device was offline. Other edits under an ended grant (a withdrawal, refiling or correction among them) become
     /// proposals.
     var recordsPractice: Bool {
         switch self {
-        case .contact, .note, .amendment, .handover, .conference, .stage, .meeting, .plan: true
+        case .contact, .note, .amendment, .handover, .conference, .stage, .meeting, .plan, .friction: true
         case .person, .fields, .planItemUpdate, .resolveConflict, .participant, .withdrawal, .refiling, .audience,
              .contactCorrection, .contactWithdrawal: false
         }
@@ -116,6 +120,7 @@ enum DeviceWrite: Sendable {
         case .participant(let change): try await records.familyOf(.conferences, id: change.conferenceId)
         case .meeting(let meeting): try await records.familyOf(.conferences, id: meeting.conferenceId)
         case .plan(let plan): try await records.familyOf(.conferences, id: plan.conferenceId)
+        case .friction(let friction): friction.familyId
         case .resolveConflict: nil
         }
     }

@@ -85,6 +85,12 @@ extension Records {
             try await resolveConflict(conflictId, value: value)
             return .init(seq: mutation.seq, id: mutation.id, status: .applied)
         }
+        // What got in the way is the worker's own account, told whoever now holds the family it names (a family they may
+        // no longer read refuses it, kept whole for review).
+        if case .friction(let friction) = write {
+            try await save(friction, origin: .device(recordedAt: mutation.recordedAt, late: false))
+            return .init(seq: mutation.seq, id: mutation.id, status: .applied)
+        }
         guard let familyId = try await write.familyId(in: self) else { throw KithError.notFound }
         let standing = try await self.standing(in: familyId, grantId: mutation.grantId, device: device, cached: &standings)
         var late = false
@@ -141,7 +147,7 @@ extension Records {
             for conflict in stale {
                 conflictIds.append(try await addConflict(conflict, personId: personId, access: access, device: device))
             }
-        case .resolveConflict: break
+        case .resolveConflict, .friction: break
         }
         if late {
             let item = try await addReviewItem(
