@@ -21,7 +21,7 @@ struct Kith: AsyncParsableCommand {
             Handover.self, Review.self, Invite.self, Invitations.self, ConferenceCommand.self,
             Allocate.self, Reallocate.self, SupervisionCommand.self, TeamCaseload.self, Continuity.self, Signals.self, DeviceCommand.self,
             Access.self, BreakGlass.self, Audit.self, Export.self, SubjectAccess.self, Hold.self, Retention.self,
-            SearchCommand.self, Find.self,
+            SearchCommand.self, Find.self, Blocked.self, Frictions.self,
         ]
     )
 
@@ -52,7 +52,17 @@ extension AsyncParsableCommand {
             try await work()
         } catch let error as CommandError {
             Terminal.error(error.description)
+            if LastRefusal.keep(error, command: Self.commandPath) {
+                Terminal.note("If this stopped you doing something reasonable, say what: kith blocked --last \"what you were trying to do\"")
+            }
             throw ExitCode.failure
         }
+    }
+
+    /// `kith note`, `kith review resolve`: the command as the person typed it, without anything they wrote in it.
+    static var commandPath: String {
+        let top = Kith.configuration.subcommands.map { $0._commandName }
+        let typed = CommandLine.arguments.dropFirst().first { top.contains($0) }
+        return (["kith"] + (typed.map { [$0] } ?? []) + (typed == _commandName ? [] : [_commandName])).joined(separator: " ")
     }
 }

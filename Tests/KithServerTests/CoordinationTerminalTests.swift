@@ -235,8 +235,4 @@ import Testing
     private func conferenceId(_ db: PostgresClient) async throws -> String {
         try await db.query("SELECT id::text FROM conferences", logger: TestDatabase.logger).decode(String.self).first { _ in true } ?? ""
     }
-
-    private func count(_ db: PostgresClient, _ sql: String) async throws -> Int {
-        try await db.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).decode(Int.self).first { _ in true } ?? -1
-    }
 }

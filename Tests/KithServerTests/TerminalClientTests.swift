@@ -146,10 +146,6 @@ import Testing
             }
         }
     }
-
-    private func count(_ db: PostgresClient, _ sql: String) async throws -> Int {
-        try await db.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).decode(Int.self).first { _ in true } ?? -1
-    }
 }
 
 /// A shell in a tmux session of its own (its own server socket), 80 columns wide, with `kith` on its PATH, a data

@@ -22,6 +22,7 @@ extension LocalStore {
         switch word {
         case "new person": "new people"
         case "change to a person": "changes to people"
+        case "what got in the way": "things that got in the way"
         default: word + "s"
         }
     }

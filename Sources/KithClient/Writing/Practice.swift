@@ -380,3 +380,15 @@ package struct Practice: Sendable {
     /// Ids are made here, so a record can be referred to (amended, attached to) before the server has it.
     static func newId() -> String { UUID().uuidString.lowercased() }
 }
+
+extension Practice {
+    /// What got in the way, kept on this device and sent at the next sync (`friction.create`). Its id.
+    @discardableResult
+    package func tell(_ friction: Components.Schemas.CreateFriction) throws -> String {
+        var body = friction
+        let id = body.id ?? Self.newId()
+        body.id = id
+        try store.enqueue(.createFriction(frictionId: id, body), familyId: body.familyId)
+        return id
+    }
+}

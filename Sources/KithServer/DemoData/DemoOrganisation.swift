@@ -74,6 +74,7 @@ public struct DemoOrganisation: Sendable {
           admin@kith.demo   administrator
           ig@kith.demo      information governance (subject access requests, retention)
           records@kith.demo information governance (a second officer, to approve a disposal)
+          admin2@kith.demo  administrator (a second one, to approve a study of practice)
         """
 
     struct Counts {
@@ -122,6 +123,7 @@ struct Staff {
         }
         add("Ines Okoro", "ig@kith.demo", "informationGovernance", nil, &random)
         add("Olu Adebayo", "records@kith.demo", "informationGovernance", nil, &random)
+        add("Nia Pritchard", "admin2@kith.demo", "admin", nil, &random)
     }
 
     func practitioners(team: Int) -> [Worker] { workers.filter { $0.role == "practitioner" && $0.team == team } }

@@ -105,3 +105,8 @@ enum TestDatabase {
         try await withDatabase(AppConfig(databaseURL: serverURL), logger: logger, body)
     }
 }
+
+/// The terminal tests' file-free count of what was stored, as the owner sees it: a statement's one number (-1 for none).
+func count(_ db: PostgresClient, _ sql: String) async throws -> Int {
+    try await db.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).decode(Int.self).first { _ in true } ?? -1
+}
