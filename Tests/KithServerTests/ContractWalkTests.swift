@@ -77,6 +77,11 @@ import Testing
             VALUES (\(kith.fixture.organisation), \(incident), 'familyPageDisclosure', \(UUID(uuidString: family.id)!),
                     \(UUID(uuidString: note.id)!), \(kith.fixture.id(.priya)))
             """, logger: TestDatabase.logger)
+        let friction = try await kith.json(
+            .post, "/v1/frictions", as: .priya, ["text": "Secret obstacle", "familyId": family.id], expect: .created)
+        let study = try await kith.json(
+            .post, "/v1/research-studies", as: .alex,
+            ["title": "A study", "ethicsReference": "REC 1", "from": "2020-01-01", "to": "2020-12-31"], expect: .created)
         victim.ids = [
             "familyId": family.id, "personId": person["id"] as! String, "allocationId": allocations.items[0].id, "noteId": note.id,
             "revisionId": note.current.id, "contactId": contact["id"] as! String, "conferenceId": conference["id"] as! String,
@@ -84,6 +89,7 @@ import Testing
             "teamId": kith.fixture.north.text, "deviceId": device.id, "reviewItemId": reviewItem.text,
             "invitationId": invitation["id"] as! String, "scimTokenId": scimToken.id, "incidentId": incident.text,
             "requestId": requestId, "disclosureId": disclosureId, "holdId": holdId, "batchId": batchId,
+            "frictionId": friction["id"] as! String, "studyId": study["id"] as! String,
         ]
         victim.secrets = Array(victim.ids.filter { !["workerId", "teamId"].contains($0.key) }.values)
             + ["Secret", "Quinlan", "Wren", invitation["code"] as! String, invitation["url"] as! String, scimToken.token]
@@ -155,16 +161,22 @@ import Testing
             "chooseRetentionRule": ["rule": "closedSevenYears"],
             "releaseLegalHold": ["reason": "Released by an outsider"],
             "approveDisposal": nil,
+            "getFriction": nil,
+            "recordFrictionEvent": ["kind": "wontChange", "text": "Answered by an outsider"],
+            "getTeamFeedback": nil,
+            "approveResearchStudy": nil,
+            "createResearchExtract": nil,
         ]
     }
 
     /// What the policy allows a worker of the same organisation outside the relationship, on purpose: break-glass is
     /// never refused for want of one (it is audited and shown to the family's workers), and an administrator manages
-    /// workers (a reset link among it), devices, team settings and the identity provider's SCIM tokens, and reviews who
-    /// can read a team's families.
+    /// workers (a reset link among it), devices, team settings and the identity provider's SCIM tokens, reviews who
+    /// can read a team's families, and runs the organisation's studies (VoiceTests holds their approval and extracts).
     static func allowedInOrganisation(_ operation: String, admin: Bool) -> Bool {
         admin
-            ? ["updateWorker", "createPasswordReset", "revokeDevice", "getSignalSettings", "getTeamAccessReview", "revokeScimToken"]
+            ? ["updateWorker", "createPasswordReset", "revokeDevice", "getSignalSettings", "getTeamAccessReview", "revokeScimToken",
+               "approveResearchStudy", "createResearchExtract"]
                 .contains(operation)
             : operation == "openBreakGlassAccess"
     }
@@ -287,10 +299,12 @@ import Testing
     /// sessions (the worker's own record, naming the families talked about), and the lists that name families to open
     /// (the caseload, a worker's continuity, the access review, the break-glass list, the data incidents, whose views
     /// are the family's own audit, the family finder's names): each family opened from them is audited where it is read.
+    /// Counts of frictions and of families' answers, and the changes of practice, name no family; the named answers
+    /// about a worker's own work are audited per family when there are any (the supervisor here has none; VoiceTests).
     static let readsOfNoFamilysRecord: Set<String> = [
         "getMe", "listTeams", "listWorkers", "listDevices", "getSignalSettings", "getOrganisationAudit", "getFamilyAudit",
         "listSupervisionSessions", "listFamilies", "getWorkerContinuity", "getTeamAccessReview", "listTeamBreakGlass",
-        "listIncidents", "findFamilies",
+        "listIncidents", "findFamilies", "getFrictionSummary", "getTeamFeedback", "listMyFeedback", "listPracticeChanges",
     ]
 
     /// Reads of the organisation's settings that only its administrators make, and of subject access requests, which
@@ -298,7 +312,7 @@ import Testing
     static let readsRefusedToSupervisors: Set<String> = [
         "getIdentityProvider", "listScimTokens", "getHolidays", "listSubjectAccessRequests", "getSubjectAccessRequest",
         "getSubjectAccessBundle", "getSubjectAccessDisclosure", "getRetentionRules", "listLegalHolds", "listDisposalDue",
-        "listDisposalCertificates",
+        "listDisposalCertificates", "listResearchStudies",
     ]
 
     /// Every read of the served contract (each GET, and the sync pull), made by the family's supervisor, leaves an audit
@@ -322,6 +336,7 @@ import Testing
                 if operation.id == "listSupervisionSessions" { path += "?workerId=\(kith.fixture.id(.priya).text)" }
                 if operation.id == "searchNotes" { path += "?q=secret%20words" }
                 if operation.id == "findFamilies" { path += "?q=family" }
+                if operation.id == "listFrictions" { path += "?teamId=\(kith.fixture.north.text)" }
                 let before = try await audited()
                 let response = try await kith.request(.get, path, as: .sam)
                 let expected: HTTPResponse.Status = Self.readsRefusedToSupervisors.contains(operation.id) ? .forbidden : .ok

@@ -188,6 +188,8 @@ import Testing
             // The named answer is about Priya's work: hers to read, and part of its family's record.
             let mine: Components.Schemas.FeedbackList = try await kith.send(.get, "/v1/me/feedback", as: .priya)
             #expect(mine.items.count == 1 && mine.items[0].listened == 2 && mine.items[0].familyId == stories[1].familyId)
+            #expect(try await kith.count(
+                "SELECT count(*) FROM audit_events WHERE entity = 'feedback' AND action = 'read' AND family_id = '\(stories[1].familyId)'") == 1)
             let tom: Components.Schemas.FeedbackList = try await kith.send(.get, "/v1/me/feedback", as: .tom)
             #expect(tom.items.isEmpty)
             let export: Components.Schemas.FamilyExport = try await kith.send(.get, "/v1/families/\(stories[1].familyId)/export", as: .priya)

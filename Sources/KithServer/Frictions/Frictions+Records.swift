@@ -130,9 +130,9 @@ extension Records {
         return try await frictions(.one(event.frictionId))[0]
     }
 
-    /// A team's frictions for its supervisors, each naming a family audited as a read of that family.
-    func teamFrictions(_ teamId: UUID, status: Components.Schemas.FrictionStatus?) async throws -> [Components.Schemas.Friction] {
-        let frictions = try await frictions(.team(teamId), status: status)
+    /// The caller's own frictions, or a team's for its supervisors: each naming a family audited as a read of it.
+    func listedFrictions(_ selection: FrictionSelection, status: Components.Schemas.FrictionStatus?) async throws -> [Components.Schemas.Friction] {
+        let frictions = try await frictions(selection, status: status)
         let families = Array(Set(frictions.compactMap { $0.familyId.flatMap(UUID.init(uuidString:)) }))
         if !families.isEmpty { try await audit(.read, "friction", familyIds: families) }
         return frictions

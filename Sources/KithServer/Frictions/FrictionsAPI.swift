@@ -27,8 +27,7 @@ extension KithService {
             throw KithError.forbidden("A team's frictions are for its supervisors.")
         }
         let frictions = try await records { records in
-            if let teamId { try await records.teamFrictions(teamId, status: input.query.status) }
-            else { try await records.frictions(.mine, status: input.query.status) }
+            try await records.listedFrictions(teamId.map { .team($0) } ?? .mine, status: input.query.status)
         }
         return .ok(.init(body: .json(.init(items: frictions))))
     }
