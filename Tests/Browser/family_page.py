@@ -2,7 +2,8 @@
 """The family's page in a real browser (headless Chromium through Selenium), against a running kith-server.
 
 Opens an invitation link, enters a wrong code and then the right one, reads the note written for the family and not
-the professional one, adds progress to a plan item and sees it on the page and through the API, checks the page with
+the professional one, in Welsh (her recorded language), answers the questions asked after a review meeting, switches
+the page to English, adds progress to a plan item and sees it on the page and through the API, checks the page with
 axe-core at phone and desktop widths (no serious or critical violations), then has the worker withdraw the invitation
 and sees the polite page that follows. Run by FamilyPageBrowserTests; by hand with --screenshots DIR it also saves the
 pictures in docs/family-page.md.
@@ -102,6 +103,25 @@ def main():
         check("Restricted words." not in body, "the restricted note is not")
         check(driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"),
               "nothing is wider than a 360-pixel phone's screen")
+        # Her language is recorded as Welsh: the page is in Welsh, and after the review meeting it asks her three
+        # questions, which she answers anonymously, with her words of what got in the way.
+        check(driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "cy", "her page is in Welsh (<html lang=cy>)")
+        check("Cynllun eich teulu" in body and "Wedi'i ysgrifennu i chi" in body, "its headings are Welsh")
+        check("Oeddech chi'n teimlo bod rhywun yn gwrando arnoch chi?" in body, "it asks whether she felt listened to, in Welsh")
+        accessible(driver, "the family's page in Welsh, asking (phone)")
+        screenshot(driver, args.screenshots, "family-page-welsh-phone.png", PHONE)
+        driver.find_element(By.CSS_SELECTOR, "input[name=listened][value='4']").click()
+        driver.find_element(By.CSS_SELECTOR, "input[name=workerTalk][value='0']").click()
+        driver.find_element(By.ID, "verdict-words").send_keys("Roedd y bws i'r cyfarfod yn ddrud")
+        submit(driver, driver.find_element(By.CSS_SELECTOR, "button[name=choice][value=send]"))
+        thanks = driver.find_elements(By.CSS_SELECTOR, "[role=status]")
+        check(bool(thanks) and "Diolch am ddweud wrthym ni." in thanks[0].text, "the page thanks her in Welsh")
+        check(not driver.find_elements(By.ID, "your-say"), "and asks no more")
+        accessible(driver, "the family's page in Welsh, answered (phone)")
+        switch = driver.find_element(By.CSS_SELECTOR, "p.language a")
+        check(switch.text == "English" and switch.get_attribute("lang") == "en", "a link offers the page in English")
+        submit(driver, switch)
+        check(driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en-GB", "which the link switches to")
         accessible(driver, "the family's page (phone)")
 
         words = "I picked Amy up from school every day this week"
