@@ -21,7 +21,6 @@ extension KithService {
         let principal = try Principal.required()
         var check = Validation()
         let teamId = check.uuid("teamId", input.query.teamId)
-        if teamId != nil, input.query.mine == true { check.add("mine", "cannot be asked with teamId") }
         try check.orThrow()
         if let teamId, !principal.supervises(team: teamId) {
             throw KithError.forbidden("A team's frictions are for its supervisors.")
