@@ -51,18 +51,32 @@ extension AsyncParsableCommand {
         do {
             try await work()
         } catch let error as CommandError {
-            Terminal.error(error.description)
-            if LastRefusal.keep(error, command: Self.commandPath) {
-                Terminal.note("If this stopped you doing something reasonable, say what: kith blocked --last \"what you were trying to do\"")
-            }
+            Terminal.refused(error)
             throw ExitCode.failure
         }
     }
+}
 
-    /// `kith note`, `kith review resolve`: the command as the person typed it, without anything they wrote in it.
+extension Terminal {
+    /// What went wrong, in one line; a refusal of the server's (a 4xx) is kept, and the person offered to say what it
+    /// stopped them doing (`kith blocked --last`).
+    static func refused(_ error: CommandError) {
+        self.error(error.description)
+        if LastRefusal.keep(error, command: commandPath) {
+            note("If this stopped you doing something reasonable, say what: kith blocked --last \"what you were trying to do\"")
+        }
+    }
+
+    /// `kith note`, `kith frictions summary`: the command as the person typed it, without anything they wrote in it.
     static var commandPath: String {
-        let top = Kith.configuration.subcommands.map { $0._commandName }
-        let typed = CommandLine.arguments.dropFirst().first { top.contains($0) }
-        return (["kith"] + (typed.map { [$0] } ?? []) + (typed == _commandName ? [] : [_commandName])).joined(separator: " ")
+        var words = ["kith"]
+        var commands = Kith.configuration.subcommands
+        for argument in CommandLine.arguments.dropFirst() {
+            guard let command = commands.first(where: { $0._commandName == argument }) else { continue }
+            words.append(argument)
+            commands = command.configuration.subcommands
+            if commands.isEmpty { break }
+        }
+        return words.joined(separator: " ")
     }
 }

@@ -31,7 +31,7 @@ extension Workspace {
             Terminal.note("\(saved) and synced\(rejected)")
         } catch let error as CommandError {
             Terminal.note("\(saved) on this machine.")
-            Terminal.error(error.description)
+            Terminal.refused(error)
         }
     }
 }
