@@ -254,11 +254,12 @@ import Testing
     struct Poll: Encodable { var deviceCode: String }
 
     /// The device's poll: having waited its interval (the test does not wait five seconds between polls), or, with
-    /// `waited: false`, right after its last poll, whatever time a loaded machine took in between (CI met one that took
-    /// more than the interval).
+    /// `waited: false`, right after its last poll, whatever time a loaded machine took in between: the last poll is dated
+    /// a minute ahead (CI met a machine that took more than the interval between setting it to now and the poll).
     static func poll(_ kith: Kith, _ deviceCode: String, waited: Bool = true) async throws -> TestResponse {
         try await kith.db.query(
-            "UPDATE device_sign_ins SET last_polled_at = CASE WHEN \(waited) THEN NULL ELSE now() END", logger: TestDatabase.logger)
+            "UPDATE device_sign_ins SET last_polled_at = CASE WHEN \(waited) THEN NULL ELSE now() + interval '1 minute' END",
+            logger: TestDatabase.logger)
         return try await kith.request(.post, "/v1/auth/device/token", as: nil, json: Poll(deviceCode: deviceCode))
     }
 
