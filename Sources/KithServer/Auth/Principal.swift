@@ -30,6 +30,10 @@ struct Principal: Sendable {
     /// Supervisors see the families of the teams they belong to.
     func supervises(team: UUID) -> Bool { has(.supervisor) && teamIds.contains(team) }
 
+    /// Supervisors and administrators see across the organisation's work in counts and lists (data incidents, what got in
+    /// the way, changes of practice).
+    var oversees: Bool { has(.supervisor) || has(.admin) }
+
     /// Administrators manage the organisation; without another role they read no case content.
     var isAdminOnly: Bool { roles == [.admin] }
 

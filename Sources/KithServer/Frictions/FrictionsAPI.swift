@@ -44,7 +44,7 @@ extension KithService {
 
     func getFrictionSummary(_ input: Operations.GetFrictionSummary.Input) async throws -> Operations.GetFrictionSummary.Output {
         let principal = try Principal.required()
-        guard principal.has(.admin) || principal.has(.supervisor) else {
+        guard principal.oversees else {
             throw KithError.forbidden("The organisation's frictions are counted for administrators and supervisors.")
         }
         var check = Validation()

@@ -8,7 +8,7 @@ import KithCore
 extension KithService {
     func listIncidents(_ input: Operations.ListIncidents.Input) async throws -> Operations.ListIncidents.Output {
         let principal = try Principal.required()
-        guard principal.has(.supervisor) || principal.has(.admin) else {
+        guard principal.oversees else {
             throw KithError.forbidden("Only the families' supervisors and administrators see data incidents.")
         }
         let incidents = try await records { try await $0.incidents() }

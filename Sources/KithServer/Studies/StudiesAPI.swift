@@ -17,7 +17,7 @@ extension KithService {
 
     func listPracticeChanges(_ input: Operations.ListPracticeChanges.Input) async throws -> Operations.ListPracticeChanges.Output {
         let principal = try Principal.required()
-        guard principal.has(.admin) || principal.has(.supervisor) else {
+        guard principal.oversees else {
             throw KithError.forbidden("Changes of practice are for supervisors and administrators.")
         }
         var check = Validation()
